@@ -1,0 +1,55 @@
+/**
+ * Key schemas of swarmcast's tables: the single source the CDK stack and the local
+ * stack both build their tables from, and the attribute names the handlers use.
+ */
+export type KeyType = 'S' | 'N';
+export interface KeyAttribute {
+  name: string;
+  type: KeyType;
+}
+export interface IndexSchema {
+  indexName: string;
+  partitionKey: KeyAttribute;
+  sortKey?: KeyAttribute;
+  /** Attributes copied into the index besides the keys. */
+  nonKeyAttributes: string[];
+}
+export interface TableSchema {
+  /** Logical name: the CDK construct id and the local table name. */
+  logicalName: string;
+  partitionKey: KeyAttribute;
+  timeToLiveAttribute?: string;
+  globalSecondaryIndexes: IndexSchema[];
+}
+
+/** One row per open socket; `byPartition` lets a Query task read one partition. */
+export const connectionsTable = {
+  logicalName: 'Connections',
+  partitionKey: { name: 'connectionId', type: 'S' },
+  timeToLiveAttribute: 'expiresAt',
+  globalSecondaryIndexes: [
+    {
+      indexName: 'byPartition',
+      partitionKey: { name: 'partition', type: 'N' },
+      sortKey: { name: 'connectionId', type: 'S' },
+      nonKeyAttributes: ['expiresAt'],
+    },
+  ],
+} as const satisfies TableSchema;
+
+/** One row per partition with its live `connections` count. */
+export const partitionsTable = {
+  logicalName: 'Partitions',
+  partitionKey: { name: 'partition', type: 'N' },
+  globalSecondaryIndexes: [],
+} as const satisfies TableSchema;
+
+/** One row per broadcast or sweep: its message, plan and progress counters. */
+export const broadcastsTable = {
+  logicalName: 'Broadcasts',
+  partitionKey: { name: 'broadcastId', type: 'S' },
+  timeToLiveAttribute: 'expiresAt',
+  globalSecondaryIndexes: [],
+} as const satisfies TableSchema;
+
+export const allTables: readonly TableSchema[] = [connectionsTable, partitionsTable, broadcastsTable];
