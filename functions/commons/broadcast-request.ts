@@ -1,0 +1,69 @@
+import { MAX_MESSAGE_BYTES } from '#commons/constants';
+import { InvalidBroadcastError } from '#commons/errors';
+
+/**
+ * What an execution of the broadcast state machine can be asked to do. The same parser
+ * runs in the Prepare task and in the CLI before it starts anything.
+ */
+export type BroadcastRequest =
+  | { kind: 'message'; message: string }
+  | { kind: 'replay'; broadcastId: string; partitions: number[] }
+  | { kind: 'sweep' };
+
+const SHAPES = '{"message": text or JSON} to broadcast, {"broadcastId": id, "partitions": [n, ...]} to replay, or {"kind": "sweep"}';
+const BROADCAST_ID = /^[A-Za-z0-9_-]{1,80}$/;
+
+export function parseBroadcastRequest(input: unknown, partitionCount: number): BroadcastRequest {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new InvalidBroadcastError(`the input must be a JSON object: ${SHAPES}`);
+  }
+  const fields = input as Record<string, unknown>;
+  const keys = Object.keys(fields);
+  const allowOnly = (allowed: string[]) => {
+    const unknown = keys.filter((key) => !allowed.includes(key));
+    if (unknown.length > 0) throw new InvalidBroadcastError(`unknown field(s) ${unknown.map((k) => `"${k}"`).join(', ')}; the input is ${SHAPES}`);
+  };
+
+  if (fields.kind === 'sweep') {
+    allowOnly(['kind']);
+    return { kind: 'sweep' };
+  }
+  if (fields.kind !== undefined && fields.kind !== 'message') {
+    throw new InvalidBroadcastError(`"kind" must be "message" or "sweep", not ${JSON.stringify(fields.kind)}`);
+  }
+  if ('broadcastId' in fields || 'partitions' in fields) {
+    allowOnly(['broadcastId', 'partitions', 'kind']);
+    return { kind: 'replay', broadcastId: parseBroadcastId(fields.broadcastId), partitions: parsePartitions(fields.partitions, partitionCount) };
+  }
+  allowOnly(['message', 'kind']);
+  return { kind: 'message', message: messageText(fields.message) };
+}
+
+export function parseBroadcastId(value: unknown): string {
+  if (typeof value !== 'string' || !BROADCAST_ID.test(value)) {
+    throw new InvalidBroadcastError(`"broadcastId" must be 1–80 letters, digits, "-" or "_", not ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function parsePartitions(value: unknown, partitionCount: number): number[] {
+  const allowed = `a non-empty list of distinct partition numbers from 0 to ${partitionCount - 1}`;
+  if (!Array.isArray(value) || value.length === 0) throw new InvalidBroadcastError(`"partitions" must be ${allowed}`);
+  const bad = value.filter((p) => !Number.isInteger(p) || p < 0 || p >= partitionCount);
+  if (bad.length > 0) throw new InvalidBroadcastError(`"partitions" has ${bad.slice(0, 5).map((p) => JSON.stringify(p)).join(', ')}; it must be ${allowed}`);
+  if (new Set(value).size !== value.length) throw new InvalidBroadcastError(`"partitions" lists a partition twice; it must be ${allowed}`);
+  return [...(value as number[])].sort((a, b) => a - b);
+}
+
+/** Text goes out as it is; any other JSON value goes out serialized. */
+function messageText(message: unknown): string {
+  if (message === undefined || message === null || message === '') {
+    throw new InvalidBroadcastError(`"message" is required: ${SHAPES}`);
+  }
+  const text = typeof message === 'string' ? message : JSON.stringify(message);
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_MESSAGE_BYTES) {
+    throw new InvalidBroadcastError(`"message" is ${bytes.toLocaleString('en-US')} bytes; a WebSocket message can carry at most ${MAX_MESSAGE_BYTES.toLocaleString('en-US')} bytes (128 KB)`);
+  }
+  return text;
+}

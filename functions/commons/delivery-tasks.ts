@@ -1,0 +1,123 @@
+import { SendMessageBatchCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
+import { sqs } from '#commons/clients/sqs';
+import { MAX_SQS_BATCH_ENTRIES, MAX_SQS_MESSAGE_BYTES } from '#commons/constants';
+import { jitteredBackoffMs, sleep } from '#commons/helpers/concurrency';
+
+/**
+ * The body of one shard-queue message: connection ids of one partition to deliver one
+ * broadcast to. `attempt` counts re-queues of ids that were throttled or hit a 5xx.
+ */
+export interface DeliveryTask {
+  broadcastId: string;
+  partition: number;
+  attempt: number;
+  connectionIds: string[];
+}
+
+/** Room left in an SQS message for the JSON around the ids (ids, quotes and commas aside). */
+const ENVELOPE_BYTES = 1024;
+
+export class DeliveryTaskError extends Error {
+  override name = 'DeliveryTaskError';
+}
+
+export function parseDeliveryTask(body: string): DeliveryTask {
+  let task: Partial<DeliveryTask>;
+  try {
+    task = JSON.parse(body);
+  } catch {
+    throw new DeliveryTaskError('message body is not JSON');
+  }
+  if (
+    typeof task?.broadcastId !== 'string' ||
+    !Number.isInteger(task.partition) ||
+    !Number.isInteger(task.attempt) ||
+    !Array.isArray(task.connectionIds) ||
+    !task.connectionIds.every((id) => typeof id === 'string')
+  ) {
+    throw new DeliveryTaskError('message body must be {broadcastId: string, partition: integer, attempt: integer, connectionIds: string[]}');
+  }
+  return task as DeliveryTask;
+}
+
+/**
+ * Cuts a partition's connection ids into tasks of at most `idsPerTask` ids and at most
+ * the SQS message size limit, whichever comes first.
+ */
+export function packDeliveryTasks(
+  broadcastId: string,
+  partition: number,
+  connectionIds: readonly string[],
+  idsPerTask: number,
+  maxBytes = MAX_SQS_MESSAGE_BYTES,
+): DeliveryTask[] {
+  const tasks: DeliveryTask[] = [];
+  let current: string[] = [];
+  let bytes = ENVELOPE_BYTES + Buffer.byteLength(broadcastId);
+  const flush = () => {
+    if (current.length > 0) tasks.push({ broadcastId, partition, attempt: 0, connectionIds: current });
+    current = [];
+    bytes = ENVELOPE_BYTES + Buffer.byteLength(broadcastId);
+  };
+  for (const id of connectionIds) {
+    const idBytes = Buffer.byteLength(id) + 3;
+    if (current.length >= idsPerTask || bytes + idBytes > maxBytes) flush();
+    current.push(id);
+    bytes += idBytes;
+  }
+  flush();
+  return tasks;
+}
+
+const MAX_SEND_ATTEMPTS = 5;
+
+/**
+ * Sends tasks to the shard queues, `firstShard` onwards round-robin, in SendMessageBatch
+ * calls of ≤ 10 entries and ≤ 1 MiB. Entries SQS reports in `Failed[]` are sent again
+ * with backoff; what still fails after the last attempt throws, so the caller's partition
+ * is counted as failed and can be replayed.
+ */
+export async function sendDeliveryTasks(tasks: readonly DeliveryTask[], shardQueueUrls: readonly string[], firstShard: number, delaySeconds = 0): Promise<void> {
+  const byShard = new Map<string, SendMessageBatchRequestEntry[]>();
+  tasks.forEach((task, index) => {
+    const queueUrl = shardQueueUrls[(firstShard + index) % shardQueueUrls.length];
+    const entries = byShard.get(queueUrl) ?? [];
+    entries.push({ Id: String(index), MessageBody: JSON.stringify(task), DelaySeconds: delaySeconds || undefined });
+    byShard.set(queueUrl, entries);
+  });
+  await Promise.all([...byShard].map(([queueUrl, entries]) => sendToQueue(queueUrl, entries)));
+}
+
+async function sendToQueue(queueUrl: string, entries: SendMessageBatchRequestEntry[]): Promise<void> {
+  for (const batch of batchesOf(entries)) {
+    let pending = batch;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt === MAX_SEND_ATTEMPTS) {
+        throw new DeliveryTaskError(`SQS rejected ${pending.length} message(s) to ${queueUrl} after ${MAX_SEND_ATTEMPTS} attempts`);
+      }
+      if (attempt > 0) await sleep(jitteredBackoffMs(attempt, 100, 2_000));
+      const { Failed = [] } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending }));
+      const failedIds = new Set(Failed.map((failure) => failure.Id));
+      pending = pending.filter((entry) => failedIds.has(entry.Id));
+    }
+  }
+}
+
+/** Groups entries into SendMessageBatch calls of ≤ 10 entries and ≤ 1 MiB in total. */
+function batchesOf(entries: SendMessageBatchRequestEntry[]): SendMessageBatchRequestEntry[][] {
+  const batches: SendMessageBatchRequestEntry[][] = [];
+  let batch: SendMessageBatchRequestEntry[] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    const entryBytes = Buffer.byteLength(entry.MessageBody ?? '');
+    if (batch.length === MAX_SQS_BATCH_ENTRIES || (batch.length > 0 && bytes + entryBytes > MAX_SQS_MESSAGE_BYTES)) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(entry);
+    bytes += entryBytes;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}

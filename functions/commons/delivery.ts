@@ -1,0 +1,140 @@
+import { GetConnectionCommand, GoneException, type ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { addDeliveryCounts, getBroadcastPayload, type BroadcastKind } from '#commons/broadcasts';
+import type { ConnectionPoster, PostOutcome, PreparedPayload } from '#commons/clients/management-api';
+import { preparePayload } from '#commons/clients/management-api';
+import { removeConnections, type ConnectionTables } from '#commons/connections';
+import { sendDeliveryTasks, type DeliveryTask } from '#commons/delivery-tasks';
+import { forEachWithConcurrency, jitteredBackoffMs, sleep } from '#commons/helpers/concurrency';
+import { logger } from '#commons/helpers/logger';
+
+/** What happened to each connection of one task, after the in-invocation retries. */
+export interface SettledConnections {
+  delivered: number;
+  gone: string[];
+  /** Throttled (429) or 5xx on every try: to be re-queued, never re-sent to the others. */
+  undelivered: string[];
+}
+
+export interface SettleOptions {
+  concurrency: number;
+  /** Extra passes over the throttled ids before giving them back to the queue. */
+  retries: number;
+  retryBaseMs: number;
+}
+
+/**
+ * Calls `probe` once per connection with bounded parallelism, then retries only the
+ * throttled ones with jittered backoff. Every call is awaited before this returns.
+ */
+export async function settleConnections(connectionIds: readonly string[], probe: (connectionId: string) => Promise<PostOutcome>, options: SettleOptions): Promise<SettledConnections> {
+  const settled: SettledConnections = { delivered: 0, gone: [], undelivered: [] };
+  let pending = connectionIds;
+  for (let round = 0; ; round++) {
+    const retry: string[] = [];
+    await forEachWithConcurrency(pending, options.concurrency, async (connectionId) => {
+      const outcome = await probe(connectionId);
+      if (outcome === 'delivered') settled.delivered++;
+      else if (outcome === 'gone') settled.gone.push(connectionId);
+      else retry.push(connectionId);
+    });
+    if (retry.length === 0 || round === options.retries) {
+      settled.undelivered = retry;
+      return settled;
+    }
+    await sleep(jitteredBackoffMs(round + 1, options.retryBaseMs, 2_000));
+    pending = retry;
+  }
+}
+
+/** The sweep's probe: GetConnection answers 410 for a socket API Gateway no longer has. */
+export function checkConnection(client: ApiGatewayManagementApiClient): (connectionId: string) => Promise<PostOutcome> {
+  return async (connectionId) => {
+    try {
+      await client.send(new GetConnectionCommand({ ConnectionId: connectionId }));
+      return 'delivered';
+    } catch (error) {
+      if (error instanceof GoneException) return 'gone';
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0;
+      if (status === 429 || status >= 500 || status === 0) return 'retry';
+      throw error;
+    }
+  };
+}
+
+export interface DeliverySettings {
+  tables: ConnectionTables & { broadcasts: string };
+  shardQueueUrls: readonly string[];
+  postConcurrency: number;
+  maxDeliveryAttempts: number;
+  retriesPerInvocation: number;
+  retryBaseMs: number;
+}
+
+interface BroadcastPayload {
+  kind: BroadcastKind;
+  payload?: PreparedPayload;
+}
+
+/**
+ * Runs one delivery task: posts the broadcast's message to each of its connections (or,
+ * for a sweep, checks each one), removes the gone ones, re-queues only the throttled ones
+ * as a smaller task with the next attempt number, and adds the counts in one write.
+ */
+export class DeliveryService {
+  /** Payloads of recent broadcasts: one read per broadcast per container, not per message. */
+  private readonly payloads = new Map<string, Promise<BroadcastPayload>>();
+
+  constructor(
+    private readonly settings: DeliverySettings,
+    private readonly poster: ConnectionPoster,
+    private readonly managementApi: ApiGatewayManagementApiClient,
+  ) {}
+
+  async deliver(task: DeliveryTask): Promise<void> {
+    const { kind, payload } = await this.payloadOf(task.broadcastId);
+    const probe = kind === 'sweep' || !payload ? checkConnection(this.managementApi) : (connectionId: string) => this.poster.post(connectionId, payload);
+    const settled = await settleConnections(task.connectionIds, probe, {
+      concurrency: this.settings.postConcurrency,
+      retries: this.settings.retriesPerInvocation,
+      retryBaseMs: this.settings.retryBaseMs,
+    });
+    if (settled.gone.length > 0) await removeConnections(this.settings.tables, task.partition, settled.gone);
+    const failed = await this.requeue(task, settled.undelivered);
+    try {
+      await addDeliveryCounts(this.settings.tables.broadcasts, task.broadcastId, { delivered: settled.delivered, gone: settled.gone.length, failed });
+    } catch (error) {
+      // Failing the message here would make SQS send it again, and every socket in it would
+      // get the broadcast twice; the sockets got it, so only the progress count is behind.
+      logger.error('could not add delivery counts', { broadcastId: task.broadcastId, error: error as Error });
+    }
+  }
+
+  /** Returns how many connections are given up on (counted as failed). */
+  private async requeue(task: DeliveryTask, undelivered: string[]): Promise<number> {
+    if (undelivered.length === 0) return 0;
+    const attempt = task.attempt + 1;
+    if (attempt >= this.settings.maxDeliveryAttempts) return undelivered.length;
+    const delaySeconds = Math.min(900, 2 ** attempt);
+    try {
+      await sendDeliveryTasks([{ ...task, attempt, connectionIds: undelivered }], this.settings.shardQueueUrls, task.partition + attempt, delaySeconds);
+      return 0;
+    } catch (error) {
+      logger.error('could not re-queue throttled connections; counting them as failed', { broadcastId: task.broadcastId, count: undelivered.length, error: error as Error });
+      return undelivered.length;
+    }
+  }
+
+  private payloadOf(broadcastId: string): Promise<BroadcastPayload> {
+    let cached = this.payloads.get(broadcastId);
+    if (!cached) {
+      cached = getBroadcastPayload(this.settings.tables.broadcasts, broadcastId).then(({ kind, message }) => ({
+        kind,
+        payload: kind === 'message' && message !== undefined ? preparePayload(message) : undefined,
+      }));
+      cached.catch(() => this.payloads.delete(broadcastId));
+      if (this.payloads.size >= 32) this.payloads.delete(this.payloads.keys().next().value as string);
+      this.payloads.set(broadcastId, cached);
+    }
+    return cached;
+  }
+}

@@ -1,0 +1,12 @@
+import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import { unregisterConnection } from '#commons/connections';
+import { ENV } from '#commons/environment';
+import { getStringFromEnv } from '#commons/helpers/env';
+
+const tables = { connections: getStringFromEnv(ENV.connectionsTable), partitions: getStringFromEnv(ENV.partitionsTable) };
+
+/** $disconnect (best effort on AWS: the sweep catches the ones it misses). */
+export const handler = async (event: APIGatewayProxyWebsocketEventV2): Promise<APIGatewayProxyResult> => {
+  await unregisterConnection(tables, event.requestContext.connectionId);
+  return { statusCode: 200, body: '' };
+};

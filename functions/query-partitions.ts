@@ -1,0 +1,24 @@
+import type { BroadcastKind } from '#commons/broadcasts';
+import { ENV } from '#commons/environment';
+import { getIntegerFromEnv, getListFromEnv, getStringFromEnv } from '#commons/helpers/env';
+import { fanOutPartitions, type FanOutResult } from '#commons/partition-fan-out';
+
+const settings = {
+  tables: {
+    connections: getStringFromEnv(ENV.connectionsTable),
+    partitions: getStringFromEnv(ENV.partitionsTable),
+    broadcasts: getStringFromEnv(ENV.broadcastsTable),
+  },
+  shardQueueUrls: getListFromEnv(ENV.shardQueueUrls),
+  connectionIdsPerMessage: getIntegerFromEnv(ENV.connectionIdsPerMessage, { min: 1 }),
+};
+
+/** The Distributed Map's ItemBatcher gives each child a batch of partitions. */
+export interface QueryPartitionsEvent {
+  Items: number[];
+  BatchInput: { broadcastId: string; kind: BroadcastKind };
+}
+
+/** QueryPartitions task (map child): enqueue every connection of the batch's partitions. */
+export const handler = async ({ Items, BatchInput }: QueryPartitionsEvent): Promise<FanOutResult> =>
+  fanOutPartitions(settings, BatchInput.broadcastId, BatchInput.kind, Items);

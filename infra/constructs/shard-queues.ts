@@ -1,0 +1,69 @@
+import { Duration } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+export interface ShardQueuesProps {
+  /** Number of shard queues. */
+  shards: number;
+  /** Receives of one message before it moves to its shard's dead-letter queue. */
+  maxReceiveCount: number;
+  /** Timeout of the consumer function, which sets the visibility timeout. */
+  consumerTimeout: Duration;
+  /** Batching window of the event source; a message stays invisible during it too. */
+  batchingWindow: Duration;
+}
+
+export interface ShardConsumerOptions {
+  batchSize: number;
+  maxBatchingWindow: Duration;
+  maxConcurrency: number;
+}
+
+/**
+ * The S shard queues between the fan-out and the delivery: shard k is `queues[k]`, each with
+ * its own dead-letter queue so a poisoned message is traced to its shard.
+ */
+export class ShardQueues extends Construct {
+  readonly queues: Queue[] = [];
+  readonly deadLetterQueues: Queue[] = [];
+
+  constructor(scope: Construct, id: string, props: ShardQueuesProps) {
+    super(scope, id);
+    // AWS: visibility timeout at least 6x the function timeout plus the batching window, so a
+    // message throttled and retried by the poller is not received again while still in flight.
+    const visibilityTimeout = Duration.seconds(6 * props.consumerTimeout.toSeconds() + props.batchingWindow.toSeconds());
+    for (let shard = 0; shard < props.shards; shard++) {
+      const deadLetterQueue = new Queue(this, `Shard${shard}Dlq`, {
+        retentionPeriod: Duration.days(14),
+        encryption: QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+      });
+      const queue = new Queue(this, `Shard${shard}`, {
+        visibilityTimeout,
+        encryption: QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
+      });
+      this.deadLetterQueues.push(deadLetterQueue);
+      this.queues.push(queue);
+    }
+  }
+
+  /** One event source mapping per shard queue on the same consumer, reporting partial batch failures. */
+  addConsumer(consumer: IFunction, options: ShardConsumerOptions): void {
+    for (const queue of this.queues) {
+      consumer.addEventSource(
+        new SqsEventSource(queue, {
+          batchSize: options.batchSize,
+          // Zero means "deliver as soon as messages arrive": leave the property unset.
+          maxBatchingWindow: options.maxBatchingWindow.toSeconds() > 0 ? options.maxBatchingWindow : undefined,
+          maxConcurrency: options.maxConcurrency,
+          // Only the failed messages of a batch return to the queue, never the delivered ones.
+          reportBatchItemFailures: true,
+        }),
+      );
+    }
+  }
+}

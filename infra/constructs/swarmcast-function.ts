@@ -1,0 +1,142 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type { WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { ENV } from '#commons/environment';
+
+/** The repository root: entry files, package-lock.json and tsconfig.json are resolved from here, never from the cwd. */
+export const repoRoot = path.join(__dirname, '..', '..');
+
+/** The handlers, by entry file name under functions/ (the same names the local stack uses). */
+export type FunctionName =
+  | 'connect'
+  | 'disconnect'
+  | 'default'
+  | 'prepare-broadcast'
+  | 'query-partitions'
+  | 'read-progress'
+  | 'post-message';
+
+export interface SwarmcastFunctionProps {
+  /** Entry file functions/<name>.ts, which exports `handler`. */
+  name: FunctionName;
+  description?: string;
+  /** Default 256 MB; on Lambda, CPU grows with memory, so CPU-bound handlers ask for more. */
+  memorySize?: number;
+  /** Default 10 s. */
+  timeout?: Duration;
+  /** Default one month. */
+  logRetention?: RetentionDays;
+}
+
+export type TableAccess = 'read' | 'write' | 'readWrite';
+
+/** HTTP methods of the @connections management API: POST = PostToConnection, GET = GetConnection, DELETE = DeleteConnection. */
+export type ManagementMethod = 'POST' | 'GET' | 'DELETE';
+
+/**
+ * A swarmcast Lambda function: the defaults live here (Node 22 on arm64, local esbuild
+ * bundling, X-Ray, a log group with retention), and each `bind…` helper grants exactly the
+ * access a handler needs *and* sets the environment variable it reads, so the two never drift.
+ */
+export class SwarmcastFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: SwarmcastFunctionProps) {
+    super(scope, id, {
+      entry: path.join(repoRoot, 'functions', `${props.name}.ts`),
+      handler: 'handler',
+      description: props.description,
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(10),
+      tracing: Tracing.ACTIVE,
+      // A sibling construct because `this` does not exist before super(); an explicit log
+      // group gets a retention without the log-retention custom resource.
+      logGroup: new LogGroup(scope, `${id}Logs`, {
+        retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+      projectRoot: repoRoot,
+      depsLockFilePath: path.join(repoRoot, 'package-lock.json'),
+      environment: { NODE_OPTIONS: '--enable-source-maps' },
+      bundling: {
+        // esbuild is a devDependency: bundle on this machine, never in Docker.
+        forceDockerBundling: false,
+        format: OutputFormat.CJS,
+        target: 'node22',
+        tsconfig: path.join(repoRoot, 'tsconfig.json'),
+        // Bundle the pinned AWS SDK too instead of using the runtime's copy: what was tested is what runs.
+        externalModules: [],
+        minify: true,
+        // Error classes are matched by name (errorType) in the state machine's Retry/Catch.
+        keepNames: true,
+        sourceMap: true,
+        sourcesContent: false,
+      },
+    });
+  }
+
+  /** Connections table: one row per open socket, plus its byPartition index. */
+  bindConnectionsTable(table: ITableV2, access: TableAccess): this {
+    return this.bindTable(ENV.connectionsTable, table, access);
+  }
+
+  /** Partitions table: live connection counters per partition. */
+  bindPartitionsTable(table: ITableV2, access: TableAccess): this {
+    return this.bindTable(ENV.partitionsTable, table, access);
+  }
+
+  /** Broadcasts table: message, plan and progress counters of each broadcast or sweep. */
+  bindBroadcastsTable(table: ITableV2, access: TableAccess): this {
+    return this.bindTable(ENV.broadcastsTable, table, access);
+  }
+
+  /** SHARD_QUEUE_URLS in shard order (shard k = k-th url) and SendMessage on every shard queue. */
+  bindShardQueues(queues: readonly IQueue[]): this {
+    for (const queue of queues) queue.grantSendMessages(this);
+    this.addEnvironment(ENV.shardQueueUrls, queues.map((queue) => queue.queueUrl).join(','));
+    return this;
+  }
+
+  /**
+   * CONNECTIONS_ENDPOINT (management API base including the stage) and
+   * execute-api:ManageConnections on this API's stage @connections only, for the given methods.
+   */
+  bindConnectionsEndpoint(stage: WebSocketStage, methods: readonly ManagementMethod[]): this {
+    const stack = Stack.of(this);
+    this.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['execute-api:ManageConnections'],
+        resources: methods.map((method) =>
+          stack.formatArn({
+            service: 'execute-api',
+            resource: stage.api.apiId,
+            resourceName: `${stage.stageName}/${method}/@connections/*`,
+          }),
+        ),
+      }),
+    );
+    this.addEnvironment(ENV.connectionsEndpoint, stage.callbackUrl);
+    return this;
+  }
+
+  /** Numeric settings from the typed configuration, keyed by environment variable name. */
+  bindSettings(settings: Readonly<Record<string, number>>): this {
+    for (const [variable, value] of Object.entries(settings)) this.addEnvironment(variable, String(value));
+    return this;
+  }
+
+  private bindTable(variable: string, table: ITableV2, access: TableAccess): this {
+    if (access === 'read') table.grantReadData(this);
+    else if (access === 'write') table.grantWriteData(this);
+    else table.grantReadWriteData(this);
+    this.addEnvironment(variable, table.tableName);
+    return this;
+  }
+}

@@ -1,0 +1,45 @@
+import { WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+
+export interface WebSocketGatewayProps {
+  stageName: string;
+  /** $connect: registers the socket in a partition. */
+  connect: IFunction;
+  /** $disconnect: removes it (best effort: API Gateway does not guarantee this route runs). */
+  disconnect: IFunction;
+  /** $default: every other client message ("ping" is answered with "pong"). */
+  defaultRoute: IFunction;
+}
+
+/** The API Gateway WebSocket API the clients connect to, and its one auto-deployed stage. */
+export class WebSocketGateway extends Construct {
+  readonly api: WebSocketApi;
+  readonly stage: WebSocketStage;
+
+  constructor(scope: Construct, id: string, props: WebSocketGatewayProps) {
+    super(scope, id);
+    this.api = new WebSocketApi(this, 'Api', {
+      description: 'swarmcast: clients connect here; broadcasts reach them through the @connections API.',
+      connectRouteOptions: { integration: new WebSocketLambdaIntegration('Connect', props.connect) },
+      disconnectRouteOptions: { integration: new WebSocketLambdaIntegration('Disconnect', props.disconnect) },
+      defaultRouteOptions: { integration: new WebSocketLambdaIntegration('Default', props.defaultRoute) },
+    });
+    this.stage = new WebSocketStage(this, 'Stage', {
+      webSocketApi: this.api,
+      stageName: props.stageName,
+      autoDeploy: true,
+    });
+  }
+
+  /** wss:// URL clients connect to. */
+  get url(): string {
+    return this.stage.url;
+  }
+
+  /** https://{apiId}.execute-api.{region}.amazonaws.com/{stage}: the @connections management API base. */
+  get connectionsEndpoint(): string {
+    return this.stage.callbackUrl;
+  }
+}

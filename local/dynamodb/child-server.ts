@@ -1,0 +1,79 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+
+/**
+ * Runs a local AWS emulator (dynalite, local-aws-sqs) as a child process, so its CPU stays
+ * off the event loop of the rest of the local stack: on 2 cores the gateway and handlers
+ * get one core and the emulators the other. The child entry listens on 127.0.0.1:0 and
+ * reports its port over IPC; it exits when told to, or when the parent goes away.
+ *
+ * Generic (nothing DynamoDB-specific): local/sqs uses it too.
+ */
+export interface ChildServer {
+  /** http://127.0.0.1:<port> */
+  endpoint: string;
+  pid: number;
+  /** Asks the child to close its server (flushing any on-disk store) and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+/** What a child entry sends once it listens. */
+export interface ListeningMessage {
+  port: number;
+}
+
+export class ChildServerError extends Error {
+  override name = 'ChildServerError';
+}
+
+// The child runs TypeScript like the parent does; resolved to a file URL so it works from any cwd.
+const tsxLoader = pathToFileURL(require.resolve('tsx')).href;
+
+export async function forkServer(entryFile: string, options: unknown): Promise<ChildServer> {
+  const child = fork(entryFile, [JSON.stringify(options)], {
+    execArgv: ['--import', tsxLoader],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const port = await waitForPort(child, entryFile);
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+function waitForPort(child: ChildProcess, entryFile: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const fail = (reason: string) => {
+      child.kill('SIGKILL');
+      reject(new ChildServerError(`${entryFile} did not start: ${reason}`));
+    };
+    child.once('message', (message: ListeningMessage) => resolve(message.port));
+    child.once('error', (error) => fail(error.message));
+    child.once('exit', (code, signal) => fail(`exited with ${signal ?? code}`));
+  });
+}
+
+/** The child side: report the port, close the server on SIGTERM or when the parent is gone. */
+export function serveFromChild(server: import('node:http').Server): void {
+  server.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new ChildServerError('server has no TCP address');
+    process.send!({ port: address.port } satisfies ListeningMessage);
+  });
+  let closing = false;
+  const close = () => {
+    if (closing) return;
+    closing = true;
+    server.close(() => process.exit(0));
+    // Keep-alive sockets of clients that were not destroyed must not hold the exit.
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 1_000).unref();
+  };
+  process.on('SIGTERM', close);
+  process.on('disconnect', close);
+}

@@ -1,0 +1,97 @@
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  ResourceInUseException,
+  ResourceNotFoundException,
+  type AttributeDefinition,
+  type CreateTableCommandInput,
+  type DynamoDBClient,
+  type KeySchemaElement,
+} from '@aws-sdk/client-dynamodb';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { KeyAttribute, TableSchema } from '#commons/tables';
+
+export class TableNotActiveError extends Error {
+  override name = 'TableNotActiveError';
+}
+
+/** Local table name of a schema, e.g. prefix "swarmcast" + "Connections" = "swarmcast-Connections". */
+export function localTableName(tablePrefix: string, schema: TableSchema): string {
+  return `${tablePrefix}-${schema.logicalName}`;
+}
+
+/**
+ * Creates each table the way the CDK stack does (on-demand, GSIs projecting INCLUDE), unless
+ * it exists already: a `--data DIR` restart finds its tables and rows in place.
+ */
+export async function createTables(client: DynamoDBClient, schemas: readonly TableSchema[], tablePrefix: string): Promise<void> {
+  await Promise.all(
+    schemas.map(async (schema) => {
+      const tableName = localTableName(tablePrefix, schema);
+      if (!(await tableExists(client, tableName))) {
+        try {
+          await client.send(new CreateTableCommand(createTableInput(schema, tableName)));
+        } catch (error) {
+          // Another starter won the race: the table is there, which is all we need.
+          if (!(error instanceof ResourceInUseException)) throw error;
+        }
+      }
+      await waitUntilActive(client, tableName);
+    }),
+  );
+}
+
+export function createTableInput(schema: TableSchema, tableName: string): CreateTableCommandInput {
+  const keys = [
+    schema.partitionKey,
+    ...schema.globalSecondaryIndexes.flatMap((index) => (index.sortKey ? [index.partitionKey, index.sortKey] : [index.partitionKey])),
+  ];
+  // Each key attribute is defined once, even when several indexes use it.
+  const attributeDefinitions = [...new Map(keys.map((key) => [key.name, key])).values()].map(
+    (key): AttributeDefinition => ({ AttributeName: key.name, AttributeType: key.type }),
+  );
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: attributeDefinitions,
+    KeySchema: keySchema(schema.partitionKey),
+    GlobalSecondaryIndexes: schema.globalSecondaryIndexes.length
+      ? schema.globalSecondaryIndexes.map((index) => ({
+          IndexName: index.indexName,
+          KeySchema: keySchema(index.partitionKey, index.sortKey),
+          // INCLUDE needs at least one attribute; an index without extras projects its keys.
+          Projection: index.nonKeyAttributes.length
+            ? { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.nonKeyAttributes] }
+            : { ProjectionType: 'KEYS_ONLY' },
+        }))
+      : undefined,
+  };
+}
+
+function keySchema(partitionKey: KeyAttribute, sortKey?: KeyAttribute): KeySchemaElement[] {
+  const schema: KeySchemaElement[] = [{ AttributeName: partitionKey.name, KeyType: 'HASH' }];
+  if (sortKey) schema.push({ AttributeName: sortKey.name, KeyType: 'RANGE' });
+  return schema;
+}
+
+async function tableExists(client: DynamoDBClient, tableName: string): Promise<boolean> {
+  try {
+    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    return true;
+  } catch (error) {
+    if (error instanceof ResourceNotFoundException) return false;
+    throw error;
+  }
+}
+
+/** The SDK waiter sleeps 20 s between checks; dynalite (createTableMs 0) is ACTIVE within a tick. */
+async function waitUntilActive(client: DynamoDBClient, tableName: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === 'ACTIVE');
+    if (Table?.TableStatus === 'ACTIVE' && indexesActive) return;
+    if (Date.now() > deadline) throw new TableNotActiveError(`table ${tableName} is not ACTIVE after ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}

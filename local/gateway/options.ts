@@ -1,0 +1,66 @@
+/** What startGateway() accepts, and the resolved form each worker process receives. */
+
+/** Module paths (absolute, .ts or .js) of the Lambda handlers behind the routes; each exports `handler`. */
+export interface RouteHandlerModules {
+  connect?: string;
+  disconnect?: string;
+  default?: string;
+}
+
+export interface GatewayOptions {
+  handlers: RouteHandlerModules;
+  /** Environment of the handlers, set in each worker's process.env before the modules load. */
+  env?: Record<string, string>;
+  /** Worker processes holding sockets: one process here holds at most ~20,000 (open-files limit). */
+  workers?: number;
+  /** Loopback address to listen on (default 127.0.0.1). */
+  host?: string;
+  /** Port of the WebSocket endpoint and the @connections API (default: any free port). */
+  port?: number;
+  /** Stage name: the @connections path prefix and the optional WebSocket path (default "live"). */
+  stage?: string;
+  /** The API id the events carry (default: random, 10 characters like AWS). */
+  apiId?: string;
+  /** Close a socket with no traffic for this long (AWS: 10 minutes). */
+  idleTimeoutMs?: number;
+  /** Close any socket this long after it connected (AWS: 2 hours). */
+  maxConnectionMs?: number;
+  /** API Gateway's integration timeout: a handler slower than this fails its route (AWS: 29 s). */
+  integrationTimeoutMs?: number;
+  /** Bytes waiting in a socket's send buffer above which a post answers 429 LimitExceededException. */
+  maxBufferedBytes?: number;
+  /** Where the handlers' stdout goes (their logs); the gateway's own errors always go to stderr. */
+  handlerOutput?: 'inherit' | 'ignore';
+  /** Called when a worker process exits while the gateway runs (its sockets are gone). */
+  onWorkerExit?: (workerIndex: number, code: number | null, signal: NodeJS.Signals | null) => void;
+}
+
+/** Everything a worker needs, sent once over IPC (no functions, only data). */
+export interface WorkerConfig {
+  workerIndex: number;
+  workerCount: number;
+  handlers: RouteHandlerModules;
+  host: string;
+  stage: string;
+  apiId: string;
+  idleTimeoutMs: number;
+  maxConnectionMs: number;
+  integrationTimeoutMs: number;
+  maxBufferedBytes: number;
+}
+
+export const AWS_LIMITS = {
+  idleTimeoutMs: 10 * 60_000,
+  maxConnectionMs: 2 * 60 * 60_000,
+  integrationTimeoutMs: 29_000,
+  /** PostToConnection payload and incoming message size. */
+  maxMessageBytes: 128 * 1024,
+} as const;
+
+export const DEFAULTS = {
+  workers: 1,
+  host: '127.0.0.1',
+  port: 0,
+  stage: 'live',
+  maxBufferedBytes: 4 * 1024 * 1024,
+} as const;

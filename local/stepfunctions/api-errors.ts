@@ -1,0 +1,27 @@
+/**
+ * Errors the Step Functions API answers with. The SDK maps the `__type` of the JSON body
+ * (text after `#`) to its exception classes, so `instanceof ExecutionDoesNotExist` works
+ * on the client side.
+ */
+export class SfnApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly httpStatus = 400,
+  ) {
+    super(message);
+    this.name = code;
+  }
+
+  /** Wire form of AWS: the model namespace before `#`, the short code after it. */
+  toBody(): { __type: string; message: string } {
+    return { __type: `com.amazonaws.swf.service.v2.model#${this.code}`, message: this.message };
+  }
+}
+
+export const executionDoesNotExist = (arn: string) => new SfnApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+export const stateMachineDoesNotExist = (arn: string) =>
+  new SfnApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+export const mapRunDoesNotExist = (arn: string) => new SfnApiError('ResourceNotFound', `Map Run Does Not Exist: '${arn}'`);
+export const invalidArn = (arn: unknown) => new SfnApiError('InvalidArn', `Invalid Arn: '${String(arn)}'`);
+export const validationError = (message: string) => new SfnApiError('ValidationException', message);

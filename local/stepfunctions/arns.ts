@@ -1,0 +1,25 @@
+/**
+ * ARNs of the local Step Functions. Account and Region are fixed: nothing local is
+ * reachable across accounts, and fixed values keep test assertions simple.
+ */
+import { randomUUID } from 'node:crypto';
+
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT = '000000000000';
+
+const prefix = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}`;
+
+export const stateMachineArn = (name: string): string => `${prefix}:stateMachine:${name}`;
+
+export const executionArn = (stateMachineName: string, executionName: string): string =>
+  `${prefix}:execution:${stateMachineName}:${executionName}`;
+
+/** A Map Run and its child executions share `<stateMachine>/<map label>`, as on AWS. */
+export const mapRunArn = (stateMachineName: string, label: string): string =>
+  `${prefix}:mapRun:${stateMachineName}/${label}:${randomUUID()}`;
+
+export const childExecutionArn = (stateMachineName: string, label: string): string =>
+  `${prefix}:execution:${stateMachineName}/${label}:${randomUUID()}`;
+
+/** The last `:`-separated field: the execution name of an execution ARN. */
+export const nameOfArn = (arn: string): string => arn.slice(arn.lastIndexOf(':') + 1);
