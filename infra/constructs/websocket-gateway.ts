@@ -24,7 +24,8 @@ export class WebSocketGateway extends Construct {
       description: 'swarmcast: clients connect here; broadcasts reach them through the @connections API.',
       connectRouteOptions: { integration: new WebSocketLambdaIntegration('Connect', props.connect) },
       disconnectRouteOptions: { integration: new WebSocketLambdaIntegration('Disconnect', props.disconnect) },
-      defaultRouteOptions: { integration: new WebSocketLambdaIntegration('Default', props.defaultRoute) },
+      // returnResponse: the handler's return value goes back to the client ("pong").
+      defaultRouteOptions: { integration: new WebSocketLambdaIntegration('Default', props.defaultRoute), returnResponse: true },
     });
     this.stage = new WebSocketStage(this, 'Stage', {
       webSocketApi: this.api,

@@ -1,0 +1,14 @@
+import { App } from 'aws-cdk-lib';
+import { resolveConfig } from './config';
+import { configOverridesFromContext, flagFromContext } from './context';
+import { SwarmcastStack } from './swarmcast-stack';
+
+const app = new App();
+
+new SwarmcastStack(app, 'Swarmcast', {
+  description: 'swarmcast: broadcast one message to every client of a WebSocket API.',
+  config: resolveConfig(configOverridesFromContext(app.node)),
+  pointInTimeRecovery: flagFromContext(app.node, 'swarmcast:pointInTimeRecovery'),
+  // Whatever account and region the CLI resolved (profile, AWS_REGION): nothing is hard-coded.
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+});

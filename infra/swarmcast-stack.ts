@@ -1,0 +1,151 @@
+import * as path from 'node:path';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
+import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
+import type { Construct } from 'constructs';
+import { ENV } from '#commons/environment';
+import { broadcastsTable, connectionsTable, partitionsTable } from '#commons/tables';
+import { InvalidConfigError, type SwarmcastConfig } from './config';
+import { BroadcastStateMachine } from './constructs/broadcast-state-machine';
+import { SchemaTable } from './constructs/schema-table';
+import { ShardQueues } from './constructs/shard-queues';
+import { SwarmcastFunction } from './constructs/swarmcast-function';
+import { WebSocketGateway } from './constructs/websocket-gateway';
+
+export interface SwarmcastStackProps extends StackProps {
+  /** Every number swarmcast runs with (infra/config.ts resolveConfig). */
+  config: SwarmcastConfig;
+  /** Continuous backups of the tables. Default off. */
+  pointInTimeRecovery?: boolean;
+  /** What `cdk destroy` does with the tables. Default DESTROY: rows are connections and expiring broadcast records. */
+  tableRemovalPolicy?: RemovalPolicy;
+}
+
+/**
+ * swarmcast on AWS. Follow a message: WebSocket API -> connect (tables) ... operator ->
+ * state machine -> prepare-broadcast -> query-partitions (Distributed Map) -> shard queues ->
+ * post-message -> @connections -> each socket.
+ */
+export class SwarmcastStack extends Stack {
+  constructor(scope: Construct, id: string, props: SwarmcastStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    assertDeployable(config);
+
+    const tableProps = { pointInTimeRecovery: props.pointInTimeRecovery, removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.DESTROY };
+    const connections = new SchemaTable(this, connectionsTable, tableProps);
+    const partitions = new SchemaTable(this, partitionsTable, tableProps);
+    const broadcasts = new SchemaTable(this, broadcastsTable, tableProps);
+
+    // WebSocket routes: short, latency-bound calls (API Gateway waits at most 29 s anyway).
+    const connect = new SwarmcastFunction(this, 'Connect', { name: 'connect', description: 'WebSocket $connect: store the connection in a partition.' })
+      .bindConnectionsTable(connections, 'readWrite')
+      .bindPartitionsTable(partitions, 'readWrite')
+      .bindSettings({ [ENV.partitionCount]: config.partitions, [ENV.connectionTtlSeconds]: config.connectionTtlSeconds });
+    const disconnect = new SwarmcastFunction(this, 'Disconnect', { name: 'disconnect', description: 'WebSocket $disconnect: remove the connection.' })
+      .bindConnectionsTable(connections, 'readWrite')
+      .bindPartitionsTable(partitions, 'readWrite');
+    const defaultRoute = new SwarmcastFunction(this, 'Default', { name: 'default', description: 'WebSocket $default: answers "ping" with "pong".' });
+
+    // $default answers through the route response, so it needs no @connections access.
+    const gateway = new WebSocketGateway(this, 'WebSocket', { stageName: config.stageName, connect, disconnect, defaultRoute });
+
+    // The delivery hot loop: one PostToConnection per socket, CPU-bound in signing and I/O
+    // bookkeeping, so it gets a full vCPU (1,769 MB) and a timeout that leaves room for 429 back-off.
+    const postMessage = new SwarmcastFunction(this, 'PostMessage', {
+      name: 'post-message',
+      description: 'Shard queue consumer: post the message to each connection id, sweep gone ones.',
+      memorySize: 1769,
+      timeout: Duration.seconds(60),
+    });
+    const consumerBatchingWindow = Duration.seconds(config.consumerBatchingWindowSeconds);
+    const shardQueues = new ShardQueues(this, 'ShardQueues', {
+      shards: config.shards,
+      maxReceiveCount: config.maxReceiveCount,
+      consumerTimeout: postMessage.timeout ?? Duration.seconds(60),
+      batchingWindow: consumerBatchingWindow,
+    });
+    postMessage
+      .bindConnectionsTable(connections, 'readWrite')
+      .bindPartitionsTable(partitions, 'readWrite')
+      .bindBroadcastsTable(broadcasts, 'readWrite')
+      .bindShardQueues(shardQueues.queues) // re-queues only the ids a 429 left undelivered
+      .bindConnectionsEndpoint(gateway.stage, ['POST', 'GET']) // GET: the sweep probes each connection (GetConnection)
+      .bindSettings({ [ENV.postConcurrency]: config.postConcurrency, [ENV.maxDeliveryAttempts]: config.maxDeliveryAttempts });
+    shardQueues.addConsumer(postMessage, {
+      batchSize: config.consumerBatchSize,
+      maxBatchingWindow: consumerBatchingWindow,
+      maxConcurrency: config.consumerMaxConcurrency,
+    });
+
+    // The state machine's tasks. The Distributed Map numbers reach the ASL through Prepare's
+    // output ($.config), so changing them needs no new state machine definition.
+    const prepareBroadcast = new SwarmcastFunction(this, 'PrepareBroadcast', {
+      name: 'prepare-broadcast',
+      description: 'State machine Prepare: validate the input, store the broadcast, list the partitions.',
+      timeout: Duration.seconds(30),
+    })
+      .bindPartitionsTable(partitions, 'read')
+      .bindBroadcastsTable(broadcasts, 'readWrite') // a replay reads the broadcast it resumes
+      .bindSettings({
+        [ENV.partitionCount]: config.partitions,
+        [ENV.mapMaxConcurrency]: config.mapMaxConcurrency,
+        [ENV.partitionsPerChild]: config.partitionsPerChild,
+        [ENV.toleratedFailurePercentage]: config.toleratedFailurePercentage,
+        [ENV.progressPollSeconds]: config.progressPollSeconds,
+        [ENV.deliveryTimeoutSeconds]: config.deliveryTimeoutSeconds,
+      });
+    // Reads whole partitions (paginated Query) and enqueues them: more memory for more CPU and
+    // network, and minutes of timeout for the largest partitions.
+    const queryPartitions = new SwarmcastFunction(this, 'QueryPartitions', {
+      name: 'query-partitions',
+      description: 'Distributed Map child: query its partitions, enqueue connection ids on the shard queues.',
+      memorySize: 1024,
+      timeout: Duration.minutes(5),
+    })
+      // Writes too: a sweep deletes expired rows and repairs the partition counters.
+      .bindConnectionsTable(connections, 'readWrite')
+      .bindPartitionsTable(partitions, 'readWrite')
+      .bindBroadcastsTable(broadcasts, 'readWrite')
+      .bindShardQueues(shardQueues.queues)
+      .bindSettings({ [ENV.connectionIdsPerMessage]: config.connectionIdsPerMessage });
+    const readProgress = new SwarmcastFunction(this, 'ReadProgress', {
+      name: 'read-progress',
+      description: 'State machine ReadProgress: the broadcast counters, done or timed out.',
+    }).bindBroadcastsTable(broadcasts, 'read');
+
+    const stateMachineName = `${this.stackName}-broadcast`;
+    const broadcast = new BroadcastStateMachine(this, 'Broadcast', {
+      definitionFile: path.join(__dirname, '../statemachines/broadcast.asl.json'),
+      stateMachineName,
+      functions: {
+        PrepareBroadcastFunctionArn: prepareBroadcast,
+        QueryPartitionsFunctionArn: queryPartitions,
+        ReadProgressFunctionArn: readProgress,
+      },
+    });
+
+    // $disconnect is best effort: the scheduled sweep finds and removes stale connections.
+    new Rule(this, 'SweepSchedule', {
+      description: 'swarmcast: periodic stale-connection sweep.',
+      schedule: Schedule.expression(config.sweepSchedule),
+      targets: [new SfnStateMachine(broadcast.stateMachine, { input: RuleTargetInput.fromObject({ kind: 'sweep' }) })],
+    });
+
+    new CfnOutput(this, 'WebSocketUrl', { value: gateway.url, description: 'Clients connect here.' });
+    new CfnOutput(this, 'ConnectionsEndpoint', { value: gateway.connectionsEndpoint, description: '@connections management API base.' });
+    new CfnOutput(this, 'StateMachineArn', { value: broadcast.stateMachine.stateMachineArn, description: 'Start a broadcast here.' });
+    new CfnOutput(this, 'BroadcastsTableName', { value: broadcasts.tableName });
+    new CfnOutput(this, 'ConnectionsTableName', { value: connections.tableName });
+    new CfnOutput(this, 'PartitionsTableName', { value: partitions.tableName });
+  }
+}
+
+/** A combination resolveConfig accepts key by key but AWS rejects: fail at synth, naming the settings. */
+function assertDeployable(config: SwarmcastConfig): void {
+  if (config.consumerBatchSize > 10 && config.consumerBatchingWindowSeconds < 1) {
+    throw new InvalidConfigError(
+      `swarmcast setting consumerBatchSize=${config.consumerBatchSize} needs consumerBatchingWindowSeconds >= 1 (SQS event sources allow more than 10 messages only with a batching window)`,
+    );
+  }
+}

@@ -1,0 +1,144 @@
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { type ConnectionIdFactory, randomRequestId } from './connection-id';
+import { type ConnectionRegistry, type LocalConnection } from './connection-registry';
+import { type ConnectionFacts, connectEvent, connectionFactsOf, disconnectEvent, messageEvent } from './lambda-events';
+import { AWS_LIMITS } from './options';
+import { type InvocationOutcome, type RouteHandler, type RouteHandlers, responseBodyOf, statusCodeOf } from './route-handlers';
+
+export interface EndpointCounters {
+  connectsAccepted: number;
+  connectsRefused: number;
+  messages: number;
+  disconnects: number;
+}
+
+/**
+ * The WebSocket side of API Gateway: every upgrade runs $connect before the handshake is
+ * answered (a failing or >= 400 result refuses it with that status), client messages run
+ * $default (a returned body is sent back, like a route response), and every close runs
+ * $disconnect once, best effort.
+ */
+export class WebSocketEndpoint {
+  readonly counters: EndpointCounters = { connectsAccepted: 0, connectsRefused: 0, messages: 0, disconnects: 0 };
+  private readonly server = new WebSocketServer({
+    noServer: true,
+    clientTracking: false, // the registry tracks sockets
+    perMessageDeflate: false, // API Gateway does not negotiate compression
+    maxPayload: AWS_LIMITS.maxMessageBytes, // larger messages close the socket with 1009, as on AWS
+  });
+  private readonly disconnectsRunning = new Set<Promise<unknown>>();
+  private readonly acceptedPaths: Set<string>;
+
+  constructor(
+    private readonly api: { apiId: string; stage: string },
+    private readonly handlers: RouteHandlers,
+    private readonly registry: ConnectionRegistry,
+    private readonly ids: ConnectionIdFactory,
+  ) {
+    this.acceptedPaths = new Set(['/', `/${api.stage}`, `/${api.stage}/`]);
+  }
+
+  /** The http server's 'upgrade' listener. */
+  readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    void this.connect(request, socket, head);
+  };
+
+  /** Resolves when the $disconnect invocations started so far have ended. */
+  async settle(): Promise<void> {
+    await Promise.all([...this.disconnectsRunning]);
+  }
+
+  private async connect(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy()); // a client that resets mid-handshake must not crash the worker
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (!this.acceptedPaths.has(url.pathname)) return refuse(socket, 403);
+    // Refuse malformed handshakes before $connect runs, as API Gateway never invokes it for them.
+    if (request.headers.upgrade?.toLowerCase() !== 'websocket' || !request.headers['sec-websocket-key']) {
+      return refuse(socket, 400);
+    }
+
+    const facts = connectionFactsOf(request, this.ids.next(), this.api);
+    if (this.handlers.connect) {
+      const outcome = await this.handlers.connect.invoke(connectEvent(facts, url.searchParams));
+      const status = integrationStatus(outcome, this.handlers.connect);
+      if (status >= 400) {
+        this.counters.connectsRefused++;
+        return refuse(socket, status);
+      }
+    }
+    if (socket.destroyed) {
+      // The client left while $connect ran: the handler saw the connection, so $disconnect must too.
+      this.disconnect(facts, 1006, '');
+      return;
+    }
+    this.server.handleUpgrade(request, socket, head, (ws) => this.accept(ws, facts));
+  }
+
+  private accept(socket: WebSocket, facts: ConnectionFacts): void {
+    this.counters.connectsAccepted++;
+    const connection: LocalConnection = { facts, socket, lastActiveAt: Date.now() };
+    this.registry.add(connection);
+    socket.on('message', (data: Buffer, isBinary) => void this.onMessage(connection, data, isBinary));
+    socket.on('error', () => undefined); // ws follows every error with 'close'
+    socket.once('close', (code, reason) => {
+      this.registry.forget(facts.connectionId);
+      this.disconnect(facts, code, reason.toString());
+    });
+  }
+
+  private async onMessage(connection: LocalConnection, data: Buffer, isBinary: boolean): Promise<void> {
+    this.counters.messages++;
+    this.registry.touch(connection);
+    const { facts, socket } = connection;
+    const handler = this.handlers.default;
+    if (!handler) return reply(socket, errorMessage('Forbidden', facts));
+    const event = messageEvent(facts, isBinary ? data.toString('base64') : data.toString('utf8'), isBinary);
+    const outcome = await handler.invoke(event);
+    if (outcome.kind === 'returned') {
+      const body = responseBodyOf(outcome.value);
+      if (body !== undefined) reply(socket, body);
+    } else {
+      integrationStatus(outcome, handler); // logs the failure
+      reply(socket, errorMessage(outcome.kind === 'timedOut' ? 'Endpoint request timed out' : 'Internal server error', facts));
+    }
+  }
+
+  private disconnect(facts: ConnectionFacts, code: number, reason: string): void {
+    this.counters.disconnects++;
+    const handler = this.handlers.disconnect;
+    if (!handler) return;
+    const running = handler.invoke(disconnectEvent(facts, code, reason)).then((outcome) => integrationStatus(outcome, handler));
+    this.disconnectsRunning.add(running);
+    void running.finally(() => this.disconnectsRunning.delete(running));
+  }
+}
+
+/** The HTTP status API Gateway derives from an invocation; failures are logged like CloudWatch would. */
+function integrationStatus(outcome: InvocationOutcome, handler: RouteHandler): number {
+  switch (outcome.kind) {
+    case 'returned':
+      return statusCodeOf(outcome.value);
+    case 'failed':
+      console.error(`[gateway] ${handler.functionName} failed:`, outcome.error);
+      return 502;
+    case 'timedOut':
+      console.error(`[gateway] ${handler.functionName} timed out (integration timeout)`);
+      return 504;
+  }
+}
+
+function refuse(socket: Duplex, status: number): void {
+  if (socket.destroyed) return;
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+function reply(socket: WebSocket, text: string): void {
+  if (socket.readyState === socket.OPEN) socket.send(text);
+}
+
+/** The error message API Gateway sends to the client when a route fails. */
+function errorMessage(message: string, facts: ConnectionFacts): string {
+  return JSON.stringify({ message, connectionId: facts.connectionId, requestId: randomRequestId() });
+}

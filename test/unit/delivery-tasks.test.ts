@@ -1,0 +1,69 @@
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { packDeliveryTasks, parseDeliveryTask, sendDeliveryTasks } from '#commons/delivery-tasks';
+
+const sqs = mockClient(SQSClient);
+beforeEach(() => sqs.reset());
+
+const ids = (n: number) => Array.from({ length: n }, (_, i) => `conn-${String(i).padStart(6, '0')}=`);
+
+describe('packDeliveryTasks', () => {
+  it('cuts at the configured number of ids per message', () => {
+    const tasks = packDeliveryTasks('b1', 7, ids(1_201), 500);
+    expect(tasks.map((t) => t.connectionIds.length)).toEqual([500, 500, 201]);
+    expect(tasks[0]).toMatchObject({ broadcastId: 'b1', partition: 7, attempt: 0 });
+    expect(tasks.flatMap((t) => t.connectionIds)).toEqual(ids(1_201));
+  });
+
+  it('never builds a message over the size limit, whatever the id count allows', () => {
+    const tasks = packDeliveryTasks('b1', 0, ids(10_000), 1_000_000, 16 * 1024);
+    expect(tasks.length).toBeGreaterThan(1);
+    for (const task of tasks) expect(Buffer.byteLength(JSON.stringify(task))).toBeLessThanOrEqual(16 * 1024);
+  });
+
+  it('makes no task for an empty partition', () => {
+    expect(packDeliveryTasks('b1', 0, [], 500)).toEqual([]);
+  });
+});
+
+describe('parseDeliveryTask', () => {
+  it('rejects a malformed body, saying the expected shape', () => {
+    expect(() => parseDeliveryTask('not json')).toThrow('message body is not JSON');
+    expect(() => parseDeliveryTask('{"broadcastId":"b"}')).toThrow(/must be \{broadcastId: string, partition: integer/);
+  });
+});
+
+describe('sendDeliveryTasks', () => {
+  const queues = ['q0', 'q1', 'q2'];
+
+  it('spreads tasks over the shards in batches of at most 10', async () => {
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+    const tasks = packDeliveryTasks('b1', 0, ids(45), 1);
+
+    await sendDeliveryTasks(tasks, queues, 1);
+
+    const calls = sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input);
+    expect(calls.every((c) => c.Entries!.length <= 10)).toBe(true);
+    const perQueue = Object.fromEntries(queues.map((q) => [q, calls.filter((c) => c.QueueUrl === q).reduce((n, c) => n + c.Entries!.length, 0)]));
+    expect(perQueue).toEqual({ q0: 15, q1: 15, q2: 15 });
+  });
+
+  it('sends again exactly the entries SQS reported in Failed[]', async () => {
+    sqs
+      .on(SendMessageBatchCommand)
+      .resolvesOnce({ Failed: [{ Id: '1', Code: 'InternalError', SenderFault: false }] })
+      .resolves({ Failed: [] });
+
+    await sendDeliveryTasks(packDeliveryTasks('b1', 0, ids(3), 1), ['q0'], 0);
+
+    const calls = sqs.commandCalls(SendMessageBatchCommand);
+    expect(calls).toHaveLength(2);
+    expect(calls[1].args[0].input.Entries!.map((e) => e.Id)).toEqual(['1']);
+    expect(JSON.parse(calls[1].args[0].input.Entries![0].MessageBody!).connectionIds).toEqual([ids(3)[1]]);
+  });
+
+  it('throws when SQS keeps failing an entry, so the partition is counted as failed', async () => {
+    sqs.on(SendMessageBatchCommand).resolves({ Failed: [{ Id: '0', Code: 'InternalError', SenderFault: false }] });
+    await expect(sendDeliveryTasks(packDeliveryTasks('b1', 0, ids(1), 1), ['q0'], 0)).rejects.toThrow(/SQS rejected 1 message\(s\) to q0 after 5 attempts/);
+  });
+});

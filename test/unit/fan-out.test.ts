@@ -1,0 +1,105 @@
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { handler as queryPartitions } from '../../functions/query-partitions';
+import { handler as readProgress } from '../../functions/read-progress';
+import { progressOf, type BroadcastRecord } from '#commons/broadcasts';
+
+const dynamo = mockClient(DynamoDBDocumentClient);
+const sqs = mockClient(SQSClient);
+const future = Math.floor(Date.now() / 1000) + 3_600;
+
+beforeEach(() => {
+  dynamo.reset();
+  sqs.reset();
+  sqs.on(SendMessageBatchCommand).resolves({ Failed: [] });
+  dynamo.on(UpdateCommand).resolves({});
+});
+
+const enqueuedWrites = () =>
+  dynamo
+    .commandCalls(UpdateCommand)
+    .map((c) => c.args[0].input)
+    .filter((i) => i.TableName === 'Broadcasts');
+
+describe('query-partitions', () => {
+  it('enqueues every connection of each partition and records the count per partition', async () => {
+    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', enqueued: {} } });
+    dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':partition': 1 } }).resolves({ Items: [{ connectionId: 'a', expiresAt: future }, { connectionId: 'b', expiresAt: future }] });
+    dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':partition': 2 } }).resolves({ Items: [{ connectionId: 'c', expiresAt: future }] });
+
+    const result = await queryPartitions({ Items: [1, 2], BatchInput: { broadcastId: 'b1', kind: 'message' } });
+
+    expect(result).toEqual({ broadcastId: 'b1', partitions: 2, alreadyEnqueued: 0, connections: 3 });
+    const bodies = sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries!.map((e) => JSON.parse(e.MessageBody!)));
+    expect(bodies.flatMap((b) => b.connectionIds).sort()).toEqual(['a', 'b', 'c']);
+    expect(enqueuedWrites().map((i) => [i.ExpressionAttributeNames, i.ExpressionAttributeValues])).toEqual([
+      [{ '#p': 'p1' }, { ':count': 2 }],
+      [{ '#p': 'p2' }, { ':count': 1 }],
+    ]);
+  });
+
+  it('skips partitions an earlier run already enqueued, so a re-run sends nothing twice', async () => {
+    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', enqueued: { p1: 2 } } });
+    dynamo.on(QueryCommand).resolves({ Items: [{ connectionId: 'c', expiresAt: future }] });
+
+    const result = await queryPartitions({ Items: [1, 2], BatchInput: { broadcastId: 'b1', kind: 'message' } });
+
+    expect(result).toMatchObject({ partitions: 1, alreadyEnqueued: 1 });
+    expect(dynamo.commandCalls(QueryCommand)).toHaveLength(1);
+  });
+
+  it('a failing partition does not stop the others; the child then fails naming it', async () => {
+    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', enqueued: {} } });
+    dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':partition': 1 } }).rejects(new Error('ProvisionedThroughputExceeded'));
+    dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':partition': 2 } }).resolves({ Items: [{ connectionId: 'c', expiresAt: future }] });
+
+    await expect(queryPartitions({ Items: [1, 2], BatchInput: { broadcastId: 'b1', kind: 'message' } })).rejects.toMatchObject({
+      name: 'PartitionFailedError',
+      message: expect.stringContaining('partition(s) 1 of broadcast b1'),
+    });
+    expect(enqueuedWrites()).toHaveLength(1);
+    expect(enqueuedWrites()[0].ExpressionAttributeNames).toEqual({ '#p': 'p2' });
+  });
+
+  it('a sweep deletes expired rows and resets the counter to the live rows', async () => {
+    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 's1', enqueued: {} } });
+    dynamo.on(QueryCommand).resolves({ Items: [{ connectionId: 'live', expiresAt: future }, { connectionId: 'old', expiresAt: 10 }] });
+    dynamo.on(DeleteCommand).resolves({ Attributes: { connectionId: 'old', partition: 4 } });
+
+    await queryPartitions({ Items: [4], BatchInput: { broadcastId: 's1', kind: 'sweep' } });
+
+    expect(dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key)).toEqual([{ connectionId: 'old' }]);
+    const repair = dynamo.commandCalls(UpdateCommand).map((c) => c.args[0].input).find((i) => i.UpdateExpression === 'SET #c = :count');
+    expect(repair).toMatchObject({ TableName: 'Partitions', Key: { partition: 4 }, ExpressionAttributeValues: { ':count': 1 } });
+  });
+});
+
+describe('read-progress', () => {
+  const record: BroadcastRecord = {
+    broadcastId: 'b1',
+    kind: 'message',
+    partitions: [1, 2, 3],
+    enqueued: { p1: 10, p2: 5 },
+    delivered: 12,
+    gone: 2,
+    failed: 0,
+    startedAt: 1_000,
+    deadline: 901_000,
+    lastDeliveryAt: 1_800,
+    expiresAt: 0,
+  };
+
+  it('is not done while enqueued connections are unaccounted for', () => {
+    expect(progressOf(record, 2_000)).toMatchObject({ enqueued: 15, accounted: 14, done: false, timedOut: false });
+    expect(progressOf(record, 902_000).timedOut).toBe(true);
+  });
+
+  it('is done when every enqueued connection is delivered, gone or failed, with the summary', async () => {
+    dynamo.on(GetCommand).resolves({ Item: { ...record, failed: 1 } });
+    await expect(readProgress({ broadcastId: 'b1' })).resolves.toMatchObject({
+      done: true,
+      summary: { broadcastId: 'b1', partitions: 2, failedPartitions: [3], connections: 15, delivered: 12, gone: 2, failed: 1, durationMs: 800 },
+    });
+  });
+});

@@ -1,0 +1,125 @@
+import { ApiGatewayManagementApiClient, GetConnectionCommand, GoneException } from '@aws-sdk/client-apigatewaymanagementapi';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { ConnectionPoster, PostOutcome } from '#commons/clients/management-api';
+import { DeliveryService, settleConnections } from '#commons/delivery';
+
+const dynamo = mockClient(DynamoDBDocumentClient);
+const sqs = mockClient(SQSClient);
+const managementApi = mockClient(ApiGatewayManagementApiClient);
+
+/** A poster whose answer per connection id the test decides; it records every call. */
+function fakePoster(outcomes: Record<string, PostOutcome[]>) {
+  const calls: string[] = [];
+  const poster = {
+    post: async (connectionId: string) => {
+      calls.push(connectionId);
+      return outcomes[connectionId]?.shift() ?? 'delivered';
+    },
+  } as unknown as ConnectionPoster;
+  return { poster, calls };
+}
+
+const settings = {
+  tables: { connections: 'Connections', partitions: 'Partitions', broadcasts: 'Broadcasts' },
+  shardQueueUrls: ['q0', 'q1'],
+  postConcurrency: 4,
+  maxDeliveryAttempts: 3,
+  retriesPerInvocation: 1,
+  retryBaseMs: 1,
+};
+
+beforeEach(() => {
+  dynamo.reset();
+  sqs.reset();
+  managementApi.reset();
+  dynamo.on(GetCommand).resolves({ Item: { kind: 'message', message: 'hello' } });
+  dynamo.on(UpdateCommand).resolves({});
+  sqs.on(SendMessageBatchCommand).resolves({ Failed: [] });
+});
+
+const countsWritten = () => dynamo.commandCalls(UpdateCommand).map((c) => c.args[0].input).filter((i) => i.TableName === 'Broadcasts');
+
+describe('DeliveryService', () => {
+  it('posts to every connection once and adds the counts in one write', async () => {
+    const { poster, calls } = fakePoster({});
+    await new DeliveryService(settings, poster, new ApiGatewayManagementApiClient({})).deliver({ broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b', 'c'] });
+    expect(calls.sort()).toEqual(['a', 'b', 'c']);
+    expect(countsWritten()).toHaveLength(1);
+    expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 3, ':gone': 0, ':failed': 0 });
+  });
+
+  it('410 Gone: deletes that connection (not another) and decrements its partition', async () => {
+    const { poster } = fakePoster({ b: ['gone'] });
+    dynamo.on(DeleteCommand).resolves({ Attributes: { connectionId: 'b', partition: 3 } });
+
+    await new DeliveryService(settings, poster, new ApiGatewayManagementApiClient({})).deliver({ broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b', 'c'] });
+
+    const deletes = dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key);
+    expect(deletes).toEqual([{ connectionId: 'b' }]);
+    const decrement = dynamo.commandCalls(UpdateCommand).map((c) => c.args[0].input).find((i) => i.TableName === 'Partitions');
+    expect(decrement).toMatchObject({ Key: { partition: 3 }, ExpressionAttributeValues: { ':delta': -1 } });
+    expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 2, ':gone': 1, ':failed': 0 });
+  });
+
+  it('429 on every try: re-queues only the undelivered ids with the next attempt number', async () => {
+    const { poster, calls } = fakePoster({ b: ['retry', 'retry'], d: ['retry', 'retry'] });
+
+    await new DeliveryService(settings, poster, new ApiGatewayManagementApiClient({})).deliver({ broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b', 'c', 'd'] });
+
+    expect(calls.filter((id) => id === 'a' || id === 'c')).toHaveLength(2); // delivered ones are never posted again
+    const sent = sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries!);
+    expect(sent).toHaveLength(1);
+    expect(JSON.parse(sent[0].MessageBody!)).toEqual({ broadcastId: 'b1', partition: 3, attempt: 1, connectionIds: ['b', 'd'] });
+    expect(sent[0].DelaySeconds).toBeGreaterThan(0);
+    expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 2, ':gone': 0, ':failed': 0 });
+  });
+
+  it('a throttle that clears on the in-invocation retry is delivered without re-queueing', async () => {
+    const { poster } = fakePoster({ b: ['retry', 'delivered'] });
+    await new DeliveryService(settings, poster, new ApiGatewayManagementApiClient({})).deliver({ broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b'] });
+    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+    expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 2 });
+  });
+
+  it('after the last attempt the still-throttled ids are counted as failed, not re-queued', async () => {
+    const { poster } = fakePoster({ b: ['retry', 'retry'] });
+    await new DeliveryService(settings, poster, new ApiGatewayManagementApiClient({})).deliver({ broadcastId: 'b1', partition: 3, attempt: 2, connectionIds: ['a', 'b'] });
+    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+    expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 1, ':failed': 1 });
+  });
+
+  it('a sweep checks each connection with GetConnection and removes the gone ones', async () => {
+    dynamo.on(GetCommand).resolves({ Item: { kind: 'sweep' } });
+    dynamo.on(DeleteCommand).resolves({ Attributes: { connectionId: 'old', partition: 5 } });
+    managementApi.on(GetConnectionCommand, { ConnectionId: 'old' }).rejects(new GoneException({ message: 'gone', $metadata: { httpStatusCode: 410 } }));
+    managementApi.on(GetConnectionCommand, { ConnectionId: 'live' }).resolves({});
+    const { poster, calls } = fakePoster({});
+
+    await new DeliveryService(settings, poster, new ApiGatewayManagementApiClient({})).deliver({ broadcastId: 's1', partition: 5, attempt: 0, connectionIds: ['live', 'old'] });
+
+    expect(calls).toHaveLength(0);
+    expect(dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key)).toEqual([{ connectionId: 'old' }]);
+    expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 1, ':gone': 1 });
+  });
+});
+
+describe('settleConnections', () => {
+  it('awaits every call and never has more than `concurrency` in flight', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    let finished = 0;
+    const probe = async () => {
+      peak = Math.max(peak, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      inFlight--;
+      finished++;
+      return 'delivered' as const;
+    };
+    const result = await settleConnections(Array.from({ length: 50 }, (_, i) => `c${i}`), probe, { concurrency: 5, retries: 0, retryBaseMs: 1 });
+    expect(finished).toBe(50);
+    expect(result.delivered).toBe(50);
+    expect(peak).toBe(5);
+  });
+});

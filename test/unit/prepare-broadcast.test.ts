@@ -1,0 +1,85 @@
+import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { handler as prepare } from '../../functions/prepare-broadcast';
+import { parseBroadcastRequest } from '#commons/broadcast-request';
+import { InvalidBroadcastError } from '#commons/errors';
+
+const dynamo = mockClient(DynamoDBDocumentClient);
+beforeEach(() => dynamo.reset());
+
+describe('parseBroadcastRequest', () => {
+  it.each([
+    [null, /must be a JSON object/],
+    [[1], /must be a JSON object/],
+    [{}, /"message" is required/],
+    [{ message: '' }, /"message" is required/],
+    [{ message: 'hi', extra: 1 }, /unknown field\(s\) "extra"/],
+    [{ kind: 'shout', message: 'x' }, /"kind" must be "message" or "sweep"/],
+    [{ kind: 'sweep', message: 'x' }, /unknown field\(s\) "message"/],
+    [{ broadcastId: 'b1' }, /"partitions" must be a non-empty list of distinct partition numbers from 0 to 2499/],
+    [{ broadcastId: 'b1', partitions: [1, 2500] }, /"partitions" has 2500/],
+    [{ broadcastId: 'b1', partitions: [4, 4] }, /lists a partition twice/],
+    [{ broadcastId: 'no spaces', partitions: [1] }, /"broadcastId" must be 1–80 letters/],
+  ])('rejects %j with a message that says what is allowed', (input, message) => {
+    expect(() => parseBroadcastRequest(input, 2_500)).toThrow(InvalidBroadcastError);
+    expect(() => parseBroadcastRequest(input, 2_500)).toThrow(message);
+  });
+
+  it('rejects a message over 128 KB, saying the size and the limit', () => {
+    expect(() => parseBroadcastRequest({ message: 'x'.repeat(128 * 1024 + 1) }, 10)).toThrow(
+      '"message" is 131,073 bytes; a WebSocket message can carry at most 131,072 bytes (128 KB)',
+    );
+    expect(parseBroadcastRequest({ message: 'x'.repeat(128 * 1024) }, 10)).toEqual({ kind: 'message', message: 'x'.repeat(128 * 1024) });
+  });
+
+  it('sends text as is and serializes JSON values', () => {
+    expect(parseBroadcastRequest({ message: 'hello' }, 10)).toEqual({ kind: 'message', message: 'hello' });
+    expect(parseBroadcastRequest({ message: { type: 'news', n: 1 } }, 10)).toEqual({ kind: 'message', message: '{"type":"news","n":1}' });
+  });
+
+  it('reads a replay and a sweep', () => {
+    expect(parseBroadcastRequest({ broadcastId: 'b-1', partitions: [9, 3] }, 10)).toEqual({ kind: 'replay', broadcastId: 'b-1', partitions: [3, 9] });
+    expect(parseBroadcastRequest({ kind: 'sweep' }, 10)).toEqual({ kind: 'sweep' });
+  });
+});
+
+describe('prepare-broadcast', () => {
+  it('rejects bad input before touching any table', async () => {
+    await expect(prepare({ input: { mesage: 'typo' }, executionName: 'b1' })).rejects.toThrow(/unknown field\(s\) "mesage"/);
+    expect(dynamo.calls()).toHaveLength(0);
+  });
+
+  it('stores the broadcast under the execution name and lists the non-empty partitions', async () => {
+    dynamo.on(ScanCommand).resolves({ Items: [{ partition: 4 }, { partition: 1 }] });
+    dynamo.on(PutCommand).resolves({});
+
+    const prepared = await prepare({ input: { message: 'hello' }, executionName: 'b-42' });
+
+    expect(prepared).toMatchObject({ broadcastId: 'b-42', kind: 'message', partitions: [1, 4] });
+    expect(prepared.config).toEqual({ maxConcurrency: 40, partitionsPerChild: 25, toleratedFailurePercentage: 1, progressPollSeconds: 2 });
+    const put = dynamo.commandCalls(PutCommand)[0].args[0].input;
+    expect(put.Item).toMatchObject({ broadcastId: 'b-42', kind: 'message', message: 'hello', partitions: [1, 4], enqueued: {}, delivered: 0 });
+    expect(put.ConditionExpression).toBe('attribute_not_exists(#id)');
+  });
+
+  it('a sweep visits every partition, whatever the counters say', async () => {
+    dynamo.on(PutCommand).resolves({});
+    const prepared = await prepare({ input: { kind: 'sweep' }, executionName: 's-1' });
+    expect(prepared.kind).toBe('sweep');
+    expect(prepared.partitions).toHaveLength(2_500);
+    expect(dynamo.commandCalls(ScanCommand)).toHaveLength(0);
+  });
+
+  it('a replay adds its partitions to the existing broadcast and keeps its id', async () => {
+    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b-42', kind: 'message', partitions: [1, 4], enqueued: { p1: 3 } } });
+    dynamo.on(UpdateCommand).resolves({});
+    const prepared = await prepare({ input: { broadcastId: 'b-42', partitions: [4] }, executionName: 'b-42-replay-1' });
+    expect(prepared).toMatchObject({ broadcastId: 'b-42', kind: 'message', partitions: [4] });
+    expect(dynamo.commandCalls(PutCommand)).toHaveLength(0);
+  });
+
+  it('a replay of an unknown broadcast fails with BroadcastNotFoundError', async () => {
+    dynamo.on(GetCommand).resolves({});
+    await expect(prepare({ input: { broadcastId: 'nope', partitions: [1] }, executionName: 'x' })).rejects.toMatchObject({ name: 'BroadcastNotFoundError' });
+  });
+});

@@ -1,0 +1,22 @@
+// Handlers read their configuration once at import; unit tests give them a full set.
+Object.assign(process.env, {
+  AWS_REGION: 'eu-west-1',
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  POWERTOOLS_LOG_LEVEL: 'SILENT',
+  CONNECTIONS_TABLE: 'Connections',
+  PARTITIONS_TABLE: 'Partitions',
+  BROADCASTS_TABLE: 'Broadcasts',
+  PARTITION_COUNT: '2500',
+  CONNECTION_TTL_SECONDS: '7200',
+  SHARD_QUEUE_URLS: 'https://sqs.eu-west-1.amazonaws.com/1/shard-0,https://sqs.eu-west-1.amazonaws.com/1/shard-1,https://sqs.eu-west-1.amazonaws.com/1/shard-2',
+  CONNECTIONS_ENDPOINT: 'https://abc123.execute-api.eu-west-1.amazonaws.com/live',
+  MAP_MAX_CONCURRENCY: '40',
+  PARTITIONS_PER_CHILD: '25',
+  TOLERATED_FAILURE_PERCENTAGE: '1',
+  PROGRESS_POLL_SECONDS: '2',
+  DELIVERY_TIMEOUT_SECONDS: '900',
+  CONNECTION_IDS_PER_MESSAGE: '500',
+  POST_CONCURRENCY: '8',
+  MAX_DELIVERY_ATTEMPTS: '3',
+});
