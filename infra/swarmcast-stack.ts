@@ -45,7 +45,8 @@ export class SwarmcastStack extends Stack {
     const disconnect = new SwarmcastFunction(this, 'Disconnect', { name: 'disconnect', description: 'WebSocket $disconnect: remove the connection.' })
       .bindConnectionsTable(connections, 'readWrite')
       .bindPartitionsTable(partitions, 'readWrite');
-    const defaultRoute = new SwarmcastFunction(this, 'Default', { name: 'default', description: 'WebSocket $default: answers "ping" with "pong".' });
+    // Not 'Default': CDK drops that word from logical ids.
+    const defaultRoute = new SwarmcastFunction(this, 'DefaultRoute', { name: 'default', description: 'WebSocket $default: answers "ping" with "pong".' });
 
     // $default answers through the route response, so it needs no @connections access.
     const gateway = new WebSocketGateway(this, 'WebSocket', { stageName: config.stageName, connect, disconnect, defaultRoute });

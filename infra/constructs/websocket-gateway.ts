@@ -20,12 +20,13 @@ export class WebSocketGateway extends Construct {
 
   constructor(scope: Construct, id: string, props: WebSocketGatewayProps) {
     super(scope, id);
+    // Integration ids avoid the word "Default", which CDK drops from logical ids (it collided with the route's).
     this.api = new WebSocketApi(this, 'Api', {
       description: 'swarmcast: clients connect here; broadcasts reach them through the @connections API.',
-      connectRouteOptions: { integration: new WebSocketLambdaIntegration('Connect', props.connect) },
-      disconnectRouteOptions: { integration: new WebSocketLambdaIntegration('Disconnect', props.disconnect) },
+      connectRouteOptions: { integration: new WebSocketLambdaIntegration('ConnectIntegration', props.connect) },
+      disconnectRouteOptions: { integration: new WebSocketLambdaIntegration('DisconnectIntegration', props.disconnect) },
       // returnResponse: the handler's return value goes back to the client ("pong").
-      defaultRouteOptions: { integration: new WebSocketLambdaIntegration('Default', props.defaultRoute), returnResponse: true },
+      defaultRouteOptions: { integration: new WebSocketLambdaIntegration('DefaultRouteIntegration', props.defaultRoute), returnResponse: true },
     });
     this.stage = new WebSocketStage(this, 'Stage', {
       webSocketApi: this.api,

@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import type { Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 
 /**
@@ -58,13 +59,16 @@ function waitForPort(child: ChildProcess, entryFile: string): Promise<number> {
   });
 }
 
-/** The child side: report the port, close the server on SIGTERM or when the parent is gone. */
-export function serveFromChild(server: import('node:http').Server): void {
-  server.listen(0, '127.0.0.1', () => {
+/** The child side: listen (unless already listening), report the port, close on SIGTERM or when the parent is gone. */
+export function serveFromChild(server: Server): void {
+  const reportPort = () => {
     const address = server.address();
     if (address === null || typeof address === 'string') throw new ChildServerError('server has no TCP address');
     process.send!({ port: address.port } satisfies ListeningMessage);
-  });
+  };
+  if (server.listening) reportPort();
+  else server.listen(0, '127.0.0.1', reportPort);
+
   let closing = false;
   const close = () => {
     if (closing) return;

@@ -14,11 +14,3 @@ export async function evaluateTemplate(template: Json, input: Json, context: Rec
   );
   return machine.run(input, { context }).result;
 }
-
-/** Values at JSONPaths of the input; entries whose path is undefined stay undefined. */
-export async function evaluatePaths<K extends string>(paths: Record<K, string | undefined>, input: Json): Promise<Record<K, Json>> {
-  const template: Record<string, string> = {};
-  for (const [key, path] of Object.entries(paths)) if (path) template[`${key}.$`] = path as string;
-  if (Object.keys(template).length === 0) return {} as Record<K, Json>;
-  return evaluateTemplate(template, input);
-}

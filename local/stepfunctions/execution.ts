@@ -110,7 +110,7 @@ export class Execution {
   takeMapRunToRedrive(stateName: string): MapRun | undefined {
     if (this.redrivingState !== stateName) return undefined;
     this.redrivingState = undefined;
-    return this.mapRuns.findLast((run) => run.label === stateName || run.stateName === stateName);
+    return this.mapRuns.findLast((run) => run.stateName === stateName);
   }
 
   private async run(startAt: string, input: unknown): Promise<void> {

@@ -37,6 +37,8 @@ export class MapRun {
     readonly executionArn: string,
     readonly stateMachineArn: string,
     stateMachineName: string,
+    /** The Map state's name, and its Label (the state name unless the ASL sets one). */
+    readonly stateName: string,
     readonly label: string,
     readonly settings: MapRunSettings,
     readonly children: MapRunChild[],

@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
+import type { SwarmcastConfig } from '../infra/config';
+import { ClientSwarm, type SwarmReport } from './clients/swarm';
+import { startLocalStack, type LocalStack } from './stack';
+
+/** Sockets per gateway process: well under the ~20,000 open files one process may hold. */
+const SOCKETS_PER_GATEWAY = 12_000;
+
+export interface DemoOptions {
+  clients: number;
+  config?: Partial<SwarmcastConfig>;
+  /** Give up waiting for delivery after this long. */
+  timeoutMs?: number;
+  onPhase?: (phase: string) => void;
+  onProgress?: (received: number, clients: number) => void;
+}
+
+export interface DemoSummary {
+  clients: number;
+  /** Connections the broadcast enqueued (its execution's summary). */
+  connections: number;
+  partitions: number;
+  delivered: number;
+  gone: number;
+  failed: number;
+  /** Clients that received the message (once or more). */
+  received: number;
+  /** Extra copies received beyond the first, over all clients. */
+  duplicates: number;
+  /** From StartExecution to the last client's arrival. */
+  durationMs: number;
+  p50Ms: number;
+  p99Ms: number;
+  connectMs: number;
+  executionStatus: string;
+  executionArn: string;
+  broadcastId: string;
+  /** Every live client got the message exactly once and the execution succeeded. */
+  ok: boolean;
+}
+
+export function percentile(sortedValues: readonly number[], p: number): number {
+  if (sortedValues.length === 0) return 0;
+  return sortedValues[Math.min(sortedValues.length - 1, Math.max(0, Math.ceil((p / 100) * sortedValues.length) - 1))];
+}
+
+/**
+ * The README's main job: start the local stack, connect real WebSocket clients, run one
+ * broadcast through the state machine, and measure what every client received.
+ */
+export async function runDemo({ clients, config, timeoutMs = 5 * 60_000, onPhase = () => {}, onProgress }: DemoOptions): Promise<DemoSummary> {
+  onPhase('starting the local stack');
+  const stack = await startLocalStack({ config, gatewayWorkers: Math.max(1, Math.ceil(clients / SOCKETS_PER_GATEWAY)) });
+  let swarm: ClientSwarm | undefined;
+  try {
+    onPhase(`connecting ${clients.toLocaleString('en-US')} WebSocket clients`);
+    const connectStart = Date.now();
+    swarm = await ClientSwarm.connect(stack.webSocketUrl, clients);
+    const connectMs = Date.now() - connectStart;
+
+    const marker = randomUUID();
+    await swarm.watch(marker);
+    onPhase('broadcasting');
+    const sfn = localSfnClient(stack);
+    const broadcastId = `demo-${Date.now()}`;
+    const startedAt = Date.now();
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: stack.stateMachineArn,
+        name: broadcastId,
+        input: JSON.stringify({ message: { type: 'swarmcast-demo', marker, text: 'Hello from swarmcast' } }),
+      }),
+    );
+    const [report, execution] = await Promise.all([
+      swarm.waitForAll(timeoutMs, (r) => onProgress?.(r.received, r.open)),
+      waitForExecution(sfn, executionArn!, startedAt + timeoutMs),
+    ]);
+    return summarize({ clients, report, execution, startedAt, connectMs, broadcastId, executionArn: executionArn! });
+  } finally {
+    onPhase('stopping');
+    await swarm?.close().catch(() => {});
+    await swarm?.stop();
+    await stack.stop();
+  }
+}
+
+export function localSfnClient(stack: Pick<LocalStack, 'stepFunctionsEndpoint' | 'region'>): SFNClient {
+  return new SFNClient({ endpoint: stack.stepFunctionsEndpoint, region: stack.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+}
+
+export async function waitForExecution(sfn: SFNClient, executionArn: string, deadline: number): Promise<DescribeExecutionCommandOutput> {
+  for (;;) {
+    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    if (execution.status !== 'RUNNING' || Date.now() > deadline) return execution;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function summarize({
+  clients,
+  report,
+  execution,
+  startedAt,
+  connectMs,
+  broadcastId,
+  executionArn,
+}: {
+  clients: number;
+  report: SwarmReport;
+  execution: DescribeExecutionCommandOutput;
+  startedAt: number;
+  connectMs: number;
+  broadcastId: string;
+  executionArn: string;
+}): DemoSummary {
+  const output = execution.output ? JSON.parse(execution.output) : {};
+  const latencies = report.firstArrivals.map((t) => t - startedAt).sort((a, b) => a - b);
+  return {
+    clients,
+    connections: output.connections ?? 0,
+    partitions: output.partitions ?? 0,
+    delivered: output.delivered ?? 0,
+    gone: output.gone ?? 0,
+    failed: output.failed ?? 0,
+    received: report.received,
+    duplicates: report.duplicates,
+    durationMs: latencies.length ? latencies[latencies.length - 1] : 0,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    connectMs,
+    executionStatus: execution.status ?? 'UNKNOWN',
+    executionArn,
+    broadcastId,
+    ok: execution.status === 'SUCCEEDED' && report.received === report.open && report.open === clients && report.duplicates === 0,
+  };
+}

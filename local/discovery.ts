@@ -1,0 +1,44 @@
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+/**
+ * `swarmcast local` writes where its services listen to a well-known file, so the CLI
+ * finds the running local stack without flags.
+ */
+export interface LocalStackEndpoints {
+  pid: number;
+  region: string;
+  webSocketUrl: string;
+  connectionsEndpoint: string;
+  stepFunctionsEndpoint: string;
+  dynamoDbEndpoint: string;
+  sqsEndpoint: string;
+  stateMachineArn: string;
+}
+
+export const discoveryFile = (): string => process.env.SWARMCAST_LOCAL_FILE ?? path.join(os.tmpdir(), 'swarmcast-local.json');
+
+export async function publishEndpoints(endpoints: LocalStackEndpoints): Promise<void> {
+  await writeFile(discoveryFile(), JSON.stringify(endpoints, null, 2));
+}
+
+export async function unpublishEndpoints(): Promise<void> {
+  await rm(discoveryFile(), { force: true });
+}
+
+/** The running local stack's endpoints, or undefined when none runs (a stale file is ignored). */
+export async function findLocalStack(): Promise<LocalStackEndpoints | undefined> {
+  let endpoints: LocalStackEndpoints;
+  try {
+    endpoints = JSON.parse(await readFile(discoveryFile(), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  try {
+    process.kill(endpoints.pid, 0); // signal 0 only asks whether the process exists
+    return endpoints;
+  } catch {
+    return undefined;
+  }
+}

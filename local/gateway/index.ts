@@ -1,0 +1,105 @@
+/**
+ * Local emulator of an API Gateway WebSocket API and its @connections management API.
+ * See README.md in this folder for the design; startGateway() is the whole interface.
+ */
+import { randomBytes } from 'node:crypto';
+import { resolve as resolvePath } from 'node:path';
+import { MAX_WORKERS } from './connection-id';
+import { AWS_LIMITS, DEFAULTS, type GatewayOptions, type WorkerConfig } from './options';
+import { WorkerProcess } from './worker-process';
+import type { WorkerStats } from './worker-protocol';
+
+export type { GatewayOptions, RouteHandlerModules } from './options';
+export type { WorkerStats } from './worker-protocol';
+
+export interface GatewayStats {
+  workers: WorkerStats[];
+  /** Open sockets over all workers. */
+  connections: number;
+}
+
+export interface Gateway {
+  /** ws://host:port/{stage} (clients may also connect to ws://host:port/). */
+  webSocketUrl: string;
+  /** Base URL of the @connections API, stage included: http://host:port/{stage}. */
+  connectionsEndpoint: string;
+  port: number;
+  /** Closes every socket (running $disconnect for each) and ends the workers. */
+  stop(): Promise<void>;
+  stats(): Promise<GatewayStats>;
+}
+
+/** How long stop() waits for a worker to finish before killing it. */
+const STOP_TIMEOUT_MS = 30_000;
+
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const workerCount = options.workers ?? DEFAULTS.workers;
+  if (!Number.isInteger(workerCount) || workerCount < 1 || workerCount > MAX_WORKERS) {
+    throw new RangeError(`workers must be an integer from 1 to ${MAX_WORKERS}, got ${options.workers}`);
+  }
+  const base = {
+    workerCount,
+    handlers: Object.fromEntries(Object.entries(options.handlers).map(([route, path]) => [route, resolvePath(path)])),
+    host: options.host ?? DEFAULTS.host,
+    stage: options.stage ?? DEFAULTS.stage,
+    apiId: options.apiId ?? randomApiId(),
+    idleTimeoutMs: options.idleTimeoutMs ?? AWS_LIMITS.idleTimeoutMs,
+    maxConnectionMs: options.maxConnectionMs ?? AWS_LIMITS.maxConnectionMs,
+    integrationTimeoutMs: options.integrationTimeoutMs ?? AWS_LIMITS.integrationTimeoutMs,
+    maxBufferedBytes: options.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes,
+  };
+  const workers = Array.from(
+    { length: workerCount },
+    (_, index) => new WorkerProcess(index, options.env ?? {}, options.handlerOutput ?? 'inherit'),
+  );
+  let port: number;
+  try {
+    const peers = await Promise.all(workers.map((w) => w.call('init', { config: { ...base, workerIndex: w.index } satisfies WorkerConfig })));
+    // The first worker picks the port (when none is given); the others join it.
+    port = (await workers[0].call('listen', { port: options.port ?? DEFAULTS.port })).port;
+    await Promise.all(workers.slice(1).map((w) => w.call('listen', { port })));
+    await Promise.all(workers.map((w) => w.call('link', { peerPorts: peers.map((p) => p.peerPort) })));
+  } catch (error) {
+    for (const w of workers) w.kill();
+    throw error;
+  }
+
+  let stopping: Promise<void> | undefined;
+  for (const w of workers) {
+    void w.exited.then(({ code, signal }) => {
+      if (stopping) return;
+      console.error(`[gateway] worker ${w.index} (pid ${w.pid}) exited unexpectedly (code ${code}, signal ${signal}); its sockets are gone`);
+      options.onWorkerExit?.(w.index, code, signal);
+    });
+  }
+
+  const stop = async (): Promise<void> => {
+    const running = workers.filter((w) => w.running);
+    await Promise.all(
+      running.map(async (w) => {
+        const killer = setTimeout(() => w.kill(), STOP_TIMEOUT_MS);
+        await w.call('stop', {}).catch(() => undefined); // a worker that dies while stopping is stopped too
+        await w.exited;
+        clearTimeout(killer);
+      }),
+    );
+  };
+
+  const origin = `${base.host}:${port}`;
+  return {
+    webSocketUrl: `ws://${origin}/${base.stage}`,
+    connectionsEndpoint: `http://${origin}/${base.stage}`,
+    port,
+    stop: () => (stopping ??= stop()),
+    stats: async () => {
+      const stats = await Promise.all(workers.filter((w) => w.running).map((w) => w.call('stats', {})));
+      return { workers: stats, connections: stats.reduce((sum, s) => sum + s.connections, 0) };
+    },
+  };
+}
+
+/** API ids are 10 lowercase alphanumerics, e.g. "a1b2c3d4e5". */
+function randomApiId(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  return Array.from(randomBytes(10), (b) => alphabet[b % alphabet.length]).join('');
+}

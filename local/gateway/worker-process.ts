@@ -1,0 +1,64 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { WorkerCallName, WorkerCalls, WorkerReply, WorkerRequest } from './worker-protocol';
+
+/** tsx's loader as a file URL, so `--import` works whatever the working directory is. */
+const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
+const WORKER_ENTRY = join(__dirname, 'worker.ts');
+
+/** The primary's handle on one worker process: typed IPC calls and its exit. */
+export class WorkerProcess {
+  private readonly child: ChildProcess;
+  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  private nextId = 0;
+  /** Resolves when the process has exited, with how. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(
+    readonly index: number,
+    env: Record<string, string>,
+    handlerOutput: 'inherit' | 'ignore',
+  ) {
+    this.child = fork(WORKER_ENTRY, [], {
+      execArgv: ['--import', TSX_LOADER],
+      env: { ...process.env, ...env },
+      stdio: ['ignore', handlerOutput, 'inherit', 'ipc'],
+    });
+    this.child.on('message', (reply: WorkerReply) => {
+      const waiter = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      if (reply.ok) waiter?.resolve(reply.result);
+      else waiter?.reject(new Error(`gateway worker ${index}: ${reply.error}`));
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        const error = new Error(`gateway worker ${index} exited (code ${code}, signal ${signal})`);
+        for (const waiter of this.pending.values()) waiter.reject(error);
+        this.pending.clear();
+        resolve({ code, signal });
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  call<K extends WorkerCallName>(call: K, args: WorkerCalls[K]['args']): Promise<WorkerCalls[K]['result']> {
+    if (!this.running) return Promise.reject(new Error(`gateway worker ${this.index} is not running`));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.child.send({ id, call, ...args } as WorkerRequest);
+    });
+  }
+
+  kill(): void {
+    if (this.running) this.child.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * A gateway worker process (forked by index.ts with tsx loaded). It owns the sockets the
+ * kernel hands it on the shared port, runs the route handlers in-process, serves the
+ * @connections API for any connection (forwarding to the owner when it is another worker)
+ * and answers the primary's calls over IPC (worker-protocol.ts).
+ */
+import http from 'node:http';
+import type net from 'node:net';
+import { ConnectionIdFactory, workerIndexOf } from './connection-id';
+import { ConnectionRegistry } from './connection-registry';
+import { managementRequestListener } from './management-api';
+import { RESULTS } from './management-results';
+import type { WorkerConfig } from './options';
+import { type ExecuteLocally, type ManagementOp, PeerLink, startPeerServer } from './peer-forwarding';
+import { loadRouteHandlers } from './route-handlers';
+import { WebSocketEndpoint } from './websocket-endpoint';
+import type { WorkerCalls, WorkerReply, WorkerRequest, WorkerStats } from './worker-protocol';
+
+/** How long stop() lets clients answer the close handshake before cutting their sockets. */
+const CLOSE_GRACE_MS = 2_000;
+
+class GatewayWorker {
+  private readonly registry: ConnectionRegistry;
+  private readonly server: http.Server;
+  private readonly links: (PeerLink | undefined)[] = [];
+  private forwarded = 0;
+
+  private constructor(
+    private readonly config: WorkerConfig,
+    private readonly endpoint: WebSocketEndpoint,
+    registry: ConnectionRegistry,
+    private readonly peerServer: net.Server,
+  ) {
+    this.registry = registry;
+    this.server = http.createServer({ keepAliveTimeout: 60_000, noDelay: true }, managementRequestListener(config.stage, this.route));
+    this.server.on('upgrade', endpoint.onUpgrade);
+  }
+
+  static async start(config: WorkerConfig): Promise<GatewayWorker> {
+    const handlers = await loadRouteHandlers(config.handlers, config.integrationTimeoutMs);
+    const registry = new ConnectionRegistry(config);
+    const ids = new ConnectionIdFactory(config.workerIndex);
+    const endpoint = new WebSocketEndpoint(config, handlers, registry, ids);
+    const execute: ExecuteLocally = (op, id, data) => executeOn(registry, op, id, data);
+    const peerServer = await startPeerServer(config.host, execute);
+    return new GatewayWorker(config, endpoint, registry, peerServer);
+  }
+
+  get peerPort(): number {
+    return (this.peerServer.address() as net.AddressInfo).port;
+  }
+
+  /** Every worker listens on the same port (SO_REUSEPORT): the kernel spreads connections, no process relays them. */
+  async listen(port: number): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host: this.config.host, port, reusePort: true, backlog: 4096 }, () => resolve());
+    }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE' && port !== 0) {
+        throw new Error(`port ${port} is in use (sharing it between workers needs SO_REUSEPORT: Node >= 22.12, running ${process.version})`);
+      }
+      throw error;
+    });
+    return (this.server.address() as net.AddressInfo).port;
+  }
+
+  link(peerPorts: number[]): void {
+    peerPorts.forEach((port, index) => {
+      if (index !== this.config.workerIndex) this.links[index] = new PeerLink(this.config.host, port);
+    });
+  }
+
+  stats(): WorkerStats {
+    return {
+      workerIndex: this.config.workerIndex,
+      pid: process.pid,
+      connections: this.registry.size,
+      ...this.endpoint.counters,
+      ...this.registry.counters,
+      forwarded: this.forwarded,
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.server.close();
+    this.registry.stopSweeping();
+    await this.registry.closeAll(CLOSE_GRACE_MS);
+    await this.endpoint.settle();
+    this.server.closeAllConnections();
+    this.peerServer.close();
+    for (const link of this.links) link?.close();
+  }
+
+  /** The owner is written in the id: run the call here, or forward it to the owning worker. */
+  private readonly route = (op: ManagementOp, connectionId: string, data: Buffer) => {
+    const owner = workerIndexOf(connectionId);
+    if (owner === this.config.workerIndex) return executeOn(this.registry, op, connectionId, data);
+    const link = owner === undefined ? undefined : this.links[owner];
+    if (!link) return RESULTS.gone; // not an id of this gateway
+    this.forwarded++;
+    return link.forward(op, connectionId, data);
+  };
+}
+
+function executeOn(registry: ConnectionRegistry, op: ManagementOp, connectionId: string, data: Buffer) {
+  switch (op) {
+    case 'post':
+      return registry.post(connectionId, data);
+    case 'describe':
+      return registry.describe(connectionId);
+    case 'delete':
+      return registry.delete(connectionId);
+  }
+}
+
+let worker: GatewayWorker | undefined;
+
+async function answer(request: WorkerRequest): Promise<WorkerCalls[WorkerRequest['call']]['result']> {
+  if (request.call === 'init') {
+    worker = await GatewayWorker.start(request.config);
+    return { peerPort: worker.peerPort };
+  }
+  if (!worker) throw new Error(`${request.call} before init`);
+  switch (request.call) {
+    case 'listen':
+      return { port: await worker.listen(request.port) };
+    case 'link':
+      worker.link(request.peerPorts);
+      return null;
+    case 'stats':
+      return worker.stats();
+    case 'stop':
+      await worker.stop();
+      return null;
+  }
+}
+
+function sendReply(reply: WorkerReply, then?: () => void): void {
+  process.send?.(reply, undefined, {}, () => then?.());
+}
+
+process.on('message', (request: WorkerRequest) => {
+  answer(request).then(
+    (result) => sendReply({ id: request.id, ok: true, result }, request.call === 'stop' ? () => process.exit(0) : undefined),
+    (error: unknown) => sendReply({ id: request.id, ok: false, error: error instanceof Error ? error.message : String(error) }),
+  );
+});
+
+// A handler's stray rejection would crash a Lambda sandbox, not the whole API: log it and go on.
+process.on('unhandledRejection', (reason) => console.error('[gateway] unhandled rejection in a handler:', reason));
+// Without the primary nobody can stop this worker: leave with it.
+process.on('disconnect', () => process.exit(1));

@@ -1,0 +1,140 @@
+import path from 'node:path';
+import { resolveConfig, type SwarmcastConfig } from '../infra/config';
+import { startDynamoDb, type LocalDynamoDb } from './dynamodb';
+import { handlerEnvironment } from './environment';
+import { startGateway, type Gateway } from './gateway';
+import { functionArn, handlerModule, LOCAL_REGION, loadHandlers } from './lambdas';
+import { startEventSource, type EventSource } from './sqs/event-source';
+import { startSqs } from './sqs';
+import { startStepFunctions, type LocalStepFunctions } from './stepfunctions';
+
+export const STATE_MACHINE_NAME = 'swarmcast-broadcast';
+export const ASL_FILE = path.join(__dirname, '..', 'statemachines', 'broadcast.asl.json');
+
+export interface LocalStackOptions {
+  /** Overrides of the stack configuration (infra/config.ts), as on AWS. */
+  config?: Partial<SwarmcastConfig>;
+  /** Gateway processes; one holds at most ~20,000 sockets here. */
+  gatewayWorkers?: number;
+  /** Keep the tables on disk here across restarts; in memory when absent. */
+  dataDir?: string;
+  /** Fixed ports (0 or absent: any free port). */
+  gatewayPort?: number;
+  stepFunctionsPort?: number;
+  /** The Wait state between progress reads, shortened for a local run. */
+  progressPollMs?: number;
+  /** Idle and maximum socket durations (AWS: 10 minutes, 2 hours); tests shorten them. */
+  idleTimeoutMs?: number;
+  maxConnectionMs?: number;
+  /** Interval of the local TTL reaper. */
+  reaperIntervalMs?: number;
+}
+
+export interface LocalStack {
+  config: SwarmcastConfig;
+  region: string;
+  webSocketUrl: string;
+  connectionsEndpoint: string;
+  stepFunctionsEndpoint: string;
+  dynamoDbEndpoint: string;
+  sqsEndpoint: string;
+  stateMachineArn: string;
+  tableNames: LocalDynamoDb['tableNames'];
+  shardQueueUrls: string[];
+  dlqUrls: string[];
+  dynamoDb: LocalDynamoDb;
+  gateway: Gateway;
+  consumers: EventSource;
+  stepFunctions: LocalStepFunctions;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole pipeline on this machine: DynamoDB (dynalite), SQS (local-aws-sqs), the
+ * WebSocket gateway with its @connections API, the shard consumers, and Step Functions
+ * running statemachines/broadcast.asl.json — with the handlers from functions/, unchanged.
+ * Each service is stopped again if a later one fails to start.
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const config = resolveConfig(options.config);
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((error) => console.error(`swarmcast local: stopping a service failed: ${error}`));
+    stops.length = 0;
+  };
+  try {
+    const dynamoDb = await startDynamoDb({ dataDir: options.dataDir, tablePrefix: 'swarmcast', reaperIntervalMs: options.reaperIntervalMs, region: LOCAL_REGION });
+    stops.push(() => dynamoDb.stop());
+    const sqs = await startSqs({ shards: config.shards, maxReceiveCount: config.maxReceiveCount, visibilityTimeoutSeconds: 60, region: LOCAL_REGION });
+    stops.push(() => sqs.stop());
+
+    const resources = { region: LOCAL_REGION, dynamoDbEndpoint: dynamoDb.endpoint, sqsEndpoint: sqs.endpoint, tableNames: dynamoDb.tableNames, shardQueueUrls: sqs.shardQueueUrls };
+    const gateway = await startGateway({
+      handlers: { connect: handlerModule('connect'), disconnect: handlerModule('disconnect'), default: handlerModule('default') },
+      env: handlerEnvironment(config, resources),
+      workers: options.gatewayWorkers ?? 1,
+      port: options.gatewayPort,
+      stage: config.stageName,
+      idleTimeoutMs: options.idleTimeoutMs,
+      maxConnectionMs: options.maxConnectionMs,
+    });
+    stops.push(() => gateway.stop());
+
+    // The rest of the handlers run in this process, configured exactly as on Lambda.
+    Object.assign(process.env, handlerEnvironment(config, { ...resources, connectionsEndpoint: gateway.connectionsEndpoint }));
+    const handlers = await loadHandlers(['prepare-broadcast', 'query-partitions', 'read-progress', 'post-message']);
+
+    const consumers = await startEventSource({
+      queueUrls: sqs.shardQueueUrls,
+      handler: handlers['post-message'],
+      batchSize: config.consumerBatchSize,
+      batchingWindowSeconds: config.consumerBatchingWindowSeconds,
+      maximumConcurrency: config.consumerMaxConcurrency,
+      sqsEndpoint: sqs.endpoint,
+      region: LOCAL_REGION,
+    });
+    stops.push(() => consumers.stop());
+
+    const stepFunctions = await startStepFunctions({
+      port: options.stepFunctionsPort,
+      lambdas: new Map([
+        [functionArn('prepare-broadcast'), handlers['prepare-broadcast']],
+        [functionArn('query-partitions'), handlers['query-partitions']],
+        [functionArn('read-progress'), handlers['read-progress']],
+      ]),
+      waitOverrideMs: options.progressPollMs ?? 100,
+    });
+    stops.push(() => stepFunctions.stop());
+    const stateMachineArn = stepFunctions.registerStateMachine({
+      name: STATE_MACHINE_NAME,
+      definitionFile: ASL_FILE,
+      substitutions: {
+        PrepareBroadcastFunctionArn: functionArn('prepare-broadcast'),
+        QueryPartitionsFunctionArn: functionArn('query-partitions'),
+        ReadProgressFunctionArn: functionArn('read-progress'),
+      },
+    });
+
+    return {
+      config,
+      region: LOCAL_REGION,
+      webSocketUrl: gateway.webSocketUrl,
+      connectionsEndpoint: gateway.connectionsEndpoint,
+      stepFunctionsEndpoint: stepFunctions.endpoint,
+      dynamoDbEndpoint: dynamoDb.endpoint,
+      sqsEndpoint: sqs.endpoint,
+      stateMachineArn,
+      tableNames: dynamoDb.tableNames,
+      shardQueueUrls: sqs.shardQueueUrls,
+      dlqUrls: sqs.dlqUrls,
+      dynamoDb,
+      gateway,
+      consumers,
+      stepFunctions,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Local Step Functions: the ASL files of statemachines/ run on aws-local-stepfunctions, with
+ * Lambda tasks served by in-process handlers and Distributed Map semantics of our own,
+ * behind a loopback server that speaks the Step Functions API to the real SDK client.
+ *
+ *   const sfn = await startStepFunctions({ lambdas, waitOverrideMs: 200 });
+ *   const stateMachineArn = sfn.registerStateMachine({ name: 'broadcast', definitionFile: aslPath, substitutions });
+ *   new SFNClient({ endpoint: sfn.endpoint, region: 'us-east-1', credentials })
+ */
+import type { AddressInfo } from 'node:net';
+import type { LambdaRegistry } from './lambda-invoke';
+import { createStepFunctionsServer } from './server';
+import { StepFunctionsService, type StateMachineRegistration } from './service';
+
+export { LOCAL_ACCOUNT, LOCAL_REGION, stateMachineArn } from './arns';
+export { lambdaContext, resolveFunctionArn, type LambdaHandler, type LambdaRegistry } from './lambda-invoke';
+export type { StateMachineRegistration } from './service';
+
+export interface StepFunctionsOptions {
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** Loopback only: this server has no authentication. */
+  host?: string;
+  /** Handlers by function ARN; `lambda:invoke` tasks are routed by their FunctionName. */
+  lambdas: LambdaRegistry;
+  /** Fixed pause of Wait states in ms (one for all, or per state name) instead of their seconds. */
+  waitOverrideMs?: number | Record<string, number>;
+  /** Fixed pause before every Retry attempt, in ms, instead of IntervalSeconds/BackoffRate. */
+  retryOverrideMs?: number;
+}
+
+export interface LocalStepFunctions {
+  endpoint: string;
+  port: number;
+  /** Registers (or replaces) a state machine; returns its ARN. */
+  registerStateMachine(registration: StateMachineRegistration): string;
+  /** Aborts running executions and closes the server. */
+  stop(): Promise<void>;
+}
+
+export async function startStepFunctions(options: StepFunctionsOptions): Promise<LocalStepFunctions> {
+  const host = options.host ?? '127.0.0.1';
+  if (!/^127\.|^localhost$|^::1$/.test(host)) throw new Error(`The local Step Functions listen on loopback only, not ${host}`);
+  const service = new StepFunctionsService(options);
+  const server = createStepFunctionsServer(service);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    registerStateMachine: (registration) => service.registerStateMachine(registration),
+    stop: async () => {
+      await service.stopAll();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * The AWS JSON 1.0 protocol of Step Functions over node:http: POST /, the operation in
+ * `X-Amz-Target: AWSStepFunctions.<Op>`, JSON in and out, errors as HTTP 400 with `__type`.
+ * The real @aws-sdk/client-sfn works against it unchanged.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { SfnApiError } from './api-errors';
+import { operations } from './api';
+import type { StepFunctionsService } from './service';
+
+const TARGET_PREFIX = 'AWSStepFunctions.';
+
+/** The protocol sends timestamps as epoch seconds; undefined fields are left out. */
+function toWire(value: unknown): unknown {
+  if (value instanceof Date) return value.getTime() / 1000;
+  if (Array.isArray(value)) return value.map(toWire);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined).map(([key, field]) => [key, toWire(field)]));
+  }
+  return value;
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    'Content-Type': 'application/x-amz-json-1.0',
+    'Content-Length': Buffer.byteLength(text),
+    'x-amzn-RequestId': randomUUID(),
+  });
+  response.end(text);
+}
+
+async function handle(service: StepFunctionsService, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  try {
+    const target = String(request.headers['x-amz-target'] ?? '');
+    const operation = target.startsWith(TARGET_PREFIX) ? operations[target.slice(TARGET_PREFIX.length)] : undefined;
+    if (request.method !== 'POST' || !operation) throw new SfnApiError('UnknownOperationException', `Unknown operation: '${target}'`);
+    const text = await readBody(request);
+    let body: Record<string, unknown>;
+    try {
+      body = text ? JSON.parse(text) : {};
+    } catch {
+      throw new SfnApiError('SerializationException', 'Request body is not valid JSON');
+    }
+    send(response, 200, toWire(await operation(service, body)));
+  } catch (err) {
+    if (err instanceof SfnApiError) send(response, err.httpStatus, err.toBody());
+    else send(response, 500, new SfnApiError('InternalFailure', (err as Error).message ?? String(err), 500).toBody());
+  }
+}
+
+export function createStepFunctionsServer(service: StepFunctionsService): Server {
+  return createServer((request, response) => void handle(service, request, response));
+}

@@ -1,0 +1,370 @@
+/**
+ * The local API Gateway emulator (local/gateway) against real sockets on 127.0.0.1 and the
+ * real @aws-sdk/client-apigatewaymanagementapi. Route handlers are the tiny fixtures in
+ * fixtures/gateway-handlers, which append every event they see to a file.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
+  GetConnectionCommand,
+  GoneException,
+  PayloadTooLargeException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import { Pool } from 'undici';
+import WebSocket from 'ws';
+import { type Gateway, startGateway } from '../../local/gateway';
+
+const FIXTURES = join(__dirname, 'fixtures', 'gateway-handlers');
+const HANDLERS = {
+  connect: join(FIXTURES, 'connect.ts'),
+  disconnect: join(FIXTURES, 'disconnect.ts'),
+  default: join(FIXTURES, 'default.ts'),
+};
+
+interface RecordedEvent {
+  requestContext: Record<string, unknown> & { routeKey: string; connectionId: string };
+  headers?: Record<string, string>;
+  queryStringParameters?: Record<string, string>;
+  body?: string;
+  isBase64Encoded: boolean;
+}
+
+/** A gateway whose handlers record their events into a fresh temporary file. */
+async function startRecordingGateway(options: { workers?: number; idleTimeoutMs?: number; maxConnectionMs?: number } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'gateway-test-'));
+  const eventsFile = join(dir, 'events.jsonl');
+  const gateway = await startGateway({ ...options, handlers: HANDLERS, env: { GATEWAY_EVENTS_FILE: eventsFile } });
+  const events = (): RecordedEvent[] => {
+    try {
+      return readFileSync(eventsFile, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as RecordedEvent);
+    } catch {
+      return [];
+    }
+  };
+  const cleanup = async () => {
+    await gateway.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { gateway, events, cleanup };
+}
+
+function managementClient(gateway: Gateway): ApiGatewayManagementApiClient {
+  return new ApiGatewayManagementApiClient({
+    endpoint: gateway.connectionsEndpoint,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' },
+  });
+}
+
+/** A WebSocket client that queues what it receives. */
+class TestClient {
+  readonly received: string[] = [];
+  private waiters: (() => void)[] = [];
+  closed?: { code: number; reason: string };
+
+  private constructor(readonly socket: WebSocket) {
+    socket.on('message', (data) => {
+      this.received.push(data.toString());
+      this.wake();
+    });
+    socket.on('close', (code, reason) => {
+      this.closed = { code, reason: reason.toString() };
+      this.wake();
+    });
+  }
+
+  static connect(url: string): Promise<TestClient> {
+    const socket = new WebSocket(url);
+    return new Promise((resolve, reject) => {
+      socket.once('open', () => resolve(new TestClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** Resolves with the next message not yet taken. */
+  async next(timeoutMs = 5_000): Promise<string> {
+    await this.until(() => this.received.length > 0, timeoutMs);
+    return this.received.shift()!;
+  }
+
+  async whoami(): Promise<string> {
+    this.socket.send('whoami');
+    return this.next();
+  }
+
+  untilClosed(timeoutMs = 5_000): Promise<void> {
+    return this.until(() => this.closed !== undefined, timeoutMs);
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+
+  private until(ready: () => boolean, timeoutMs: number): Promise<void> {
+    if (ready()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('timed out waiting for the socket')), timeoutMs);
+      const check = () => {
+        if (!ready()) return this.waiters.push(check);
+        clearTimeout(timer);
+        resolve();
+      };
+      this.waiters.push(check);
+    });
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) waiter();
+  }
+}
+
+async function eventually<T>(probe: () => T | undefined, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Runs `task` over `items` with at most `limit` in flight. */
+async function inParallel<T>(items: T[], limit: number, task: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await task(items[next++]);
+  });
+  await Promise.all(lanes);
+}
+
+describe('local API Gateway, one worker', () => {
+  let recording: Awaited<ReturnType<typeof startRecordingGateway>>;
+  let client: ApiGatewayManagementApiClient;
+
+  beforeAll(async () => {
+    recording = await startRecordingGateway();
+    client = managementClient(recording.gateway);
+  });
+  afterAll(() => recording.cleanup());
+
+  test('$connect receives an API Gateway event; a post reaches the socket', async () => {
+    const socket = await TestClient.connect(`${recording.gateway.webSocketUrl}?token=abc`);
+    const connectionId = await socket.whoami();
+
+    await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'hello, socket' }));
+
+    expect(await socket.next()).toBe('hello, socket');
+    expect(connectionId).toMatch(/^[A-Za-z0-9_-]{15}=$/);
+    const connect = recording.events().find((e) => e.requestContext.connectionId === connectionId)!;
+    expect(connect.requestContext).toMatchObject({
+      routeKey: '$connect',
+      eventType: 'CONNECT',
+      stage: 'live',
+      identity: { sourceIp: '127.0.0.1' },
+    });
+    expect(connect.requestContext).toEqual(
+      expect.objectContaining({ apiId: expect.any(String), requestId: expect.any(String), domainName: expect.any(String) }),
+    );
+    expect(connect.requestContext.connectedAt).toEqual(expect.any(Number));
+    expect(connect.requestContext.requestTimeEpoch).toEqual(expect.any(Number));
+    expect(connect.queryStringParameters).toEqual({ token: 'abc' });
+    expect(connect.headers).toHaveProperty('Sec-WebSocket-Key');
+    expect(connect.isBase64Encoded).toBe(false);
+    socket.close();
+  });
+
+  test('$default answers "ping" with its returned body; a failing handler sends the API Gateway error', async () => {
+    const socket = await TestClient.connect(recording.gateway.webSocketUrl);
+    const connectionId = await socket.whoami();
+
+    socket.socket.send('ping');
+    const pong = await socket.next();
+    socket.socket.send('boom');
+    const failure = JSON.parse(await socket.next()) as Record<string, string>;
+
+    expect(pong).toBe('pong');
+    expect(failure).toMatchObject({ message: 'Internal server error', connectionId });
+    const message = recording.events().find((e) => e.requestContext.connectionId === connectionId && e.body === 'ping')!;
+    expect(message.requestContext).toMatchObject({ routeKey: '$default', eventType: 'MESSAGE', connectionId });
+    socket.close();
+  });
+
+  test('posting to an unknown connection throws GoneException', async () => {
+    const socket = await TestClient.connect(recording.gateway.webSocketUrl);
+    const connectionId = await socket.whoami();
+    socket.close();
+    await socket.untilClosed();
+
+    const postToClosed = client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'late' }));
+    const postToUnknown = client.send(new PostToConnectionCommand({ ConnectionId: 'L0SM9cOFvHcCIhw=', Data: 'x' }));
+    const postToGarbage = client.send(new PostToConnectionCommand({ ConnectionId: 'not-an-id', Data: 'x' }));
+
+    await expect(postToClosed).rejects.toBeInstanceOf(GoneException);
+    await expect(postToUnknown).rejects.toBeInstanceOf(GoneException);
+    await expect(postToGarbage).rejects.toMatchObject({ name: 'GoneException', $metadata: { httpStatusCode: 410 } });
+  });
+
+  test('a post over 128 KB throws PayloadTooLargeException and the socket gets nothing', async () => {
+    const socket = await TestClient.connect(recording.gateway.webSocketUrl);
+    const connectionId = await socket.whoami();
+
+    const tooLarge = client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'x'.repeat(128 * 1024 + 1) }));
+    await expect(tooLarge).rejects.toBeInstanceOf(PayloadTooLargeException);
+    await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'y'.repeat(128 * 1024) }));
+
+    expect((await socket.next()).length).toBe(128 * 1024);
+    socket.close();
+  });
+
+  test('GetConnection returns connectedAt, lastActiveAt and identity', async () => {
+    const socket = await TestClient.connect(recording.gateway.webSocketUrl);
+    const connectionId = await socket.whoami();
+
+    const connection = await client.send(new GetConnectionCommand({ ConnectionId: connectionId }));
+
+    expect(connection.ConnectedAt).toBeInstanceOf(Date);
+    expect(connection.LastActiveAt).toBeInstanceOf(Date);
+    expect(connection.LastActiveAt!.getTime()).toBeGreaterThanOrEqual(connection.ConnectedAt!.getTime());
+    expect(Math.abs(Date.now() - connection.ConnectedAt!.getTime())).toBeLessThan(10_000);
+    expect(connection.Identity).toEqual({ SourceIp: '127.0.0.1', UserAgent: '' });
+    socket.close();
+  });
+
+  test('DeleteConnection closes the socket and runs $disconnect', async () => {
+    const socket = await TestClient.connect(recording.gateway.webSocketUrl);
+    const connectionId = await socket.whoami();
+
+    await client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+    await socket.untilClosed();
+
+    const disconnect = await eventually(() =>
+      recording.events().find((e) => e.requestContext.connectionId === connectionId && e.requestContext.routeKey === '$disconnect'),
+    );
+    expect(disconnect.requestContext.eventType).toBe('DISCONNECT');
+    await expect(client.send(new GetConnectionCommand({ ConnectionId: connectionId }))).rejects.toBeInstanceOf(GoneException);
+  });
+
+  test('a $connect handler answering 403 refuses the upgrade; one that throws refuses with 502', async () => {
+    const refused = TestClient.connect(`${recording.gateway.webSocketUrl}?status=403`);
+    const failed = TestClient.connect(`${recording.gateway.webSocketUrl}?fail=1`);
+
+    await expect(refused).rejects.toThrow('Unexpected server response: 403');
+    await expect(failed).rejects.toThrow('Unexpected server response: 502');
+    const stats = await recording.gateway.stats();
+    expect(stats.workers[0].connectsRefused).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('local API Gateway, timeouts', () => {
+  let recording: Awaited<ReturnType<typeof startRecordingGateway>>;
+
+  beforeAll(async () => {
+    recording = await startRecordingGateway({ idleTimeoutMs: 300, maxConnectionMs: 1_500 });
+  });
+  afterAll(() => recording.cleanup());
+
+  test('an idle socket is closed with 1001 "Going away" and $disconnect runs', async () => {
+    const socket = await TestClient.connect(recording.gateway.webSocketUrl);
+    const connectionId = await socket.whoami();
+
+    await socket.untilClosed(3_000);
+
+    expect(socket.closed).toEqual({ code: 1001, reason: 'Going away' });
+    await eventually(() =>
+      recording.events().find((e) => e.requestContext.connectionId === connectionId && e.requestContext.routeKey === '$disconnect'),
+    );
+  });
+
+  test('a busy socket is still closed at the maximum connection duration', async () => {
+    const socket = await TestClient.connect(recording.gateway.webSocketUrl);
+    const connectedAt = Date.now();
+    const keepBusy = setInterval(() => socket.socket.readyState === WebSocket.OPEN && socket.socket.send('ping'), 100);
+
+    await socket.untilClosed(5_000);
+    clearInterval(keepBusy);
+
+    expect(socket.closed?.code).toBe(1001);
+    expect(Date.now() - connectedAt).toBeGreaterThanOrEqual(1_400);
+  });
+});
+
+describe('local API Gateway, two workers', () => {
+  let recording: Awaited<ReturnType<typeof startRecordingGateway>>;
+
+  beforeAll(async () => {
+    recording = await startRecordingGateway({ workers: 2 });
+  });
+  afterAll(() => recording.cleanup());
+
+  test('200 clients spread over both workers are all reachable through the one management endpoint', async () => {
+    const sockets = await Promise.all(Array.from({ length: 200 }, () => TestClient.connect(recording.gateway.webSocketUrl)));
+    const ids = await Promise.all(sockets.map((s) => s.whoami()));
+    const client = managementClient(recording.gateway);
+
+    await inParallel(ids, 20, (id) => client.send(new PostToConnectionCommand({ ConnectionId: id, Data: `to ${id}` })));
+    const received = await Promise.all(sockets.map((s) => s.next()));
+    const stats = await recording.gateway.stats();
+
+    expect(received).toEqual(ids.map((id) => `to ${id}`));
+    expect(new Set(ids).size).toBe(200);
+    expect(stats.connections).toBe(200);
+    expect(stats.workers.map((w) => w.connections).every((n) => n > 0)).toBe(true);
+    expect(stats.workers.reduce((sum, w) => sum + w.forwarded, 0)).toBeGreaterThan(0);
+    for (const s of sockets) s.close();
+    await Promise.all(sockets.map((s) => s.untilClosed()));
+  });
+
+  test('stop() closes every socket and runs $disconnect for each', async () => {
+    const local = await startRecordingGateway({ workers: 2 });
+    const sockets = await Promise.all(Array.from({ length: 20 }, () => TestClient.connect(local.gateway.webSocketUrl)));
+    const ids = await Promise.all(sockets.map((s) => s.whoami()));
+
+    await local.gateway.stop();
+
+    await Promise.all(sockets.map((s) => s.untilClosed()));
+    expect(sockets.every((s) => s.closed?.code === 1001)).toBe(true);
+    const disconnected = new Set(local.events().filter((e) => e.requestContext.routeKey === '$disconnect').map((e) => e.requestContext.connectionId));
+    expect(ids.every((id) => disconnected.has(id))).toBe(true);
+    await local.cleanup();
+  });
+
+  test('5,000 sockets: posts through an undici pool and through the SDK all arrive (rates logged)', async () => {
+    const count = 5_000;
+    const sockets: TestClient[] = [];
+    await inParallel(Array.from({ length: count }), 200, async () => sockets.push(await TestClient.connect(recording.gateway.webSocketUrl)));
+    const ids = await Promise.all(sockets.map((s) => s.whoami()));
+    const path = new URL(recording.gateway.connectionsEndpoint).pathname;
+    const pool = new Pool(new URL(recording.gateway.connectionsEndpoint).origin, { connections: 32, pipelining: 1 });
+    const client = managementClient(recording.gateway);
+    const rates: Record<string, number> = {};
+
+    for (const [name, post] of [
+      ['undici', async (id: string) => {
+        const response = await pool.request({ method: 'POST', path: `${path}/@connections/${encodeURIComponent(id)}`, body: 'broadcast' });
+        await response.body.dump();
+        if (response.statusCode !== 200) throw new Error(`post answered ${response.statusCode}`);
+      }],
+      ['sdk', (id: string) => client.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'broadcast' }))],
+    ] as const) {
+      const started = performance.now();
+      await inParallel(ids, 64, post);
+      await Promise.all(sockets.map((s) => s.next(30_000)));
+      rates[name] = Math.round(count / ((performance.now() - started) / 1000));
+    }
+    console.log(`gateway posts/s to ${count} sockets over 2 workers (delivered, measured in the test process):`, rates);
+
+    expect(rates.undici).toBeGreaterThan(0);
+    await pool.close();
+    for (const s of sockets) s.close();
+    await Promise.all(sockets.map((s) => s.untilClosed()));
+  }, 120_000);
+});
