@@ -1,7 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ConnectionPoster, createManagementApiClient } from '#commons/clients/management-api';
-import { DeliveryService } from '#commons/delivery';
+import { DeliveryService, DeliveryTally } from '#commons/delivery';
 import { parseDeliveryTask } from '#commons/delivery-tasks';
 import { ENV } from '#commons/environment';
 import { getIntegerFromEnv, getListFromEnv, getStringFromEnv } from '#commons/helpers/env';
@@ -9,13 +9,14 @@ import { getIntegerFromEnv, getListFromEnv, getStringFromEnv } from '#commons/he
 const endpoint = getStringFromEnv(ENV.connectionsEndpoint);
 const postConcurrency = getIntegerFromEnv(ENV.postConcurrency, { min: 1, max: 1_000 });
 const managementApi = createManagementApiClient(endpoint);
+const tables = {
+  connections: getStringFromEnv(ENV.connectionsTable),
+  partitions: getStringFromEnv(ENV.partitionsTable),
+  broadcasts: getStringFromEnv(ENV.broadcastsTable),
+};
 const delivery = new DeliveryService(
   {
-    tables: {
-      connections: getStringFromEnv(ENV.connectionsTable),
-      partitions: getStringFromEnv(ENV.partitionsTable),
-      broadcasts: getStringFromEnv(ENV.broadcastsTable),
-    },
+    tables,
     shardQueueUrls: getListFromEnv(ENV.shardQueueUrls),
     postConcurrency,
     maxDeliveryAttempts: getIntegerFromEnv(ENV.maxDeliveryAttempts, { min: 1 }),
@@ -25,13 +26,18 @@ const delivery = new DeliveryService(
   new ConnectionPoster(endpoint, managementApi, postConcurrency),
   managementApi,
 );
-const processor = new BatchProcessor(EventType.SQS);
-
-const deliverRecord = async (record: SQSRecord): Promise<void> => delivery.deliver(parseDeliveryTask(record.body));
-
 /**
  * Shard-queue consumer. Each message is one delivery task; a task that throws is reported
- * in batchItemFailures and only that message is received again (then its DLQ).
+ * in batchItemFailures and only that message is received again (then its DLQ). The counts
+ * of the whole batch go to the broadcast record in one write.
  */
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-  processPartialResponse(event, deliverRecord, processor, { context });
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  // A processor per invocation: it holds the batch's state, and the local stack runs
+  // several invocations of this module at once (Lambda never does).
+  const processor = new BatchProcessor(EventType.SQS);
+  const tally = new DeliveryTally(tables.broadcasts);
+  const deliverRecord = async (record: SQSRecord): Promise<void> => delivery.deliver(parseDeliveryTask(record.body), tally);
+  const response = await processPartialResponse(event, deliverRecord, processor, { context });
+  await tally.flush();
+  return response;
+};

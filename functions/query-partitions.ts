@@ -11,6 +11,7 @@ const settings = {
   },
   shardQueueUrls: getListFromEnv(ENV.shardQueueUrls),
   connectionIdsPerMessage: getIntegerFromEnv(ENV.connectionIdsPerMessage, { min: 1 }),
+  queryConcurrency: 8,
 };
 
 /** The Distributed Map's ItemBatcher gives each child a batch of partitions. */

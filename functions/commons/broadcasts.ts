@@ -94,23 +94,30 @@ export async function beginReplay(tableName: string, broadcastId: string, partit
   return { ...record, partitions: planned, startedAt, deadline };
 }
 
+/** SET clauses per UpdateItem, well inside the 4 KB expression limit. */
+const PARTITIONS_PER_WRITE = 100;
+
 /**
- * Records how many connections a partition enqueued. SET (not ADD) keeps it right when a
- * child execution runs again: the partition's count is written once, whatever the retries.
+ * Records how many connections each partition enqueued. SET (not ADD) keeps it right when a
+ * child execution runs again: a partition's count is written once, whatever the retries.
  */
-export async function recordEnqueued(tableName: string, broadcastId: string, partition: number, count: number): Promise<void> {
-  await dynamoDb.send(
-    new UpdateCommand({
-      TableName: tableName,
-      Key: { [BROADCAST_ID]: broadcastId },
-      UpdateExpression: 'SET enqueued.#p = :count',
-      ExpressionAttributeNames: { '#p': enqueuedKey(partition) },
-      ExpressionAttributeValues: { ':count': count },
-    }),
-  );
+export async function recordEnqueued(tableName: string, broadcastId: string, counts: ReadonlyMap<number, number>): Promise<void> {
+  const entries = [...counts];
+  for (let start = 0; start < entries.length; start += PARTITIONS_PER_WRITE) {
+    const chunk = entries.slice(start, start + PARTITIONS_PER_WRITE);
+    await dynamoDb.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { [BROADCAST_ID]: broadcastId },
+        UpdateExpression: `SET ${chunk.map((_, i) => `enqueued.#p${i} = :n${i}`).join(', ')}`,
+        ExpressionAttributeNames: Object.fromEntries(chunk.map(([partition], i) => [`#p${i}`, enqueuedKey(partition)])),
+        ExpressionAttributeValues: Object.fromEntries(chunk.map(([, count], i) => [`:n${i}`, count])),
+      }),
+    );
+  }
 }
 
-/** One write per consumed message, not per socket. */
+/** One write per consumer invocation, not per socket. */
 export async function addDeliveryCounts(tableName: string, broadcastId: string, counts: DeliveryCounts, now = Date.now()): Promise<void> {
   await dynamoDb.send(
     new UpdateCommand({

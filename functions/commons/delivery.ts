@@ -1,5 +1,5 @@
 import { GetConnectionCommand, GoneException, type ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
-import { addDeliveryCounts, getBroadcastPayload, type BroadcastKind } from '#commons/broadcasts';
+import { addDeliveryCounts, getBroadcastPayload, type BroadcastKind, type DeliveryCounts } from '#commons/broadcasts';
 import type { ConnectionPoster, PostOutcome, PreparedPayload } from '#commons/clients/management-api';
 import { preparePayload } from '#commons/clients/management-api';
 import { removeConnections, type ConnectionTables } from '#commons/connections';
@@ -70,6 +70,30 @@ export interface DeliverySettings {
   retryBaseMs: number;
 }
 
+/** Delivery counts of one invocation, per broadcast, written in one update each. */
+export class DeliveryTally {
+  private readonly counts = new Map<string, DeliveryCounts>();
+
+  constructor(private readonly broadcastsTable: string) {}
+
+  add(broadcastId: string, { delivered, gone, failed }: DeliveryCounts): void {
+    const total = this.counts.get(broadcastId) ?? { delivered: 0, gone: 0, failed: 0 };
+    this.counts.set(broadcastId, { delivered: total.delivered + delivered, gone: total.gone + gone, failed: total.failed + failed });
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all(
+      [...this.counts].map(([broadcastId, counts]) =>
+        addDeliveryCounts(this.broadcastsTable, broadcastId, counts).catch((error) =>
+          // The sockets got the message; failing the batch would send it to them again.
+          logger.error('could not add delivery counts', { broadcastId, counts, error: error as Error }),
+        ),
+      ),
+    );
+    this.counts.clear();
+  }
+}
+
 interface BroadcastPayload {
   kind: BroadcastKind;
   payload?: PreparedPayload;
@@ -90,7 +114,8 @@ export class DeliveryService {
     private readonly managementApi: ApiGatewayManagementApiClient,
   ) {}
 
-  async deliver(task: DeliveryTask): Promise<void> {
+  /** Adds the task's counts to `tally`; the caller writes the tally once per invocation. */
+  async deliver(task: DeliveryTask, tally: DeliveryTally): Promise<void> {
     const { kind, payload } = await this.payloadOf(task.broadcastId);
     const probe = kind === 'sweep' || !payload ? checkConnection(this.managementApi) : (connectionId: string) => this.poster.post(connectionId, payload);
     const settled = await settleConnections(task.connectionIds, probe, {
@@ -98,15 +123,15 @@ export class DeliveryService {
       retries: this.settings.retriesPerInvocation,
       retryBaseMs: this.settings.retryBaseMs,
     });
-    if (settled.gone.length > 0) await removeConnections(this.settings.tables, task.partition, settled.gone);
-    const failed = await this.requeue(task, settled.undelivered);
-    try {
-      await addDeliveryCounts(this.settings.tables.broadcasts, task.broadcastId, { delivered: settled.delivered, gone: settled.gone.length, failed });
-    } catch (error) {
-      // Failing the message here would make SQS send it again, and every socket in it would
-      // get the broadcast twice; the sockets got it, so only the progress count is behind.
-      logger.error('could not add delivery counts', { broadcastId: task.broadcastId, error: error as Error });
+    // From here on nothing may fail the message: SQS would send it again and every socket
+    // in it would get the broadcast twice.
+    if (settled.gone.length > 0) {
+      await removeConnections(this.settings.tables, task.partition, settled.gone).catch((error) =>
+        logger.error('could not remove gone connections; the next sweep will', { partition: task.partition, error: error as Error }),
+      );
     }
+    const failed = await this.requeue(task, settled.undelivered);
+    tally.add(task.broadcastId, { delivered: settled.delivered, gone: settled.gone.length, failed });
   }
 
   /** Returns how many connections are given up on (counted as failed). */

@@ -2,6 +2,7 @@ import { enqueuedKey, getBroadcast, recordEnqueued, type BroadcastKind } from '#
 import { queryPartition, removeConnections, type ConnectionTables } from '#commons/connections';
 import { packDeliveryTasks, sendDeliveryTasks } from '#commons/delivery-tasks';
 import { PartitionFailedError } from '#commons/errors';
+import { forEachWithConcurrency } from '#commons/helpers/concurrency';
 import { logger } from '#commons/helpers/logger';
 import { setConnectionCount } from '#commons/partitions';
 
@@ -9,6 +10,8 @@ export interface FanOutSettings {
   tables: ConnectionTables & { broadcasts: string };
   shardQueueUrls: readonly string[];
   connectionIdsPerMessage: number;
+  /** Partitions of one batch queried at once. */
+  queryConcurrency: number;
 }
 
 export interface FanOutResult {
@@ -21,46 +24,57 @@ export interface FanOutResult {
 }
 
 /**
- * The map child's work: for each partition of its batch, read every connection id and
- * enqueue them on the shard queues as delivery tasks. A partition already recorded as
- * enqueued is skipped, so a retried or redriven child sends nothing twice. Partitions that
- * fail do not stop the others; the child then fails naming them, and a redrive re-runs
- * just those.
+ * The map child's work: read every connection id of the batch's partitions, enqueue them
+ * on the shard queues as delivery tasks (SendMessageBatch calls shared by the whole batch),
+ * then record each partition's count. A partition already recorded is skipped, so a
+ * retried or redriven child sends nothing twice. A partition whose Query fails does not
+ * stop the others; the child then fails naming it, and a redrive re-runs just that one.
  */
 export async function fanOutPartitions(settings: FanOutSettings, broadcastId: string, kind: BroadcastKind, partitions: readonly number[]): Promise<FanOutResult> {
   const record = await getBroadcast(settings.tables.broadcasts, broadcastId);
-  const result: FanOutResult = { broadcastId, partitions: 0, alreadyEnqueued: 0, connections: 0 };
+  const pending = partitions.filter((partition) => record.enqueued[enqueuedKey(partition)] === undefined);
+  const connectionsByPartition = new Map<number, string[]>();
   const failed: number[] = [];
-  for (const partition of partitions) {
-    if (record.enqueued[enqueuedKey(partition)] !== undefined) {
-      result.alreadyEnqueued++;
-      continue;
-    }
+  await forEachWithConcurrency(pending, settings.queryConcurrency, async (partition) => {
     try {
-      result.connections += await fanOutPartition(settings, broadcastId, kind, partition);
-      result.partitions++;
+      connectionsByPartition.set(partition, await readPartition(settings, kind, partition));
     } catch (error) {
-      logger.error('partition fan-out failed', { broadcastId, partition, error: error as Error });
+      logger.error('partition query failed', { broadcastId, partition, error: error as Error });
       failed.push(partition);
     }
+  });
+
+  const tasks = [...connectionsByPartition].flatMap(([partition, ids]) => packDeliveryTasks(broadcastId, partition, ids, settings.connectionIdsPerMessage));
+  try {
+    await sendDeliveryTasks(tasks, settings.shardQueueUrls, partitions[0] ?? 0);
+  } catch (error) {
+    logger.error('enqueueing failed', { broadcastId, error: error as Error });
+    failed.push(...connectionsByPartition.keys());
+    connectionsByPartition.clear();
   }
+  const counts = new Map([...connectionsByPartition].map(([partition, ids]) => [partition, ids.length]));
+  await recordEnqueued(settings.tables.broadcasts, broadcastId, counts);
+
   if (failed.length > 0) {
-    throw new PartitionFailedError(`could not enqueue partition(s) ${failed.join(', ')} of broadcast ${broadcastId}; replay them once the cause is fixed`);
+    throw new PartitionFailedError(`could not enqueue partition(s) ${failed.sort((a, b) => a - b).join(', ')} of broadcast ${broadcastId}; replay them once the cause is fixed`);
   }
-  return result;
+  return {
+    broadcastId,
+    partitions: counts.size,
+    alreadyEnqueued: partitions.length - pending.length,
+    connections: [...counts.values()].reduce((sum, n) => sum + n, 0),
+  };
 }
 
-async function fanOutPartition(settings: FanOutSettings, broadcastId: string, kind: BroadcastKind, partition: number): Promise<number> {
+/** A partition's live connection ids; for a sweep, also its repair (see below). */
+async function readPartition(settings: FanOutSettings, kind: BroadcastKind, partition: number): Promise<string[]> {
   const { live, expired } = await queryPartition(settings.tables.connections, partition);
   if (kind === 'sweep') {
-    // The sweep's repair: rows past their TTL go now (DynamoDB's own TTL lags up to
-    // ~2 days), and the counter restarts from the live rows; consumers then decrement it
-    // for each connection GetConnection reports gone.
+    // Rows past their TTL go now (DynamoDB's own TTL lags up to ~2 days), and the counter
+    // restarts from the live rows; consumers then decrement it for each connection
+    // GetConnection reports gone.
     if (expired.length > 0) await removeConnections(settings.tables, partition, expired);
     await setConnectionCount(settings.tables.partitions, partition, live.length);
   }
-  const tasks = packDeliveryTasks(broadcastId, partition, live, settings.connectionIdsPerMessage);
-  await sendDeliveryTasks(tasks, settings.shardQueueUrls, partition);
-  await recordEnqueued(settings.tables.broadcasts, broadcastId, partition, live.length);
-  return live.length;
+  return live;
 }

@@ -4,7 +4,7 @@ import type { WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -78,6 +78,8 @@ export class SwarmcastFunction extends NodejsFunction {
         keepNames: true,
         sourceMap: true,
         sourcesContent: false,
+        // esbuild's per-file size report is noise in `cdk synth` and test output.
+        logLevel: LogLevel.WARNING,
       },
     });
   }

@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Server } from 'node:http';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /**
@@ -13,7 +14,6 @@ import { pathToFileURL } from 'node:url';
 export interface ChildServer {
   /** http://127.0.0.1:<port> */
   endpoint: string;
-  pid: number;
   /** Asks the child to close its server (flushing any on-disk store) and waits for it to exit. */
   stop(): Promise<void>;
 }
@@ -37,10 +37,13 @@ export async function forkServer(entryFile: string, options: unknown): Promise<C
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const port = await waitForPort(child, entryFile);
+  let stopping = false;
+  // Requests would fail with ECONNREFUSED and nothing else: say which emulator died.
+  child.once('exit', (code, signal) => stopping || console.error(`${path.basename(entryFile)} exited unexpectedly with ${signal ?? code}`));
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    pid: child.pid!,
     async stop() {
+      stopping = true;
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
     },

@@ -58,7 +58,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // The first worker picks the port (when none is given); the others join it.
     port = (await workers[0].call('listen', { port: options.port ?? DEFAULTS.port })).port;
     await Promise.all(workers.slice(1).map((w) => w.call('listen', { port })));
-    await Promise.all(workers.map((w) => w.call('link', { peerPorts: peers.map((p) => p.peerPort) })));
+    await Promise.all(workers.map((w) => w.call('link', { peerAddresses: peers.map((p) => p.peerAddress) })));
   } catch (error) {
     for (const w of workers) w.kill();
     throw error;

@@ -19,9 +19,8 @@ export type ExecuteLocally = (op: ManagementOp, connectionId: string, data: Buff
 const OPS: ManagementOp[] = ['post', 'describe', 'delete'];
 
 /** Listens for links from the other workers and answers their calls with `execute`. */
-export async function startPeerServer(host: string, execute: ExecuteLocally): Promise<net.Server> {
+export async function startPeerServer(address: string, execute: ExecuteLocally): Promise<net.Server> {
   const server = net.createServer((socket) => {
-    socket.setNoDelay(true);
     const out = new CorkedWriter(socket);
     readFrames(socket, (frame) => {
       const op = OPS[frame[0]];
@@ -35,7 +34,7 @@ export async function startPeerServer(host: string, execute: ExecuteLocally): Pr
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host, port: 0 }, () => resolve());
+    server.listen({ path: address }, () => resolve());
   });
   return server;
 }
@@ -48,9 +47,8 @@ export class PeerLink {
   private nextRequestId = 0;
   private closed = false;
 
-  constructor(host: string, port: number) {
-    this.socket = net.connect({ host, port });
-    this.socket.setNoDelay(true);
+  constructor(address: string) {
+    this.socket = net.connect({ path: address });
     this.out = new CorkedWriter(this.socket);
     readFrames(this.socket, (frame) => {
       const requestId = frame.readUInt32BE(0);

@@ -2,12 +2,12 @@ import type { WorkerConfig } from './options';
 
 /** Requests the primary sends a worker over IPC, and what each one answers. */
 export interface WorkerCalls {
-  /** Load the handlers and open the peer-forwarding port. */
-  init: { args: { config: WorkerConfig }; result: { peerPort: number } };
+  /** Load the handlers and open the peer-forwarding socket. */
+  init: { args: { config: WorkerConfig }; result: { peerAddress: string } };
   /** Listen on the shared public port (0 = pick one: only the first worker does). */
   listen: { args: { port: number }; result: { port: number } };
-  /** Connect to the other workers' peer ports (index = worker index). */
-  link: { args: { peerPorts: number[] }; result: null };
+  /** Connect to the other workers' peer sockets (index = worker index). */
+  link: { args: { peerAddresses: string[] }; result: null };
   stats: { args: Record<string, never>; result: WorkerStats };
   /** Close every socket (running $disconnect), then exit. */
   stop: { args: Record<string, never>; result: null };
@@ -34,4 +34,6 @@ export interface WorkerStats {
   timedOut: number;
   /** @connections calls this worker received for another worker's socket and forwarded. */
   forwarded: number;
+  /** CPU time (user + system) this worker process has used, for measuring the cost per post. */
+  cpuMs: number;
 }

@@ -155,9 +155,11 @@ function getExecutionHistory(service: StepFunctionsService, request: Request) {
   return { events, nextToken };
 }
 
-function stopExecution(service: StepFunctionsService, request: Request) {
+/** Answers once the run has unwound, so the history read next already ends with ExecutionAborted. */
+async function stopExecution(service: StepFunctionsService, request: Request) {
   const execution = findExecution(service, request);
   execution.stop(request.error, request.cause);
+  await execution.whenSettled();
   return { stopDate: execution.stopDate ?? new Date() };
 }
 

@@ -49,11 +49,17 @@ export function loadDefinition(source: string | object, substitutions: Record<st
   return { text, definition: JSON.parse(text) as AslDefinition };
 }
 
+/**
+ * Not structuredClone: under jest its objects come from another realm, and
+ * aws-local-stepfunctions then fails to see nested payload templates as plain objects.
+ */
+const cloneJson = <T>(value: T): T => JSON.parse(JSON.stringify(value));
+
 export const isDistributedMap = (state: AslState): boolean =>
   state.Type === 'Map' && state.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED';
 
 export function prepareForLocalRun(original: AslDefinition): PreparedDefinition {
-  const definition = structuredClone(original);
+  const definition = cloneJson(original);
   const prepared: PreparedDefinition = {
     definition,
     distributedMaps: new Map(),
@@ -73,7 +79,7 @@ function prepareStates(states: Record<string, AslState>, prepared: PreparedDefin
     if (state.Type === 'Wait') prepared.waitStates.push(name);
 
     if (isDistributedMap(state)) {
-      prepared.distributedMaps.set(name, structuredClone(state));
+      prepared.distributedMaps.set(name, cloneJson(state));
       prepared.tasks.set(name, { resource: DISTRIBUTED_MAP_RESOURCE });
       states[name] = standInTask(state);
     } else if (state.Type === 'Task') {

@@ -49,6 +49,8 @@ export class Execution {
   /** Set while a redrive re-enters its first state, so a Distributed Map there redrives its Map Run. */
   private redrivingState?: string;
   private abortRun?: () => void;
+  /** Distributed Map handlers still unwinding: an abort ends the run first, their Map Run events must still come before ExecutionAborted. */
+  private readonly mapRunsInFlight = new Set<Promise<unknown>>();
   private settled: Promise<void> = Promise.resolve();
 
   constructor(
@@ -129,6 +131,7 @@ export class Execution {
       },
     );
     await logged;
+    await Promise.allSettled(this.mapRunsInFlight);
     this.finish(outcome);
   }
 
@@ -187,7 +190,9 @@ export class Execution {
   private async runTask(stateName: string, resource: string, input: any): Promise<unknown> {
     await drainEventLog();
     if (resource === DISTRIBUTED_MAP_RESOURCE) {
-      return this.env.runDistributedMap(stateName, this.machine.prepared.distributedMaps.get(stateName)!, input, this);
+      const mapRun = this.env.runDistributedMap(stateName, this.machine.prepared.distributedMaps.get(stateName)!, input, this);
+      this.mapRunsInFlight.add(mapRun);
+      return mapRun.finally(() => this.mapRunsInFlight.delete(mapRun));
     }
     if (resource === LAMBDA_INVOKE_RESOURCE) return this.invokeLambdaTask(resource, input);
     if (/^arn:aws:lambda:[^:]*:\d+:function:/.test(resource)) {
@@ -204,10 +209,13 @@ export class Execution {
     this.history.add('TaskStarted', task);
     try {
       const result = await invokeLambda(this.env.lambdas, parameters);
+      // A handler that outlives an abort no longer belongs to the history.
+      if (this.status !== 'RUNNING') return result;
       this.history.add('TaskSucceeded', { ...task, output: JSON.stringify(result), outputDetails: { truncated: false } });
       return result;
     } catch (err) {
       const { name, message } = err as Error;
+      if (this.status !== 'RUNNING') throw err;
       this.history.add('TaskFailed', { ...task, error: name, cause: message });
       throw err;
     }

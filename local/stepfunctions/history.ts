@@ -21,7 +21,6 @@ function detailsKey(type: string): string {
 }
 
 const json = (value: unknown): string => JSON.stringify(value ?? null);
-const causeText = (cause: unknown): string => (typeof cause === 'string' ? cause : cause instanceof Error ? cause.message : json(cause));
 
 export class ExecutionHistory {
   readonly events: HistoryEvent[] = [];
@@ -60,9 +59,5 @@ export class ExecutionHistory {
         this.add(event.type, { name: event.parentState.name, index: event.index }, at);
         break;
     }
-  }
-
-  executionFailed(error: string, cause: unknown): void {
-    this.add('ExecutionFailed', { error, cause: causeText(cause) });
   }
 }

@@ -33,9 +33,15 @@ describe('query-partitions', () => {
     expect(result).toEqual({ broadcastId: 'b1', partitions: 2, alreadyEnqueued: 0, connections: 3 });
     const bodies = sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries!.map((e) => JSON.parse(e.MessageBody!)));
     expect(bodies.flatMap((b) => b.connectionIds).sort()).toEqual(['a', 'b', 'c']);
-    expect(enqueuedWrites().map((i) => [i.ExpressionAttributeNames, i.ExpressionAttributeValues])).toEqual([
-      [{ '#p': 'p1' }, { ':count': 2 }],
-      [{ '#p': 'p2' }, { ':count': 1 }],
+    // the batch's tasks share SendMessageBatch calls: one per shard queue used
+    const queues = sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.QueueUrl);
+    expect(new Set(queues).size).toBe(queues.length);
+    expect(enqueuedWrites()).toHaveLength(1);
+    const write = enqueuedWrites()[0];
+    expect(write.UpdateExpression).toBe('SET enqueued.#p0 = :n0, enqueued.#p1 = :n1');
+    expect([write.ExpressionAttributeNames, write.ExpressionAttributeValues]).toEqual([
+      { '#p0': 'p1', '#p1': 'p2' },
+      { ':n0': 2, ':n1': 1 },
     ]);
   });
 
@@ -59,7 +65,17 @@ describe('query-partitions', () => {
       message: expect.stringContaining('partition(s) 1 of broadcast b1'),
     });
     expect(enqueuedWrites()).toHaveLength(1);
-    expect(enqueuedWrites()[0].ExpressionAttributeNames).toEqual({ '#p': 'p2' });
+    expect(enqueuedWrites()[0].ExpressionAttributeNames).toEqual({ '#p0': 'p2' });
+    const sent = sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries!.map((e) => JSON.parse(e.MessageBody!)));
+    expect(sent.map((task) => task.partition)).toEqual([2]);
+  });
+
+  it('when SQS keeps rejecting, no partition of the batch is recorded as enqueued', async () => {
+    sqs.on(SendMessageBatchCommand).resolves({ Failed: [{ Id: '0', Code: 'InternalError', SenderFault: false }] });
+    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', enqueued: {} } });
+    dynamo.on(QueryCommand).resolves({ Items: [{ connectionId: 'c', expiresAt: future }] });
+    await expect(queryPartitions({ Items: [5], BatchInput: { broadcastId: 'b1', kind: 'message' } })).rejects.toThrow(/partition\(s\) 5 of broadcast b1/);
+    expect(enqueuedWrites().every((w) => Object.keys(w.ExpressionAttributeNames ?? {}).length === 0)).toBe(true);
   });
 
   it('a sweep deletes expired rows and resets the counter to the live rows', async () => {

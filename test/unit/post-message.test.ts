@@ -3,7 +3,7 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { ConnectionPoster, PostOutcome } from '#commons/clients/management-api';
-import { DeliveryService, settleConnections } from '#commons/delivery';
+import { DeliveryService, DeliveryTally, settleConnections } from '#commons/delivery';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const sqs = mockClient(SQSClient);
@@ -39,12 +39,30 @@ beforeEach(() => {
   sqs.on(SendMessageBatchCommand).resolves({ Failed: [] });
 });
 
+async function deliverAndFlush(poster: ConnectionPoster, task: { broadcastId: string; partition: number; attempt: number; connectionIds: string[] }) {
+  const tally = new DeliveryTally('Broadcasts');
+  await new DeliveryService(settings, poster, new ApiGatewayManagementApiClient({})).deliver(task, tally);
+  await tally.flush();
+}
+
 const countsWritten = () => dynamo.commandCalls(UpdateCommand).map((c) => c.args[0].input).filter((i) => i.TableName === 'Broadcasts');
 
 describe('DeliveryService', () => {
+  it('adds the counts of a whole batch in one write per broadcast', async () => {
+    const { poster } = fakePoster({ x: ['gone'] });
+    dynamo.on(DeleteCommand).resolves({ Attributes: { connectionId: 'x', partition: 1 } });
+    const tally = new DeliveryTally('Broadcasts');
+    const service = new DeliveryService(settings, poster, new ApiGatewayManagementApiClient({}));
+    await service.deliver({ broadcastId: 'b1', partition: 1, attempt: 0, connectionIds: ['a', 'x'] }, tally);
+    await service.deliver({ broadcastId: 'b1', partition: 2, attempt: 0, connectionIds: ['b', 'c'] }, tally);
+    await tally.flush();
+    expect(countsWritten()).toHaveLength(1);
+    expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 3, ':gone': 1, ':failed': 0 });
+  });
+
   it('posts to every connection once and adds the counts in one write', async () => {
     const { poster, calls } = fakePoster({});
-    await new DeliveryService(settings, poster, new ApiGatewayManagementApiClient({})).deliver({ broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b', 'c'] });
+    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b', 'c'] });
     expect(calls.sort()).toEqual(['a', 'b', 'c']);
     expect(countsWritten()).toHaveLength(1);
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 3, ':gone': 0, ':failed': 0 });
@@ -54,7 +72,7 @@ describe('DeliveryService', () => {
     const { poster } = fakePoster({ b: ['gone'] });
     dynamo.on(DeleteCommand).resolves({ Attributes: { connectionId: 'b', partition: 3 } });
 
-    await new DeliveryService(settings, poster, new ApiGatewayManagementApiClient({})).deliver({ broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b', 'c'] });
+    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b', 'c'] });
 
     const deletes = dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key);
     expect(deletes).toEqual([{ connectionId: 'b' }]);
@@ -66,7 +84,7 @@ describe('DeliveryService', () => {
   it('429 on every try: re-queues only the undelivered ids with the next attempt number', async () => {
     const { poster, calls } = fakePoster({ b: ['retry', 'retry'], d: ['retry', 'retry'] });
 
-    await new DeliveryService(settings, poster, new ApiGatewayManagementApiClient({})).deliver({ broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b', 'c', 'd'] });
+    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b', 'c', 'd'] });
 
     expect(calls.filter((id) => id === 'a' || id === 'c')).toHaveLength(2); // delivered ones are never posted again
     const sent = sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries!);
@@ -78,14 +96,14 @@ describe('DeliveryService', () => {
 
   it('a throttle that clears on the in-invocation retry is delivered without re-queueing', async () => {
     const { poster } = fakePoster({ b: ['retry', 'delivered'] });
-    await new DeliveryService(settings, poster, new ApiGatewayManagementApiClient({})).deliver({ broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b'] });
+    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b'] });
     expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 2 });
   });
 
   it('after the last attempt the still-throttled ids are counted as failed, not re-queued', async () => {
     const { poster } = fakePoster({ b: ['retry', 'retry'] });
-    await new DeliveryService(settings, poster, new ApiGatewayManagementApiClient({})).deliver({ broadcastId: 'b1', partition: 3, attempt: 2, connectionIds: ['a', 'b'] });
+    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 2, connectionIds: ['a', 'b'] });
     expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 1, ':failed': 1 });
   });
@@ -97,7 +115,7 @@ describe('DeliveryService', () => {
     managementApi.on(GetConnectionCommand, { ConnectionId: 'live' }).resolves({});
     const { poster, calls } = fakePoster({});
 
-    await new DeliveryService(settings, poster, new ApiGatewayManagementApiClient({})).deliver({ broadcastId: 's1', partition: 5, attempt: 0, connectionIds: ['live', 'old'] });
+    await deliverAndFlush(poster, { broadcastId: 's1', partition: 5, attempt: 0, connectionIds: ['live', 'old'] });
 
     expect(calls).toHaveLength(0);
     expect(dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key)).toEqual([{ connectionId: 'old' }]);

@@ -1,0 +1,260 @@
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { Match } from 'aws-cdk-lib/assertions';
+import { ENV } from '#commons/environment';
+import { allTables, connectionsTable } from '#commons/tables';
+import { InvalidConfigError, type SwarmcastConfig } from '../../infra/config';
+import { asArray, functionOf, logicalIdOf, policyStatements, synthesize, type Synthesized } from './synth';
+
+/** Every setting away from its default, so a number that is not wired through shows up. */
+const overrides = {
+  partitions: 300,
+  shards: 3,
+  mapMaxConcurrency: 7,
+  partitionsPerChild: 11,
+  toleratedFailurePercentage: 5,
+  connectionIdsPerMessage: 50,
+  consumerBatchSize: 20,
+  consumerBatchingWindowSeconds: 2,
+  consumerMaxConcurrency: 5,
+  postConcurrency: 8,
+  maxDeliveryAttempts: 2,
+  maxReceiveCount: 7,
+  connectionTtlSeconds: 600,
+  progressPollSeconds: 4,
+  deliveryTimeoutSeconds: 120,
+  sweepSchedule: 'rate(5 minutes)',
+  stageName: 'beta',
+} satisfies Partial<SwarmcastConfig>;
+
+const stacks: Record<'default config' | 'overridden config', Synthesized> = {} as never;
+
+// Synthesis bundles seven handlers with esbuild: once per file. The second stack only varies
+// configuration, so it skips bundling.
+beforeAll(() => {
+  stacks['default config'] = synthesize();
+  stacks['overridden config'] = synthesize(overrides, { bundle: false });
+}, 120_000);
+
+const bothConfigs = [['default config'], ['overridden config']] as const;
+
+describe.each(bothConfigs)('with the %s', (name) => {
+  const get = () => stacks[name];
+
+  test('the state machine is the ASL file, with every ${…} placeholder substituted by its function ARN', () => {
+    const { template, stack, definition } = get();
+    const aslFile = JSON.parse(readFileSync(path.join(__dirname, '../../statemachines/broadcast.asl.json'), 'utf8'));
+    expect(definition).toEqual(aslFile);
+
+    const arnOf = (id: string) => ({ 'Fn::GetAtt': [logicalIdOf(stack, id), 'Arn'] });
+    const substitutions = {
+      PrepareBroadcastFunctionArn: arnOf('PrepareBroadcast'),
+      QueryPartitionsFunctionArn: arnOf('QueryPartitions'),
+      ReadProgressFunctionArn: arnOf('ReadProgress'),
+    };
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      StateMachineName: 'Swarmcast-broadcast',
+      DefinitionSubstitutions: substitutions,
+      LoggingConfiguration: Match.objectLike({ Level: Match.anyValue(), Destinations: Match.anyValue() }),
+    });
+    const placeholders = new Set([...JSON.stringify(definition).matchAll(/\$\{(\w+)\}/g)].map((match) => match[1]));
+    expect([...placeholders].sort()).toEqual(Object.keys(substitutions).sort());
+  });
+
+  test('FanOut is a Distributed Map whose numbers come from Prepare\'s output', () => {
+    expect(get().definition.States.FanOut).toMatchObject({
+      Type: 'Map',
+      Label: 'FanOut',
+      ItemsPath: '$.partitions',
+      ItemBatcher: { MaxItemsPerBatchPath: '$.config.partitionsPerChild' },
+      MaxConcurrencyPath: '$.config.maxConcurrency',
+      ToleratedFailurePercentagePath: '$.config.toleratedFailurePercentage',
+      ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED' } },
+    });
+  });
+
+  test('each function gets the configured numbers as environment variables', () => {
+    const synthesized = get();
+    const { config } = synthesized;
+    const env = (id: string) => functionOf(synthesized, id).properties.Environment.Variables;
+    expect(env('PrepareBroadcast')).toMatchObject({
+      [ENV.partitionCount]: String(config.partitions),
+      [ENV.mapMaxConcurrency]: String(config.mapMaxConcurrency),
+      [ENV.partitionsPerChild]: String(config.partitionsPerChild),
+      [ENV.toleratedFailurePercentage]: String(config.toleratedFailurePercentage),
+      [ENV.progressPollSeconds]: String(config.progressPollSeconds),
+      [ENV.deliveryTimeoutSeconds]: String(config.deliveryTimeoutSeconds),
+    });
+    expect(env('Connect')).toMatchObject({
+      [ENV.partitionCount]: String(config.partitions),
+      [ENV.connectionTtlSeconds]: String(config.connectionTtlSeconds),
+    });
+    expect(env('QueryPartitions')).toMatchObject({ [ENV.connectionIdsPerMessage]: String(config.connectionIdsPerMessage) });
+    expect(env('PostMessage')).toMatchObject({
+      [ENV.postConcurrency]: String(config.postConcurrency),
+      [ENV.maxDeliveryAttempts]: String(config.maxDeliveryAttempts),
+    });
+  });
+
+  test('exactly `shards` shard queues, each with its own DLQ and its own event source mapping on post-message', () => {
+    const synthesized = get();
+    const { config, stack, template } = synthesized;
+    const postMessage = functionOf(synthesized, 'PostMessage');
+    const shardIds = Array.from({ length: config.shards }, (_, k) => logicalIdOf(stack, `ShardQueues/Shard${k}`));
+    const dlqIds = Array.from({ length: config.shards }, (_, k) => logicalIdOf(stack, `ShardQueues/Shard${k}Dlq`));
+    expect(Object.keys(template.findResources('AWS::SQS::Queue')).sort()).toEqual([...shardIds, ...dlqIds].sort());
+
+    shardIds.forEach((shardId, k) => {
+      const queue = template.toJSON().Resources[shardId].Properties;
+      expect(queue.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [dlqIds[k], 'Arn'] }, maxReceiveCount: config.maxReceiveCount });
+      // A message must not reappear while an invocation may still be working on it.
+      expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * postMessage.properties.Timeout);
+    });
+
+    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).map((mapping) => mapping.Properties);
+    expect(mappings.map((mapping) => mapping.EventSourceArn['Fn::GetAtt'][0]).sort()).toEqual([...shardIds].sort());
+    for (const mapping of mappings) {
+      expect(mapping).toMatchObject({
+        FunctionName: { Ref: postMessage.logicalId },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        BatchSize: config.consumerBatchSize,
+        ScalingConfig: { MaximumConcurrency: config.consumerMaxConcurrency },
+      });
+      expect(mapping.MaximumBatchingWindowInSeconds).toBe(config.consumerBatchingWindowSeconds || undefined);
+    }
+  });
+
+  test('SHARD_QUEUE_URLS lists the shard queues in shard order, for the fan-out and the consumer', () => {
+    const synthesized = get();
+    const { config, stack } = synthesized;
+    const urls = Array.from({ length: config.shards }, (_, k) => ({ Ref: logicalIdOf(stack, `ShardQueues/Shard${k}`) }));
+    const expected = urls.length === 1 ? urls[0] : { 'Fn::Join': ['', urls.flatMap((url, k) => (k === 0 ? [url] : [',', url]))] };
+    for (const id of ['QueryPartitions', 'PostMessage']) {
+      expect(functionOf(synthesized, id).properties.Environment.Variables[ENV.shardQueueUrls]).toEqual(expected);
+    }
+  });
+
+  test('execute-api:ManageConnections is scoped to this API stage\'s @connections, never "*"', () => {
+    const synthesized = get();
+    const { config, stack, template } = synthesized;
+    const apiId = logicalIdOf(stack, 'WebSocket/Api');
+    const grants = policyStatements(template).filter(({ statement }) => asArray(statement.Action).includes('execute-api:ManageConnections'));
+    expect(grants.length).toBeGreaterThan(0);
+    const methodsByRole = new Map<string, string[]>();
+    for (const { roles, statement } of grants) {
+      for (const resource of asArray(statement.Resource)) {
+        expect(resource).not.toBe('*');
+        const text = JSON.stringify(resource);
+        expect(text).toContain(`{"Ref":"${apiId}"}`);
+        const method = new RegExp(`/${config.stageName}/(POST|GET|DELETE)/@connections/\\*"`).exec(text)?.[1];
+        expect(method).toBeDefined();
+        for (const role of roles) methodsByRole.set(role, [...(methodsByRole.get(role) ?? []), method!]);
+      }
+    }
+    // Only the consumer talks to @connections: POST delivers, GET is the sweep's probe.
+    expect(Object.fromEntries([...methodsByRole].map(([role, methods]) => [role, methods.sort()]))).toEqual({ [functionOf(synthesized, 'PostMessage').roleId]: ['GET', 'POST'] });
+  });
+
+  test('no IAM statement uses Resource "*" except the services that have no resource-level permissions', () => {
+    const wildcard = policyStatements(get().template).filter(({ statement }) => asArray(statement.Resource).includes('*'));
+    // X-Ray and CloudWatch Logs vended delivery (state machine logging) only accept "*".
+    for (const { statement } of wildcard) expect(asArray(statement.Action).filter((action) => !/^(xray|logs):/.test(action))).toEqual([]);
+  });
+
+  test('the state machine role invokes only its three functions and runs only its own child executions', () => {
+    const synthesized = get();
+    const { stack, template } = synthesized;
+    const roleId = logicalIdOf(stack, 'Broadcast/StateMachine/Role');
+    const statements = policyStatements(template).filter(({ roles }) => roles.includes(roleId)).map(({ statement }) => statement);
+    const invoked = statements.filter((s) => asArray(s.Action).includes('lambda:InvokeFunction')).flatMap((s) => asArray(s.Resource));
+    const functionIds = new Set(invoked.map((resource) => JSON.stringify(resource).match(/"(\w+)","Arn"/)?.[1]));
+    expect([...functionIds].sort()).toEqual(['PrepareBroadcast', 'QueryPartitions', 'ReadProgress'].map((id) => logicalIdOf(stack, id)).sort());
+
+    const states = statements.filter((s) => asArray(s.Action).some((action) => action.startsWith('states:')));
+    expect(states.flatMap((s) => asArray(s.Action)).sort()).toEqual(['states:DescribeExecution', 'states:RedriveExecution', 'states:StartExecution', 'states:StopExecution']);
+    for (const resource of states.flatMap((s) => asArray(s.Resource))) {
+      expect(JSON.stringify(resource)).toMatch(/:(stateMachine:Swarmcast-broadcast"|execution:Swarmcast-broadcast(\/FanOut)?:\*")/);
+    }
+  });
+
+  test('tables follow the schemas: on demand, TTL where the schema says, INCLUDE indexes', () => {
+    const { stack, template } = get();
+    for (const schema of allTables) {
+      const table = template.toJSON().Resources[logicalIdOf(stack, schema.logicalName)].Properties;
+      expect(table.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(table.KeySchema).toEqual([{ AttributeName: schema.partitionKey.name, KeyType: 'HASH' }]);
+      expect(table.TimeToLiveSpecification).toEqual(
+        schema.timeToLiveAttribute ? { AttributeName: schema.timeToLiveAttribute, Enabled: true } : undefined,
+      );
+      expect((table.GlobalSecondaryIndexes ?? []).map((index: { IndexName: string }) => index.IndexName)).toEqual(
+        schema.globalSecondaryIndexes.map((index) => index.indexName),
+      );
+    }
+    const connections = template.toJSON().Resources[logicalIdOf(stack, connectionsTable.logicalName)].Properties;
+    expect(connections.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(connections.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'byPartition',
+        KeySchema: [
+          { AttributeName: 'partition', KeyType: 'HASH' },
+          { AttributeName: 'connectionId', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['expiresAt'] },
+      },
+    ]);
+  });
+
+  test('the sweep schedule starts the state machine with {"kind":"sweep"}', () => {
+    const { config, stack, template } = get();
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: config.sweepSchedule,
+      State: 'ENABLED',
+      Targets: [Match.objectLike({ Arn: { Ref: logicalIdOf(stack, 'Broadcast/StateMachine') }, Input: '{"kind":"sweep"}' })],
+    });
+  });
+
+  test('the WebSocket API routes $connect, $disconnect and $default on an auto-deployed stage', () => {
+    const { config, template } = get();
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((route) => route.Properties.RouteKey);
+    expect(routes.sort()).toEqual(['$connect', '$default', '$disconnect']);
+    // "pong" travels back as the route response.
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$default', RouteResponseSelectionExpression: '$default' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: config.stageName, AutoDeploy: true });
+  });
+
+  test('outputs: StateMachineArn, WebSocketUrl, ConnectionsEndpoint, BroadcastsTableName, without exports', () => {
+    const { config, stack, template } = get();
+    const outputs = template.findOutputs('*');
+    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(['StateMachineArn', 'WebSocketUrl', 'ConnectionsEndpoint', 'BroadcastsTableName']));
+    expect(outputs.StateMachineArn.Value).toEqual({ Ref: logicalIdOf(stack, 'Broadcast/StateMachine') });
+    for (const output of Object.values(outputs)) expect(output.Export).toBeUndefined();
+    const endpoint = JSON.stringify(outputs.ConnectionsEndpoint.Value);
+    expect(endpoint).toMatch(new RegExp(`^\\{"Fn::Join":\\["",\\["https://",\\{"Ref":"${logicalIdOf(stack, 'WebSocket/Api')}"\\},".execute-api.".*"/${config.stageName}"\\]\\]\\}$`));
+  });
+
+  test('all seven functions: Node 22 on arm64, X-Ray, their own log group with retention', () => {
+    const { template } = get();
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(functions).toHaveLength(7);
+    const logGroups = template.toJSON().Resources;
+    for (const { Properties: fn } of functions) {
+      expect(fn).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' }, Handler: 'index.handler' });
+      expect(logGroups[fn.LoggingConfig.LogGroup.Ref].Properties.RetentionInDays).toBeGreaterThan(0);
+    }
+  });
+});
+
+test('each handler bundles into one file, #commons imports resolved', () => {
+  const { template, assemblyDirectory } = stacks['default config'];
+  for (const { Properties: fn } of Object.values(template.findResources('AWS::Lambda::Function'))) {
+    const bundle = path.join(assemblyDirectory, `asset.${fn.Code.S3Key.replace(/\.zip$/, '')}`, 'index.js');
+    expect(existsSync(bundle)).toBe(true);
+    expect(readFileSync(bundle, 'utf8')).not.toMatch(/require\("#commons/);
+  }
+});
+
+test('a consumer batch above 10 without a batching window fails at synth, naming the settings', () => {
+  expect(() => synthesize({ consumerBatchSize: 20, consumerBatchingWindowSeconds: 0 }, { bundle: false })).toThrow(InvalidConfigError);
+  expect(() => synthesize({ consumerBatchSize: 20, consumerBatchingWindowSeconds: 0 }, { bundle: false })).toThrow(/consumerBatchingWindowSeconds/);
+});

@@ -1,0 +1,329 @@
+/**
+ * The local DynamoDB and SQS services with the real SDK v3 clients, no mocks: tables as the
+ * CDK stack builds them, the TTL reaper, and the SQS event source's Lambda semantics.
+ */
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startDynamoDb, type LocalDynamoDb } from '../../local/dynamodb';
+import { startSqs, type LocalSqs } from '../../local/sqs';
+import { startEventSource, type EventSourceOptions } from '../../local/sqs/event-source';
+
+const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+const region = 'us-east-1';
+
+/** Polls until `check` passes or the deadline fails the test with its last error. */
+async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(50);
+    }
+  }
+}
+
+describe('local DynamoDB', () => {
+  let dynamoDb: LocalDynamoDb;
+  let client: DynamoDBClient;
+  let documents: DynamoDBDocumentClient;
+
+  beforeAll(async () => {
+    dynamoDb = await startDynamoDb({ tablePrefix: 'itest', reaperIntervalMs: 200 });
+    client = new DynamoDBClient({ endpoint: dynamoDb.endpoint, region, credentials });
+    documents = DynamoDBDocumentClient.from(client);
+  });
+  afterAll(async () => {
+    client.destroy();
+    await dynamoDb.stop();
+  });
+
+  it('creates the tables like the CDK stack: on demand, byPartition projecting expiresAt', async () => {
+    // prepare
+    const expectedNames = { Connections: 'itest-Connections', Partitions: 'itest-Partitions', Broadcasts: 'itest-Broadcasts' };
+
+    // act
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: dynamoDb.tableNames.Connections }));
+    const others = await Promise.all(
+      [dynamoDb.tableNames.Partitions, dynamoDb.tableNames.Broadcasts].map((TableName) => client.send(new DescribeTableCommand({ TableName }))),
+    );
+
+    // assess
+    expect(dynamoDb.tableNames).toEqual(expectedNames);
+    expect(Table).toMatchObject({
+      TableStatus: 'ACTIVE',
+      BillingModeSummary: { BillingMode: 'PAY_PER_REQUEST' },
+      KeySchema: [{ AttributeName: 'connectionId', KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'byPartition',
+          IndexStatus: 'ACTIVE',
+          KeySchema: [
+            { AttributeName: 'partition', KeyType: 'HASH' },
+            { AttributeName: 'connectionId', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['expiresAt'] },
+        },
+      ],
+    });
+    expect(others.map(({ Table: table }) => table?.KeySchema)).toEqual([
+      [{ AttributeName: 'partition', KeyType: 'HASH' }],
+      [{ AttributeName: 'broadcastId', KeyType: 'HASH' }],
+    ]);
+  });
+
+  it('reaps expired rows and takes reaped connections off their partition counters', async () => {
+    // prepare
+    const past = Math.floor(Date.now() / 1000) - 10;
+    const future = past + 3_600;
+    const { Connections, Partitions, Broadcasts } = dynamoDb.tableNames;
+    const put = (TableName: string, Item: Record<string, unknown>) => documents.send(new PutCommand({ TableName, Item }));
+    await put(Partitions, { partition: 1, connections: 3 });
+    await put(Partitions, { partition: 2, connections: 1 });
+    await put(Connections, { connectionId: 'gone-a', partition: 1, expiresAt: past });
+    await put(Connections, { connectionId: 'gone-b', partition: 1, expiresAt: past });
+    await put(Connections, { connectionId: 'live', partition: 1, expiresAt: future });
+    await put(Connections, { connectionId: 'gone-c', partition: 2, expiresAt: past });
+    await put(Broadcasts, { broadcastId: 'old', expiresAt: past });
+    const get = async (TableName: string, Key: Record<string, unknown>) => (await documents.send(new GetCommand({ TableName, Key }))).Item;
+
+    // act: the 200 ms reaper interval does the work
+    await eventually(async () => expect(await get(Partitions, { partition: 1 })).toEqual({ partition: 1, connections: 1 }));
+
+    // assess
+    expect(await get(Partitions, { partition: 2 })).toEqual({ partition: 2, connections: 0 });
+    for (const connectionId of ['gone-a', 'gone-b', 'gone-c']) expect(await get(Connections, { connectionId })).toBeUndefined();
+    expect(await get(Connections, { connectionId: 'live' })).toBeDefined();
+    await eventually(async () => expect(await get(Broadcasts, { broadcastId: 'old' })).toBeUndefined());
+    // A second pass finds nothing: counters only drop once per row.
+    expect(await dynamoDb.reapExpired()).toEqual({ Connections: 0, Broadcasts: 0 });
+  });
+
+  it('keeps tables and rows in a data directory across restarts', async () => {
+    // prepare
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'swarmcast-dynamodb-'));
+    const first = await startDynamoDb({ dataDir, tablePrefix: 'disk' });
+    const firstClient = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: first.endpoint, region, credentials }));
+    await firstClient.send(new PutCommand({ TableName: first.tableNames.Partitions, Item: { partition: 7, connections: 42 } }));
+    firstClient.destroy();
+    await first.stop();
+
+    // act
+    const second = await startDynamoDb({ dataDir, tablePrefix: 'disk' });
+    const secondClient = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: second.endpoint, region, credentials }));
+    const { Item } = await secondClient.send(new GetCommand({ TableName: second.tableNames.Partitions, Key: { partition: 7 } }));
+    secondClient.destroy();
+    await second.stop();
+    await rm(dataDir, { recursive: true, force: true });
+
+    // assess
+    expect(Item).toEqual({ partition: 7, connections: 42 });
+  });
+});
+
+describe('local SQS and its event source', () => {
+  const maxReceiveCount = 2;
+  let sqs: LocalSqs;
+  let client: SQSClient;
+  /** Each test takes its own shard queue, so leftovers of one cannot reach another. */
+  let nextShard = 0;
+
+  beforeAll(async () => {
+    sqs = await startSqs({ shards: 6, maxReceiveCount, visibilityTimeoutSeconds: 1 });
+    client = new SQSClient({ endpoint: sqs.endpoint, region, credentials });
+  });
+  afterAll(async () => {
+    client.destroy();
+    await sqs.stop();
+  });
+
+  const send = async (queueUrl: string, bodies: string[]) => {
+    for (let start = 0; start < bodies.length; start += 10) {
+      const { Failed } = await client.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: bodies.slice(start, start + 10).map((body, index) => ({
+            Id: String(index),
+            MessageBody: body,
+            MessageAttributes: { kind: { DataType: 'String', StringValue: 'test' } },
+          })),
+        }),
+      );
+      expect(Failed ?? []).toEqual([]);
+    }
+  };
+  const sourceOptions = (queueUrl: string, handler: EventSourceOptions['handler']): EventSourceOptions => ({
+    queueUrls: [queueUrl],
+    handler,
+    batchSize: 10,
+    batchingWindowSeconds: 0,
+    maximumConcurrency: 2,
+    sqsEndpoint: sqs.endpoint,
+  });
+
+  it('creates each shard queue with its own DLQ and redrive policy', async () => {
+    // act
+    const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: sqs.shardQueueUrls[0], AttributeNames: ['All'] }));
+
+    // assess
+    expect(sqs.shardQueueUrls).toHaveLength(6);
+    expect(sqs.shardQueueUrls[3]).toMatch(/\/000000000000\/swarmcast-shard-3$/);
+    expect(sqs.dlqUrls[3]).toMatch(/\/swarmcast-shard-3-dlq$/);
+    expect(Attributes?.VisibilityTimeout).toBe('1');
+    expect(JSON.parse(Attributes!.RedrivePolicy!)).toEqual({
+      deadLetterTargetArn: 'arn:aws:sqs:us-east-1:000000000000:swarmcast-shard-0-dlq',
+      maxReceiveCount,
+    });
+  });
+
+  it('hands messages to the handler as AWS-shaped events and deletes them', async () => {
+    // prepare
+    const queueUrl = sqs.shardQueueUrls[nextShard++];
+    const events: SQSEvent[] = [];
+    const source = await startEventSource(sourceOptions(queueUrl, async (event) => void events.push(event)));
+
+    // act
+    await send(queueUrl, ['{"n":1}', '{"n":2}', '{"n":3}']);
+    await eventually(async () => expect(source.stats().deleted).toBe(3));
+    const idle = await source.idle();
+    await source.stop();
+
+    // assess
+    const records = events.flatMap((event) => event.Records);
+    expect(records.map((record) => record.body).sort()).toEqual(['{"n":1}', '{"n":2}', '{"n":3}']);
+    const record = records[0];
+    expect(Object.keys(record).sort()).toEqual(
+      ['attributes', 'awsRegion', 'body', 'eventSource', 'eventSourceARN', 'md5OfBody', 'md5OfMessageAttributes', 'messageAttributes', 'messageId', 'receiptHandle'].sort(),
+    );
+    expect(record).toMatchObject<Partial<SQSRecord>>({
+      eventSource: 'aws:sqs',
+      eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${queueUrl.split('/').pop()}`,
+      awsRegion: 'us-east-1',
+      md5OfBody: createHash('md5').update(record.body).digest('hex'),
+      messageAttributes: { kind: { stringValue: 'test', stringListValues: [], binaryListValues: [], dataType: 'String' } },
+    });
+    expect(record.attributes).toEqual({
+      ApproximateReceiveCount: '1',
+      SentTimestamp: expect.stringMatching(/^\d{13}$/),
+      SenderId: expect.any(String),
+      ApproximateFirstReceiveTimestamp: expect.stringMatching(/^\d{13}$/),
+    });
+    expect(source.stats()).toMatchObject({ messages: 3, deleted: 3, failed: 0, inFlightInvocations: 0 });
+    expect(idle).toBe(true);
+  });
+
+  it('redelivers a message named in batchItemFailures until maxReceiveCount, then the DLQ has it', async () => {
+    // prepare
+    const shard = nextShard++;
+    const receiveCounts: string[] = [];
+    const source = await startEventSource(
+      sourceOptions(sqs.shardQueueUrls[shard], async (event): Promise<SQSBatchResponse> => {
+        const poison = event.Records.filter((record) => record.body === 'poison');
+        receiveCounts.push(...poison.map((record) => record.attributes.ApproximateReceiveCount));
+        return { batchItemFailures: poison.map((record) => ({ itemIdentifier: record.messageId })) };
+      }),
+    );
+
+    // act
+    await send(sqs.shardQueueUrls[shard], ['fine', 'poison']);
+    const dlqMessages = await eventually(async () => {
+      const { Messages = [] } = await client.send(new ReceiveMessageCommand({ QueueUrl: sqs.dlqUrls[shard], MaxNumberOfMessages: 10 }));
+      expect(Messages.map((message) => message.Body)).toEqual(['poison']);
+      return Messages;
+    });
+    await source.stop();
+
+    // assess
+    expect(dlqMessages).toHaveLength(1);
+    expect(receiveCounts).toEqual(['1', '2']);
+    expect(source.stats()).toMatchObject({ messages: 3, deleted: 1, failed: 2 });
+  });
+
+  it('leaves the whole batch when the handler throws, so every message comes again', async () => {
+    // prepare
+    const queueUrl = sqs.shardQueueUrls[nextShard++];
+    const deliveries: string[][] = [];
+    const errors: unknown[] = [];
+    const source = await startEventSource({
+      ...sourceOptions(queueUrl, async (event) => {
+        deliveries.push(event.Records.map((record) => `${record.body}#${record.attributes.ApproximateReceiveCount}`).sort());
+        if (deliveries.length === 1) throw new Error('first invocation fails');
+      }),
+      onHandlerError: (error) => errors.push(error),
+    });
+
+    // act
+    await send(queueUrl, ['a', 'b']);
+    await eventually(async () => expect(source.stats().deleted).toBe(2));
+    await source.stop();
+
+    // assess
+    expect(deliveries).toEqual([
+      ['a#1', 'b#1'],
+      ['a#2', 'b#2'],
+    ]);
+    expect(errors).toEqual([new Error('first invocation fails')]);
+    expect(source.stats()).toMatchObject({ invocations: 2, failedInvocations: 1, failed: 2, deleted: 2 });
+  });
+
+  it('never runs more than maximumConcurrency invocations of one queue at once', async () => {
+    // prepare
+    const queueUrl = sqs.shardQueueUrls[nextShard++];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const source = await startEventSource({
+      ...sourceOptions(queueUrl, async () => {
+        maxInFlight = Math.max(maxInFlight, ++inFlight);
+        // Long enough for the poller to fill every slot even on a busy machine.
+        await sleep(100);
+        inFlight--;
+      }),
+      batchSize: 1,
+      maximumConcurrency: 3,
+    });
+
+    // act
+    await send(queueUrl, Array.from({ length: 30 }, (_, n) => `m${n}`));
+    await eventually(async () => expect(source.stats().deleted).toBe(30));
+    await source.stop();
+
+    // assess
+    expect(maxInFlight).toBe(3);
+    expect(source.stats()).toMatchObject({ invocations: 30, messages: 30 });
+  });
+
+  it('stop() waits for invocations in flight, then polls no more', async () => {
+    // prepare
+    const queueUrl = sqs.shardQueueUrls[nextShard++];
+    let started = 0;
+    let finished = 0;
+    const source = await startEventSource(
+      sourceOptions(queueUrl, async () => {
+        started++;
+        await sleep(300);
+        finished++;
+      }),
+    );
+    await send(queueUrl, ['slow']);
+    await eventually(() => expect(started).toBe(1));
+
+    // act
+    await source.stop();
+    await send(queueUrl, ['after stop']);
+    await sleep(300);
+
+    // assess
+    expect(finished).toBe(1);
+    expect(source.stats()).toMatchObject({ invocations: 1, deleted: 1, inFlightInvocations: 0 });
+    const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+    expect(Attributes?.ApproximateNumberOfMessages).toBe('1');
+  });
+});
