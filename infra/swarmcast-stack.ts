@@ -22,9 +22,9 @@ export interface SwarmcastStackProps extends StackProps {
 }
 
 /**
- * swarmcast on AWS. Follow a message: WebSocket API -> connect (tables) ... operator ->
- * state machine -> prepare-broadcast -> query-partitions (Distributed Map) -> shard queues ->
- * post-message -> @connections -> each socket.
+ * swarmcast on AWS. A client connects through the WebSocket API (connect -> tables); an operator
+ * starts the state machine: prepare-broadcast -> query-partitions in each Distributed Map child
+ * -> shard queues -> post-message -> @connections -> each socket.
  */
 export class SwarmcastStack extends Stack {
   constructor(scope: Construct, id: string, props: SwarmcastStackProps) {
@@ -53,17 +53,18 @@ export class SwarmcastStack extends Stack {
 
     // The delivery hot loop: one PostToConnection per socket, CPU-bound in signing and I/O
     // bookkeeping, so it gets a full vCPU (1,769 MB) and a timeout that leaves room for 429 back-off.
+    const postMessageTimeout = Duration.seconds(60);
     const postMessage = new SwarmcastFunction(this, 'PostMessage', {
       name: 'post-message',
       description: 'Shard queue consumer: post the message to each connection id, sweep gone ones.',
       memorySize: 1769,
-      timeout: Duration.seconds(60),
+      timeout: postMessageTimeout,
     });
     const consumerBatchingWindow = Duration.seconds(config.consumerBatchingWindowSeconds);
     const shardQueues = new ShardQueues(this, 'ShardQueues', {
       shards: config.shards,
       maxReceiveCount: config.maxReceiveCount,
-      consumerTimeout: postMessage.timeout ?? Duration.seconds(60),
+      consumerTimeout: postMessageTimeout,
       batchingWindow: consumerBatchingWindow,
     });
     postMessage

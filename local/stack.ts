@@ -2,6 +2,7 @@ import path from 'node:path';
 import { resolveConfig, type SwarmcastConfig } from '../infra/config';
 import { startDynamoDb, type LocalDynamoDb } from './dynamodb';
 import { handlerEnvironment } from './environment';
+import { startFaultProxy, type FaultRule } from './fault-proxy';
 import { startGateway, type Gateway } from './gateway';
 import { functionArn, handlerModule, LOCAL_REGION, loadHandlers } from './lambdas';
 import { startEventSource, type EventSource } from './sqs/event-source';
@@ -28,6 +29,8 @@ export interface LocalStackOptions {
   maxConnectionMs?: number;
   /** Interval of the local TTL reaper. */
   reaperIntervalMs?: number;
+  /** Answer chosen DynamoDB requests of the in-process handlers with an error (fault-injection tests). */
+  dynamoDbFaults?: FaultRule;
 }
 
 export interface LocalStack {
@@ -80,8 +83,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     stops.push(() => gateway.stop());
 
+    let handlerDynamoDbEndpoint = dynamoDb.endpoint;
+    if (options.dynamoDbFaults) {
+      const proxy = await startFaultProxy(dynamoDb.endpoint, options.dynamoDbFaults);
+      stops.push(() => proxy.stop());
+      handlerDynamoDbEndpoint = proxy.endpoint;
+    }
     // The rest of the handlers run in this process, configured exactly as on Lambda.
-    Object.assign(process.env, handlerEnvironment(config, { ...resources, connectionsEndpoint: gateway.connectionsEndpoint }));
+    Object.assign(process.env, handlerEnvironment(config, { ...resources, dynamoDbEndpoint: handlerDynamoDbEndpoint, connectionsEndpoint: gateway.connectionsEndpoint }));
     const handlers = await loadHandlers(['prepare-broadcast', 'query-partitions', 'read-progress', 'post-message']);
 
     const consumers = await startEventSource({

@@ -18,10 +18,10 @@ export interface AslDefinition {
 /** Resource of the Task states that stand in for Distributed Map states. */
 export const DISTRIBUTED_MAP_RESOURCE = 'arn:aws:states:::local:distributedMap';
 /**
- * aws-local-stepfunctions gives every Task 60 s unless told otherwise; a Map Run may take
- * far longer. A week stays below the 2^31 ms that setTimeout accepts.
+ * aws-local-stepfunctions gives every Task 60 s unless told otherwise, where AWS waits
+ * (a Map Run may take far longer). A week stays below the 2^31 ms that setTimeout accepts.
  */
-const MAP_RUN_TIMEOUT_SECONDS = 7 * 24 * 3600;
+const UNBOUNDED_TASK_TIMEOUT_SECONDS = 7 * 24 * 3600;
 
 /** Fields a Map state shares with a Task state: they keep their meaning on the stand-in. */
 const FIELDS_KEPT_ON_STAND_IN = ['Comment', 'InputPath', 'ResultSelector', 'ResultPath', 'OutputPath', 'Retry', 'Catch', 'Next', 'End'];
@@ -85,7 +85,9 @@ function prepareStates(states: Record<string, AslState>, prepared: PreparedDefin
     } else if (state.Type === 'Task') {
       prepared.tasks.set(name, { resource: state.Resource });
       if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
-        state.TimeoutSeconds = state.Resource.startsWith(LAMBDA_INVOKE_RESOURCE) || state.Resource.includes(':lambda:') ? LAMBDA_MAX_TIMEOUT_SECONDS : MAP_RUN_TIMEOUT_SECONDS;
+        // A Lambda task ends when the function times out, at 15 minutes at most.
+        const invokesLambda = state.Resource.startsWith(LAMBDA_INVOKE_RESOURCE) || state.Resource.includes(':lambda:');
+        state.TimeoutSeconds = invokesLambda ? LAMBDA_MAX_TIMEOUT_SECONDS : UNBOUNDED_TASK_TIMEOUT_SECONDS;
       }
     } else if (state.Type === 'Map') {
       // An inline Map runs inside aws-local-stepfunctions; its inner states are overridden by name too.
@@ -97,7 +99,7 @@ function prepareStates(states: Record<string, AslState>, prepared: PreparedDefin
 }
 
 function standInTask(map: AslState): AslState {
-  const task: AslState = { Type: 'Task', Resource: DISTRIBUTED_MAP_RESOURCE, TimeoutSeconds: MAP_RUN_TIMEOUT_SECONDS };
+  const task: AslState = { Type: 'Task', Resource: DISTRIBUTED_MAP_RESOURCE, TimeoutSeconds: UNBOUNDED_TASK_TIMEOUT_SECONDS };
   for (const field of FIELDS_KEPT_ON_STAND_IN) if (field in map) task[field] = map[field];
   return task;
 }

@@ -16,7 +16,10 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { Pool } from 'undici';
 import WebSocket from 'ws';
-import { type Gateway, startGateway } from '../../local/gateway';
+import { type Gateway, type GatewayOptions, startGateway } from '../../local/gateway';
+
+// Starting worker processes takes a second or two, more on a loaded machine.
+jest.setTimeout(60_000);
 
 const FIXTURES = join(__dirname, 'fixtures', 'gateway-handlers');
 const HANDLERS = {
@@ -34,7 +37,7 @@ interface RecordedEvent {
 }
 
 /** A gateway whose handlers record their events into a fresh temporary file. */
-async function startRecordingGateway(options: { workers?: number; idleTimeoutMs?: number; maxConnectionMs?: number } = {}) {
+async function startRecordingGateway(options: Partial<GatewayOptions> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'gateway-test-'));
   const eventsFile = join(dir, 'events.jsonl');
   const gateway = await startGateway({ ...options, handlers: HANDLERS, env: { GATEWAY_EVENTS_FILE: eventsFile } });
@@ -261,6 +264,35 @@ describe('local API Gateway, one worker', () => {
     await expect(failed).rejects.toThrow('Unexpected server response: 502');
     const stats = await recording.gateway.stats();
     expect(stats.workers[0].connectsRefused).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('local API Gateway, failures', () => {
+  test('startGateway rejects when a handler module cannot be loaded', async () => {
+    const starting = startGateway({ handlers: { connect: join(FIXTURES, 'no-such-handler.ts') } });
+
+    await expect(starting).rejects.toThrow(/gateway worker 0/);
+  });
+
+  test('a crashed worker is reported, its connections are gone, and stop() still resolves', async () => {
+    const onWorkerExit = jest.fn();
+    const recording = await startRecordingGateway({ workers: 2, onWorkerExit });
+    const client = managementClient(recording.gateway);
+    const sockets = await Promise.all(Array.from({ length: 20 }, () => TestClient.connect(recording.gateway.webSocketUrl)));
+    const ids = await Promise.all(sockets.map((s) => s.whoami()));
+    const [victim] = (await recording.gateway.stats()).workers;
+
+    process.kill(victim.pid, 'SIGKILL');
+    await eventually(() => (onWorkerExit.mock.calls.length > 0 ? true : undefined));
+    const outcomes = await Promise.allSettled(ids.map((id) => client.send(new GetConnectionCommand({ ConnectionId: id }))));
+    await recording.cleanup();
+
+    expect(onWorkerExit).toHaveBeenCalledWith(0, null, 'SIGKILL');
+    const gone = outcomes.filter((o) => o.status === 'rejected' && o.reason instanceof GoneException).length;
+    const alive = outcomes.filter((o) => o.status === 'fulfilled').length;
+    expect(victim.connections).toBeGreaterThan(0);
+    expect(gone).toBe(victim.connections);
+    expect(alive).toBe(20 - victim.connections);
   });
 });
 

@@ -183,7 +183,7 @@ describe('local Step Functions running broadcast.asl.json', () => {
     expect((await env.client.send(new ListExecutionsCommand({ stateMachineArn: env.stateMachineArn, redriveFilter: 'REDRIVEN' }))).executions).toHaveLength(1);
   });
 
-  test('past the tolerance, running children are aborted and the redrive runs them with the failed one', async () => {
+  test('past the tolerance no more children start; the redrive runs the pending ones with the failed one', async () => {
     const env = await setUp({ partitionsPerChild: 3, maxConcurrency: 1, toleratedFailurePercentage: 0, queryDelayMs: 5 });
     sfn = env.sfn;
     env.fakes.failBatchOf(0, 'PartitionFailedError', 1);

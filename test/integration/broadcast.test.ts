@@ -1,0 +1,203 @@
+/**
+ * The whole pipeline on the local stack: real WebSocket clients, the real handlers, the
+ * real ASL file, real SDK clients against dynalite, local-aws-sqs and our gateway.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DescribeExecutionCommand,
+  DescribeMapRunCommand,
+  GetExecutionHistoryCommand,
+  InvalidExecutionInput,
+  ListExecutionsCommand,
+  ListMapRunsCommand,
+  RedriveExecutionCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { ClientSwarm } from '../../local/clients/swarm';
+import { localSfnClient, waitForExecution } from '../../local/demo';
+import { startLocalStack, type LocalStack } from '../../local/stack';
+
+const CLIENTS = 300;
+const PARTITIONS = 24;
+/** While set, DynamoDB answers every Query of this partition with AccessDeniedException. */
+let failingPartition: number | undefined;
+
+let stack: LocalStack;
+let swarm: ClientSwarm;
+let sfn: SFNClient;
+let dynamo: DynamoDBDocumentClient;
+
+beforeAll(async () => {
+  stack = await startLocalStack({
+    config: { partitions: PARTITIONS, partitionsPerChild: 1, toleratedFailurePercentage: 0, shards: 3, connectionIdsPerMessage: 10 },
+    progressPollMs: 50,
+    dynamoDbFaults: (operation, input) => {
+      const partition = (input.ExpressionAttributeValues as Record<string, { N?: string }> | undefined)?.[':partition']?.N;
+      if (operation === 'Query' && failingPartition !== undefined && partition === String(failingPartition)) {
+        return { statusCode: 400, errorType: 'AccessDeniedException', message: 'injected: not authorized to query this partition' };
+      }
+      return undefined;
+    },
+  });
+  sfn = localSfnClient(stack);
+  dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.dynamoDbEndpoint, region: stack.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+  swarm = await ClientSwarm.connect(stack.webSocketUrl, CLIENTS);
+}, 120_000);
+
+afterAll(async () => {
+  await swarm?.close().catch(() => {});
+  await swarm?.stop();
+  await stack?.stop();
+  dynamo?.destroy();
+  sfn?.destroy();
+}, 60_000);
+
+async function broadcast(message: unknown, name: string) {
+  const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name, input: JSON.stringify({ message }) }));
+  return executionArn!;
+}
+
+async function scanAll(tableName: string): Promise<Record<string, any>[]> {
+  const rows: Record<string, any>[] = [];
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey }));
+    rows.push(...(page.Items ?? []));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return rows;
+}
+
+/** Partition → live rows, and partition → counter, to compare. */
+async function rowsAndCounters() {
+  const rows = new Map<number, number>();
+  for (const row of await scanAll(stack.tableNames.Connections)) rows.set(row.partition, (rows.get(row.partition) ?? 0) + 1);
+  const counters = new Map<number, number>();
+  for (const row of await scanAll(stack.tableNames.Partitions)) if (row.connections) counters.set(row.partition, row.connections);
+  return { rows, counters };
+}
+
+test('every connected client has a row, spread over the partitions, with counters that match', async () => {
+  const { rows, counters } = await rowsAndCounters();
+  expect([...rows.values()].reduce((a, b) => a + b, 0)).toBe(CLIENTS);
+  expect(counters).toEqual(rows);
+  expect(rows.size).toBe(PARTITIONS);
+});
+
+test('a broadcast reaches every client exactly once, and its history shows the map run', async () => {
+  await swarm.watch('first-broadcast');
+  const executionArn = await broadcast({ text: 'first-broadcast' }, 'first');
+
+  const report = await swarm.waitForAll(60_000);
+  const execution = await waitForExecution(sfn, executionArn, Date.now() + 60_000);
+
+  expect(report).toMatchObject({ open: CLIENTS, received: CLIENTS, duplicates: 0 });
+  expect(execution.status).toBe('SUCCEEDED');
+  expect(JSON.parse(execution.output!)).toMatchObject({ broadcastId: 'first', partitions: PARTITIONS, connections: CLIENTS, delivered: CLIENTS, gone: 0, failed: 0 });
+
+  const { events = [] } = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }));
+  const types = events.map((e) => e.type);
+  expect(types).toEqual(expect.arrayContaining(['ExecutionStarted', 'MapRunStarted', 'MapRunSucceeded', 'ExecutionSucceeded']));
+  expect(types.indexOf('MapRunStarted')).toBeLessThan(types.indexOf('MapRunSucceeded'));
+  const progressReads = events.filter((e) => e.type === 'TaskStateExited' && e.stateExitedEventDetails?.name === 'ReadProgress');
+  expect(progressReads.length).toBeGreaterThan(0);
+
+  const { mapRuns = [] } = await sfn.send(new ListMapRunsCommand({ executionArn }));
+  expect(mapRuns).toHaveLength(1);
+  const mapRun = await sfn.send(new DescribeMapRunCommand({ mapRunArn: mapRuns[0].mapRunArn }));
+  expect(mapRun.status).toBe('SUCCEEDED');
+  expect(mapRun.itemCounts).toMatchObject({ total: PARTITIONS, succeeded: PARTITIONS, failed: 0, pending: 0, running: 0 });
+});
+
+test('connections that vanished without $disconnect are swept (410) and their rows and counters fixed', async () => {
+  // API Gateway's $disconnect is best effort: plant rows for sockets that no longer exist,
+  // counted in their partitions the way $connect counts them.
+  const vanished = Array.from({ length: 12 }, (_, i) => ({ connectionId: `VanishedConn${String(i).padStart(2, '0')}=`, partition: i % PARTITIONS }));
+  const expiresAt = Math.floor(Date.now() / 1000) + 3_600;
+  for (const { connectionId, partition } of vanished) {
+    await dynamo.send(new PutCommand({ TableName: stack.tableNames.Connections, Item: { connectionId, partition, connectedAt: Date.now(), expiresAt } }));
+    await dynamo.send(new UpdateCommand({ TableName: stack.tableNames.Partitions, Key: { partition }, UpdateExpression: 'ADD connections :one', ExpressionAttributeValues: { ':one': 1 } }));
+  }
+
+  await swarm.watch('second-broadcast');
+  const executionArn = await broadcast('second-broadcast', 'second');
+  const report = await swarm.waitForAll(60_000);
+  const execution = await waitForExecution(sfn, executionArn, Date.now() + 60_000);
+
+  expect(report).toMatchObject({ received: CLIENTS, duplicates: 0 });
+  expect(JSON.parse(execution.output!)).toMatchObject({ connections: CLIENTS + vanished.length, delivered: CLIENTS, gone: vanished.length, failed: 0 });
+  for (const { connectionId } of vanished) {
+    const { Item } = await dynamo.send(new GetCommand({ TableName: stack.tableNames.Connections, Key: { connectionId } }));
+    expect(Item).toBeUndefined();
+  }
+  const { rows, counters } = await rowsAndCounters();
+  expect(counters).toEqual(rows);
+});
+
+test('a partition whose Query fails past the tolerance fails the execution; RedriveExecution then delivers to just the missed clients', async () => {
+  failingPartition = 5;
+  await swarm.watch('third-broadcast');
+  const executionArn = await broadcast('third-broadcast', 'third');
+  const failed = await waitForExecution(sfn, executionArn, Date.now() + 60_000);
+  expect(failed.status).toBe('FAILED');
+  expect(failed.error).toBe('States.ExceedToleratedFailureThreshold');
+
+  // Children already running when the map failed still finish; wait until everything the
+  // map enqueued is delivered. The failed partition's clients got nothing.
+  const enqueuedSoFar = async () => {
+    const { Item } = await dynamo.send(new GetCommand({ TableName: stack.tableNames.Broadcasts, Key: { broadcastId: 'third' } }));
+    return Item as { enqueued: Record<string, number> };
+  };
+  const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+  await waitUntil(async () => (await stack.consumers.idle()) && (await swarm.report()).received === sum((await enqueuedSoFar()).enqueued), 30_000);
+  const record = await enqueuedSoFar();
+  expect(record.enqueued.p5).toBeUndefined();
+  const { rows } = await rowsAndCounters();
+  const missed = [...rows].filter(([partition]) => record.enqueued[`p${partition}`] === undefined).reduce((total, [, n]) => total + n, 0);
+  expect(missed).toBeGreaterThanOrEqual(rows.get(5)!);
+  expect(sum(record.enqueued) + missed).toBe(CLIENTS);
+  const before = await swarm.report();
+  expect(before).toMatchObject({ received: CLIENTS - missed, duplicates: 0 });
+
+  // The cause is fixed; redrive re-runs only the failed children of the map.
+  failingPartition = undefined;
+  await sfn.send(new RedriveExecutionCommand({ executionArn }));
+  const redriven = await waitForExecution(sfn, executionArn, Date.now() + 60_000);
+  const after = await swarm.waitForAll(60_000);
+
+  expect(redriven.status).toBe('SUCCEEDED');
+  expect(redriven.redriveCount).toBe(1);
+  expect(after).toMatchObject({ received: CLIENTS, duplicates: 0 });
+  expect(JSON.parse(redriven.output!)).toMatchObject({ connections: CLIENTS, delivered: CLIENTS, failedPartitions: [] });
+});
+
+test('bad StartExecution input is rejected with a clear error and starts nothing', async () => {
+  const executionsBefore = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: stack.stateMachineArn }))).executions!.length;
+
+  await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, input: '{"message": ' }))).rejects.toBeInstanceOf(InvalidExecutionInput);
+  expect((await sfn.send(new ListExecutionsCommand({ stateMachineArn: stack.stateMachineArn }))).executions!.length).toBe(executionsBefore);
+
+  // Well-formed JSON that is not a broadcast fails in Prepare, before any partition is visited.
+  await swarm.watch('never-sent');
+  const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name: 'typo', input: JSON.stringify({ mesage: 'never-sent' }) }));
+  const execution = await waitForExecution(sfn, executionArn!, Date.now() + 30_000);
+  expect(execution.status).toBe('FAILED');
+  expect(execution.error).toBe('InvalidBroadcastError');
+  expect(execution.cause).toContain('unknown field(s) \\"mesage\\"');
+  expect((await sfn.send(new ListMapRunsCommand({ executionArn }))).mapRuns).toEqual([]);
+  const { Item } = await dynamo.send(new GetCommand({ TableName: stack.tableNames.Broadcasts, Key: { broadcastId: 'typo' } }));
+  expect(Item).toBeUndefined();
+  expect((await swarm.report()).received).toBe(0);
+
+  await expect(sfn.send(new DescribeExecutionCommand({ executionArn: `${executionArn}-nope` }))).rejects.toMatchObject({ name: 'ExecutionDoesNotExist' });
+});
+
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
