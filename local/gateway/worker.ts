@@ -19,8 +19,13 @@ import type { WorkerCalls, WorkerReply, WorkerRequest, WorkerStats } from './wor
 /** How long stop() lets clients answer the close handshake before cutting their sockets. */
 const CLOSE_GRACE_MS = 2_000;
 
+/**
+ * Idle keep-alive connections of the @connections API stay open longer than clients keep
+ * them (undici 4 s, Node agents 5 s), so a client never reuses a socket the server just closed.
+ */
+const KEEP_ALIVE_TIMEOUT_MS = 60_000;
+
 class GatewayWorker {
-  private readonly registry: ConnectionRegistry;
   private readonly server: http.Server;
   private readonly links: (PeerLink | undefined)[] = [];
   private forwarded = 0;
@@ -28,11 +33,11 @@ class GatewayWorker {
   private constructor(
     private readonly config: WorkerConfig,
     private readonly endpoint: WebSocketEndpoint,
-    registry: ConnectionRegistry,
+    private readonly registry: ConnectionRegistry,
     private readonly peerServer: net.Server,
   ) {
-    this.registry = registry;
-    this.server = http.createServer({ keepAliveTimeout: 60_000, noDelay: true }, managementRequestListener(config.stage, this.route));
+    const onRequest = managementRequestListener(config.stage, this.route);
+    this.server = http.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, noDelay: true }, onRequest);
     this.server.on('upgrade', endpoint.onUpgrade);
   }
 
