@@ -1,7 +1,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
-/** Created once per container; the endpoint comes from AWS_ENDPOINT_URL_DYNAMODB when set (local stack). */
-export const dynamoDb = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-  marshallOptions: { removeUndefinedValues: true },
-});
+/**
+ * Created once per container; the endpoint comes from AWS_ENDPOINT_URL_DYNAMODB when set
+ * (local stack). More sockets than the SDK's default 50: a consumer removes gone
+ * connections and a map child queries partitions with many calls in flight.
+ */
+export const dynamoDb = DynamoDBDocumentClient.from(
+  new DynamoDBClient({ requestHandler: { httpAgent: { keepAlive: true, maxSockets: 256 }, httpsAgent: { keepAlive: true, maxSockets: 256 } } }),
+  { marshallOptions: { removeUndefinedValues: true } },
+);
