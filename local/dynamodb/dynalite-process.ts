@@ -1,6 +1,6 @@
 /** Child entry: dynalite on 127.0.0.1:0 (see child-server.ts). argv[2]: {dataDir?}. */
 import dynalite from 'dynalite';
-import { serveFromChild } from './child-server';
+import { serveFromChild } from '../child-server';
 
 const { dataDir } = JSON.parse(process.argv[2] ?? '{}') as { dataDir?: string };
 

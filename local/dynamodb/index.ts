@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { allTables, broadcastsTable, connectionsTable, partitionsTable } from '#commons/tables';
-import { forkServer } from './child-server';
+import { forkServer } from '../child-server';
 import { createTables, localTableName } from './create-tables';
 import { decrementPartitionCounters } from './partition-counters';
 import { startTtlReaper } from './ttl-reaper';

@@ -1,6 +1,6 @@
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import path from 'node:path';
-import { forkServer } from '../dynamodb/child-server';
+import { forkServer } from '../child-server';
 
 /**
  * Local SQS: local-aws-sqs as a child process (its CPU off the stack's event loop, like

@@ -1,6 +1,6 @@
 /** Child entry: local-aws-sqs on 127.0.0.1:0 (see ../dynamodb/child-server.ts). argv[2]: {region, accountId}. */
 import { createSqsServer } from 'local-aws-sqs';
-import { serveFromChild } from '../dynamodb/child-server';
+import { serveFromChild } from '../child-server';
 
 const { region, accountId } = JSON.parse(process.argv[2] ?? '{}') as { region: string; accountId: string };
 
