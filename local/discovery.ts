@@ -1,25 +1,20 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { LocalStackEndpoints } from './stack';
 
 /**
  * `swarmcast local` writes where its services listen to a well-known file, so the CLI
  * finds the running local stack without flags.
  */
-export interface LocalStackEndpoints {
+export interface PublishedLocalStack extends LocalStackEndpoints {
+  /** The `swarmcast local` process: a file whose process is gone is stale. */
   pid: number;
-  region: string;
-  webSocketUrl: string;
-  connectionsEndpoint: string;
-  stepFunctionsEndpoint: string;
-  dynamoDbEndpoint: string;
-  sqsEndpoint: string;
-  stateMachineArn: string;
 }
 
 export const discoveryFile = (): string => process.env.SWARMCAST_LOCAL_FILE ?? path.join(os.tmpdir(), 'swarmcast-local.json');
 
-export async function publishEndpoints(endpoints: LocalStackEndpoints): Promise<void> {
+export async function publishEndpoints(endpoints: PublishedLocalStack): Promise<void> {
   await writeFile(discoveryFile(), JSON.stringify(endpoints, null, 2));
 }
 
@@ -28,8 +23,8 @@ export async function unpublishEndpoints(): Promise<void> {
 }
 
 /** The running local stack's endpoints, or undefined when none runs (a stale file is ignored). */
-export async function findLocalStack(): Promise<LocalStackEndpoints | undefined> {
-  let endpoints: LocalStackEndpoints;
+export async function findLocalStack(): Promise<PublishedLocalStack | undefined> {
+  let endpoints: PublishedLocalStack;
   try {
     endpoints = JSON.parse(await readFile(discoveryFile(), 'utf8'));
   } catch {

@@ -33,8 +33,8 @@ export interface LocalStackOptions {
   dynamoDbFaults?: FaultRule;
 }
 
-export interface LocalStack {
-  config: SwarmcastConfig;
+/** Where the local stack's services listen. */
+export interface LocalStackEndpoints {
   region: string;
   webSocketUrl: string;
   connectionsEndpoint: string;
@@ -42,6 +42,10 @@ export interface LocalStack {
   dynamoDbEndpoint: string;
   sqsEndpoint: string;
   stateMachineArn: string;
+}
+
+export interface LocalStack extends LocalStackEndpoints {
+  config: SwarmcastConfig;
   tableNames: LocalDynamoDb['tableNames'];
   shardQueueUrls: string[];
   dlqUrls: string[];

@@ -68,7 +68,13 @@ const IDLE_POLL_MS = [5, 100] as const;
 
 export async function startEventSource(options: EventSourceOptions): Promise<EventSource> {
   const region = options.region ?? 'us-east-1';
-  const client = new SQSClient({ endpoint: options.sqsEndpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  // One receive and one delete per invocation in flight, on every queue: more sockets than the SDK's default 50.
+  const client = new SQSClient({
+    endpoint: options.sqsEndpoint,
+    region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    requestHandler: { httpAgent: { keepAlive: true, maxSockets: 2 * options.queueUrls.length * options.maximumConcurrency } },
+  });
   const stats: EventSourceStats = { invocations: 0, messages: 0, deleted: 0, failed: 0, failedInvocations: 0, deleteFailures: 0, inFlightInvocations: 0 };
   const stopping = new AbortController();
   let mappings: QueueMapping[];
