@@ -83,4 +83,6 @@ export function serveFromChild(server: Server): void {
   };
   process.on('SIGTERM', close);
   process.on('disconnect', close);
+  // Ctrl-C reaches the whole process group; the parent decides when this child stops.
+  process.on('SIGINT', () => {});
 }

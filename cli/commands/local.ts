@@ -47,9 +47,11 @@ Then, for example:  npx wscat -c ${stack.webSocketUrl}
                     npx swarmcast send --message "hello" --wait
 
 Ctrl-C stops everything.`);
+      // `on`, not `once`: Ctrl-C can arrive twice (from the terminal and relayed by tsx), and
+      // a second one must not kill the process halfway through stopping.
       await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
+        process.on('SIGINT', () => resolve());
+        process.on('SIGTERM', () => resolve());
       });
       console.log('\nswarmcast local: stopping…');
       await unpublishEndpoints();

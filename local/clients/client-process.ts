@@ -90,3 +90,5 @@ process.on('message', (command: ClientProcessCommand) => {
   }
 });
 process.on('disconnect', () => process.exit(0));
+// Ctrl-C reaches the whole process group; the swarm closes its sockets first.
+process.on('SIGINT', () => {});

@@ -166,3 +166,5 @@ process.on('message', (request: WorkerRequest) => {
 process.on('unhandledRejection', (reason) => console.error('[gateway] unhandled rejection in a handler:', reason));
 // Without the primary nobody can stop this worker: leave with it.
 process.on('disconnect', () => process.exit(1));
+// Ctrl-C reaches the whole process group; the primary closes the sockets (running $disconnect) first.
+process.on('SIGINT', () => {});
