@@ -87,7 +87,9 @@ export async function beginReplay(tableName: string, broadcastId: string, partit
     new UpdateCommand({
       TableName: tableName,
       Key: { [BROADCAST_ID]: broadcastId },
-      UpdateExpression: 'SET partitions = :planned, startedAt = :startedAt, deadline = :deadline',
+      // "partitions" is a DynamoDB reserved word.
+      UpdateExpression: 'SET #partitions = :planned, startedAt = :startedAt, deadline = :deadline',
+      ExpressionAttributeNames: { '#partitions': 'partitions' },
       ExpressionAttributeValues: { ':planned': planned, ':startedAt': startedAt, ':deadline': deadline },
     }),
   );

@@ -1,0 +1,230 @@
+import {
+  DescribeExecutionCommand,
+  DescribeMapRunCommand,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  ListMapRunsCommand,
+  type DescribeExecutionCommandOutput,
+  type ExecutionListItem,
+} from '@aws-sdk/client-sfn';
+import type { BroadcastProgress, BroadcastSummary } from '#commons/broadcasts';
+import { replayNumber } from './broadcast-ids';
+import type { Target } from './target';
+
+/**
+ * What the CLI reads about a broadcast (or sweep, or replay): only through the Step
+ * Functions API, so it works the same against AWS and the local stack.
+ */
+
+/** Map Run items are partitions (the ItemsPath is the partition list). */
+export interface PartitionCounts {
+  total: number;
+  pending: number;
+  running: number;
+  succeeded: number;
+  /** Failed, timed out or aborted: the items a redrive runs again. */
+  failed: number;
+}
+
+export interface DeliveryCounters {
+  /** Connections enqueued for delivery by the partitions visited so far. */
+  enqueued: number;
+  /** Delivered + gone + failed: delivery is done when this reaches `enqueued`. */
+  accounted: number;
+  delivered: number;
+  gone: number;
+  failed: number;
+}
+
+export type ExecutionKind = 'message' | 'sweep' | 'replay';
+
+export interface ReplayInfo {
+  id: string;
+  status: string;
+  startDate?: string;
+  /** From its output once it succeeded: partitions still not reached. */
+  failedPartitions?: number[];
+}
+
+export interface BroadcastStatus {
+  /** The execution's name: the broadcast id, or `<id>-replay-N`, or `sweep-…`. */
+  id: string;
+  /** The broadcast this execution works for: `id` itself, or the one a replay replays. */
+  broadcastId: string;
+  kind: ExecutionKind;
+  /** A replay's input: the partitions it was asked to visit again. */
+  replayPartitions?: number[];
+  /** RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED or PENDING_REDRIVE. */
+  status: string;
+  executionArn: string;
+  startDate?: string;
+  stopDate?: string;
+  redriveCount: number;
+  error?: string;
+  cause?: string;
+  /** Undefined until the Map Run has started. */
+  partitions?: PartitionCounts;
+  /** Undefined until the first progress read (or the final output). */
+  delivery?: DeliveryCounters;
+  /** The final output, once succeeded. */
+  summary?: BroadcastSummary;
+  /** Replay executions of this broadcast (`<id>-replay-N`), oldest first. */
+  replays: ReplayInfo[];
+}
+
+/** The execution named `id` under the state machine (the ARN scheme is the same on AWS and locally). */
+export function executionArnOf(stateMachineArn: string, id: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${id}`;
+}
+
+export const isRunning = (status: string): boolean => status === 'RUNNING' || status === 'PENDING_REDRIVE';
+
+export async function readBroadcastStatus(target: Target, id: string, { withReplays = true } = {}): Promise<BroadcastStatus> {
+  const executionArn = executionArnOf(target.stateMachineArn, id);
+  const execution = await target.sfn.send(new DescribeExecutionCommand({ executionArn }));
+  const summary = execution.status === 'SUCCEEDED' ? parseJson<BroadcastSummary>(execution.output) : undefined;
+  const [partitions, progress, replays] = await Promise.all([
+    readPartitionCounts(target, executionArn),
+    summary ? undefined : readLatestProgress(target, executionArn),
+    withReplays ? readReplays(target, id, execution.startDate) : [],
+  ]);
+  const input = parseJson<Record<string, unknown>>(execution.input);
+  return {
+    id,
+    broadcastId: typeof input?.broadcastId === 'string' ? input.broadcastId : id,
+    kind: kindOf(execution),
+    replayPartitions: Array.isArray(input?.partitions) ? (input.partitions as number[]) : undefined,
+    status: execution.status ?? 'UNKNOWN',
+    executionArn,
+    startDate: execution.startDate?.toISOString(),
+    stopDate: execution.stopDate?.toISOString(),
+    redriveCount: execution.redriveCount ?? 0,
+    error: execution.error,
+    cause: execution.cause,
+    partitions,
+    delivery: summary ? countersOfSummary(summary) : progress && countersOfProgress(progress),
+    summary,
+    replays,
+  };
+}
+
+function kindOf(execution: DescribeExecutionCommandOutput): ExecutionKind {
+  const input = parseJson<Record<string, unknown>>(execution.input);
+  if (input?.kind === 'sweep') return 'sweep';
+  if (input && 'broadcastId' in input) return 'replay';
+  return 'message';
+}
+
+/** The FanOut Map Run's items; a redrive reuses the same Map Run, so the last one is current. */
+async function readPartitionCounts(target: Target, executionArn: string): Promise<PartitionCounts | undefined> {
+  const { mapRuns = [] } = await target.sfn.send(new ListMapRunsCommand({ executionArn }));
+  const latest = mapRuns.at(-1);
+  if (!latest?.mapRunArn) return undefined;
+  const { itemCounts } = await target.sfn.send(new DescribeMapRunCommand({ mapRunArn: latest.mapRunArn }));
+  if (!itemCounts) return undefined;
+  return {
+    total: itemCounts.total ?? 0,
+    pending: itemCounts.pending ?? 0,
+    running: itemCounts.running ?? 0,
+    succeeded: itemCounts.succeeded ?? 0,
+    failed: (itemCounts.failed ?? 0) + (itemCounts.timedOut ?? 0) + (itemCounts.aborted ?? 0),
+  };
+}
+
+/** Events of one AwaitDelivery loop turn; the latest progress read is within the last few. */
+const RECENT_EVENTS = 50;
+
+/** The latest ReadProgress result: the state it exits with carries it at `$.status.progress` (ResultPath). */
+async function readLatestProgress(target: Target, executionArn: string): Promise<BroadcastProgress | undefined> {
+  const { events = [] } = await target.sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: RECENT_EVENTS }));
+  const exited = events.find((event) => event.type === 'TaskStateExited' && event.stateExitedEventDetails?.name === 'ReadProgress');
+  return parseJson<{ status?: { progress?: BroadcastProgress } }>(exited?.stateExitedEventDetails?.output)?.status?.progress;
+}
+
+function countersOfProgress({ enqueued, accounted, summary }: BroadcastProgress): DeliveryCounters {
+  return { enqueued, accounted, delivered: summary.delivered, gone: summary.gone, failed: summary.failed };
+}
+
+function countersOfSummary(summary: BroadcastSummary): DeliveryCounters {
+  return {
+    enqueued: summary.connections,
+    accounted: summary.delivered + summary.gone + summary.failed,
+    delivered: summary.delivered,
+    gone: summary.gone,
+    failed: summary.failed,
+  };
+}
+
+/**
+ * Replays are named `<id>-replay-N` and start after their broadcast: listing newest first,
+ * the search stops at the broadcast's own start instead of reading the whole history.
+ */
+async function readReplays(target: Target, id: string, since: Date | undefined): Promise<ReplayInfo[]> {
+  const found: ExecutionListItem[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await target.sfn.send(new ListExecutionsCommand({ stateMachineArn: target.stateMachineArn, maxResults: 100, nextToken }));
+    const executions = page.executions ?? [];
+    found.push(...executions.filter((execution) => execution.name && replayNumber(id, execution.name) !== undefined));
+    const oldest = executions.at(-1)?.startDate;
+    nextToken = since && oldest && oldest < since ? undefined : page.nextToken;
+  } while (nextToken);
+  found.sort((a, b) => replayNumber(id, a.name!)! - replayNumber(id, b.name!)!);
+  return Promise.all(
+    found.map(async (execution): Promise<ReplayInfo> => {
+      const info: ReplayInfo = { id: execution.name!, status: execution.status ?? 'UNKNOWN', startDate: execution.startDate?.toISOString() };
+      if (execution.status !== 'SUCCEEDED') return info;
+      const { output } = await target.sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }));
+      return { ...info, failedPartitions: parseJson<BroadcastSummary>(output)?.failedPartitions };
+    }),
+  );
+}
+
+export interface ListedExecution {
+  id: string;
+  kind: ExecutionKind;
+  status: string;
+  startDate?: string;
+  stopDate?: string;
+  summary?: BroadcastSummary;
+}
+
+/** Recent executions, newest first; the summary counts of the finished ones come from their output. */
+export async function listRecentExecutions(target: Target, limit: number): Promise<ListedExecution[]> {
+  const listed: ExecutionListItem[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await target.sfn.send(new ListExecutionsCommand({ stateMachineArn: target.stateMachineArn, maxResults: Math.min(limit - listed.length, 1000), nextToken }));
+    listed.push(...(page.executions ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken && listed.length < limit);
+  // A few DescribeExecution calls at a time: well inside the API's request rate.
+  const described: ListedExecution[] = [];
+  for (let start = 0; start < listed.length; start += 5) {
+    described.push(
+      ...(await Promise.all(
+        listed.slice(start, start + 5).map(async (item): Promise<ListedExecution> => {
+          const execution = await target.sfn.send(new DescribeExecutionCommand({ executionArn: item.executionArn }));
+          return {
+            id: item.name ?? '',
+            kind: kindOf(execution),
+            status: execution.status ?? 'UNKNOWN',
+            startDate: execution.startDate?.toISOString(),
+            stopDate: execution.stopDate?.toISOString(),
+            summary: execution.status === 'SUCCEEDED' ? parseJson<BroadcastSummary>(execution.output) : undefined,
+          };
+        }),
+      )),
+    );
+  }
+  return described;
+}
+
+function parseJson<T>(text: string | undefined): T | undefined {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,28 @@
+import { Command } from 'commander';
+import { checkBroadcastId } from '../broadcast-ids';
+import { readBroadcastStatus } from '../broadcast-status';
+import { renderStatus } from '../format';
+import { waitAndReport } from '../report';
+import { addTargetOptions, withTarget, type TargetOptions } from '../target';
+
+interface StatusOptions extends TargetOptions {
+  watch?: boolean;
+  json?: boolean;
+}
+
+export function registerStatusCommand(program: Command): void {
+  const command = program
+    .command('status')
+    .description("a broadcast's (or sweep's) state: execution, partitions of its map run, delivery counters, replays")
+    .argument('<id>', 'the broadcast or sweep id (its execution name)')
+    .option('--watch', 'follow it until it ends (a live bar on a terminal, plain lines otherwise); exit 2 if it did not reach every partition')
+    .option('--json', 'print one JSON object');
+  addTargetOptions(command).action(async (id: string, options: StatusOptions) => {
+    checkBroadcastId(id);
+    await withTarget(options, async (target) => {
+      if (options.watch) return waitAndReport(target, id, { json: options.json });
+      const status = await readBroadcastStatus(target, id);
+      console.log(options.json ? JSON.stringify(status) : renderStatus(status));
+    });
+  });
+}

@@ -1,0 +1,57 @@
+import { readFile } from 'node:fs/promises';
+import { parseBroadcastRequest } from '#commons/broadcast-request';
+import { InvalidBroadcastError } from '#commons/errors';
+import { CliError } from './errors';
+
+export interface PayloadOptions {
+  message?: string;
+  json?: string;
+  file?: string;
+}
+
+/**
+ * The partition count only bounds the partitions of a replay request; a message request
+ * never reads it, and the CLI does not know the deployed count (Prepare checks it again).
+ */
+const ANY_PARTITION_COUNT = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The execution input of `swarmcast send`, checked before anything starts: exactly one
+ * source, valid JSON where JSON was asked for, not empty, and what Prepare would accept
+ * (≤ 128 KB) — by the same parser Prepare runs.
+ */
+export async function readBroadcastInput(options: PayloadOptions): Promise<{ message: unknown }> {
+  const given = (['message', 'json', 'file'] as const).filter((source) => options[source] !== undefined);
+  if (given.length !== 1) {
+    throw new CliError(`give the message with exactly one of --message TEXT, --json JSON or --file PATH${given.length > 1 ? ` (got ${given.map((s) => `--${s}`).join(' and ')})` : ''}`);
+  }
+  const message = await readMessage(options);
+  if (message === '' || message === null) {
+    throw new CliError(`the message is empty: give the text to send with --message, --json or --file`);
+  }
+  try {
+    parseBroadcastRequest({ message }, ANY_PARTITION_COUNT);
+  } catch (error) {
+    if (error instanceof InvalidBroadcastError) throw new CliError(`cannot send: ${error.message}`);
+    throw error;
+  }
+  return { message };
+}
+
+async function readMessage({ message, json, file }: PayloadOptions): Promise<unknown> {
+  if (message !== undefined) return message;
+  if (json !== undefined) return parseJson(json, '--json');
+  const text = await readFile(file!, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new CliError(`cannot read --file ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
+  });
+  // A .json file is a JSON value to send; any other file is text, sent as it is.
+  return file!.toLowerCase().endsWith('.json') ? parseJson(text, `--file ${file}`) : text;
+}
+
+function parseJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new CliError(`${source} is not valid JSON (${(error as Error).message}); for plain text use --message`);
+  }
+}

@@ -1,0 +1,41 @@
+import type { BroadcastStatus } from './broadcast-status';
+import { isRunning } from './broadcast-status';
+import { replayId, replayNumber } from './broadcast-ids';
+import { CliError } from './errors';
+
+/**
+ * How to re-run exactly what a broadcast (or sweep) did not reach, decided from its latest
+ * execution — the broadcast's own, or its latest `<id>-replay-N`:
+ * - failed (past the tolerated failures, or stopped): RedriveExecution re-runs only its failed
+ *   map children, and children skip the partitions they already enqueued;
+ * - succeeded within the tolerated failures: a new execution over `failedPartitions` only;
+ * - succeeded with every partition reached: nothing to do.
+ */
+export type ReplayPlan =
+  | { action: 'nothing'; reason: string }
+  | { action: 'redrive'; id: string; failedPartitions: number }
+  | { action: 'start'; id: string; input: { broadcastId: string; partitions: number[] } };
+
+export function planReplay(broadcast: BroadcastStatus, latest: BroadcastStatus): ReplayPlan {
+  if (isRunning(latest.status)) {
+    throw new CliError(`${latest.id} is still running: wait for it to end (swarmcast status ${latest.id} --watch), then replay what it did not reach`);
+  }
+  if (latest.status !== 'SUCCEEDED') {
+    if (latest.partitions) return { action: 'redrive', id: latest.id, failedPartitions: latest.partitions.total - latest.partitions.succeeded };
+    // Failed in Prepare, before its Map Run: a replay is asked again, anything else was never sent.
+    if (latest.replayPartitions) return startReplay(broadcast, latest.replayPartitions);
+    throw new CliError(`${latest.id} failed before visiting any partition (${latest.error ?? 'no error given'}), so nothing was sent and there is nothing to replay: send it again`);
+  }
+  const failedPartitions = latest.summary?.failedPartitions ?? [];
+  if (failedPartitions.length === 0) {
+    return { action: 'nothing', reason: `nothing failed: ${latest.id} reached every partition it planned (${latest.summary?.partitions ?? 0}); nothing to replay` };
+  }
+  return startReplay(broadcast, failedPartitions);
+}
+
+function startReplay(broadcast: BroadcastStatus, partitions: number[]): ReplayPlan {
+  const next = Math.max(0, ...broadcast.replays.map((replay) => replayNumber(broadcast.id, replay.id) ?? 0)) + 1;
+  const id = replayId(broadcast.id, next);
+  if (id.length > 80) throw new CliError(`the replay's execution name ${id} would be longer than 80 characters; start it by hand with {"broadcastId", "partitions"}`);
+  return { action: 'start', id, input: { broadcastId: broadcast.id, partitions } };
+}

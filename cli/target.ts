@@ -1,0 +1,128 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { Option, type Command } from 'commander';
+import { findLocalStack } from '../local/discovery';
+import { CliError } from './errors';
+
+export const DEFAULT_STACK_NAME = 'Swarmcast';
+/** CfnOutput id in infra/swarmcast-stack.ts. */
+export const STATE_MACHINE_OUTPUT = 'StateMachineArn';
+/** The local Step Functions checks no signature, but the SDK must sign with something. */
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+/** The local stack's Region when nothing else says (local/lambdas.ts LOCAL_REGION). */
+const LOCAL_REGION = 'us-east-1';
+/** The name the local stack registers its state machine under (local/stack.ts STATE_MACHINE_NAME). */
+const LOCAL_STATE_MACHINE_NAME = 'swarmcast-broadcast';
+/** Throttled calls are retried with backoff by the SDK; a watch loop can afford a few more attempts. */
+const AWS_MAX_ATTEMPTS = 6;
+const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/;
+
+export interface TargetOptions {
+  stack?: string;
+  stateMachineArn?: string;
+  endpoint?: string;
+  local?: boolean;
+}
+
+/** Where a command starts and reads executions: one state machine behind one Step Functions API. */
+export interface Target {
+  where: 'aws' | 'local';
+  sfn: SFNClient;
+  stateMachineArn: string;
+  /** One line for stderr saying which target is used. */
+  description: string;
+  /** Between progress reads: the local API is free to ask; AWS counts every call against a quota. */
+  pollIntervalMs: number;
+}
+
+/** The flags every command that talks to a stack takes. */
+export function addTargetOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--stack <name>', `AWS: read the state machine from this CloudFormation stack's outputs (default "${DEFAULT_STACK_NAME}" when no local stack runs)`))
+    .addOption(new Option('--state-machine-arn <arn>', 'use this state machine (wins over --stack)'))
+    .addOption(new Option('--endpoint <url>', 'the Step Functions API of a local stack, e.g. http://127.0.0.1:7701').conflicts('stack'))
+    .addOption(new Option('--local', 'use the running `swarmcast local` stack; fail if none runs').conflicts(['stack', 'stateMachineArn', 'endpoint']));
+}
+
+/**
+ * Precedence: explicit flags (--state-machine-arn, then --endpoint, then --stack) > a running
+ * `swarmcast local` (found through local/discovery.ts) > the AWS stack "Swarmcast".
+ * Region and credentials for AWS come from the standard SDK chain.
+ */
+export async function resolveTarget(options: TargetOptions): Promise<Target> {
+  if (options.stateMachineArn) {
+    const region = STATE_MACHINE_ARN.exec(options.stateMachineArn)?.[1];
+    if (!region) throw new CliError(`--state-machine-arn must look like arn:aws:states:<region>:<account>:stateMachine:<name>, not "${options.stateMachineArn}"`);
+    if (options.endpoint) {
+      return localTarget(options.endpoint, region, options.stateMachineArn, `state machine ${options.stateMachineArn} at ${options.endpoint}`);
+    }
+    // The ARN names its Region: talk to that one whatever the profile says.
+    const sfn = new SFNClient({ region, maxAttempts: AWS_MAX_ATTEMPTS });
+    return awsTarget(sfn, options.stateMachineArn, `AWS state machine ${options.stateMachineArn}`);
+  }
+  if (options.endpoint) {
+    const region = process.env.AWS_REGION ?? LOCAL_REGION;
+    const sfn = localClient(options.endpoint, region);
+    const stateMachineArn = await onlyStateMachineAt(sfn, options.endpoint);
+    return { where: 'local', sfn, stateMachineArn, description: `Step Functions API at ${options.endpoint} (--endpoint), state machine ${stateMachineArn}`, pollIntervalMs: 250 };
+  }
+  if (!options.stack) {
+    const local = await findLocalStack();
+    if (local) {
+      return localTarget(local.stepFunctionsEndpoint, local.region, local.stateMachineArn, `local stack (swarmcast local, pid ${local.pid}) at ${local.stepFunctionsEndpoint}`);
+    }
+    if (options.local) {
+      throw new CliError('no local stack is running: start one with `npx swarmcast local` in another terminal, or pass --endpoint URL');
+    }
+  }
+  return stackTarget(options.stack ?? DEFAULT_STACK_NAME);
+}
+
+async function stackTarget(stackName: string): Promise<Target> {
+  const cloudFormation = new CloudFormationClient({ maxAttempts: AWS_MAX_ATTEMPTS });
+  try {
+    const { Stacks = [] } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
+    const stateMachineArn = Stacks[0]?.Outputs?.find((output) => output.OutputKey === STATE_MACHINE_OUTPUT)?.OutputValue;
+    if (!stateMachineArn) {
+      throw new CliError(`stack "${stackName}" has no ${STATE_MACHINE_OUTPUT} output: is it a swarmcast stack, and is its deployment finished? Pass --state-machine-arn otherwise`);
+    }
+    const region = await cloudFormation.config.region();
+    const sfn = new SFNClient({ region, maxAttempts: AWS_MAX_ATTEMPTS });
+    return awsTarget(sfn, stateMachineArn, `AWS stack "${stackName}" in ${region}, state machine ${stateMachineArn}`);
+  } finally {
+    cloudFormation.destroy();
+  }
+}
+
+function awsTarget(sfn: SFNClient, stateMachineArn: string, description: string): Target {
+  return { where: 'aws', sfn, stateMachineArn, description, pollIntervalMs: 2_000 };
+}
+
+function localTarget(endpoint: string, region: string, stateMachineArn: string, description: string): Target {
+  return { where: 'local', sfn: localClient(endpoint, region), stateMachineArn, description, pollIntervalMs: 250 };
+}
+
+function localClient(endpoint: string, region: string): SFNClient {
+  return new SFNClient({ endpoint, region, credentials: LOCAL_CREDENTIALS });
+}
+
+/** Behind a bare --endpoint: its only state machine, or the one the local stack registers. */
+async function onlyStateMachineAt(sfn: SFNClient, endpoint: string): Promise<string> {
+  const { stateMachines = [] } = await sfn.send(new ListStateMachinesCommand({}));
+  const chosen = stateMachines.length === 1 ? stateMachines[0] : stateMachines.find((machine) => machine.name === LOCAL_STATE_MACHINE_NAME);
+  if (!chosen?.stateMachineArn) {
+    throw new CliError(`found ${stateMachines.length} state machines at ${endpoint} and none named ${LOCAL_STATE_MACHINE_NAME}; pass --state-machine-arn too`);
+  }
+  return chosen.stateMachineArn;
+}
+
+/** Resolves the target, says on stderr which one is used, runs `work`, and closes the client. */
+export async function withTarget<T>(options: TargetOptions, work: (target: Target) => Promise<T>): Promise<T> {
+  const target = await resolveTarget(options);
+  process.stderr.write(`swarmcast: using ${target.description}\n`);
+  try {
+    return await work(target);
+  } finally {
+    target.sfn.destroy();
+  }
+}

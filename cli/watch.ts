@@ -1,0 +1,77 @@
+import { Presets, SingleBar } from 'cli-progress';
+import { isRunning, readBroadcastStatus, type BroadcastStatus } from './broadcast-status';
+import { progressLine } from './format';
+import type { Target } from './target';
+
+export interface WatchOptions {
+  /** No progress output at all (stdout carries one JSON object). */
+  quiet?: boolean;
+  /**
+   * After RedriveExecution: the redrive count the execution must reach before a
+   * FAILED status means the redrive failed, not the run before it.
+   */
+  minRedriveCount?: number;
+}
+
+/** Polls the execution until it ends, showing progress on stderr; returns the final status (with its replays). */
+export async function watchUntilDone(target: Target, id: string, options: WatchOptions = {}): Promise<BroadcastStatus> {
+  const display = options.quiet ? undefined : progressDisplay();
+  try {
+    for (;;) {
+      const status = await readBroadcastStatus(target, id, { withReplays: false });
+      const stale = status.redriveCount < (options.minRedriveCount ?? 0);
+      if (!isRunning(status.status) && !stale) break;
+      display?.update(status);
+      await new Promise((resolve) => setTimeout(resolve, target.pollIntervalMs));
+    }
+  } finally {
+    display?.stop();
+  }
+  return readBroadcastStatus(target, id);
+}
+
+interface ProgressDisplay {
+  update(status: BroadcastStatus): void;
+  stop(): void;
+}
+
+/** A live bar on a terminal; plain lines (only when something changed) for logs and pipes. */
+function progressDisplay(): ProgressDisplay {
+  return process.stderr.isTTY ? progressBar() : progressLines();
+}
+
+function progressLines(): ProgressDisplay {
+  let last = '';
+  return {
+    update(status) {
+      const line = progressLine(status);
+      if (line !== last) process.stderr.write(`${new Date().toISOString().slice(11, 19)}  ${line}\n`);
+      last = line;
+    },
+    stop() {},
+  };
+}
+
+/** First the fan-out over partitions, then delivery over connections: the bar follows whichever is under way. */
+function progressBar(): ProgressDisplay {
+  const bar = new SingleBar({ format: '  {phase} {bar} {value}/{total} {unit}  {details}', hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
+  let started = false;
+  return {
+    update(status) {
+      const { partitions, delivery } = status;
+      if (!partitions && !delivery) return; // Prepare is still running: no total to show yet
+      const [value, total, payload] = delivery
+        ? [delivery.accounted, delivery.enqueued, { phase: 'delivery', unit: 'connections', details: `delivered ${delivery.delivered}, gone ${delivery.gone}, failed ${delivery.failed}` }]
+        : [(partitions?.succeeded ?? 0) + (partitions?.failed ?? 0), partitions?.total ?? 0, { phase: 'fan-out ', unit: 'partitions', details: partitions?.failed ? `${partitions.failed} failed` : '' }];
+      if (!started) {
+        bar.start(Math.max(total, 1), value, payload);
+        started = true;
+      }
+      bar.setTotal(Math.max(total, 1));
+      bar.update(value, payload);
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}

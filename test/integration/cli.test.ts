@@ -1,0 +1,320 @@
+/**
+ * The operator CLI end to end against the local stack: the real `swarmcast` binary as a
+ * subprocess (no TTY, no stdin, no AWS variables), finding the stack through the discovery
+ * file, and real WebSocket clients counting what they receive.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { ClientSwarm } from '../../local/clients/swarm';
+import { localSfnClient } from '../../local/demo';
+import { publishEndpoints } from '../../local/discovery';
+import { startLocalStack, type LocalStack } from '../../local/stack';
+
+const BIN = path.join(__dirname, '..', '..', 'cli', 'bin', 'swarmcast.cjs');
+const CLIENTS = 240;
+const PARTITIONS = 24;
+/**
+ * 5 % of 24 partitions: one failed partition (4.2 %) is tolerated — the execution succeeds and
+ * names it in `failedPartitions`; two (8.3 %) fail the execution. One stack covers both replay paths.
+ */
+const TOLERATED_FAILURE_PERCENTAGE = 5;
+/** While set, DynamoDB answers every Query of these partitions with AccessDeniedException. */
+const failingPartitions = new Set<number>();
+
+let stack: LocalStack;
+let swarm: ClientSwarm;
+let sfn: SFNClient;
+let dynamo: DynamoDBDocumentClient;
+let tempDir: string;
+let discoveryFile: string;
+
+beforeAll(async () => {
+  tempDir = await mkdtemp(path.join(os.tmpdir(), 'swarmcast-cli-'));
+  discoveryFile = path.join(tempDir, 'local.json');
+  stack = await startLocalStack({
+    config: { partitions: PARTITIONS, partitionsPerChild: 1, toleratedFailurePercentage: TOLERATED_FAILURE_PERCENTAGE, shards: 3, connectionIdsPerMessage: 10 },
+    progressPollMs: 50,
+    dynamoDbFaults: (operation, input) => {
+      const partition = (input.ExpressionAttributeValues as Record<string, { N?: string }> | undefined)?.[':partition']?.N;
+      if (operation === 'Query' && partition !== undefined && failingPartitions.has(Number(partition))) {
+        return { statusCode: 400, errorType: 'AccessDeniedException', message: 'injected: not authorized to query this partition' };
+      }
+      return undefined;
+    },
+  });
+  // discoveryFile() reads the variable when called: set it before publishing.
+  process.env.SWARMCAST_LOCAL_FILE = discoveryFile;
+  await publishEndpoints({
+    pid: process.pid,
+    region: stack.region,
+    webSocketUrl: stack.webSocketUrl,
+    connectionsEndpoint: stack.connectionsEndpoint,
+    stepFunctionsEndpoint: stack.stepFunctionsEndpoint,
+    dynamoDbEndpoint: stack.dynamoDbEndpoint,
+    sqsEndpoint: stack.sqsEndpoint,
+    stateMachineArn: stack.stateMachineArn,
+  });
+  sfn = localSfnClient(stack);
+  dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.dynamoDbEndpoint, region: stack.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+  swarm = await ClientSwarm.connect(stack.webSocketUrl, CLIENTS);
+}, 120_000);
+
+afterAll(async () => {
+  await swarm?.close().catch(() => {});
+  await swarm?.stop();
+  await stack?.stop();
+  dynamo?.destroy();
+  sfn?.destroy();
+  delete process.env.SWARMCAST_LOCAL_FILE;
+  if (tempDir) await rm(tempDir, { recursive: true, force: true });
+}, 60_000);
+
+interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `swarmcast ...args` as an operator would in a script: no TTY, no stdin, no AWS variables. */
+function swarmcast(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), SWARMCAST_LOCAL_FILE: discoveryFile, ...env },
+      timeout: 110_000,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const stderrLines = (run: CliRun) => run.stderr.trim().split('\n');
+
+async function executionCount(): Promise<number> {
+  return (await sfn.send(new ListExecutionsCommand({ stateMachineArn: stack.stateMachineArn, maxResults: 1000 }))).executions!.length;
+}
+
+async function scanAll(tableName: string): Promise<Record<string, any>[]> {
+  const rows: Record<string, any>[] = [];
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey }));
+    rows.push(...(page.Items ?? []));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return rows;
+}
+
+/** Partition → live rows, and partition → counter, to compare. */
+async function rowsAndCounters() {
+  const rows = new Map<number, number>();
+  for (const row of await scanAll(stack.tableNames.Connections)) rows.set(row.partition, (rows.get(row.partition) ?? 0) + 1);
+  const counters = new Map<number, number>();
+  for (const row of await scanAll(stack.tableNames.Partitions)) if (row.connections) counters.set(row.partition, row.connections);
+  return { rows, counters };
+}
+
+/** The first `n` partitions that hold connections: a fault on an empty one would change nothing. */
+async function populatedPartitions(n: number): Promise<number[]> {
+  const { rows } = await rowsAndCounters();
+  return [...rows.keys()].sort((a, b) => a - b).slice(0, n);
+}
+
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+test('--help works for every command', async () => {
+  const commands = ['send', 'status', 'list', 'replay', 'sweep', 'demo', 'local'];
+  const [top, ...each] = await Promise.all([swarmcast(['--help']), ...commands.map((command) => swarmcast([command, '--help']))]);
+  expect(top.code).toBe(0);
+  for (const command of commands) expect(top.stdout).toContain(command);
+  each.forEach((run, i) => {
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`Usage: swarmcast ${commands[i]}`);
+    expect(run.stderr).toBe('');
+  });
+});
+
+test('send starts a broadcast, status --watch follows it to the end, and every client receives it exactly once', async () => {
+  await swarm.watch('cli-first');
+  const sent = await swarmcast(['send', '--json', JSON.stringify({ text: 'cli-first' })]);
+  expect(sent.code).toBe(0);
+  expect(stderrLines(sent)).toEqual([expect.stringMatching(/^swarmcast: using local stack \(swarmcast local, pid \d+\) at http:\/\/127\.0\.0\.1:\d+$/)]);
+  const id = /started broadcast (b-\d{8}-\d{6}-[0-9a-f]{6})/.exec(sent.stdout)![1];
+  expect(sent.stdout).toContain(`arn:aws:states:us-east-1:000000000000:execution:swarmcast-broadcast:${id}`);
+
+  const watched = await swarmcast(['status', id, '--watch']);
+  expect(watched.code).toBe(0);
+  expect(watched.stdout).toContain(`broadcast ${id}: SUCCEEDED`);
+  expect(watched.stdout).toContain(`${CLIENTS} enqueued: ${CLIENTS} delivered, 0 gone, 0 failed`);
+  expect(await swarm.waitForAll(30_000)).toMatchObject({ open: CLIENTS, received: CLIENTS, duplicates: 0 });
+
+  const status = await swarmcast(['status', id, '--json']);
+  expect(status.code).toBe(0);
+  expect(JSON.parse(status.stdout)).toMatchObject({
+    id,
+    kind: 'message',
+    status: 'SUCCEEDED',
+    partitions: { total: PARTITIONS, succeeded: PARTITIONS, failed: 0, pending: 0, running: 0 },
+    delivery: { enqueued: CLIENTS, accounted: CLIENTS, delivered: CLIENTS, gone: 0, failed: 0 },
+    summary: { broadcastId: id, failedPartitions: [] },
+    replays: [],
+  });
+
+  const listed = await swarmcast(['list', '--json', '--limit', '5']);
+  expect(listed.code).toBe(0);
+  expect(JSON.parse(listed.stdout).broadcasts[0]).toMatchObject({ id, kind: 'message', status: 'SUCCEEDED', summary: { delivered: CLIENTS } });
+  const table = await swarmcast(['list']);
+  expect(table.stdout).toMatch(new RegExp(`^${id}\\s+broadcast\\s+SUCCEEDED`, 'm'));
+});
+
+test('a partition failing within the tolerance: send --wait exits 2 naming it; replay sends to just that partition, once', async () => {
+  const [failing] = await populatedPartitions(1);
+  const { rows } = await rowsAndCounters();
+  failingPartitions.add(failing);
+  await swarm.watch('cli-second');
+
+  const sent = await swarmcast(['send', '--message', 'cli-second', '--id', 'second', '--wait']);
+  expect(sent.code).toBe(2);
+  expect(sent.stdout).toContain('broadcast second: SUCCEEDED');
+  expect(sent.stdout).toMatch(new RegExp(`not reached\\s+partition ${failing}\\n`));
+  expect(sent.stdout).toContain('swarmcast replay second');
+  // Not a TTY: progress comes as plain lines on stderr.
+  expect(sent.stderr).toMatch(/^\d\d:\d\d:\d\d {2}second RUNNING/m);
+  await waitUntil(async () => (await swarm.report()).received === CLIENTS - rows.get(failing)!, 30_000);
+
+  failingPartitions.clear();
+  const replayed = await swarmcast(['replay', 'second', '--wait']);
+  expect(replayed.code).toBe(0);
+  expect(replayed.stdout).toContain(`replaying partition(s) ${failing} of second as second-replay-1`);
+  expect(replayed.stdout).toContain('replay second-replay-1: SUCCEEDED');
+  expect(await swarm.waitForAll(30_000)).toMatchObject({ received: CLIENTS, duplicates: 0 });
+
+  const status = JSON.parse((await swarmcast(['status', 'second', '--json'])).stdout);
+  expect(status.summary.failedPartitions).toEqual([failing]);
+  expect(status.replays).toEqual([expect.objectContaining({ id: 'second-replay-1', status: 'SUCCEEDED', failedPartitions: [] })]);
+  expect((await swarmcast(['status', 'second'])).stdout).toContain('second-replay-1 SUCCEEDED, all partitions reached');
+
+  // Everything reached: a second replay starts nothing.
+  const before = await executionCount();
+  const again = await swarmcast(['replay', 'second']);
+  expect(again.code).toBe(0);
+  expect(again.stdout).toMatch(/^nothing failed: second-replay-1 reached every partition/);
+  expect(await executionCount()).toBe(before);
+  expect((await swarm.report()).duplicates).toBe(0);
+});
+
+test('partitions failing past the tolerance fail the broadcast; replay redrives only them, and nobody gets it twice', async () => {
+  const failing = await populatedPartitions(2);
+  for (const partition of failing) failingPartitions.add(partition);
+  await swarm.watch('cli-third');
+
+  const sent = await swarmcast(['send', '--message', 'cli-third', '--id', 'third', '--wait']);
+  expect(sent.code).toBe(2);
+  expect(sent.stdout).toContain('broadcast third: FAILED');
+  expect(sent.stdout).toContain('States.ExceedToleratedFailureThreshold');
+
+  // Children still running when the map failed finish in the background; let their deliveries land.
+  const enqueued = async () => {
+    const { Item } = await dynamo.send(new GetCommand({ TableName: stack.tableNames.Broadcasts, Key: { broadcastId: 'third' } }));
+    return Object.values((Item as { enqueued: Record<string, number> }).enqueued).reduce((a, b) => a + b, 0);
+  };
+  await waitUntil(async () => (await stack.consumers.idle()) && (await swarm.report()).received === (await enqueued()), 30_000);
+  expect((await swarm.report()).received).toBeLessThan(CLIENTS);
+
+  failingPartitions.clear();
+  const before = await executionCount();
+  const replayed = await swarmcast(['replay', 'third', '--wait']);
+  expect(replayed.code).toBe(0);
+  expect(replayed.stdout).toContain('redriving third');
+  expect(replayed.stdout).toContain('broadcast third: SUCCEEDED');
+  expect(await executionCount()).toBe(before);
+  expect(await swarm.waitForAll(30_000)).toMatchObject({ received: CLIENTS, duplicates: 0 });
+
+  const status = JSON.parse((await swarmcast(['status', 'third', '--json'])).stdout);
+  expect(status).toMatchObject({ status: 'SUCCEEDED', redriveCount: 1, summary: { failedPartitions: [], delivered: CLIENTS } });
+});
+
+test('sweep removes connections that vanished without $disconnect and repairs the partition counters', async () => {
+  const vanished = Array.from({ length: 12 }, (_, i) => ({ connectionId: `VanishedCli${String(i).padStart(2, '0')}=`, partition: i % PARTITIONS }));
+  const expiresAt = Math.floor(Date.now() / 1000) + 3_600;
+  for (const { connectionId, partition } of vanished) {
+    await dynamo.send(new PutCommand({ TableName: stack.tableNames.Connections, Item: { connectionId, partition, connectedAt: Date.now(), expiresAt } }));
+    await dynamo.send(new UpdateCommand({ TableName: stack.tableNames.Partitions, Key: { partition }, UpdateExpression: 'ADD connections :one', ExpressionAttributeValues: { ':one': 1 } }));
+  }
+  // A counter that drifted with no row behind it at all.
+  await dynamo.send(new UpdateCommand({ TableName: stack.tableNames.Partitions, Key: { partition: 3 }, UpdateExpression: 'ADD connections :n', ExpressionAttributeValues: { ':n': 5 } }));
+
+  const swept = await swarmcast(['sweep', '--wait']);
+  expect(swept.code).toBe(0);
+  const id = /started sweep (sweep-\d{8}-\d{6})/.exec(swept.stdout)![1];
+  expect(swept.stdout).toContain(`sweep ${id}: SUCCEEDED — removed 12 gone connections`);
+  expect(swept.stdout).toContain(`${CLIENTS + 12} checked: ${CLIENTS} live, 12 gone (removed), 0 failed`);
+
+  for (const { connectionId } of vanished) {
+    const { Item } = await dynamo.send(new GetCommand({ TableName: stack.tableNames.Connections, Key: { connectionId } }));
+    expect(Item).toBeUndefined();
+  }
+  const { rows, counters } = await rowsAndCounters();
+  expect(counters).toEqual(rows);
+  expect([...rows.values()].reduce((a, b) => a + b, 0)).toBe(CLIENTS);
+  expect(JSON.parse((await swarmcast(['status', id, '--json'])).stdout)).toMatchObject({ kind: 'sweep', status: 'SUCCEEDED', summary: { gone: 12 } });
+});
+
+test('bad input is refused with one clear line and a non-zero exit, before any execution starts', async () => {
+  const tooBig = path.join(tempDir, 'too-big.txt');
+  await writeFile(tooBig, 'x'.repeat(128 * 1024 + 1));
+  const before = await executionCount();
+
+  const cases: [string[], RegExp][] = [
+    [['send', '--json', '{bad'], /^swarmcast: --json is not valid JSON \(.+\); for plain text use --message$/],
+    [['send', '--message', ''], /^swarmcast: the message is empty/],
+    [['send', '--file', tooBig], /^swarmcast: cannot send: "message" is 131,073 bytes; a WebSocket message can carry at most 131,072 bytes \(128 KB\)$/],
+    [['send', '--file', path.join(tempDir, 'missing.txt')], /^swarmcast: cannot read --file .*missing\.txt: no such file$/],
+    [['send'], /^swarmcast: give the message with exactly one of --message TEXT, --json JSON or --file PATH$/],
+    [['send', '--message', 'a', '--json', '"b"'], /exactly one of .* \(got --message and --json\)$/],
+    [['send', '--message', 'a', '--id', 'not valid!'], /^swarmcast: --id must be 1–80 letters, digits, "-" or "_"/],
+  ];
+  const runs = await Promise.all(cases.map(([args]) => swarmcast(args)));
+  runs.forEach((run, i) => {
+    expect(run.code).toBe(1);
+    expect(stderrLines(run)).toEqual([expect.stringMatching(cases[i][1])]);
+    expect(run.stdout).toBe('');
+  });
+  expect(await executionCount()).toBe(before);
+});
+
+test('an unknown id, or no local stack behind --local, is one line saying what to do', async () => {
+  const [status, replay] = await Promise.all([swarmcast(['status', 'no-such-broadcast']), swarmcast(['replay', 'no-such-broadcast'])]);
+  for (const run of [status, replay]) {
+    expect(run.code).toBe(1);
+    expect(stderrLines(run)).toEqual([
+      expect.stringMatching(/^swarmcast: using local stack/),
+      'swarmcast: no broadcast or sweep with id "no-such-broadcast" on this target; `swarmcast list` shows the recent ones',
+    ]);
+  }
+
+  const noLocal = await swarmcast(['list', '--local'], { SWARMCAST_LOCAL_FILE: path.join(tempDir, 'nothing-here.json') });
+  expect(noLocal.code).toBe(1);
+  expect(stderrLines(noLocal)).toEqual(['swarmcast: no local stack is running: start one with `npx swarmcast local` in another terminal, or pass --endpoint URL']);
+
+  // An explicit endpoint needs no discovery file.
+  const byEndpoint = await swarmcast(['list', '--endpoint', stack.stepFunctionsEndpoint, '--json'], { SWARMCAST_LOCAL_FILE: path.join(tempDir, 'nothing-here.json') });
+  expect(byEndpoint.code).toBe(0);
+  expect(stderrLines(byEndpoint)).toEqual([`swarmcast: using Step Functions API at ${stack.stepFunctionsEndpoint} (--endpoint), state machine ${stack.stateMachineArn}`]);
+  expect(JSON.parse(byEndpoint.stdout).broadcasts.length).toBeGreaterThan(0);
+});

@@ -1,0 +1,24 @@
+import { createProgram } from '../../cli/program';
+
+describe('--help', () => {
+  const program = createProgram();
+
+  it('lists every command', () => {
+    const help = program.helpInformation();
+
+    for (const command of ['send', 'status', 'list', 'replay', 'sweep', 'demo', 'local']) expect(help).toMatch(new RegExp(`^  ${command} `, 'm'));
+  });
+
+  it.each([
+    ['send', ['--message <text>', '--json <json>', '--file <path>', '--id <id>', '--wait', '--stack <name>', '--state-machine-arn <arn>', '--endpoint <url>', '--local']],
+    ['status', ['<id>', '--watch', '--json', '--stack <name>']],
+    ['list', ['--limit <n>', '--json', '--stack <name>']],
+    ['replay', ['<id>', '--wait', '--stack <name>']],
+    ['sweep', ['--wait', '--stack <name>']],
+  ])('%s documents its arguments and the target flags', (name, flags) => {
+    const help = program.commands.find((command) => command.name() === name)!.helpInformation();
+
+    expect(help).toContain(`Usage: swarmcast ${name}`);
+    for (const flag of flags) expect(help).toContain(flag);
+  });
+});

@@ -1,0 +1,63 @@
+import type { BroadcastStatus } from '../../cli/broadcast-status';
+import { CliError } from '../../cli/errors';
+import { planReplay } from '../../cli/replay-plan';
+
+const ARN = 'arn:aws:states:eu-west-1:123456789012:execution:Broadcast:';
+
+function execution(id: string, fields: Partial<BroadcastStatus>): BroadcastStatus {
+  return { id, broadcastId: id, kind: 'message', status: 'SUCCEEDED', executionArn: `${ARN}${id}`, redriveCount: 0, replays: [], ...fields };
+}
+
+const summary = (failedPartitions: number[]) => ({ broadcastId: 'b-1', partitions: 10, failedPartitions, connections: 100, delivered: 100, gone: 0, failed: 0, durationMs: 5 });
+const partitions = { total: 10, pending: 0, running: 0, succeeded: 8, failed: 2 };
+
+describe('planReplay: re-run exactly what the latest execution did not reach', () => {
+  it('redrives a failed execution (its failed map children only)', () => {
+    const broadcast = execution('b-1', { status: 'FAILED', error: 'States.ExceedToleratedFailureThreshold', partitions });
+
+    expect(planReplay(broadcast, broadcast)).toEqual({ action: 'redrive', id: 'b-1', failedPartitions: 2 });
+  });
+
+  it('starts <id>-replay-1 over failedPartitions when it succeeded within the tolerance', () => {
+    const broadcast = execution('b-1', { summary: summary([3, 17]), partitions });
+
+    expect(planReplay(broadcast, broadcast)).toEqual({ action: 'start', id: 'b-1-replay-1', input: { broadcastId: 'b-1', partitions: [3, 17] } });
+  });
+
+  it('follows the latest replay: numbers the next one after it, or redrives it when it failed', () => {
+    const replays = [{ id: 'b-1-replay-1', status: 'SUCCEEDED', failedPartitions: [17] }];
+    const broadcast = execution('b-1', { summary: summary([3, 17]), replays });
+
+    expect(planReplay(broadcast, execution('b-1-replay-1', { kind: 'replay', broadcastId: 'b-1', summary: summary([17]) }))).toMatchObject({
+      action: 'start',
+      id: 'b-1-replay-2',
+      input: { partitions: [17] },
+    });
+    expect(planReplay(broadcast, execution('b-1-replay-1', { kind: 'replay', broadcastId: 'b-1', status: 'FAILED', partitions }))).toMatchObject({
+      action: 'redrive',
+      id: 'b-1-replay-1',
+    });
+  });
+
+  it('asks again for a replay that failed before its map run', () => {
+    const broadcast = execution('b-1', { summary: summary([3]), replays: [{ id: 'b-1-replay-1', status: 'FAILED' }] });
+    const failedReplay = execution('b-1-replay-1', { kind: 'replay', broadcastId: 'b-1', status: 'FAILED', error: 'States.TaskFailed', replayPartitions: [3] });
+
+    expect(planReplay(broadcast, failedReplay)).toEqual({ action: 'start', id: 'b-1-replay-2', input: { broadcastId: 'b-1', partitions: [3] } });
+  });
+
+  it('does nothing when every partition was reached', () => {
+    const broadcast = execution('b-1', { summary: summary([]) });
+
+    expect(planReplay(broadcast, broadcast)).toEqual({ action: 'nothing', reason: 'nothing failed: b-1 reached every partition it planned (10); nothing to replay' });
+  });
+
+  it('refuses while it still runs, and when a broadcast failed before sending anything', () => {
+    const running = execution('b-1', { status: 'RUNNING' });
+    const rejected = execution('b-1', { status: 'FAILED', error: 'InvalidBroadcastError' });
+
+    expect(() => planReplay(running, running)).toThrow(CliError);
+    expect(() => planReplay(running, running)).toThrow(/b-1 is still running: wait for it to end/);
+    expect(() => planReplay(rejected, rejected)).toThrow(/failed before visiting any partition \(InvalidBroadcastError\), so nothing was sent/);
+  });
+});
