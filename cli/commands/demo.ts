@@ -1,17 +1,10 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { runDemo, type DemoSummary } from '../../local/demo';
+import { parsePositiveInteger } from '../options';
 
 const formatCount = (n: number) => n.toLocaleString('en-US');
 const formatMs = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${formatCount(Math.round(ms))} ms`);
-
-export function parsePositiveInteger(name: string, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`${name} must be a whole number from 1 to ${formatCount(max)}.`);
-    return n;
-  };
-}
 
 export function registerDemoCommand(program: Command): void {
   program

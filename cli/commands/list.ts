@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { listRecentExecutions } from '../broadcast-status';
 import { renderList } from '../format';
 import { addTargetOptions, withTarget, type TargetOptions } from '../target';
-import { parsePositiveInteger } from './demo';
+import { parsePositiveInteger } from '../options';
 
 interface ListOptions extends TargetOptions {
   limit: number;

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { publishEndpoints, unpublishEndpoints } from '../../local/discovery';
 import { startLocalStack } from '../../local/stack';
-import { parsePositiveInteger } from './demo';
+import { parsePositiveInteger } from '../options';
 
 export function registerLocalCommand(program: Command): void {
   program
