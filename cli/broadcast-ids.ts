@@ -13,13 +13,13 @@ function stamp(now: Date): string {
   return now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 }
 
-/** `b-20260502-101530-k3x9`: the random tail keeps two sends in the same second apart. */
+/** `b-20260502-101530-3f9a1c`: the random tail keeps two sends in the same second apart. */
 export function newBroadcastId(now = new Date()): string {
   return `b-${stamp(now)}-${randomBytes(3).toString('hex')}`;
 }
 
 export function newSweepId(now = new Date()): string {
-  return `sweep-${stamp(now)}`;
+  return `sweep-${stamp(now)}-${randomBytes(3).toString('hex')}`;
 }
 
 const REPLAY = /^(.+)-replay-(\d+)$/;

@@ -115,10 +115,13 @@ function kindOf(execution: DescribeExecutionCommandOutput): ExecutionKind {
   return 'message';
 }
 
-/** The FanOut Map Run's items; a redrive reuses the same Map Run, so the last one is current. */
+/**
+ * The FanOut Map Run's items. A redrive reuses its Map Run, but a Retry of the Map state starts
+ * a new one: the latest started is current, whatever order ListMapRuns answers in.
+ */
 async function readPartitionCounts(target: Target, executionArn: string): Promise<PartitionCounts | undefined> {
   const { mapRuns = [] } = await target.sfn.send(new ListMapRunsCommand({ executionArn }));
-  const latest = mapRuns.at(-1);
+  const latest = mapRuns.reduce<(typeof mapRuns)[number] | undefined>((newest, run) => (!newest || (run.startDate?.getTime() ?? 0) > (newest.startDate?.getTime() ?? 0) ? run : newest), undefined);
   if (!latest?.mapRunArn) return undefined;
   const { itemCounts } = await target.sfn.send(new DescribeMapRunCommand({ mapRunArn: latest.mapRunArn }));
   if (!itemCounts) return undefined;

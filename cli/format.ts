@@ -87,6 +87,7 @@ function nextStep(s: BroadcastStatus): string | undefined {
     case 'incomplete':
       return `swarmcast replay ${s.broadcastId} sends to the ${plural(s.summary!.failedPartitions.length, 'partition')} not reached, once the cause is fixed`;
     case 'failed':
+      if (s.error === 'DeliveryTimeout') return "every partition was enqueued but delivery stopped progressing: look for delivery tasks on the shard queues' dead-letter queues";
       if (s.partitions) return `once the cause is fixed, swarmcast replay ${s.broadcastId} re-runs the failed partitions (the ones already enqueued are not sent again)`;
       if (s.kind === 'replay') return `it failed before visiting any partition: once the cause is fixed, swarmcast replay ${s.broadcastId} asks again`;
       return 'it failed before visiting any partition, so nothing was sent: fix the cause and send again';

@@ -9,7 +9,8 @@ import { CliError } from './errors';
  * - failed (past the tolerated failures, or stopped): RedriveExecution re-runs only its failed
  *   map children, and children skip the partitions they already enqueued;
  * - succeeded within the tolerated failures: a new execution over `failedPartitions` only;
- * - succeeded with every partition reached: nothing to do.
+ * - succeeded with every partition reached: nothing to do;
+ * - failed with DeliveryTimeout: every partition was enqueued, so nothing is replayed.
  */
 export type ReplayPlan =
   | { action: 'nothing'; reason: string }
@@ -19,6 +20,13 @@ export type ReplayPlan =
 export function planReplay(broadcast: BroadcastStatus, latest: BroadcastStatus): ReplayPlan {
   if (isRunning(latest.status)) {
     throw new CliError(`${latest.id} is still running: wait for it to end (swarmcast status ${latest.id} --watch), then replay what it did not reach`);
+  }
+  if (latest.error === 'DeliveryTimeout') {
+    // Every partition was enqueued, but deliveries stopped being counted: tasks left on a shard's
+    // dead-letter queue, or counts lost. Redriving would re-enter the timeout, not deliver anything.
+    throw new CliError(
+      `${latest.id} enqueued its partitions but delivery stopped progressing (${latest.delivery ? `${latest.delivery.accounted} of ${latest.delivery.enqueued} connections accounted for` : 'no counts'}); look for delivery tasks on the shard queues' dead-letter queues — replaying partitions would send the message again to clients that have it`,
+    );
   }
   if (latest.status !== 'SUCCEEDED') {
     if (latest.partitions) return { action: 'redrive', id: latest.id, failedPartitions: latest.partitions.total - latest.partitions.succeeded };

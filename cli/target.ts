@@ -2,17 +2,12 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { Option, type Command } from 'commander';
 import { findLocalStack } from '../local/discovery';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_STATE_MACHINE_NAME } from '../local/local-account';
 import { CliError } from './errors';
 
 export const DEFAULT_STACK_NAME = 'Swarmcast';
 /** CfnOutput id in infra/swarmcast-stack.ts. */
 export const STATE_MACHINE_OUTPUT = 'StateMachineArn';
-/** The local Step Functions checks no signature, but the SDK must sign with something. */
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
-/** The local stack's Region when nothing else says (local/lambdas.ts LOCAL_REGION). */
-const LOCAL_REGION = 'us-east-1';
-/** The name the local stack registers its state machine under (local/stack.ts STATE_MACHINE_NAME). */
-const LOCAL_STATE_MACHINE_NAME = 'swarmcast-broadcast';
 /** Throttled calls are retried with backoff by the SDK; a watch loop can afford a few more attempts. */
 const AWS_MAX_ATTEMPTS = 6;
 const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/;

@@ -20,8 +20,8 @@ const delivery = new DeliveryService(
     shardQueueUrls: getListFromEnv(ENV.shardQueueUrls),
     postConcurrency,
     maxDeliveryAttempts: getIntegerFromEnv(ENV.maxDeliveryAttempts, { min: 1 }),
-    retriesPerInvocation: 2,
-    retryBaseMs: 100,
+    retriesPerInvocation: getIntegerFromEnv(ENV.postRetriesPerInvocation, { min: 0, max: 10 }),
+    retryBaseMs: 100, // backoff base: the first retry waits up to 200 ms, the second up to 400 ms
   },
   new ConnectionPoster(endpoint, managementApi, postConcurrency),
   managementApi,

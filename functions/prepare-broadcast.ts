@@ -38,9 +38,8 @@ export interface PreparedBroadcast {
 export const handler = async ({ input, executionName }: PrepareEvent): Promise<PreparedBroadcast> => {
   const request = parseBroadcastRequest(input, partitionCount);
   const startedAt = Date.now();
-  const deadline = startedAt + deliveryTimeoutMs;
   if (request.kind === 'replay') {
-    const record = await beginReplay(broadcastsTable, request.broadcastId, request.partitions, startedAt, deadline);
+    const record = await beginReplay(broadcastsTable, request.broadcastId, request.partitions, startedAt);
     return { broadcastId: request.broadcastId, kind: record.kind, partitions: request.partitions, startedAt, config: mapConfig };
   }
   // A sweep visits every partition: its point is to repair counters that may be wrong.
@@ -52,7 +51,7 @@ export const handler = async ({ input, executionName }: PrepareEvent): Promise<P
     message: request.kind === 'message' ? request.message : undefined,
     partitions,
     startedAt,
-    deadline,
+    deliveryTimeoutMs,
   });
   return { broadcastId: executionName, kind, partitions, startedAt, config: mapConfig };
 };

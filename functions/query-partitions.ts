@@ -11,7 +11,7 @@ const settings = {
   },
   shardQueueUrls: getListFromEnv(ENV.shardQueueUrls),
   connectionIdsPerMessage: getIntegerFromEnv(ENV.connectionIdsPerMessage, { min: 1 }),
-  queryConcurrency: 8,
+  queryConcurrency: getIntegerFromEnv(ENV.queryConcurrency, { min: 1, max: 100 }),
 };
 
 /** The Distributed Map's ItemBatcher gives each child a batch of partitions. */

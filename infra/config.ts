@@ -24,8 +24,12 @@ export interface SwarmcastConfig {
   consumerBatchingWindowSeconds: number;
   /** SQS event source MaximumConcurrency, per shard queue (2–1,000). */
   consumerMaxConcurrency: number;
-  /** PostToConnection calls in flight within one consumer invocation. */
+  /** Partitions one map child queries at once. */
+  queryConcurrency: number;
+  /** PostToConnection calls in flight per consumer instance (shared by the records of a batch). */
   postConcurrency: number;
+  /** Passes over throttled sockets within one invocation before they are re-queued. */
+  postRetriesPerInvocation: number;
   /** Attempts per socket (429/5xx) before it is counted as failed. */
   maxDeliveryAttempts: number;
   /** Receives of one SQS message before it goes to the shard's DLQ. */
@@ -52,7 +56,9 @@ export const defaultConfig: SwarmcastConfig = {
   consumerBatchSize: 4,
   consumerBatchingWindowSeconds: 0,
   consumerMaxConcurrency: 50,
+  queryConcurrency: 8,
   postConcurrency: 64,
+  postRetriesPerInvocation: 2,
   maxDeliveryAttempts: 5,
   maxReceiveCount: 3,
   connectionTtlSeconds: 2 * 60 * 60,
@@ -64,7 +70,9 @@ export const defaultConfig: SwarmcastConfig = {
 
 /** Bounds that AWS (or common sense) puts on each number. */
 const bounds: Record<Exclude<keyof SwarmcastConfig, 'sweepSchedule' | 'stageName'>, [number, number]> = {
-  partitions: [1, 100_000],
+  // The plan travels in Step Functions state (≤ 256 KiB) and the broadcast record holds a count
+  // per partition (≤ 400 KB item, beside a 128 KB message): 10,000 keeps both well inside.
+  partitions: [1, 10_000],
   shards: [1, 100],
   mapMaxConcurrency: [1, 10_000],
   partitionsPerChild: [1, 10_000],
@@ -73,7 +81,9 @@ const bounds: Record<Exclude<keyof SwarmcastConfig, 'sweepSchedule' | 'stageName
   consumerBatchSize: [1, 10_000],
   consumerBatchingWindowSeconds: [0, 300],
   consumerMaxConcurrency: [2, 1_000],
+  queryConcurrency: [1, 100],
   postConcurrency: [1, 1_000],
+  postRetriesPerInvocation: [0, 10],
   maxDeliveryAttempts: [1, 100],
   maxReceiveCount: [1, 1_000],
   connectionTtlSeconds: [60, 7 * 24 * 60 * 60],

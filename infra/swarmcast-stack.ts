@@ -73,7 +73,11 @@ export class SwarmcastStack extends Stack {
       .bindBroadcastsTable(broadcasts, 'readWrite')
       .bindShardQueues(shardQueues.queues) // re-queues only the ids a 429 left undelivered
       .bindConnectionsEndpoint(gateway.stage, ['POST', 'GET']) // GET: the sweep probes each connection (GetConnection)
-      .bindSettings({ [ENV.postConcurrency]: config.postConcurrency, [ENV.maxDeliveryAttempts]: config.maxDeliveryAttempts });
+      .bindSettings({
+        [ENV.postConcurrency]: config.postConcurrency,
+        [ENV.postRetriesPerInvocation]: config.postRetriesPerInvocation,
+        [ENV.maxDeliveryAttempts]: config.maxDeliveryAttempts,
+      });
     shardQueues.addConsumer(postMessage, {
       batchSize: config.consumerBatchSize,
       maxBatchingWindow: consumerBatchingWindow,
@@ -110,7 +114,7 @@ export class SwarmcastStack extends Stack {
       .bindPartitionsTable(partitions, 'readWrite')
       .bindBroadcastsTable(broadcasts, 'readWrite')
       .bindShardQueues(shardQueues.queues)
-      .bindSettings({ [ENV.connectionIdsPerMessage]: config.connectionIdsPerMessage });
+      .bindSettings({ [ENV.connectionIdsPerMessage]: config.connectionIdsPerMessage, [ENV.queryConcurrency]: config.queryConcurrency });
     const readProgress = new SwarmcastFunction(this, 'ReadProgress', {
       name: 'read-progress',
       description: 'State machine ReadProgress: the broadcast counters, done or timed out.',

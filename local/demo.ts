@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import type { SwarmcastConfig } from '../infra/config';
 import { ClientSwarm, type SwarmReport } from './clients/swarm';
+import { LOCAL_CREDENTIALS } from './local-account';
 import { startLocalStack, type LocalStack } from './stack';
 
 /** Sockets per gateway process: well under the ~20,000 open files one process may hold. */
@@ -72,10 +73,13 @@ export async function runDemo({ clients, config, timeoutMs = 5 * 60_000, onPhase
         input: JSON.stringify({ message: { type: 'swarmcast-demo', marker, text: 'Hello from swarmcast' } }),
       }),
     );
-    const [report, execution] = await Promise.all([
+    const [, execution] = await Promise.all([
       swarm.waitForAll(timeoutMs, (r) => onProgress?.(r.received, r.open)),
       waitForExecution(sfn, executionArn!, startedAt + timeoutMs),
     ]);
+    // Count copies only once the queues are empty: a redelivered task would arrive after everyone has the message.
+    await waitUntilIdle(stack, 10_000);
+    const report = await swarm.report();
     return summarize({ clients, report, execution, startedAt, connectMs, broadcastId, executionArn: executionArn! });
   } finally {
     onPhase('stopping');
@@ -86,7 +90,12 @@ export async function runDemo({ clients, config, timeoutMs = 5 * 60_000, onPhase
 }
 
 export function localSfnClient(stack: Pick<LocalStack, 'stepFunctionsEndpoint' | 'region'>): SFNClient {
-  return new SFNClient({ endpoint: stack.stepFunctionsEndpoint, region: stack.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  return new SFNClient({ endpoint: stack.stepFunctionsEndpoint, region: stack.region, credentials: LOCAL_CREDENTIALS });
+}
+
+async function waitUntilIdle(stack: LocalStack, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await stack.consumers.idle()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 export async function waitForExecution(sfn: SFNClient, executionArn: string, deadline: number): Promise<DescribeExecutionCommandOutput> {

@@ -34,7 +34,9 @@ export function handlerEnvironment(config: SwarmcastConfig, resources: LocalReso
     [ENV.progressPollSeconds]: String(config.progressPollSeconds),
     [ENV.deliveryTimeoutSeconds]: String(config.deliveryTimeoutSeconds),
     [ENV.connectionIdsPerMessage]: String(config.connectionIdsPerMessage),
+    [ENV.queryConcurrency]: String(config.queryConcurrency),
     [ENV.postConcurrency]: String(config.postConcurrency),
+    [ENV.postRetriesPerInvocation]: String(config.postRetriesPerInvocation),
     [ENV.maxDeliveryAttempts]: String(config.maxDeliveryAttempts),
   };
   if (resources.connectionsEndpoint) env[ENV.connectionsEndpoint] = resources.connectionsEndpoint;

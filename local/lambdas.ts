@@ -1,11 +1,10 @@
 import path from 'node:path';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from './local-account';
 
 /** The Lambda functions of the stack, by the name both the CDK stack and the local stack use. */
 export const FUNCTION_NAMES = ['connect', 'disconnect', 'default', 'prepare-broadcast', 'query-partitions', 'read-progress', 'post-message'] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
-export const LOCAL_REGION = 'us-east-1';
-export const LOCAL_ACCOUNT = '000000000000';
 
 export const functionArn = (name: FunctionName): string => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:swarmcast-${name}`;
 export const handlerModule = (name: FunctionName): string => path.join(__dirname, '..', 'functions', `${name}.ts`);

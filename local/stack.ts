@@ -4,12 +4,12 @@ import { startDynamoDb, type LocalDynamoDb } from './dynamodb';
 import { handlerEnvironment } from './environment';
 import { startFaultProxy, type FaultRule } from './fault-proxy';
 import { startGateway, type Gateway } from './gateway';
-import { functionArn, handlerModule, LOCAL_REGION, loadHandlers } from './lambdas';
+import { functionArn, handlerModule, loadHandlers } from './lambdas';
+import { LOCAL_REGION, LOCAL_STATE_MACHINE_NAME } from './local-account';
 import { startEventSource, type EventSource } from './sqs/event-source';
 import { startSqs } from './sqs';
 import { startStepFunctions, type LocalStepFunctions } from './stepfunctions';
 
-export const STATE_MACHINE_NAME = 'swarmcast-broadcast';
 export const ASL_FILE = path.join(__dirname, '..', 'statemachines', 'broadcast.asl.json');
 
 export interface LocalStackOptions {
@@ -119,7 +119,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     stops.push(() => stepFunctions.stop());
     const stateMachineArn = stepFunctions.registerStateMachine({
-      name: STATE_MACHINE_NAME,
+      name: LOCAL_STATE_MACHINE_NAME,
       definitionFile: ASL_FILE,
       substitutions: {
         PrepareBroadcastFunctionArn: functionArn('prepare-broadcast'),

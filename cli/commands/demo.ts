@@ -11,7 +11,7 @@ export function registerDemoCommand(program: Command): void {
     .command('demo')
     .description('start the local stack, connect real WebSocket clients, broadcast once through the state machine, and report what every client received')
     .addOption(new Option('--clients <n>', 'WebSocket clients to connect').default(1_000).argParser(parsePositiveInteger('--clients', 100_000)))
-    .addOption(new Option('--partitions <n>', 'connection partitions').argParser(parsePositiveInteger('--partitions', 100_000)))
+    .addOption(new Option('--partitions <n>', 'connection partitions').argParser(parsePositiveInteger('--partitions', 10_000)))
     .addOption(new Option('--shards <n>', 'SQS shard queues').argParser(parsePositiveInteger('--shards', 100)))
     .option('--json', 'print the summary as one JSON object on the last line')
     .action(async (options: { clients: number; partitions?: number; shards?: number; json?: boolean }) => {

@@ -27,7 +27,9 @@ export interface BroadcastRecord extends DeliveryCounts {
   /** Connections enqueued per visited partition ("p<partition>" → count); set once per partition. */
   enqueued: Record<string, number>;
   startedAt: number;
-  deadline: number;
+  /** The broadcast fails when nothing is enqueued or delivered for this long while delivery is unfinished. */
+  deliveryTimeoutMs: number;
+  lastEnqueuedAt?: number;
   lastDeliveryAt?: number;
   expiresAt: number;
 }
@@ -36,7 +38,7 @@ export const enqueuedKey = (partition: number): string => `p${partition}`;
 
 export async function createBroadcast(
   tableName: string,
-  fields: Pick<BroadcastRecord, 'broadcastId' | 'kind' | 'message' | 'partitions' | 'startedAt' | 'deadline'>,
+  fields: Pick<BroadcastRecord, 'broadcastId' | 'kind' | 'message' | 'partitions' | 'startedAt' | 'deliveryTimeoutMs'>,
 ): Promise<BroadcastRecord> {
   const record: BroadcastRecord = {
     ...fields,
@@ -51,10 +53,14 @@ export async function createBroadcast(
       new PutCommand({ TableName: tableName, Item: record, ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': BROADCAST_ID } }),
     );
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    // The id is the execution's name, unique per state machine: a record with the same id and
+    // message is this execution's own, written by an earlier attempt of a retried Prepare.
+    const existing = await getBroadcast(tableName, fields.broadcastId);
+    if (existing.kind !== fields.kind || existing.message !== fields.message) {
       throw new InvalidBroadcastError(`broadcast ${fields.broadcastId} already exists; to send to its failed partitions again, start a replay with {"broadcastId", "partitions"}`);
     }
-    throw error;
+    return existing;
   }
   return record;
 }
@@ -71,6 +77,9 @@ export async function getBroadcastPayload(tableName: string, broadcastId: string
     new GetCommand({
       TableName: tableName,
       Key: { [BROADCAST_ID]: broadcastId },
+      // Consumers may read a broadcast moments after Prepare wrote it: an eventually consistent miss would
+      // park the message for a whole visibility timeout.
+      ConsistentRead: true,
       ProjectionExpression: '#kind, #message',
       ExpressionAttributeNames: { '#kind': 'kind', '#message': 'message' },
     }),
@@ -79,8 +88,8 @@ export async function getBroadcastPayload(tableName: string, broadcastId: string
   return Item as Pick<BroadcastRecord, 'kind' | 'message'>;
 }
 
-/** A replay adds partitions to the plan and restarts the clock and the delivery deadline. */
-export async function beginReplay(tableName: string, broadcastId: string, partitions: number[], startedAt: number, deadline: number): Promise<BroadcastRecord> {
+/** A replay adds partitions to the plan and restarts the clock. */
+export async function beginReplay(tableName: string, broadcastId: string, partitions: number[], startedAt: number): Promise<BroadcastRecord> {
   const record = await getBroadcast(tableName, broadcastId);
   const planned = [...new Set([...record.partitions, ...partitions])].sort((a, b) => a - b);
   await dynamoDb.send(
@@ -88,12 +97,12 @@ export async function beginReplay(tableName: string, broadcastId: string, partit
       TableName: tableName,
       Key: { [BROADCAST_ID]: broadcastId },
       // "partitions" is a DynamoDB reserved word.
-      UpdateExpression: 'SET #partitions = :planned, startedAt = :startedAt, deadline = :deadline',
+      UpdateExpression: 'SET #partitions = :planned, startedAt = :startedAt',
       ExpressionAttributeNames: { '#partitions': 'partitions' },
-      ExpressionAttributeValues: { ':planned': planned, ':startedAt': startedAt, ':deadline': deadline },
+      ExpressionAttributeValues: { ':planned': planned, ':startedAt': startedAt },
     }),
   );
-  return { ...record, partitions: planned, startedAt, deadline };
+  return { ...record, partitions: planned, startedAt };
 }
 
 /** SET clauses per UpdateItem, well inside the 4 KB expression limit. */
@@ -103,7 +112,7 @@ const PARTITIONS_PER_WRITE = 100;
  * Records how many connections each partition enqueued. SET (not ADD) keeps it right when a
  * child execution runs again: a partition's count is written once, whatever the retries.
  */
-export async function recordEnqueued(tableName: string, broadcastId: string, counts: ReadonlyMap<number, number>): Promise<void> {
+export async function recordEnqueued(tableName: string, broadcastId: string, counts: ReadonlyMap<number, number>, now = Date.now()): Promise<void> {
   const entries = [...counts];
   for (let start = 0; start < entries.length; start += PARTITIONS_PER_WRITE) {
     const chunk = entries.slice(start, start + PARTITIONS_PER_WRITE);
@@ -111,9 +120,9 @@ export async function recordEnqueued(tableName: string, broadcastId: string, cou
       new UpdateCommand({
         TableName: tableName,
         Key: { [BROADCAST_ID]: broadcastId },
-        UpdateExpression: `SET ${chunk.map((_, i) => `enqueued.#p${i} = :n${i}`).join(', ')}`,
+        UpdateExpression: `SET ${chunk.map((_, i) => `enqueued.#p${i} = :n${i}`).join(', ')}, lastEnqueuedAt = :now`,
         ExpressionAttributeNames: Object.fromEntries(chunk.map(([partition], i) => [`#p${i}`, enqueuedKey(partition)])),
-        ExpressionAttributeValues: Object.fromEntries(chunk.map(([, count], i) => [`:n${i}`, count])),
+        ExpressionAttributeValues: { ...Object.fromEntries(chunk.map(([, count], i) => [`:n${i}`, count])), ':now': now },
       }),
     );
   }
@@ -162,7 +171,9 @@ export function progressOf(record: BroadcastRecord, now = Date.now()): Broadcast
     enqueued,
     accounted,
     done,
-    timedOut: !done && now > record.deadline,
+    // Measured from the latest activity, not from the start: a redrive hours later runs its
+    // children again and gets a full timeout for their delivery.
+    timedOut: !done && now > Math.max(record.startedAt, record.lastEnqueuedAt ?? 0, record.lastDeliveryAt ?? 0) + record.deliveryTimeoutMs,
     summary: {
       broadcastId: record.broadcastId,
       partitions: visited.size,

@@ -45,16 +45,25 @@ export async function unregisterConnection(tables: ConnectionTables, connectionI
   return true;
 }
 
-/** Deletes gone connections of one partition; returns how many rows were really removed. */
+/**
+ * Deletes gone connections of one partition and decrements its counter by the rows really
+ * removed — also when some deletes failed (those are left for the next sweep, then rethrown).
+ */
 export async function removeConnections(tables: ConnectionTables, partition: number, connectionIds: readonly string[], concurrency = 16): Promise<number> {
   let removed = 0;
-  await forEachWithConcurrency(connectionIds, concurrency, async (connectionId) => {
-    const { Attributes } = await dynamoDb.send(
-      new DeleteCommand({ TableName: tables.connections, Key: { [CONNECTION_ID]: connectionId }, ReturnValues: 'ALL_OLD' }),
-    );
-    if (Attributes) removed++;
-  });
+  let failure: unknown;
+  try {
+    await forEachWithConcurrency(connectionIds, concurrency, async (connectionId) => {
+      const { Attributes } = await dynamoDb.send(
+        new DeleteCommand({ TableName: tables.connections, Key: { [CONNECTION_ID]: connectionId }, ReturnValues: 'ALL_OLD' }),
+      );
+      if (Attributes) removed++;
+    });
+  } catch (error) {
+    failure = error;
+  }
   await adjustConnectionCount(tables.partitions, partition, -removed);
+  if (failure) throw failure;
   return removed;
 }
 
@@ -84,7 +93,7 @@ export async function queryPartition(connectionsTableName: string, partition: nu
     );
     for (const row of page.Items ?? []) {
       const expiresAt = row[EXPIRES_AT] as number | undefined;
-      (expiresAt !== undefined && expiresAt <= nowSeconds ? result.expired : result.live).push(row[CONNECTION_ID] as string);
+      (expiresAt !== undefined && expiresAt < nowSeconds ? result.expired : result.live).push(row[CONNECTION_ID] as string);
     }
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);

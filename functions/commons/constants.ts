@@ -5,5 +5,3 @@ export const MAX_STATE_PAYLOAD_BYTES = 256 * 1024;
 /** SQS limits: one message, and one SendMessageBatch. */
 export const MAX_SQS_MESSAGE_BYTES = 1024 * 1024;
 export const MAX_SQS_BATCH_ENTRIES = 10;
-/** DynamoDB BatchWriteItem limit. */
-export const MAX_BATCH_WRITE_ITEMS = 25;

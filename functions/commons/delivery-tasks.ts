@@ -2,6 +2,7 @@ import { SendMessageBatchCommand, type SendMessageBatchRequestEntry } from '@aws
 import { sqs } from '#commons/clients/sqs';
 import { MAX_SQS_BATCH_ENTRIES, MAX_SQS_MESSAGE_BYTES } from '#commons/constants';
 import { jitteredBackoffMs, sleep } from '#commons/helpers/concurrency';
+import { logger } from '#commons/helpers/logger';
 
 /**
  * The body of one shard-queue message: connection ids of one partition to deliver one
@@ -73,11 +74,11 @@ const MAX_SEND_ATTEMPTS = 5;
 
 /**
  * Sends tasks to the shard queues, `firstShard` onwards round-robin, in SendMessageBatch
- * calls of ≤ 10 entries and ≤ 1 MiB. Entries SQS reports in `Failed[]` are sent again
- * with backoff; what still fails after the last attempt throws, so the caller's partition
- * is counted as failed and can be replayed.
+ * calls of ≤ 10 entries and ≤ 1 MiB. Entries SQS reports in `Failed[]` are sent again with
+ * backoff. Returns the indexes of the tasks that could not be sent after the last attempt;
+ * every other task is on its queue. Never throws, so the caller knows exactly what went out.
  */
-export async function sendDeliveryTasks(tasks: readonly DeliveryTask[], shardQueueUrls: readonly string[], firstShard: number, delaySeconds = 0): Promise<void> {
+export async function sendDeliveryTasks(tasks: readonly DeliveryTask[], shardQueueUrls: readonly string[], firstShard: number, delaySeconds = 0): Promise<Set<number>> {
   const byShard = new Map<string, SendMessageBatchRequestEntry[]>();
   tasks.forEach((task, index) => {
     const queueUrl = shardQueueUrls[(firstShard + index) % shardQueueUrls.length];
@@ -85,22 +86,32 @@ export async function sendDeliveryTasks(tasks: readonly DeliveryTask[], shardQue
     entries.push({ Id: String(index), MessageBody: JSON.stringify(task), DelaySeconds: delaySeconds || undefined });
     byShard.set(queueUrl, entries);
   });
-  await Promise.all([...byShard].map(([queueUrl, entries]) => sendToQueue(queueUrl, entries)));
+  const unsent = new Set<number>();
+  await Promise.all(
+    [...byShard].map(async ([queueUrl, entries]) => {
+      for (const batch of batchesOf(entries)) {
+        for (const entry of await sendBatch(queueUrl, batch)) unsent.add(Number(entry.Id));
+      }
+    }),
+  );
+  return unsent;
 }
 
-async function sendToQueue(queueUrl: string, entries: SendMessageBatchRequestEntry[]): Promise<void> {
-  for (const batch of batchesOf(entries)) {
-    let pending = batch;
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt === MAX_SEND_ATTEMPTS) {
-        throw new DeliveryTaskError(`SQS rejected ${pending.length} message(s) to ${queueUrl} after ${MAX_SEND_ATTEMPTS} attempts`);
-      }
-      if (attempt > 0) await sleep(jitteredBackoffMs(attempt, 100, 2_000));
+/** One SendMessageBatch with its retries; returns the entries still not sent. */
+async function sendBatch(queueUrl: string, batch: SendMessageBatchRequestEntry[]): Promise<SendMessageBatchRequestEntry[]> {
+  let pending = batch;
+  for (let attempt = 0; pending.length > 0 && attempt < MAX_SEND_ATTEMPTS; attempt++) {
+    if (attempt > 0) await sleep(jitteredBackoffMs(attempt, 100, 2_000));
+    try {
       const { Failed = [] } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending }));
       const failedIds = new Set(Failed.map((failure) => failure.Id));
       pending = pending.filter((entry) => failedIds.has(entry.Id));
+    } catch (error) {
+      // The whole call failed (after the SDK's own retries): nothing of `pending` went out.
+      if (attempt === MAX_SEND_ATTEMPTS - 1) logger.error('SendMessageBatch failed', { queueUrl, entries: pending.length, error: error as Error });
     }
   }
+  return pending;
 }
 
 /** Groups entries into SendMessageBatch calls of ≤ 10 entries and ≤ 1 MiB in total. */

@@ -3,8 +3,8 @@ import { addDeliveryCounts, getBroadcastPayload, type BroadcastKind, type Delive
 import type { ConnectionPoster, PostOutcome, PreparedPayload } from '#commons/clients/management-api';
 import { preparePayload } from '#commons/clients/management-api';
 import { removeConnections, type ConnectionTables } from '#commons/connections';
-import { sendDeliveryTasks, type DeliveryTask } from '#commons/delivery-tasks';
-import { forEachWithConcurrency, jitteredBackoffMs, sleep } from '#commons/helpers/concurrency';
+import { DeliveryTaskError, sendDeliveryTasks, type DeliveryTask } from '#commons/delivery-tasks';
+import { ConcurrencyLimit, jitteredBackoffMs, sleep } from '#commons/helpers/concurrency';
 import { logger } from '#commons/helpers/logger';
 
 /** What happened to each connection of one task, after the in-invocation retries. */
@@ -13,30 +13,47 @@ export interface SettledConnections {
   gone: string[];
   /** Throttled (429) or 5xx on every try: to be re-queued, never re-sent to the others. */
   undelivered: string[];
+  /** Answers no retry can fix (403, 413, ...): counted as failed, and the first one logged. */
+  rejected: number;
+  firstRejection?: unknown;
 }
 
 export interface SettleOptions {
-  concurrency: number;
+  /** Bounds the calls in flight, shared by every task of the invocation. */
+  limit: ConcurrencyLimit;
   /** Extra passes over the throttled ids before giving them back to the queue. */
   retries: number;
   retryBaseMs: number;
 }
 
 /**
- * Calls `probe` once per connection with bounded parallelism, then retries only the
- * throttled ones with jittered backoff. Every call is awaited before this returns.
+ * Calls `probe` once per connection, then retries only the throttled ones with jittered
+ * backoff. Every call is awaited before this returns, and none can make it throw: a socket
+ * whose call fails outright is counted as rejected, because failing the whole task would
+ * send the message again to every socket that already has it.
  */
 export async function settleConnections(connectionIds: readonly string[], probe: (connectionId: string) => Promise<PostOutcome>, options: SettleOptions): Promise<SettledConnections> {
-  const settled: SettledConnections = { delivered: 0, gone: [], undelivered: [] };
+  const settled: SettledConnections = { delivered: 0, gone: [], undelivered: [], rejected: 0 };
   let pending = connectionIds;
   for (let round = 0; ; round++) {
     const retry: string[] = [];
-    await forEachWithConcurrency(pending, options.concurrency, async (connectionId) => {
-      const outcome = await probe(connectionId);
-      if (outcome === 'delivered') settled.delivered++;
-      else if (outcome === 'gone') settled.gone.push(connectionId);
-      else retry.push(connectionId);
-    });
+    await Promise.all(
+      pending.map((connectionId) =>
+        options.limit
+          .run(() => probe(connectionId))
+          .then(
+            (outcome) => {
+              if (outcome === 'delivered') settled.delivered++;
+              else if (outcome === 'gone') settled.gone.push(connectionId);
+              else retry.push(connectionId);
+            },
+            (error: unknown) => {
+              settled.rejected++;
+              settled.firstRejection ??= error;
+            },
+          ),
+      ),
+    );
     if (retry.length === 0 || round === options.retries) {
       settled.undelivered = retry;
       return settled;
@@ -84,13 +101,25 @@ export class DeliveryTally {
   async flush(): Promise<void> {
     await Promise.all(
       [...this.counts].map(([broadcastId, counts]) =>
-        addDeliveryCounts(this.broadcastsTable, broadcastId, counts).catch((error) =>
+        this.write(broadcastId, counts).catch((error) =>
           // The sockets got the message; failing the batch would send it to them again.
-          logger.error('could not add delivery counts', { broadcastId, counts, error: error as Error }),
+          logger.error('could not add delivery counts; the broadcast will time out waiting for them', { broadcastId, counts, error: error as Error }),
         ),
       ),
     );
     this.counts.clear();
+  }
+
+  /** Beyond the SDK's own retries: a lost count leaves the broadcast waiting for its delivery timeout. */
+  private async write(broadcastId: string, counts: DeliveryCounts): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await addDeliveryCounts(this.broadcastsTable, broadcastId, counts);
+      } catch (error) {
+        if (attempt === 3) throw error;
+        await sleep(jitteredBackoffMs(attempt + 1, 200, 5_000));
+      }
+    }
   }
 }
 
@@ -107,22 +136,30 @@ interface BroadcastPayload {
 export class DeliveryService {
   /** Payloads of recent broadcasts: one read per broadcast per container, not per message. */
   private readonly payloads = new Map<string, Promise<BroadcastPayload>>();
+  /** Posts in flight per container, whatever the number of records processed in parallel. */
+  private readonly postLimit: ConcurrencyLimit;
 
   constructor(
     private readonly settings: DeliverySettings,
     private readonly poster: ConnectionPoster,
     private readonly managementApi: ApiGatewayManagementApiClient,
-  ) {}
+  ) {
+    this.postLimit = new ConcurrencyLimit(settings.postConcurrency);
+  }
 
   /** Adds the task's counts to `tally`; the caller writes the tally once per invocation. */
   async deliver(task: DeliveryTask, tally: DeliveryTally): Promise<void> {
     const { kind, payload } = await this.payloadOf(task.broadcastId);
-    const probe = kind === 'sweep' || !payload ? checkConnection(this.managementApi) : (connectionId: string) => this.poster.post(connectionId, payload);
+    if (kind === 'message' && !payload) throw new DeliveryTaskError(`broadcast ${task.broadcastId} has no message to send`);
+    const probe = kind === 'sweep' ? checkConnection(this.managementApi) : (connectionId: string) => this.poster.post(connectionId, payload!);
     const settled = await settleConnections(task.connectionIds, probe, {
-      concurrency: this.settings.postConcurrency,
+      limit: this.postLimit,
       retries: this.settings.retriesPerInvocation,
       retryBaseMs: this.settings.retryBaseMs,
     });
+    if (settled.rejected > 0) {
+      logger.error('connections rejected the message; counting them as failed', { broadcastId: task.broadcastId, rejected: settled.rejected, error: settled.firstRejection as Error });
+    }
     // From here on nothing may fail the message: SQS would send it again and every socket
     // in it would get the broadcast twice.
     if (settled.gone.length > 0) {
@@ -130,7 +167,7 @@ export class DeliveryService {
         logger.error('could not remove gone connections; the next sweep will', { partition: task.partition, error: error as Error }),
       );
     }
-    const failed = await this.requeue(task, settled.undelivered);
+    const failed = settled.rejected + (await this.requeue(task, settled.undelivered));
     tally.add(task.broadcastId, { delivered: settled.delivered, gone: settled.gone.length, failed });
   }
 
@@ -140,13 +177,10 @@ export class DeliveryService {
     const attempt = task.attempt + 1;
     if (attempt >= this.settings.maxDeliveryAttempts) return undelivered.length;
     const delaySeconds = Math.min(900, 2 ** attempt);
-    try {
-      await sendDeliveryTasks([{ ...task, attempt, connectionIds: undelivered }], this.settings.shardQueueUrls, task.partition + attempt, delaySeconds);
-      return 0;
-    } catch (error) {
-      logger.error('could not re-queue throttled connections; counting them as failed', { broadcastId: task.broadcastId, count: undelivered.length, error: error as Error });
-      return undelivered.length;
-    }
+    const unsent = await sendDeliveryTasks([{ ...task, attempt, connectionIds: undelivered }], this.settings.shardQueueUrls, task.partition + attempt, delaySeconds);
+    if (unsent.size === 0) return 0;
+    logger.error('could not re-queue throttled connections; counting them as failed', { broadcastId: task.broadcastId, count: undelivered.length });
+    return undelivered.length;
   }
 
   private payloadOf(broadcastId: string): Promise<BroadcastPayload> {

@@ -16,6 +16,8 @@ export const ENV = {
   progressPollSeconds: 'PROGRESS_POLL_SECONDS',
   deliveryTimeoutSeconds: 'DELIVERY_TIMEOUT_SECONDS',
   connectionIdsPerMessage: 'CONNECTION_IDS_PER_MESSAGE',
+  queryConcurrency: 'QUERY_CONCURRENCY',
   postConcurrency: 'POST_CONCURRENCY',
+  postRetriesPerInvocation: 'POST_RETRIES_PER_INVOCATION',
   maxDeliveryAttempts: 'MAX_DELIVERY_ATTEMPTS',
 } as const;

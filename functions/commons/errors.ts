@@ -20,3 +20,19 @@ export class BroadcastNotFoundError extends Error {
 export class PartitionFailedError extends Error {
   override name = 'PartitionFailedError';
 }
+
+/**
+ * The child could not finish because AWS throttled it. The state machine retries this with
+ * backoff; the partitions already enqueued are skipped on the retry.
+ */
+export class ThrottledError extends Error {
+  override name = 'ThrottledError';
+}
+
+const THROTTLING_ERRORS = new Set(['ThrottlingException', 'ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'RequestThrottled', 'TooManyRequestsException', 'LimitExceededException']);
+
+/** Whether an AWS SDK error says the call was throttled (and will succeed later). */
+export function isThrottlingError(error: unknown): boolean {
+  const sdkError = error as { name?: string; $retryable?: { throttling?: boolean } };
+  return THROTTLING_ERRORS.has(sdkError?.name ?? '') || sdkError?.$retryable?.throttling === true;
+}

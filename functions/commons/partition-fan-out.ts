@@ -1,7 +1,7 @@
 import { enqueuedKey, getBroadcast, recordEnqueued, type BroadcastKind } from '#commons/broadcasts';
 import { queryPartition, removeConnections, type ConnectionTables } from '#commons/connections';
 import { packDeliveryTasks, sendDeliveryTasks } from '#commons/delivery-tasks';
-import { PartitionFailedError } from '#commons/errors';
+import { isThrottlingError, PartitionFailedError, ThrottledError } from '#commons/errors';
 import { forEachWithConcurrency } from '#commons/helpers/concurrency';
 import { logger } from '#commons/helpers/logger';
 import { setConnectionCount } from '#commons/partitions';
@@ -35,26 +35,33 @@ export async function fanOutPartitions(settings: FanOutSettings, broadcastId: st
   const pending = partitions.filter((partition) => record.enqueued[enqueuedKey(partition)] === undefined);
   const connectionsByPartition = new Map<number, string[]>();
   const failed: number[] = [];
+  let throttled = 0;
   await forEachWithConcurrency(pending, settings.queryConcurrency, async (partition) => {
     try {
       connectionsByPartition.set(partition, await readPartition(settings, kind, partition));
     } catch (error) {
       logger.error('partition query failed', { broadcastId, partition, error: error as Error });
       failed.push(partition);
+      if (isThrottlingError(error)) throttled++;
     }
   });
 
   const tasks = [...connectionsByPartition].flatMap(([partition, ids]) => packDeliveryTasks(broadcastId, partition, ids, settings.connectionIdsPerMessage));
-  try {
-    await sendDeliveryTasks(tasks, settings.shardQueueUrls, partitions[0] ?? 0);
-  } catch (error) {
-    logger.error('enqueueing failed', { broadcastId, error: error as Error });
-    failed.push(...connectionsByPartition.keys());
-    connectionsByPartition.clear();
+  const unsent = await sendDeliveryTasks(tasks, settings.shardQueueUrls, partitions[0] ?? 0);
+  // A partition counts as enqueued only when every one of its tasks is on a queue. One with a
+  // task left unsent fails and is replayed whole: its sockets whose tasks did go out get the
+  // message twice — rare (SQS refused the same entries five times) and logged.
+  for (const index of unsent) {
+    const { partition } = tasks[index];
+    if (connectionsByPartition.delete(partition)) failed.push(partition);
   }
+  if (unsent.size > 0) logger.error('some delivery tasks could not be enqueued', { broadcastId, unsent: unsent.size });
   const counts = new Map([...connectionsByPartition].map(([partition, ids]) => [partition, ids.length]));
   await recordEnqueued(settings.tables.broadcasts, broadcastId, counts);
 
+  if (failed.length > 0 && throttled === failed.length) {
+    throw new ThrottledError(`DynamoDB throttled the queries of partition(s) ${failed.sort((a, b) => a - b).join(', ')} of broadcast ${broadcastId}`);
+  }
   if (failed.length > 0) {
     throw new PartitionFailedError(`could not enqueue partition(s) ${failed.sort((a, b) => a - b).join(', ')} of broadcast ${broadcastId}; replay them once the cause is fixed`);
   }

@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { allTables, broadcastsTable, connectionsTable, partitionsTable } from '#commons/tables';
 import { forkServer } from '../child-server';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-account';
 import { createTables, localTableName } from './create-tables';
 import { decrementPartitionCounters } from './partition-counters';
 import { startTtlReaper } from './ttl-reaper';
@@ -31,10 +32,10 @@ export interface LocalDynamoDb {
   stop(): Promise<void>;
 }
 
-export async function startDynamoDb({ dataDir, tablePrefix, reaperIntervalMs = 60_000, region = 'us-east-1' }: LocalDynamoDbOptions): Promise<LocalDynamoDb> {
+export async function startDynamoDb({ dataDir, tablePrefix, reaperIntervalMs = 60_000, region = LOCAL_REGION }: LocalDynamoDbOptions): Promise<LocalDynamoDb> {
   if (dataDir) await mkdir(dataDir, { recursive: true });
   const server = await forkServer(path.join(__dirname, 'dynalite-process.ts'), { dataDir });
-  const client = new DynamoDBClient({ endpoint: server.endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = new DynamoDBClient({ endpoint: server.endpoint, region, credentials: LOCAL_CREDENTIALS });
   try {
     await createTables(client, allTables, tablePrefix);
   } catch (error) {

@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CONNECTION_COUNT } from '#commons/partitions';
 import { connectionsTable, partitionsTable } from '#commons/tables';
 
 /**
@@ -24,7 +25,7 @@ export async function decrementPartitionCounters(client: DynamoDBDocumentClient,
             UpdateExpression: 'ADD #connections :reaped',
             // ADD on a missing row would create a negative counter out of nothing.
             ConditionExpression: 'attribute_exists(#partition)',
-            ExpressionAttributeNames: { '#connections': 'connections', '#partition': partitionsTable.partitionKey.name },
+            ExpressionAttributeNames: { '#connections': CONNECTION_COUNT, '#partition': partitionsTable.partitionKey.name },
             ExpressionAttributeValues: { ':reaped': -reaped },
           }),
         );

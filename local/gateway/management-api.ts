@@ -33,7 +33,8 @@ export function managementRequestListener(stage: string, route: RouteManagementC
     readBody(request, (data) => {
       if (data === undefined) return send(response, RESULTS.payloadTooLarge);
       const result = route(op, connectionId, data);
-      if (result instanceof Promise) void result.then((r) => send(response, r));
+      // A forward to a worker that died must still answer: 500, which callers retry, as API Gateway's own.
+      if (result instanceof Promise) void result.then((r) => send(response, r), () => send(response, RESULTS.internalError));
       else send(response, result);
     });
   };

@@ -24,4 +24,5 @@ export const RESULTS = {
   limitExceeded: error(429, 'LimitExceededException', 'Rate exceeded'),
   forbidden: error(403, 'ForbiddenException', 'Forbidden'),
   badRequest: (message: string) => error(400, 'BadRequestException', message),
+  internalError: error(500, 'InternalServerErrorException', 'Internal server error'),
 } satisfies Record<string, ManagementResult | ((message: string) => ManagementResult)>;

@@ -9,7 +9,7 @@ import {
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MAX_SQS_BATCH_ENTRIES } from '#commons/constants';
-import { LOCAL_ACCOUNT_ID } from './index';
+import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-account';
 import { lambdaContext } from './lambda-context';
 import { toSqsRecord } from './lambda-sqs-event';
 
@@ -67,12 +67,12 @@ export interface EventSource {
 const IDLE_POLL_MS = [5, 100] as const;
 
 export async function startEventSource(options: EventSourceOptions): Promise<EventSource> {
-  const region = options.region ?? 'us-east-1';
+  const region = options.region ?? LOCAL_REGION;
   // One receive and one delete per invocation in flight, on every queue: more sockets than the SDK's default 50.
   const client = new SQSClient({
     endpoint: options.sqsEndpoint,
     region,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: LOCAL_CREDENTIALS,
     requestHandler: { httpAgent: { keepAlive: true, maxSockets: 2 * options.queueUrls.length * options.maximumConcurrency } },
   });
   const stats: EventSourceStats = { invocations: 0, messages: 0, deleted: 0, failed: 0, failedInvocations: 0, deleteFailures: 0, inFlightInvocations: 0 };
@@ -231,7 +231,7 @@ class QueueMapping {
     const event: SQSEvent = { Records: [] };
     try {
       event.Records = batch.map((message) => toSqsRecord(message, queueArn, region));
-      const context = lambdaContext({ functionName, region, accountId: LOCAL_ACCOUNT_ID, timeoutSeconds: functionTimeoutSeconds });
+      const context = lambdaContext({ functionName, region, accountId: LOCAL_ACCOUNT, timeoutSeconds: functionTimeoutSeconds });
       const response = await handler(event, context);
       const failures = response?.batchItemFailures ?? [];
       // Lambda fails the whole batch when an identifier is empty or names no message of the batch.

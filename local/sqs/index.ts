@@ -1,6 +1,7 @@
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import path from 'node:path';
 import { forkServer } from '../child-server';
+import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-account';
 
 /**
  * Local SQS: local-aws-sqs as a child process (its CPU off the stack's event loop, like
@@ -25,14 +26,12 @@ export interface LocalSqs {
   stop(): Promise<void>;
 }
 
-/** The account id of every local ARN (see the contract: arn:aws:lambda:us-east-1:000000000000:...). */
-export const LOCAL_ACCOUNT_ID = '000000000000';
 /** What AWS allows at most, so a DLQ keeps failed messages for inspection. */
 const DLQ_RETENTION_SECONDS = 14 * 24 * 60 * 60;
 
-export async function startSqs({ shards, maxReceiveCount, visibilityTimeoutSeconds, region = 'us-east-1' }: LocalSqsOptions): Promise<LocalSqs> {
-  const server = await forkServer(path.join(__dirname, 'sqs-server-process.ts'), { region, accountId: LOCAL_ACCOUNT_ID });
-  const client = new SQSClient({ endpoint: server.endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+export async function startSqs({ shards, maxReceiveCount, visibilityTimeoutSeconds, region = LOCAL_REGION }: LocalSqsOptions): Promise<LocalSqs> {
+  const server = await forkServer(path.join(__dirname, 'sqs-server-process.ts'), { region, accountId: LOCAL_ACCOUNT });
+  const client = new SQSClient({ endpoint: server.endpoint, region, credentials: LOCAL_CREDENTIALS });
   try {
     const queues = await Promise.all(
       Array.from({ length: shards }, (_, shard) => createShardQueue(client, `swarmcast-shard-${shard}`, maxReceiveCount, visibilityTimeoutSeconds)),

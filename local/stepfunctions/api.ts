@@ -2,6 +2,7 @@
  * The Step Functions API operations, in the request and response shapes of the AWS JSON
  * protocol (Dates are turned into epoch seconds by the server).
  */
+import { MAX_STATE_PAYLOAD_BYTES } from '#commons/constants';
 import { randomUUID } from 'node:crypto';
 import { executionArn } from './arns';
 import {
@@ -19,7 +20,7 @@ type Request = Record<string, any>;
 type Operation = (service: StepFunctionsService, request: Request) => unknown;
 
 /** Execution input (as the state payload) may be at most 256 KiB. */
-const MAX_INPUT_BYTES = 262_144;
+const MAX_INPUT_BYTES = MAX_STATE_PAYLOAD_BYTES;
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 1000;
 

@@ -4,8 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 
-export const LOCAL_REGION = 'us-east-1';
-export const LOCAL_ACCOUNT = '000000000000';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from '../local-account';
+
+export { LOCAL_ACCOUNT, LOCAL_REGION };
 
 const prefix = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}`;
 

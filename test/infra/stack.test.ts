@@ -17,7 +17,9 @@ const overrides = {
   consumerBatchSize: 20,
   consumerBatchingWindowSeconds: 2,
   consumerMaxConcurrency: 5,
+  queryConcurrency: 3,
   postConcurrency: 8,
+  postRetriesPerInvocation: 1,
   maxDeliveryAttempts: 2,
   maxReceiveCount: 7,
   connectionTtlSeconds: 600,
@@ -90,9 +92,10 @@ describe.each(bothConfigs)('with the %s', (name) => {
       [ENV.partitionCount]: String(config.partitions),
       [ENV.connectionTtlSeconds]: String(config.connectionTtlSeconds),
     });
-    expect(env('QueryPartitions')).toMatchObject({ [ENV.connectionIdsPerMessage]: String(config.connectionIdsPerMessage) });
+    expect(env('QueryPartitions')).toMatchObject({ [ENV.connectionIdsPerMessage]: String(config.connectionIdsPerMessage), [ENV.queryConcurrency]: String(config.queryConcurrency) });
     expect(env('PostMessage')).toMatchObject({
       [ENV.postConcurrency]: String(config.postConcurrency),
+      [ENV.postRetriesPerInvocation]: String(config.postRetriesPerInvocation),
       [ENV.maxDeliveryAttempts]: String(config.maxDeliveryAttempts),
     });
   });

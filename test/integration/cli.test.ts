@@ -261,7 +261,7 @@ test('sweep removes connections that vanished without $disconnect and repairs th
 
   const swept = await swarmcast(['sweep', '--wait']);
   expect(swept.code).toBe(0);
-  const id = /started sweep (sweep-\d{8}-\d{6})/.exec(swept.stdout)![1];
+  const id = /started sweep (sweep-\d{8}-\d{6}-[0-9a-f]{6})/.exec(swept.stdout)![1];
   expect(swept.stdout).toContain(`sweep ${id}: SUCCEEDED — removed 12 gone connections`);
   expect(swept.stdout).toContain(`${CLIENTS + 12} checked: ${CLIENTS} live, 12 gone (removed), 0 failed`);
 

@@ -47,7 +47,7 @@ describe('ids', () => {
 
     expect(newBroadcastId(at)).toMatch(/^b-20260502-101530-[0-9a-f]{6}$/);
     expect(newBroadcastId(at)).not.toBe(newBroadcastId(at));
-    expect(newSweepId(at)).toBe('sweep-20260502-101530');
+    expect(newSweepId(at)).toMatch(/^sweep-20260502-101530-[0-9a-f]{6}$/);
   });
 
   it('name replays after their broadcast', () => {

@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { handler as connect } from '../../functions/connect';
 import { handler as disconnect } from '../../functions/disconnect';
 import { handler as onMessage } from '../../functions/default';
-import { queryPartition } from '#commons/connections';
+import { queryPartition, removeConnections } from '#commons/connections';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 beforeEach(() => dynamo.reset());
@@ -69,5 +69,18 @@ describe('queryPartition', () => {
     expect(calls).toHaveLength(2);
     expect(calls[0].args[0].input).toMatchObject({ IndexName: 'byPartition', ExpressionAttributeValues: { ':partition': 3 } });
     expect(calls[1].args[0].input.ExclusiveStartKey).toEqual({ connectionId: 'b', partition: 3 });
+  });
+});
+
+describe('removeConnections', () => {
+  it('when one delete fails, still decrements by the rows really removed, then reports the failure', async () => {
+    dynamo.on(DeleteCommand, { Key: { connectionId: 'bad' } }).rejects(new Error('InternalServerError'));
+    dynamo.on(DeleteCommand, { Key: { connectionId: 'a' } }).resolves({ Attributes: { connectionId: 'a', partition: 2 } });
+    dynamo.on(DeleteCommand, { Key: { connectionId: 'b' } }).resolves({});
+
+    await expect(removeConnections({ connections: 'Connections', partitions: 'Partitions' }, 2, ['a', 'bad', 'b'])).rejects.toThrow('InternalServerError');
+
+    expect(dynamo.commandCalls(DeleteCommand)).toHaveLength(3);
+    expect(dynamo.commandCalls(UpdateCommand)[0].args[0].input).toMatchObject({ Key: { partition: 2 }, ExpressionAttributeValues: { ':delta': -1 } });
   });
 });

@@ -62,8 +62,17 @@ describe('sendDeliveryTasks', () => {
     expect(JSON.parse(calls[1].args[0].input.Entries![0].MessageBody!).connectionIds).toEqual([ids(3)[1]]);
   });
 
-  it('throws when SQS keeps failing an entry, so the partition is counted as failed', async () => {
-    sqs.on(SendMessageBatchCommand).resolves({ Failed: [{ Id: '0', Code: 'InternalError', SenderFault: false }] });
-    await expect(sendDeliveryTasks(packDeliveryTasks('b1', 0, ids(1), 1), ['q0'], 0)).rejects.toThrow(/SQS rejected 1 message\(s\) to q0 after 5 attempts/);
+  it('reports exactly the tasks SQS kept refusing, after 5 attempts, and sends the rest', async () => {
+    sqs.on(SendMessageBatchCommand).callsFake(({ Entries }) => ({ Failed: Entries.filter((e: { Id: string }) => e.Id === '1').map((e: { Id: string }) => ({ Id: e.Id, Code: 'InternalError', SenderFault: false })) }));
+    const unsent = await sendDeliveryTasks(packDeliveryTasks('b1', 0, ids(3), 1), ['q0'], 0);
+    expect([...unsent]).toEqual([1]);
+    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(5);
+  });
+
+  it('a SendMessageBatch call that fails outright leaves its entries unsent, not the whole send', async () => {
+    sqs.on(SendMessageBatchCommand, { QueueUrl: 'q1' }).rejects(new Error('socket hang up'));
+    sqs.on(SendMessageBatchCommand, { QueueUrl: 'q0' }).resolves({ Failed: [] });
+    const unsent = await sendDeliveryTasks(packDeliveryTasks('b1', 0, ids(4), 1), ['q0', 'q1'], 0);
+    expect([...unsent].sort()).toEqual([1, 3]);
   });
 });

@@ -38,10 +38,10 @@ describe('query-partitions', () => {
     expect(new Set(queues).size).toBe(queues.length);
     expect(enqueuedWrites()).toHaveLength(1);
     const write = enqueuedWrites()[0];
-    expect(write.UpdateExpression).toBe('SET enqueued.#p0 = :n0, enqueued.#p1 = :n1');
+    expect(write.UpdateExpression).toBe('SET enqueued.#p0 = :n0, enqueued.#p1 = :n1, lastEnqueuedAt = :now');
     expect([write.ExpressionAttributeNames, write.ExpressionAttributeValues]).toEqual([
       { '#p0': 'p1', '#p1': 'p2' },
-      { ':n0': 2, ':n1': 1 },
+      { ':n0': 2, ':n1': 1, ':now': expect.any(Number) },
     ]);
   });
 
@@ -78,6 +78,15 @@ describe('query-partitions', () => {
     expect(enqueuedWrites().every((w) => Object.keys(w.ExpressionAttributeNames ?? {}).length === 0)).toBe(true);
   });
 
+  it('when every failure was throttling, the child fails with ThrottledError, which the state machine retries', async () => {
+    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', enqueued: {} } });
+    const throttle = Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException' });
+    dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':partition': 1 } }).rejects(throttle);
+    dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':partition': 2 } }).resolves({ Items: [{ connectionId: 'c', expiresAt: future }] });
+    await expect(queryPartitions({ Items: [1, 2], BatchInput: { broadcastId: 'b1', kind: 'message' } })).rejects.toMatchObject({ name: 'ThrottledError' });
+    expect(enqueuedWrites()[0].ExpressionAttributeNames).toEqual({ '#p0': 'p2' });
+  });
+
   it('a sweep deletes expired rows and resets the counter to the live rows', async () => {
     dynamo.on(GetCommand).resolves({ Item: { broadcastId: 's1', enqueued: {} } });
     dynamo.on(QueryCommand).resolves({ Items: [{ connectionId: 'live', expiresAt: future }, { connectionId: 'old', expiresAt: 10 }] });
@@ -101,14 +110,17 @@ describe('read-progress', () => {
     gone: 2,
     failed: 0,
     startedAt: 1_000,
-    deadline: 901_000,
+    deliveryTimeoutMs: 900_000,
     lastDeliveryAt: 1_800,
     expiresAt: 0,
   };
 
   it('is not done while enqueued connections are unaccounted for', () => {
     expect(progressOf(record, 2_000)).toMatchObject({ enqueued: 15, accounted: 14, done: false, timedOut: false });
-    expect(progressOf(record, 902_000).timedOut).toBe(true);
+    // the timeout runs from the latest activity (here the last delivery at 1,800)
+    expect(progressOf(record, 901_700).timedOut).toBe(false);
+    expect(progressOf(record, 901_900).timedOut).toBe(true);
+    expect(progressOf({ ...record, lastEnqueuedAt: 5_000_000 }, 5_800_000).timedOut).toBe(false);
   });
 
   it('is done when every enqueued connection is delivered, gone or failed, with the summary', async () => {

@@ -4,18 +4,22 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from
 import { mockClient } from 'aws-sdk-client-mock';
 import type { ConnectionPoster, PostOutcome } from '#commons/clients/management-api';
 import { DeliveryService, DeliveryTally, settleConnections } from '#commons/delivery';
+import { PostRejectedError } from '#commons/clients/management-api';
+import { ConcurrencyLimit } from '#commons/helpers/concurrency';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const sqs = mockClient(SQSClient);
 const managementApi = mockClient(ApiGatewayManagementApiClient);
 
 /** A poster whose answer per connection id the test decides; it records every call. */
-function fakePoster(outcomes: Record<string, PostOutcome[]>) {
+function fakePoster(outcomes: Record<string, (PostOutcome | 'reject')[]>) {
   const calls: string[] = [];
   const poster = {
     post: async (connectionId: string) => {
       calls.push(connectionId);
-      return outcomes[connectionId]?.shift() ?? 'delivered';
+      const outcome = outcomes[connectionId]?.shift() ?? 'delivered';
+      if (outcome === 'reject') throw new PostRejectedError(403, 'ForbiddenException', 'PostToConnection answered 403');
+      return outcome;
     },
   } as unknown as ConnectionPoster;
   return { poster, calls };
@@ -108,6 +112,32 @@ describe('DeliveryService', () => {
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 1, ':failed': 1 });
   });
 
+  it('an answer no retry can fix (403) counts that socket as failed and never fails the message', async () => {
+    const { poster, calls } = fakePoster({ b: ['reject'] });
+    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b', 'c'] });
+    expect(calls.sort()).toEqual(['a', 'b', 'c']);
+    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+    expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 2, ':gone': 0, ':failed': 1 });
+  });
+
+  it('a message whose broadcast has no text fails before any socket is posted to', async () => {
+    dynamo.on(GetCommand).resolves({ Item: { kind: 'message' } });
+    const { poster, calls } = fakePoster({});
+    await expect(deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a'] })).rejects.toThrow('broadcast b1 has no message to send');
+    expect(calls).toHaveLength(0);
+  });
+
+  it('reads the broadcast strongly consistent, once per container', async () => {
+    const { poster } = fakePoster({});
+    const tally = new DeliveryTally('Broadcasts');
+    const service = new DeliveryService(settings, poster, new ApiGatewayManagementApiClient({}));
+    await service.deliver({ broadcastId: 'b1', partition: 1, attempt: 0, connectionIds: ['a'] }, tally);
+    await service.deliver({ broadcastId: 'b1', partition: 2, attempt: 0, connectionIds: ['b'] }, tally);
+    const reads = dynamo.commandCalls(GetCommand);
+    expect(reads).toHaveLength(1);
+    expect(reads[0].args[0].input.ConsistentRead).toBe(true);
+  });
+
   it('a sweep checks each connection with GetConnection and removes the gone ones', async () => {
     dynamo.on(GetCommand).resolves({ Item: { kind: 'sweep' } });
     dynamo.on(DeleteCommand).resolves({ Attributes: { connectionId: 'old', partition: 5 } });
@@ -124,7 +154,20 @@ describe('DeliveryService', () => {
 });
 
 describe('settleConnections', () => {
-  it('awaits every call and never has more than `concurrency` in flight', async () => {
+  it('a probe that throws on one socket still lets every other call finish before returning', async () => {
+    const finished: string[] = [];
+    const probe = async (id: string) => {
+      await new Promise((resolve) => setTimeout(resolve, id === 'slow' ? 20 : 1));
+      if (id === 'bad') throw new Error('boom');
+      finished.push(id);
+      return 'delivered' as const;
+    };
+    const result = await settleConnections(['bad', 'slow', 'ok'], probe, { limit: new ConcurrencyLimit(3), retries: 0, retryBaseMs: 1 });
+    expect(finished.sort()).toEqual(['ok', 'slow']);
+    expect(result).toMatchObject({ delivered: 2, rejected: 1 });
+  });
+
+  it('awaits every call and never has more than the shared limit in flight', async () => {
     let inFlight = 0;
     let peak = 0;
     let finished = 0;
@@ -135,7 +178,7 @@ describe('settleConnections', () => {
       finished++;
       return 'delivered' as const;
     };
-    const result = await settleConnections(Array.from({ length: 50 }, (_, i) => `c${i}`), probe, { concurrency: 5, retries: 0, retryBaseMs: 1 });
+    const result = await settleConnections(Array.from({ length: 50 }, (_, i) => `c${i}`), probe, { limit: new ConcurrencyLimit(5), retries: 0, retryBaseMs: 1 });
     expect(finished).toBe(50);
     expect(result.delivered).toBe(50);
     expect(peak).toBe(5);

@@ -62,6 +62,22 @@ describe('prepare-broadcast', () => {
     expect(put.ConditionExpression).toBe('attribute_not_exists(#id)');
   });
 
+  it('a retried Prepare finds its own record and goes on with it', async () => {
+    const { ConditionalCheckFailedException } = await import('@aws-sdk/client-dynamodb');
+    dynamo.on(ScanCommand).resolves({ Items: [{ partition: 1 }] });
+    dynamo.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: 'exists', $metadata: {} }));
+    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b-42', kind: 'message', message: 'hello', partitions: [1], enqueued: {} } });
+    await expect(prepare({ input: { message: 'hello' }, executionName: 'b-42' })).resolves.toMatchObject({ broadcastId: 'b-42', partitions: [1] });
+  });
+
+  it('a different broadcast under an existing id is refused', async () => {
+    const { ConditionalCheckFailedException } = await import('@aws-sdk/client-dynamodb');
+    dynamo.on(ScanCommand).resolves({ Items: [{ partition: 1 }] });
+    dynamo.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: 'exists', $metadata: {} }));
+    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b-42', kind: 'message', message: 'other', partitions: [1], enqueued: {} } });
+    await expect(prepare({ input: { message: 'hello' }, executionName: 'b-42' })).rejects.toThrow(/broadcast b-42 already exists/);
+  });
+
   it('a sweep visits every partition, whatever the counters say', async () => {
     dynamo.on(PutCommand).resolves({});
     const prepared = await prepare({ input: { kind: 'sweep' }, executionName: 's-1' });

@@ -11,7 +11,7 @@ export function createManagementApiClient(endpoint: string): ApiGatewayManagemen
   return new ApiGatewayManagementApiClient({ endpoint });
 }
 
-/** What one PostToConnection did to one socket. */
+/** What one PostToConnection did to one socket; an answer no retry can fix throws PostRejectedError. */
 export type PostOutcome = 'delivered' | 'gone' | 'retry';
 
 /** A @connections answer that no retry can fix (403 bad credentials, 413 payload too large, ...). */

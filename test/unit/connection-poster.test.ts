@@ -1,0 +1,57 @@
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { ConnectionPoster, PostRejectedError, preparePayload } from '#commons/clients/management-api';
+
+/** A stand-in @connections API on loopback: the answer depends on the connection id. */
+const answers: Record<string, [number, string?]> = { 'ok=': [200], 'gone=': [410, 'GoneException'], 'busy=': [429, 'LimitExceededException'], 'down=': [503], 'denied=': [403, 'ForbiddenException'] };
+const seen: http.IncomingMessage[] = [];
+let server: http.Server;
+let poster: ConnectionPoster;
+
+beforeAll(async () => {
+  server = http.createServer((request, response) => {
+    seen.push(request);
+    request.resume();
+    request.on('end', () => {
+      const id = decodeURIComponent(request.url!.split('/').pop()!);
+      const [status, type] = answers[id] ?? [500];
+      response.writeHead(status, type ? { 'x-amzn-ErrorType': type } : {});
+      response.end(type ? JSON.stringify({ message: type }) : '');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/live`;
+  poster = new ConnectionPoster(endpoint, new ApiGatewayManagementApiClient({ endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 'secret' } }), 4);
+});
+
+afterAll(async () => {
+  await poster.close();
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+describe('ConnectionPoster', () => {
+  it('maps 2xx to delivered, 410 to gone, 429 and 5xx to retry', async () => {
+    const payload = preparePayload('hello');
+    await expect(poster.post('ok=', payload)).resolves.toBe('delivered');
+    await expect(poster.post('gone=', payload)).resolves.toBe('gone');
+    await expect(poster.post('busy=', payload)).resolves.toBe('retry');
+    await expect(poster.post('down=', payload)).resolves.toBe('retry');
+  });
+
+  it('throws PostRejectedError for an answer no retry can fix', async () => {
+    await expect(poster.post('denied=', preparePayload('hello'))).rejects.toBeInstanceOf(PostRejectedError);
+  });
+
+  it('signs with SigV4 for execute-api over the payload hash, and encodes the id in the path', async () => {
+    seen.length = 0;
+    await poster.post('ok=', preparePayload('hello'));
+    const request = seen[0];
+    expect(request.method).toBe('POST');
+    expect(request.url).toBe('/live/@connections/ok%3D');
+    expect(request.headers['x-amz-content-sha256']).toBe(createHash('sha256').update('hello').digest('hex'));
+    expect(request.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKID\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=.*x-amz-content-sha256.*, Signature=[0-9a-f]{64}$/);
+  });
+});
