@@ -36,7 +36,8 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
   // several invocations of this module at once (Lambda never does).
   const processor = new BatchProcessor(EventType.SQS);
   const tally = new DeliveryTally(tables.broadcasts);
-  const deliverRecord = async (record: SQSRecord): Promise<void> => delivery.deliver(parseDeliveryTask(record.body), tally);
+  const limit = delivery.newInvocationLimit();
+  const deliverRecord = async (record: SQSRecord): Promise<void> => delivery.deliver(parseDeliveryTask(record.body), tally, limit);
   const response = await processPartialResponse(event, deliverRecord, processor, { context });
   await tally.flush();
   return response;

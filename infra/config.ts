@@ -26,7 +26,7 @@ export interface SwarmcastConfig {
   consumerMaxConcurrency: number;
   /** Partitions one map child queries at once. */
   queryConcurrency: number;
-  /** PostToConnection calls in flight per consumer instance (shared by the records of a batch). */
+  /** PostToConnection calls in flight per consumer invocation (shared by the records of its batch). */
   postConcurrency: number;
   /** Passes over throttled sockets within one invocation before they are re-queued. */
   postRetriesPerInvocation: number;

@@ -136,24 +136,29 @@ interface BroadcastPayload {
 export class DeliveryService {
   /** Payloads of recent broadcasts: one read per broadcast per container, not per message. */
   private readonly payloads = new Map<string, Promise<BroadcastPayload>>();
-  /** Posts in flight per container, whatever the number of records processed in parallel. */
-  private readonly postLimit: ConcurrencyLimit;
 
   constructor(
     private readonly settings: DeliverySettings,
     private readonly poster: ConnectionPoster,
     private readonly managementApi: ApiGatewayManagementApiClient,
-  ) {
-    this.postLimit = new ConcurrencyLimit(settings.postConcurrency);
+  ) {}
+
+  /**
+   * The bound on posts in flight for one invocation, whatever the number of its records
+   * processed in parallel. Per invocation rather than per container: the local stack runs
+   * several invocations of one module at once, each standing for its own Lambda instance.
+   */
+  newInvocationLimit(): ConcurrencyLimit {
+    return new ConcurrencyLimit(this.settings.postConcurrency);
   }
 
   /** Adds the task's counts to `tally`; the caller writes the tally once per invocation. */
-  async deliver(task: DeliveryTask, tally: DeliveryTally): Promise<void> {
+  async deliver(task: DeliveryTask, tally: DeliveryTally, limit: ConcurrencyLimit): Promise<void> {
     const { kind, payload } = await this.payloadOf(task.broadcastId);
     if (kind === 'message' && !payload) throw new DeliveryTaskError(`broadcast ${task.broadcastId} has no message to send`);
     const probe = kind === 'sweep' ? checkConnection(this.managementApi) : (connectionId: string) => this.poster.post(connectionId, payload!);
     const settled = await settleConnections(task.connectionIds, probe, {
-      limit: this.postLimit,
+      limit,
       retries: this.settings.retriesPerInvocation,
       retryBaseMs: this.settings.retryBaseMs,
     });

@@ -45,7 +45,7 @@ beforeEach(() => {
 
 async function deliverAndFlush(poster: ConnectionPoster, task: { broadcastId: string; partition: number; attempt: number; connectionIds: string[] }) {
   const tally = new DeliveryTally('Broadcasts');
-  await new DeliveryService(settings, poster, new ApiGatewayManagementApiClient({})).deliver(task, tally);
+  await new DeliveryService(settings, poster, new ApiGatewayManagementApiClient({})).deliver(task, tally, new ConcurrencyLimit(4));
   await tally.flush();
 }
 
@@ -57,8 +57,8 @@ describe('DeliveryService', () => {
     dynamo.on(DeleteCommand).resolves({ Attributes: { connectionId: 'x', partition: 1 } });
     const tally = new DeliveryTally('Broadcasts');
     const service = new DeliveryService(settings, poster, new ApiGatewayManagementApiClient({}));
-    await service.deliver({ broadcastId: 'b1', partition: 1, attempt: 0, connectionIds: ['a', 'x'] }, tally);
-    await service.deliver({ broadcastId: 'b1', partition: 2, attempt: 0, connectionIds: ['b', 'c'] }, tally);
+    await service.deliver({ broadcastId: 'b1', partition: 1, attempt: 0, connectionIds: ['a', 'x'] }, tally, service.newInvocationLimit());
+    await service.deliver({ broadcastId: 'b1', partition: 2, attempt: 0, connectionIds: ['b', 'c'] }, tally, service.newInvocationLimit());
     await tally.flush();
     expect(countsWritten()).toHaveLength(1);
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 3, ':gone': 1, ':failed': 0 });
@@ -131,8 +131,8 @@ describe('DeliveryService', () => {
     const { poster } = fakePoster({});
     const tally = new DeliveryTally('Broadcasts');
     const service = new DeliveryService(settings, poster, new ApiGatewayManagementApiClient({}));
-    await service.deliver({ broadcastId: 'b1', partition: 1, attempt: 0, connectionIds: ['a'] }, tally);
-    await service.deliver({ broadcastId: 'b1', partition: 2, attempt: 0, connectionIds: ['b'] }, tally);
+    await service.deliver({ broadcastId: 'b1', partition: 1, attempt: 0, connectionIds: ['a'] }, tally, service.newInvocationLimit());
+    await service.deliver({ broadcastId: 'b1', partition: 2, attempt: 0, connectionIds: ['b'] }, tally, service.newInvocationLimit());
     const reads = dynamo.commandCalls(GetCommand);
     expect(reads).toHaveLength(1);
     expect(reads[0].args[0].input.ConsistentRead).toBe(true);
