@@ -72,6 +72,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     const dynamoDb = await startDynamoDb({ dataDir: options.dataDir, tablePrefix: 'swarmcast', reaperIntervalMs: options.reaperIntervalMs, region: LOCAL_REGION });
     stops.push(() => dynamoDb.stop());
+    // 60 s, not AWS's 6 × the function timeout: a local invocation cannot be cut off, and a task that
+    // failed on purpose in a test should come back within the test.
     const sqs = await startSqs({ shards: config.shards, maxReceiveCount: config.maxReceiveCount, visibilityTimeoutSeconds: 60, region: LOCAL_REGION });
     stops.push(() => sqs.stop());
 

@@ -74,7 +74,7 @@ export class SwarmcastFunction extends NodejsFunction {
         // Bundle the pinned AWS SDK too instead of using the runtime's copy: what was tested is what runs.
         externalModules: [],
         minify: true,
-        // Error classes are matched by name (errorType) in the state machine's Retry/Catch.
+        // Class and function names survive minification: readable stack traces and logged error names.
         keepNames: true,
         sourceMap: true,
         sourcesContent: false,
