@@ -18,6 +18,12 @@ export async function publishEndpoints(endpoints: PublishedLocalStack): Promise<
   await writeFile(discoveryFile(), JSON.stringify(endpoints, null, 2));
 }
 
+/** Publishes a running stack's endpoints under this process's id. */
+export async function publishLocalStack(stack: LocalStackEndpoints): Promise<void> {
+  const { region, webSocketUrl, connectionsEndpoint, stepFunctionsEndpoint, dynamoDbEndpoint, sqsEndpoint, stateMachineArn } = stack;
+  await publishEndpoints({ pid: process.pid, region, webSocketUrl, connectionsEndpoint, stepFunctionsEndpoint, dynamoDbEndpoint, sqsEndpoint, stateMachineArn });
+}
+
 export async function unpublishEndpoints(): Promise<void> {
   await rm(discoveryFile(), { force: true });
 }

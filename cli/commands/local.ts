@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { publishEndpoints, unpublishEndpoints } from '../../local/discovery';
+import { publishLocalStack, unpublishEndpoints } from '../../local/discovery';
 import { startLocalStack } from '../../local/stack';
 import { parsePositiveInteger } from '../options';
 
@@ -18,16 +18,7 @@ export function registerLocalCommand(program: Command): void {
         gatewayWorkers: options.gatewayWorkers,
         dataDir: options.data,
       });
-      await publishEndpoints({
-        pid: process.pid,
-        region: stack.region,
-        webSocketUrl: stack.webSocketUrl,
-        connectionsEndpoint: stack.connectionsEndpoint,
-        stepFunctionsEndpoint: stack.stepFunctionsEndpoint,
-        dynamoDbEndpoint: stack.dynamoDbEndpoint,
-        sqsEndpoint: stack.sqsEndpoint,
-        stateMachineArn: stack.stateMachineArn,
-      });
+      await publishLocalStack(stack);
       console.log(`swarmcast local stack is running${options.data ? ` (tables kept in ${options.data})` : ' (in memory)'}
 
   WebSocket URL        ${stack.webSocketUrl}

@@ -3,7 +3,7 @@
  * real ASL file, real SDK clients against dynalite, local-aws-sqs and our gateway.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   DescribeExecutionCommand,
   DescribeMapRunCommand,
@@ -18,6 +18,7 @@ import {
 import { ClientSwarm } from '../../local/clients/swarm';
 import { localSfnClient, waitForExecution } from '../../local/demo';
 import { startLocalStack, type LocalStack } from '../../local/stack';
+import { rowsAndCounters as countRowsAndCounters } from './helpers/tables';
 
 const CLIENTS = 300;
 const PARTITIONS = 24;
@@ -59,25 +60,7 @@ async function broadcast(message: unknown, name: string) {
   return executionArn!;
 }
 
-async function scanAll(tableName: string): Promise<Record<string, any>[]> {
-  const rows: Record<string, any>[] = [];
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey }));
-    rows.push(...(page.Items ?? []));
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
-  return rows;
-}
-
-/** Partition → live rows, and partition → counter, to compare. */
-async function rowsAndCounters() {
-  const rows = new Map<number, number>();
-  for (const row of await scanAll(stack.tableNames.Connections)) rows.set(row.partition, (rows.get(row.partition) ?? 0) + 1);
-  const counters = new Map<number, number>();
-  for (const row of await scanAll(stack.tableNames.Partitions)) if (row.connections) counters.set(row.partition, row.connections);
-  return { rows, counters };
-}
+const rowsAndCounters = () => countRowsAndCounters(dynamo, stack.tableNames);
 
 test('every connected client has a row, spread over the partitions, with counters that match', async () => {
   const { rows, counters } = await rowsAndCounters();

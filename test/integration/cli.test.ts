@@ -8,12 +8,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { ClientSwarm } from '../../local/clients/swarm';
 import { localSfnClient } from '../../local/demo';
-import { publishEndpoints } from '../../local/discovery';
+import { publishLocalStack } from '../../local/discovery';
 import { startLocalStack, type LocalStack } from '../../local/stack';
+import { rowsAndCounters as countRowsAndCounters } from './helpers/tables';
 
 const BIN = path.join(__dirname, '..', '..', 'cli', 'bin', 'swarmcast.cjs');
 const CLIENTS = 240;
@@ -49,16 +50,7 @@ beforeAll(async () => {
   });
   // discoveryFile() reads the variable when called: set it before publishing.
   process.env.SWARMCAST_LOCAL_FILE = discoveryFile;
-  await publishEndpoints({
-    pid: process.pid,
-    region: stack.region,
-    webSocketUrl: stack.webSocketUrl,
-    connectionsEndpoint: stack.connectionsEndpoint,
-    stepFunctionsEndpoint: stack.stepFunctionsEndpoint,
-    dynamoDbEndpoint: stack.dynamoDbEndpoint,
-    sqsEndpoint: stack.sqsEndpoint,
-    stateMachineArn: stack.stateMachineArn,
-  });
+  await publishLocalStack(stack);
   sfn = localSfnClient(stack);
   dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.dynamoDbEndpoint, region: stack.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
   swarm = await ClientSwarm.connect(stack.webSocketUrl, CLIENTS);
@@ -103,25 +95,7 @@ async function executionCount(): Promise<number> {
   return (await sfn.send(new ListExecutionsCommand({ stateMachineArn: stack.stateMachineArn, maxResults: 1000 }))).executions!.length;
 }
 
-async function scanAll(tableName: string): Promise<Record<string, any>[]> {
-  const rows: Record<string, any>[] = [];
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey }));
-    rows.push(...(page.Items ?? []));
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
-  return rows;
-}
-
-/** Partition → live rows, and partition → counter, to compare. */
-async function rowsAndCounters() {
-  const rows = new Map<number, number>();
-  for (const row of await scanAll(stack.tableNames.Connections)) rows.set(row.partition, (rows.get(row.partition) ?? 0) + 1);
-  const counters = new Map<number, number>();
-  for (const row of await scanAll(stack.tableNames.Partitions)) if (row.connections) counters.set(row.partition, row.connections);
-  return { rows, counters };
-}
+const rowsAndCounters = () => countRowsAndCounters(dynamo, stack.tableNames);
 
 /** The first `n` partitions that hold connections: a fault on an empty one would change nothing. */
 async function populatedPartitions(n: number): Promise<number[]> {

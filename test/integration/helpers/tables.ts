@@ -1,0 +1,23 @@
+import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { LocalStack } from '../../../local/stack';
+
+/** Every row of a table, page by page. */
+export async function scanAll(dynamo: DynamoDBDocumentClient, tableName: string): Promise<Record<string, any>[]> {
+  const rows: Record<string, any>[] = [];
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey }));
+    rows.push(...(page.Items ?? []));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return rows;
+}
+
+/** Partition → live rows, and partition → counter, to compare. */
+export async function rowsAndCounters(dynamo: DynamoDBDocumentClient, tableNames: LocalStack['tableNames']) {
+  const rows = new Map<number, number>();
+  for (const row of await scanAll(dynamo, tableNames.Connections)) rows.set(row.partition, (rows.get(row.partition) ?? 0) + 1);
+  const counters = new Map<number, number>();
+  for (const row of await scanAll(dynamo, tableNames.Partitions)) if (row.connections) counters.set(row.partition, row.connections);
+  return { rows, counters };
+}
