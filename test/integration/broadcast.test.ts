@@ -2,7 +2,6 @@
  * The whole pipeline on the local stack: real WebSocket clients, the real handlers, the
  * real ASL file, real SDK clients against dynalite, local-aws-sqs and our gateway.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   DescribeExecutionCommand,
@@ -18,7 +17,7 @@ import {
 import { ClientSwarm } from '../../local/clients/swarm';
 import { localSfnClient, waitForExecution } from '../../local/demo';
 import { startLocalStack, type LocalStack } from '../../local/stack';
-import { rowsAndCounters as countRowsAndCounters } from './helpers/tables';
+import { localDynamo, rowsAndCounters as countRowsAndCounters } from './helpers/tables';
 
 const CLIENTS = 300;
 const PARTITIONS = 24;
@@ -43,7 +42,7 @@ beforeAll(async () => {
     },
   });
   sfn = localSfnClient(stack);
-  dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.dynamoDbEndpoint, region: stack.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+  dynamo = localDynamo(stack);
   swarm = await ClientSwarm.connect(stack.webSocketUrl, CLIENTS);
 }, 120_000);
 

@@ -7,14 +7,13 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { ClientSwarm } from '../../local/clients/swarm';
 import { localSfnClient } from '../../local/demo';
 import { publishLocalStack } from '../../local/discovery';
 import { startLocalStack, type LocalStack } from '../../local/stack';
-import { rowsAndCounters as countRowsAndCounters } from './helpers/tables';
+import { localDynamo, rowsAndCounters as countRowsAndCounters } from './helpers/tables';
 
 const BIN = path.join(__dirname, '..', '..', 'cli', 'bin', 'swarmcast.cjs');
 const CLIENTS = 240;
@@ -52,7 +51,7 @@ beforeAll(async () => {
   process.env.SWARMCAST_LOCAL_FILE = discoveryFile;
   await publishLocalStack(stack);
   sfn = localSfnClient(stack);
-  dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.dynamoDbEndpoint, region: stack.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+  dynamo = localDynamo(stack);
   swarm = await ClientSwarm.connect(stack.webSocketUrl, CLIENTS);
 }, 120_000);
 

@@ -1,4 +1,6 @@
-import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { LOCAL_CREDENTIALS } from '../../../local/local-account';
 import type { LocalStack } from '../../../local/stack';
 
 /** Every row of a table, page by page. */
@@ -20,4 +22,9 @@ export async function rowsAndCounters(dynamo: DynamoDBDocumentClient, tableNames
   const counters = new Map<number, number>();
   for (const row of await scanAll(dynamo, tableNames.Partitions)) if (row.connections) counters.set(row.partition, row.connections);
   return { rows, counters };
+}
+
+/** A document client on the local stack's DynamoDB, for tests that plant or inspect rows. */
+export function localDynamo(stack: Pick<LocalStack, 'dynamoDbEndpoint' | 'region'>): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.dynamoDbEndpoint, region: stack.region, credentials: LOCAL_CREDENTIALS }));
 }
