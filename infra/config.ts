@@ -53,7 +53,7 @@ export const defaultConfig: SwarmcastConfig = {
   partitionsPerChild: 25,
   toleratedFailurePercentage: 1,
   connectionIdsPerMessage: 500,
-  consumerBatchSize: 4,
+  consumerBatchSize: 10,
   consumerBatchingWindowSeconds: 0,
   consumerMaxConcurrency: 50,
   queryConcurrency: 8,
