@@ -41,7 +41,7 @@ export interface DemoSummary {
   ok: boolean;
 }
 
-export function percentile(sortedValues: readonly number[], p: number): number {
+function percentile(sortedValues: readonly number[], p: number): number {
   if (sortedValues.length === 0) return 0;
   return sortedValues[Math.min(sortedValues.length - 1, Math.max(0, Math.ceil((p / 100) * sortedValues.length) - 1))];
 }

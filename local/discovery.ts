@@ -14,7 +14,7 @@ export interface PublishedLocalStack extends LocalStackEndpoints {
 
 export const discoveryFile = (): string => process.env.SWARMCAST_LOCAL_FILE ?? path.join(os.tmpdir(), 'swarmcast-local.json');
 
-export async function publishEndpoints(endpoints: PublishedLocalStack): Promise<void> {
+async function publishEndpoints(endpoints: PublishedLocalStack): Promise<void> {
   await writeFile(discoveryFile(), JSON.stringify(endpoints, null, 2));
 }
 

@@ -166,14 +166,15 @@ export function progressOf(record: BroadcastRecord, now = Date.now()): Broadcast
   const accounted = record.delivered + record.gone + record.failed;
   const visited = new Set(Object.keys(record.enqueued));
   const done = accounted >= enqueued;
-  const lastActivity = done ? Math.max(record.lastDeliveryAt ?? record.startedAt, record.startedAt) : now;
+  const deliveryEnd = done ? Math.max(record.lastDeliveryAt ?? record.startedAt, record.startedAt) : now;
+  // The timeout runs from the latest activity, not from the start: a redrive hours later runs
+  // its children again and gets a full timeout for their delivery.
+  const latestActivity = Math.max(record.startedAt, record.lastEnqueuedAt ?? 0, record.lastDeliveryAt ?? 0);
   return {
     enqueued,
     accounted,
     done,
-    // Measured from the latest activity, not from the start: a redrive hours later runs its
-    // children again and gets a full timeout for their delivery.
-    timedOut: !done && now > Math.max(record.startedAt, record.lastEnqueuedAt ?? 0, record.lastDeliveryAt ?? 0) + record.deliveryTimeoutMs,
+    timedOut: !done && now > latestActivity + record.deliveryTimeoutMs,
     summary: {
       broadcastId: record.broadcastId,
       partitions: visited.size,
@@ -182,7 +183,7 @@ export function progressOf(record: BroadcastRecord, now = Date.now()): Broadcast
       delivered: record.delivered,
       gone: record.gone,
       failed: record.failed,
-      durationMs: lastActivity - record.startedAt,
+      durationMs: deliveryEnd - record.startedAt,
     },
   };
 }

@@ -26,9 +26,10 @@ export interface FanOutResult {
 /**
  * The map child's work: read every connection id of the batch's partitions, enqueue them
  * on the shard queues as delivery tasks (SendMessageBatch calls shared by the whole batch),
- * then record each partition's count. A partition already recorded is skipped, so a
- * retried or redriven child sends nothing twice. A partition whose Query fails does not
- * stop the others; the child then fails naming it, and a redrive re-runs just that one.
+ * then record the count of each partition whose tasks are all queued. A partition already
+ * recorded is skipped, so a retried or redriven child does not enqueue it again. A partition
+ * that fails does not stop the others; the child then fails naming it, and a redrive re-runs
+ * just that one.
  */
 export async function fanOutPartitions(settings: FanOutSettings, broadcastId: string, kind: BroadcastKind, partitions: readonly number[]): Promise<FanOutResult> {
   const record = await getBroadcast(settings.tables.broadcasts, broadcastId);
@@ -59,11 +60,12 @@ export async function fanOutPartitions(settings: FanOutSettings, broadcastId: st
   const counts = new Map([...connectionsByPartition].map(([partition, ids]) => [partition, ids.length]));
   await recordEnqueued(settings.tables.broadcasts, broadcastId, counts);
 
+  const failedList = failed.sort((a, b) => a - b).join(', ');
   if (failed.length > 0 && throttled === failed.length) {
-    throw new ThrottledError(`DynamoDB throttled the queries of partition(s) ${failed.sort((a, b) => a - b).join(', ')} of broadcast ${broadcastId}`);
+    throw new ThrottledError(`DynamoDB throttled the queries of partition(s) ${failedList} of broadcast ${broadcastId}`);
   }
   if (failed.length > 0) {
-    throw new PartitionFailedError(`could not enqueue partition(s) ${failed.sort((a, b) => a - b).join(', ')} of broadcast ${broadcastId}; replay them once the cause is fixed`);
+    throw new PartitionFailedError(`could not enqueue partition(s) ${failedList} of broadcast ${broadcastId}; replay them once the cause is fixed`);
   }
   return {
     broadcastId,

@@ -88,21 +88,13 @@ function startExecution(service: StepFunctionsService, request: Request) {
 function describeExecution(service: StepFunctionsService, request: Request) {
   const execution = findExecution(service, request);
   return {
-    executionArn: execution.arn,
-    stateMachineArn: execution.machine.stateMachineArn,
-    name: execution.name,
-    status: execution.status,
-    startDate: execution.startDate,
-    stopDate: execution.stopDate,
+    ...executionListItem(execution),
     input: execution.input,
     inputDetails: { included: true },
     output: execution.output,
     outputDetails: execution.output === undefined ? undefined : { included: true },
     error: execution.error,
     cause: execution.cause,
-    mapRunArn: execution.mapRunArn,
-    redriveCount: execution.redriveCount,
-    redriveDate: execution.redriveDate,
     ...redriveStatus(execution),
   };
 }
@@ -119,18 +111,23 @@ function listExecutions(service: StepFunctionsService, request: Request) {
     .reverse();
   const { items, nextToken } = page(matching, request);
   return {
-    executions: items.map((execution) => ({
-      executionArn: execution.arn,
-      stateMachineArn: execution.machine.stateMachineArn,
-      name: execution.name,
-      status: execution.status,
-      startDate: execution.startDate,
-      stopDate: execution.stopDate,
-      mapRunArn: execution.mapRunArn,
-      redriveCount: execution.redriveCount,
-      redriveDate: execution.redriveDate,
-    })),
+    executions: items.map(executionListItem),
     nextToken,
+  };
+}
+
+/** The fields ListExecutions gives per execution; DescribeExecution gives them too. */
+function executionListItem(execution: ReturnType<typeof findExecution>) {
+  return {
+    executionArn: execution.arn,
+    stateMachineArn: execution.machine.stateMachineArn,
+    name: execution.name,
+    status: execution.status,
+    startDate: execution.startDate,
+    stopDate: execution.stopDate,
+    mapRunArn: execution.mapRunArn,
+    redriveCount: execution.redriveCount,
+    redriveDate: execution.redriveDate,
   };
 }
 
