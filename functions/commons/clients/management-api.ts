@@ -48,6 +48,7 @@ export class ConnectionPoster {
   private readonly pool: Pool;
   private readonly host: string;
   private readonly basePath: string;
+  private region?: Promise<string>;
 
   constructor(
     endpoint: string,
@@ -61,7 +62,9 @@ export class ConnectionPoster {
   }
 
   async post(connectionId: string, payload: PreparedPayload): Promise<PostOutcome> {
-    const [credentials, region] = await Promise.all([this.client.config.credentials(), this.client.config.region()]);
+    // The SDK's credential provider is memoized and refreshes before expiry; the Region never changes.
+    this.region ??= this.client.config.region();
+    const [credentials, region] = await Promise.all([this.client.config.credentials(), this.region]);
     const path = `${this.basePath}/@connections/${encodeURIComponent(connectionId)}`;
     const signed = aws4.sign(
       {
