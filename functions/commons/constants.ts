@@ -1,7 +1,9 @@
+import { AWS_LIMITS } from './aws-limits';
+
 /** API Gateway WebSocket message payload limit. */
-export const MAX_MESSAGE_BYTES = 128 * 1024;
+export const MAX_MESSAGE_BYTES = AWS_LIMITS.webSocketMessageBytes.value;
 /** Step Functions state payload limit; the local Step Functions API enforces it on input too. */
-export const MAX_STATE_PAYLOAD_BYTES = 256 * 1024;
+export const MAX_STATE_PAYLOAD_BYTES = AWS_LIMITS.stepFunctionsPayloadBytes.value;
 /** SQS limits: one message, and one SendMessageBatch. */
-export const MAX_SQS_MESSAGE_BYTES = 1024 * 1024;
-export const MAX_SQS_BATCH_ENTRIES = 10;
+export const MAX_SQS_MESSAGE_BYTES = AWS_LIMITS.sqsMessageBytes.value;
+export const MAX_SQS_BATCH_ENTRIES = AWS_LIMITS.sqsBatchEntries.value;

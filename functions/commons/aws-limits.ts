@@ -1,0 +1,87 @@
+/**
+ * Every AWS number swarmcast relies on — quotas, size limits and list prices — in one table,
+ * each with the documentation page it comes from. Code that needs one imports it from here;
+ * the local stack enforces the quotas with these defaults.
+ */
+
+const API_GATEWAY_QUOTAS = 'https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html';
+const API_GATEWAY_WEBSOCKET_QUOTAS = 'https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html';
+const STEP_FUNCTIONS_QUOTAS = 'https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html';
+const SQS_QUOTAS = 'https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html';
+const LAMBDA_QUOTAS = 'https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html';
+const DYNAMODB_QUOTAS = 'https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html';
+const CLOUDFORMATION_QUOTAS = 'https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html';
+
+export interface AwsNumber {
+  value: number;
+  source: string;
+}
+
+/** Quotas and limits (defaults; the account-level ones can be raised on request). */
+export const AWS_LIMITS = {
+  /** Account-wide API Gateway throttle, steady rate per Region: every @connections call and every $connect counts. */
+  apiGatewayAccountRatePerSecond: { value: 10_000, source: API_GATEWAY_QUOTAS },
+  /** Account-wide API Gateway throttle, burst (token bucket size). */
+  apiGatewayAccountBurst: { value: 5_000, source: API_GATEWAY_QUOTAS },
+  /** New WebSocket connections per second per account and Region. */
+  webSocketNewConnectionsPerSecond: { value: 500, source: API_GATEWAY_WEBSOCKET_QUOTAS },
+  /** WebSocket message payload size. */
+  webSocketMessageBytes: { value: 128 * 1024, source: API_GATEWAY_WEBSOCKET_QUOTAS },
+  /** WebSocket frame size. */
+  webSocketFrameBytes: { value: 32 * 1024, source: API_GATEWAY_WEBSOCKET_QUOTAS },
+  /** Idle connection timeout. */
+  webSocketIdleTimeoutSeconds: { value: 10 * 60, source: API_GATEWAY_WEBSOCKET_QUOTAS },
+  /** Maximum connection duration. */
+  webSocketMaxConnectionSeconds: { value: 2 * 60 * 60, source: API_GATEWAY_WEBSOCKET_QUOTAS },
+  /** API Gateway integration timeout ($connect and other routes). */
+  apiGatewayIntegrationTimeoutSeconds: { value: 29, source: API_GATEWAY_WEBSOCKET_QUOTAS },
+  /** Step Functions state input/output payload. */
+  stepFunctionsPayloadBytes: { value: 256 * 1024, source: STEP_FUNCTIONS_QUOTAS },
+  /** Events in one Standard execution's history (a redrive continues the same history). */
+  stepFunctionsHistoryEvents: { value: 25_000, source: STEP_FUNCTIONS_QUOTAS },
+  /** Distributed Map child executions running at once. */
+  distributedMapMaxConcurrency: { value: 10_000, source: STEP_FUNCTIONS_QUOTAS },
+  /** SQS message size. */
+  sqsMessageBytes: { value: 1024 * 1024, source: SQS_QUOTAS },
+  /** SQS SendMessageBatch entries. */
+  sqsBatchEntries: { value: 10, source: SQS_QUOTAS },
+  /** Lambda environment variables, all together. */
+  lambdaEnvironmentBytes: { value: 4 * 1024, source: LAMBDA_QUOTAS },
+  /** Lambda SQS event source MaximumConcurrency range. */
+  lambdaSqsMaximumConcurrencyMin: { value: 2, source: LAMBDA_QUOTAS },
+  lambdaSqsMaximumConcurrencyMax: { value: 1_000, source: LAMBDA_QUOTAS },
+  /** DynamoDB item size. */
+  dynamoDbItemBytes: { value: 400 * 1024, source: DYNAMODB_QUOTAS },
+  /** Write capacity one DynamoDB partition serves per second. */
+  dynamoDbPartitionWcuPerSecond: { value: 1_000, source: DYNAMODB_QUOTAS },
+  /** BatchWriteItem requests per call. */
+  dynamoDbBatchWriteItems: { value: 25, source: DYNAMODB_QUOTAS },
+  /** Resources in one CloudFormation stack. */
+  cloudFormationStackResources: { value: 500, source: CLOUDFORMATION_QUOTAS },
+} as const satisfies Record<string, AwsNumber>;
+
+const API_GATEWAY_PRICING = 'https://aws.amazon.com/api-gateway/pricing/';
+const LAMBDA_PRICING = 'https://aws.amazon.com/lambda/pricing/';
+const SQS_PRICING = 'https://aws.amazon.com/sqs/pricing/';
+const DYNAMODB_PRICING = 'https://aws.amazon.com/dynamodb/pricing/on-demand/';
+const STEP_FUNCTIONS_PRICING = 'https://aws.amazon.com/step-functions/pricing/';
+
+/** List prices in USD, us-east-1, first tier. */
+export const AWS_PRICES_USD = {
+  /** WebSocket messages, per million, each metered in 32 KB increments. */
+  apiGatewayMessagesPerMillion: { value: 1.0, source: API_GATEWAY_PRICING },
+  /** WebSocket connection minutes, per million. */
+  apiGatewayConnectionMinutesPerMillion: { value: 0.25, source: API_GATEWAY_PRICING },
+  /** Lambda compute on arm64, per GB-second. */
+  lambdaArmGbSecond: { value: 0.0000133334, source: LAMBDA_PRICING },
+  /** Lambda requests, per million. */
+  lambdaRequestsPerMillion: { value: 0.2, source: LAMBDA_PRICING },
+  /** SQS standard queue requests, per million (each 64 KB chunk of a payload is one request). */
+  sqsRequestsPerMillion: { value: 0.4, source: SQS_PRICING },
+  /** DynamoDB on-demand write request units, per million. */
+  dynamoDbWriteUnitsPerMillion: { value: 0.625, source: DYNAMODB_PRICING },
+  /** DynamoDB on-demand read request units, per million. */
+  dynamoDbReadUnitsPerMillion: { value: 0.125, source: DYNAMODB_PRICING },
+  /** Step Functions Standard state transitions, per thousand. */
+  stepFunctionsTransitionsPerThousand: { value: 0.025, source: STEP_FUNCTIONS_PRICING },
+} as const satisfies Record<string, AwsNumber>;
