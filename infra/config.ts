@@ -44,6 +44,13 @@ export interface SwarmcastConfig {
   sweepSchedule: string;
   /** WebSocket API stage name. */
   stageName: string;
+
+  // The account's API Gateway budget (aws-limits.ts: 10,000 calls/s per account and Region, shared
+  // by every @connections call and every $connect).
+  /** @connections calls per second that every consumer of every shard shares, whatever their number. */
+  deliveryRatePerSecond: number;
+  /** The sweep's lower share of the same budget (GetConnection calls per second); it yields to a running broadcast. */
+  sweepRatePerSecond: number;
 }
 
 export const defaultConfig: SwarmcastConfig = {
@@ -66,6 +73,9 @@ export const defaultConfig: SwarmcastConfig = {
   deliveryTimeoutSeconds: 15 * 60,
   sweepSchedule: 'rate(1 hour)',
   stageName: 'live',
+  // Headroom under the 10,000/s account quota for $connect and the account's other API Gateway calls.
+  deliveryRatePerSecond: 9_000,
+  sweepRatePerSecond: 1_000,
 };
 
 /** Bounds that AWS (or common sense) puts on each number. */
@@ -89,6 +99,9 @@ const bounds: Record<Exclude<keyof SwarmcastConfig, 'sweepSchedule' | 'stageName
   connectionTtlSeconds: [60, 7 * 24 * 60 * 60],
   progressPollSeconds: [1, 3_600],
   deliveryTimeoutSeconds: [10, 24 * 60 * 60],
+  // Up to a raised account quota; the default quota is AWS_LIMITS.apiGatewayAccountRatePerSecond.
+  deliveryRatePerSecond: [1, 1_000_000],
+  sweepRatePerSecond: [1, 1_000_000],
 };
 
 export class InvalidConfigError extends Error {
