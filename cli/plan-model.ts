@@ -162,9 +162,11 @@ export interface Plan {
   };
   deliveryTasks: number;
   costUsd: { total: number; items: CostItem[]; byService: Record<CostItem['service'], number> };
+  /** The operator's wish, if given: met, or why not and what would help. */
+  deadline?: { seconds: number; met: boolean; advice?: string };
   /** Keeping N sockets connected for an hour: not part of a broadcast's cost. */
   connectionHourUsd: number;
-  /** Things the operator should know: the wish is impossible, the budget exceeds the quota... */
+  /** Things the operator should know: the budget exceeds the quota, the account's Lambda concurrency is short. */
   warnings: string[];
 }
 
@@ -205,7 +207,8 @@ export function planBroadcast(input: PlanInput, budgetPerSecond = budgetFor(inpu
   const mapStartedMs = a.taskStartMs.value + a.mapStartMs.value;
   const firstEnqueueMs = mapStartedMs + childMs;
   const fanOutMs = mapStartedMs + waves * childMs;
-  const fanOutPerSecond = (n / (waves * childMs)) * 1000;
+  // With one wave every id is on a queue after one child's time; more waves feed the queues at this rate.
+  const fanOutPerSecond = waves > 1 ? (n / (waves * childMs)) * 1000 : Number.POSITIVE_INFINITY;
 
   // Delivery: at the least of the quota, the budget, the consumers and the fan-out's supply.
   const perInstancePerSecond = Math.min(
@@ -256,9 +259,12 @@ export function planBroadcast(input: PlanInput, budgetPerSecond = budgetFor(inpu
       `up to ${fmt(peakAccountConcurrency)} Lambda instances at once (consumers ${fmt(maxConcurrency)} + map children ${fmt(childrenAtOnce)}) exceed the account's default ${fmt(AWS_LIMITS.lambdaAccountConcurrency.value)}: ask for more, or lower consumerMaxConcurrency`,
     );
   }
-  if (input.deadlineSeconds !== undefined && durationMs > input.deadlineSeconds * 1000) {
-    warnings.push(deadlineAdvice({ n, deadlineSeconds: input.deadlineSeconds, quota, budgetPerSecond, firstDeliveryMs, limitedBy, rate }));
-  }
+  const deadline =
+    input.deadlineSeconds === undefined
+      ? undefined
+      : durationMs <= input.deadlineSeconds * 1000
+        ? { seconds: input.deadlineSeconds, met: true }
+        : { seconds: input.deadlineSeconds, met: false, advice: deadlineAdvice({ n, deadlineSeconds: input.deadlineSeconds, quota, budgetPerSecond, firstDeliveryMs, limitedBy, rate }) };
 
   return {
     connections: n,
@@ -279,6 +285,7 @@ export function planBroadcast(input: PlanInput, budgetPerSecond = budgetFor(inpu
     lambda: { neededConcurrency, heldConcurrency, maxConcurrency, peakAccountConcurrency },
     deliveryTasks,
     costUsd: { total, items, byService },
+    deadline,
     connectionHourUsd: (n * 60 * AWS_PRICES_USD.apiGatewayConnectionMinutesPerMillion.value) / 1e6,
     warnings,
   };
@@ -368,12 +375,12 @@ function costItems(p: {
   const transitions = 2 + p.children * SIZE_ASSUMPTIONS.transitionsPerChild.value + 3 * p.polls + 1;
 
   return [
-    item('API Gateway', `messages (${meteredPerPost} × 32 KB per post)`, n * meteredPerPost, 'messages', price.apiGatewayMessagesPerMillion.value, 1e6),
-    item('Lambda', 'compute (consumers held for the delivery, map children, Prepare, ReadProgress)', consumerGbSeconds + childGbSeconds + smallGbSeconds, 'GB-s', price.lambdaArmGbSecond.value, 1),
+    item('API Gateway', `messages, ${meteredPerPost} × 32 KB per post`, n * meteredPerPost, 'messages', price.apiGatewayMessagesPerMillion.value, 1e6),
+    item('Lambda', 'compute', consumerGbSeconds + childGbSeconds + smallGbSeconds, 'GB-s', price.lambdaArmGbSecond.value, 1),
     item('Lambda', 'requests', invocations, 'invocations', price.lambdaRequestsPerMillion.value, 1e6),
-    item('SQS', 'requests (send, receive, delete; per 64 KB chunk)', sqsRequests, 'requests', price.sqsRequestsPerMillion.value, 1e6),
-    item('DynamoDB', 'write units (broadcast record updates, budget leases)', writeUnits, 'WRU', price.dynamoDbWriteUnitsPerMillion.value, 1e6),
-    item('DynamoDB', 'read units (partition queries, record reads)', readUnits, 'RRU', price.dynamoDbReadUnitsPerMillion.value, 1e6),
+    item('SQS', 'requests, per 64 KB', sqsRequests, 'requests', price.sqsRequestsPerMillion.value, 1e6),
+    item('DynamoDB', 'write units', writeUnits, 'WRU', price.dynamoDbWriteUnitsPerMillion.value, 1e6),
+    item('DynamoDB', 'read units', readUnits, 'RRU', price.dynamoDbReadUnitsPerMillion.value, 1e6),
     item('Step Functions', 'state transitions', transitions, 'transitions', price.stepFunctionsTransitionsPerThousand.value, 1e3),
   ];
 }
