@@ -229,8 +229,8 @@ export function planBroadcast(input: PlanInput, budgetPerSecond = budgetFor(inpu
   const burstCalls = attemptPerSecond > quota.ratePerSecond ? Math.min(quota.burst, n) : 0;
   const firstDeliveryMs = firstEnqueueMs + a.consumerPickupMs.value;
   const deliveringMs = ((n - burstCalls) / rate) * 1000;
-  // The last wave's ids are enqueued last; they cannot be delivered before they are on a queue.
-  const lastWaveMs = fanOutMs + a.consumerPickupMs.value + ((n / waves) / rate) * 1000;
+  // With several waves of children, the last wave's ids cannot be delivered before they are on a queue.
+  const lastWaveMs = waves > 1 ? fanOutMs + a.consumerPickupMs.value + (n / waves / rate) * 1000 : 0;
   const durationMs = Math.max(firstDeliveryMs + deliveringMs, lastWaveMs);
   const deliverySeconds = (durationMs - firstDeliveryMs) / 1000;
 

@@ -81,6 +81,22 @@ describe('planBroadcast: time is never below N / quota', () => {
   });
 });
 
+describe('planBroadcast: the burst', () => {
+  it('is never spent while the budget stays below the quota: N / budget after the first delivery', () => {
+    const result = plan();
+
+    expect(result.durationMs).toBeCloseTo(result.firstDeliveryMs + (1_000_000 / 9_000) * 1000, 3);
+  });
+
+  it('carries the first calls ahead of the rate when consumers try faster than the quota', () => {
+    const result = plan({}, 20_000);
+
+    expect(result.durationMs).toBeCloseTo(result.firstDeliveryMs + ((1_000_000 - 5_000) / 10_000) * 1000, 3);
+    // every call beyond the quota's pace is answered 429: (20,000 − 10,000) / 10,000 per call delivered after the burst
+    expect(result.throttledCalls).toBe(995_000);
+  });
+});
+
 describe('planBroadcast: what limits the delivery', () => {
   it('the consumers, when too few instances post too few calls at once', () => {
     const result = plan({ config: resolveConfig({ shards: 1, consumerMaxConcurrency: 2, postConcurrency: 1 }) });
