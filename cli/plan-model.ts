@@ -42,6 +42,8 @@ interface SiteAssumptions {
   queryItemsPerSecondPerStream: Assumption;
   /** Items per second all Query streams together get (DynamoDB on AWS has no such shared cap worth modelling). */
   queryItemsPerSecondTotal: Assumption;
+  /** DynamoDB requests per second all streams together get. */
+  dynamoDbRequestsPerSecondTotal: Assumption;
   /** One SendMessageBatch call. */
   sqsSendBatchMs: Assumption;
   /** From a message on a shard queue to a consumer running it. */
@@ -64,6 +66,7 @@ export const PLAN_ASSUMPTIONS = {
     queryPageMs: { value: 10, source: `${GUESS}: DynamoDB's single-digit-millisecond latency plus the network` },
     queryItemsPerSecondPerStream: { value: 250_000, source: `${GUESS}: a 1 MB page of ~55-byte index items in ~100 ms` },
     queryItemsPerSecondTotal: { value: Number.POSITIVE_INFINITY, source: 'each partition is its own index key; AWS spreads them' },
+    dynamoDbRequestsPerSecondTotal: { value: Number.POSITIVE_INFINITY, source: 'on-demand tables scale per partition key' },
     sqsSendBatchMs: { value: 20, source: `${GUESS}: one SendMessageBatch round trip in the Region` },
     consumerPickupMs: { value: 500, source: `${GUESS}: the event source's long poll plus a consumer cold start` },
     consumerCores: { value: Number.POSITIVE_INFINITY, source: 'each consumer instance has its own vCPU (1,769 MB)' },
@@ -76,6 +79,7 @@ export const PLAN_ASSUMPTIONS = {
     queryPageMs: { value: 5, source: `${GUESS}: a dynalite Query round trip on loopback` },
     queryItemsPerSecondPerStream: { value: 35_000, source: `${DESIGN}: dynalite ~35k items/s Query as a child server` },
     queryItemsPerSecondTotal: { value: 35_000, source: `${DESIGN}: one dynalite process serves every Query` },
+    dynamoDbRequestsPerSecondTotal: { value: 1_500, source: 'README.md Benchmarks: dynalite answers ~1,300–1,800 requests/s' },
     sqsSendBatchMs: { value: 2, source: `${DESIGN}: local-aws-sqs ~12k messages/s sent` },
     consumerPickupMs: { value: 100, source: `${GUESS}: the local poller's short wait` },
     consumerCores: { value: 2, source: `${DESIGN}: this machine has 2 cores, shared with the other local services` },
@@ -197,7 +201,8 @@ export function planBroadcast(input: PlanInput, budgetPerSecond = budgetFor(inpu
   const streams = childrenAtOnce * Math.min(config.queryConcurrency, config.partitionsPerChild);
   const itemsPerSecondPerStream = Math.min(a.queryItemsPerSecondPerStream.value, a.queryItemsPerSecondTotal.value / streams);
   const pagesPerPartition = Math.max(1, ceilDiv(rowsPerPartition * SIZE_ASSUMPTIONS.indexRowBytes.value, 1024 * 1024));
-  const queryMsPerPartition = pagesPerPartition * a.queryPageMs.value + (rowsPerPartition / itemsPerSecondPerStream) * 1000;
+  const pageMs = Math.max(a.queryPageMs.value, (streams / a.dynamoDbRequestsPerSecondTotal.value) * 1000);
+  const queryMsPerPartition = pagesPerPartition * pageMs + (rowsPerPartition / itemsPerSecondPerStream) * 1000;
   const queryMsPerChild = ceilDiv(config.partitionsPerChild, config.queryConcurrency) * queryMsPerPartition;
   const tasksPerPartition = Math.max(1, ceilDiv(rowsPerPartition, config.connectionIdsPerMessage));
   const deliveryTasks = tasksPerPartition * config.partitions;
