@@ -92,6 +92,7 @@ export const SIZE_ASSUMPTIONS = {
   postMessageMemoryMb: { value: 1_769, source: STACK },
   queryPartitionsMemoryMb: { value: 1_024, source: STACK },
   smallFunctionMemoryMb: { value: 256, source: `${STACK} (SwarmcastFunction default)` },
+  postMessageTimeoutSeconds: { value: 60, source: STACK },
   /** Billed duration of Prepare and of one ReadProgress. */
   prepareMs: { value: 300, source: `${GUESS}: one Scan of the partitions table and one PutItem` },
   readProgressMs: { value: 50, source: `${GUESS}: one GetItem` },
@@ -248,6 +249,9 @@ export function planBroadcast(input: PlanInput, budgetPerSecond = budgetFor(inpu
   const initialPerShard = Math.min(AWS_LIMITS.lambdaSqsInitialConcurrency.value, config.consumerMaxConcurrency);
   const heldConcurrency = Math.min(maxConcurrency, Math.max(neededConcurrency, config.shards * initialPerShard));
   const peakAccountConcurrency = maxConcurrency + childrenAtOnce;
+  // The budget shares the rate among the instances held, so each one's batch goes at its share.
+  const postsPerInvocation = config.consumerBatchSize * Math.min(rowsPerPartition, config.connectionIdsPerMessage);
+  const invocationSeconds = postsPerInvocation / (rate / heldConcurrency);
 
   const polls = Math.max(1, Math.ceil(Math.max(0, durationMs - fanOutMs) / 1000 / config.progressPollSeconds));
   const items = costItems({ n, messageBytes, config, deliveryTasks, children, childMs, heldConcurrency, deliverySeconds, polls, rowsPerPartition });
@@ -258,6 +262,11 @@ export function planBroadcast(input: PlanInput, budgetPerSecond = budgetFor(inpu
   const idealMs = (n / quota.ratePerSecond) * 1000;
   if (budgetPerSecond > quota.ratePerSecond) {
     warnings.push(`the delivery budget (${fmt(budgetPerSecond)}/s) is above the quota (${fmt(quota.ratePerSecond)}/s): ~${fmt(throttledCalls)} calls will be answered 429; set deliveryRatePerSecond below the quota`);
+  }
+  if (invocationSeconds > SIZE_ASSUMPTIONS.postMessageTimeoutSeconds.value) {
+    warnings.push(
+      `one consumer invocation (${fmt(postsPerInvocation)} posts at ~${fmt(rate / heldConcurrency)}/s, its share of the rate) takes ~${fmt(invocationSeconds)} s, over post-message's ${SIZE_ASSUMPTIONS.postMessageTimeoutSeconds.value} s timeout: its batch would be received again; lower consumerBatchSize, connectionIdsPerMessage or consumerMaxConcurrency`,
+    );
   }
   if (peakAccountConcurrency > AWS_LIMITS.lambdaAccountConcurrency.value) {
     warnings.push(

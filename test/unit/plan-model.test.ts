@@ -129,6 +129,25 @@ describe('planBroadcast: what limits the delivery', () => {
   });
 });
 
+describe('planBroadcast: warnings', () => {
+  it('none at the defaults', () => {
+    expect(plan().warnings).toEqual([]);
+  });
+
+  it('when one invocation would outlast post-message\'s timeout at its share of the rate', () => {
+    // 10 tasks × 400 ids = 4,000 posts at 1,800/s shared by 50 instances (36/s each): ~111 s
+    const result = plan({ quota: { ratePerSecond: 2_000, burst: 1_000 } });
+
+    expect(result.warnings).toEqual([expect.stringMatching(/^one consumer invocation \(4,000 posts at ~36\/s, its share of the rate\) takes ~112 s, over post-message's 60 s timeout/)]);
+  });
+
+  it('when the consumers and map children may need more Lambda instances than the account has', () => {
+    const result = plan({ config: resolveConfig({ shards: 20 }) });
+
+    expect(result.warnings).toEqual([expect.stringMatching(/^up to 1,100 Lambda instances at once \(consumers 1,000 \+ map children 100\) exceed the account's default 1,000/)]);
+  });
+});
+
 describe('planBroadcast: the local calibration (bench:quota, N = 100,000 at 2,000/1,000)', () => {
   it('predicts N / (the budget share of the quota) plus a start-up of a few seconds', () => {
     const quota = { ratePerSecond: 2_000, burst: 1_000 };
