@@ -17,7 +17,7 @@ interface PlanOptions {
   quota: Quota;
   messageBytes: number;
   deadlineSeconds?: number;
-  set: string[];
+  set?: string[];
   local?: boolean;
   json?: boolean;
 }
@@ -37,7 +37,7 @@ export function parseQuota(value: string): Quota {
   return { ratePerSecond: rate, burst };
 }
 
-function collectSetting(value: string, previous: string[]): string[] {
+function collectSetting(value: string, previous: string[] = []): string[] {
   if (!/^[A-Za-z]+=.+$/.test(value)) throw new InvalidArgumentError('--set must be KEY=VALUE, a setting of infra/config.ts, e.g. --set shards=20.');
   return [...previous, value];
 }
@@ -58,7 +58,7 @@ export function registerPlanCommand(program: Command): void {
   program
     .command('plan')
     .description('predict one broadcast before sending it: time to last delivery, @connections calls, Lambda concurrency and the AWS bill')
-    .addOption(new Option('--connections <n>', 'sockets to reach').makeOptionMandatory().argParser(parsePositiveInteger('--connections', MAX_CONNECTIONS)))
+    .addOption(new Option('--connections <n>', 'sockets to reach (required)').makeOptionMandatory().argParser(parsePositiveInteger('--connections', MAX_CONNECTIONS)))
     .addOption(
       new Option('--quota <rate[/burst]>', "the account's API Gateway throttle in calls/s (a raised quota, or the local stack's emulated one)")
         .default(DEFAULT_QUOTA, `${DEFAULT_QUOTA.ratePerSecond}/${DEFAULT_QUOTA.burst}, AWS's default`)
@@ -70,7 +70,7 @@ export function registerPlanCommand(program: Command): void {
         .argParser(parsePositiveInteger('--message-bytes', AWS_LIMITS.webSocketMessageBytes.value)),
     )
     .addOption(new Option('--deadline-seconds <s>', 'say whether the broadcast can be done this soon, and what would make it').argParser(parsePositiveInteger('--deadline-seconds', 24 * 60 * 60)))
-    .addOption(new Option('--set <key=value>', 'a setting of infra/config.ts other than its default, as deployed with -c swarmcast:KEY=VALUE (repeatable)').default([]).argParser(collectSetting))
+    .addOption(new Option('--set <key=value>', 'a setting of infra/config.ts other than its default, as deployed with -c swarmcast:KEY=VALUE (repeatable)').argParser(collectSetting))
     .addOption(new Option('--local', "predict the local stack on this machine (its services' measured speeds) instead of AWS: checks the model against bench:quota"))
     .addOption(new Option('--json', 'print one JSON object (durationMs, calls, costUsd.total and the breakdown)'))
     .addHelpText(
@@ -87,7 +87,8 @@ Examples:
   swarmcast plan --connections 100000 --quota 2000/1000 --local     # what bench:quota should measure`,
     )
     .action((options: PlanOptions) => {
-      const { config, explicit } = configFromSettings(options.set);
+      const settings = options.set ?? [];
+      const { config, explicit } = configFromSettings(settings);
       const input = {
         connections: options.connections,
         messageBytes: options.messageBytes,
@@ -97,7 +98,7 @@ Examples:
         deadlineSeconds: options.deadlineSeconds,
       };
       const plan = planBroadcast(input, budgetFor(config, options.quota, explicit.has('deliveryRatePerSecond')));
-      console.log(options.json ? JSON.stringify(plan) : renderPlan(plan, options.set));
+      console.log(options.json ? JSON.stringify(plan) : renderPlan(plan, settings));
     });
 }
 

@@ -66,6 +66,16 @@ describe('swarmcast plan', () => {
   });
 });
 
+describe('swarmcast plan --help', () => {
+  it('is listed with the other commands and documents its flags', () => {
+    const program = createProgram();
+    const help = program.commands.find((command) => command.name() === 'plan')!.helpInformation();
+
+    expect(program.helpInformation()).toMatch(/^  plan /m);
+    for (const flag of ['--connections <n>', '--quota <rate[/burst]>', '--message-bytes <b>', '--deadline-seconds <s>', '--set <key=value>', '--local', '--json']) expect(help).toContain(flag);
+  });
+});
+
 describe('parseQuota', () => {
   it('reads RATE/BURST, and gives a rate alone half of it as burst, as AWS does', () => {
     expect(parseQuota('2000/1000')).toEqual({ ratePerSecond: 2_000, burst: 1_000 });
