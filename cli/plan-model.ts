@@ -190,7 +190,7 @@ export function budgetFor(config: SwarmcastConfig, quota: Quota, explicitRate: b
 
 export function planBroadcast(input: PlanInput, budgetPerSecond = budgetFor(input.config, input.quota, false)): Plan {
   const { connections: n, messageBytes, quota, config, site } = input;
-  const a = PLAN_ASSUMPTIONS[site];
+  const assumed = PLAN_ASSUMPTIONS[site];
   const warnings: string[] = [];
 
   // Fan-out: Prepare, then the Distributed Map runs ceil(partitions / partitionsPerChild) children,
@@ -200,17 +200,17 @@ export function planBroadcast(input: PlanInput, budgetPerSecond = budgetFor(inpu
   const childrenAtOnce = Math.min(children, config.mapMaxConcurrency);
   const waves = ceilDiv(children, childrenAtOnce);
   const streams = childrenAtOnce * Math.min(config.queryConcurrency, config.partitionsPerChild);
-  const itemsPerSecondPerStream = Math.min(a.queryItemsPerSecondPerStream.value, a.queryItemsPerSecondTotal.value / streams);
+  const itemsPerSecondPerStream = Math.min(assumed.queryItemsPerSecondPerStream.value, assumed.queryItemsPerSecondTotal.value / streams);
   const pagesPerPartition = Math.max(1, ceilDiv(rowsPerPartition * SIZE_ASSUMPTIONS.indexRowBytes.value, 1024 * 1024));
-  const pageMs = Math.max(a.queryPageMs.value, (streams / a.dynamoDbRequestsPerSecondTotal.value) * 1000);
+  const pageMs = Math.max(assumed.queryPageMs.value, (streams / assumed.dynamoDbRequestsPerSecondTotal.value) * 1000);
   const queryMsPerPartition = pagesPerPartition * pageMs + (rowsPerPartition / itemsPerSecondPerStream) * 1000;
   const queryMsPerChild = ceilDiv(config.partitionsPerChild, config.queryConcurrency) * queryMsPerPartition;
   const tasksPerPartition = Math.max(1, ceilDiv(rowsPerPartition, config.connectionIdsPerMessage));
   const deliveryTasks = tasksPerPartition * config.partitions;
   // Sends go to every shard at once, batch after batch within one shard.
-  const sendMsPerChild = ceilDiv(ceilDiv(tasksPerPartition * config.partitionsPerChild, config.shards), AWS_LIMITS.sqsBatchEntries.value) * a.sqsSendBatchMs.value;
-  const childMs = a.taskStartMs.value + queryMsPerChild + sendMsPerChild;
-  const mapStartedMs = a.taskStartMs.value + a.mapStartMs.value;
+  const sendMsPerChild = ceilDiv(ceilDiv(tasksPerPartition * config.partitionsPerChild, config.shards), AWS_LIMITS.sqsBatchEntries.value) * assumed.sqsSendBatchMs.value;
+  const childMs = assumed.taskStartMs.value + queryMsPerChild + sendMsPerChild;
+  const mapStartedMs = assumed.taskStartMs.value + assumed.mapStartMs.value;
   const firstEnqueueMs = mapStartedMs + childMs;
   const fanOutMs = mapStartedMs + waves * childMs;
   // With one wave every id is on a queue after one child's time; more waves feed the queues at this rate.
@@ -218,11 +218,11 @@ export function planBroadcast(input: PlanInput, budgetPerSecond = budgetFor(inpu
 
   // Delivery: at the least of the quota, the budget, the consumers and the fan-out's supply.
   const perInstancePerSecond = Math.min(
-    (config.postConcurrency / (a.postCpuMs.value + a.postRoundTripMs.value)) * 1000,
-    ((SIZE_ASSUMPTIONS.postMessageMemoryMb.value / AWS_LIMITS.lambdaMemoryMbPerVcpu.value) / a.postCpuMs.value) * 1000,
+    (config.postConcurrency / (assumed.postCpuMs.value + assumed.postRoundTripMs.value)) * 1000,
+    ((SIZE_ASSUMPTIONS.postMessageMemoryMb.value / AWS_LIMITS.lambdaMemoryMbPerVcpu.value) / assumed.postCpuMs.value) * 1000,
   );
   const maxConcurrency = config.shards * config.consumerMaxConcurrency;
-  const consumerCapacityPerSecond = Math.min(maxConcurrency * perInstancePerSecond, (a.consumerCores.value / a.postCpuMs.value) * 1000);
+  const consumerCapacityPerSecond = Math.min(maxConcurrency * perInstancePerSecond, (assumed.consumerCores.value / assumed.postCpuMs.value) * 1000);
   const attemptPerSecond = Math.min(budgetPerSecond, consumerCapacityPerSecond);
   const candidates = [
     { limitedBy: 'quota', rate: quota.ratePerSecond },
@@ -233,10 +233,10 @@ export function planBroadcast(input: PlanInput, budgetPerSecond = budgetFor(inpu
   const { limitedBy, rate } = candidates.reduce((low, next) => (next.rate < low.rate ? next : low));
   // The bucket fills during the start-up; only consumers trying faster than the quota can spend it.
   const burstCalls = attemptPerSecond > quota.ratePerSecond ? Math.min(quota.burst, n) : 0;
-  const firstDeliveryMs = firstEnqueueMs + a.consumerPickupMs.value;
+  const firstDeliveryMs = firstEnqueueMs + assumed.consumerPickupMs.value;
   const deliveringMs = ((n - burstCalls) / rate) * 1000;
   // With several waves of children, the last wave's ids cannot be delivered before they are on a queue.
-  const lastWaveMs = waves > 1 ? fanOutMs + a.consumerPickupMs.value + (n / waves / rate) * 1000 : 0;
+  const lastWaveMs = waves > 1 ? fanOutMs + assumed.consumerPickupMs.value + (n / waves / rate) * 1000 : 0;
   const durationMs = Math.max(firstDeliveryMs + deliveringMs, lastWaveMs);
   const deliverySeconds = (durationMs - firstDeliveryMs) / 1000;
 
