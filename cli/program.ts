@@ -1,8 +1,8 @@
 import { Command, Option } from 'commander';
 import { registerDemoCommand } from './commands/demo';
 import { registerListCommand } from './commands/list';
-import { registerPlanCommand } from './commands/plan';
 import { registerLocalCommand } from './commands/local';
+import { registerPlanCommand } from './commands/plan';
 import { registerReplayCommand } from './commands/replay';
 import { registerSendCommand } from './commands/send';
 import { registerStatusCommand } from './commands/status';

@@ -62,10 +62,8 @@ export const AWS_LIMITS = {
   cloudFormationStackResources: { value: 500, source: CLOUDFORMATION_QUOTAS },
   /** Lambda concurrent executions per account and Region (every function together). */
   lambdaAccountConcurrency: { value: 1_000, source: LAMBDA_QUOTAS },
-  /** An SQS event source starts with this many concurrent invocations once messages arrive (standard queues)... */
+  /** An SQS event source starts with this many concurrent invocations once messages arrive (standard queues), then scales toward its MaximumConcurrency. */
   lambdaSqsInitialConcurrency: { value: 5, source: LAMBDA_SQS_SCALING },
-  /** ...and adds up to this many per minute while messages remain, up to its MaximumConcurrency. */
-  lambdaSqsScaleUpPerMinute: { value: 300, source: LAMBDA_SQS_SCALING },
   /** Lambda memory that buys one full vCPU (CPU grows in proportion to memory). */
   lambdaMemoryMbPerVcpu: { value: 1_769, source: LAMBDA_MEMORY },
 } as const satisfies Record<string, AwsNumber>;
