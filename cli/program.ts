@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { registerDemoCommand } from './commands/demo';
 import { registerListCommand } from './commands/list';
 import { registerLocalCommand } from './commands/local';
+import { registerPlanCommand } from './commands/plan';
 import { registerReplayCommand } from './commands/replay';
 import { registerSendCommand } from './commands/send';
 import { registerStatusCommand } from './commands/status';
@@ -26,6 +27,7 @@ Exit codes: 0 ok, 1 the command could not run, 2 the broadcast did not reach eve
   registerListCommand(program);
   registerReplayCommand(program);
   registerSweepCommand(program);
+  registerPlanCommand(program);
   registerDemoCommand(program);
   registerLocalCommand(program);
   return program;

@@ -11,6 +11,8 @@ const SQS_QUOTAS = 'https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQS
 const LAMBDA_QUOTAS = 'https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html';
 const DYNAMODB_QUOTAS = 'https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html';
 const CLOUDFORMATION_QUOTAS = 'https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html';
+const LAMBDA_SQS_SCALING = 'https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html';
+const LAMBDA_MEMORY = 'https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html';
 
 export interface AwsNumber {
   value: number;
@@ -58,6 +60,12 @@ export const AWS_LIMITS = {
   dynamoDbBatchWriteItems: { value: 25, source: DYNAMODB_QUOTAS },
   /** Resources in one CloudFormation stack. */
   cloudFormationStackResources: { value: 500, source: CLOUDFORMATION_QUOTAS },
+  /** Lambda concurrent executions per account and Region (every function together). */
+  lambdaAccountConcurrency: { value: 1_000, source: LAMBDA_QUOTAS },
+  /** An SQS event source starts with this many concurrent invocations once messages arrive (standard queues), then scales toward its MaximumConcurrency. */
+  lambdaSqsInitialConcurrency: { value: 5, source: LAMBDA_SQS_SCALING },
+  /** Lambda memory that buys one full vCPU (CPU grows in proportion to memory). */
+  lambdaMemoryMbPerVcpu: { value: 1_769, source: LAMBDA_MEMORY },
 } as const satisfies Record<string, AwsNumber>;
 
 const API_GATEWAY_PRICING = 'https://aws.amazon.com/api-gateway/pricing/';
@@ -84,4 +92,18 @@ export const AWS_PRICES_USD = {
   dynamoDbReadUnitsPerMillion: { value: 0.125, source: DYNAMODB_PRICING },
   /** Step Functions Standard state transitions, per thousand. */
   stepFunctionsTransitionsPerThousand: { value: 0.025, source: STEP_FUNCTIONS_PRICING },
+} as const satisfies Record<string, AwsNumber>;
+
+/** The units the prices above are metered in. */
+export const AWS_BILLING_UNITS = {
+  /** A WebSocket message is metered in increments of this size: a 128 KB message is 4 messages. */
+  apiGatewayMessageBytes: { value: 32 * 1024, source: API_GATEWAY_PRICING },
+  /** Each 64 KB chunk of an SQS request's payload is billed as one request. */
+  sqsRequestChunkBytes: { value: 64 * 1024, source: SQS_PRICING },
+  /** One write request unit writes an item of up to 1 KB (an UpdateItem is charged by the larger of the item before and after). */
+  dynamoDbWriteUnitBytes: { value: 1024, source: DYNAMODB_PRICING },
+  /** One read request unit reads up to 4 KB strongly consistent; a Query sums the sizes of the items it returns. */
+  dynamoDbReadUnitBytes: { value: 4 * 1024, source: DYNAMODB_PRICING },
+  /** An eventually consistent read (every GSI Query) costs this fraction of a strongly consistent one. */
+  dynamoDbEventuallyConsistentReadFactor: { value: 0.5, source: DYNAMODB_PRICING },
 } as const satisfies Record<string, AwsNumber>;

@@ -1,0 +1,155 @@
+/**
+ * `swarmcast plan`: what one broadcast to N sockets will take — time, @connections calls, Lambda
+ * concurrency, cost — before sending it. The arithmetic is in ../plan-model.ts; this file reads
+ * the flags and prints the result.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { AWS_LIMITS } from '#commons/aws-limits';
+import { configOverridesFromContext } from '../../infra/context';
+import { InvalidConfigError, resolveConfig, type SwarmcastConfig } from '../../infra/config';
+import { CliError } from '../errors';
+import { formatCount, formatDuration } from '../format';
+import { parsePositiveInteger } from '../options';
+import { budgetFor, DEFAULT_QUOTA, planBroadcast, type CostItem, type Plan, type Quota } from '../plan-model';
+
+interface PlanOptions {
+  connections: number;
+  quota: Quota;
+  messageBytes: number;
+  deadlineSeconds?: number;
+  set?: string[];
+  local?: boolean;
+  json?: boolean;
+}
+
+const MAX_CONNECTIONS = 100_000_000;
+const MAX_QUOTA = 10_000_000;
+const DEFAULT_MESSAGE_BYTES = 1_024;
+
+/** "RATE" or "RATE/BURST"; a rate alone gets AWS's ratio, a burst of half the rate. */
+export function parseQuota(value: string): Quota {
+  const match = /^(\d[\d_]*)(?:\/(\d[\d_]*))?$/.exec(value.trim());
+  const rate = match ? Number(match[1].replaceAll('_', '')) : NaN;
+  const burst = match?.[2] !== undefined ? Number(match[2].replaceAll('_', '')) : Math.max(1, Math.floor(rate / 2));
+  if (!Number.isInteger(rate) || rate < 1 || rate > MAX_QUOTA || !Number.isInteger(burst) || burst < 1 || burst > MAX_QUOTA) {
+    throw new InvalidArgumentError(`--quota must be RATE or RATE/BURST, whole numbers of calls from 1 to ${formatCount(MAX_QUOTA)} (AWS's default is ${formatCount(DEFAULT_QUOTA.ratePerSecond)}/${formatCount(DEFAULT_QUOTA.burst)}).`);
+  }
+  return { ratePerSecond: rate, burst };
+}
+
+function collectSetting(value: string, previous: string[] = []): string[] {
+  if (!/^[A-Za-z]+=.+$/.test(value)) throw new InvalidArgumentError('--set must be KEY=VALUE, a setting of infra/config.ts, e.g. --set shards=20.');
+  return [...previous, value];
+}
+
+/** The --set pairs over the defaults of infra/config.ts, validated as `cdk deploy -c swarmcast:KEY=VALUE` would be. */
+export function configFromSettings(settings: readonly string[]): { config: SwarmcastConfig; explicit: Set<string> } {
+  const pairs = Object.fromEntries(settings.map((setting) => [setting.slice(0, setting.indexOf('=')), setting.slice(setting.indexOf('=') + 1)]));
+  try {
+    const overrides = configOverridesFromContext({ tryGetContext: (key) => (key === 'swarmcast' ? pairs : undefined) });
+    return { config: resolveConfig(overrides), explicit: new Set(Object.keys(pairs)) };
+  } catch (error) {
+    if (error instanceof InvalidConfigError) throw new CliError(`--set: ${error.message}`);
+    throw error;
+  }
+}
+
+export function registerPlanCommand(program: Command): void {
+  program
+    .command('plan')
+    .description('predict one broadcast before sending it: time to last delivery, @connections calls, Lambda concurrency and the AWS bill')
+    .addOption(new Option('--connections <n>', 'sockets to reach (required)').makeOptionMandatory().argParser(parsePositiveInteger('--connections', MAX_CONNECTIONS)))
+    .addOption(
+      new Option('--quota <rate[/burst]>', "the account's API Gateway throttle in calls/s (a raised quota, or the local stack's emulated one)")
+        .default(DEFAULT_QUOTA, `${DEFAULT_QUOTA.ratePerSecond}/${DEFAULT_QUOTA.burst}, AWS's default`)
+        .argParser(parseQuota),
+    )
+    .addOption(
+      new Option('--message-bytes <b>', 'size of the message (API Gateway bills each post per 32 KB)')
+        .default(DEFAULT_MESSAGE_BYTES)
+        .argParser(parsePositiveInteger('--message-bytes', AWS_LIMITS.webSocketMessageBytes.value)),
+    )
+    .addOption(new Option('--deadline-seconds <s>', 'say whether the broadcast can be done this soon, and what would make it').argParser(parsePositiveInteger('--deadline-seconds', 24 * 60 * 60)))
+    .addOption(new Option('--set <key=value>', 'a setting of infra/config.ts other than its default, as deployed with -c swarmcast:KEY=VALUE (repeatable)').argParser(collectSetting))
+    .addOption(new Option('--local', "predict the local stack on this machine (its services' measured speeds) instead of AWS: checks the model against bench:quota"))
+    .addOption(new Option('--json', 'print one JSON object (durationMs, calls, costUsd.total and the breakdown)'))
+    .addHelpText(
+      'after',
+      `
+The configuration is infra/config.ts's defaults (what \`cdk deploy\` deploys without context) with
+your --set overrides; the delivery budget (deliveryRatePerSecond) keeps its share of --quota unless
+you --set it. Prices and quotas: functions/commons/aws-limits.ts; the model and its assumptions,
+each with its source: cli/plan-model.ts.
+
+Examples:
+  swarmcast plan --connections 1000000
+  swarmcast plan --connections 1000000 --message-bytes 131072 --deadline-seconds 30
+  swarmcast plan --connections 100000 --quota 2000/1000 --local     # what bench:quota should measure`,
+    )
+    .action((options: PlanOptions) => {
+      const settings = options.set ?? [];
+      const { config, explicit } = configFromSettings(settings);
+      const input = {
+        connections: options.connections,
+        messageBytes: options.messageBytes,
+        quota: options.quota,
+        config,
+        site: options.local ? ('local' as const) : ('aws' as const),
+        deadlineSeconds: options.deadlineSeconds,
+      };
+      const plan = planBroadcast(input, budgetFor(config, options.quota, explicit.has('deliveryRatePerSecond')));
+      console.log(options.json ? JSON.stringify(plan) : renderPlan(plan, settings));
+    });
+}
+
+const usd = (value: number): string => `$${value.toFixed(value >= 1 ? 2 : 4)}`;
+const PER = { 1: '', 1e3: 'thousand ', 1e6: 'million ' } as Record<number, string>;
+
+function unitPrice(item: CostItem): string {
+  const price = item.unitPriceUsd < 0.001 ? `$${item.unitPriceUsd}` : `$${item.unitPriceUsd.toFixed(item.unitPriceUsd < 1 ? 3 : 2)}`;
+  return `${price} per ${PER[item.per] ?? `${formatCount(item.per)} `}${item.unit}`;
+}
+
+function quantity(item: CostItem): string {
+  return `${item.quantity < 1_000 && !Number.isInteger(item.quantity) ? item.quantity.toFixed(1) : formatCount(Math.round(item.quantity))} ${item.unit}`;
+}
+
+export function renderPlan(plan: Plan, settings: readonly string[] = []): string {
+  const where = plan.site === 'local' ? 'the local stack on this machine' : 'AWS';
+  const quota = `${formatCount(plan.quota.ratePerSecond)}/s (burst ${formatCount(plan.quota.burst)})`;
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const limitedBy = {
+    quota: 'the quota',
+    budget: `the delivery budget (deliveryRatePerSecond, ${formatCount(plan.budgetPerSecond)}/s of the ${formatCount(plan.quota.ratePerSecond)}/s quota)`,
+    consumers: `the consumers (shards × consumerMaxConcurrency × what one instance posts)`,
+    'fan-out': 'the fan-out (queries and enqueues)',
+  }[plan.limitedBy];
+  const l = plan.lambda;
+  const rows: [string, string][] = [
+    ['time to last delivery', `${formatDuration(plan.durationMs)} (ideal N/quota ${formatDuration(plan.idealMs)}; fan-out done at ${seconds(plan.fanOutMs)}, first delivery at ${seconds(plan.firstDeliveryMs)})`],
+    ['delivery rate', `${formatCount(Math.floor(plan.deliveryRatePerSecond))} calls/s, set by ${limitedBy}`],
+    ['@connections calls', `${formatCount(plan.calls)} (${formatCount(plan.posts)} PostToConnection, ${formatCount(plan.throttledCalls)} answered 429)`],
+    ['Lambda concurrency', `the rate needs ${formatCount(l.neededConcurrency)} consumer instance${l.neededConcurrency === 1 ? '' : 's'}; the shard queues hold ~${formatCount(l.heldConcurrency)}, at most ${formatCount(l.maxConcurrency)}; peak with the map children ${formatCount(l.peakAccountConcurrency)} of the account's ${formatCount(AWS_LIMITS.lambdaAccountConcurrency.value)}`],
+    ['delivery tasks', `${formatCount(plan.deliveryTasks)} SQS messages`],
+  ];
+  if (plan.deadline) rows.push(['deadline', plan.deadline.met ? `${formatCount(plan.deadline.seconds)} s: met` : `not met: ${plan.deadline.advice}`]);
+  const width = Math.max(...rows.map(([label]) => label.length));
+  const header = ['SERVICE', 'ITEM', 'QUANTITY', 'UNIT PRICE', 'USD'];
+  const costRows = plan.costUsd.items.map((item) => [item.service, item.item, quantity(item), unitPrice(item), usd(item.usd)]);
+  costRows.push(['total', '', '', '', usd(plan.costUsd.total)]);
+  const widths = header.map((title, i) => Math.max(title.length, ...costRows.map((row) => row[i].length)));
+  const line = (cells: string[]) => '  ' + cells.map((cell, i) => (i >= 2 && i !== 3 ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd();
+  return [
+    `plan: one broadcast to ${formatCount(plan.connections)} sockets on ${where}, a ${formatCount(plan.messageBytes)}-byte message, quota ${quota}`,
+    `  configuration: infra/config.ts defaults${settings.length ? ` with ${settings.join(', ')}` : ''}`,
+    '',
+    ...rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`),
+    '',
+    `cost of one broadcast${plan.site === 'local' ? ' if it ran on AWS' : ''} (list prices, us-east-1)`,
+    line(header),
+    ...costRows.map(line),
+    '',
+    `  keeping ${formatCount(plan.connections)} sockets connected costs ${usd(plan.connectionHourUsd)} per hour (connection minutes; not part of the broadcast)`,
+    ...plan.warnings.map((warning) => `\nwarning: ${warning}`),
+  ].join('\n');
+}

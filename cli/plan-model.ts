@@ -1,0 +1,400 @@
+/**
+ * What one broadcast will take, before it is sent: time to last delivery, @connections calls,
+ * Lambda concurrency and the AWS bill, from the configuration, the account's quota and the
+ * message size. Pure arithmetic (no I/O) so it can be unit-tested and checked against
+ * `bench:quota`. Every AWS number comes from functions/commons/aws-limits.ts; every number of
+ * our own is in PLAN_ASSUMPTIONS below, with where it comes from.
+ */
+import type { SwarmcastConfig } from '../infra/config';
+import { AWS_BILLING_UNITS, AWS_LIMITS, AWS_PRICES_USD } from '#commons/aws-limits';
+
+/** The account's API Gateway throttle as a token bucket: calls/s and bucket size. */
+export interface Quota {
+  ratePerSecond: number;
+  burst: number;
+}
+
+export const DEFAULT_QUOTA: Quota = {
+  ratePerSecond: AWS_LIMITS.apiGatewayAccountRatePerSecond.value,
+  burst: AWS_LIMITS.apiGatewayAccountBurst.value,
+};
+
+/** Where the broadcast runs: AWS, or the local stack on this machine (for checking the model against bench:quota). */
+export type PlanSite = 'aws' | 'local';
+
+interface Assumption {
+  value: number;
+  source: string;
+}
+
+interface SiteAssumptions {
+  /** CPU one PostToConnection costs the consumer: signing, request and bookkeeping. */
+  postCpuMs: Assumption;
+  /** One @connections call, request to answer. */
+  postRoundTripMs: Assumption;
+  /** A Lambda Task state from the state machine, until the handler runs (cold start included). */
+  taskStartMs: Assumption;
+  /** A Distributed Map run, until its first children run. */
+  mapStartMs: Assumption;
+  /** One Query page's round trip, before its items are read. */
+  queryPageMs: Assumption;
+  /** Items one Query stream returns per second. */
+  queryItemsPerSecondPerStream: Assumption;
+  /** Items per second all Query streams together get (DynamoDB on AWS has no such shared cap worth modelling). */
+  queryItemsPerSecondTotal: Assumption;
+  /** DynamoDB requests per second all streams together get. */
+  dynamoDbRequestsPerSecondTotal: Assumption;
+  /** One SendMessageBatch call. */
+  sqsSendBatchMs: Assumption;
+  /** From a message on a shard queue to a consumer running it. */
+  consumerPickupMs: Assumption;
+  /** CPU cores the consumers share in total (AWS: one vCPU per 1,769 MB instance, so no shared cap). */
+  consumerCores: Assumption;
+}
+
+const DESIGN = '/work/shared/design.md';
+const STACK = 'infra/swarmcast-stack.ts';
+const GUESS = 'assumption, not measured';
+
+/** Every number of the model that is not in the configuration or in aws-limits.ts. */
+export const PLAN_ASSUMPTIONS = {
+  aws: {
+    postCpuMs: { value: 0.1, source: `${DESIGN}: aws4 signing + undici pool, ~0.1 ms of CPU per call (measured, one core)` },
+    postRoundTripMs: { value: 20, source: `${DESIGN}: calls in flight ≈ quota × round trip (10,000/s × 20 ms)` },
+    taskStartMs: { value: 500, source: `${GUESS}: Lambda invoke from Step Functions with a Node.js cold start` },
+    mapStartMs: { value: 1_000, source: `${GUESS}: a Distributed Map run starting its first child executions` },
+    queryPageMs: { value: 10, source: `${GUESS}: DynamoDB's single-digit-millisecond latency plus the network` },
+    queryItemsPerSecondPerStream: { value: 250_000, source: `${GUESS}: a 1 MB page of ~55-byte index items in ~100 ms` },
+    queryItemsPerSecondTotal: { value: Number.POSITIVE_INFINITY, source: 'each partition is its own index key; AWS spreads them' },
+    dynamoDbRequestsPerSecondTotal: { value: Number.POSITIVE_INFINITY, source: 'on-demand tables scale per partition key' },
+    sqsSendBatchMs: { value: 20, source: `${GUESS}: one SendMessageBatch round trip in the Region` },
+    consumerPickupMs: { value: 500, source: `${GUESS}: the event source's long poll plus a consumer cold start` },
+    consumerCores: { value: Number.POSITIVE_INFINITY, source: 'each consumer instance has its own vCPU (1,769 MB)' },
+  },
+  local: {
+    postCpuMs: { value: 0.11, source: `${DESIGN}: ~0.1 ms per call in the consumer + ~0.01 ms for the gateway's write` },
+    postRoundTripMs: { value: 2, source: `${GUESS}: loopback HTTP to the local gateway` },
+    taskStartMs: { value: 50, source: `${GUESS}: an in-process handler call` },
+    mapStartMs: { value: 100, source: `${GUESS}: the local runner starting its children` },
+    queryPageMs: { value: 5, source: `${GUESS}: a dynalite Query round trip on loopback` },
+    queryItemsPerSecondPerStream: { value: 35_000, source: `${DESIGN}: dynalite ~35k items/s Query as a child server` },
+    queryItemsPerSecondTotal: { value: 35_000, source: `${DESIGN}: one dynalite process serves every Query` },
+    dynamoDbRequestsPerSecondTotal: { value: 1_500, source: 'README.md Benchmarks: dynalite answers ~1,300–1,800 requests/s' },
+    sqsSendBatchMs: { value: 2, source: `${DESIGN}: local-aws-sqs ~12k messages/s sent` },
+    consumerPickupMs: { value: 100, source: `${GUESS}: the local poller's short wait` },
+    consumerCores: { value: 2, source: `${DESIGN}: this machine has 2 cores, shared with the other local services` },
+  },
+} as const satisfies Record<PlanSite, SiteAssumptions>;
+
+/** Sizes and durations that do not depend on the site. */
+export const SIZE_ASSUMPTIONS = {
+  /** Memory of each function, as the stack deploys it. */
+  postMessageMemoryMb: { value: 1_769, source: STACK },
+  queryPartitionsMemoryMb: { value: 1_024, source: STACK },
+  smallFunctionMemoryMb: { value: 256, source: `${STACK} (SwarmcastFunction default)` },
+  postMessageTimeoutSeconds: { value: 60, source: STACK },
+  /** Billed duration of Prepare and of one ReadProgress. */
+  prepareMs: { value: 300, source: `${GUESS}: one Scan of the partitions table and one PutItem` },
+  readProgressMs: { value: 50, source: `${GUESS}: one GetItem` },
+  /** An API Gateway connection id, e.g. "L0SM9cOFvHcCIhw=". */
+  connectionIdBytes: { value: 16, source: 'https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-mapping-template-reference.html ($context.connectionId)' },
+  /** One row of the byPartition index: connectionId, partition and expiresAt with their names. */
+  indexRowBytes: { value: 55, source: 'functions/commons/tables.ts (keys + expiresAt), DynamoDB item size rules' },
+  /** Per partition in the broadcast record: its number in `partitions` (~4 B) and its `enqueued` count (~9 B). */
+  broadcastRecordBytesPerPartition: { value: 13, source: 'functions/commons/broadcasts.ts, DynamoDB item size rules' },
+  broadcastRecordFixedBytes: { value: 200, source: 'functions/commons/broadcasts.ts (ids, counters, timestamps)' },
+  /** JSON around the ids of one delivery task. */
+  deliveryTaskEnvelopeBytes: { value: 100, source: 'functions/commons/delivery-tasks.ts' },
+  /** One row of the partitions table, read by Prepare's Scan. */
+  partitionRowBytes: { value: 30, source: 'functions/commons/tables.ts (partition, connections)' },
+  /** The delivery budget's lease: one small conditional write per consumer instance per window. */
+  budgetLeaseWindowMs: { value: 1_000, source: `${GUESS}: issue 7's token-lease pattern, a window of one second` },
+  /** Step Functions state transitions of one map child (its QueryPartitions task). */
+  transitionsPerChild: { value: 1, source: 'statemachines/broadcast.asl.json' },
+} as const satisfies Record<string, Assumption>;
+
+export interface PlanInput {
+  connections: number;
+  messageBytes: number;
+  quota: Quota;
+  config: SwarmcastConfig;
+  site: PlanSite;
+  /** When the broadcast must be done, if the operator has a wish. */
+  deadlineSeconds?: number;
+}
+
+export interface CostItem {
+  service: 'API Gateway' | 'Lambda' | 'SQS' | 'DynamoDB' | 'Step Functions';
+  item: string;
+  quantity: number;
+  unit: string;
+  /** USD per `per` units. */
+  unitPriceUsd: number;
+  per: number;
+  usd: number;
+}
+
+export interface Plan {
+  connections: number;
+  messageBytes: number;
+  quota: Quota;
+  site: PlanSite;
+  /** Calls per second the delivery runs at, and what decides it. */
+  deliveryRatePerSecond: number;
+  limitedBy: 'quota' | 'budget' | 'consumers' | 'fan-out';
+  /** The account budget's rate (config.deliveryRatePerSecond, scaled to an emulated quota). */
+  budgetPerSecond: number;
+  /** What the configured consumers can post per second. */
+  consumerCapacityPerSecond: number;
+  /** From the start of the execution. */
+  firstDeliveryMs: number;
+  fanOutMs: number;
+  durationMs: number;
+  /** N / quota: no plan can beat it for long. */
+  idealMs: number;
+  calls: number;
+  posts: number;
+  throttledCalls: number;
+  lambda: {
+    /** Consumer instances the delivery rate needs (Little's law, or CPU, whichever is more). */
+    neededConcurrency: number;
+    /** Instances the shard queues' event sources hold while they have a backlog. */
+    heldConcurrency: number;
+    /** shards × consumerMaxConcurrency. */
+    maxConcurrency: number;
+    /** Every function at once at the peak: consumers at most + map children. */
+    peakAccountConcurrency: number;
+  };
+  deliveryTasks: number;
+  costUsd: { total: number; items: CostItem[]; byService: Record<CostItem['service'], number> };
+  /** The operator's wish, if given: met, or why not and what would help. */
+  deadline?: { seconds: number; met: boolean; advice?: string };
+  /** Keeping N sockets connected for an hour: not part of a broadcast's cost. */
+  connectionHourUsd: number;
+  /** Things the operator should know: the budget exceeds the quota, the account's Lambda concurrency is short. */
+  warnings: string[];
+}
+
+const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
+const fmt = (n: number): string => Math.ceil(n).toLocaleString('en-US');
+
+/**
+ * The budget the delivery shares. The configured rate is a share of AWS's default quota; against
+ * another quota (a raised one, or an emulated local one) the same share applies, as bench:quota
+ * sets it — unless the operator set deliveryRatePerSecond explicitly.
+ */
+export function budgetFor(config: SwarmcastConfig, quota: Quota, explicitRate: boolean): number {
+  if (explicitRate) return config.deliveryRatePerSecond;
+  return Math.max(1, Math.floor((config.deliveryRatePerSecond * quota.ratePerSecond) / DEFAULT_QUOTA.ratePerSecond));
+}
+
+export function planBroadcast(input: PlanInput, budgetPerSecond = budgetFor(input.config, input.quota, false)): Plan {
+  const { connections: n, messageBytes, quota, config, site } = input;
+  const assumed = PLAN_ASSUMPTIONS[site];
+  const warnings: string[] = [];
+
+  // Fan-out: Prepare, then the Distributed Map runs ceil(partitions / partitionsPerChild) children,
+  // mapMaxConcurrency at a time; a child queries all its partitions, then enqueues their tasks.
+  const rowsPerPartition = ceilDiv(n, config.partitions);
+  const children = ceilDiv(config.partitions, config.partitionsPerChild);
+  const childrenAtOnce = Math.min(children, config.mapMaxConcurrency);
+  const waves = ceilDiv(children, childrenAtOnce);
+  const streams = childrenAtOnce * Math.min(config.queryConcurrency, config.partitionsPerChild);
+  const itemsPerSecondPerStream = Math.min(assumed.queryItemsPerSecondPerStream.value, assumed.queryItemsPerSecondTotal.value / streams);
+  const pagesPerPartition = Math.max(1, ceilDiv(rowsPerPartition * SIZE_ASSUMPTIONS.indexRowBytes.value, 1024 * 1024));
+  const pageMs = Math.max(assumed.queryPageMs.value, (streams / assumed.dynamoDbRequestsPerSecondTotal.value) * 1000);
+  const queryMsPerPartition = pagesPerPartition * pageMs + (rowsPerPartition / itemsPerSecondPerStream) * 1000;
+  const queryMsPerChild = ceilDiv(config.partitionsPerChild, config.queryConcurrency) * queryMsPerPartition;
+  const tasksPerPartition = Math.max(1, ceilDiv(rowsPerPartition, config.connectionIdsPerMessage));
+  const deliveryTasks = tasksPerPartition * config.partitions;
+  // Sends go to every shard at once, batch after batch within one shard.
+  const sendMsPerChild = ceilDiv(ceilDiv(tasksPerPartition * config.partitionsPerChild, config.shards), AWS_LIMITS.sqsBatchEntries.value) * assumed.sqsSendBatchMs.value;
+  const childMs = assumed.taskStartMs.value + queryMsPerChild + sendMsPerChild;
+  const mapStartedMs = assumed.taskStartMs.value + assumed.mapStartMs.value;
+  const firstEnqueueMs = mapStartedMs + childMs;
+  const fanOutMs = mapStartedMs + waves * childMs;
+  // With one wave every id is on a queue after one child's time; more waves feed the queues at this rate.
+  const fanOutPerSecond = waves > 1 ? (n / (waves * childMs)) * 1000 : Number.POSITIVE_INFINITY;
+
+  // Delivery: at the least of the quota, the budget, the consumers and the fan-out's supply.
+  const perInstancePerSecond = Math.min(
+    (config.postConcurrency / (assumed.postCpuMs.value + assumed.postRoundTripMs.value)) * 1000,
+    ((SIZE_ASSUMPTIONS.postMessageMemoryMb.value / AWS_LIMITS.lambdaMemoryMbPerVcpu.value) / assumed.postCpuMs.value) * 1000,
+  );
+  const maxConcurrency = config.shards * config.consumerMaxConcurrency;
+  const consumerCapacityPerSecond = Math.min(maxConcurrency * perInstancePerSecond, (assumed.consumerCores.value / assumed.postCpuMs.value) * 1000);
+  const attemptPerSecond = Math.min(budgetPerSecond, consumerCapacityPerSecond);
+  const candidates = [
+    { limitedBy: 'quota', rate: quota.ratePerSecond },
+    { limitedBy: 'budget', rate: budgetPerSecond },
+    { limitedBy: 'consumers', rate: consumerCapacityPerSecond },
+    { limitedBy: 'fan-out', rate: fanOutPerSecond },
+  ] as const;
+  const { limitedBy, rate } = candidates.reduce((low, next) => (next.rate < low.rate ? next : low));
+  // The bucket fills during the start-up; only consumers trying faster than the quota can spend it.
+  const burstCalls = attemptPerSecond > quota.ratePerSecond ? Math.min(quota.burst, n) : 0;
+  const firstDeliveryMs = firstEnqueueMs + assumed.consumerPickupMs.value;
+  const deliveringMs = ((n - burstCalls) / rate) * 1000;
+  // With several waves of children, the last wave's ids cannot be delivered before they are on a queue.
+  const lastWaveMs = waves > 1 ? fanOutMs + assumed.consumerPickupMs.value + (n / waves / rate) * 1000 : 0;
+  const durationMs = Math.max(firstDeliveryMs + deliveringMs, lastWaveMs);
+  const deliverySeconds = (durationMs - firstDeliveryMs) / 1000;
+
+  // Calls: one post per socket; consumers trying faster than the quota earn a 429 per excess call
+  // (no 429-adaptive slowing assumed: an upper bound).
+  const throttledCalls = attemptPerSecond > quota.ratePerSecond ? Math.round(((attemptPerSecond - quota.ratePerSecond) * Math.max(0, n - burstCalls)) / quota.ratePerSecond) : 0;
+  const calls = n + throttledCalls;
+
+  const neededConcurrency = Math.ceil(rate / perInstancePerSecond);
+  const initialPerShard = Math.min(AWS_LIMITS.lambdaSqsInitialConcurrency.value, config.consumerMaxConcurrency);
+  const heldConcurrency = Math.min(maxConcurrency, Math.max(neededConcurrency, config.shards * initialPerShard));
+  const peakAccountConcurrency = maxConcurrency + childrenAtOnce;
+  // The budget shares the rate among the instances held, so each one's batch goes at its share.
+  const postsPerInvocation = config.consumerBatchSize * Math.min(rowsPerPartition, config.connectionIdsPerMessage);
+  const invocationSeconds = postsPerInvocation / (rate / heldConcurrency);
+
+  const polls = Math.max(1, Math.ceil(Math.max(0, durationMs - fanOutMs) / 1000 / config.progressPollSeconds));
+  const items = costItems({ n, messageBytes, config, deliveryTasks, children, childMs, heldConcurrency, deliverySeconds, polls, rowsPerPartition });
+  const byService = { 'API Gateway': 0, Lambda: 0, SQS: 0, DynamoDB: 0, 'Step Functions': 0 };
+  for (const item of items) byService[item.service] += item.usd;
+  const total = items.reduce((sum, item) => sum + item.usd, 0);
+
+  const idealMs = (n / quota.ratePerSecond) * 1000;
+  if (budgetPerSecond > quota.ratePerSecond) {
+    warnings.push(`the delivery budget (${fmt(budgetPerSecond)}/s) is above the quota (${fmt(quota.ratePerSecond)}/s): ~${fmt(throttledCalls)} calls will be answered 429; set deliveryRatePerSecond below the quota`);
+  }
+  if (invocationSeconds > SIZE_ASSUMPTIONS.postMessageTimeoutSeconds.value) {
+    warnings.push(
+      `one consumer invocation (${fmt(postsPerInvocation)} posts at ~${fmt(rate / heldConcurrency)}/s, its share of the rate) takes ~${fmt(invocationSeconds)} s, over post-message's ${SIZE_ASSUMPTIONS.postMessageTimeoutSeconds.value} s timeout: its batch would be received again; lower consumerBatchSize, connectionIdsPerMessage or consumerMaxConcurrency`,
+    );
+  }
+  if (peakAccountConcurrency > AWS_LIMITS.lambdaAccountConcurrency.value) {
+    warnings.push(
+      `up to ${fmt(peakAccountConcurrency)} Lambda instances at once (consumers ${fmt(maxConcurrency)} + map children ${fmt(childrenAtOnce)}) exceed the account's default ${fmt(AWS_LIMITS.lambdaAccountConcurrency.value)}: ask for more, or lower consumerMaxConcurrency`,
+    );
+  }
+  const deadline =
+    input.deadlineSeconds === undefined
+      ? undefined
+      : durationMs <= input.deadlineSeconds * 1000
+        ? { seconds: input.deadlineSeconds, met: true }
+        : { seconds: input.deadlineSeconds, met: false, advice: deadlineAdvice({ n, deadlineSeconds: input.deadlineSeconds, quota, budgetPerSecond, firstDeliveryMs, limitedBy, rate }) };
+
+  return {
+    connections: n,
+    messageBytes,
+    quota,
+    site,
+    deliveryRatePerSecond: rate,
+    limitedBy,
+    budgetPerSecond,
+    consumerCapacityPerSecond,
+    firstDeliveryMs,
+    fanOutMs,
+    durationMs,
+    idealMs,
+    calls,
+    posts: n,
+    throttledCalls,
+    lambda: { neededConcurrency, heldConcurrency, maxConcurrency, peakAccountConcurrency },
+    deliveryTasks,
+    costUsd: { total, items, byService },
+    deadline,
+    connectionHourUsd: (n * 60 * AWS_PRICES_USD.apiGatewayConnectionMinutesPerMillion.value) / 1e6,
+    warnings,
+  };
+}
+
+/** What would make the deadline: the quota it needs, in accounts of the current quota. */
+function deadlineAdvice(p: {
+  n: number;
+  deadlineSeconds: number;
+  quota: Quota;
+  budgetPerSecond: number;
+  firstDeliveryMs: number;
+  limitedBy: Plan['limitedBy'];
+  rate: number;
+}): string {
+  const head = `${fmt(p.n)} sockets cannot be reached in ${p.deadlineSeconds.toLocaleString('en-US')} s`;
+  const deliverySeconds = p.deadlineSeconds - p.firstDeliveryMs / 1000;
+  if (deliverySeconds <= 0) return `${head}: the start-up alone takes ${(p.firstDeliveryMs / 1000).toFixed(1)} s before the first delivery`;
+  if (p.limitedBy === 'consumers' || p.limitedBy === 'fan-out') {
+    return `${head}: the ${p.limitedBy} deliver at most ${fmt(p.rate)}/s; raise ${p.limitedBy === 'consumers' ? 'shards, consumerMaxConcurrency or postConcurrency' : 'mapMaxConcurrency or queryConcurrency'} (--set)`;
+  }
+  const floor = p.n / p.deadlineSeconds;
+  // The budget keeps its share of any quota; the start-up eats into the deadline.
+  const share = Math.min(1, p.budgetPerSecond / p.quota.ratePerSecond);
+  const neededQuota = p.n / deliverySeconds / share;
+  const accounts = Math.ceil(neededQuota / p.quota.ratePerSecond);
+  return `${head} at ${fmt(p.quota.ratePerSecond)} calls/s: needs ≥ ${fmt(floor)}/s (${fmt(neededQuota)}/s with the start-up and the budget's ${Math.round(share * 100)} % share); ask for a quota increase or split over ${accounts} accounts`;
+}
+
+function costItems(p: {
+  n: number;
+  messageBytes: number;
+  config: SwarmcastConfig;
+  deliveryTasks: number;
+  children: number;
+  childMs: number;
+  heldConcurrency: number;
+  deliverySeconds: number;
+  polls: number;
+  rowsPerPartition: number;
+}): CostItem[] {
+  const { n, config } = p;
+  const price = AWS_PRICES_USD;
+  const item = (service: CostItem['service'], name: string, quantity: number, unit: string, unitPriceUsd: number, per: number): CostItem => ({
+    service,
+    item: name,
+    quantity,
+    unit,
+    unitPriceUsd,
+    per,
+    usd: (quantity * unitPriceUsd) / per,
+  });
+  const gb = (mb: number): number => mb / 1024;
+
+  // API Gateway: one message per post, metered in 32 KB increments.
+  const meteredPerPost = Math.max(1, ceilDiv(p.messageBytes, AWS_BILLING_UNITS.apiGatewayMessageBytes.value));
+
+  // Lambda: consumers are billed for the wall time they hold (paced by the budget), not just their CPU.
+  const consumerInvocations = ceilDiv(p.deliveryTasks, config.consumerBatchSize);
+  const consumerGbSeconds = p.heldConcurrency * p.deliverySeconds * gb(SIZE_ASSUMPTIONS.postMessageMemoryMb.value);
+  const childGbSeconds = (p.children * p.childMs * gb(SIZE_ASSUMPTIONS.queryPartitionsMemoryMb.value)) / 1000;
+  const smallGbSeconds = ((SIZE_ASSUMPTIONS.prepareMs.value + p.polls * SIZE_ASSUMPTIONS.readProgressMs.value) * gb(SIZE_ASSUMPTIONS.smallFunctionMemoryMb.value)) / 1000;
+  const invocations = consumerInvocations + p.children + 1 + p.polls;
+
+  // SQS: tasks go out 10 to a SendMessageBatch and come in 10 to a batch; each 64 KB of a call's payload is one request.
+  const taskBytes = SIZE_ASSUMPTIONS.deliveryTaskEnvelopeBytes.value + Math.min(p.rowsPerPartition, config.connectionIdsPerMessage) * (SIZE_ASSUMPTIONS.connectionIdBytes.value + 3);
+  const chunksPer = (entries: number): number => Math.max(1, ceilDiv(entries * taskBytes, AWS_BILLING_UNITS.sqsRequestChunkBytes.value));
+  const sendBatches = ceilDiv(p.deliveryTasks, AWS_LIMITS.sqsBatchEntries.value);
+  // The event source receives up to 10 messages per ReceiveMessage and deletes them in one DeleteMessageBatch.
+  const receives = consumerInvocations * ceilDiv(config.consumerBatchSize, AWS_LIMITS.sqsBatchEntries.value);
+  const sqsRequests = sendBatches * chunksPer(AWS_LIMITS.sqsBatchEntries.value) + receives * (chunksPer(Math.min(config.consumerBatchSize, AWS_LIMITS.sqsBatchEntries.value)) + 1);
+
+  // DynamoDB: an UpdateItem is charged by the whole broadcast record, which holds the message and a count per partition.
+  const recordBytes = SIZE_ASSUMPTIONS.broadcastRecordFixedBytes.value + p.messageBytes + config.partitions * SIZE_ASSUMPTIONS.broadcastRecordBytesPerPartition.value;
+  const recordWrite = ceilDiv(recordBytes, AWS_BILLING_UNITS.dynamoDbWriteUnitBytes.value);
+  const recordRead = ceilDiv(recordBytes, AWS_BILLING_UNITS.dynamoDbReadUnitBytes.value);
+  const enqueuedWrites = p.children * ceilDiv(config.partitionsPerChild, 100);
+  const leaseWrites = Math.ceil((p.heldConcurrency * p.deliverySeconds * 1000) / SIZE_ASSUMPTIONS.budgetLeaseWindowMs.value);
+  const writeUnits = recordWrite * (1 + enqueuedWrites + consumerInvocations) + leaseWrites;
+  const eventual = AWS_BILLING_UNITS.dynamoDbEventuallyConsistentReadFactor.value;
+  const queryUnits = config.partitions * ceilDiv(p.rowsPerPartition * SIZE_ASSUMPTIONS.indexRowBytes.value, AWS_BILLING_UNITS.dynamoDbReadUnitBytes.value) * eventual;
+  const scanUnits = ceilDiv(config.partitions * SIZE_ASSUMPTIONS.partitionRowBytes.value, AWS_BILLING_UNITS.dynamoDbReadUnitBytes.value) * eventual;
+  // Strongly consistent record reads: each child, each consumer instance once (payload cache), each progress poll.
+  const readUnits = queryUnits + scanUnits + recordRead * (p.children + p.heldConcurrency + p.polls);
+
+  // Step Functions: Prepare, FanOut, each child's task, three states per progress poll, Summary.
+  const transitions = 2 + p.children * SIZE_ASSUMPTIONS.transitionsPerChild.value + 3 * p.polls + 1;
+
+  return [
+    item('API Gateway', `messages, ${meteredPerPost} × 32 KB per post`, n * meteredPerPost, 'messages', price.apiGatewayMessagesPerMillion.value, 1e6),
+    item('Lambda', 'compute', consumerGbSeconds + childGbSeconds + smallGbSeconds, 'GB-s', price.lambdaArmGbSecond.value, 1),
+    item('Lambda', 'requests', invocations, 'invocations', price.lambdaRequestsPerMillion.value, 1e6),
+    item('SQS', 'requests, per 64 KB', sqsRequests, 'requests', price.sqsRequestsPerMillion.value, 1e6),
+    item('DynamoDB', 'write units', writeUnits, 'WRU', price.dynamoDbWriteUnitsPerMillion.value, 1e6),
+    item('DynamoDB', 'read units', readUnits, 'RRU', price.dynamoDbReadUnitsPerMillion.value, 1e6),
+    item('Step Functions', 'state transitions', transitions, 'transitions', price.stepFunctionsTransitionsPerThousand.value, 1e3),
+  ];
+}
