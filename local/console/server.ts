@@ -82,6 +82,10 @@ async function handle(target: Target, request: IncomingMessage, response: Server
   const url = new URL(request.url ?? '/', 'http://console');
   const route = `${request.method} ${url.pathname}`;
 
+  if (route === 'GET /favicon.ico') {
+    response.writeHead(204).end();
+    return;
+  }
   const page = request.method === 'GET' ? PAGE_FILES[url.pathname] : undefined;
   if (page) {
     const body = await readFile(path.join(PAGE_DIR, page.file));

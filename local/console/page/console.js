@@ -6,6 +6,7 @@ const KIND_LABEL = { message: 'broadcast', replay: 'replay', sweep: 'sweep' };
 const $ = (id) => document.getElementById(id);
 const count = (n) => (n === undefined ? '–' : n.toLocaleString('en-US'));
 const time = (iso) => (iso ? `${iso.slice(0, 19).replace('T', ' ')} UTC` : '');
+const shortTime = (iso) => (iso ? iso.slice(5, 19).replace('T', ' ') : '');
 const selectedId = () => decodeURIComponent(location.hash.slice(1));
 let shown; // the status on display, for the Replay button
 
@@ -39,7 +40,7 @@ function renderList({ stateMachineArn, broadcasts }) {
       link.textContent = e.id;
       const name = document.createElement('td');
       name.append(link);
-      row.append(name, cell(KIND_LABEL[e.kind] ?? e.kind), cell(e.status, e.status), cell(time(e.startDate)));
+      row.append(name, cell(KIND_LABEL[e.kind] ?? e.kind), cell(e.status, e.status), cell(shortTime(e.startDate)));
       row.append(cell(e.summary ? `${count(e.summary.delivered)} / ${count(e.summary.connections)}` : '', 'n'), cell(e.summary ? count(e.summary.failedPartitions.length) : '', 'n'));
       if (e.id === selectedId()) row.className = 'selected';
       return row;
@@ -70,8 +71,9 @@ function renderExecution(s) {
   $('execution-redrives').textContent = count(s.redriveCount);
   $('execution-error').textContent = s.error ? `${s.error}${s.cause ? `: ${s.cause}` : ''}` : 'none';
   $('replays').replaceChildren(
+    ...(s.replays.length ? [] : ['none']),
     ...s.replays.map((replay) => {
-      const item = document.createElement('li');
+      const item = document.createElement('div');
       const link = document.createElement('a');
       link.href = `#${encodeURIComponent(replay.id)}`;
       link.textContent = replay.id;
