@@ -12,6 +12,10 @@ import { startConsole, type ConsoleServer } from '../../local/console/server';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { localDynamo, rowsAndCounters } from './helpers/tables';
 
+/** What the functions run inside the page use of it (this project compiles without the DOM library). */
+declare const document: { querySelector(selector: string): { textContent: string | null } | null };
+declare const window: { injected?: boolean };
+
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const CLIENTS = 120;
@@ -159,7 +163,7 @@ test('a message that contains HTML is shown as text, never run', async () => {
   await waitForTexts({ '#execution-message': message, '#execution-status': 'SUCCEEDED' });
   expect(await page.locator('#execution-message *').count()).toBe(0);
   expect(await page.locator('img').count()).toBe(0);
-  expect(await page.evaluate(() => (window as unknown as { injected?: boolean }).injected)).toBeUndefined();
+  expect(await page.evaluate(() => window.injected)).toBeUndefined();
   expect(await swarm.waitForAll(30_000)).toMatchObject({ received: CLIENTS, duplicates: 0 });
 });
 
