@@ -63,7 +63,7 @@ function renderExecution(s) {
   $('delivery-progress').value = s.delivery?.accounted ?? 0;
   const failedPartitions = s.summary?.failedPartitions;
   $('failed-partitions').textContent = failedPartitions
-    ? failedPartitions.join(', ') || 'none'
+    ? (failedPartitions.length ? `${failedPartitions.length === 1 ? 'partition' : 'partitions'} ${failedPartitions.join(', ')}` : 'none')
     : s.partitions?.failed
       ? `${count(s.partitions.failed)} in the Map Run`
       : 'none so far';
