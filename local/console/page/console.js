@@ -2,6 +2,8 @@
 // Step Functions API as `swarmcast list` / `status` do. Everything shown is set with textContent.
 
 const POLL_MS = 500;
+/** The list changes less often than the execution being watched: read it every 4th poll. */
+const LIST_EVERY = 4;
 const KIND_LABEL = { message: 'broadcast', replay: 'replay', sweep: 'sweep' };
 const $ = (id) => document.getElementById(id);
 const count = (n) => (n === undefined ? '–' : n.toLocaleString('en-US'));
@@ -9,6 +11,8 @@ const time = (iso) => (iso ? `${iso.slice(0, 19).replace('T', ' ')} UTC` : '');
 const shortTime = (iso) => (iso ? iso.slice(5, 19).replace('T', ' ') : '');
 const selectedId = () => decodeURIComponent(location.hash.slice(1));
 let shown; // the status on display, for the Replay button
+let polls = 0;
+let pollFailed = false; // a poll's error is cleared by the next poll that succeeds
 
 async function api(path, body) {
   const init = body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
@@ -88,11 +92,14 @@ function renderExecution(s) {
 
 async function refresh() {
   try {
-    renderList(await api('/api/executions'));
+    if (polls++ % LIST_EVERY === 0) renderList(await api('/api/executions'));
     const id = selectedId();
     if (id) renderExecution(await api(`/api/executions/${encodeURIComponent(id)}`));
+    if (pollFailed) notice('');
+    pollFailed = false;
   } catch (error) {
     notice(error.message, true);
+    pollFailed = true;
   } finally {
     setTimeout(refresh, POLL_MS);
   }
@@ -103,6 +110,7 @@ $('send-form').addEventListener('submit', async (event) => {
   try {
     const started = await api('/api/broadcasts', { message: $('message').value });
     notice(started.headline);
+    polls = 0;
     location.hash = encodeURIComponent(started.id);
   } catch (error) {
     notice(error.message, true);
@@ -115,6 +123,7 @@ $('replay').addEventListener('click', async () => {
     const outcome = await api(`/api/executions/${encodeURIComponent(shown.id)}/replay`, {});
     if (outcome.action === 'nothing') return notice(outcome.reason);
     notice(outcome.headline);
+    polls = 0;
     location.hash = encodeURIComponent(outcome.id);
   } catch (error) {
     notice(error.message, true);
