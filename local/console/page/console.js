@@ -8,7 +8,6 @@ const KIND_LABEL = { message: 'broadcast', replay: 'replay', sweep: 'sweep' };
 const $ = (id) => document.getElementById(id);
 const count = (n) => (n === undefined ? '–' : n.toLocaleString('en-US'));
 const time = (iso) => (iso ? `${iso.slice(0, 19).replace('T', ' ')} UTC` : '');
-const shortTime = (iso) => (iso ? iso.slice(5, 19).replace('T', ' ') : '');
 const selectedId = () => decodeURIComponent(location.hash.slice(1));
 let shown; // the status on display, for the Replay button
 let polls = 0;
@@ -44,7 +43,9 @@ function renderList({ stateMachineArn, broadcasts }) {
       link.textContent = e.id;
       const name = document.createElement('td');
       name.append(link);
-      row.append(name, cell(KIND_LABEL[e.kind] ?? e.kind), cell(e.status, e.status), cell(shortTime(e.startDate)));
+      const started = cell(e.startDate ? e.startDate.slice(11, 19) : '');
+      started.title = time(e.startDate);
+      row.append(name, cell(KIND_LABEL[e.kind] ?? e.kind), cell(e.status, e.status), started);
       row.append(cell(e.summary ? `${count(e.summary.delivered)} / ${count(e.summary.connections)}` : '', 'n'), cell(e.summary ? count(e.summary.failedPartitions.length) : '', 'n'));
       if (e.id === selectedId()) row.className = 'selected';
       return row;
