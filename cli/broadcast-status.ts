@@ -54,6 +54,8 @@ export interface BroadcastStatus {
   kind: ExecutionKind;
   /** A replay's input: the partitions it was asked to visit again. */
   replayPartitions?: number[];
+  /** A broadcast's input: the message it sends (a replay's is its broadcast's). */
+  message?: unknown;
   /** RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED or PENDING_REDRIVE. */
   status: string;
   executionArn: string;
@@ -94,6 +96,7 @@ export async function readBroadcastStatus(target: Target, id: string, { withRepl
     broadcastId: typeof input?.broadcastId === 'string' ? input.broadcastId : id,
     kind: kindOf(execution),
     replayPartitions: Array.isArray(input?.partitions) ? (input.partitions as number[]) : undefined,
+    message: input?.message,
     status: execution.status ?? 'UNKNOWN',
     executionArn,
     startDate: execution.startDate?.toISOString(),

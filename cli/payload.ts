@@ -5,9 +5,12 @@ import { CliError } from './errors';
 
 export interface PayloadOptions {
   message?: string;
-  json?: string;
+  messageJson?: string;
   file?: string;
 }
+
+/** The payload flags, as the command line spells them. */
+const FLAGS = { message: '--message', messageJson: '--message-json', file: '--file' } as const;
 
 /**
  * The partition count only bounds the partitions of a replay request; a message request
@@ -21,13 +24,13 @@ const ANY_PARTITION_COUNT = Number.MAX_SAFE_INTEGER;
  * (≤ 128 KB) — by the same parser Prepare runs.
  */
 export async function readBroadcastInput(options: PayloadOptions): Promise<{ message: unknown }> {
-  const given = (['message', 'json', 'file'] as const).filter((source) => options[source] !== undefined);
+  const given = (['message', 'messageJson', 'file'] as const).filter((source) => options[source] !== undefined);
   if (given.length !== 1) {
-    throw new CliError(`give the message with exactly one of --message TEXT, --json JSON or --file PATH${given.length > 1 ? ` (got ${given.map((s) => `--${s}`).join(' and ')})` : ''}`);
+    throw new CliError(`give the message with exactly one of --message TEXT, --message-json JSON or --file PATH${given.length > 1 ? ` (got ${given.map((s) => FLAGS[s]).join(' and ')})` : ''}`);
   }
   const message = await readMessage(options);
   if (message === '' || message === null) {
-    throw new CliError(`the message is empty: give the text to send with --message, --json or --file`);
+    throw new CliError(`the message is empty: give the text to send with --message, --message-json or --file`);
   }
   try {
     parseBroadcastRequest({ message }, ANY_PARTITION_COUNT);
@@ -38,9 +41,9 @@ export async function readBroadcastInput(options: PayloadOptions): Promise<{ mes
   return { message };
 }
 
-async function readMessage({ message, json, file }: PayloadOptions): Promise<unknown> {
+async function readMessage({ message, messageJson, file }: PayloadOptions): Promise<unknown> {
   if (message !== undefined) return message;
-  if (json !== undefined) return parseJson(json, '--json');
+  if (messageJson !== undefined) return parseJson(messageJson, '--message-json');
   const text = await readFile(file!, 'utf8').catch((error: NodeJS.ErrnoException) => {
     throw new CliError(`cannot read --file ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
   });

@@ -1,13 +1,33 @@
 import { EXIT } from './errors';
+import type { StartedExecution } from './executions';
 import { outcomeOf, renderStatus } from './format';
 import type { Target } from './target';
 import { watchUntilDone, type WatchOptions } from './watch';
 
-/** What send, replay and sweep print once an execution is started. */
-export function reportStarted(headline: string, id: string, executionArn: string, wait: boolean): void {
-  console.log(headline);
-  console.log(`  execution  ${executionArn}`);
-  if (!wait) console.log(`  follow it  swarmcast status ${id} --watch`);
+/** How send, replay and sweep print: `json` is one JSON object on stdout, whatever the command. */
+export interface OutputOptions {
+  wait?: boolean;
+  json?: boolean;
+}
+
+/**
+ * What send, replay and sweep print once an execution is started. With --wait nothing yet
+ * when --json is given: the final status is then the one object printed.
+ */
+export function reportStarted(started: StartedExecution, { wait, json }: OutputOptions): void {
+  if (json) {
+    if (!wait) console.log(JSON.stringify({ action: started.action, id: started.id, executionArn: started.executionArn, ...(started.partitions && { partitions: started.partitions }) }));
+    return;
+  }
+  console.log(started.headline);
+  console.log(`  execution  ${started.executionArn}`);
+  if (!wait) console.log(`  follow it  swarmcast status ${started.id} --watch`);
+}
+
+/** Starts, then with --wait follows to the end: the whole output of send, replay and sweep. */
+export async function reportAndWait(target: Target, started: StartedExecution, options: OutputOptions): Promise<void> {
+  reportStarted(started, options);
+  if (options.wait) await waitAndReport(target, started.id, { json: options.json, minRedriveCount: started.minRedriveCount });
 }
 
 /**

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { startConsole } from '../../local/console/server';
 import { publishLocalStack, unpublishEndpoints } from '../../local/discovery';
 import { startLocalStack } from '../../local/stack';
 import { parsePositiveInteger } from '../options';
@@ -10,17 +11,27 @@ export function registerLocalCommand(program: Command): void {
     .addOption(new Option('--port <n>', 'port of the WebSocket and @connections endpoint').default(7700).argParser(parsePositiveInteger('--port', 65_535)))
     .addOption(new Option('--stepfunctions-port <n>', 'port of the Step Functions API').default(7701).argParser(parsePositiveInteger('--stepfunctions-port', 65_535)))
     .addOption(new Option('--gateway-workers <n>', 'gateway processes (each holds up to ~15,000 sockets)').default(1).argParser(parsePositiveInteger('--gateway-workers', 16)))
+    .addOption(new Option('--console-port <n>', 'port of the web console').default(7702).argParser(parsePositiveInteger('--console-port', 65_535)))
     .option('--data <dir>', 'keep the tables on disk in this folder across restarts (default: in memory)')
-    .action(async (options: { port: number; stepfunctionsPort: number; gatewayWorkers: number; data?: string }) => {
+    .option('--json', 'print one JSON object: where each service listens (then run until Ctrl-C)')
+    .action(async (options: { port: number; stepfunctionsPort: number; consolePort: number; gatewayWorkers: number; data?: string; json?: boolean }) => {
       const stack = await startLocalStack({
         gatewayPort: options.port,
         stepFunctionsPort: options.stepfunctionsPort,
         gatewayWorkers: options.gatewayWorkers,
         dataDir: options.data,
       });
+      const webConsole = await startConsole({ stepFunctionsEndpoint: stack.stepFunctionsEndpoint, stateMachineArn: stack.stateMachineArn, port: options.consolePort }).catch(async (error) => {
+        await stack.stop();
+        throw error;
+      });
       await publishLocalStack(stack);
-      console.log(`swarmcast local stack is running${options.data ? ` (tables kept in ${options.data})` : ' (in memory)'}
+      const { region, webSocketUrl, connectionsEndpoint, stepFunctionsEndpoint, dynamoDbEndpoint, sqsEndpoint, stateMachineArn } = stack;
+      if (options.json) console.log(JSON.stringify({ region, webSocketUrl, connectionsEndpoint, stepFunctionsEndpoint, dynamoDbEndpoint, sqsEndpoint, stateMachineArn, consoleUrl: webConsole.url }));
+      else
+        console.log(`swarmcast local stack is running${options.data ? ` (tables kept in ${options.data})` : ' (in memory)'}
 
+  console              ${webConsole.url}
   WebSocket URL        ${stack.webSocketUrl}
   @connections API     ${stack.connectionsEndpoint}
   Step Functions API   ${stack.stepFunctionsEndpoint}
@@ -44,9 +55,10 @@ Ctrl-C stops everything.`);
         process.on('SIGINT', () => resolve());
         process.on('SIGTERM', () => resolve());
       });
-      console.log('\nswarmcast local: stopping…');
+      console.error('\nswarmcast local: stopping…');
       await unpublishEndpoints();
+      await webConsole.stop();
       await stack.stop();
-      console.log('swarmcast local: stopped.');
+      console.error('swarmcast local: stopped.');
     });
 }

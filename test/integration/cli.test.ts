@@ -124,7 +124,7 @@ test('--help works for every command', async () => {
 
 test('send starts a broadcast, status --watch follows it to the end, and every client receives it exactly once', async () => {
   await swarm.watch('cli-first');
-  const sent = await swarmcast(['send', '--json', JSON.stringify({ text: 'cli-first' })]);
+  const sent = await swarmcast(['send', '--message-json', JSON.stringify({ text: 'cli-first' })]);
   expect(sent.code).toBe(0);
   expect(stderrLines(sent)).toEqual([expect.stringMatching(/^swarmcast: using local stack \(swarmcast local, pid \d+\) at http:\/\/127\.0\.0\.1:\d+$/)]);
   const id = /started broadcast (b-\d{8}-\d{6}-[0-9a-f]{6})/.exec(sent.stdout)![1];
@@ -153,6 +153,37 @@ test('send starts a broadcast, status --watch follows it to the end, and every c
   expect(JSON.parse(listed.stdout).broadcasts[0]).toMatchObject({ id, kind: 'message', status: 'SUCCEEDED', summary: { delivered: CLIENTS } });
   const table = await swarmcast(['list']);
   expect(table.stdout).toMatch(new RegExp(`^${id}\\s+broadcast\\s+SUCCEEDED`, 'm'));
+});
+
+test('--json prints one JSON object: send --wait its final status, send alone what it started, replay why it starts nothing', async () => {
+  await swarm.watch('cli-json');
+  const waited = await swarmcast(['send', '--message', 'cli-json', '--wait', '--json']);
+  expect(waited.code).toBe(0);
+  expect(waited.stdout.trim().split('\n')).toHaveLength(1);
+  const status = JSON.parse(waited.stdout);
+  expect(status).toMatchObject({ kind: 'message', message: 'cli-json', status: 'SUCCEEDED', delivery: { enqueued: CLIENTS, delivered: CLIENTS }, summary: { failedPartitions: [] } });
+  // No progress lines: stderr only names the target.
+  expect(stderrLines(waited)).toEqual([expect.stringMatching(/^swarmcast: using local stack/)]);
+  expect(await swarm.waitForAll(30_000)).toMatchObject({ received: CLIENTS, duplicates: 0 });
+
+  const started = await swarmcast(['send', '--message-json', '{"text":"cli-json-again"}', '--json']);
+  expect(started.code).toBe(0);
+  const { id } = JSON.parse(started.stdout);
+  expect(JSON.parse(started.stdout)).toEqual({ action: 'start', id: expect.stringMatching(/^b-\d{8}-\d{6}-[0-9a-f]{6}$/), executionArn: `${stack.stateMachineArn.replace(':stateMachine:', ':execution:')}:${id}` });
+  const watched = await swarmcast(['status', id, '--watch', '--json']);
+  expect(JSON.parse(watched.stdout)).toMatchObject({ id, message: { text: 'cli-json-again' }, status: 'SUCCEEDED' });
+
+  const replayed = await swarmcast(['replay', status.id, '--json']);
+  expect(replayed.code).toBe(0);
+  expect(JSON.parse(replayed.stdout)).toEqual({ action: 'nothing', reason: expect.stringMatching(/^nothing failed: /) });
+
+  // --json takes no value anywhere: a payload after it is refused, and nothing starts.
+  const before = await executionCount();
+  const misused = await swarmcast(['send', '--json', '{"text":"hi"}']);
+  expect(misused.code).toBe(1);
+  expect(misused.stderr).toMatch(/^error: too many arguments for 'send'/);
+  expect(misused.stdout).toBe('');
+  expect(await executionCount()).toBe(before);
 });
 
 test('a partition failing within the tolerance: send --wait exits 2 naming it; replay sends to just that partition, once', async () => {
@@ -254,12 +285,12 @@ test('bad input is refused with one clear line and a non-zero exit, before any e
   const before = await executionCount();
 
   const cases: [string[], RegExp][] = [
-    [['send', '--json', '{bad'], /^swarmcast: --json is not valid JSON \(.+\); for plain text use --message$/],
+    [['send', '--message-json', '{bad'], /^swarmcast: --message-json is not valid JSON \(.+\); for plain text use --message$/],
     [['send', '--message', ''], /^swarmcast: the message is empty/],
     [['send', '--file', tooBig], /^swarmcast: cannot send: "message" is 131,073 bytes; a WebSocket message can carry at most 131,072 bytes \(128 KB\)$/],
     [['send', '--file', path.join(tempDir, 'missing.txt')], /^swarmcast: cannot read --file .*missing\.txt: no such file$/],
-    [['send'], /^swarmcast: give the message with exactly one of --message TEXT, --json JSON or --file PATH$/],
-    [['send', '--message', 'a', '--json', '"b"'], /exactly one of .* \(got --message and --json\)$/],
+    [['send'], /^swarmcast: give the message with exactly one of --message TEXT, --message-json JSON or --file PATH$/],
+    [['send', '--message', 'a', '--message-json', '"b"'], /exactly one of .* \(got --message and --message-json\)$/],
     [['send', '--message', 'a', '--id', 'not valid!'], /^swarmcast: --id must be 1–80 letters, digits, "-" or "_"/],
   ];
   const runs = await Promise.all(cases.map(([args]) => swarmcast(args)));

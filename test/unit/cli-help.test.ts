@@ -10,15 +10,24 @@ describe('--help', () => {
   });
 
   it.each([
-    ['send', ['--message <text>', '--json <json>', '--file <path>', '--id <id>', '--wait', '--stack <name>', '--state-machine-arn <arn>', '--endpoint <url>', '--local']],
+    ['send', ['--message <text>', '--message-json <json>', '--file <path>', '--id <id>', '--wait', '--json', '--stack <name>', '--state-machine-arn <arn>', '--endpoint <url>', '--local']],
     ['status', ['<id>', '--watch', '--json', '--stack <name>']],
     ['list', ['--limit <n>', '--json', '--stack <name>']],
-    ['replay', ['<id>', '--wait', '--stack <name>']],
-    ['sweep', ['--wait', '--stack <name>']],
+    ['replay', ['<id>', '--wait', '--json', '--stack <name>']],
+    ['sweep', ['--wait', '--json', '--stack <name>']],
   ])('%s documents its arguments and the target flags', (name, flags) => {
     const help = program.commands.find((command) => command.name() === name)!.helpInformation();
 
     expect(help).toContain(`Usage: swarmcast ${name}`);
     for (const flag of flags) expect(help).toContain(flag);
+  });
+
+  it('gives --json one meaning on every command: print one JSON object (a flag that takes no value)', () => {
+    for (const command of program.commands) {
+      const json = command.options.find((option) => option.long === '--json');
+
+      expect({ command: command.name(), takesValue: json && (json.required || json.optional) }).toEqual({ command: command.name(), takesValue: false });
+      expect(json!.description).toMatch(/^print .*JSON object/);
+    }
   });
 });

@@ -12,9 +12,9 @@ beforeAll(async () => {
 afterAll(() => rm(tempDir, { recursive: true, force: true }));
 
 describe('readBroadcastInput: the send payload, checked before anything starts', () => {
-  it('sends --message as text and --json as a JSON value', async () => {
+  it('sends --message as text and --message-json as a JSON value', async () => {
     expect(await readBroadcastInput({ message: 'hello' })).toEqual({ message: 'hello' });
-    expect(await readBroadcastInput({ json: '{"type":"notice","n":1}' })).toEqual({ message: { type: 'notice', n: 1 } });
+    expect(await readBroadcastInput({ messageJson: '{"type":"notice","n":1}' })).toEqual({ message: { type: 'notice', n: 1 } });
   });
 
   it('reads --file as text, or as JSON when it is a .json file', async () => {
@@ -26,11 +26,12 @@ describe('readBroadcastInput: the send payload, checked before anything starts',
   });
 
   it.each([
-    [{}, 'give the message with exactly one of --message TEXT, --json JSON or --file PATH'],
-    [{ message: 'a', file: 'b' }, 'give the message with exactly one of --message TEXT, --json JSON or --file PATH (got --message and --file)'],
-    [{ message: '' }, 'the message is empty: give the text to send with --message, --json or --file'],
-    [{ json: 'null' }, 'the message is empty: give the text to send with --message, --json or --file'],
-    [{ json: '{bad' }, /^--json is not valid JSON \(.+\); for plain text use --message$/],
+    [{}, 'give the message with exactly one of --message TEXT, --message-json JSON or --file PATH'],
+    [{ message: 'a', file: 'b' }, 'give the message with exactly one of --message TEXT, --message-json JSON or --file PATH (got --message and --file)'],
+    [{ message: 'a', messageJson: '"b"' }, 'give the message with exactly one of --message TEXT, --message-json JSON or --file PATH (got --message and --message-json)'],
+    [{ message: '' }, 'the message is empty: give the text to send with --message, --message-json or --file'],
+    [{ messageJson: 'null' }, 'the message is empty: give the text to send with --message, --message-json or --file'],
+    [{ messageJson: '{bad' }, /^--message-json is not valid JSON \(.+\); for plain text use --message$/],
     [{ message: 'x'.repeat(128 * 1024 + 1) }, 'cannot send: "message" is 131,073 bytes; a WebSocket message can carry at most 131,072 bytes (128 KB)'],
     [{ file: '/no/such/file.txt' }, 'cannot read --file /no/such/file.txt: no such file'],
   ])('refuses %j', async (options, expected) => {

@@ -1,0 +1,147 @@
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { listRecentExecutions, readBroadcastStatus } from '../../cli/broadcast-status';
+import { checkBroadcastId } from '../../cli/broadcast-ids';
+import { CliError, explainError } from '../../cli/errors';
+import { startBroadcast, startReplay } from '../../cli/executions';
+import { outcomeOf } from '../../cli/format';
+import { readBroadcastInput } from '../../cli/payload';
+import { resolveTarget, type Target } from '../../cli/target';
+
+/**
+ * The local console: serves the page in page/ and answers its calls by reading and starting
+ * executions through the Step Functions API with the real SDK client and the CLI's own code
+ * (status, list, send, replay). The browser never talks to Step Functions, so it holds no
+ * credentials, and the page shows exactly what `swarmcast status` / `list` would.
+ */
+
+export interface ConsoleOptions {
+  stepFunctionsEndpoint: string;
+  stateMachineArn: string;
+  /** 0 or absent: any free port. */
+  port?: number;
+}
+
+export interface ConsoleServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+const PAGE_DIR = path.join(__dirname, 'page');
+const PAGE_FILES: Record<string, { file: string; type: string }> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/console.js': { file: 'console.js', type: 'text/javascript; charset=utf-8' },
+  '/console.css': { file: 'console.css', type: 'text/css; charset=utf-8' },
+};
+/** The page runs only its own files: no inline script, nothing from elsewhere. */
+const CONTENT_SECURITY_POLICY = "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/** A message is at most 128 KB; JSON-escaped it can grow, so leave room. */
+const MAX_BODY_BYTES = 1024 * 1024;
+const RECENT_EXECUTIONS = 25;
+
+class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function startConsole(options: ConsoleOptions): Promise<ConsoleServer> {
+  const target = await resolveTarget({ endpoint: options.stepFunctionsEndpoint, stateMachineArn: options.stateMachineArn });
+  const server = createServer((request, response) => {
+    handle(target, request, response).catch((thrown: unknown) => {
+      const error = explainError(thrown);
+      const statusCode = error instanceof HttpError ? error.statusCode : error instanceof CliError ? 400 : 500;
+      sendJson(response, statusCode, { error: error instanceof Error ? error.message : String(error) });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      target.sfn.destroy();
+    },
+  };
+}
+
+async function handle(target: Target, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  // Only pages from this console may drive it: another site's page, or a DNS name rebound to
+  // loopback, must not start broadcasts (a JSON body also forces a CORS preflight we never allow).
+  const port = (request.socket.address() as AddressInfo).port;
+  if (request.headers.host !== `127.0.0.1:${port}` && request.headers.host !== `localhost:${port}`) throw new HttpError(403, `open the console at http://127.0.0.1:${port}/`);
+  const url = new URL(request.url ?? '/', 'http://console');
+  const route = `${request.method} ${url.pathname}`;
+
+  if (route === 'GET /favicon.ico') {
+    response.writeHead(204).end();
+    return;
+  }
+  const page = request.method === 'GET' ? PAGE_FILES[url.pathname] : undefined;
+  if (page) {
+    const body = await readFile(path.join(PAGE_DIR, page.file));
+    response.writeHead(200, { 'content-type': page.type, 'content-security-policy': CONTENT_SECURITY_POLICY, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+    response.end(body);
+    return;
+  }
+  if (route === 'GET /api/executions') {
+    sendJson(response, 200, { stateMachineArn: target.stateMachineArn, broadcasts: await listRecentExecutions(target, RECENT_EXECUTIONS) });
+    return;
+  }
+  const execution = /^\/api\/executions\/([^/]+)(\/replay)?$/.exec(url.pathname);
+  if (execution) {
+    const id = checkBroadcastId(decodeURIComponent(execution[1]));
+    if (request.method === 'GET' && !execution[2]) {
+      const status = await readBroadcastStatus(target, id);
+      sendJson(response, 200, { ...status, outcome: outcomeOf(status) });
+      return;
+    }
+    if (request.method === 'POST' && execution[2]) {
+      await readJsonBody(request);
+      sendJson(response, 200, await startReplay(target, id));
+      return;
+    }
+  }
+  if (route === 'POST /api/broadcasts') {
+    const body = await readJsonBody(request);
+    const message = (body as { message?: unknown } | null)?.message;
+    if (typeof message !== 'string') throw new HttpError(400, 'give the message as text: {"message": "..."}');
+    sendJson(response, 201, await startBroadcast(target, await readBroadcastInput({ message })));
+    return;
+  }
+  throw new HttpError(404, `no such page or call: ${route}`);
+}
+
+async function readJsonBody(request: IncomingMessage): Promise<unknown> {
+  if (!/^application\/json\b/.test(request.headers['content-type'] ?? '')) throw new HttpError(415, 'send the request body as application/json');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, `the request body is over ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null');
+  } catch {
+    throw new HttpError(400, 'the request body is not valid JSON');
+  }
+}
+
+function sendJson(response: ServerResponse, statusCode: number, body: unknown): void {
+  if (response.headersSent) {
+    response.destroy();
+    return;
+  }
+  response.writeHead(statusCode, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+  response.end(JSON.stringify(body));
+}
