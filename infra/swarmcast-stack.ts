@@ -91,7 +91,6 @@ export class SwarmcastStack extends Stack {
       description: 'State machine Prepare: validate the input, store the broadcast, list the partitions.',
       timeout: Duration.seconds(30),
     })
-      .bindPartitionsTable(partitions, 'read')
       .bindBroadcastsTable(broadcasts, 'readWrite') // a replay reads the broadcast it resumes
       .bindSettings({
         [ENV.partitionCount]: config.partitions,
