@@ -51,7 +51,7 @@ export interface NewBroadcast {
   /** Partitions 0..partitionCount-1 are planned: every broadcast visits every partition. */
   partitionCount: number;
   startedAt: number;
-  /** The broadcast fails when nothing is enqueued or delivered for this long while delivery is unfinished. */
+  /** The broadcast fails when delivery is unfinished this long after the last enqueue (or the start). */
   deliveryTimeoutMs: number;
 }
 
@@ -303,9 +303,10 @@ export function progressOf(state: BroadcastState, now = Date.now()): BroadcastPr
   const accounted = state.delivered + state.gone + state.failed;
   const done = accounted >= enqueued;
   const deliveryEnd = done ? Math.max(state.lastDeliveryAt ?? state.startedAt, state.startedAt) : now;
-  // The timeout runs from the latest activity, not from the start: a redrive hours later runs
-  // its children again and gets a full timeout for their delivery.
-  const latestActivity = Math.max(state.startedAt, state.lastEnqueuedAt ?? 0, state.lastDeliveryAt ?? 0);
+  // The timeout runs from the last enqueue (or the start): a redrive hours later runs its children
+  // again and gets a full timeout for their delivery. Not from the last delivery: a trickle of
+  // deliveries must not keep the AwaitDelivery loop going past the history limit (config.ts).
+  const latestActivity = Math.max(state.startedAt, state.lastEnqueuedAt ?? 0);
   const failedPartitions: number[] = [];
   for (let partition = 0; partition < state.partitionCount; partition++) if (!state.enqueued.has(partition)) failedPartitions.push(partition);
   return {

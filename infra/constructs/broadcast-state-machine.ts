@@ -37,6 +37,8 @@ export class BroadcastStateMachine extends Construct {
       tracingEnabled: true,
       logs: {
         destination: new LogGroup(this, 'Logs', {
+          // Under /aws/vendedlogs/ CloudWatch Logs needs no resource policy per log group, whose 5,120-byte limit many state machines exhaust.
+          logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}`,
           retention: props.logRetention ?? RetentionDays.ONE_MONTH,
           removalPolicy: RemovalPolicy.DESTROY,
         }),

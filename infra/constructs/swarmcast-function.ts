@@ -21,11 +21,16 @@ export type FunctionName =
   | 'prepare-broadcast'
   | 'query-partitions'
   | 'read-progress'
-  | 'post-message';
+  | 'post-message'
+  | 'connect-authorizer';
 
 export interface SwarmcastFunctionProps {
   /** Entry file functions/<name>.ts, which exports `handler`. */
   name: FunctionName;
+  /** Another entry file (absolute), e.g. the deployer's $connect authorizer; `name` then only names it. */
+  entry?: string;
+  /** Concurrency set aside for this function alone (and its cap). Default: none, the account's unreserved pool. */
+  reservedConcurrentExecutions?: number;
   description?: string;
   /** Default 256 MB; on Lambda, CPU grows with memory, so CPU-bound handlers ask for more. */
   memorySize?: number;
@@ -48,7 +53,8 @@ export type ManagementMethod = 'POST' | 'GET' | 'DELETE';
 export class SwarmcastFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: SwarmcastFunctionProps) {
     super(scope, id, {
-      entry: path.join(repoRoot, 'functions', `${props.name}.ts`),
+      entry: props.entry ?? path.join(repoRoot, 'functions', `${props.name}.ts`),
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       handler: 'handler',
       description: props.description,
       runtime: Runtime.NODEJS_22_X,
@@ -99,10 +105,11 @@ export class SwarmcastFunction extends NodejsFunction {
     return this.bindTable(ENV.broadcastsTable, table, access);
   }
 
-  /** SHARD_QUEUE_URLS in shard order (shard k = k-th url) and SendMessage on every shard queue. */
-  bindShardQueues(queues: readonly IQueue[]): this {
-    for (const queue of queues) queue.grantSendMessages(this);
-    this.addEnvironment(ENV.shardQueueUrls, queues.map((queue) => queue.queueUrl).join(','));
+  /** SHARD_QUEUE_URL_PREFIX and SHARD_COUNT (shard k = prefix + k), and SendMessage on every shard queue. */
+  bindShardQueues(shardQueues: { queues: readonly IQueue[]; urlPrefix: string }): this {
+    for (const queue of shardQueues.queues) queue.grantSendMessages(this);
+    this.addEnvironment(ENV.shardQueueUrlPrefix, shardQueues.urlPrefix);
+    this.addEnvironment(ENV.shardCount, String(shardQueues.queues.length));
     return this;
   }
 
@@ -125,6 +132,12 @@ export class SwarmcastFunction extends NodejsFunction {
       }),
     );
     this.addEnvironment(ENV.connectionsEndpoint, stage.callbackUrl);
+    return this;
+  }
+
+  /** A secret the handler reads from its environment (a stack parameter's value, not a literal). */
+  bindSecret(variable: string, value: string): this {
+    this.addEnvironment(variable, value);
     return this;
   }
 

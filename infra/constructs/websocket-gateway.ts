@@ -1,6 +1,9 @@
-import { WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
 export interface WebSocketGatewayProps {
@@ -11,6 +14,10 @@ export interface WebSocketGatewayProps {
   disconnect: IFunction;
   /** $default: every other client message ("ping" is answered with "pong"). */
   defaultRoute: IFunction;
+  /** A Lambda REQUEST authorizer run before $connect; without one anyone who knows the URL connects. */
+  connectAuthorizer?: IFunction;
+  /** Stage default route throttling, over all clients together. */
+  throttle: { rateLimit: number; burstLimit: number };
 }
 
 /** The API Gateway WebSocket API the clients connect to, and its one auto-deployed stage. */
@@ -23,15 +30,23 @@ export class WebSocketGateway extends Construct {
     // Integration ids avoid the word "Default", which CDK drops from logical ids (it collided with the route's).
     this.api = new WebSocketApi(this, 'Api', {
       description: 'swarmcast: clients connect here; broadcasts reach them through the @connections API.',
-      connectRouteOptions: { integration: new WebSocketLambdaIntegration('ConnectIntegration', props.connect) },
+      connectRouteOptions: {
+        integration: new WebSocketLambdaIntegration('ConnectIntegration', props.connect),
+        // The token travels in the query string: browsers cannot set headers on a WebSocket.
+        authorizer: props.connectAuthorizer && new WebSocketLambdaAuthorizer('ConnectAuthorizer', props.connectAuthorizer, { identitySource: ['route.request.querystring.token'] }),
+      },
       disconnectRouteOptions: { integration: new WebSocketLambdaIntegration('DisconnectIntegration', props.disconnect) },
       // returnResponse: the handler's return value goes back to the client ("pong").
       defaultRouteOptions: { integration: new WebSocketLambdaIntegration('DefaultRouteIntegration', props.defaultRoute), returnResponse: true },
     });
+    // Access logs need the account's API Gateway CloudWatch role (README, "On AWS").
+    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
     this.stage = new WebSocketStage(this, 'Stage', {
       webSocketApi: this.api,
       stageName: props.stageName,
       autoDeploy: true,
+      throttle: props.throttle,
+      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
     });
   }
 

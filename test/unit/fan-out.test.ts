@@ -121,9 +121,10 @@ describe('read-progress', () => {
 
   it('is not done while enqueued connections are unaccounted for', () => {
     expect(progressOf(record, 2_000)).toMatchObject({ enqueued: 15, accounted: 14, done: false, timedOut: false });
-    // the timeout runs from the latest activity (here the last delivery at 1,800)
-    expect(progressOf(record, 901_700).timedOut).toBe(false);
-    expect(progressOf(record, 901_900).timedOut).toBe(true);
+    // the timeout runs from the start, or the last enqueue (a redrive's), never from a delivery
+    expect(progressOf(record, 900_900).timedOut).toBe(false);
+    expect(progressOf(record, 901_100).timedOut).toBe(true);
+    expect(progressOf({ ...record, lastDeliveryAt: 900_000 }, 901_100).timedOut).toBe(true);
     expect(progressOf({ ...record, lastEnqueuedAt: 5_000_000 }, 5_800_000).timedOut).toBe(false);
   });
 
