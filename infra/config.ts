@@ -125,7 +125,9 @@ export const bounds: Record<Exclude<keyof SwarmcastConfig, 'sweepSchedule' | 'st
   // Up to a raised account quota; the default quota is AWS_LIMITS.apiGatewayAccountRatePerSecond.
   deliveryRatePerSecond: [1, 1_000_000],
   sweepRatePerSecond: [1, 1_000_000],
-  routeReservedConcurrency: [1, 1_000],
+  // Up to three functions reserve this ($connect, $disconnect, the authorizer); Lambda keeps 100 of
+  // the account's concurrency (default 1,000) unreserved, so 3 × 200 still deploys in a default account.
+  routeReservedConcurrency: [1, 200],
   routeThrottleRatePerSecond: [1, AWS_LIMITS.apiGatewayAccountRatePerSecond.value],
   routeThrottleBurst: [1, AWS_LIMITS.apiGatewayAccountBurst.value],
 };

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import { CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import type { Construct } from 'constructs';
@@ -141,11 +142,16 @@ export class SwarmcastStack extends Stack {
       },
     });
 
-    // $disconnect is best effort: the scheduled sweep finds and removes stale connections.
+    // $disconnect is best effort: the scheduled sweep finds and removes stale connections. A sweep
+    // EventBridge could not start (throttled, permissions) lands in a DLQ instead of vanishing.
+    const sweepDeadLetters = new Queue(this, 'SweepScheduleDlq', { retentionPeriod: Duration.days(14), encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true });
+    for (const id of ['Serverless::Serverless-SQSRedrivePolicy', 'AwsSolutions::AwsSolutions-SQS3']) {
+      Validations.of(sweepDeadLetters).acknowledge({ id, reason: 'A dead-letter queue is where failed events end: it has no DLQ of its own.' });
+    }
     new Rule(this, 'SweepSchedule', {
       description: 'swarmcast: periodic stale-connection sweep.',
       schedule: Schedule.expression(config.sweepSchedule),
-      targets: [new SfnStateMachine(broadcast.stateMachine, { input: RuleTargetInput.fromObject({ kind: 'sweep' }) })],
+      targets: [new SfnStateMachine(broadcast.stateMachine, { input: RuleTargetInput.fromObject({ kind: 'sweep' }), deadLetterQueue: sweepDeadLetters })],
     });
 
     new CfnOutput(this, 'WebSocketUrl', { value: gateway.url, description: 'Clients connect here.' });
@@ -162,6 +168,7 @@ export class SwarmcastStack extends Stack {
       type: 'String',
       noEcho: true,
       minLength: 16,
+      maxLength: CONNECT_AUTHORIZER_SECRET_MAX_LENGTH,
       description: 'Secret of the $connect authorizer (CONNECT_AUTHORIZER_SECRET), e.g. the HMAC key of examples/connect-authorizer.ts.',
     });
     return new SwarmcastFunction(this, 'ConnectAuthorizer', {
@@ -172,6 +179,9 @@ export class SwarmcastStack extends Stack {
     }).bindSecret(ENV.connectAuthorizerSecret, secret.valueAsString);
   }
 }
+
+/** Bounds the authorizer's secret, so the Lambda environment stays under 4 KB whatever is passed. */
+export const CONNECT_AUTHORIZER_SECRET_MAX_LENGTH = 256;
 
 /** A combination resolveConfig accepts key by key but AWS rejects: fail at synth, naming the settings. */
 function assertDeployable(config: SwarmcastConfig): void {

@@ -1,4 +1,4 @@
-import { Aws, Duration, Fn, Stack } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -65,6 +65,7 @@ export class ShardQueues extends Construct {
         enforceSSL: true,
         deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
       });
+      Validations.of(deadLetterQueue).acknowledge({ id: 'Serverless::Serverless-SQSRedrivePolicy', reason: 'A dead-letter queue is where failed messages end: it has no DLQ of its own.' });
       this.deadLetterQueues.push(deadLetterQueue);
       this.queues.push(queue);
     }
@@ -84,5 +85,9 @@ export class ShardQueues extends Construct {
         }),
       );
     }
+    Validations.of(consumer).acknowledge({
+      id: 'Serverless::Serverless-LambdaEventSourceMappingDestination',
+      reason: 'SQS event sources take no on-failure destination (streams and Kafka do): a failed message returns to its queue and, after maxReceiveCount, goes to the shard\'s DLQ.',
+    });
   }
 }

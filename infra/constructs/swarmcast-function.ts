@@ -1,8 +1,8 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -52,7 +52,14 @@ export type ManagementMethod = 'POST' | 'GET' | 'DELETE';
  */
 export class SwarmcastFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: SwarmcastFunctionProps) {
+    // Sibling constructs because `this` does not exist before super(). An explicit log group gets
+    // a retention without the log-retention custom resource; an explicit role may write to that
+    // log group only, instead of the managed AWSLambdaBasicExecutionRole's every log group.
+    const logGroup = new LogGroup(scope, `${id}Logs`, { retention: props.logRetention ?? RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const role = new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    logGroup.grantWrite(role);
     super(scope, id, {
+      role,
       entry: props.entry ?? path.join(repoRoot, 'functions', `${props.name}.ts`),
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       handler: 'handler',
@@ -62,12 +69,7 @@ export class SwarmcastFunction extends NodejsFunction {
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(10),
       tracing: Tracing.ACTIVE,
-      // A sibling construct because `this` does not exist before super(); an explicit log
-      // group gets a retention without the log-retention custom resource.
-      logGroup: new LogGroup(scope, `${id}Logs`, {
-        retention: props.logRetention ?? RetentionDays.ONE_MONTH,
-        removalPolicy: RemovalPolicy.DESTROY,
-      }),
+      logGroup,
       projectRoot: repoRoot,
       depsLockFilePath: path.join(repoRoot, 'package-lock.json'),
       environment: { NODE_OPTIONS: '--enable-source-maps' },
@@ -88,10 +90,30 @@ export class SwarmcastFunction extends NodejsFunction {
         logLevel: LogLevel.WARNING,
       },
     });
+    this.acknowledgeCommonFindings(role);
+  }
+
+  /** The findings every swarmcast function shares, each a deliberate choice. */
+  private acknowledgeCommonFindings(role: Role): void {
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray tracing: xray:PutTraceSegments and PutTelemetryRecords have no resource-level permissions.',
+    });
+    const runtime = 'Node 22 is the Node the project runs and tests on (node@22 from node_modules); moving to a newer runtime is a deliberate upgrade of both together.';
+    Validations.of(this).acknowledge({ id: 'AwsSolutions::AwsSolutions-L1', reason: runtime });
+    Validations.of(this).acknowledge({ id: 'Serverless::Serverless-LambdaLatestVersion', reason: runtime });
+    Validations.of(this).acknowledge({
+      id: 'Serverless::Serverless-LambdaDLQ',
+      reason: 'Invoked synchronously only (API Gateway routes, Step Functions tasks, the SQS event source, whose queues have their own DLQs): no asynchronous event for a function DLQ to keep.',
+    });
   }
 
   /** Connections table: one row per open socket, plus its byPartition index. */
   bindConnectionsTable(table: ITableV2, access: TableAccess): this {
+    Validations.of(this.role!).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(table).getLogicalId(table.node.defaultChild as CfnElement)}.Arn>/index/*]`,
+      reason: 'CDK grants a table together with its indexes; its one index, byPartition, is what a partition Query reads.',
+    });
     return this.bindTable(ENV.connectionsTable, table, access);
   }
 
@@ -131,6 +153,13 @@ export class SwarmcastFunction extends NodejsFunction {
         ),
       }),
     );
+    const apiId = Stack.of(stage).getLogicalId(stage.api.node.defaultChild as CfnElement);
+    for (const method of methods) {
+      Validations.of(this.role!).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiId}>/${stage.stageName}/${method}/@connections/*]`,
+        reason: 'Connection ids exist only at run time: the grant is this stage\'s @connections, for the one method, never the API or "*".',
+      });
+    }
     this.addEnvironment(ENV.connectionsEndpoint, stage.callbackUrl);
     return this;
   }

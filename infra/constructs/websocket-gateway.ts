@@ -1,4 +1,5 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -46,8 +47,20 @@ export class WebSocketGateway extends Construct {
       stageName: props.stageName,
       autoDeploy: true,
       throttle: props.throttle,
-      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
+      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: accessLogFormat() },
     });
+    if (!props.connectAuthorizer) {
+      Validations.of(this.api.node.findChild('$connect-Route')).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-APIG4',
+        reason: 'No connectAuthorizer configured: anyone who knows the URL may connect and receive broadcasts (README, "Who may connect").',
+      });
+    }
+    for (const route of ['$disconnect-Route', '$default-Route']) {
+      Validations.of(this.api.node.findChild(route)).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-APIG4',
+        reason: 'API Gateway authorizes a WebSocket client once, at $connect; other routes take no authorizer.',
+      });
+    }
   }
 
   /** wss:// URL clients connect to. */
@@ -59,4 +72,22 @@ export class WebSocketGateway extends Construct {
   get connectionsEndpoint(): string {
     return this.stage.callbackUrl;
   }
+}
+
+/** One JSON object per request, so CloudWatch Logs Insights can query the fields. */
+function accessLogFormat(): AccessLogFormat {
+  return AccessLogFormat.custom(
+    JSON.stringify({
+      requestId: '$context.requestId',
+      connectionId: '$context.connectionId',
+      routeKey: '$context.routeKey',
+      eventType: '$context.eventType',
+      status: '$context.status',
+      integrationStatus: '$context.integrationStatus',
+      error: '$context.error.message',
+      authorizerError: '$context.authorizer.error',
+      sourceIp: '$context.identity.sourceIp',
+      requestTime: '$context.requestTimeEpoch',
+    }),
+  );
 }

@@ -107,7 +107,8 @@ describe.each(bothConfigs)('with the %s', (name) => {
     const postMessage = functionOf(synthesized, 'PostMessage');
     const shardIds = Array.from({ length: config.shards }, (_, k) => logicalIdOf(stack, `ShardQueues/Shard${k}`));
     const dlqIds = Array.from({ length: config.shards }, (_, k) => logicalIdOf(stack, `ShardQueues/Shard${k}Dlq`));
-    expect(Object.keys(template.findResources('AWS::SQS::Queue')).sort()).toEqual([...shardIds, ...dlqIds].sort());
+    // Besides the shards, one queue: the sweep schedule's dead letters.
+    expect(Object.keys(template.findResources('AWS::SQS::Queue')).sort()).toEqual([...shardIds, ...dlqIds, logicalIdOf(stack, 'SweepScheduleDlq')].sort());
 
     shardIds.forEach((shardId, k) => {
       const queue = template.toJSON().Resources[shardId].Properties;
