@@ -84,7 +84,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         disconnect: handlerModule('disconnect'),
         default: handlerModule('default'),
         // The deployer's $connect authorizer, run before $connect as API Gateway does.
-        authorizer: config.connectAuthorizer && path.resolve(__dirname, '..', config.connectAuthorizer),
+        ...(config.connectAuthorizer ? { authorizer: path.resolve(__dirname, '..', config.connectAuthorizer) } : {}),
       },
       env: handlerEnvironment(config, resources),
       workers: options.gatewayWorkers ?? 1,
