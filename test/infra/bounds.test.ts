@@ -82,3 +82,10 @@ test('configuration validation rejects a poll interval that would pass the histo
   expect(maxHistoryEvents({ deliveryTimeoutSeconds: 1_036 * 84, progressPollSeconds: 84 })).toBeLessThanOrEqual(AWS_LIMITS.stepFunctionsHistoryEvents.value);
   expect(maxHistoryEvents(defaultConfig)).toBeLessThanOrEqual(AWS_LIMITS.stepFunctionsHistoryEvents.value);
 });
+
+test('settings AWS would reject at deploy or run time are refused at synth, by name', () => {
+  expect(() => resolveConfig({ maxReceiveCount: 4 })).toThrow(/maxReceiveCount=4 must be an integer from 5 to 1000/);
+  expect(() => resolveConfig({ shards: 51 })).toThrow(/shards=51 must be an integer from 1 to 50/);
+  expect(() => resolveConfig({ connectAuthorizer: 'examples/' })).toThrow(/connectAuthorizer="examples\/" must be the path of a \.ts or \.js handler file/);
+  expect(resolveConfig({ connectAuthorizer: 'examples/connect-authorizer.ts' }).connectAuthorizer).toBe('examples/connect-authorizer.ts');
+});
