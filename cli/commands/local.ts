@@ -11,8 +11,10 @@ export function registerLocalCommand(program: Command): void {
     .addOption(new Option('--stepfunctions-port <n>', 'port of the Step Functions API').default(7701).argParser(parsePositiveInteger('--stepfunctions-port', 65_535)))
     .addOption(new Option('--gateway-workers <n>', 'gateway processes (each holds up to ~15,000 sockets)').default(1).argParser(parsePositiveInteger('--gateway-workers', 16)))
     .option('--data <dir>', 'keep the tables on disk in this folder across restarts (default: in memory)')
-    .action(async (options: { port: number; stepfunctionsPort: number; gatewayWorkers: number; data?: string }) => {
+    .option('--connect-authorizer <file>', 'a $connect REQUEST authorizer handler to run before $connect, as on AWS (its secret from CONNECT_AUTHORIZER_SECRET)')
+    .action(async (options: { port: number; stepfunctionsPort: number; gatewayWorkers: number; data?: string; connectAuthorizer?: string }) => {
       const stack = await startLocalStack({
+        config: options.connectAuthorizer ? { connectAuthorizer: options.connectAuthorizer } : undefined,
         gatewayPort: options.port,
         stepFunctionsPort: options.stepfunctionsPort,
         gatewayWorkers: options.gatewayWorkers,

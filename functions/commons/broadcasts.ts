@@ -1,10 +1,3 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { dynamoDb } from '#commons/clients/dynamodb';
-import { BroadcastNotFoundError, InvalidBroadcastError, isThrottlingError, ThrottledError } from '#commons/errors';
-import { jitteredBackoffMs, sleep } from '#commons/helpers/concurrency';
-import { broadcastsTable } from '#commons/tables';
-
 /**
  * A broadcast's items in the Broadcasts table, all under its id (the partition key), told apart
  * by the sort key `item`. DynamoDB charges a write by the size of the whole item and serves at
@@ -18,6 +11,13 @@ import { broadcastsTable } from '#commons/tables';
  *   picked per write, so no single item takes every consumer's writes.
  * ReadProgress reads the plan and Queries the `count#` items, never the message.
  */
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { dynamoDb } from '#commons/clients/dynamodb';
+import { BroadcastNotFoundError, InvalidBroadcastError, isThrottlingError, ThrottledError } from '#commons/errors';
+import { jitteredBackoffMs, sleep } from '#commons/helpers/concurrency';
+import { broadcastsTable } from '#commons/tables';
+
 const BROADCAST_ID = broadcastsTable.partitionKey.name;
 const ITEM = broadcastsTable.sortKey.name;
 const MESSAGE_ITEM = 'message';
