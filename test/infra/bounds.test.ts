@@ -89,3 +89,20 @@ test('settings AWS would reject at deploy or run time are refused at synth, by n
   expect(() => resolveConfig({ connectAuthorizer: 'examples/' })).toThrow(/connectAuthorizer="examples\/" must be the path of a \.ts or \.js handler file/);
   expect(resolveConfig({ connectAuthorizer: 'examples/connect-authorizer.ts' }).connectAuthorizer).toBe('examples/connect-authorizer.ts');
 });
+
+test('run-time guards: vended state machine logs, stage access logs and throttling, reserved concurrency for the routes', () => {
+  const { config, stack, template } = stacks['every bound at its maximum'];
+  const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+  const logGroups = Object.values(resources).filter((resource) => resource.Type === 'AWS::Logs::LogGroup');
+  expect(logGroups.map((group) => group.Properties.LogGroupName)).toContain('/aws/vendedlogs/states/Swarmcast-broadcast');
+  const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
+  expect(stage.Properties).toMatchObject({
+    AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [expect.stringMatching(/^WebSocketAccessLogs/), 'Arn'] }, Format: expect.stringContaining('"connectionId":"$context.connectionId"') },
+    DefaultRouteSettings: { ThrottlingRateLimit: config.routeThrottleRatePerSecond, ThrottlingBurstLimit: config.routeThrottleBurst },
+  });
+  for (const id of ['Connect', 'Disconnect', 'ConnectAuthorizer']) {
+    const fn = Object.entries(resources).find(([logicalId, resource]) => resource.Type === 'AWS::Lambda::Function' && logicalId.startsWith(id) && !logicalId.startsWith(`${id}Authorizer`));
+    expect(fn?.[1].Properties.ReservedConcurrentExecutions).toBe(config.routeReservedConcurrency);
+  }
+  expect(stack.stackName).toBe('Swarmcast');
+});
