@@ -4,7 +4,8 @@ import { ConnectionPoster, createManagementApiClient } from '#commons/clients/ma
 import { DeliveryService, DeliveryTally } from '#commons/delivery';
 import { parseDeliveryTask } from '#commons/delivery-tasks';
 import { ENV } from '#commons/environment';
-import { getIntegerFromEnv, getListFromEnv, getStringFromEnv } from '#commons/helpers/env';
+import { getIntegerFromEnv, getStringFromEnv } from '#commons/helpers/env';
+import { shardQueueUrlsFromEnv } from '#commons/shard-queues';
 
 const endpoint = getStringFromEnv(ENV.connectionsEndpoint);
 const postConcurrency = getIntegerFromEnv(ENV.postConcurrency, { min: 1, max: 1_000 });
@@ -17,7 +18,7 @@ const tables = {
 const delivery = new DeliveryService(
   {
     tables,
-    shardQueueUrls: getListFromEnv(ENV.shardQueueUrls),
+    shardQueueUrls: shardQueueUrlsFromEnv(),
     postConcurrency,
     maxDeliveryAttempts: getIntegerFromEnv(ENV.maxDeliveryAttempts, { min: 1 }),
     retriesPerInvocation: getIntegerFromEnv(ENV.postRetriesPerInvocation, { min: 0, max: 10 }),

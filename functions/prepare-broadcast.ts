@@ -2,11 +2,9 @@ import { beginReplay, createBroadcast } from '#commons/broadcasts';
 import { parseBroadcastRequest } from '#commons/broadcast-request';
 import { ENV } from '#commons/environment';
 import { getIntegerFromEnv, getStringFromEnv } from '#commons/helpers/env';
-import { listNonEmptyPartitions } from '#commons/partitions';
 import type { BroadcastKind } from '#commons/broadcasts';
 
 const broadcastsTable = getStringFromEnv(ENV.broadcastsTable);
-const partitionsTable = getStringFromEnv(ENV.partitionsTable);
 const partitionCount = getIntegerFromEnv(ENV.partitionCount, { min: 1 });
 const deliveryTimeoutMs = getIntegerFromEnv(ENV.deliveryTimeoutSeconds, { min: 1 }) * 1000;
 /** The Distributed Map reads these through its *Path fields, so they are configuration, not ASL literals. */
@@ -32,26 +30,26 @@ export interface PreparedBroadcast {
 
 /**
  * Prepare task: validates the request (a bad one fails here, before any partition is
- * visited), stores the broadcast record, and lists the partitions the map will visit.
- * A new broadcast's id is its execution's name.
+ * visited), stores the broadcast, and lists the partitions the map will visit: every one of
+ * them, 0..partitions-1, since a connection counter may be wrong (a lost $disconnect, a failed
+ * decrement) and would hide live connections. A new broadcast's id is its execution's name.
  */
 export const handler = async ({ input, executionName }: PrepareEvent): Promise<PreparedBroadcast> => {
   const request = parseBroadcastRequest(input, partitionCount);
   const startedAt = Date.now();
   if (request.kind === 'replay') {
-    const record = await beginReplay(broadcastsTable, request.broadcastId, request.partitions, startedAt);
-    return { broadcastId: request.broadcastId, kind: record.kind, partitions: request.partitions, startedAt, config: mapConfig };
+    const plan = await beginReplay(broadcastsTable, request.broadcastId, partitionCount, startedAt);
+    return { broadcastId: request.broadcastId, kind: plan.kind, partitions: request.partitions, startedAt, config: mapConfig };
   }
-  // A sweep visits every partition: its point is to repair counters that may be wrong.
-  const partitions = request.kind === 'sweep' ? Array.from({ length: partitionCount }, (_, p) => p) : await listNonEmptyPartitions(partitionsTable);
   const kind = request.kind === 'sweep' ? 'sweep' : 'message';
   await createBroadcast(broadcastsTable, {
     broadcastId: executionName,
     kind,
     message: request.kind === 'message' ? request.message : undefined,
-    partitions,
+    partitionCount,
     startedAt,
     deliveryTimeoutMs,
   });
+  const partitions = Array.from({ length: partitionCount }, (_, partition) => partition);
   return { broadcastId: executionName, kind, partitions, startedAt, config: mapConfig };
 };

@@ -1,7 +1,8 @@
 import type { BroadcastKind } from '#commons/broadcasts';
 import { ENV } from '#commons/environment';
-import { getIntegerFromEnv, getListFromEnv, getStringFromEnv } from '#commons/helpers/env';
+import { getIntegerFromEnv, getStringFromEnv } from '#commons/helpers/env';
 import { fanOutPartitions, type FanOutResult } from '#commons/partition-fan-out';
+import { shardQueueUrlsFromEnv } from '#commons/shard-queues';
 
 const settings = {
   tables: {
@@ -9,7 +10,7 @@ const settings = {
     partitions: getStringFromEnv(ENV.partitionsTable),
     broadcasts: getStringFromEnv(ENV.broadcastsTable),
   },
-  shardQueueUrls: getListFromEnv(ENV.shardQueueUrls),
+  shardQueueUrls: shardQueueUrlsFromEnv(),
   connectionIdsPerMessage: getIntegerFromEnv(ENV.connectionIdsPerMessage, { min: 1 }),
   queryConcurrency: getIntegerFromEnv(ENV.queryConcurrency, { min: 1, max: 100 }),
 };

@@ -1,3 +1,4 @@
+import { AWS_LIMITS } from '#commons/aws-limits';
 import { MAX_SQS_MESSAGE_BYTES } from '#commons/constants';
 
 /**
@@ -38,7 +39,7 @@ export interface SwarmcastConfig {
   connectionTtlSeconds: number;
   /** Seconds between progress reads while awaiting delivery. */
   progressPollSeconds: number;
-  /** The broadcast fails if delivery is not finished this long after it started. */
+  /** The broadcast fails if delivery is not finished this long after its last partition was enqueued (or its start). */
   deliveryTimeoutSeconds: number;
   /** EventBridge schedule expression for the stale-connection sweep. */
   sweepSchedule: string;
@@ -51,6 +52,21 @@ export interface SwarmcastConfig {
   deliveryRatePerSecond: number;
   /** The sweep's lower share of the same budget (GetConnection calls per second); it yields to a running broadcast. */
   sweepRatePerSecond: number;
+
+  // Who may connect, and what keeps the WebSocket routes answering while a broadcast runs.
+  /**
+   * A Lambda REQUEST authorizer for $connect: a handler file of the deployer's (path from the
+   * repository root, exporting `handler`). Unset: anyone who knows the URL can connect.
+   */
+  connectAuthorizer?: string;
+  /**
+   * Reserved concurrency of $connect and of $disconnect each: consumers and map children can
+   * use up the account's Lambda concurrency, and a route without a reservation would then be throttled.
+   */
+  routeReservedConcurrency: number;
+  /** WebSocket stage default route throttling: steady messages per second and burst, over all clients. */
+  routeThrottleRatePerSecond: number;
+  routeThrottleBurst: number;
 }
 
 export const defaultConfig: SwarmcastConfig = {
@@ -67,7 +83,7 @@ export const defaultConfig: SwarmcastConfig = {
   postConcurrency: 64,
   postRetriesPerInvocation: 2,
   maxDeliveryAttempts: 5,
-  maxReceiveCount: 3,
+  maxReceiveCount: 5,
   connectionTtlSeconds: 2 * 60 * 60,
   progressPollSeconds: 2,
   deliveryTimeoutSeconds: 15 * 60,
@@ -76,14 +92,20 @@ export const defaultConfig: SwarmcastConfig = {
   // Headroom under the 10,000/s account quota for $connect and the account's other API Gateway calls.
   deliveryRatePerSecond: 9_000,
   sweepRatePerSecond: 1_000,
+  connectAuthorizer: undefined,
+  // 500 new connections/s (the account quota) × ~50 ms per $connect ≈ 25 in flight: 50 leaves room.
+  routeReservedConcurrency: 50,
+  routeThrottleRatePerSecond: 1_000,
+  routeThrottleBurst: 500,
 };
 
 /** Bounds that AWS (or common sense) puts on each number. */
-const bounds: Record<Exclude<keyof SwarmcastConfig, 'sweepSchedule' | 'stageName'>, [number, number]> = {
-  // The plan travels in Step Functions state (≤ 256 KiB) and the broadcast record holds a count
-  // per partition (≤ 400 KB item, beside a 128 KB message): 10,000 keeps both well inside.
+export const bounds: Record<Exclude<keyof SwarmcastConfig, 'sweepSchedule' | 'stageName' | 'connectAuthorizer'>, [number, number]> = {
+  // The plan travels in Step Functions state (≤ 256 KiB) as the Map's item list: 10,000 keeps it well inside.
   partitions: [1, 10_000],
-  shards: [1, 100],
+  // Five resources per shard (queue, DLQ, their SSL-only policies, the event source mapping)
+  // keep the stack under CloudFormation's 500 resources at 50 (test/infra/bounds.test.ts).
+  shards: [1, 50],
   mapMaxConcurrency: [1, 10_000],
   partitionsPerChild: [1, 10_000],
   toleratedFailurePercentage: [0, 100],
@@ -95,14 +117,37 @@ const bounds: Record<Exclude<keyof SwarmcastConfig, 'sweepSchedule' | 'stageName
   postConcurrency: [1, 1_000],
   postRetriesPerInvocation: [0, 10],
   maxDeliveryAttempts: [1, 100],
-  maxReceiveCount: [1, 1_000],
+  // AWS: at least 5 for a Lambda consumer, so a throttled poller does not send messages to the DLQ.
+  maxReceiveCount: [5, 1_000],
   connectionTtlSeconds: [60, 7 * 24 * 60 * 60],
   progressPollSeconds: [1, 3_600],
   deliveryTimeoutSeconds: [10, 24 * 60 * 60],
   // Up to a raised account quota; the default quota is AWS_LIMITS.apiGatewayAccountRatePerSecond.
   deliveryRatePerSecond: [1, 1_000_000],
   sweepRatePerSecond: [1, 1_000_000],
+  // Up to three functions reserve this ($connect, $disconnect, the authorizer); Lambda keeps 100 of
+  // the account's concurrency (default 1,000) unreserved, so 3 × 200 still deploys in a default account.
+  routeReservedConcurrency: [1, 200],
+  routeThrottleRatePerSecond: [1, AWS_LIMITS.apiGatewayAccountRatePerSecond.value],
+  routeThrottleBurst: [1, AWS_LIMITS.apiGatewayAccountBurst.value],
 };
+
+/**
+ * Events one AwaitDelivery round adds to the execution history: WaitStateEntered/Exited,
+ * TaskStateEntered, TaskScheduled, TaskStarted, TaskSucceeded, TaskStateExited, ChoiceStateEntered/
+ * Exited = 9, plus room for one retried ReadProgress (TaskFailed, TaskScheduled, TaskStarted).
+ */
+export const HISTORY_EVENTS_PER_POLL = 12;
+/** Prepare with its retries, the Map's own events, execution start/end and one redrive's. */
+export const HISTORY_EVENTS_FIXED = 100;
+/** The original run and one redrive: a redrive continues the same history and awaits delivery again. */
+export const AWAIT_RUNS_PER_EXECUTION = 2;
+
+/** The most history events one execution can reach with these settings (ReadProgress times out deliveryTimeoutSeconds after the last enqueue). */
+export function maxHistoryEvents(config: Pick<SwarmcastConfig, 'deliveryTimeoutSeconds' | 'progressPollSeconds'>): number {
+  const pollsPerRun = Math.ceil(config.deliveryTimeoutSeconds / config.progressPollSeconds) + 1;
+  return HISTORY_EVENTS_FIXED + AWAIT_RUNS_PER_EXECUTION * pollsPerRun * HISTORY_EVENTS_PER_POLL;
+}
 
 export class InvalidConfigError extends Error {
   override name = 'InvalidConfigError';
@@ -128,5 +173,20 @@ export function resolveConfig(overrides: Partial<Record<keyof SwarmcastConfig, u
       throw new InvalidConfigError(`swarmcast setting ${key} must be a non-empty string`);
     }
   }
+  if (config.connectAuthorizer !== undefined && (typeof config.connectAuthorizer !== 'string' || !/\.[cm]?[jt]s$/.test(config.connectAuthorizer))) {
+    throw new InvalidConfigError(`swarmcast setting connectAuthorizer=${JSON.stringify(config.connectAuthorizer)} must be the path of a .ts or .js handler file, relative to the repository root`);
+  }
+  assertWithinHistoryLimit(config as unknown as SwarmcastConfig);
   return config as unknown as SwarmcastConfig;
+}
+
+/** A Standard execution fails past 25,000 history events: the AwaitDelivery loop must end well before. */
+function assertWithinHistoryLimit(config: SwarmcastConfig): void {
+  const limit = AWS_LIMITS.stepFunctionsHistoryEvents.value;
+  if (maxHistoryEvents(config) <= limit) return;
+  const maxPolls = Math.floor(((limit - HISTORY_EVENTS_FIXED) / AWAIT_RUNS_PER_EXECUTION / HISTORY_EVENTS_PER_POLL) - 1);
+  throw new InvalidConfigError(
+    `swarmcast settings deliveryTimeoutSeconds=${config.deliveryTimeoutSeconds} and progressPollSeconds=${config.progressPollSeconds} allow ${maxHistoryEvents(config).toLocaleString('en-US')} history events in one execution (a redrive included), over Step Functions' ${limit.toLocaleString('en-US')}: ` +
+      `deliveryTimeoutSeconds / progressPollSeconds must be at most ${maxPolls} (e.g. progressPollSeconds >= ${Math.ceil(config.deliveryTimeoutSeconds / maxPolls)})`,
+  );
 }

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import type { Construct } from 'constructs';
@@ -9,7 +10,7 @@ import { InvalidConfigError, type SwarmcastConfig } from './config';
 import { BroadcastStateMachine } from './constructs/broadcast-state-machine';
 import { SchemaTable } from './constructs/schema-table';
 import { ShardQueues } from './constructs/shard-queues';
-import { SwarmcastFunction } from './constructs/swarmcast-function';
+import { repoRoot, SwarmcastFunction } from './constructs/swarmcast-function';
 import { WebSocketGateway } from './constructs/websocket-gateway';
 
 export interface SwarmcastStackProps extends StackProps {
@@ -37,19 +38,30 @@ export class SwarmcastStack extends Stack {
     const partitions = new SchemaTable(this, partitionsTable, tableProps);
     const broadcasts = new SchemaTable(this, broadcastsTable, tableProps);
 
-    // WebSocket routes: short, latency-bound calls (API Gateway waits at most 29 s anyway).
-    const connect = new SwarmcastFunction(this, 'Connect', { name: 'connect', description: 'WebSocket $connect: store the connection in a partition.' })
+    // WebSocket routes: short, latency-bound calls (API Gateway waits at most 29 s anyway). They get
+    // reserved concurrency rather than capping the consumers: consumers and map children may use up
+    // the account's pool during a broadcast, and a reservation is the only guarantee that clients
+    // can still connect and leave (a cap on the others would depend on every other function too).
+    const routeConcurrency = { reservedConcurrentExecutions: config.routeReservedConcurrency };
+    const connect = new SwarmcastFunction(this, 'Connect', { name: 'connect', description: 'WebSocket $connect: store the connection in a partition.', ...routeConcurrency })
       .bindConnectionsTable(connections, 'readWrite')
       .bindPartitionsTable(partitions, 'readWrite')
       .bindSettings({ [ENV.partitionCount]: config.partitions, [ENV.connectionTtlSeconds]: config.connectionTtlSeconds });
-    const disconnect = new SwarmcastFunction(this, 'Disconnect', { name: 'disconnect', description: 'WebSocket $disconnect: remove the connection.' })
+    const disconnect = new SwarmcastFunction(this, 'Disconnect', { name: 'disconnect', description: 'WebSocket $disconnect: remove the connection.', ...routeConcurrency })
       .bindConnectionsTable(connections, 'readWrite')
       .bindPartitionsTable(partitions, 'readWrite');
     // Not 'Default': CDK drops that word from logical ids.
     const defaultRoute = new SwarmcastFunction(this, 'DefaultRoute', { name: 'default', description: 'WebSocket $default: answers "ping" with "pong".' });
 
     // $default answers through the route response, so it needs no @connections access.
-    const gateway = new WebSocketGateway(this, 'WebSocket', { stageName: config.stageName, connect, disconnect, defaultRoute });
+    const gateway = new WebSocketGateway(this, 'WebSocket', {
+      stageName: config.stageName,
+      connect,
+      disconnect,
+      defaultRoute,
+      connectAuthorizer: config.connectAuthorizer ? this.connectAuthorizer(config.connectAuthorizer, routeConcurrency) : undefined,
+      throttle: { rateLimit: config.routeThrottleRatePerSecond, burstLimit: config.routeThrottleBurst },
+    });
 
     // The delivery hot loop: one PostToConnection per socket, CPU-bound in signing and I/O
     // bookkeeping, so it gets a full vCPU (1,769 MB) and a timeout that leaves room for 429 back-off.
@@ -71,7 +83,7 @@ export class SwarmcastStack extends Stack {
       .bindConnectionsTable(connections, 'readWrite')
       .bindPartitionsTable(partitions, 'readWrite')
       .bindBroadcastsTable(broadcasts, 'readWrite')
-      .bindShardQueues(shardQueues.queues) // re-queues only the ids a 429 left undelivered
+      .bindShardQueues(shardQueues) // re-queues only the ids a 429 left undelivered
       .bindConnectionsEndpoint(gateway.stage, ['POST', 'GET']) // GET: the sweep probes each connection (GetConnection)
       .bindSettings({
         [ENV.postConcurrency]: config.postConcurrency,
@@ -91,7 +103,6 @@ export class SwarmcastStack extends Stack {
       description: 'State machine Prepare: validate the input, store the broadcast, list the partitions.',
       timeout: Duration.seconds(30),
     })
-      .bindPartitionsTable(partitions, 'read')
       .bindBroadcastsTable(broadcasts, 'readWrite') // a replay reads the broadcast it resumes
       .bindSettings({
         [ENV.partitionCount]: config.partitions,
@@ -113,7 +124,7 @@ export class SwarmcastStack extends Stack {
       .bindConnectionsTable(connections, 'readWrite')
       .bindPartitionsTable(partitions, 'readWrite')
       .bindBroadcastsTable(broadcasts, 'readWrite')
-      .bindShardQueues(shardQueues.queues)
+      .bindShardQueues(shardQueues)
       .bindSettings({ [ENV.connectionIdsPerMessage]: config.connectionIdsPerMessage, [ENV.queryConcurrency]: config.queryConcurrency });
     const readProgress = new SwarmcastFunction(this, 'ReadProgress', {
       name: 'read-progress',
@@ -131,11 +142,16 @@ export class SwarmcastStack extends Stack {
       },
     });
 
-    // $disconnect is best effort: the scheduled sweep finds and removes stale connections.
+    // $disconnect is best effort: the scheduled sweep finds and removes stale connections. A sweep
+    // EventBridge could not start (throttled, permissions) lands in a DLQ instead of vanishing.
+    const sweepDeadLetters = new Queue(this, 'SweepScheduleDlq', { retentionPeriod: Duration.days(14), encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true });
+    for (const id of ['Serverless::Serverless-SQSRedrivePolicy', 'AwsSolutions::AwsSolutions-SQS3']) {
+      Validations.of(sweepDeadLetters).acknowledge({ id, reason: 'A dead-letter queue is where failed events end: it has no DLQ of its own.' });
+    }
     new Rule(this, 'SweepSchedule', {
       description: 'swarmcast: periodic stale-connection sweep.',
       schedule: Schedule.expression(config.sweepSchedule),
-      targets: [new SfnStateMachine(broadcast.stateMachine, { input: RuleTargetInput.fromObject({ kind: 'sweep' }) })],
+      targets: [new SfnStateMachine(broadcast.stateMachine, { input: RuleTargetInput.fromObject({ kind: 'sweep' }), deadLetterQueue: sweepDeadLetters })],
     });
 
     new CfnOutput(this, 'WebSocketUrl', { value: gateway.url, description: 'Clients connect here.' });
@@ -145,7 +161,27 @@ export class SwarmcastStack extends Stack {
     new CfnOutput(this, 'ConnectionsTableName', { value: connections.tableName });
     new CfnOutput(this, 'PartitionsTableName', { value: partitions.tableName });
   }
+
+  /** The deployer's $connect authorizer; its secret is a NoEcho stack parameter, never in the template. */
+  private connectAuthorizer(entryFile: string, concurrency: { reservedConcurrentExecutions: number }): SwarmcastFunction {
+    const secret = new CfnParameter(this, 'ConnectAuthorizerSecret', {
+      type: 'String',
+      noEcho: true,
+      minLength: 16,
+      maxLength: CONNECT_AUTHORIZER_SECRET_MAX_LENGTH,
+      description: 'Secret of the $connect authorizer (CONNECT_AUTHORIZER_SECRET), e.g. the HMAC key of examples/connect-authorizer.ts.',
+    });
+    return new SwarmcastFunction(this, 'ConnectAuthorizer', {
+      name: 'connect-authorizer',
+      entry: path.resolve(repoRoot, entryFile),
+      description: 'WebSocket $connect authorizer: who may connect.',
+      ...concurrency,
+    }).bindSecret(ENV.connectAuthorizerSecret, secret.valueAsString);
+  }
 }
+
+/** Bounds the authorizer's secret, so the Lambda environment stays under 4 KB whatever is passed. */
+export const CONNECT_AUTHORIZER_SECRET_MAX_LENGTH = 256;
 
 /** A combination resolveConfig accepts key by key but AWS rejects: fail at synth, naming the settings. */
 function assertDeployable(config: SwarmcastConfig): void {

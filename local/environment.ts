@@ -1,4 +1,5 @@
 import { ENV } from '#commons/environment';
+import { shardQueueUrlPrefix } from '#commons/shard-queues';
 import type { SwarmcastConfig } from '../infra/config';
 
 export interface LocalResources {
@@ -27,7 +28,8 @@ export function handlerEnvironment(config: SwarmcastConfig, resources: LocalReso
     [ENV.broadcastsTable]: resources.tableNames.Broadcasts,
     [ENV.partitionCount]: String(config.partitions),
     [ENV.connectionTtlSeconds]: String(config.connectionTtlSeconds),
-    [ENV.shardQueueUrls]: resources.shardQueueUrls.join(','),
+    [ENV.shardQueueUrlPrefix]: shardQueueUrlPrefix(resources.shardQueueUrls),
+    [ENV.shardCount]: String(resources.shardQueueUrls.length),
     [ENV.mapMaxConcurrency]: String(config.mapMaxConcurrency),
     [ENV.partitionsPerChild]: String(config.partitionsPerChild),
     [ENV.toleratedFailurePercentage]: String(config.toleratedFailurePercentage),
@@ -40,5 +42,8 @@ export function handlerEnvironment(config: SwarmcastConfig, resources: LocalReso
     [ENV.maxDeliveryAttempts]: String(config.maxDeliveryAttempts),
   };
   if (resources.connectionsEndpoint) env[ENV.connectionsEndpoint] = resources.connectionsEndpoint;
+  // The $connect authorizer's secret comes from the environment `swarmcast local` runs in, as a stack parameter on AWS.
+  const secret = process.env[ENV.connectAuthorizerSecret];
+  if (config.connectAuthorizer && secret) env[ENV.connectAuthorizerSecret] = secret;
   return env;
 }

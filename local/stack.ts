@@ -79,7 +79,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const resources = { region: LOCAL_REGION, dynamoDbEndpoint: dynamoDb.endpoint, sqsEndpoint: sqs.endpoint, tableNames: dynamoDb.tableNames, shardQueueUrls: sqs.shardQueueUrls };
     const gateway = await startGateway({
-      handlers: { connect: handlerModule('connect'), disconnect: handlerModule('disconnect'), default: handlerModule('default') },
+      handlers: {
+        connect: handlerModule('connect'),
+        disconnect: handlerModule('disconnect'),
+        default: handlerModule('default'),
+        // The deployer's $connect authorizer, run before $connect as API Gateway does.
+        ...(config.connectAuthorizer ? { authorizer: path.resolve(__dirname, '..', config.connectAuthorizer) } : {}),
+      },
       env: handlerEnvironment(config, resources),
       workers: options.gatewayWorkers ?? 1,
       port: options.gatewayPort,

@@ -1,12 +1,38 @@
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+/**
+ * A broadcast's items in the Broadcasts table, all under its id (the partition key), told apart
+ * by the sort key `item`. DynamoDB charges a write by the size of the whole item and serves at
+ * most 1,000 WCU/s per partition, so nothing written during delivery shares an item with the
+ * message or grows with the partition count:
+ * - `message`: the kind and the message (≤ 128 KB), written once, read once per consumer container;
+ * - `plan`: partition count, start time and timeout; written once per execution (a replay restarts the clock);
+ * - `count#enqueued#<group>`: connections enqueued per partition for ENQUEUED_GROUP_SIZE partitions,
+ *   each SET once (idempotent under retries and redrives);
+ * - `count#delivered#<shard>`: delivered/gone/failed, ADDed to one of DELIVERY_COUNT_SHARDS items
+ *   picked per write, so no single item takes every consumer's writes.
+ * ReadProgress reads the plan and Queries the `count#` items, never the message.
+ */
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { dynamoDb } from '#commons/clients/dynamodb';
-import { BroadcastNotFoundError, InvalidBroadcastError } from '#commons/errors';
+import { BroadcastNotFoundError, InvalidBroadcastError, isThrottlingError, ThrottledError } from '#commons/errors';
+import { jitteredBackoffMs, sleep } from '#commons/helpers/concurrency';
 import { broadcastsTable } from '#commons/tables';
 
 const BROADCAST_ID = broadcastsTable.partitionKey.name;
+const ITEM = broadcastsTable.sortKey.name;
+const MESSAGE_ITEM = 'message';
+const PLAN_ITEM = 'plan';
+const COUNT_PREFIX = 'count#';
+const ENQUEUED_PREFIX = `${COUNT_PREFIX}enqueued#`;
+const DELIVERED_PREFIX = `${COUNT_PREFIX}delivered#`;
+/** Partitions per enqueued-count item: 64 names "p9999" with their counts stay far under 1 KB. */
+export const ENQUEUED_GROUP_SIZE = 64;
+/** Items the delivery counts are spread over; ReadProgress sums them. */
+export const DELIVERY_COUNT_SHARDS = 16;
 /** Broadcast records outlive RedriveExecution's 14-day window, then expire. */
 const RECORD_RETENTION_SECONDS = 15 * 24 * 60 * 60;
+/** Tries of a counter write or payload read beyond the SDK's own retries, before giving up. */
+const WRITE_ATTEMPTS = 4;
 
 /** A broadcast sends `message`; a sweep checks every connection and removes the gone ones. */
 export type BroadcastKind = 'message' | 'sweep';
@@ -17,127 +43,238 @@ export interface DeliveryCounts {
   failed: number;
 }
 
-/** The broadcast record: the message, the partitions planned, and progress counters. */
-export interface BroadcastRecord extends DeliveryCounts {
+/** What Prepare stores for a new broadcast. */
+export interface NewBroadcast {
   broadcastId: string;
   kind: BroadcastKind;
   message?: string;
-  /** Every partition this broadcast was asked to visit, over all its executions. */
-  partitions: number[];
-  /** Connections enqueued per visited partition ("p<partition>" → count); set once per partition. */
-  enqueued: Record<string, number>;
+  /** Partitions 0..partitionCount-1 are planned: every broadcast visits every partition. */
+  partitionCount: number;
   startedAt: number;
-  /** The broadcast fails when nothing is enqueued or delivered for this long while delivery is unfinished. */
+  /** The broadcast fails when delivery is unfinished this long after the last enqueue (or the start). */
   deliveryTimeoutMs: number;
-  lastEnqueuedAt?: number;
-  lastDeliveryAt?: number;
-  expiresAt: number;
 }
 
-export const enqueuedKey = (partition: number): string => `p${partition}`;
+export interface BroadcastPlan {
+  kind: BroadcastKind;
+  partitionCount: number;
+  startedAt: number;
+  deliveryTimeoutMs: number;
+}
 
-export async function createBroadcast(
-  tableName: string,
-  fields: Pick<BroadcastRecord, 'broadcastId' | 'kind' | 'message' | 'partitions' | 'startedAt' | 'deliveryTimeoutMs'>,
-): Promise<BroadcastRecord> {
-  const record: BroadcastRecord = {
-    ...fields,
-    enqueued: {},
-    delivered: 0,
-    gone: 0,
-    failed: 0,
-    expiresAt: Math.floor(fields.startedAt / 1000) + RECORD_RETENTION_SECONDS,
-  };
+/** The counters of a broadcast, summed over its count items. */
+export interface BroadcastCounters extends DeliveryCounts {
+  /** Connections enqueued per visited partition. */
+  enqueued: Map<number, number>;
+  lastEnqueuedAt?: number;
+  lastDeliveryAt?: number;
+}
+
+export type BroadcastState = BroadcastPlan & BroadcastCounters & { broadcastId: string };
+
+const key = (broadcastId: string, item: string) => ({ [BROADCAST_ID]: broadcastId, [ITEM]: item });
+const expiresAt = (fromMs: number) => Math.floor(fromMs / 1000) + RECORD_RETENTION_SECONDS;
+export const enqueuedGroupItem = (partition: number): string => `${ENQUEUED_PREFIX}${String(Math.floor(partition / ENQUEUED_GROUP_SIZE)).padStart(4, '0')}`;
+const partitionAttribute = (partition: number): string => `p${partition}`;
+
+/**
+ * Retries a call DynamoDB throttled (beyond the SDK's own retries) with jittered backoff; if it
+ * is still throttled, throws ThrottledError, which the state machine and the queues retry later.
+ */
+async function withThrottlingRetries<T>(what: string, call: () => Promise<T>, baseMs = 100): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!isThrottlingError(error)) throw error;
+      if (attempt === WRITE_ATTEMPTS) throw new ThrottledError(`DynamoDB throttled ${what} ${WRITE_ATTEMPTS} times`, { cause: error });
+      await sleep(jitteredBackoffMs(attempt, baseMs, 5_000));
+    }
+  }
+}
+
+/**
+ * Stores a new broadcast: its message item, then its plan. The id is the execution's name, unique
+ * per state machine: an existing message item with the same kind and message is this execution's
+ * own, written by an earlier attempt of a retried Prepare.
+ */
+export async function createBroadcast(tableName: string, broadcast: NewBroadcast): Promise<BroadcastPlan> {
+  const { broadcastId, kind, message, partitionCount, startedAt, deliveryTimeoutMs } = broadcast;
   try {
     await dynamoDb.send(
-      new PutCommand({ TableName: tableName, Item: record, ConditionExpression: 'attribute_not_exists(#id)', ExpressionAttributeNames: { '#id': BROADCAST_ID } }),
+      new PutCommand({
+        TableName: tableName,
+        Item: { ...key(broadcastId, MESSAGE_ITEM), kind, message, expiresAt: expiresAt(startedAt) },
+        ConditionExpression: 'attribute_not_exists(#id)',
+        ExpressionAttributeNames: { '#id': BROADCAST_ID },
+      }),
     );
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    // The id is the execution's name, unique per state machine: a record with the same id and
-    // message is this execution's own, written by an earlier attempt of a retried Prepare.
-    const existing = await getBroadcast(tableName, fields.broadcastId);
-    if (existing.kind !== fields.kind || existing.message !== fields.message) {
-      throw new InvalidBroadcastError(`broadcast ${fields.broadcastId} already exists; to send to its failed partitions again, start a replay with {"broadcastId", "partitions"}`);
+    const existing = await getBroadcastPayload(tableName, broadcastId);
+    if (existing.kind !== kind || existing.message !== message) {
+      throw new InvalidBroadcastError(`broadcast ${broadcastId} already exists; to send to its failed partitions again, start a replay with {"broadcastId", "partitions"}`);
     }
-    return existing;
   }
-  return record;
+  const plan: BroadcastPlan = { kind, partitionCount, startedAt, deliveryTimeoutMs };
+  await dynamoDb.send(new PutCommand({ TableName: tableName, Item: { ...key(broadcastId, PLAN_ITEM), ...plan, expiresAt: expiresAt(startedAt) } }));
+  return plan;
 }
 
-export async function getBroadcast(tableName: string, broadcastId: string, consistent = true): Promise<BroadcastRecord> {
-  const { Item } = await dynamoDb.send(new GetCommand({ TableName: tableName, Key: { [BROADCAST_ID]: broadcastId }, ConsistentRead: consistent }));
+export async function getBroadcastPlan(tableName: string, broadcastId: string): Promise<BroadcastPlan> {
+  const { Item } = await dynamoDb.send(new GetCommand({ TableName: tableName, Key: key(broadcastId, PLAN_ITEM), ConsistentRead: true }));
   if (!Item) throw new BroadcastNotFoundError(`no broadcast with id ${broadcastId}`);
-  return Item as BroadcastRecord;
+  return { kind: Item.kind, partitionCount: Item.partitionCount, startedAt: Item.startedAt, deliveryTimeoutMs: Item.deliveryTimeoutMs } as BroadcastPlan;
 }
 
-/** Reads just what a consumer needs to deliver: the kind and the message. */
-export async function getBroadcastPayload(tableName: string, broadcastId: string): Promise<Pick<BroadcastRecord, 'kind' | 'message'>> {
-  const { Item } = await dynamoDb.send(
-    new GetCommand({
-      TableName: tableName,
-      Key: { [BROADCAST_ID]: broadcastId },
-      // Consumers may read a broadcast moments after Prepare wrote it: an eventually consistent miss would
-      // park the message for a whole visibility timeout.
-      ConsistentRead: true,
-      ProjectionExpression: '#kind, #message',
-      ExpressionAttributeNames: { '#kind': 'kind', '#message': 'message' },
-    }),
+/** Reads just what a consumer needs to deliver: the kind and the message. A throttled read ends in ThrottledError. */
+export async function getBroadcastPayload(tableName: string, broadcastId: string): Promise<{ kind: BroadcastKind; message?: string }> {
+  const { Item } = await withThrottlingRetries(`the message read of broadcast ${broadcastId}`, () =>
+    dynamoDb.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: key(broadcastId, MESSAGE_ITEM),
+        // Consumers may read a broadcast moments after Prepare wrote it: an eventually consistent miss would
+        // park the message for a whole visibility timeout.
+        ConsistentRead: true,
+        ProjectionExpression: '#kind, #message',
+        ExpressionAttributeNames: { '#kind': 'kind', '#message': 'message' },
+      }),
+    ),
   );
   if (!Item) throw new BroadcastNotFoundError(`no broadcast with id ${broadcastId}`);
-  return Item as Pick<BroadcastRecord, 'kind' | 'message'>;
+  return Item as { kind: BroadcastKind; message?: string };
 }
-
-/** A replay adds partitions to the plan and restarts the clock. */
-export async function beginReplay(tableName: string, broadcastId: string, partitions: number[], startedAt: number): Promise<BroadcastRecord> {
-  const record = await getBroadcast(tableName, broadcastId);
-  const planned = [...new Set([...record.partitions, ...partitions])].sort((a, b) => a - b);
-  await dynamoDb.send(
-    new UpdateCommand({
-      TableName: tableName,
-      Key: { [BROADCAST_ID]: broadcastId },
-      // "partitions" is a DynamoDB reserved word.
-      UpdateExpression: 'SET #partitions = :planned, startedAt = :startedAt',
-      ExpressionAttributeNames: { '#partitions': 'partitions' },
-      ExpressionAttributeValues: { ':planned': planned, ':startedAt': startedAt },
-    }),
-  );
-  return { ...record, partitions: planned, startedAt };
-}
-
-/** SET clauses per UpdateItem, well inside the 4 KB expression limit. */
-const PARTITIONS_PER_WRITE = 100;
 
 /**
- * Records how many connections each partition enqueued. SET (not ADD) keeps it right when a
- * child execution runs again: a partition's count is written once, whatever the retries.
+ * A replay restarts the clock. The plan stays "every partition": a replay's partitions are among
+ * them, and a partition count raised since the broadcast widens it.
  */
-export async function recordEnqueued(tableName: string, broadcastId: string, counts: ReadonlyMap<number, number>, now = Date.now()): Promise<void> {
-  const entries = [...counts];
-  for (let start = 0; start < entries.length; start += PARTITIONS_PER_WRITE) {
-    const chunk = entries.slice(start, start + PARTITIONS_PER_WRITE);
-    await dynamoDb.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: { [BROADCAST_ID]: broadcastId },
-        UpdateExpression: `SET ${chunk.map((_, i) => `enqueued.#p${i} = :n${i}`).join(', ')}, lastEnqueuedAt = :now`,
-        ExpressionAttributeNames: Object.fromEntries(chunk.map(([partition], i) => [`#p${i}`, enqueuedKey(partition)])),
-        ExpressionAttributeValues: { ...Object.fromEntries(chunk.map(([, count], i) => [`:n${i}`, count])), ':now': now },
-      }),
-    );
-  }
-}
-
-/** One write per consumer invocation, not per socket. */
-export async function addDeliveryCounts(tableName: string, broadcastId: string, counts: DeliveryCounts, now = Date.now()): Promise<void> {
+export async function beginReplay(tableName: string, broadcastId: string, partitionCount: number, startedAt: number): Promise<BroadcastPlan> {
+  const plan = await getBroadcastPlan(tableName, broadcastId);
+  const widened = Math.max(plan.partitionCount, partitionCount);
   await dynamoDb.send(
     new UpdateCommand({
       TableName: tableName,
-      Key: { [BROADCAST_ID]: broadcastId },
-      UpdateExpression: 'ADD delivered :delivered, gone :gone, failed :failed SET lastDeliveryAt = :now',
-      ExpressionAttributeValues: { ':delivered': counts.delivered, ':gone': counts.gone, ':failed': counts.failed, ':now': now },
+      Key: key(broadcastId, PLAN_ITEM),
+      UpdateExpression: 'SET partitionCount = :count, startedAt = :startedAt',
+      ExpressionAttributeValues: { ':count': widened, ':startedAt': startedAt },
     }),
   );
+  return { ...plan, partitionCount: widened, startedAt };
+}
+
+/** Which of `partitions` already have their enqueued count (a retried or redriven child skips them). */
+export async function findEnqueued(tableName: string, broadcastId: string, partitions: readonly number[]): Promise<Set<number>> {
+  const byGroup = groupByItem(partitions);
+  const found = new Set<number>();
+  await Promise.all(
+    [...byGroup].map(async ([item, members]) => {
+      const { Item } = await withThrottlingRetries(`the enqueued counts of broadcast ${broadcastId}`, () =>
+        dynamoDb.send(
+          new GetCommand({
+            TableName: tableName,
+            Key: key(broadcastId, item),
+            ConsistentRead: true,
+            ProjectionExpression: members.map((_, i) => `#p${i}`).join(', '),
+            ExpressionAttributeNames: Object.fromEntries(members.map((partition, i) => [`#p${i}`, partitionAttribute(partition)])),
+          }),
+        ),
+      );
+      for (const partition of members) if (Item?.[partitionAttribute(partition)] !== undefined) found.add(partition);
+    }),
+  );
+  return found;
+}
+
+/**
+ * Records how many connections each partition enqueued, one small write per group item. SET (not
+ * ADD) keeps it right when a child execution runs again: a partition's count is written once,
+ * whatever the retries. Throttled writes are retried, then end in ThrottledError.
+ */
+export async function recordEnqueued(tableName: string, broadcastId: string, counts: ReadonlyMap<number, number>, now = Date.now()): Promise<void> {
+  const byGroup = groupByItem([...counts.keys()]);
+  await Promise.all(
+    [...byGroup].map(([item, members]) =>
+      withThrottlingRetries(`the enqueued counts of broadcast ${broadcastId}`, () =>
+        dynamoDb.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: key(broadcastId, item),
+            UpdateExpression: `SET ${members.map((_, i) => `#p${i} = :n${i}`).join(', ')}, lastEnqueuedAt = :now, expiresAt = :expiresAt`,
+            ExpressionAttributeNames: Object.fromEntries(members.map((partition, i) => [`#p${i}`, partitionAttribute(partition)])),
+            ExpressionAttributeValues: { ...Object.fromEntries(members.map((partition, i) => [`:n${i}`, counts.get(partition)])), ':now': now, ':expiresAt': expiresAt(now) },
+          }),
+        ),
+      ),
+    ),
+  );
+}
+
+/** One small write per consumer invocation, to one of the delivery count shards. */
+export async function addDeliveryCounts(tableName: string, broadcastId: string, counts: DeliveryCounts, now = Date.now(), shard = Math.floor(Math.random() * DELIVERY_COUNT_SHARDS)): Promise<void> {
+  await dynamoDb.send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: key(broadcastId, deliveryCountItem(shard)),
+      UpdateExpression: 'ADD delivered :delivered, gone :gone, failed :failed SET lastDeliveryAt = :now, expiresAt = :expiresAt',
+      ExpressionAttributeValues: { ':delivered': counts.delivered, ':gone': counts.gone, ':failed': counts.failed, ':now': now, ':expiresAt': expiresAt(now) },
+    }),
+  );
+}
+
+export const deliveryCountItem = (shard: number): string => `${DELIVERED_PREFIX}${String(shard).padStart(2, '0')}`;
+
+/** Sums every count item of the broadcast (one paginated Query; the message item is outside its range). */
+export async function readCounters(tableName: string, broadcastId: string): Promise<BroadcastCounters> {
+  const counters: BroadcastCounters = { enqueued: new Map(), delivered: 0, gone: 0, failed: 0 };
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamoDb.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: '#id = :id AND begins_with(#item, :prefix)',
+        ExpressionAttributeNames: { '#id': BROADCAST_ID, '#item': ITEM },
+        ExpressionAttributeValues: { ':id': broadcastId, ':prefix': COUNT_PREFIX },
+        ConsistentRead: true,
+        ExclusiveStartKey,
+      }),
+    );
+    for (const row of page.Items ?? []) addCountItem(counters, row);
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return counters;
+}
+
+function addCountItem(counters: BroadcastCounters, row: Record<string, unknown>): void {
+  const later = (a: number | undefined, b: unknown) => (typeof b === 'number' ? Math.max(a ?? 0, b) : a);
+  if ((row[ITEM] as string).startsWith(DELIVERED_PREFIX)) {
+    counters.delivered += (row.delivered as number) ?? 0;
+    counters.gone += (row.gone as number) ?? 0;
+    counters.failed += (row.failed as number) ?? 0;
+    counters.lastDeliveryAt = later(counters.lastDeliveryAt, row.lastDeliveryAt);
+    return;
+  }
+  for (const [name, value] of Object.entries(row)) {
+    const partition = /^p(\d+)$/.exec(name)?.[1];
+    if (partition !== undefined) counters.enqueued.set(Number(partition), value as number);
+  }
+  counters.lastEnqueuedAt = later(counters.lastEnqueuedAt, row.lastEnqueuedAt);
+}
+
+/** The plan and the summed counters: what ReadProgress and `swarmcast status` need. */
+export async function getBroadcastState(tableName: string, broadcastId: string): Promise<BroadcastState> {
+  const [plan, counters] = await Promise.all([getBroadcastPlan(tableName, broadcastId), readCounters(tableName, broadcastId)]);
+  return { broadcastId, ...plan, ...counters };
+}
+
+function groupByItem(partitions: readonly number[]): Map<string, number[]> {
+  const groups = new Map<string, number[]>();
+  for (const partition of partitions) {
+    const item = enqueuedGroupItem(partition);
+    groups.set(item, [...(groups.get(item) ?? []), partition]);
+  }
+  return groups;
 }
 
 export interface BroadcastSummary extends DeliveryCounts {
@@ -161,29 +298,31 @@ export interface BroadcastProgress {
 }
 
 /** Delivery is done when every enqueued connection is delivered, gone or failed. */
-export function progressOf(record: BroadcastRecord, now = Date.now()): BroadcastProgress {
-  const enqueued = Object.values(record.enqueued).reduce((sum, count) => sum + count, 0);
-  const accounted = record.delivered + record.gone + record.failed;
-  const visited = new Set(Object.keys(record.enqueued));
+export function progressOf(state: BroadcastState, now = Date.now()): BroadcastProgress {
+  const enqueued = [...state.enqueued.values()].reduce((sum, count) => sum + count, 0);
+  const accounted = state.delivered + state.gone + state.failed;
   const done = accounted >= enqueued;
-  const deliveryEnd = done ? Math.max(record.lastDeliveryAt ?? record.startedAt, record.startedAt) : now;
-  // The timeout runs from the latest activity, not from the start: a redrive hours later runs
-  // its children again and gets a full timeout for their delivery.
-  const latestActivity = Math.max(record.startedAt, record.lastEnqueuedAt ?? 0, record.lastDeliveryAt ?? 0);
+  const deliveryEnd = done ? Math.max(state.lastDeliveryAt ?? state.startedAt, state.startedAt) : now;
+  // The timeout runs from the last enqueue (or the start): a redrive hours later runs its children
+  // again and gets a full timeout for their delivery. Not from the last delivery: a trickle of
+  // deliveries must not keep the AwaitDelivery loop going past the history limit (config.ts).
+  const latestActivity = Math.max(state.startedAt, state.lastEnqueuedAt ?? 0);
+  const failedPartitions: number[] = [];
+  for (let partition = 0; partition < state.partitionCount; partition++) if (!state.enqueued.has(partition)) failedPartitions.push(partition);
   return {
     enqueued,
     accounted,
     done,
-    timedOut: !done && now > latestActivity + record.deliveryTimeoutMs,
+    timedOut: !done && now > latestActivity + state.deliveryTimeoutMs,
     summary: {
-      broadcastId: record.broadcastId,
-      partitions: visited.size,
-      failedPartitions: record.partitions.filter((partition) => !visited.has(enqueuedKey(partition))),
+      broadcastId: state.broadcastId,
+      partitions: state.enqueued.size,
+      failedPartitions,
       connections: enqueued,
-      delivered: record.delivered,
-      gone: record.gone,
-      failed: record.failed,
-      durationMs: deliveryEnd - record.startedAt,
+      delivered: state.delivered,
+      gone: state.gone,
+      failed: state.failed,
+      durationMs: deliveryEnd - state.startedAt,
     },
   };
 }

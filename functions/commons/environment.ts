@@ -8,7 +8,9 @@ export const ENV = {
   broadcastsTable: 'BROADCASTS_TABLE',
   partitionCount: 'PARTITION_COUNT',
   connectionTtlSeconds: 'CONNECTION_TTL_SECONDS',
-  shardQueueUrls: 'SHARD_QUEUE_URLS',
+  /** Shard k's queue URL is SHARD_QUEUE_URL_PREFIX + k, for k below SHARD_COUNT (commons/shard-queues.ts). */
+  shardQueueUrlPrefix: 'SHARD_QUEUE_URL_PREFIX',
+  shardCount: 'SHARD_COUNT',
   connectionsEndpoint: 'CONNECTIONS_ENDPOINT',
   mapMaxConcurrency: 'MAP_MAX_CONCURRENCY',
   partitionsPerChild: 'PARTITIONS_PER_CHILD',
@@ -20,4 +22,6 @@ export const ENV = {
   postConcurrency: 'POST_CONCURRENCY',
   postRetriesPerInvocation: 'POST_RETRIES_PER_INVOCATION',
   maxDeliveryAttempts: 'MAX_DELIVERY_ATTEMPTS',
+  /** The $connect authorizer's secret (examples/connect-authorizer.ts), when one is configured. */
+  connectAuthorizerSecret: 'CONNECT_AUTHORIZER_SECRET',
 } as const;

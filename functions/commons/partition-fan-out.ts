@@ -1,4 +1,4 @@
-import { enqueuedKey, getBroadcast, recordEnqueued, type BroadcastKind } from '#commons/broadcasts';
+import { findEnqueued, recordEnqueued, type BroadcastKind } from '#commons/broadcasts';
 import { queryPartition, removeConnections, type ConnectionTables } from '#commons/connections';
 import { packDeliveryTasks, sendDeliveryTasks } from '#commons/delivery-tasks';
 import { isThrottlingError, PartitionFailedError, ThrottledError } from '#commons/errors';
@@ -32,8 +32,8 @@ export interface FanOutResult {
  * just that one.
  */
 export async function fanOutPartitions(settings: FanOutSettings, broadcastId: string, kind: BroadcastKind, partitions: readonly number[]): Promise<FanOutResult> {
-  const record = await getBroadcast(settings.tables.broadcasts, broadcastId);
-  const pending = partitions.filter((partition) => record.enqueued[enqueuedKey(partition)] === undefined);
+  const enqueued = await findEnqueued(settings.tables.broadcasts, broadcastId, partitions);
+  const pending = partitions.filter((partition) => !enqueued.has(partition));
   const connectionsByPartition = new Map<number, string[]>();
   const failed: number[] = [];
   let throttled = 0;

@@ -1,4 +1,4 @@
-import { BatchGetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoDb } from '#commons/clients/dynamodb';
 import { partitionsTable } from '#commons/tables';
 
@@ -67,25 +67,4 @@ export async function setConnectionCount(tableName: string, partition: number, c
       ExpressionAttributeValues: { ':count': count },
     }),
   );
-}
-
-/** Partitions with at least one connection, ascending; the table has one small row per partition. */
-export async function listNonEmptyPartitions(tableName: string): Promise<number[]> {
-  const partitions: number[] = [];
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamoDb.send(
-      new ScanCommand({
-        TableName: tableName,
-        FilterExpression: '#c > :zero',
-        ExpressionAttributeNames: { '#c': CONNECTION_COUNT, '#p': PARTITION },
-        ExpressionAttributeValues: { ':zero': 0 },
-        ProjectionExpression: '#p',
-        ExclusiveStartKey,
-      }),
-    );
-    for (const row of page.Items ?? []) partitions.push(row[PARTITION] as number);
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
-  return partitions.sort((a, b) => a - b);
 }

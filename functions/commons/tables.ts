@@ -18,6 +18,7 @@ export interface TableSchema {
   /** Logical name: the CDK construct id and the local table name. */
   logicalName: string;
   partitionKey: KeyAttribute;
+  sortKey?: KeyAttribute;
   timeToLiveAttribute?: string;
   globalSecondaryIndexes: IndexSchema[];
 }
@@ -44,10 +45,14 @@ export const partitionsTable = {
   globalSecondaryIndexes: [],
 } as const satisfies TableSchema;
 
-/** One row per broadcast or sweep: its message, plan and progress counters. */
+/**
+ * Several items per broadcast or sweep (`item`): its message, its plan and small counter items,
+ * so no write during delivery pays for the message (see broadcasts.ts).
+ */
 export const broadcastsTable = {
   logicalName: 'Broadcasts',
   partitionKey: { name: 'broadcastId', type: 'S' },
+  sortKey: { name: 'item', type: 'S' },
   timeToLiveAttribute: 'expiresAt',
   globalSecondaryIndexes: [],
 } as const satisfies TableSchema;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, type CfnElement, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -37,6 +37,8 @@ export class BroadcastStateMachine extends Construct {
       tracingEnabled: true,
       logs: {
         destination: new LogGroup(this, 'Logs', {
+          // Under /aws/vendedlogs/ CloudWatch Logs needs no resource policy per log group, whose 5,120-byte limit many state machines exhaust.
+          logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}`,
           retention: props.logRetention ?? RetentionDays.ONE_MONTH,
           removalPolicy: RemovalPolicy.DESTROY,
         }),
@@ -45,7 +47,17 @@ export class BroadcastStateMachine extends Construct {
         includeExecutionData: false,
       },
     });
-    for (const fn of Object.values(props.functions)) fn.grantInvoke(this.stateMachine);
+    for (const fn of Object.values(props.functions)) {
+      fn.grantInvoke(this.stateMachine);
+      Validations.of(this.stateMachine.role).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(fn).getLogicalId(fn.node.defaultChild as CfnElement)}.Arn>:*]`,
+        reason: 'grantInvoke covers the function\'s versions and aliases (ARN:*) besides the function: still only the functions the ASL names.',
+      });
+    }
+    Validations.of(this.stateMachine.role).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray and CloudWatch Logs vended delivery (logs:CreateLogDelivery and friends) accept only "*".',
+    });
     this.grantDistributedMap(props.stateMachineName, distributedMapLabels(asl));
   }
 
@@ -72,6 +84,13 @@ export class BroadcastStateMachine extends Construct {
       }),
     );
     role.addToPrincipalPolicy(new PolicyStatement({ actions: ['states:RedriveExecution'], resources: childExecutions }));
+    // Execution names are chosen at run time: the grants name this state machine's executions and its Map Runs' children, nothing wider.
+    for (const resource of [`execution:${stateMachineName}:*`, ...labels.map((label) => `execution:${stateMachineName}/${label}:*`)]) {
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:${resource}]`,
+        reason: 'A Distributed Map starts, describes, stops and redrives child executions whose names exist only at run time.',
+      });
+    }
   }
 }
 

@@ -17,6 +17,7 @@ export class SchemaTable extends TableV2 {
   constructor(scope: Construct, schema: TableSchema, props: SchemaTableProps = {}) {
     super(scope, schema.logicalName, {
       partitionKey: attribute(schema.partitionKey),
+      sortKey: schema.sortKey && attribute(schema.sortKey),
       // On-demand: a broadcast is a burst of reads and counter writes, idle in between.
       billing: Billing.onDemand(),
       timeToLiveAttribute: schema.timeToLiveAttribute,

@@ -1,8 +1,8 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -21,11 +21,16 @@ export type FunctionName =
   | 'prepare-broadcast'
   | 'query-partitions'
   | 'read-progress'
-  | 'post-message';
+  | 'post-message'
+  | 'connect-authorizer';
 
 export interface SwarmcastFunctionProps {
   /** Entry file functions/<name>.ts, which exports `handler`. */
   name: FunctionName;
+  /** Another entry file (absolute), e.g. the deployer's $connect authorizer; `name` then only names it. */
+  entry?: string;
+  /** Concurrency set aside for this function alone (and its cap). Default: none, the account's unreserved pool. */
+  reservedConcurrentExecutions?: number;
   description?: string;
   /** Default 256 MB; on Lambda, CPU grows with memory, so CPU-bound handlers ask for more. */
   memorySize?: number;
@@ -47,8 +52,16 @@ export type ManagementMethod = 'POST' | 'GET' | 'DELETE';
  */
 export class SwarmcastFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: SwarmcastFunctionProps) {
+    // Sibling constructs because `this` does not exist before super(). An explicit log group gets
+    // a retention without the log-retention custom resource; an explicit role may write to that
+    // log group only, instead of the managed AWSLambdaBasicExecutionRole's every log group.
+    const logGroup = new LogGroup(scope, `${id}Logs`, { retention: props.logRetention ?? RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const role = new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    logGroup.grantWrite(role);
     super(scope, id, {
-      entry: path.join(repoRoot, 'functions', `${props.name}.ts`),
+      role,
+      entry: props.entry ?? path.join(repoRoot, 'functions', `${props.name}.ts`),
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       handler: 'handler',
       description: props.description,
       runtime: Runtime.NODEJS_22_X,
@@ -56,12 +69,7 @@ export class SwarmcastFunction extends NodejsFunction {
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(10),
       tracing: Tracing.ACTIVE,
-      // A sibling construct because `this` does not exist before super(); an explicit log
-      // group gets a retention without the log-retention custom resource.
-      logGroup: new LogGroup(scope, `${id}Logs`, {
-        retention: props.logRetention ?? RetentionDays.ONE_MONTH,
-        removalPolicy: RemovalPolicy.DESTROY,
-      }),
+      logGroup,
       projectRoot: repoRoot,
       depsLockFilePath: path.join(repoRoot, 'package-lock.json'),
       environment: { NODE_OPTIONS: '--enable-source-maps' },
@@ -82,10 +90,30 @@ export class SwarmcastFunction extends NodejsFunction {
         logLevel: LogLevel.WARNING,
       },
     });
+    this.acknowledgeCommonFindings(role);
+  }
+
+  /** The findings every swarmcast function shares, each a deliberate choice. */
+  private acknowledgeCommonFindings(role: Role): void {
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray tracing: xray:PutTraceSegments and PutTelemetryRecords have no resource-level permissions.',
+    });
+    const runtime = 'Node 22 is the Node the project runs and tests on (node@22 from node_modules); moving to a newer runtime is a deliberate upgrade of both together.';
+    Validations.of(this).acknowledge({ id: 'AwsSolutions::AwsSolutions-L1', reason: runtime });
+    Validations.of(this).acknowledge({ id: 'Serverless::Serverless-LambdaLatestVersion', reason: runtime });
+    Validations.of(this).acknowledge({
+      id: 'Serverless::Serverless-LambdaDLQ',
+      reason: 'Invoked synchronously only (API Gateway routes, Step Functions tasks, the SQS event source, whose queues have their own DLQs): no asynchronous event for a function DLQ to keep.',
+    });
   }
 
   /** Connections table: one row per open socket, plus its byPartition index. */
   bindConnectionsTable(table: ITableV2, access: TableAccess): this {
+    Validations.of(this.role!).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(table).getLogicalId(table.node.defaultChild as CfnElement)}.Arn>/index/*]`,
+      reason: 'CDK grants a table together with its indexes; its one index, byPartition, is what a partition Query reads.',
+    });
     return this.bindTable(ENV.connectionsTable, table, access);
   }
 
@@ -99,10 +127,11 @@ export class SwarmcastFunction extends NodejsFunction {
     return this.bindTable(ENV.broadcastsTable, table, access);
   }
 
-  /** SHARD_QUEUE_URLS in shard order (shard k = k-th url) and SendMessage on every shard queue. */
-  bindShardQueues(queues: readonly IQueue[]): this {
-    for (const queue of queues) queue.grantSendMessages(this);
-    this.addEnvironment(ENV.shardQueueUrls, queues.map((queue) => queue.queueUrl).join(','));
+  /** SHARD_QUEUE_URL_PREFIX and SHARD_COUNT (shard k = prefix + k), and SendMessage on every shard queue. */
+  bindShardQueues(shardQueues: { queues: readonly IQueue[]; urlPrefix: string }): this {
+    for (const queue of shardQueues.queues) queue.grantSendMessages(this);
+    this.addEnvironment(ENV.shardQueueUrlPrefix, shardQueues.urlPrefix);
+    this.addEnvironment(ENV.shardCount, String(shardQueues.queues.length));
     return this;
   }
 
@@ -124,7 +153,20 @@ export class SwarmcastFunction extends NodejsFunction {
         ),
       }),
     );
+    const apiId = Stack.of(stage).getLogicalId(stage.api.node.defaultChild as CfnElement);
+    for (const method of methods) {
+      Validations.of(this.role!).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiId}>/${stage.stageName}/${method}/@connections/*]`,
+        reason: 'Connection ids exist only at run time: the grant is this stage\'s @connections, for the one method, never the API or "*".',
+      });
+    }
     this.addEnvironment(ENV.connectionsEndpoint, stage.callbackUrl);
+    return this;
+  }
+
+  /** A secret the handler reads from its environment (a stack parameter's value, not a literal). */
+  bindSecret(variable: string, value: string): this {
+    this.addEnvironment(variable, value);
     return this;
   }
 

@@ -44,6 +44,7 @@ export async function createTables(client: DynamoDBClient, schemas: readonly Tab
 export function createTableInput(schema: TableSchema, tableName: string): CreateTableCommandInput {
   const keys = [
     schema.partitionKey,
+    ...(schema.sortKey ? [schema.sortKey] : []),
     ...schema.globalSecondaryIndexes.flatMap((index) => (index.sortKey ? [index.partitionKey, index.sortKey] : [index.partitionKey])),
   ];
   // Each key attribute is defined once, even when several indexes use it.
@@ -54,7 +55,7 @@ export function createTableInput(schema: TableSchema, tableName: string): Create
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
     AttributeDefinitions: attributeDefinitions,
-    KeySchema: keySchema(schema.partitionKey),
+    KeySchema: keySchema(schema.partitionKey, schema.sortKey),
     GlobalSecondaryIndexes: schema.globalSecondaryIndexes.length
       ? schema.globalSecondaryIndexes.map((index) => ({
           IndexName: index.indexName,

@@ -98,7 +98,8 @@ async function reapTable(client: DynamoDBDocumentClient, { schema, tableName }: 
   do {
     const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey, ...filter }));
     startKey = page.LastEvaluatedKey;
-    const keys = (page.Items ?? []).map((item) => ({ [schema.partitionKey.name]: item[schema.partitionKey.name] }));
+    const keyNames = [schema.partitionKey.name, ...(schema.sortKey ? [schema.sortKey.name] : [])];
+    const keys = (page.Items ?? []).map((item) => Object.fromEntries(keyNames.map((name) => [name, item[name]])));
     const oldItems = await mapWithConcurrency(keys, DELETE_CONCURRENCY, (key) => deleteIfExpired(client, tableName, key, expired));
     const reaped = oldItems.filter((item) => item !== undefined);
     if (reaped.length > 0) await onExpired(schema.logicalName, reaped);

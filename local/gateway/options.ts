@@ -5,6 +5,8 @@ export interface RouteHandlerModules {
   connect?: string;
   disconnect?: string;
   default?: string;
+  /** A Lambda REQUEST authorizer run before $connect (connect-authorizer.ts). */
+  authorizer?: string;
 }
 
 export interface GatewayOptions {

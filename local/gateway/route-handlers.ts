@@ -44,12 +44,13 @@ export interface RouteHandlers {
   connect?: RouteHandler;
   disconnect?: RouteHandler;
   default?: RouteHandler;
+  authorizer?: RouteHandler;
 }
 
 /** Imports each module (tsx is loaded in the worker, so .ts works) and checks it exports `handler`. */
 export async function loadRouteHandlers(modules: RouteHandlerModules, timeoutMs: number): Promise<RouteHandlers> {
   const handlers: RouteHandlers = {};
-  for (const route of ['connect', 'disconnect', 'default'] as const) {
+  for (const route of ['connect', 'disconnect', 'default', 'authorizer'] as const) {
     const path = modules[route];
     if (!path) continue;
     const loaded = (await import(pathToFileURL(path).href)) as { handler?: Handler; default?: { handler?: Handler } };

@@ -4,6 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { type ConnectionIdFactory, randomRequestId } from './connection-id';
 import { type ConnectionRegistry, type LocalConnection } from './connection-registry';
 import { type ConnectionFacts, connectEvent, connectionFactsOf, disconnectEvent, messageEvent } from './lambda-events';
+import { authorizeConnect } from './connect-authorizer';
 import { AWS_LIMITS } from './options';
 import { type InvocationOutcome, type RouteHandler, type RouteHandlers, responseBodyOf, statusCodeOf } from './route-handlers';
 
@@ -60,6 +61,13 @@ export class WebSocketEndpoint {
     }
 
     const facts = connectionFactsOf(request, this.ids.next(), this.api);
+    if (this.handlers.authorizer) {
+      const decision = await authorizeConnect(this.handlers.authorizer, facts, url.searchParams);
+      if (!decision.allowed) {
+        this.counters.connectsRefused++;
+        return refuse(socket, decision.status);
+      }
+    }
     if (this.handlers.connect) {
       const outcome = await this.handlers.connect.invoke(connectEvent(facts, url.searchParams));
       const status = integrationStatus(outcome, this.handlers.connect);

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { ENV } from '#commons/environment';
 import { allTables, connectionsTable } from '#commons/tables';
+import { MAX_SQS_MESSAGE_BYTES } from '#commons/constants';
 import { InvalidConfigError, type SwarmcastConfig } from '../../infra/config';
 import { asArray, functionOf, logicalIdOf, policyStatements, synthesize, type Synthesized } from './synth';
 
@@ -106,7 +107,8 @@ describe.each(bothConfigs)('with the %s', (name) => {
     const postMessage = functionOf(synthesized, 'PostMessage');
     const shardIds = Array.from({ length: config.shards }, (_, k) => logicalIdOf(stack, `ShardQueues/Shard${k}`));
     const dlqIds = Array.from({ length: config.shards }, (_, k) => logicalIdOf(stack, `ShardQueues/Shard${k}Dlq`));
-    expect(Object.keys(template.findResources('AWS::SQS::Queue')).sort()).toEqual([...shardIds, ...dlqIds].sort());
+    // Besides the shards, one queue: the sweep schedule's dead letters.
+    expect(Object.keys(template.findResources('AWS::SQS::Queue')).sort()).toEqual([...shardIds, ...dlqIds, logicalIdOf(stack, 'SweepScheduleDlq')].sort());
 
     shardIds.forEach((shardId, k) => {
       const queue = template.toJSON().Resources[shardId].Properties;
@@ -128,13 +130,20 @@ describe.each(bothConfigs)('with the %s', (name) => {
     }
   });
 
-  test('SHARD_QUEUE_URLS lists the shard queues in shard order, for the fan-out and the consumer', () => {
+  test('shard k\'s queue is named <stack>-shard-<k>, so SHARD_QUEUE_URL_PREFIX + k is its URL, for the fan-out and the consumer', () => {
     const synthesized = get();
-    const { config, stack } = synthesized;
-    const urls = Array.from({ length: config.shards }, (_, k) => ({ Ref: logicalIdOf(stack, `ShardQueues/Shard${k}`) }));
-    const expected = urls.length === 1 ? urls[0] : { 'Fn::Join': ['', urls.flatMap((url, k) => (k === 0 ? [url] : [',', url]))] };
+    const { config, stack, template } = synthesized;
+    for (let k = 0; k < config.shards; k++) {
+      const queue = template.toJSON().Resources[logicalIdOf(stack, `ShardQueues/Shard${k}`)].Properties;
+      expect(queue.QueueName).toBe(`Swarmcast-shard-${k}`);
+      expect(queue.MaximumMessageSize).toBe(MAX_SQS_MESSAGE_BYTES);
+    }
     for (const id of ['QueryPartitions', 'PostMessage']) {
-      expect(functionOf(synthesized, id).properties.Environment.Variables[ENV.shardQueueUrls]).toEqual(expected);
+      const env = functionOf(synthesized, id).properties.Environment.Variables;
+      expect(env[ENV.shardCount]).toBe(String(config.shards));
+      expect(env[ENV.shardQueueUrlPrefix]).toEqual({
+        'Fn::Join': ['', ['https://sqs.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/', { Ref: 'AWS::AccountId' }, '/Swarmcast-shard-']],
+      });
     }
   });
 
@@ -186,7 +195,10 @@ describe.each(bothConfigs)('with the %s', (name) => {
     for (const schema of allTables) {
       const table = template.toJSON().Resources[logicalIdOf(stack, schema.logicalName)].Properties;
       expect(table.BillingMode).toBe('PAY_PER_REQUEST');
-      expect(table.KeySchema).toEqual([{ AttributeName: schema.partitionKey.name, KeyType: 'HASH' }]);
+      expect(table.KeySchema).toEqual([
+        { AttributeName: schema.partitionKey.name, KeyType: 'HASH' },
+        ...(schema.sortKey ? [{ AttributeName: schema.sortKey.name, KeyType: 'RANGE' }] : []),
+      ]);
       expect(table.TimeToLiveSpecification).toEqual(
         schema.timeToLiveAttribute ? { AttributeName: schema.timeToLiveAttribute, Enabled: true } : undefined,
       );

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
+import { App, type CfnElement, type Stack, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { Template } from 'aws-cdk-lib/assertions';
 import { resolveConfig, type SwarmcastConfig } from '../../infra/config';
 import { SwarmcastStack } from '../../infra/swarmcast-stack';
@@ -25,11 +26,13 @@ export interface AslDefinition {
 /**
  * Synthesizes the stack the way `cdk synth` does: with cdk.json's feature flags, so the
  * assertions see the template that deploys. `bundle: false` skips esbuild (the entry files
- * must still exist) for the stacks that only vary configuration.
+ * must still exist) for the stacks that only vary configuration. cdk-nag's AwsSolutions and
+ * Serverless packs check every synthesis: an unacknowledged finding fails it.
  */
 export function synthesize(overrides: Partial<SwarmcastConfig> = {}, { bundle = true } = {}): Synthesized {
   const { context } = JSON.parse(readFileSync(path.join(repoRoot, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
   const app = new App({ context: { ...context, ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) } });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   const config = resolveConfig(overrides);
   const stack = new SwarmcastStack(app, 'Swarmcast', { config });
   const assembly = app.synth();

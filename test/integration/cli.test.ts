@@ -13,7 +13,7 @@ import { ClientSwarm } from '../../local/clients/swarm';
 import { localSfnClient } from '../../local/demo';
 import { publishLocalStack } from '../../local/discovery';
 import { startLocalStack, type LocalStack } from '../../local/stack';
-import { localDynamo, rowsAndCounters as countRowsAndCounters } from './helpers/tables';
+import { enqueuedCounts, localDynamo, rowsAndCounters as countRowsAndCounters } from './helpers/tables';
 
 const BIN = path.join(__dirname, '..', '..', 'cli', 'bin', 'swarmcast.cjs');
 const CLIENTS = 240;
@@ -233,10 +233,7 @@ test('partitions failing past the tolerance fail the broadcast; replay redrives 
   expect(sent.stdout).toContain('States.ExceedToleratedFailureThreshold');
 
   // Children still running when the map failed finish in the background; let their deliveries land.
-  const enqueued = async () => {
-    const { Item } = await dynamo.send(new GetCommand({ TableName: stack.tableNames.Broadcasts, Key: { broadcastId: 'third' } }));
-    return Object.values((Item as { enqueued: Record<string, number> }).enqueued).reduce((a, b) => a + b, 0);
-  };
+  const enqueued = async () => Object.values(await enqueuedCounts(dynamo, stack.tableNames.Broadcasts, 'third')).reduce((a, b) => a + b, 0);
   await waitUntil(async () => (await stack.consumers.idle()) && (await swarm.report()).received === (await enqueued()), 30_000);
   expect((await swarm.report()).received).toBeLessThan(CLIENTS);
 

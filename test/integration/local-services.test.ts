@@ -76,7 +76,10 @@ describe('local DynamoDB', () => {
     });
     expect(others.map(({ Table: table }) => table?.KeySchema)).toEqual([
       [{ AttributeName: 'partition', KeyType: 'HASH' }],
-      [{ AttributeName: 'broadcastId', KeyType: 'HASH' }],
+      [
+        { AttributeName: 'broadcastId', KeyType: 'HASH' },
+        { AttributeName: 'item', KeyType: 'RANGE' },
+      ],
     ]);
   });
 
@@ -92,7 +95,7 @@ describe('local DynamoDB', () => {
     await put(Connections, { connectionId: 'gone-b', partition: 1, expiresAt: past });
     await put(Connections, { connectionId: 'live', partition: 1, expiresAt: future });
     await put(Connections, { connectionId: 'gone-c', partition: 2, expiresAt: past });
-    await put(Broadcasts, { broadcastId: 'old', expiresAt: past });
+    await put(Broadcasts, { broadcastId: 'old', item: 'plan', expiresAt: past });
     const get = async (TableName: string, Key: Record<string, unknown>) => (await documents.send(new GetCommand({ TableName, Key }))).Item;
 
     // act: the 200 ms reaper interval does the work
@@ -102,7 +105,7 @@ describe('local DynamoDB', () => {
     expect(await get(Partitions, { partition: 2 })).toEqual({ partition: 2, connections: 0 });
     for (const connectionId of ['gone-a', 'gone-b', 'gone-c']) expect(await get(Connections, { connectionId })).toBeUndefined();
     expect(await get(Connections, { connectionId: 'live' })).toBeDefined();
-    await eventually(async () => expect(await get(Broadcasts, { broadcastId: 'old' })).toBeUndefined());
+    await eventually(async () => expect(await get(Broadcasts, { broadcastId: 'old', item: 'plan' })).toBeUndefined());
     // A second pass finds nothing: counters only drop once per row.
     expect(await dynamoDb.reapExpired()).toEqual({ Connections: 0, Broadcasts: 0 });
   });

@@ -3,7 +3,7 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, Update
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler as queryPartitions } from '../../functions/query-partitions';
 import { handler as readProgress } from '../../functions/read-progress';
-import { progressOf, type BroadcastRecord } from '#commons/broadcasts';
+import { progressOf, type BroadcastState } from '#commons/broadcasts';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const sqs = mockClient(SQSClient);
@@ -24,7 +24,7 @@ const enqueuedWrites = () =>
 
 describe('query-partitions', () => {
   it('enqueues every connection of each partition and records the count per partition', async () => {
-    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', enqueued: {} } });
+    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', item: 'count#enqueued#0000' } });
     dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':partition': 1 } }).resolves({ Items: [{ connectionId: 'a', expiresAt: future }, { connectionId: 'b', expiresAt: future }] });
     dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':partition': 2 } }).resolves({ Items: [{ connectionId: 'c', expiresAt: future }] });
 
@@ -38,15 +38,16 @@ describe('query-partitions', () => {
     expect(new Set(queues).size).toBe(queues.length);
     expect(enqueuedWrites()).toHaveLength(1);
     const write = enqueuedWrites()[0];
-    expect(write.UpdateExpression).toBe('SET enqueued.#p0 = :n0, enqueued.#p1 = :n1, lastEnqueuedAt = :now');
+    expect(write.Key).toEqual({ broadcastId: 'b1', item: 'count#enqueued#0000' });
+    expect(write.UpdateExpression).toBe('SET #p0 = :n0, #p1 = :n1, lastEnqueuedAt = :now, expiresAt = :expiresAt');
     expect([write.ExpressionAttributeNames, write.ExpressionAttributeValues]).toEqual([
       { '#p0': 'p1', '#p1': 'p2' },
-      { ':n0': 2, ':n1': 1, ':now': expect.any(Number) },
+      { ':n0': 2, ':n1': 1, ':now': expect.any(Number), ':expiresAt': expect.any(Number) },
     ]);
   });
 
   it('skips partitions an earlier run already enqueued, so a re-run sends nothing twice', async () => {
-    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', enqueued: { p1: 2 } } });
+    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', item: 'count#enqueued#0000', p1: 2 } });
     dynamo.on(QueryCommand).resolves({ Items: [{ connectionId: 'c', expiresAt: future }] });
 
     const result = await queryPartitions({ Items: [1, 2], BatchInput: { broadcastId: 'b1', kind: 'message' } });
@@ -56,7 +57,7 @@ describe('query-partitions', () => {
   });
 
   it('a failing partition does not stop the others; the child then fails naming it', async () => {
-    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', enqueued: {} } });
+    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', item: 'count#enqueued#0000' } });
     dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':partition': 1 } }).rejects(new Error('ProvisionedThroughputExceeded'));
     dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':partition': 2 } }).resolves({ Items: [{ connectionId: 'c', expiresAt: future }] });
 
@@ -72,14 +73,14 @@ describe('query-partitions', () => {
 
   it('when SQS keeps rejecting, no partition of the batch is recorded as enqueued', async () => {
     sqs.on(SendMessageBatchCommand).resolves({ Failed: [{ Id: '0', Code: 'InternalError', SenderFault: false }] });
-    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', enqueued: {} } });
+    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', item: 'count#enqueued#0000' } });
     dynamo.on(QueryCommand).resolves({ Items: [{ connectionId: 'c', expiresAt: future }] });
     await expect(queryPartitions({ Items: [5], BatchInput: { broadcastId: 'b1', kind: 'message' } })).rejects.toThrow(/partition\(s\) 5 of broadcast b1/);
     expect(enqueuedWrites().every((w) => Object.keys(w.ExpressionAttributeNames ?? {}).length === 0)).toBe(true);
   });
 
   it('when every failure was throttling, the child fails with ThrottledError, which the state machine retries', async () => {
-    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', enqueued: {} } });
+    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', item: 'count#enqueued#0000' } });
     const throttle = Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException' });
     dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':partition': 1 } }).rejects(throttle);
     dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':partition': 2 } }).resolves({ Items: [{ connectionId: 'c', expiresAt: future }] });
@@ -88,7 +89,7 @@ describe('query-partitions', () => {
   });
 
   it('a sweep deletes expired rows and resets the counter to the live rows', async () => {
-    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 's1', enqueued: {} } });
+    dynamo.on(GetCommand).resolves({});
     dynamo.on(QueryCommand).resolves({ Items: [{ connectionId: 'live', expiresAt: future }, { connectionId: 'old', expiresAt: 10 }] });
     dynamo.on(DeleteCommand).resolves({ Attributes: { connectionId: 'old', partition: 4 } });
 
@@ -101,33 +102,51 @@ describe('query-partitions', () => {
 });
 
 describe('read-progress', () => {
-  const record: BroadcastRecord = {
+  const record: BroadcastState = {
     broadcastId: 'b1',
     kind: 'message',
-    partitions: [1, 2, 3],
-    enqueued: { p1: 10, p2: 5 },
+    partitionCount: 4,
+    enqueued: new Map([
+      [0, 0],
+      [1, 10],
+      [2, 5],
+    ]),
     delivered: 12,
     gone: 2,
     failed: 0,
     startedAt: 1_000,
     deliveryTimeoutMs: 900_000,
     lastDeliveryAt: 1_800,
-    expiresAt: 0,
   };
 
   it('is not done while enqueued connections are unaccounted for', () => {
     expect(progressOf(record, 2_000)).toMatchObject({ enqueued: 15, accounted: 14, done: false, timedOut: false });
-    // the timeout runs from the latest activity (here the last delivery at 1,800)
-    expect(progressOf(record, 901_700).timedOut).toBe(false);
-    expect(progressOf(record, 901_900).timedOut).toBe(true);
+    // the timeout runs from the start, or the last enqueue (a redrive's), never from a delivery
+    expect(progressOf(record, 900_900).timedOut).toBe(false);
+    expect(progressOf(record, 901_100).timedOut).toBe(true);
+    expect(progressOf({ ...record, lastDeliveryAt: 900_000 }, 901_100).timedOut).toBe(true);
     expect(progressOf({ ...record, lastEnqueuedAt: 5_000_000 }, 5_800_000).timedOut).toBe(false);
   });
 
-  it('is done when every enqueued connection is delivered, gone or failed, with the summary', async () => {
-    dynamo.on(GetCommand).resolves({ Item: { ...record, failed: 1 } });
+  it('is done when every enqueued connection is delivered, gone or failed: it sums the count items of every page', async () => {
+    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', item: 'plan', kind: 'message', partitionCount: 4, startedAt: 1_000, deliveryTimeoutMs: 900_000 } });
+    dynamo
+      .on(QueryCommand)
+      .resolvesOnce({
+        Items: [
+          { broadcastId: 'b1', item: 'count#delivered#03', delivered: 7, gone: 2, failed: 1, lastDeliveryAt: 1_800 },
+          { broadcastId: 'b1', item: 'count#enqueued#0000', p0: 0, p1: 10, lastEnqueuedAt: 1_100 },
+        ],
+        LastEvaluatedKey: { broadcastId: 'b1', item: 'count#enqueued#0000' },
+      })
+      .resolvesOnce({ Items: [{ broadcastId: 'b1', item: 'count#delivered#09', delivered: 5, gone: 0, failed: 0, lastDeliveryAt: 1_500 }, { broadcastId: 'b1', item: 'count#enqueued#0001', p2: 5 }] });
     await expect(readProgress({ broadcastId: 'b1' })).resolves.toMatchObject({
       done: true,
-      summary: { broadcastId: 'b1', partitions: 2, failedPartitions: [3], connections: 15, delivered: 12, gone: 2, failed: 1, durationMs: 800 },
+      summary: { broadcastId: 'b1', partitions: 3, failedPartitions: [3], connections: 15, delivered: 12, gone: 2, failed: 1, durationMs: 800 },
     });
+    const queries = dynamo.commandCalls(QueryCommand).map((c) => c.args[0].input);
+    expect(queries[1].ExclusiveStartKey).toEqual({ broadcastId: 'b1', item: 'count#enqueued#0000' });
+    // the message item is outside the range: a progress read never pays for the message
+    expect(queries[0]).toMatchObject({ KeyConditionExpression: '#id = :id AND begins_with(#item, :prefix)', ExpressionAttributeValues: { ':id': 'b1', ':prefix': 'count#' } });
   });
 });

@@ -1,6 +1,6 @@
-import { BatchGetCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { lessLoaded, listNonEmptyPartitions, twoRandomPartitions } from '#commons/partitions';
+import { lessLoaded, twoRandomPartitions } from '#commons/partitions';
 import { choosePartition } from '#commons/partitions';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
@@ -56,16 +56,5 @@ describe('partition choice: the better of two random choices', () => {
     const keys = dynamo.commandCalls(BatchGetCommand)[0].args[0].input.RequestItems!.Partitions.Keys!;
     expect(keys).toHaveLength(2);
     expect(chosen).toBe(keys[1].partition);
-  });
-});
-
-describe('listNonEmptyPartitions', () => {
-  it('follows every Scan page', async () => {
-    dynamo
-      .on(ScanCommand)
-      .resolvesOnce({ Items: [{ partition: 7 }, { partition: 2 }], LastEvaluatedKey: { partition: 2 } })
-      .resolvesOnce({ Items: [{ partition: 5 }] });
-    await expect(listNonEmptyPartitions('Partitions')).resolves.toEqual([2, 5, 7]);
-    expect(dynamo.commandCalls(ScanCommand)[1].args[0].input.ExclusiveStartKey).toEqual({ partition: 2 });
   });
 });

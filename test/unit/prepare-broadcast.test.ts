@@ -49,32 +49,33 @@ describe('prepare-broadcast', () => {
     expect(dynamo.calls()).toHaveLength(0);
   });
 
-  it('stores the broadcast under the execution name and lists the non-empty partitions', async () => {
-    dynamo.on(ScanCommand).resolves({ Items: [{ partition: 4 }, { partition: 1 }] });
+  it('stores the message and the plan under the execution name and lists every partition, whatever the counters say', async () => {
     dynamo.on(PutCommand).resolves({});
 
     const prepared = await prepare({ input: { message: 'hello' }, executionName: 'b-42' });
 
-    expect(prepared).toMatchObject({ broadcastId: 'b-42', kind: 'message', partitions: [1, 4] });
+    expect(prepared).toMatchObject({ broadcastId: 'b-42', kind: 'message' });
+    expect(prepared.partitions).toEqual(Array.from({ length: 2_500 }, (_, p) => p));
     expect(prepared.config).toEqual({ maxConcurrency: 40, partitionsPerChild: 25, toleratedFailurePercentage: 1, progressPollSeconds: 2 });
-    const put = dynamo.commandCalls(PutCommand)[0].args[0].input;
-    expect(put.Item).toMatchObject({ broadcastId: 'b-42', kind: 'message', message: 'hello', partitions: [1, 4], enqueued: {}, delivered: 0 });
-    expect(put.ConditionExpression).toBe('attribute_not_exists(#id)');
+    const [message, plan] = dynamo.commandCalls(PutCommand).map((c) => c.args[0].input);
+    expect(message.Item).toMatchObject({ broadcastId: 'b-42', item: 'message', kind: 'message', message: 'hello' });
+    expect(message.ConditionExpression).toBe('attribute_not_exists(#id)');
+    expect(plan.Item).toMatchObject({ broadcastId: 'b-42', item: 'plan', kind: 'message', partitionCount: 2_500, deliveryTimeoutMs: 900_000 });
+    expect(dynamo.commandCalls(ScanCommand)).toHaveLength(0);
   });
 
   it('a retried Prepare finds its own record and goes on with it', async () => {
     const { ConditionalCheckFailedException } = await import('@aws-sdk/client-dynamodb');
-    dynamo.on(ScanCommand).resolves({ Items: [{ partition: 1 }] });
-    dynamo.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: 'exists', $metadata: {} }));
-    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b-42', kind: 'message', message: 'hello', partitions: [1], enqueued: {} } });
-    await expect(prepare({ input: { message: 'hello' }, executionName: 'b-42' })).resolves.toMatchObject({ broadcastId: 'b-42', partitions: [1] });
+    dynamo.on(PutCommand, { ConditionExpression: 'attribute_not_exists(#id)' }).rejects(new ConditionalCheckFailedException({ message: 'exists', $metadata: {} }));
+    dynamo.on(PutCommand, { Item: { item: 'plan' } }).resolves({});
+    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b-42', item: 'message', kind: 'message', message: 'hello' } });
+    await expect(prepare({ input: { message: 'hello' }, executionName: 'b-42' })).resolves.toMatchObject({ broadcastId: 'b-42', kind: 'message' });
   });
 
   it('a different broadcast under an existing id is refused', async () => {
     const { ConditionalCheckFailedException } = await import('@aws-sdk/client-dynamodb');
-    dynamo.on(ScanCommand).resolves({ Items: [{ partition: 1 }] });
     dynamo.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: 'exists', $metadata: {} }));
-    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b-42', kind: 'message', message: 'other', partitions: [1], enqueued: {} } });
+    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b-42', item: 'message', kind: 'message', message: 'other' } });
     await expect(prepare({ input: { message: 'hello' }, executionName: 'b-42' })).rejects.toThrow(/broadcast b-42 already exists/);
   });
 
@@ -87,11 +88,13 @@ describe('prepare-broadcast', () => {
   });
 
   it('a replay adds its partitions to the existing broadcast and keeps its id', async () => {
-    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b-42', kind: 'message', partitions: [1, 4], enqueued: { p1: 3 } } });
+    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b-42', item: 'plan', kind: 'message', partitionCount: 2_500, startedAt: 1, deliveryTimeoutMs: 900_000 } });
     dynamo.on(UpdateCommand).resolves({});
     const prepared = await prepare({ input: { broadcastId: 'b-42', partitions: [4] }, executionName: 'b-42-replay-1' });
     expect(prepared).toMatchObject({ broadcastId: 'b-42', kind: 'message', partitions: [4] });
     expect(dynamo.commandCalls(PutCommand)).toHaveLength(0);
+    // the replay restarts the clock on the small plan item only
+    expect(dynamo.commandCalls(UpdateCommand)[0].args[0].input).toMatchObject({ Key: { broadcastId: 'b-42', item: 'plan' }, UpdateExpression: 'SET partitionCount = :count, startedAt = :startedAt' });
   });
 
   it('a replay of an unknown broadcast fails with BroadcastNotFoundError', async () => {

@@ -28,12 +28,3 @@ export function getIntegerFromEnv(
   }
   return value;
 }
-
-export function getListFromEnv(name: string): string[] {
-  const list = getStringFromEnv(name)
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean);
-  if (list.length === 0) throw new ConfigurationError(`environment variable ${name} must list at least one value`);
-  return list;
-}

@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_CREDENTIALS } from '../../../local/local-account';
 import type { LocalStack } from '../../../local/stack';
 
@@ -27,4 +27,24 @@ export async function rowsAndCounters(dynamo: DynamoDBDocumentClient, tableNames
 /** A document client on the local stack's DynamoDB, for tests that plant or inspect rows. */
 export function localDynamo(stack: Pick<LocalStack, 'dynamoDbEndpoint' | 'region'>): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.dynamoDbEndpoint, region: stack.region, credentials: LOCAL_CREDENTIALS }));
+}
+
+/** Connections enqueued per partition ("p<partition>" → count), from a broadcast's enqueued-count items. */
+export async function enqueuedCounts(dynamo: DynamoDBDocumentClient, tableName: string, broadcastId: string): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const page = await dynamo.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'broadcastId = :id AND begins_with(#item, :prefix)',
+        ExpressionAttributeNames: { '#item': 'item' },
+        ExpressionAttributeValues: { ':id': broadcastId, ':prefix': 'count#enqueued#' },
+        ExclusiveStartKey,
+      }),
+    );
+    for (const row of page.Items ?? []) for (const [name, value] of Object.entries(row)) if (/^p\d+$/.test(name)) counts[name] = value as number;
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return counts;
 }
