@@ -57,7 +57,7 @@ describe('swarmcast plan', () => {
     [['--connections', '10', '--message-bytes', '200000'], /--message-bytes must be a whole number from 1 to 131,072\./],
     [['--connections', '10', '--set', 'shards'], /--set must be KEY=VALUE/],
     [['--connections', '10', '--set', 'shardz=2'], /^--set: unknown swarmcast setting "shardz"; known settings: partitions, /],
-    [['--connections', '10', '--set', 'shards=0'], /^--set: swarmcast setting shards=0 must be an integer from 1 to 100$/],
+    [['--connections', '10', '--set', 'shards=0'], /^--set: swarmcast setting shards=0 must be an integer from 1 to 50$/],
   ])('refuses %j in one line', async (args, expected) => {
     const { error } = await runPlan(args);
 
