@@ -20,4 +20,7 @@ export const ENV = {
   postConcurrency: 'POST_CONCURRENCY',
   postRetriesPerInvocation: 'POST_RETRIES_PER_INVOCATION',
   maxDeliveryAttempts: 'MAX_DELIVERY_ATTEMPTS',
+  rateBudgetTable: 'RATE_BUDGET_TABLE',
+  deliveryRatePerSecond: 'DELIVERY_RATE_PER_SECOND',
+  sweepRatePerSecond: 'SWEEP_RATE_PER_SECOND',
 } as const;

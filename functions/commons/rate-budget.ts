@@ -104,7 +104,9 @@ export class DynamoDbLeaseStore implements LeaseStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return { applied: true, item: (Attributes ?? {}) as BudgetClockItem };
+      const item = (Attributes ?? {}) as BudgetClockItem;
+      if (typeof item.reservedUntilUs !== 'number') throw new Error(`budget item ${this.budgetName} came back without reservedUntilUs`);
+      return { applied: true, item };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       // A consistent read, not ReturnValuesOnConditionCheckFailure: dynalite (the local stack) lacks it.

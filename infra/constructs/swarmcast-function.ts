@@ -99,6 +99,11 @@ export class SwarmcastFunction extends NodejsFunction {
     return this.bindTable(ENV.broadcastsTable, table, access);
   }
 
+  /** RateBudget table: the account's delivery budget, one lease item written per lease. */
+  bindRateBudgetTable(table: ITableV2): this {
+    return this.bindTable(ENV.rateBudgetTable, table, 'readWrite');
+  }
+
   /** SHARD_QUEUE_URLS in shard order (shard k = k-th url) and SendMessage on every shard queue. */
   bindShardQueues(queues: readonly IQueue[]): this {
     for (const queue of queues) queue.grantSendMessages(this);
