@@ -9,12 +9,14 @@
  * many consumers lease. A broadcast leases at the full rate; the sweep leases at its lower share
  * (n calls cost it n/sweepRate seconds of the same clock, so it never runs above its share and
  * never beside a broadcast above the total) and yields while a broadcast is leasing.
- * A lease's calls may go out from its start until shortly after its end, and are dropped after.
+ * A lease's calls are due evenly over its stretch, each may go out until shortly after it is due
+ * and is dropped after: in any second, at most the rate plus LEASE_GRACE_MS of it.
  *
- * Writes to the item: one per lease, leases of 25 ms of budget (225 calls at 9,000/s), so
- * ≤ 40 successful writes/s at any rate and any number of consumers (+ one catch-up write after
- * an idle spell, + one failed write per invocation that finds no room before its end), each
- * 1 WCU (the item is < 100 bytes): far below DynamoDB's 1,000 WCU/s per partition.
+ * Writes to the item: one per lease, leases of at least 25 ms of budget (225 calls at 9,000/s;
+ * longer when the store answers slowly), so ≤ 40 successful writes/s at any rate and any number of
+ * consumers (+ two catch-up writes after an idle spell, + one failed write per invocation that
+ * finds no room before its end), each 1 WCU (the item is < 100 bytes): far below DynamoDB's
+ * 1,000 WCU/s per partition.
  *
  * A 429 from API Gateway (the account over its quota: other traffic, a budget set too high)
  * halves this invocation's share for its next leases: it then holds the clock longer for the
@@ -104,16 +106,23 @@ export class DynamoDbLeaseStore implements LeaseStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      const item = (Attributes ?? {}) as BudgetClockItem;
-      if (typeof item.reservedUntilUs !== 'number') throw new Error(`budget item ${this.budgetName} came back without reservedUntilUs`);
+      const item = clockFields(Attributes);
+      if (item.reservedUntilUs === undefined) throw new Error(`budget item ${this.budgetName} came back without reservedUntilUs`);
       return { applied: true, item };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       // A consistent read, not ReturnValuesOnConditionCheckFailure: dynalite (the local stack) lacks it.
       const { Item } = await dynamoDb.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
-      return { applied: false, item: (Item ?? {}) as BudgetClockItem };
+      return { applied: false, item: clockFields(Item) };
     }
   }
+}
+
+function clockFields(item: Record<string, unknown> | undefined): BudgetClockItem {
+  const fields: BudgetClockItem = {};
+  if (typeof item?.reservedUntilUs === 'number') fields.reservedUntilUs = item.reservedUntilUs;
+  if (typeof item?.broadcastAtUs === 'number') fields.broadcastAtUs = item.broadcastAtUs;
+  return fields;
 }
 
 /** Time for the budget; tests drive it virtually. */
@@ -136,30 +145,40 @@ export interface RateBudgetOptions {
 /** Why a budget grants no more calls: the caller re-queues what is left, with `retryAfterMs` of delay. */
 export type BudgetClosed = { reason: 'deadline' | 'busy' | 'yield' | 'unavailable'; retryAfterMs: number };
 
+/** A stretch of the budget clock: `tokens` calls, the i-th due at startMs + i·(endMs − startMs)/tokens. */
 interface Lease {
   startMs: number;
   endMs: number;
-  remaining: number;
+  tokens: number;
+  /** The next call to hand out. */
+  next: number;
 }
 
 /** Consecutive store errors before the budget gives up for this invocation (its ids are re-queued). */
 const MAX_STORE_ERRORS = 3;
 /** The lowest fraction of its share a run of 429s can bring an invocation to. */
 const MIN_SHARE_FACTOR = 1 / 16;
+/** Calls due within this long are handed out together: one timer per few calls, not per call. */
+const MIN_WAKE_MS = 2;
+/** A lease covers at least twice the store's round trip, at most this long. */
+const MAX_LEASE_MS = 250;
 
 /**
  * One invocation's access to the budget. `take()` resolves true when one call may go out now,
- * false when this invocation gets no more budget (see `closed`). Calls are granted in order;
- * `expect(n)` tells the budget how many more calls are coming, so a lease is never larger
- * than what will be spent. At most two leases are held: the one being spent and the next.
+ * false when this invocation gets no more budget (see `closed`). Calls are handed out in order,
+ * each at its due time within its lease; a call not taken within LEASE_GRACE_MS of its due
+ * time is dropped, so calls never bunch up above the rate. `expect(n)` tells the budget how
+ * many more calls are coming, so a lease is never larger than what will be spent. The next
+ * lease is fetched when the leases held run out within one store round trip and one lease: a
+ * consumer waiting on a lease in the future fetches nothing, so N consumers hold the clock
+ * at most about N leases ahead.
  */
 export class RateBudget {
   readonly clock: BudgetClock;
-  /** Calls granted so far; dropped: leased calls that expired unspent. */
+  /** Calls granted so far; dropped: leased calls that went unspent past their grace. */
   granted = 0;
   dropped = 0;
   closed?: BudgetClosed;
-  private readonly leaseTokens: number;
   private readonly leases: Lease[] = [];
   private readonly waiters: ((granted: boolean) => void)[] = [];
   private demand = 0;
@@ -169,10 +188,11 @@ export class RateBudget {
   private throttledSinceLease = false;
   private lastCutMs = Number.NEGATIVE_INFINITY;
   private storeErrors = 0;
+  /** Smoothed round trip of a lease write: a lease must start no sooner than its answer can arrive. */
+  private storeRoundTripMs = 10;
 
   constructor(private readonly options: RateBudgetOptions) {
     this.clock = options.clock ?? systemClock;
-    this.leaseTokens = leaseTokensFor(options.ratePerSecond);
   }
 
   /** `n` more calls will ask for budget (negative: fewer than announced). */
@@ -206,45 +226,46 @@ export class RateBudget {
 
   private pump(): void {
     const now = this.clock.now();
-    while (this.leases.length > 0 && this.leases[0].endMs + LEASE_GRACE_MS < now) {
-      this.dropped += this.leases[0].remaining;
-      this.leases.shift();
-    }
+    let nextDueMs = Number.POSITIVE_INFINITY;
     for (const lease of this.leases) {
-      if (lease.startMs > now) break;
-      while (lease.remaining > 0 && this.waiters.length > 0) {
-        lease.remaining--;
+      const step = (lease.endMs - lease.startMs) / lease.tokens;
+      while (lease.next < lease.tokens && lease.startMs + lease.next * step + LEASE_GRACE_MS < now) {
+        lease.next++;
+        this.dropped++;
+      }
+      while (lease.next < lease.tokens && this.waiters.length > 0 && lease.startMs + lease.next * step <= now) {
+        lease.next++;
         this.granted++;
         this.waiters.shift()!(true);
       }
+      if (lease.next < lease.tokens) {
+        nextDueMs = lease.startMs + lease.next * step;
+        break;
+      }
     }
-    while (this.leases.length > 0 && this.leases[0].remaining === 0) this.leases.shift();
+    while (this.leases.length > 0 && this.leases[0].next === this.leases[0].tokens) this.leases.shift();
     if (this.closed) {
       for (const waiter of this.waiters.splice(0)) waiter(false);
       return;
     }
-    const held = this.leases.reduce((sum, lease) => sum + lease.remaining, 0);
+    const held = this.leases.reduce((sum, lease) => sum + lease.tokens - lease.next, 0);
     const wanted = this.waiters.length + Math.max(0, this.demand);
-    // The next lease is fetched while this one is spent, never two ahead: a consumer holds at most
-    // one lease in the future, so N consumers hold the clock at most N leases ahead.
-    const next = this.leases[0];
-    const spending = next !== undefined && next.startMs <= now;
-    if (!this.fetching && (this.leases.length === 0 || (spending && this.leases.length === 1)) && wanted > held) {
-      void this.fetchLease(Math.min(this.leaseTokens, wanted - held));
-    }
-    if (this.waiters.length > 0 && next && next.startMs > now && next.startMs < this.wakeAt) {
-      this.wakeAt = next.startMs;
-      void this.clock.sleep(next.startMs - now).then(() => {
+    const heldUntilMs = this.leases.length > 0 ? this.leases[this.leases.length - 1].endMs : now;
+    if (!this.fetching && wanted > held && heldUntilMs - now < this.storeRoundTripMs + LEASE_MS) void this.fetchLease(wanted - held);
+    const wakeAt = Math.max(nextDueMs, now + MIN_WAKE_MS);
+    if (this.waiters.length > 0 && wakeAt < this.wakeAt) {
+      this.wakeAt = wakeAt;
+      void this.clock.sleep(wakeAt - now).then(() => {
         this.wakeAt = Number.POSITIVE_INFINITY;
         this.pump();
       });
     }
   }
 
-  private async fetchLease(tokens: number): Promise<void> {
+  private async fetchLease(wanted: number): Promise<void> {
     this.fetching = true;
     try {
-      const lease = await this.lease(tokens);
+      const lease = await this.lease(wanted);
       this.storeErrors = 0;
       if (lease) this.leases.push(lease);
     } catch {
@@ -257,12 +278,24 @@ export class RateBudget {
     this.pump();
   }
 
-  /** Reserves `tokens` calls on the budget clock, or closes the budget and returns undefined. */
-  private async lease(tokens: number): Promise<Lease | undefined> {
+  /** One store write, timed: its round trip decides how far ahead leases must start. */
+  private async write(write: LeaseWrite): Promise<{ applied: boolean; item: BudgetClockItem }> {
+    const sentMs = this.clock.now();
+    const result = await this.options.store.apply(write);
+    this.storeRoundTripMs = 0.8 * this.storeRoundTripMs + 0.2 * (this.clock.now() - sentMs);
+    return result;
+  }
+
+  /** Reserves up to `wanted` calls on the budget clock, or closes the budget and returns undefined. */
+  private async lease(wanted: number): Promise<Lease | undefined> {
     if (!this.throttledSinceLease) this.shareFactor = Math.min(1, this.shareFactor * 1.5);
     this.throttledSinceLease = false;
-    const { party, ratePerSecond, store } = this.options;
-    const durationUs = Math.ceil((tokens * 1e6) / (ratePerSecond * this.shareFactor));
+    const { party } = this.options;
+    const rate = this.options.ratePerSecond * this.shareFactor;
+    // Longer leases when the store is slow: fewer writes, and the clock stays ahead of its answers.
+    const leaseMs = Math.min(MAX_LEASE_MS, Math.max(LEASE_MS, 2 * this.storeRoundTripMs));
+    const tokens = Math.max(1, Math.min(wanted, Math.ceil((rate * leaseMs) / 1000)));
+    const durationUs = Math.ceil((tokens * 1e6) / rate);
     for (;;) {
       const now = this.clock.now();
       const latestStartMs = party === 'sweep' ? Math.min(this.options.latestStartMs, now + SWEEP_MAX_LEAD_MS) : this.options.latestStartMs;
@@ -270,17 +303,19 @@ export class RateBudget {
         this.closed = { reason: 'deadline', retryAfterMs: 0 };
         return undefined;
       }
+      // The earliest start that is still ahead when the answer arrives.
+      const earliestUs = Math.floor((now + this.storeRoundTripMs) * 1000);
       const nowUs = Math.floor(now * 1000);
       const partyCondition = party === 'broadcast' ? { markBroadcastUs: nowUs } : { yieldSinceUs: nowUs - SWEEP_YIELD_MS * 1000 };
-      const extended = await store.apply({ kind: 'extend', durationUs, notBeforeUs: nowUs, notAfterUs: Math.floor(latestStartMs * 1000), ...partyCondition });
+      const extended = await this.write({ kind: 'extend', durationUs, notBeforeUs: earliestUs, notAfterUs: Math.floor(latestStartMs * 1000), ...partyCondition });
       if (extended.applied) return leaseEndingAt(extended.item.reservedUntilUs!, durationUs, tokens);
       const { reservedUntilUs, broadcastAtUs } = extended.item;
       if (party === 'sweep' && broadcastAtUs !== undefined && broadcastAtUs >= nowUs - SWEEP_YIELD_MS * 1000) {
         this.closed = { reason: 'yield', retryAfterMs: SWEEP_YIELD_MS * 2 };
         return undefined;
       }
-      if (reservedUntilUs === undefined || reservedUntilUs < nowUs) {
-        const restarted = await store.apply({ kind: 'restart', startUs: nowUs, durationUs, ...partyCondition });
+      if (reservedUntilUs === undefined || reservedUntilUs < earliestUs) {
+        const restarted = await this.write({ kind: 'restart', startUs: earliestUs, durationUs, ...partyCondition });
         if (restarted.applied) return leaseEndingAt(restarted.item.reservedUntilUs!, durationUs, tokens);
         continue; // another consumer restarted the clock first: extend it
       }
@@ -296,5 +331,5 @@ export function leaseTokensFor(ratePerSecond: number): number {
 }
 
 function leaseEndingAt(reservedUntilUs: number, durationUs: number, tokens: number): Lease {
-  return { startMs: (reservedUntilUs - durationUs) / 1000, endMs: reservedUntilUs / 1000, remaining: tokens };
+  return { startMs: (reservedUntilUs - durationUs) / 1000, endMs: reservedUntilUs / 1000, tokens, next: 0 };
 }

@@ -1,5 +1,6 @@
-import { LEASE_MS, RateBudget, leaseTokensFor, type BudgetParty } from '#commons/rate-budget';
+import { LEASE_MS, RateBudget, leaseTokensFor, systemClock, type BudgetParty } from '#commons/rate-budget';
 import { InMemoryLeaseStore, VirtualClock } from './fixtures/budget-simulation';
+import { leaseStoreContract } from './fixtures/lease-store-contract';
 
 const RATE = 9_000;
 const START = Date.UTC(2026, 10, 23, 12); // a realistic epoch: microsecond clock values near 1.8e15
@@ -110,5 +111,11 @@ describe('RateBudget: consumers sharing one lease item, in virtual time', () => 
   it('a lease is LEASE_MS of the rate, at least one call', () => {
     expect(leaseTokensFor(9_000)).toBe(225);
     expect(leaseTokensFor(10)).toBe(1);
+  });
+});
+
+describe('InMemoryLeaseStore keeps the lease-store contract (the DynamoDB store keeps it in test/integration/rate-budget.test.ts)', () => {
+  it.each(leaseStoreContract)('%s', async (_, contract) => {
+    await contract(new InMemoryLeaseStore(systemClock, 0));
   });
 });
