@@ -65,10 +65,11 @@ export interface SwarmcastConfig {
 /** A PostToConnection round trip within a Region takes ~10–30 ms; the derived numbers allow this much. */
 const DESIGN_ROUND_TRIP_MS = 50;
 /**
- * @connections calls per second one consumer instance is counted on for: well under what one
- * vCPU signs and sends (bench/post-throughput.ts: ~9,500/s per core with aws4 + undici).
+ * The budget each consumer instance is sized to get: a full batch (10 messages × 500 ids) then
+ * takes 25 s, well inside the consumer's 60 s timeout, and one vCPU sends far more than this
+ * (bench/post-throughput.ts: ~9,500 posts/s per core with aws4 + undici).
  */
-const CALLS_PER_SECOND_PER_INSTANCE = 1_000;
+const CALLS_PER_SECOND_PER_INSTANCE = 200;
 const DEFAULT_DELIVERY_RATE_PER_SECOND = 9_000;
 const DEFAULT_SHARDS = 10;
 
@@ -84,14 +85,13 @@ export function postConcurrencyFor(deliveryRatePerSecond: number): number {
 }
 
 /**
- * Consumer instances per shard, from the budget: twice the instances the rate needs at
- * CALLS_PER_SECOND_PER_INSTANCE, at least SQS's minimum of 2 (20 over 10 shards at 9,000/s).
- * More instances would only wait for budget: 500 instances sharing 9,000/s get 18 calls/s each,
- * and a batch of 10 × 500 ids would outlast the consumer's timeout. With 20, a batch of 5,000 ids
- * takes ~11 s.
+ * Consumer instances per shard, from the budget: the instances that get CALLS_PER_SECOND_PER_INSTANCE
+ * each, at least SQS's minimum of 2 (5 per shard, 50 in all, at 9,000/s over 10 shards). More would
+ * only wait for budget, paying for Lambda time: 500 instances sharing 9,000/s get 18 calls/s each,
+ * and a batch of 5,000 ids would outlast the consumer's timeout (it goes back to the queue).
  */
 export function consumerMaxConcurrencyFor(deliveryRatePerSecond: number, shards: number): number {
-  return Math.min(1_000, Math.max(2, Math.ceil((2 * deliveryRatePerSecond) / (shards * CALLS_PER_SECOND_PER_INSTANCE))));
+  return Math.min(1_000, Math.max(2, Math.ceil(deliveryRatePerSecond / (shards * CALLS_PER_SECOND_PER_INSTANCE))));
 }
 
 /** The sweep's share unless set: a ninth of the budget (1,000 of 9,000), so a sweep never crowds out $connect or the account's other calls. */

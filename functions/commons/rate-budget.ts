@@ -24,7 +24,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamoDb } from '#commons/clients/dynamodb';
+import { budgetDynamoDb } from '#commons/clients/dynamodb';
 import { sleep } from '#commons/helpers/concurrency';
 import { rateBudgetTable } from '#commons/tables';
 
@@ -59,10 +59,14 @@ export type LeaseWrite =
 /** Applies a LeaseWrite atomically; returns the item after it when applied, the current item when not. */
 export interface LeaseStore {
   apply(write: LeaseWrite): Promise<{ applied: boolean; item: BudgetClockItem }>;
+  /** The item as the last answer showed it, shared by every invocation of the container. */
+  readonly lastSeen?: BudgetClockItem;
 }
 
 /** The budget item in DynamoDB: the conditions are DynamoDB's, evaluated atomically by DynamoDB. */
 export class DynamoDbLeaseStore implements LeaseStore {
+  lastSeen?: BudgetClockItem;
+
   constructor(
     private readonly tableName: string,
     private readonly budgetName = 'account',
@@ -95,7 +99,7 @@ export class DynamoDbLeaseStore implements LeaseStore {
     }
     const Key = { [rateBudgetTable.partitionKey.name]: this.budgetName };
     try {
-      const { Attributes } = await dynamoDb.send(
+      const { Attributes } = await budgetDynamoDb.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key,
@@ -108,12 +112,14 @@ export class DynamoDbLeaseStore implements LeaseStore {
       );
       const item = clockFields(Attributes);
       if (item.reservedUntilUs === undefined) throw new Error(`budget item ${this.budgetName} came back without reservedUntilUs`);
+      this.lastSeen = item;
       return { applied: true, item };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       // A consistent read, not ReturnValuesOnConditionCheckFailure: dynalite (the local stack) lacks it.
-      const { Item } = await dynamoDb.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
-      return { applied: false, item: clockFields(Item) };
+      const { Item } = await budgetDynamoDb.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
+      this.lastSeen = clockFields(Item);
+      return { applied: false, item: this.lastSeen };
     }
   }
 }
@@ -278,6 +284,11 @@ export class RateBudget {
     this.pump();
   }
 
+  /** Whether the sweep must yield: a broadcast leased within SWEEP_YIELD_MS. */
+  private yields(item: BudgetClockItem, nowUs: number): boolean {
+    return this.options.party === 'sweep' && item.broadcastAtUs !== undefined && item.broadcastAtUs >= nowUs - SWEEP_YIELD_MS * 1000;
+  }
+
   /** One store write, timed: its round trip decides how far ahead leases must start. */
   private async write(write: LeaseWrite): Promise<{ applied: boolean; item: BudgetClockItem }> {
     const sentMs = this.clock.now();
@@ -307,10 +318,17 @@ export class RateBudget {
       const earliestUs = Math.floor((now + this.storeRoundTripMs) * 1000);
       const nowUs = Math.floor(now * 1000);
       const partyCondition = party === 'broadcast' ? { markBroadcastUs: nowUs } : { yieldSinceUs: nowUs - SWEEP_YIELD_MS * 1000 };
+      // An idle clock (as last seen by this container) is restarted at once: one write, not a refused extend, a read and a restart.
+      const lastSeen = this.options.store.lastSeen?.reservedUntilUs;
+      if (lastSeen !== undefined && lastSeen < earliestUs) {
+        const restarted = await this.write({ kind: 'restart', startUs: earliestUs, durationUs, ...partyCondition });
+        if (restarted.applied) return leaseEndingAt(restarted.item.reservedUntilUs!, durationUs, tokens);
+        if (restarted.item.reservedUntilUs !== undefined && restarted.item.reservedUntilUs < earliestUs && !this.yields(restarted.item, nowUs)) continue;
+      }
       const extended = await this.write({ kind: 'extend', durationUs, notBeforeUs: earliestUs, notAfterUs: Math.floor(latestStartMs * 1000), ...partyCondition });
       if (extended.applied) return leaseEndingAt(extended.item.reservedUntilUs!, durationUs, tokens);
-      const { reservedUntilUs, broadcastAtUs } = extended.item;
-      if (party === 'sweep' && broadcastAtUs !== undefined && broadcastAtUs >= nowUs - SWEEP_YIELD_MS * 1000) {
+      const { reservedUntilUs } = extended.item;
+      if (this.yields(extended.item, nowUs)) {
         this.closed = { reason: 'yield', retryAfterMs: SWEEP_YIELD_MS * 2 };
         return undefined;
       }
@@ -319,8 +337,11 @@ export class RateBudget {
         if (restarted.applied) return leaseEndingAt(restarted.item.reservedUntilUs!, durationUs, tokens);
         continue; // another consumer restarted the clock first: extend it
       }
-      this.closed = { reason: 'busy', retryAfterMs: Math.max(1_000, reservedUntilUs / 1000 - now) };
-      return undefined;
+      if (reservedUntilUs > latestStartMs * 1000) {
+        this.closed = { reason: 'busy', retryAfterMs: Math.max(1_000, reservedUntilUs / 1000 - now) };
+        return undefined;
+      }
+      // The clock moved between the refused write and the read (others leased): try again.
     }
   }
 }

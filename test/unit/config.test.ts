@@ -19,9 +19,9 @@ describe('resolveConfig', () => {
   });
 
   it('derives the sweep share, posts in flight and consumer instances from the budget unless they are set', () => {
-    expect(resolveConfig()).toMatchObject({ deliveryRatePerSecond: 9_000, sweepRatePerSecond: 1_000, postConcurrency: 450, consumerMaxConcurrency: 2 });
+    expect(resolveConfig()).toMatchObject({ deliveryRatePerSecond: 9_000, sweepRatePerSecond: 1_000, postConcurrency: 450, consumerMaxConcurrency: 5 });
     expect(resolveConfig({ deliveryRatePerSecond: 200 })).toMatchObject({ sweepRatePerSecond: 22, postConcurrency: 10, consumerMaxConcurrency: 2 });
-    expect(resolveConfig({ deliveryRatePerSecond: 100_000 })).toMatchObject({ postConcurrency: 1_000, consumerMaxConcurrency: 20 });
+    expect(resolveConfig({ deliveryRatePerSecond: 100_000 })).toMatchObject({ postConcurrency: 1_000, consumerMaxConcurrency: 50 });
     expect(resolveConfig({ deliveryRatePerSecond: 200, postConcurrency: 64, consumerMaxConcurrency: 7 })).toMatchObject({ postConcurrency: 64, consumerMaxConcurrency: 7 });
   });
 
