@@ -217,13 +217,13 @@ describe('the sweep', () => {
   });
 
   it.each([
-    ['200', () => ({}), 'delivered'],
-    ['410 GoneException', () => Promise.reject(new GoneException({ message: 'gone', $metadata: { httpStatusCode: 410 } })), 'gone'],
-    ['429', () => Promise.reject(answer(429, 'LimitExceededException')), 'throttled'],
-    ['500', () => Promise.reject(answer(500, 'InternalServerErrorException')), 'retry'],
-    ['503', () => Promise.reject(answer(503)), 'retry'],
-    ['a timeout (no answer)', () => Promise.reject(Object.assign(new Error('timed out'), { name: 'TimeoutError' })), 'retry'],
-  ])('GetConnection answering %s is classified %s', async (_, reply, outcome) => {
+    ['200', 'delivered', () => ({})],
+    ['410 GoneException', 'gone', () => Promise.reject(new GoneException({ message: 'gone', $metadata: { httpStatusCode: 410 } }))],
+    ['429', 'throttled', () => Promise.reject(answer(429, 'LimitExceededException'))],
+    ['500', 'retry', () => Promise.reject(answer(500, 'InternalServerErrorException'))],
+    ['503', 'retry', () => Promise.reject(answer(503))],
+    ['a timeout (no answer)', 'retry', () => Promise.reject(Object.assign(new Error('timed out'), { name: 'TimeoutError' }))],
+  ])('GetConnection answering %s is classified %s', async (_, outcome, reply) => {
     managementApi.on(GetConnectionCommand).callsFake(reply);
     await expect(checkConnection(new ApiGatewayManagementApiClient({}))('c1')).resolves.toBe(outcome);
   });
