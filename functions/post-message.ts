@@ -5,6 +5,7 @@ import { DeliveryService, DeliveryTally } from '#commons/delivery';
 import { parseDeliveryTask } from '#commons/delivery-tasks';
 import { ENV } from '#commons/environment';
 import { getIntegerFromEnv, getStringFromEnv } from '#commons/helpers/env';
+import { DynamoDbLeaseStore } from '#commons/rate-budget';
 import { shardQueueUrlsFromEnv } from '#commons/shard-queues';
 
 const endpoint = getStringFromEnv(ENV.connectionsEndpoint);
@@ -15,6 +16,7 @@ const tables = {
   partitions: getStringFromEnv(ENV.partitionsTable),
   broadcasts: getStringFromEnv(ENV.broadcastsTable),
 };
+const deliveryRatePerSecond = getIntegerFromEnv(ENV.deliveryRatePerSecond, { min: 1 });
 const delivery = new DeliveryService(
   {
     tables,
@@ -23,22 +25,28 @@ const delivery = new DeliveryService(
     maxDeliveryAttempts: getIntegerFromEnv(ENV.maxDeliveryAttempts, { min: 1 }),
     retriesPerInvocation: getIntegerFromEnv(ENV.postRetriesPerInvocation, { min: 0, max: 10 }),
     retryBaseMs: 100, // backoff base: the first retry waits up to 200 ms, the second up to 400 ms
+    deliveryRatePerSecond,
+    sweepRatePerSecond: getIntegerFromEnv(ENV.sweepRatePerSecond, { min: 1, max: deliveryRatePerSecond }),
+    leaseStore: new DynamoDbLeaseStore(getStringFromEnv(ENV.rateBudgetTable)),
+    deliveryTimeoutMs: getIntegerFromEnv(ENV.deliveryTimeoutSeconds, { min: 1 }) * 1000,
   },
   new ConnectionPoster(endpoint, managementApi, postConcurrency),
   managementApi,
 );
 /**
  * Shard-queue consumer. Each message is one delivery task; a task that throws is reported
- * in batchItemFailures and only that message is received again (then its DLQ). The counts
- * of the whole batch go to the broadcast record in one write.
+ * in batchItemFailures and only that message is received again (then its DLQ). Every call
+ * is granted by the account's delivery budget; what the budget cannot grant before the
+ * invocation ends goes back to the queue. The counts of the whole batch go to the broadcast
+ * record in one write.
  */
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   // A processor per invocation: it holds the batch's state, and the local stack runs
   // several invocations of this module at once (Lambda never does).
   const processor = new BatchProcessor(EventType.SQS);
   const tally = new DeliveryTally(tables.broadcasts);
-  const limit = delivery.newInvocationLimit();
-  const deliverRecord = async (record: SQSRecord): Promise<void> => delivery.deliver(parseDeliveryTask(record.body), tally, limit);
+  const invocation = delivery.newInvocation(context.getRemainingTimeInMillis());
+  const deliverRecord = async (record: SQSRecord): Promise<void> => delivery.deliver(parseDeliveryTask(record.body), tally, invocation);
   const response = await processPartialResponse(event, deliverRecord, processor, { context });
   await tally.flush();
   return response;

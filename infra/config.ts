@@ -23,15 +23,21 @@ export interface SwarmcastConfig {
   consumerBatchSize: number;
   /** SQS event source: batching window in seconds (0 = deliver as soon as messages arrive). */
   consumerBatchingWindowSeconds: number;
-  /** SQS event source MaximumConcurrency, per shard queue (2–1,000). */
+  /**
+   * SQS event source MaximumConcurrency, per shard queue (2–1,000). Follows from the budget
+   * unless set: see consumerMaxConcurrencyFor.
+   */
   consumerMaxConcurrency: number;
   /** Partitions one map child queries at once. */
   queryConcurrency: number;
-  /** PostToConnection calls in flight per consumer invocation (shared by the records of its batch). */
+  /**
+   * PostToConnection calls in flight per consumer invocation (shared by the records of its
+   * batch). Follows from the budget unless set: see postConcurrencyFor.
+   */
   postConcurrency: number;
-  /** Passes over throttled sockets within one invocation before they are re-queued. */
+  /** Extra tries, within one invocation, of a socket that answered 5xx or not at all, before it is re-queued. */
   postRetriesPerInvocation: number;
-  /** Attempts per socket (429/5xx) before it is counted as failed. */
+  /** Attempts per socket (5xx, no answer) before it is counted as failed; a 429 is never an attempt. */
   maxDeliveryAttempts: number;
   /** Receives of one SQS message before it goes to the shard's DLQ. */
   maxReceiveCount: number;
@@ -50,7 +56,10 @@ export interface SwarmcastConfig {
   // by every @connections call and every $connect).
   /** @connections calls per second that every consumer of every shard shares, whatever their number. */
   deliveryRatePerSecond: number;
-  /** The sweep's lower share of the same budget (GetConnection calls per second); it yields to a running broadcast. */
+  /**
+   * The sweep's lower share of the same budget (GetConnection calls per second); it yields to a
+   * running broadcast. At most deliveryRatePerSecond; a ninth of it unless set.
+   */
   sweepRatePerSecond: number;
 
   // Who may connect, and what keeps the WebSocket routes answering while a broadcast runs.
@@ -69,18 +78,55 @@ export interface SwarmcastConfig {
   routeThrottleBurst: number;
 }
 
+/** A PostToConnection round trip within a Region takes ~10–30 ms; the derived numbers allow this much. */
+const DESIGN_ROUND_TRIP_MS = 50;
+/**
+ * The budget each consumer instance is sized to get: a full batch (10 messages × 500 ids) then
+ * takes 25 s, well inside the consumer's 60 s timeout, and one vCPU sends far more than this
+ * (bench/post-throughput.ts: ~9,500 posts/s per core with aws4 + undici).
+ */
+const CALLS_PER_SECOND_PER_INSTANCE = 200;
+const DEFAULT_DELIVERY_RATE_PER_SECOND = 9_000;
+const DEFAULT_SHARDS = 10;
+
+/**
+ * Calls in flight per invocation, from the budget. The budget already bounds the account's calls
+ * in flight to about rate × round trip (9,000/s × 20 ms ≈ 180, not the 32,000 of 500 instances ×
+ * 64); this only has to let one invocation spend the whole budget alone: rate × the design round
+ * trip (450 at 9,000/s). A ceiling too, in effect: a lease grants at most 25 ms of the rate at once
+ * (rate-budget.ts), so more in flight than this is never granted.
+ */
+export function postConcurrencyFor(deliveryRatePerSecond: number): number {
+  return Math.min(1_000, Math.max(1, Math.ceil((deliveryRatePerSecond * DESIGN_ROUND_TRIP_MS) / 1000)));
+}
+
+/**
+ * Consumer instances per shard, from the budget: the instances that get CALLS_PER_SECOND_PER_INSTANCE
+ * each, at least SQS's minimum of 2 (5 per shard, 50 in all, at 9,000/s over 10 shards). More would
+ * only wait for budget, paying for Lambda time: 500 instances sharing 9,000/s get 18 calls/s each,
+ * and a batch of 5,000 ids would outlast the consumer's timeout (it goes back to the queue).
+ */
+export function consumerMaxConcurrencyFor(deliveryRatePerSecond: number, shards: number): number {
+  return Math.min(1_000, Math.max(2, Math.ceil(deliveryRatePerSecond / (shards * CALLS_PER_SECOND_PER_INSTANCE))));
+}
+
+/** The sweep's share unless set: a ninth of the budget (1,000 of 9,000), so a sweep never crowds out $connect or the account's other calls. */
+export function sweepRatePerSecondFor(deliveryRatePerSecond: number): number {
+  return Math.max(1, Math.floor(deliveryRatePerSecond / 9));
+}
+
 export const defaultConfig: SwarmcastConfig = {
   partitions: 2_500,
-  shards: 10,
+  shards: DEFAULT_SHARDS,
   mapMaxConcurrency: 100,
   partitionsPerChild: 25,
   toleratedFailurePercentage: 1,
   connectionIdsPerMessage: 500,
   consumerBatchSize: 10,
   consumerBatchingWindowSeconds: 0,
-  consumerMaxConcurrency: 50,
+  consumerMaxConcurrency: consumerMaxConcurrencyFor(DEFAULT_DELIVERY_RATE_PER_SECOND, DEFAULT_SHARDS),
   queryConcurrency: 8,
-  postConcurrency: 64,
+  postConcurrency: postConcurrencyFor(DEFAULT_DELIVERY_RATE_PER_SECOND),
   postRetriesPerInvocation: 2,
   maxDeliveryAttempts: 5,
   maxReceiveCount: 5,
@@ -90,8 +136,8 @@ export const defaultConfig: SwarmcastConfig = {
   sweepSchedule: 'rate(1 hour)',
   stageName: 'live',
   // Headroom under the 10,000/s account quota for $connect and the account's other API Gateway calls.
-  deliveryRatePerSecond: 9_000,
-  sweepRatePerSecond: 1_000,
+  deliveryRatePerSecond: DEFAULT_DELIVERY_RATE_PER_SECOND,
+  sweepRatePerSecond: sweepRatePerSecondFor(DEFAULT_DELIVERY_RATE_PER_SECOND),
   connectAuthorizer: undefined,
   // 500 new connections/s (the account quota) × ~50 ms per $connect ≈ 25 in flight: 50 leaves room.
   routeReservedConcurrency: 50,
@@ -167,6 +213,17 @@ export function resolveConfig(overrides: Partial<Record<keyof SwarmcastConfig, u
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
       throw new InvalidConfigError(`swarmcast setting ${key}=${JSON.stringify(value)} must be an integer from ${min} to ${max}`);
     }
+  }
+  // Numbers that follow from the budget, unless set.
+  if (overrides.postConcurrency === undefined) config.postConcurrency = postConcurrencyFor(config.deliveryRatePerSecond as number);
+  if (overrides.consumerMaxConcurrency === undefined) {
+    config.consumerMaxConcurrency = consumerMaxConcurrencyFor(config.deliveryRatePerSecond as number, config.shards as number);
+  }
+  if (overrides.sweepRatePerSecond === undefined) config.sweepRatePerSecond = sweepRatePerSecondFor(config.deliveryRatePerSecond as number);
+  if ((config.sweepRatePerSecond as number) > (config.deliveryRatePerSecond as number)) {
+    throw new InvalidConfigError(
+      `swarmcast setting sweepRatePerSecond=${config.sweepRatePerSecond} must not exceed deliveryRatePerSecond=${config.deliveryRatePerSecond}: the sweep draws on the same budget`,
+    );
   }
   for (const key of ['sweepSchedule', 'stageName'] as const) {
     if (typeof config[key] !== 'string' || config[key] === '') {

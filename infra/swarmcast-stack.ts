@@ -5,7 +5,7 @@ import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import type { Construct } from 'constructs';
 import { ENV } from '#commons/environment';
-import { broadcastsTable, connectionsTable, partitionsTable } from '#commons/tables';
+import { broadcastsTable, connectionsTable, partitionsTable, rateBudgetTable } from '#commons/tables';
 import { InvalidConfigError, type SwarmcastConfig } from './config';
 import { BroadcastStateMachine } from './constructs/broadcast-state-machine';
 import { SchemaTable } from './constructs/schema-table';
@@ -37,6 +37,7 @@ export class SwarmcastStack extends Stack {
     const connections = new SchemaTable(this, connectionsTable, tableProps);
     const partitions = new SchemaTable(this, partitionsTable, tableProps);
     const broadcasts = new SchemaTable(this, broadcastsTable, tableProps);
+    const rateBudget = new SchemaTable(this, rateBudgetTable, tableProps);
 
     // WebSocket routes: short, latency-bound calls (API Gateway waits at most 29 s anyway). They get
     // reserved concurrency rather than capping the consumers: consumers and map children may use up
@@ -85,10 +86,14 @@ export class SwarmcastStack extends Stack {
       .bindBroadcastsTable(broadcasts, 'readWrite')
       .bindShardQueues(shardQueues) // re-queues only the ids a 429 left undelivered
       .bindConnectionsEndpoint(gateway.stage, ['POST', 'GET']) // GET: the sweep probes each connection (GetConnection)
+      .bindRateBudgetTable(rateBudget) // every @connections call is leased from the account's budget
       .bindSettings({
         [ENV.postConcurrency]: config.postConcurrency,
         [ENV.postRetriesPerInvocation]: config.postRetriesPerInvocation,
         [ENV.maxDeliveryAttempts]: config.maxDeliveryAttempts,
+        [ENV.deliveryRatePerSecond]: config.deliveryRatePerSecond,
+        [ENV.sweepRatePerSecond]: config.sweepRatePerSecond,
+        [ENV.deliveryTimeoutSeconds]: config.deliveryTimeoutSeconds,
       });
     shardQueues.addConsumer(postMessage, {
       batchSize: config.consumerBatchSize,

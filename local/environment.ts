@@ -6,7 +6,7 @@ export interface LocalResources {
   region: string;
   dynamoDbEndpoint: string;
   sqsEndpoint: string;
-  tableNames: { Connections: string; Partitions: string; Broadcasts: string };
+  tableNames: { Connections: string; Partitions: string; Broadcasts: string; RateBudget: string };
   shardQueueUrls: string[];
   connectionsEndpoint?: string;
 }
@@ -40,6 +40,9 @@ export function handlerEnvironment(config: SwarmcastConfig, resources: LocalReso
     [ENV.postConcurrency]: String(config.postConcurrency),
     [ENV.postRetriesPerInvocation]: String(config.postRetriesPerInvocation),
     [ENV.maxDeliveryAttempts]: String(config.maxDeliveryAttempts),
+    [ENV.rateBudgetTable]: resources.tableNames.RateBudget,
+    [ENV.deliveryRatePerSecond]: String(config.deliveryRatePerSecond),
+    [ENV.sweepRatePerSecond]: String(config.sweepRatePerSecond),
   };
   if (resources.connectionsEndpoint) env[ENV.connectionsEndpoint] = resources.connectionsEndpoint;
   // The $connect authorizer's secret comes from the environment `swarmcast local` runs in, as a stack parameter on AWS.

@@ -6,13 +6,16 @@ import { logger } from '#commons/helpers/logger';
 
 /**
  * The body of one shard-queue message: connection ids of one partition to deliver one
- * broadcast to. `attempt` counts re-queues of ids that were throttled or hit a 5xx.
+ * broadcast to. `attempt` counts re-queues of ids that hit a 5xx or no answer; ids that waited
+ * for budget or were throttled (429) go back with the same attempt, until `deliverBy`.
  */
 export interface DeliveryTask {
   broadcastId: string;
   partition: number;
   attempt: number;
   connectionIds: string[];
+  /** Set on the first re-queue (epoch ms): ids still undelivered then count as failed. */
+  deliverBy?: number;
 }
 
 /** Room left in an SQS message for the JSON around the ids (ids, quotes and commas aside). */
@@ -34,9 +37,10 @@ export function parseDeliveryTask(body: string): DeliveryTask {
     !Number.isInteger(task.partition) ||
     !Number.isInteger(task.attempt) ||
     !Array.isArray(task.connectionIds) ||
-    !task.connectionIds.every((id) => typeof id === 'string')
+    !task.connectionIds.every((id) => typeof id === 'string') ||
+    (task.deliverBy !== undefined && !Number.isInteger(task.deliverBy))
   ) {
-    throw new DeliveryTaskError('message body must be {broadcastId: string, partition: integer, attempt: integer, connectionIds: string[]}');
+    throw new DeliveryTaskError('message body must be {broadcastId: string, partition: integer, attempt: integer, connectionIds: string[], deliverBy?: integer}');
   }
   return task as DeliveryTask;
 }

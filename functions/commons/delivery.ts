@@ -6,64 +6,81 @@ import { removeConnections, type ConnectionTables } from '#commons/connections';
 import { DeliveryTaskError, sendDeliveryTasks, type DeliveryTask } from '#commons/delivery-tasks';
 import { ConcurrencyLimit, jitteredBackoffMs, sleep } from '#commons/helpers/concurrency';
 import { logger } from '#commons/helpers/logger';
+import { RateBudget, type LeaseStore } from '#commons/rate-budget';
 
 /** What happened to each connection of one task, after the in-invocation retries. */
 export interface SettledConnections {
   delivered: number;
   gone: string[];
-  /** Throttled (429) or 5xx on every try: to be re-queued, never re-sent to the others. */
-  undelivered: string[];
+  /** Not called for want of budget in this invocation (throttled ones included): re-queued with the same attempt. */
+  waiting: string[];
+  /** 5xx or no answer on every try: re-queued with the next attempt number, never re-sent to the others. */
+  unavailable: string[];
   /** Answers no retry can fix (403, 413, ...): counted as failed, and the first one logged. */
   rejected: number;
   firstRejection?: unknown;
 }
 
+/** The part of RateBudget a delivery uses. */
+export type CallBudget = Pick<RateBudget, 'take' | 'throttled' | 'expect'>;
+
 export interface SettleOptions {
   /** Bounds the calls in flight, shared by every task of the invocation. */
   limit: ConcurrencyLimit;
-  /** Extra passes over the throttled ids before giving them back to the queue. */
+  /** Grants each call; shared by every task of the invocation. */
+  budget: CallBudget;
+  /** Extra tries of a socket that answered 5xx (or not at all) before it is re-queued. */
   retries: number;
   retryBaseMs: number;
 }
 
 /**
- * Calls `probe` once per connection, then retries only the throttled ones with jittered
- * backoff. Every call is awaited before this returns, and none can make it throw: a socket
- * whose call fails outright is counted as rejected, because failing the whole task would
- * send the message again to every socket that already has it.
+ * Calls `probe` once per connection, each call granted by the budget. A throttled (429)
+ * socket is tried again on the next grant, as often as the budget grants: a 429 is not a
+ * failure of the socket. A 5xx is tried again `retries` times with jittered backoff. Every
+ * call is awaited before this returns, and none can make it throw: a socket whose call fails
+ * outright is counted as rejected, because failing the whole task would send the message
+ * again to every socket that already has it.
  */
 export async function settleConnections(connectionIds: readonly string[], probe: (connectionId: string) => Promise<PostOutcome>, options: SettleOptions): Promise<SettledConnections> {
-  const settled: SettledConnections = { delivered: 0, gone: [], undelivered: [], rejected: 0 };
-  let pending = connectionIds;
-  for (let round = 0; ; round++) {
-    const retry: string[] = [];
-    await Promise.all(
-      pending.map((connectionId) =>
-        options.limit
-          .run(() => probe(connectionId))
-          .then(
-            (outcome) => {
-              if (outcome === 'delivered') settled.delivered++;
-              else if (outcome === 'gone') settled.gone.push(connectionId);
-              else retry.push(connectionId);
-            },
-            (error: unknown) => {
-              settled.rejected++;
-              settled.firstRejection ??= error;
-            },
-          ),
-      ),
-    );
-    if (retry.length === 0 || round === options.retries) {
-      settled.undelivered = retry;
-      return settled;
+  const { limit, budget, retries, retryBaseMs } = options;
+  const settled: SettledConnections = { delivered: 0, gone: [], waiting: [], unavailable: [], rejected: 0 };
+  const settle = async (connectionId: string, failures: number): Promise<void> => {
+    // The call slot first, then the grant: a grant is spent at once, never left to expire in a queue.
+    const outcome = await limit
+      .run(async () => ((await budget.take()) ? probe(connectionId) : ('no budget' as const)))
+      .catch((error: unknown) => {
+        settled.rejected++;
+        settled.firstRejection ??= error;
+        return 'rejected' as const;
+      });
+    if (outcome === 'delivered') settled.delivered++;
+    else if (outcome === 'gone') settled.gone.push(connectionId);
+    else if (outcome === 'no budget') settled.waiting.push(connectionId);
+    else if (outcome === 'throttled') {
+      budget.throttled();
+      budget.expect(1);
+      await settle(connectionId, failures);
+    } else if (outcome === 'retry') {
+      if (failures >= retries) {
+        settled.unavailable.push(connectionId);
+        return;
+      }
+      await sleep(jitteredBackoffMs(failures + 1, retryBaseMs, 2_000));
+      budget.expect(1);
+      await settle(connectionId, failures + 1);
     }
-    await sleep(jitteredBackoffMs(round + 1, options.retryBaseMs, 2_000));
-    pending = retry;
-  }
+  };
+  budget.expect(connectionIds.length);
+  await Promise.all(connectionIds.map((connectionId) => settle(connectionId, 0)));
+  return settled;
 }
 
-/** The sweep's probe: GetConnection answers 410 for a socket API Gateway no longer has. */
+/**
+ * The sweep's probe: GetConnection answers 410 for a socket API Gateway no longer has. Only
+ * that means gone; a 429 is `throttled`, a 5xx, a timeout or no answer is `retry`: not
+ * checked, so never deleted. Anything else (403, ...) throws and counts as failed, not gone.
+ */
 export function checkConnection(client: ApiGatewayManagementApiClient): (connectionId: string) => Promise<PostOutcome> {
   return async (connectionId) => {
     try {
@@ -72,7 +89,8 @@ export function checkConnection(client: ApiGatewayManagementApiClient): (connect
     } catch (error) {
       if (error instanceof GoneException) return 'gone';
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0;
-      if (status === 429 || status >= 500 || status === 0) return 'retry';
+      if (status === 429) return 'throttled';
+      if (status >= 500 || status === 0) return 'retry';
       throw error;
     }
   };
@@ -85,6 +103,44 @@ export interface DeliverySettings {
   maxDeliveryAttempts: number;
   retriesPerInvocation: number;
   retryBaseMs: number;
+  /** The account's delivery budget (calls/s) and the sweep's share of it. */
+  deliveryRatePerSecond: number;
+  sweepRatePerSecond: number;
+  /** Where the budget's lease item lives. */
+  leaseStore: LeaseStore;
+  /** Ids first re-queued this long ago and still undelivered count as failed (the broadcast's delivery timeout). */
+  deliveryTimeoutMs: number;
+}
+
+/** Room an invocation keeps before its timeout to re-queue what it could not deliver and write its counts. */
+export const REQUEUE_RESERVE_MS = 10_000;
+
+/** What one invocation's tasks share: the bound on calls in flight and a budget per kind of task. */
+export class DeliveryInvocation {
+  readonly limit: ConcurrencyLimit;
+  private readonly budgets = new Map<BroadcastKind, RateBudget>();
+
+  constructor(
+    private readonly settings: DeliverySettings,
+    /** No lease starts after this instant (epoch ms). */
+    readonly deliverUntilMs: number,
+  ) {
+    this.limit = new ConcurrencyLimit(settings.postConcurrency);
+  }
+
+  budgetFor(kind: BroadcastKind): RateBudget {
+    let budget = this.budgets.get(kind);
+    if (!budget) {
+      budget = new RateBudget({
+        store: this.settings.leaseStore,
+        party: kind === 'sweep' ? 'sweep' : 'broadcast',
+        ratePerSecond: kind === 'sweep' ? this.settings.sweepRatePerSecond : this.settings.deliveryRatePerSecond,
+        latestStartMs: this.deliverUntilMs,
+      });
+      this.budgets.set(kind, budget);
+    }
+    return budget;
+  }
 }
 
 /** Delivery counts of one invocation, per broadcast, written in one update each. */
@@ -130,8 +186,8 @@ interface BroadcastPayload {
 
 /**
  * Runs one delivery task: posts the broadcast's message to each of its connections (or,
- * for a sweep, checks each one), removes the gone ones, re-queues only the throttled ones
- * as a smaller task with the next attempt number, and adds the counts in one write.
+ * for a sweep, checks each one) as the account's budget grants calls, removes the gone ones,
+ * re-queues only the undelivered ones as a smaller task, and adds the counts in one write.
  */
 export class DeliveryService {
   /** Payloads of recent broadcasts: one read per broadcast per container, not per message. */
@@ -144,21 +200,28 @@ export class DeliveryService {
   ) {}
 
   /**
-   * The bound on posts in flight for one invocation, whatever the number of its records
-   * processed in parallel. Per invocation rather than per container: the local stack runs
+   * What the tasks of one invocation share, given the time it has left: the bound on posts in
+   * flight and the budgets. Per invocation rather than per container: the local stack runs
    * several invocations of one module at once, each standing for its own Lambda instance.
    */
-  newInvocationLimit(): ConcurrencyLimit {
-    return new ConcurrencyLimit(this.settings.postConcurrency);
+  newInvocation(remainingMs: number, now = Date.now()): DeliveryInvocation {
+    return new DeliveryInvocation(this.settings, now + remainingMs - REQUEUE_RESERVE_MS);
   }
 
   /** Adds the task's counts to `tally`; the caller writes the tally once per invocation. */
-  async deliver(task: DeliveryTask, tally: DeliveryTally, limit: ConcurrencyLimit): Promise<void> {
+  async deliver(task: DeliveryTask, tally: DeliveryTally, invocation: DeliveryInvocation): Promise<void> {
     const { kind, payload } = await this.payloadOf(task.broadcastId);
     if (kind === 'message' && !payload) throw new DeliveryTaskError(`broadcast ${task.broadcastId} has no message to send`);
+    if (task.deliverBy !== undefined && Date.now() >= task.deliverBy) {
+      logger.error('delivery deadline passed before these connections got budget; counting them as failed', { broadcastId: task.broadcastId, count: task.connectionIds.length });
+      tally.add(task.broadcastId, { delivered: 0, gone: 0, failed: task.connectionIds.length });
+      return;
+    }
     const probe = kind === 'sweep' ? checkConnection(this.managementApi) : (connectionId: string) => this.poster.post(connectionId, payload!);
+    const budget = invocation.budgetFor(kind);
     const settled = await settleConnections(task.connectionIds, probe, {
-      limit,
+      limit: invocation.limit,
+      budget,
       retries: this.settings.retriesPerInvocation,
       retryBaseMs: this.settings.retryBaseMs,
     });
@@ -172,20 +235,39 @@ export class DeliveryService {
         logger.error('could not remove gone connections; the next sweep will', { partition: task.partition, error: error as Error }),
       );
     }
-    const failed = settled.rejected + (await this.requeue(task, settled.undelivered));
+    const failed = settled.rejected + (await this.requeue(task, settled, budget.retryAfterMs));
     tally.add(task.broadcastId, { delivered: settled.delivered, gone: settled.gone.length, failed });
   }
 
-  /** Returns how many connections are given up on (counted as failed). */
-  private async requeue(task: DeliveryTask, undelivered: string[]): Promise<number> {
-    if (undelivered.length === 0) return 0;
-    const attempt = task.attempt + 1;
-    if (attempt >= this.settings.maxDeliveryAttempts) return undelivered.length;
-    const delaySeconds = Math.min(900, 2 ** attempt);
-    const unsent = await sendDeliveryTasks([{ ...task, attempt, connectionIds: undelivered }], this.settings.shardQueueUrls, task.partition + attempt, delaySeconds);
-    if (unsent.size === 0) return 0;
-    logger.error('could not re-queue throttled connections; counting them as failed', { broadcastId: task.broadcastId, count: undelivered.length });
-    return undelivered.length;
+  /**
+   * Puts the undelivered ids back on the queue, never the delivered ones: those that waited for
+   * budget with the same attempt number (after `retryAfterMs`), those that hit 5xx with the
+   * next. Returns how many are given up on (counted as failed): past the attempts or the
+   * delivery deadline, or not re-queued because SQS refused them after its retries.
+   */
+  private async requeue(task: DeliveryTask, settled: SettledConnections, retryAfterMs: number): Promise<number> {
+    const now = Date.now();
+    const deliverBy = task.deliverBy ?? now + this.settings.deliveryTimeoutMs;
+    const nextAttempt = task.attempt + 1;
+    const groups = [
+      { ids: settled.waiting, attempt: task.attempt, delaySeconds: Math.min(900, Math.ceil(retryAfterMs / 1000)), givenUp: now >= deliverBy },
+      { ids: settled.unavailable, attempt: nextAttempt, delaySeconds: Math.min(900, 2 ** nextAttempt), givenUp: now >= deliverBy || nextAttempt >= this.settings.maxDeliveryAttempts },
+    ];
+    let failed = 0;
+    for (const { ids, attempt, delaySeconds, givenUp } of groups) {
+      if (ids.length === 0) continue;
+      if (givenUp) {
+        failed += ids.length;
+        continue;
+      }
+      const requeued: DeliveryTask = { ...task, attempt, deliverBy, connectionIds: ids };
+      const unsent = await sendDeliveryTasks([requeued], this.settings.shardQueueUrls, task.partition + nextAttempt, delaySeconds);
+      if (unsent.size > 0) {
+        logger.error('could not re-queue undelivered connections; counting them as failed', { broadcastId: task.broadcastId, count: ids.length });
+        failed += ids.length;
+      }
+    }
+    return failed;
   }
 
   private payloadOf(broadcastId: string): Promise<BroadcastPayload> {

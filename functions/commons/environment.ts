@@ -24,4 +24,7 @@ export const ENV = {
   maxDeliveryAttempts: 'MAX_DELIVERY_ATTEMPTS',
   /** The $connect authorizer's secret (examples/connect-authorizer.ts), when one is configured. */
   connectAuthorizerSecret: 'CONNECT_AUTHORIZER_SECRET',
+  rateBudgetTable: 'RATE_BUDGET_TABLE',
+  deliveryRatePerSecond: 'DELIVERY_RATE_PER_SECOND',
+  sweepRatePerSecond: 'SWEEP_RATE_PER_SECOND',
 } as const;

@@ -57,4 +57,16 @@ export const broadcastsTable = {
   globalSecondaryIndexes: [],
 } as const satisfies TableSchema;
 
-export const allTables: readonly TableSchema[] = [connectionsTable, partitionsTable, broadcastsTable];
+/**
+ * The account's delivery budget (functions/commons/rate-budget.ts): one small item per budget,
+ * written once per lease. A table of its own rather than a key in Broadcasts or Partitions: those
+ * are scanned, reworked and sized for other access patterns, and the consumers need write access
+ * to this one item's table only for the budget.
+ */
+export const rateBudgetTable = {
+  logicalName: 'RateBudget',
+  partitionKey: { name: 'budget', type: 'S' },
+  globalSecondaryIndexes: [],
+} as const satisfies TableSchema;
+
+export const allTables: readonly TableSchema[] = [connectionsTable, partitionsTable, broadcastsTable, rateBudgetTable];

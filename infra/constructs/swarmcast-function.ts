@@ -127,6 +127,11 @@ export class SwarmcastFunction extends NodejsFunction {
     return this.bindTable(ENV.broadcastsTable, table, access);
   }
 
+  /** RateBudget table: the account's delivery budget, one lease item written per lease. */
+  bindRateBudgetTable(table: ITableV2): this {
+    return this.bindTable(ENV.rateBudgetTable, table, 'readWrite');
+  }
+
   /** SHARD_QUEUE_URL_PREFIX and SHARD_COUNT (shard k = prefix + k), and SendMessage on every shard queue. */
   bindShardQueues(shardQueues: { queues: readonly IQueue[]; urlPrefix: string }): this {
     for (const queue of shardQueues.queues) queue.grantSendMessages(this);

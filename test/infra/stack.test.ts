@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { ENV } from '#commons/environment';
-import { allTables, connectionsTable } from '#commons/tables';
+import { allTables, connectionsTable, rateBudgetTable } from '#commons/tables';
 import { MAX_SQS_MESSAGE_BYTES } from '#commons/constants';
 import { InvalidConfigError, type SwarmcastConfig } from '../../infra/config';
 import { asArray, functionOf, logicalIdOf, policyStatements, synthesize, type Synthesized } from './synth';
@@ -26,6 +26,8 @@ const overrides = {
   connectionTtlSeconds: 600,
   progressPollSeconds: 4,
   deliveryTimeoutSeconds: 120,
+  deliveryRatePerSecond: 2_000,
+  sweepRatePerSecond: 300,
   sweepSchedule: 'rate(5 minutes)',
   stageName: 'beta',
 } satisfies Partial<SwarmcastConfig>;
@@ -98,6 +100,10 @@ describe.each(bothConfigs)('with the %s', (name) => {
       [ENV.postConcurrency]: String(config.postConcurrency),
       [ENV.postRetriesPerInvocation]: String(config.postRetriesPerInvocation),
       [ENV.maxDeliveryAttempts]: String(config.maxDeliveryAttempts),
+      [ENV.deliveryRatePerSecond]: String(config.deliveryRatePerSecond),
+      [ENV.sweepRatePerSecond]: String(config.sweepRatePerSecond),
+      [ENV.deliveryTimeoutSeconds]: String(config.deliveryTimeoutSeconds),
+      [ENV.rateBudgetTable]: { Ref: logicalIdOf(synthesized.stack, rateBudgetTable.logicalName) },
     });
   });
 
@@ -166,6 +172,15 @@ describe.each(bothConfigs)('with the %s', (name) => {
     }
     // Only the consumer talks to @connections: POST delivers, GET is the sweep's probe.
     expect(Object.fromEntries([...methodsByRole].map(([role, methods]) => [role, methods.sort()]))).toEqual({ [functionOf(synthesized, 'PostMessage').roleId]: ['GET', 'POST'] });
+  });
+
+  test('only the consumer reaches the budget table: it leases every @connections call there', () => {
+    const synthesized = get();
+    const { stack, template } = synthesized;
+    const budgetTableId = logicalIdOf(stack, rateBudgetTable.logicalName);
+    const grants = policyStatements(template).filter(({ statement }) => JSON.stringify(statement.Resource ?? '').includes(`"${budgetTableId}"`));
+    expect([...new Set(grants.flatMap(({ roles }) => roles))]).toEqual([functionOf(synthesized, 'PostMessage').roleId]);
+    expect(grants.flatMap(({ statement }) => asArray(statement.Action))).toEqual(expect.arrayContaining(['dynamodb:UpdateItem', 'dynamodb:GetItem']));
   });
 
   test('no IAM statement uses Resource "*" except the services that have no resource-level permissions', () => {

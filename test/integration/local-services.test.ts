@@ -48,12 +48,12 @@ describe('local DynamoDB', () => {
 
   it('creates the tables like the CDK stack: on demand, byPartition projecting expiresAt', async () => {
     // prepare
-    const expectedNames = { Connections: 'itest-Connections', Partitions: 'itest-Partitions', Broadcasts: 'itest-Broadcasts' };
+    const expectedNames = { Connections: 'itest-Connections', Partitions: 'itest-Partitions', Broadcasts: 'itest-Broadcasts', RateBudget: 'itest-RateBudget' };
 
     // act
     const { Table } = await client.send(new DescribeTableCommand({ TableName: dynamoDb.tableNames.Connections }));
     const others = await Promise.all(
-      [dynamoDb.tableNames.Partitions, dynamoDb.tableNames.Broadcasts].map((TableName) => client.send(new DescribeTableCommand({ TableName }))),
+      [dynamoDb.tableNames.Partitions, dynamoDb.tableNames.Broadcasts, dynamoDb.tableNames.RateBudget].map((TableName) => client.send(new DescribeTableCommand({ TableName }))),
     );
 
     // assess
@@ -80,6 +80,7 @@ describe('local DynamoDB', () => {
         { AttributeName: 'broadcastId', KeyType: 'HASH' },
         { AttributeName: 'item', KeyType: 'RANGE' },
       ],
+      [{ AttributeName: 'budget', KeyType: 'HASH' }],
     ]);
   });
 

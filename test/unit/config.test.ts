@@ -18,6 +18,17 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig({ shards: 'ten' })).toThrow(/shards="ten" must be an integer/);
   });
 
+  it('derives the sweep share, posts in flight and consumer instances from the budget unless they are set', () => {
+    expect(resolveConfig()).toMatchObject({ deliveryRatePerSecond: 9_000, sweepRatePerSecond: 1_000, postConcurrency: 450, consumerMaxConcurrency: 5 });
+    expect(resolveConfig({ deliveryRatePerSecond: 200 })).toMatchObject({ sweepRatePerSecond: 22, postConcurrency: 10, consumerMaxConcurrency: 2 });
+    expect(resolveConfig({ deliveryRatePerSecond: 100_000 })).toMatchObject({ postConcurrency: 1_000, consumerMaxConcurrency: 50 });
+    expect(resolveConfig({ deliveryRatePerSecond: 200, postConcurrency: 64, consumerMaxConcurrency: 7 })).toMatchObject({ postConcurrency: 64, consumerMaxConcurrency: 7 });
+  });
+
+  it('rejects a sweep share above the budget it draws on', () => {
+    expect(() => resolveConfig({ deliveryRatePerSecond: 500, sweepRatePerSecond: 1_000 })).toThrow(/sweepRatePerSecond=1000 must not exceed deliveryRatePerSecond=500/);
+  });
+
   it('rejects an unknown key', () => {
     expect(() => resolveConfig({ shard: 3 } as never)).toThrow(/unknown swarmcast setting "shard"/);
   });

@@ -33,11 +33,11 @@ afterAll(async () => {
 });
 
 describe('ConnectionPoster', () => {
-  it('maps 2xx to delivered, 410 to gone, 429 and 5xx to retry', async () => {
+  it('maps 2xx to delivered, 410 to gone, 429 to throttled and 5xx to retry', async () => {
     const payload = preparePayload('hello');
     await expect(poster.post('ok=', payload)).resolves.toBe('delivered');
     await expect(poster.post('gone=', payload)).resolves.toBe('gone');
-    await expect(poster.post('busy=', payload)).resolves.toBe('retry');
+    await expect(poster.post('busy=', payload)).resolves.toBe('throttled');
     await expect(poster.post('down=', payload)).resolves.toBe('retry');
   });
 

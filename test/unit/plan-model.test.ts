@@ -47,8 +47,8 @@ describe('planBroadcast at 1M sockets, default configuration and quota: the figu
   });
 
   it('needs a handful of consumer instances: rate × (post CPU + round trip) / postConcurrency', () => {
-    // 9,000/s × (0.1 + 20) ms / 64 posts in flight per instance = 2.8
-    expect(small.lambda.neededConcurrency).toBe(3);
+    // 9,000/s × (0.1 + 20) ms / 450 posts in flight per instance (postConcurrencyFor(9,000)) = 0.4
+    expect(small.lambda.neededConcurrency).toBe(1);
     expect(small.lambda.maxConcurrency).toBe(config.shards * config.consumerMaxConcurrency);
   });
 });
@@ -142,7 +142,7 @@ describe('planBroadcast: warnings', () => {
   });
 
   it('when the consumers and map children may need more Lambda instances than the account has', () => {
-    const result = plan({ config: resolveConfig({ shards: 20 }) });
+    const result = plan({ config: resolveConfig({ shards: 20, consumerMaxConcurrency: 50 }) });
 
     expect(result.warnings).toEqual([expect.stringMatching(/^up to 1,100 Lambda instances at once \(consumers 1,000 \+ map children 100\) exceed the account's default 1,000/)]);
   });

@@ -3,9 +3,12 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { ConnectionPoster, PostOutcome } from '#commons/clients/management-api';
-import { DeliveryService, DeliveryTally, settleConnections } from '#commons/delivery';
+import { DeliveryService, DeliveryTally, REQUEUE_RESERVE_MS, checkConnection, settleConnections, type CallBudget } from '#commons/delivery';
+import type { DeliveryTask } from '#commons/delivery-tasks';
 import { PostRejectedError } from '#commons/clients/management-api';
 import { ConcurrencyLimit } from '#commons/helpers/concurrency';
+import { systemClock } from '#commons/rate-budget';
+import { InMemoryLeaseStore } from './fixtures/budget-simulation';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const sqs = mockClient(SQSClient);
@@ -25,16 +28,24 @@ function fakePoster(outcomes: Record<string, (PostOutcome | 'reject')[]>) {
   return { poster, calls };
 }
 
-const settings = {
+let leaseStore: InMemoryLeaseStore;
+const settings = () => ({
   tables: { connections: 'Connections', partitions: 'Partitions', broadcasts: 'Broadcasts' },
   shardQueueUrls: ['q0', 'q1'],
   postConcurrency: 4,
   maxDeliveryAttempts: 3,
   retriesPerInvocation: 1,
   retryBaseMs: 1,
-};
+  deliveryRatePerSecond: 9_000,
+  sweepRatePerSecond: 1_000,
+  leaseStore,
+  deliveryTimeoutMs: 900_000,
+});
+
+const newService = (poster: ConnectionPoster) => new DeliveryService(settings(), poster, new ApiGatewayManagementApiClient({}));
 
 beforeEach(() => {
+  leaseStore = new InMemoryLeaseStore(systemClock, 0);
   dynamo.reset();
   sqs.reset();
   managementApi.reset();
@@ -43,22 +54,26 @@ beforeEach(() => {
   sqs.on(SendMessageBatchCommand).resolves({ Failed: [] });
 });
 
-async function deliverAndFlush(poster: ConnectionPoster, task: { broadcastId: string; partition: number; attempt: number; connectionIds: string[] }) {
+/** Delivers one task in an invocation that may lease budget for `budgetMs` more, then writes the counts. */
+async function deliverAndFlush(poster: ConnectionPoster, task: DeliveryTask, budgetMs = 60_000) {
   const tally = new DeliveryTally('Broadcasts');
-  await new DeliveryService(settings, poster, new ApiGatewayManagementApiClient({})).deliver(task, tally, new ConcurrencyLimit(4));
+  const service = newService(poster);
+  await service.deliver(task, tally, service.newInvocation(REQUEUE_RESERVE_MS + budgetMs));
   await tally.flush();
 }
 
 const countsWritten = () => dynamo.commandCalls(UpdateCommand).map((c) => c.args[0].input).filter((i) => i.TableName === 'Broadcasts');
+const requeued = () => sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries!).map((entry) => ({ ...JSON.parse(entry.MessageBody!), delaySeconds: entry.DelaySeconds }));
 
 describe('DeliveryService', () => {
   it('adds the counts of a whole batch in one write per broadcast', async () => {
     const { poster } = fakePoster({ x: ['gone'] });
     dynamo.on(DeleteCommand).resolves({ Attributes: { connectionId: 'x', partition: 1 } });
     const tally = new DeliveryTally('Broadcasts');
-    const service = new DeliveryService(settings, poster, new ApiGatewayManagementApiClient({}));
-    await service.deliver({ broadcastId: 'b1', partition: 1, attempt: 0, connectionIds: ['a', 'x'] }, tally, service.newInvocationLimit());
-    await service.deliver({ broadcastId: 'b1', partition: 2, attempt: 0, connectionIds: ['b', 'c'] }, tally, service.newInvocationLimit());
+    const service = newService(poster);
+    const invocation = service.newInvocation(60_000);
+    await service.deliver({ broadcastId: 'b1', partition: 1, attempt: 0, connectionIds: ['a', 'x'] }, tally, invocation);
+    await service.deliver({ broadcastId: 'b1', partition: 2, attempt: 0, connectionIds: ['b', 'c'] }, tally, invocation);
     await tally.flush();
     expect(countsWritten()).toHaveLength(1);
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 3, ':gone': 1, ':failed': 0 });
@@ -85,32 +100,71 @@ describe('DeliveryService', () => {
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 2, ':gone': 1, ':failed': 0 });
   });
 
-  it('429 on every try: re-queues only the undelivered ids with the next attempt number', async () => {
+  it('5xx on every try: re-queues only the undelivered ids with the next attempt number', async () => {
     const { poster, calls } = fakePoster({ b: ['retry', 'retry'], d: ['retry', 'retry'] });
 
     await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b', 'c', 'd'] });
 
     expect(calls.filter((id) => id === 'a' || id === 'c')).toHaveLength(2); // delivered ones are never posted again
-    const sent = sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries!);
-    expect(sent).toHaveLength(1);
-    expect(JSON.parse(sent[0].MessageBody!)).toEqual({ broadcastId: 'b1', partition: 3, attempt: 1, connectionIds: ['b', 'd'] });
-    expect(sent[0].DelaySeconds).toBeGreaterThan(0);
+    expect(requeued()).toEqual([{ broadcastId: 'b1', partition: 3, attempt: 1, connectionIds: ['b', 'd'], deliverBy: expect.any(Number), delaySeconds: 2 }]);
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 2, ':gone': 0, ':failed': 0 });
   });
 
-  it('a throttle that clears on the in-invocation retry is delivered without re-queueing', async () => {
+  it('a 5xx that clears on the in-invocation retry is delivered without re-queueing', async () => {
     const { poster } = fakePoster({ b: ['retry', 'delivered'] });
     await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b'] });
     expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 2 });
   });
 
-  it('after the last attempt the still-throttled ids are counted as failed, not re-queued', async () => {
+  it('after the last attempt the ids still answering 5xx are counted as failed, not re-queued', async () => {
     const { poster } = fakePoster({ b: ['retry', 'retry'] });
     await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 2, connectionIds: ['a', 'b'] });
     expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 1, ':failed': 1 });
   });
+
+  it('a 429 is tried again on the next grant and never counts as an attempt', async () => {
+    const { poster, calls } = fakePoster({ b: ['throttled', 'throttled', 'throttled', 'throttled', 'delivered'] });
+    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 2, connectionIds: ['a', 'b'] });
+    expect(calls.filter((id) => id === 'b')).toHaveLength(5);
+    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+    expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 2, ':failed': 0 });
+  });
+
+  it('some delivered, some throttled until the budget closes, some 5xx: each group goes back on its own terms, the delivered never', async () => {
+    // prepare: on the last attempt, b and d answer 429 for good, e answers 5xx for good; the invocation has 300 ms of budget
+    const always = (outcome: PostOutcome) => Array.from({ length: 10_000 }, () => outcome);
+    const { poster, calls } = fakePoster({ b: always('throttled'), d: always('throttled'), e: always('retry') });
+
+    // act
+    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 2, connectionIds: ['a', 'b', 'c', 'd', 'e'] }, 300);
+
+    // assess: throttled ids keep their attempt number though it is the last; 5xx ids are past their attempts
+    expect(calls.filter((id) => id === 'a' || id === 'c')).toHaveLength(2);
+    expect(requeued()).toEqual([{ broadcastId: 'b1', partition: 3, attempt: 2, connectionIds: expect.arrayContaining(['b', 'd']), deliverBy: expect.any(Number), delaySeconds: undefined }]);
+    expect(requeued()[0].connectionIds).toHaveLength(2);
+    expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 2, ':gone': 0, ':failed': 1 });
+  });
+
+  it('ids re-queued for budget carry the first deadline, and count as failed once it has passed', async () => {
+    const { poster, calls } = fakePoster({});
+    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b'], deliverBy: Date.now() - 1 });
+    expect(calls).toHaveLength(0);
+    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+    expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 0, ':failed': 2 });
+  });
+
+  it.each([
+    ['answers with every entry in Failed[]', () => sqs.on(SendMessageBatchCommand).callsFake(({ Entries }) => ({ Failed: Entries.map(({ Id }: { Id: string }) => ({ Id, SenderFault: false, Code: 'InternalError' })) }))],
+    ['throws', () => sqs.on(SendMessageBatchCommand).rejects(new Error('SQS is down'))],
+  ])('a re-queue that SQS refuses (SendMessageBatch %s) counts those ids as failed, the delivered ones still delivered', async (_, refuse) => {
+    refuse();
+    const { poster } = fakePoster({ b: ['retry', 'retry'] });
+    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b', 'c'] });
+    expect(sqs.commandCalls(SendMessageBatchCommand).length).toBeGreaterThan(1); // sendDeliveryTasks tried again
+    expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 2, ':gone': 0, ':failed': 1 });
+  }, 20_000);
 
   it('an answer no retry can fix (403) counts that socket as failed and never fails the message', async () => {
     const { poster, calls } = fakePoster({ b: ['reject'] });
@@ -130,9 +184,9 @@ describe('DeliveryService', () => {
   it('reads the broadcast strongly consistent, once per container', async () => {
     const { poster } = fakePoster({});
     const tally = new DeliveryTally('Broadcasts');
-    const service = new DeliveryService(settings, poster, new ApiGatewayManagementApiClient({}));
-    await service.deliver({ broadcastId: 'b1', partition: 1, attempt: 0, connectionIds: ['a'] }, tally, service.newInvocationLimit());
-    await service.deliver({ broadcastId: 'b1', partition: 2, attempt: 0, connectionIds: ['b'] }, tally, service.newInvocationLimit());
+    const service = newService(poster);
+    await service.deliver({ broadcastId: 'b1', partition: 1, attempt: 0, connectionIds: ['a'] }, tally, service.newInvocation(60_000));
+    await service.deliver({ broadcastId: 'b1', partition: 2, attempt: 0, connectionIds: ['b'] }, tally, service.newInvocation(60_000));
     const reads = dynamo.commandCalls(GetCommand);
     expect(reads).toHaveLength(1);
     expect(reads[0].args[0].input.ConsistentRead).toBe(true);
@@ -153,7 +207,67 @@ describe('DeliveryService', () => {
   });
 });
 
+describe('the sweep', () => {
+  const sweepTask = (connectionIds: string[]): DeliveryTask => ({ broadcastId: 's1', partition: 5, attempt: 0, connectionIds });
+  const answer = (status: number, name = 'Error') => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+
+  beforeEach(() => {
+    dynamo.on(GetCommand).resolves({ Item: { kind: 'sweep' } });
+    dynamo.on(DeleteCommand).resolves({ Attributes: { connectionId: 'old', partition: 5 } });
+  });
+
+  it.each([
+    ['200', 'delivered', () => ({})],
+    ['410 GoneException', 'gone', () => Promise.reject(new GoneException({ message: 'gone', $metadata: { httpStatusCode: 410 } }))],
+    ['429', 'throttled', () => Promise.reject(answer(429, 'LimitExceededException'))],
+    ['500', 'retry', () => Promise.reject(answer(500, 'InternalServerErrorException'))],
+    ['503', 'retry', () => Promise.reject(answer(503))],
+    ['a timeout (no answer)', 'retry', () => Promise.reject(Object.assign(new Error('timed out'), { name: 'TimeoutError' }))],
+  ])('GetConnection answering %s is classified %s', async (_, outcome, reply) => {
+    managementApi.on(GetConnectionCommand).callsFake(reply);
+    await expect(checkConnection(new ApiGatewayManagementApiClient({}))('c1')).resolves.toBe(outcome);
+  });
+
+  it('GetConnection answering 403 throws: counted as failed, never as gone', async () => {
+    managementApi.on(GetConnectionCommand).rejects(answer(403, 'ForbiddenException'));
+    await expect(checkConnection(new ApiGatewayManagementApiClient({}))('c1')).rejects.toMatchObject({ name: 'ForbiddenException' });
+  });
+
+  it('deletes only what answered 410: throttled, 5xx, timed-out and forbidden connections stay', async () => {
+    // prepare
+    const answers: Record<string, () => unknown> = {
+      old: () => Promise.reject(new GoneException({ message: 'gone', $metadata: { httpStatusCode: 410 } })),
+      live: () => ({}),
+      busy: () => Promise.reject(answer(429, 'LimitExceededException')),
+      broken: () => Promise.reject(answer(500)),
+      slow: () => Promise.reject(Object.assign(new Error('timed out'), { name: 'TimeoutError' })),
+      denied: () => Promise.reject(answer(403, 'ForbiddenException')),
+    };
+    managementApi.on(GetConnectionCommand).callsFake(({ ConnectionId }) => answers[ConnectionId]());
+
+    // act: 300 ms of budget, so the throttled one is still waiting when the invocation ends
+    await deliverAndFlush(fakePoster({}).poster, sweepTask(Object.keys(answers)), 300);
+
+    // assess
+    expect(dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key)).toEqual([{ connectionId: 'old' }]);
+    const back = requeued();
+    expect(back).toContainEqual(expect.objectContaining({ attempt: 0, connectionIds: ['busy'] }));
+    expect(back).toContainEqual(expect.objectContaining({ attempt: 1, connectionIds: expect.arrayContaining(['broken', 'slow']) }));
+    expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 1, ':gone': 1, ':failed': 1 });
+  });
+
+  it('yields to a running broadcast: checks nothing, re-queues every id with the same attempt and a delay', async () => {
+    leaseStore.item = { reservedUntilUs: Date.now() * 1000, broadcastAtUs: Date.now() * 1000 };
+    await deliverAndFlush(fakePoster({}).poster, sweepTask(['a', 'b']));
+    expect(managementApi.commandCalls(GetConnectionCommand)).toHaveLength(0);
+    expect(dynamo.commandCalls(DeleteCommand)).toHaveLength(0);
+    expect(requeued()).toEqual([expect.objectContaining({ attempt: 0, connectionIds: ['a', 'b'], delaySeconds: 10 })]);
+    expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 0, ':gone': 0, ':failed': 0 });
+  });
+});
+
 describe('settleConnections', () => {
+  const unlimited: CallBudget = { take: async () => true, throttled: () => undefined, expect: () => undefined };
   it('a probe that throws on one socket still lets every other call finish before returning', async () => {
     const finished: string[] = [];
     const probe = async (id: string) => {
@@ -162,7 +276,7 @@ describe('settleConnections', () => {
       finished.push(id);
       return 'delivered' as const;
     };
-    const result = await settleConnections(['bad', 'slow', 'ok'], probe, { limit: new ConcurrencyLimit(3), retries: 0, retryBaseMs: 1 });
+    const result = await settleConnections(['bad', 'slow', 'ok'], probe, { limit: new ConcurrencyLimit(3), budget: unlimited, retries: 0, retryBaseMs: 1 });
     expect(finished.sort()).toEqual(['ok', 'slow']);
     expect(result).toMatchObject({ delivered: 2, rejected: 1 });
   });
@@ -178,7 +292,7 @@ describe('settleConnections', () => {
       finished++;
       return 'delivered' as const;
     };
-    const result = await settleConnections(Array.from({ length: 50 }, (_, i) => `c${i}`), probe, { limit: new ConcurrencyLimit(5), retries: 0, retryBaseMs: 1 });
+    const result = await settleConnections(Array.from({ length: 50 }, (_, i) => `c${i}`), probe, { limit: new ConcurrencyLimit(5), budget: unlimited, retries: 0, retryBaseMs: 1 });
     expect(finished).toBe(50);
     expect(result.delivered).toBe(50);
     expect(peak).toBe(5);

@@ -10,3 +10,11 @@ export const dynamoDb = DynamoDBDocumentClient.from(
   new DynamoDBClient({ requestHandler: { httpAgent: { keepAlive: true, maxSockets: 256 }, httpsAgent: { keepAlive: true, maxSockets: 256 } } }),
   { marshallOptions: { removeUndefinedValues: true } },
 );
+
+/**
+ * The delivery budget's own client: a lease write must not wait for a socket behind a burst of
+ * the handler's other calls (on the local stack, every handler shares one process and its pool).
+ */
+export const budgetDynamoDb = DynamoDBDocumentClient.from(
+  new DynamoDBClient({ requestHandler: { httpAgent: { keepAlive: true, maxSockets: 16 }, httpsAgent: { keepAlive: true, maxSockets: 16 } } }),
+);

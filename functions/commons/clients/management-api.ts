@@ -8,11 +8,16 @@ import { Pool } from 'undici';
  * (GetConnection in the sweep, the credentials and region for the poster below).
  */
 export function createManagementApiClient(endpoint: string): ApiGatewayManagementApiClient {
-  return new ApiGatewayManagementApiClient({ endpoint });
+  // One attempt per call: every @connections call is drawn from the delivery budget, and the
+  // SDK's own retries (of 429s above all) would be calls the budget never granted.
+  return new ApiGatewayManagementApiClient({ endpoint, maxAttempts: 1 });
 }
 
-/** What one PostToConnection did to one socket; an answer no retry can fix throws PostRejectedError. */
-export type PostOutcome = 'delivered' | 'gone' | 'retry';
+/**
+ * What one @connections call did to one socket: `throttled` (429) is backpressure and never
+ * counts as an attempt; `retry` (5xx, no answer) does. An answer no retry can fix throws PostRejectedError.
+ */
+export type PostOutcome = 'delivered' | 'gone' | 'throttled' | 'retry';
 
 /** A @connections answer that no retry can fix (403 bad credentials, 413 payload too large, ...). */
 export class PostRejectedError extends Error {
@@ -91,7 +96,8 @@ export class ConnectionPoster {
     }
     if (statusCode < 300) return 'delivered';
     if (statusCode === 410) return 'gone';
-    if (statusCode === 429 || statusCode >= 500) return 'retry';
+    if (statusCode === 429) return 'throttled';
+    if (statusCode >= 500) return 'retry';
     throw new PostRejectedError(statusCode, errorType, `PostToConnection answered ${statusCode} ${errorType}: ${responseBody.slice(0, 200)}`);
   }
 

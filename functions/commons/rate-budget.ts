@@ -1,0 +1,356 @@
+/**
+ * The account's delivery budget: one rate of @connections calls shared by every consumer
+ * invocation of every shard, whatever their number, held in one DynamoDB item.
+ *
+ * The item is a clock: `reservedUntilUs` is the instant up to which the budget is spoken for.
+ * A lease of n calls at a share of r calls/s reserves the next n/r seconds of that clock with
+ * one conditional `ADD` (GCRA, the generic cell rate algorithm): the leases are disjoint
+ * stretches of time, so in any second at most `deliveryRatePerSecond` calls are leased, however
+ * many consumers lease. A broadcast leases at the full rate; the sweep leases at its lower share
+ * (n calls cost it n/sweepRate seconds of the same clock, so it never runs above its share and
+ * never beside a broadcast above the total) and yields while a broadcast is leasing.
+ * A lease's calls are due evenly over its stretch, each may go out until shortly after it is due
+ * and is dropped after: in any second, at most the rate plus LEASE_GRACE_MS of it.
+ *
+ * Writes to the item: one per lease, leases of at least 25 ms of budget (225 calls at 9,000/s;
+ * longer when the store answers slowly), so ≤ 40 successful writes/s at any rate and any number of
+ * consumers (+ two catch-up writes after an idle spell, + one failed write per invocation that
+ * finds no room before its end), each 1 WCU (the item is < 100 bytes): far below DynamoDB's
+ * 1,000 WCU/s per partition.
+ *
+ * A 429 from API Gateway (the account over its quota: other traffic, a budget set too high)
+ * halves this invocation's share for its next leases: it then holds the clock longer for the
+ * same calls, which slows the whole account, and the share grows back lease by lease.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { budgetDynamoDb } from '#commons/clients/dynamodb';
+import { sleep } from '#commons/helpers/concurrency';
+import { rateBudgetTable } from '#commons/tables';
+
+/** A lease covers this much of the budget's time: big enough to keep writes low, small beside API Gateway's 5,000 burst. */
+export const LEASE_MS = 25;
+/** A leased call may still go out this long after its lease ended; later it is dropped, so no second overshoots. */
+export const LEASE_GRACE_MS = 25;
+/** The sweep yields while a broadcast has leased within this long. */
+export const SWEEP_YIELD_MS = 5_000;
+/** The sweep reserves at most this far ahead, so a broadcast that starts waits at most this long for it. */
+export const SWEEP_MAX_LEAD_MS = 2_000;
+
+/** Who leases: a broadcast at the full rate, or the sweep at its share, yielding to broadcasts. */
+export type BudgetParty = 'broadcast' | 'sweep';
+
+/** The budget item's fields (microseconds since the epoch: integers, exact under DynamoDB's ADD). */
+export interface BudgetClockItem {
+  reservedUntilUs?: number;
+  broadcastAtUs?: number;
+}
+
+/**
+ * One conditional write on the budget item. `extend` moves the clock on by `durationUs` if it
+ * stands between `notBeforeUs` and `notAfterUs`; `restart` sets it to `startUs + durationUs` if
+ * it stands before `startUs` (idle budget) or is missing. Both may mark a broadcast (`markBroadcastUs`)
+ * or require that no broadcast leased since `yieldSinceUs`.
+ */
+export type LeaseWrite =
+  | { kind: 'extend'; durationUs: number; notBeforeUs: number; notAfterUs: number; markBroadcastUs?: number; yieldSinceUs?: number }
+  | { kind: 'restart'; startUs: number; durationUs: number; markBroadcastUs?: number; yieldSinceUs?: number };
+
+/** Applies a LeaseWrite atomically; returns the item after it when applied, the current item when not. */
+export interface LeaseStore {
+  apply(write: LeaseWrite): Promise<{ applied: boolean; item: BudgetClockItem }>;
+  /** The item as the last answer showed it, shared by every invocation of the container. */
+  readonly lastSeen?: BudgetClockItem;
+}
+
+/** The budget item in DynamoDB: the conditions are DynamoDB's, evaluated atomically by DynamoDB. */
+export class DynamoDbLeaseStore implements LeaseStore {
+  lastSeen?: BudgetClockItem;
+
+  constructor(
+    private readonly tableName: string,
+    private readonly budgetName = 'account',
+  ) {}
+
+  async apply(write: LeaseWrite): Promise<{ applied: boolean; item: BudgetClockItem }> {
+    const names: Record<string, string> = { '#until': 'reservedUntilUs' };
+    const values: Record<string, number> = { ':d': write.durationUs };
+    const conditions: string[] = [];
+    let update: string;
+    if (write.kind === 'extend') {
+      update = 'ADD #until :d';
+      conditions.push('#until BETWEEN :notBefore AND :notAfter');
+      Object.assign(values, { ':notBefore': write.notBeforeUs, ':notAfter': write.notAfterUs });
+    } else {
+      update = 'SET #until = :end';
+      conditions.push('(attribute_not_exists(#until) OR #until < :start)');
+      Object.assign(values, { ':start': write.startUs, ':end': write.startUs + write.durationUs });
+      delete values[':d'];
+    }
+    if (write.markBroadcastUs !== undefined) {
+      names['#broadcastAt'] = 'broadcastAtUs';
+      values[':mark'] = write.markBroadcastUs;
+      update += write.kind === 'extend' ? ' SET #broadcastAt = :mark' : ', #broadcastAt = :mark';
+    }
+    if (write.yieldSinceUs !== undefined) {
+      names['#broadcastAt'] = 'broadcastAtUs';
+      values[':yieldSince'] = write.yieldSinceUs;
+      conditions.push('(attribute_not_exists(#broadcastAt) OR #broadcastAt < :yieldSince)');
+    }
+    const Key = { [rateBudgetTable.partitionKey.name]: this.budgetName };
+    try {
+      const { Attributes } = await budgetDynamoDb.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key,
+          UpdateExpression: update,
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const item = clockFields(Attributes);
+      if (item.reservedUntilUs === undefined) throw new Error(`budget item ${this.budgetName} came back without reservedUntilUs`);
+      this.lastSeen = item;
+      return { applied: true, item };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // A consistent read, not ReturnValuesOnConditionCheckFailure: dynalite (the local stack) lacks it.
+      const { Item } = await budgetDynamoDb.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
+      this.lastSeen = clockFields(Item);
+      return { applied: false, item: this.lastSeen };
+    }
+  }
+}
+
+function clockFields(item: Record<string, unknown> | undefined): BudgetClockItem {
+  const fields: BudgetClockItem = {};
+  if (typeof item?.reservedUntilUs === 'number') fields.reservedUntilUs = item.reservedUntilUs;
+  if (typeof item?.broadcastAtUs === 'number') fields.broadcastAtUs = item.broadcastAtUs;
+  return fields;
+}
+
+/** Time for the budget; tests drive it virtually. */
+export interface BudgetClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+export const systemClock: BudgetClock = { now: () => Date.now(), sleep };
+
+export interface RateBudgetOptions {
+  store: LeaseStore;
+  party: BudgetParty;
+  /** This party's share, calls per second: deliveryRatePerSecond for a broadcast, sweepRatePerSecond for the sweep. */
+  ratePerSecond: number;
+  /** No lease may start after this instant (ms): the invocation must still be running to use it. */
+  latestStartMs: number;
+  clock?: BudgetClock;
+}
+
+/** Why a budget grants no more calls: the caller re-queues what is left, with `retryAfterMs` of delay. */
+export type BudgetClosed = { reason: 'deadline' | 'busy' | 'yield' | 'unavailable'; retryAfterMs: number };
+
+/** A stretch of the budget clock: `tokens` calls, the i-th due at startMs + i·(endMs − startMs)/tokens. */
+interface Lease {
+  startMs: number;
+  endMs: number;
+  tokens: number;
+  /** The next call to hand out. */
+  next: number;
+}
+
+/** Consecutive store errors before the budget gives up for this invocation (its ids are re-queued). */
+const MAX_STORE_ERRORS = 3;
+/** The lowest fraction of its share a run of 429s can bring an invocation to. */
+const MIN_SHARE_FACTOR = 1 / 16;
+/** Calls due within this long are handed out together: one timer per few calls, not per call. */
+const MIN_WAKE_MS = 2;
+/** A lease covers at least twice the store's round trip, at most this long. */
+const MAX_LEASE_MS = 250;
+
+/**
+ * One invocation's access to the budget. `take()` resolves true when one call may go out now,
+ * false when this invocation gets no more budget (see `closed`). Calls are handed out in order,
+ * each at its due time within its lease; a call not taken within LEASE_GRACE_MS of its due
+ * time is dropped, so calls never bunch up above the rate. `expect(n)` tells the budget how
+ * many more calls are coming, so a lease is never larger than what will be spent. The next
+ * lease is fetched when the leases held run out within one store round trip and one lease: a
+ * consumer waiting on a lease in the future fetches nothing, so N consumers hold the clock
+ * at most about N leases ahead.
+ */
+export class RateBudget {
+  readonly clock: BudgetClock;
+  /** Calls granted so far; dropped: leased calls that went unspent past their grace. */
+  granted = 0;
+  dropped = 0;
+  closed?: BudgetClosed;
+  private readonly leases: Lease[] = [];
+  private readonly waiters: ((granted: boolean) => void)[] = [];
+  private demand = 0;
+  private fetching = false;
+  private wakeAt = Number.POSITIVE_INFINITY;
+  private shareFactor = 1;
+  private throttledSinceLease = false;
+  private lastCutMs = Number.NEGATIVE_INFINITY;
+  private storeErrors = 0;
+  /** Smoothed round trip of a lease write: a lease must start no sooner than its answer can arrive. */
+  private storeRoundTripMs = 10;
+
+  constructor(private readonly options: RateBudgetOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** `n` more calls will ask for budget (negative: fewer than announced). */
+  expect(n: number): void {
+    this.demand += n;
+  }
+
+  take(): Promise<boolean> {
+    this.demand--;
+    if (this.closed) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      this.waiters.push(resolve);
+      this.pump();
+    });
+  }
+
+  /** A call answered 429: the account is over its quota; lease this invocation's calls at a smaller share for a while. */
+  throttled(): void {
+    this.throttledSinceLease = true;
+    const now = this.clock.now();
+    // One cut per lease's worth of time: the 429s of one burst are one signal, not many.
+    if (now - this.lastCutMs < LEASE_MS) return;
+    this.lastCutMs = now;
+    this.shareFactor = Math.max(MIN_SHARE_FACTOR, this.shareFactor / 2);
+  }
+
+  /** The delay after which a re-queued call should come back, when the budget is closed. */
+  get retryAfterMs(): number {
+    return this.closed?.retryAfterMs ?? 0;
+  }
+
+  private pump(): void {
+    const now = this.clock.now();
+    let nextDueMs = Number.POSITIVE_INFINITY;
+    for (const lease of this.leases) {
+      const step = (lease.endMs - lease.startMs) / lease.tokens;
+      while (lease.next < lease.tokens && lease.startMs + lease.next * step + LEASE_GRACE_MS < now) {
+        lease.next++;
+        this.dropped++;
+      }
+      while (lease.next < lease.tokens && this.waiters.length > 0 && lease.startMs + lease.next * step <= now) {
+        lease.next++;
+        this.granted++;
+        this.waiters.shift()!(true);
+      }
+      if (lease.next < lease.tokens) {
+        nextDueMs = lease.startMs + lease.next * step;
+        break;
+      }
+    }
+    while (this.leases.length > 0 && this.leases[0].next === this.leases[0].tokens) this.leases.shift();
+    if (this.closed) {
+      for (const waiter of this.waiters.splice(0)) waiter(false);
+      return;
+    }
+    const held = this.leases.reduce((sum, lease) => sum + lease.tokens - lease.next, 0);
+    const wanted = this.waiters.length + Math.max(0, this.demand);
+    const heldUntilMs = this.leases.length > 0 ? this.leases[this.leases.length - 1].endMs : now;
+    if (!this.fetching && wanted > held && heldUntilMs - now < this.storeRoundTripMs + LEASE_MS) void this.fetchLease(wanted - held);
+    const wakeAt = Math.max(nextDueMs, now + MIN_WAKE_MS);
+    if (this.waiters.length > 0 && wakeAt < this.wakeAt) {
+      this.wakeAt = wakeAt;
+      void this.clock.sleep(wakeAt - now).then(() => {
+        this.wakeAt = Number.POSITIVE_INFINITY;
+        this.pump();
+      });
+    }
+  }
+
+  private async fetchLease(wanted: number): Promise<void> {
+    this.fetching = true;
+    try {
+      const lease = await this.lease(wanted);
+      this.storeErrors = 0;
+      if (lease) this.leases.push(lease);
+    } catch {
+      // The budget item could not be written (throttled or unreachable): try again, then give the calls back to the queue.
+      if (++this.storeErrors >= MAX_STORE_ERRORS) this.closed = { reason: 'unavailable', retryAfterMs: 5_000 };
+      else await this.clock.sleep(50 * 2 ** this.storeErrors);
+    } finally {
+      this.fetching = false;
+    }
+    this.pump();
+  }
+
+  /** Whether the sweep must yield: a broadcast leased within SWEEP_YIELD_MS. */
+  private yields(item: BudgetClockItem, nowUs: number): boolean {
+    return this.options.party === 'sweep' && item.broadcastAtUs !== undefined && item.broadcastAtUs >= nowUs - SWEEP_YIELD_MS * 1000;
+  }
+
+  /** One store write, timed: its round trip decides how far ahead leases must start. */
+  private async write(write: LeaseWrite): Promise<{ applied: boolean; item: BudgetClockItem }> {
+    const sentMs = this.clock.now();
+    const result = await this.options.store.apply(write);
+    this.storeRoundTripMs = 0.8 * this.storeRoundTripMs + 0.2 * (this.clock.now() - sentMs);
+    return result;
+  }
+
+  /** Reserves up to `wanted` calls on the budget clock, or closes the budget and returns undefined. */
+  private async lease(wanted: number): Promise<Lease | undefined> {
+    if (!this.throttledSinceLease) this.shareFactor = Math.min(1, this.shareFactor * 1.5);
+    this.throttledSinceLease = false;
+    const { party } = this.options;
+    const rate = this.options.ratePerSecond * this.shareFactor;
+    // Longer leases when the store is slow: fewer writes, and the clock stays ahead of its answers.
+    const leaseMs = Math.min(MAX_LEASE_MS, Math.max(LEASE_MS, 2 * this.storeRoundTripMs));
+    const tokens = Math.max(1, Math.min(wanted, Math.ceil((rate * leaseMs) / 1000)));
+    const durationUs = Math.ceil((tokens * 1e6) / rate);
+    for (;;) {
+      const now = this.clock.now();
+      const latestStartMs = party === 'sweep' ? Math.min(this.options.latestStartMs, now + SWEEP_MAX_LEAD_MS) : this.options.latestStartMs;
+      if (now > latestStartMs) {
+        this.closed = { reason: 'deadline', retryAfterMs: 0 };
+        return undefined;
+      }
+      // The earliest start that is still ahead when the answer arrives.
+      const earliestUs = Math.floor((now + this.storeRoundTripMs) * 1000);
+      const nowUs = Math.floor(now * 1000);
+      const partyCondition = party === 'broadcast' ? { markBroadcastUs: nowUs } : { yieldSinceUs: nowUs - SWEEP_YIELD_MS * 1000 };
+      // An idle clock (as last seen by this container) is restarted at once: one write, not a refused extend, a read and a restart.
+      const lastSeen = this.options.store.lastSeen?.reservedUntilUs;
+      if (lastSeen !== undefined && lastSeen < earliestUs) {
+        const restarted = await this.write({ kind: 'restart', startUs: earliestUs, durationUs, ...partyCondition });
+        if (restarted.applied) return leaseEndingAt(restarted.item.reservedUntilUs!, durationUs, tokens);
+        if (restarted.item.reservedUntilUs !== undefined && restarted.item.reservedUntilUs < earliestUs && !this.yields(restarted.item, nowUs)) continue;
+      }
+      const extended = await this.write({ kind: 'extend', durationUs, notBeforeUs: earliestUs, notAfterUs: Math.floor(latestStartMs * 1000), ...partyCondition });
+      if (extended.applied) return leaseEndingAt(extended.item.reservedUntilUs!, durationUs, tokens);
+      const { reservedUntilUs } = extended.item;
+      if (this.yields(extended.item, nowUs)) {
+        this.closed = { reason: 'yield', retryAfterMs: SWEEP_YIELD_MS * 2 };
+        return undefined;
+      }
+      if (reservedUntilUs === undefined || reservedUntilUs < earliestUs) {
+        const restarted = await this.write({ kind: 'restart', startUs: earliestUs, durationUs, ...partyCondition });
+        if (restarted.applied) return leaseEndingAt(restarted.item.reservedUntilUs!, durationUs, tokens);
+        continue; // another consumer restarted the clock first: extend it
+      }
+      if (reservedUntilUs > latestStartMs * 1000) {
+        this.closed = { reason: 'busy', retryAfterMs: Math.max(1_000, reservedUntilUs / 1000 - now) };
+        return undefined;
+      }
+      // The clock moved between the refused write and the read (others leased): try again.
+    }
+  }
+}
+
+/** Calls per lease: LEASE_MS of the rate, at least one. */
+export function leaseTokensFor(ratePerSecond: number): number {
+  return Math.max(1, Math.ceil((ratePerSecond * LEASE_MS) / 1000));
+}
+
+function leaseEndingAt(reservedUntilUs: number, durationUs: number, tokens: number): Lease {
+  return { startMs: (reservedUntilUs - durationUs) / 1000, endMs: reservedUntilUs / 1000, tokens, next: 0 };
+}
