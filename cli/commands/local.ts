@@ -1,52 +1,58 @@
 import { Command, Option } from 'commander';
 import { publishLocalStack, unpublishEndpoints } from '../../local/discovery';
 import { startLocalStack } from '../../local/stack';
-import { parsePositiveInteger } from '../options';
+import type { Throttle } from '../../local/gateway';
+import { formatThrottle } from '../../local/gateway/throttles';
+import { parsePositiveInteger, throttleOptions } from '../options';
 
 export function registerLocalCommand(program: Command): void {
-  program
+  const command = program
     .command('local')
     .description('run the local stack for your own clients until Ctrl-C: WebSocket API, @connections API, Step Functions, DynamoDB and SQS on loopback')
     .addOption(new Option('--port <n>', 'port of the WebSocket and @connections endpoint').default(7700).argParser(parsePositiveInteger('--port', 65_535)))
     .addOption(new Option('--stepfunctions-port <n>', 'port of the Step Functions API').default(7701).argParser(parsePositiveInteger('--stepfunctions-port', 65_535)))
     .addOption(new Option('--gateway-workers <n>', 'gateway processes (each holds up to ~15,000 sockets)').default(1).argParser(parsePositiveInteger('--gateway-workers', 16)))
-    .option('--data <dir>', 'keep the tables on disk in this folder across restarts (default: in memory)')
-    .action(async (options: { port: number; stepfunctionsPort: number; gatewayWorkers: number; data?: string }) => {
-      const stack = await startLocalStack({
-        gatewayPort: options.port,
-        stepFunctionsPort: options.stepfunctionsPort,
-        gatewayWorkers: options.gatewayWorkers,
-        dataDir: options.data,
-      });
-      await publishLocalStack(stack);
-      console.log(`swarmcast local stack is running${options.data ? ` (tables kept in ${options.data})` : ' (in memory)'}
+    .option('--data <dir>', 'keep the tables on disk in this folder across restarts (default: in memory)');
+  for (const option of throttleOptions()) command.addOption(option);
+  command.action(async (options: { port: number; stepfunctionsPort: number; gatewayWorkers: number; data?: string; quota: Throttle; connectRate: Throttle }) => {
+    const stack = await startLocalStack({
+      gatewayPort: options.port,
+      stepFunctionsPort: options.stepfunctionsPort,
+      gatewayWorkers: options.gatewayWorkers,
+      dataDir: options.data,
+      quota: options.quota,
+      connectRate: options.connectRate,
+    });
+    await publishLocalStack(stack);
+    console.log(`swarmcast local stack is running${options.data ? ` (tables kept in ${options.data})` : ' (in memory)'}
 
-  WebSocket URL        ${stack.webSocketUrl}
-  @connections API     ${stack.connectionsEndpoint}
-  Step Functions API   ${stack.stepFunctionsEndpoint}
-  state machine        ${stack.stateMachineArn}
+WebSocket URL        ${stack.webSocketUrl}
+@connections API     ${stack.connectionsEndpoint}
+Step Functions API   ${stack.stepFunctionsEndpoint}
+state machine        ${stack.stateMachineArn}
+throttles            account ${formatThrottle(options.quota)} calls/s (rate/burst), new connections ${formatThrottle(options.connectRate)}/s
 
 Point the AWS SDK or the AWS CLI at it:
 
-  export AWS_REGION=${stack.region} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
-  export AWS_ENDPOINT_URL_SFN=${stack.stepFunctionsEndpoint}
-  export AWS_ENDPOINT_URL_DYNAMODB=${stack.dynamoDbEndpoint}
-  export AWS_ENDPOINT_URL_SQS=${stack.sqsEndpoint}
-  export AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI=${stack.connectionsEndpoint}
+export AWS_REGION=${stack.region} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+export AWS_ENDPOINT_URL_SFN=${stack.stepFunctionsEndpoint}
+export AWS_ENDPOINT_URL_DYNAMODB=${stack.dynamoDbEndpoint}
+export AWS_ENDPOINT_URL_SQS=${stack.sqsEndpoint}
+export AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI=${stack.connectionsEndpoint}
 
 Then, for example:  npx wscat -c ${stack.webSocketUrl}
-                    npx swarmcast send --message "hello" --wait
+                  npx swarmcast send --message "hello" --wait
 
 Ctrl-C stops everything.`);
-      // `on`, not `once`: Ctrl-C can arrive twice (from the terminal and relayed by tsx), and
-      // a second one must not kill the process halfway through stopping.
-      await new Promise<void>((resolve) => {
-        process.on('SIGINT', () => resolve());
-        process.on('SIGTERM', () => resolve());
-      });
-      console.log('\nswarmcast local: stopping…');
-      await unpublishEndpoints();
-      await stack.stop();
-      console.log('swarmcast local: stopped.');
+    // `on`, not `once`: Ctrl-C can arrive twice (from the terminal and relayed by tsx), and
+    // a second one must not kill the process halfway through stopping.
+    await new Promise<void>((resolve) => {
+      process.on('SIGINT', () => resolve());
+      process.on('SIGTERM', () => resolve());
     });
+    console.log('\nswarmcast local: stopping…');
+    await unpublishEndpoints();
+    await stack.stop();
+    console.log('swarmcast local: stopped.');
+  });
 }
