@@ -26,22 +26,22 @@ export function registerLocalCommand(program: Command): void {
     await publishLocalStack(stack);
     console.log(`swarmcast local stack is running${options.data ? ` (tables kept in ${options.data})` : ' (in memory)'}
 
-WebSocket URL        ${stack.webSocketUrl}
-@connections API     ${stack.connectionsEndpoint}
-Step Functions API   ${stack.stepFunctionsEndpoint}
-state machine        ${stack.stateMachineArn}
-throttles            account ${formatThrottle(options.quota)} calls/s (rate/burst), new connections ${formatThrottle(options.connectRate)}/s
+  WebSocket URL        ${stack.webSocketUrl}
+  @connections API     ${stack.connectionsEndpoint}
+  Step Functions API   ${stack.stepFunctionsEndpoint}
+  state machine        ${stack.stateMachineArn}
+  throttles            account ${formatThrottle(options.quota)} calls/s (rate/burst), new connections ${formatThrottle(options.connectRate)}/s
 
-Point the AWS SDK or the AWS CLI at it:
+  Point the AWS SDK or the AWS CLI at it:
 
-export AWS_REGION=${stack.region} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
-export AWS_ENDPOINT_URL_SFN=${stack.stepFunctionsEndpoint}
-export AWS_ENDPOINT_URL_DYNAMODB=${stack.dynamoDbEndpoint}
-export AWS_ENDPOINT_URL_SQS=${stack.sqsEndpoint}
-export AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI=${stack.connectionsEndpoint}
+  export AWS_REGION=${stack.region} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+  export AWS_ENDPOINT_URL_SFN=${stack.stepFunctionsEndpoint}
+  export AWS_ENDPOINT_URL_DYNAMODB=${stack.dynamoDbEndpoint}
+  export AWS_ENDPOINT_URL_SQS=${stack.sqsEndpoint}
+  export AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI=${stack.connectionsEndpoint}
 
 Then, for example:  npx wscat -c ${stack.webSocketUrl}
-                  npx swarmcast send --message "hello" --wait
+                    npx swarmcast send --message "hello" --wait
 
 Ctrl-C stops everything.`);
     // `on`, not `once`: Ctrl-C can arrive twice (from the terminal and relayed by tsx), and
