@@ -10,7 +10,7 @@ import { type ManagementResult, RESULTS } from './management-results';
  * forwarding cost is a few microseconds per post.
  *
  * The same link carries token leases of the shared throttles (token-bucket.ts) to the
- * bucket's owner: op LEASE, no id, data = u8 bucket | u16 worker | u32 stock, answered with
+ * bucket's owner: op LEASE, no id, data = u8 bucket | u16 worker | u32 stock | u32 want, answered with
  * status 200 and the tokens granted as the body.
  *
  * Request frame:  u32 length | u8 op | u32 requestId | u8 idLength | id | data
@@ -19,8 +19,8 @@ import { type ManagementResult, RESULTS } from './management-results';
  */
 export type ManagementOp = 'post' | 'describe' | 'delete';
 export type ExecuteLocally = (op: ManagementOp, connectionId: string, data: Buffer) => ManagementResult;
-/** Grants a lease of shared bucket `bucket` to `worker`, which still holds `stock` tokens. */
-export type GrantLease = (bucket: number, worker: number, stock: number) => number | Promise<number>;
+/** Grants up to `want` tokens of shared bucket `bucket` to `worker`, which still holds `stock` tokens. */
+export type GrantLease = (bucket: number, worker: number, stock: number, want: number) => number;
 
 const OPS: ManagementOp[] = ['post', 'describe', 'delete'];
 const LEASE_OP = 255;
@@ -32,10 +32,8 @@ export async function startPeerServer(address: string, execute: ExecuteLocally, 
     readFrames(socket, (frame) => {
       const requestId = frame.readUInt32BE(1);
       if (frame[0] === LEASE_OP) {
-        const answerWith = (granted: number) => out.write(encodeResponse(requestId, { status: 200, body: String(granted) }));
-        const granted = grantLease(frame[6], frame.readUInt16BE(7), frame.readUInt32BE(9));
-        if (typeof granted === 'number') answerWith(granted);
-        else void granted.then(answerWith);
+        const granted = grantLease(frame[6], frame.readUInt16BE(7), frame.readUInt32BE(9), frame.readUInt32BE(13));
+        out.write(encodeResponse(requestId, { status: 200, body: String(granted) }));
         return;
       }
       const op = OPS[frame[0]];
@@ -85,11 +83,12 @@ export class PeerLink {
   }
 
   /** Asks the owner of shared bucket `bucket` for tokens; rejects when the owner is gone. */
-  async lease(bucket: number, worker: number, stock: number): Promise<number> {
-    const data = Buffer.allocUnsafe(7);
+  async lease(bucket: number, worker: number, stock: number, want: number): Promise<number> {
+    const data = Buffer.allocUnsafe(11);
     data[0] = bucket;
     data.writeUInt16BE(worker, 1);
     data.writeUInt32BE(stock, 3);
+    data.writeUInt32BE(want, 7);
     const result = await this.request(LEASE_OP, '', data);
     if (result.status !== 200) throw new Error('the owner of the shared throttle is gone');
     return Number(result.body);

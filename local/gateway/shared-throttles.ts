@@ -13,8 +13,11 @@ const ACCOUNT = 0;
 const CONNECT = 1;
 export const BUCKET_OWNER_WORKER = 0;
 
-/** Asks the owning worker for a lease of bucket `bucket`, reporting the stock still held. */
-export type LeaseFromOwner = (bucket: number, stock: number) => Promise<number>;
+/** Asks the owning worker for `want` tokens of bucket `bucket`, reporting the stock still held. */
+export type LeaseFromOwner = (bucket: number, stock: number, want: number) => Promise<number>;
+
+/** A throttle's verdict: now, or after one round trip to the bucket's owner. */
+export type Admission = boolean | Promise<boolean>;
 
 export class SharedThrottles {
   private readonly owners: (BucketOwner | undefined)[] = [];
@@ -29,11 +32,11 @@ export class SharedThrottles {
       if (throttle === 'off') return;
       const tokens = leaseSize(throttle, config.workerCount);
       if (config.workerIndex === BUCKET_OWNER_WORKER) {
-        const owner = new BucketOwner(throttle, config.workerCount, tokens);
+        const owner = new BucketOwner(throttle, config.workerCount);
         this.owners[bucket] = owner;
-        this.leases[bucket] = new TokenLease((stock) => owner.lease(BUCKET_OWNER_WORKER, stock), tokens);
+        this.leases[bucket] = new TokenLease((stock, want) => owner.lease(BUCKET_OWNER_WORKER, stock, want), tokens);
       } else {
-        this.leases[bucket] = new TokenLease((stock) => leaseFromOwner(bucket, stock).catch((error: unknown) => this.onOwnerLost(error)), tokens);
+        this.leases[bucket] = new TokenLease((stock, want) => leaseFromOwner(bucket, stock, want).catch((error: unknown) => this.onOwnerLost(error)), tokens);
       }
     });
   }
@@ -44,24 +47,20 @@ export class SharedThrottles {
   }
 
   /** One token of the account throttle for a @connections call. */
-  admitCall(): boolean {
-    return this.leases[ACCOUNT]?.tryTake() ?? true;
+  admitCall(): Admission {
+    return this.leases[ACCOUNT]?.take() ?? true;
   }
 
   /** One token of the new-connection rate and one of the account throttle for a handshake. */
-  admitHandshake(): boolean {
-    return (this.leases[CONNECT]?.tryTake() ?? true) && (this.leases[ACCOUNT]?.tryTake() ?? true);
+  async admitHandshake(): Promise<boolean> {
+    return (await (this.leases[CONNECT]?.take() ?? true)) && (await (this.leases[ACCOUNT]?.take() ?? true));
   }
 
   /** Answers another worker's lease request (on the owning worker). */
-  grantLease(bucket: number, worker: number, stock: number): number | Promise<number> {
+  grantLease(bucket: number, worker: number, stock: number, want: number): number {
     const owner = this.owners[bucket];
     if (!owner) throw new Error(`worker ${this.config.workerIndex} owns no bucket ${bucket}`);
-    return owner.lease(worker, stock);
-  }
-
-  stop(): void {
-    for (const owner of this.owners) owner?.stop();
+    return owner.lease(worker, stock, want);
   }
 
   private onOwnerLost(error: unknown): number {

@@ -39,12 +39,6 @@ export class TokenBucket {
     this.level -= taken;
     return taken;
   }
-
-  /** Milliseconds until one whole token is in the bucket (0 when there is one now). */
-  msUntilToken(): number {
-    const missing = 1 - this.level - ((this.now() - this.updatedAt) * this.limit.ratePerSecond) / 1000;
-    return missing <= 0 ? 0 : (missing * 1000) / this.limit.ratePerSecond;
-  }
 }
 
 /**
@@ -55,56 +49,27 @@ export function leaseSize(limit: RateLimit, workers: number): number {
   return Math.max(1, Math.min(Math.ceil(limit.ratePerSecond / 50), Math.floor(limit.burst / (4 * workers))));
 }
 
-interface Waiter {
-  worker: number;
-  resolve: (granted: number) => void;
-}
-
-/** The bucket itself, in the owning worker: grants leases, in arrival order, as tokens come in. */
+/** The bucket itself, in the owning worker: grants what it holds, at once, to whoever asks. */
 export class BucketOwner {
   private readonly bucket: TokenBucket;
   /** Per worker: tokens it may still hold (its reported stock plus what it was granted since). */
   private readonly held: number[];
   private heldTotal = 0;
-  private readonly waiters: Waiter[] = [];
-  private timer: NodeJS.Timeout | undefined;
   /** Tokens granted so far, over all workers. */
   granted = 0;
 
-  constructor(
-    limit: RateLimit,
-    workers: number,
-    readonly leaseTokens: number,
-    now?: () => number,
-  ) {
+  constructor(limit: RateLimit, workers: number, now?: () => number) {
     this.bucket = new TokenBucket(limit, now);
     this.held = new Array<number>(workers).fill(0);
   }
 
-  /**
-   * A lease for `worker`, which still holds `stock` tokens. Answers synchronously when tokens
-   * are there and nobody waits before it; otherwise later, when the bucket has refilled.
-   */
-  lease(worker: number, stock: number): number | Promise<number> {
+  /** Up to `want` tokens for `worker`, which still holds `stock`; 0 when the bucket is empty. */
+  lease(worker: number, stock: number, want: number): number {
+    // Refill up to now under the stocks held until now: a lower report frees room from now on only.
+    this.bucket.take(0, this.heldTotal);
     this.setHeld(worker, stock);
-    if (this.waiters.length === 0) {
-      const granted = this.grant(worker);
-      if (granted > 0) return granted;
-    }
-    return new Promise((resolve) => {
-      this.waiters.push({ worker, resolve });
-      this.schedule();
-    });
-  }
-
-  stop(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
-  private grant(worker: number): number {
-    const granted = this.bucket.take(this.leaseTokens, this.heldTotal);
-    this.setHeld(worker, this.held[worker] + granted);
+    const granted = this.bucket.take(want, this.heldTotal);
+    this.setHeld(worker, stock + granted);
     this.granted += granted;
     return granted;
   }
@@ -113,71 +78,72 @@ export class BucketOwner {
     this.heldTotal += tokens - this.held[worker];
     this.held[worker] = tokens;
   }
-
-  private schedule(): void {
-    if (this.timer || this.waiters.length === 0) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      while (this.waiters.length > 0) {
-        const granted = this.grant(this.waiters[0].worker);
-        if (granted === 0) break;
-        this.waiters.shift()!.resolve(granted);
-      }
-      this.schedule();
-    }, Math.max(1, Math.ceil(this.bucket.msUntilToken())));
-  }
 }
 
-/** Asks the owner for a lease, reporting the stock still held; resolves with the tokens granted. */
-export type RequestLease = (stock: number) => number | Promise<number>;
+/** Asks the owner for `want` tokens, reporting the stock still held; answers with the tokens granted. */
+export type RequestLease = (stock: number, want: number) => number | Promise<number>;
 
-/** A worker's side of a shared bucket: spend tokens synchronously, top up before running dry. */
+/**
+ * A worker's side of a shared bucket. A call takes a token from the local stock at once; the
+ * stock is topped up before it runs dry. A call that finds it dry waits for the owner's answer
+ * (one round trip), and is refused only when the owner had fewer tokens than asked for: so a
+ * burst arriving at any worker gets the bucket's burst, not just the worker's stock.
+ */
 export class TokenLease {
   private stock = 0;
   private requesting = false;
+  private readonly waiters: ((admitted: boolean) => void)[] = [];
   private readonly lowWater: number;
-  /** Calls refused for want of a token. */
-  refused = 0;
 
   constructor(
     private readonly requestLease: RequestLease,
-    leaseTokens: number,
+    private readonly leaseTokens: number,
   ) {
     this.lowWater = Math.floor(leaseTokens / 2);
   }
 
-  /** Takes one token if this worker holds one; asks for more when the stock is low. */
-  tryTake(): boolean {
-    if (this.stock <= this.lowWater) this.topUp();
-    if (this.stock === 0) {
-      this.refused++;
-      return false;
+  /** One token: true or false now when the stock or a synchronous owner decides, else the owner's answer. */
+  take(): boolean | Promise<boolean> {
+    if (this.stock === 0 && this.waiters.length === 0) this.topUp();
+    if (this.stock > 0 && this.waiters.length === 0) {
+      this.stock--;
+      if (this.stock <= this.lowWater) this.topUp();
+      return true;
     }
-    this.stock--;
-    return true;
+    if (!this.requesting) return false; // the owner answered just now: its bucket is empty
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
 
-  /** Starts with a lease in hand, so the first calls after start are not refused. */
+  /** Starts with a lease in hand, so the first calls after start need no round trip. */
   prefetch(): void {
     this.topUp();
   }
 
   private topUp(): void {
     if (this.requesting) return;
-    const answer = this.requestLease(this.stock);
-    if (typeof answer === 'number') {
-      this.stock += answer;
-      return;
-    }
+    const want = this.leaseTokens + this.waiters.length;
+    const answer = this.requestLease(this.stock, want);
+    if (typeof answer === 'number') return this.receive(answer, want);
     this.requesting = true;
     answer.then(
-      (granted) => {
-        this.stock += granted;
-        this.requesting = false;
-      },
-      () => {
-        this.requesting = false;
-      },
+      (granted) => this.receive(granted, want),
+      () => this.receive(0, want),
     );
+  }
+
+  private receive(granted: number, want: number): void {
+    this.requesting = false;
+    this.stock += granted;
+    while (this.waiters.length > 0 && this.stock > 0) {
+      this.stock--;
+      this.waiters.shift()!(true);
+    }
+    if (this.waiters.length === 0) {
+      if (this.stock <= this.lowWater && granted === want) this.topUp();
+      return;
+    }
+    // A full grant was only a top-up asked for before these calls came: ask again for them.
+    if (granted === want) return this.topUp();
+    for (const waiter of this.waiters.splice(0)) waiter(false);
   }
 }

@@ -38,7 +38,7 @@ export class WebSocketEndpoint {
     private readonly registry: ConnectionRegistry,
     private readonly ids: ConnectionIdFactory,
     /** Takes a handshake's tokens from the shared throttles; false: refuse it with 429. */
-    private readonly admitHandshake: () => boolean = () => true,
+    private readonly admitHandshake: () => Promise<boolean> = async () => true,
   ) {
     this.acceptedPaths = new Set(['/', `/${api.stage}`, `/${api.stage}/`]);
   }
@@ -62,7 +62,7 @@ export class WebSocketEndpoint {
       return refuse(socket, 400);
     }
     // Over the rate API Gateway refuses the handshake itself: $connect never runs, no row is written.
-    if (!this.admitHandshake()) {
+    if (!(await this.admitHandshake())) {
       this.counters.connectsThrottled++;
       return refuse(socket, 429, TOO_MANY_REQUESTS);
     }

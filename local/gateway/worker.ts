@@ -9,7 +9,7 @@ import type net from 'node:net';
 import { ConnectionIdFactory, workerIndexOf } from './connection-id';
 import { ConnectionRegistry } from './connection-registry';
 import { managementRequestListener } from './management-api';
-import { RESULTS } from './management-results';
+import { type ManagementResult, RESULTS } from './management-results';
 import type { WorkerConfig } from './options';
 import { type ExecuteLocally, type ManagementOp, PeerLink, startPeerServer } from './peer-forwarding';
 import { loadRouteHandlers } from './route-handlers';
@@ -51,14 +51,14 @@ class GatewayWorker {
     const registry = new ConnectionRegistry(config);
     const virtual = config.virtualConnections > 0 ? new VirtualConnections(config.workerIndex, config.workerCount, config.virtualConnections) : undefined;
     const links: (PeerLink | undefined)[] = [];
-    const throttles = new SharedThrottles(config, (bucket, stock) => {
+    const throttles = new SharedThrottles(config, (bucket, stock, want) => {
       const owner = links[BUCKET_OWNER_WORKER];
-      return owner ? owner.lease(bucket, config.workerIndex, stock) : Promise.reject(new Error('not linked yet'));
+      return owner ? owner.lease(bucket, config.workerIndex, stock, want) : Promise.reject(new Error('not linked yet'));
     });
     const ids = new ConnectionIdFactory(config.workerIndex);
     const endpoint = new WebSocketEndpoint(config, handlers, registry, ids, () => throttles.admitHandshake());
     const execute: ExecuteLocally = (op, id, data) => executeOn(registry, virtual, op, id, data);
-    const peerServer = await startPeerServer(peerAddressOf(config), execute, (bucket, worker, stock) => throttles.grantLease(bucket, worker, stock));
+    const peerServer = await startPeerServer(peerAddressOf(config), execute, (bucket, worker, stock, want) => throttles.grantLease(bucket, worker, stock, want));
     return new GatewayWorker(config, endpoint, registry, virtual, throttles, peerServer, links);
   }
 
@@ -109,7 +109,6 @@ class GatewayWorker {
   async stop(): Promise<void> {
     this.server.close();
     this.registry.stopSweeping();
-    this.throttles.stop();
     await this.registry.closeAll(CLOSE_GRACE_MS);
     await this.endpoint.settle();
     this.server.closeAllConnections();
@@ -122,17 +121,25 @@ class GatewayWorker {
    * then the owner is written in the id: run the call here, or forward it to the owning worker.
    */
   private readonly route = (op: ManagementOp, connectionId: string, data: Buffer) => {
-    if (!this.throttles.admitCall()) {
-      this.throttled++;
-      return RESULTS.limitExceeded;
-    }
+    const admitted = this.throttles.admitCall();
+    if (admitted === true) return this.dispatch(op, connectionId, data);
+    if (admitted === false) return this.refuse();
+    return admitted.then((ok) => (ok ? this.dispatch(op, connectionId, data) : this.refuse()));
+  };
+
+  private refuse(): ManagementResult {
+    this.throttled++;
+    return RESULTS.limitExceeded;
+  }
+
+  private dispatch(op: ManagementOp, connectionId: string, data: Buffer): ManagementResult | Promise<ManagementResult> {
     const owner = workerIndexOf(connectionId);
     if (owner === this.config.workerIndex) return executeOn(this.registry, this.virtual, op, connectionId, data);
     const link = owner === undefined ? undefined : this.links[owner];
     if (!link) return RESULTS.gone; // not an id of this gateway
     this.forwarded++;
     return link.forward(op, connectionId, data);
-  };
+  }
 }
 
 /**

@@ -26,37 +26,46 @@ describe('TokenBucket', () => {
   it('keeps tokens held elsewhere out of its level', () => {
     const bucket = new TokenBucket({ ratePerSecond: 100, burst: 50 }, now);
 
-    expect(bucket.take(80, 20)).toBe(30);
-    expect(bucket.msUntilToken()).toBe(10);
+    const first = bucket.take(80, 20);
+    jest.advanceTimersByTime(10_000);
+    const second = bucket.take(80, 45);
+
+    expect([first, second]).toEqual([30, 5]);
   });
 });
 
 /**
  * Runs `workers` simulated gateway workers for `durationMs`: every millisecond worker w tries
  * demand(w, ms) calls. Worker 0 owns the bucket; the others lease over a link with
- * `linkLatencyMs` each way. Returns the calls admitted per millisecond.
+ * `linkLatencyMs` each way. Returns the calls admitted per millisecond (when admitted) and refused.
  */
 async function simulate(limit: RateLimit, workers: number, durationMs: number, demand: (worker: number, ms: number) => number, linkLatencyMs = 1) {
   const tokens = leaseSize(limit, workers);
-  const owner = new BucketOwner(limit, workers, tokens, now);
+  const owner = new BucketOwner(limit, workers, now);
   const delay = <T>(value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), linkLatencyMs));
   const leases = Array.from({ length: workers }, (_, w) =>
     w === 0
-      ? new TokenLease((stock) => owner.lease(0, stock), tokens)
-      : new TokenLease(async (stock) => delay(await owner.lease(w, await delay(stock))), tokens),
+      ? new TokenLease((stock, want) => owner.lease(0, stock, want), tokens)
+      : new TokenLease(async (stock, want) => delay(owner.lease(w, (await delay(stock)), want)), tokens),
   );
   for (const lease of leases) lease.prefetch();
-  const admitted: number[] = [];
+  await jest.advanceTimersByTimeAsync(2 * linkLatencyMs); // the gateway prefetches before it listens
+  const start = Date.now();
+  const admitted = new Array<number>(durationMs + 10 * linkLatencyMs).fill(0);
+  let refused = 0;
+  const record = (ok: boolean) => (ok ? admitted[Date.now() - start]++ : refused++);
   for (let ms = 0; ms < durationMs; ms++) {
-    let count = 0;
     leases.forEach((lease, w) => {
-      for (let i = demand(w, ms); i > 0; i--) if (lease.tryTake()) count++;
+      for (let i = demand(w, ms); i > 0; i--) {
+        const verdict = lease.take();
+        if (typeof verdict === 'boolean') record(verdict);
+        else void verdict.then(record);
+      }
     });
-    admitted.push(count);
     await jest.advanceTimersByTimeAsync(1);
   }
-  owner.stop();
-  return admitted;
+  await jest.advanceTimersByTimeAsync(10 * linkLatencyMs);
+  return { admitted, refused };
 }
 
 /** The largest excess, over every interval, of the calls admitted over burst + rate × the interval. */
@@ -82,7 +91,7 @@ describe('BucketOwner and TokenLease: one bucket shared by N workers', () => {
   it.each([2, 4, 8])('%i workers, all far over the rate, admit no more than the bucket allows and nearly all it allows', async (workers) => {
     const durationMs = 2_000;
 
-    const admitted = await simulate(limit, workers, durationMs, () => 40);
+    const { admitted } = await simulate(limit, workers, durationMs, () => 40);
 
     expect(worstExcess(admitted, limit)).toBeLessThanOrEqual(0);
     const allowed = limit.burst + (limit.ratePerSecond * durationMs) / 1000;
@@ -92,7 +101,7 @@ describe('BucketOwner and TokenLease: one bucket shared by N workers', () => {
   it('uneven and bursty demand across 4 workers stays within the bucket', async () => {
     const bursty = (w: number, ms: number) => (w === 0 ? 0 : w === 1 ? 30 : ms % 200 < 20 ? 400 : 1);
 
-    const admitted = await simulate(limit, 4, 2_000, bursty, 2);
+    const { admitted } = await simulate(limit, 4, 2_000, bursty, 2);
 
     expect(worstExcess(admitted, limit)).toBeLessThanOrEqual(0);
   });
@@ -100,7 +109,7 @@ describe('BucketOwner and TokenLease: one bucket shared by N workers', () => {
   it('leases still held by idle workers count against the burst when they all surge at once', async () => {
     const warmIdleSurge = (_w: number, ms: number) => (ms < 50 ? 5 : ms < 1_000 ? 0 : 1_000);
 
-    const admitted = await simulate(limit, 4, 1_100, warmIdleSurge);
+    const { admitted } = await simulate(limit, 4, 1_100, warmIdleSurge);
 
     expect(worstExcess(admitted, limit)).toBeLessThanOrEqual(0);
     expect(sum(admitted.slice(1_000))).toBeGreaterThan(limit.burst); // the surge did drain the bucket
@@ -110,7 +119,7 @@ describe('BucketOwner and TokenLease: one bucket shared by N workers', () => {
     const small: RateLimit = { ratePerSecond: 200, burst: 100 };
     const onlyWorker2 = (w: number) => (w === 2 ? 5 : 0);
 
-    const admitted = await simulate(small, 3, 3_000, onlyWorker2);
+    const { admitted } = await simulate(small, 3, 3_000, onlyWorker2);
 
     expect(worstExcess(admitted, small)).toBeLessThanOrEqual(0);
     const allowed = small.burst + (small.ratePerSecond * 3_000) / 1000;
@@ -118,20 +127,21 @@ describe('BucketOwner and TokenLease: one bucket shared by N workers', () => {
   });
 
   it('a worker under the rate is never refused', async () => {
-    const lease = await (async () => {
-      const owner = new BucketOwner(limit, 2, leaseSize(limit, 2), now);
-      const remote = new TokenLease(async (stock) => owner.lease(1, stock), leaseSize(limit, 2));
-      remote.prefetch();
-      await jest.advanceTimersByTimeAsync(1); // the gateway prefetches before it listens
-      for (let ms = 0; ms < 1_000; ms++) {
-        for (let i = 0; i < 4; i++) remote.tryTake(); // 4,000/s, under 10,000/s
-        await jest.advanceTimersByTimeAsync(1);
-      }
-      owner.stop();
-      return remote;
-    })();
+    const underTheRate = (w: number) => (w === 1 ? 4 : 0); // 4,000/s, under 10,000/s
 
-    expect(lease.refused).toBe(0);
+    const { refused } = await simulate(limit, 2, 1_000, underTheRate);
+
+    expect(refused).toBe(0);
+  });
+
+  it('a burst arriving in one tick at a worker that does not own the bucket gets the bucket, not just its stock', async () => {
+    const burstAtWorker1 = (w: number, ms: number) => (w === 1 && ms === 0 ? 6_000 : 0);
+
+    const { admitted, refused } = await simulate(limit, 2, 50, burstAtWorker1);
+
+    expect(sum(admitted)).toBeGreaterThan(limit.burst - 2 * leaseSize(limit, 2));
+    expect(sum(admitted)).toBeLessThanOrEqual(limit.burst + 10 * 10); // + 10 ms of refill at most
+    expect(sum(admitted) + refused).toBe(6_000);
   });
 });
 
