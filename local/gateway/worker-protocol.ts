@@ -36,6 +36,8 @@ export interface WorkerStats {
   gone: number;
   /** Posts answered 429 because the socket's send buffer was full. */
   limitExceeded: number;
+  /** @connections calls this worker received over HTTP (whoever owns the connection). */
+  calls: number;
   /** @connections calls this worker received and answered 429 over the account throttle. */
   throttled: number;
   deleted: number;

@@ -29,6 +29,7 @@ const KEEP_ALIVE_TIMEOUT_MS = 60_000;
 
 class GatewayWorker {
   private readonly server: http.Server;
+  private calls = 0;
   private forwarded = 0;
   private throttled = 0;
 
@@ -95,6 +96,7 @@ class GatewayWorker {
       connections: this.registry.size,
       ...this.endpoint.counters,
       ...this.registry.counters,
+      calls: this.calls,
       throttled: this.throttled,
       forwarded: this.forwarded,
       cpuMs: Math.round((cpu.user + cpu.system) / 1000),
@@ -121,6 +123,7 @@ class GatewayWorker {
    * then the owner is written in the id: run the call here, or forward it to the owning worker.
    */
   private readonly route = (op: ManagementOp, connectionId: string, data: Buffer) => {
+    this.calls++;
     const admitted = this.throttles.admitCall();
     if (admitted === true) return this.dispatch(op, connectionId, data);
     if (admitted === false) return this.refuse();
