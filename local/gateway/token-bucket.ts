@@ -3,12 +3,11 @@
  * new-connection rate), shared by every worker process of one gateway.
  *
  * One worker (index 0) owns each bucket in a BucketOwner. Every worker, the owner included,
- * spends tokens from a TokenLease: a small local stock it tops up from the owner before it
- * runs dry (other workers over the peer link, so the hot path stays synchronous). The owner
- * counts the stock each worker reported as still held against the bucket's size, so tokens
- * in the bucket plus tokens held by workers never exceed the burst: together the workers
- * admit at most burst + rate × t calls in any interval of t seconds, exactly as one bucket.
- * A stock is a few milliseconds of the rate, so it barely delays the others.
+ * spends tokens from a TokenLease: a local stock of ~20 ms of the rate that it tops up from
+ * the owner (other workers over the peer link) before it runs dry, so a call normally decides
+ * without waiting. The owner counts the stock each worker reported as still held against the
+ * bucket's size, so tokens in the bucket plus tokens held by workers never exceed the burst:
+ * together the workers admit at most burst + rate × t calls in any t seconds, as one bucket.
  */
 
 export interface RateLimit {
@@ -55,8 +54,6 @@ export class BucketOwner {
   /** Per worker: tokens it may still hold (its reported stock plus what it was granted since). */
   private readonly held: number[];
   private heldTotal = 0;
-  /** Tokens granted so far, over all workers. */
-  granted = 0;
 
   constructor(limit: RateLimit, workers: number, now?: () => number) {
     this.bucket = new TokenBucket(limit, now);
@@ -70,7 +67,6 @@ export class BucketOwner {
     this.setHeld(worker, stock);
     const granted = this.bucket.take(want, this.heldTotal);
     this.setHeld(worker, stock + granted);
-    this.granted += granted;
     return granted;
   }
 
