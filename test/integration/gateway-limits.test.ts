@@ -116,7 +116,7 @@ describe('account throttle on @connections', () => {
   });
 
   test('two workers share one bucket: calls arriving at both together stay within it', async () => {
-    const quota = { ratePerSecond: 100, burst: 50 };
+    const quota = { ratePerSecond: 1, burst: 50 }; // a slow refill: the burst decides, whatever the machine's load
     const { gateway } = await start({ workers: 2, quota, connectRate: 'off' });
     const sockets = await Promise.all(Array.from({ length: 8 }, () => openSocket(gateway.webSocketUrl)));
     // Many keep-alive connections, so the kernel spreads the calls over both workers.
@@ -135,7 +135,7 @@ describe('account throttle on @connections', () => {
 
     const accepted = statuses.filter((s) => s === 200).length;
     expect(accepted + statuses.filter((s) => s === 429).length).toBe(400);
-    expect(accepted).toBeGreaterThanOrEqual(quota.burst);
+    expect(accepted).toBeGreaterThanOrEqual(quota.burst - sockets.length - 2); // each handshake took a token; a stock may stay unspent
     expect(accepted).toBeLessThanOrEqual(quota.burst + quota.ratePerSecond * elapsedSeconds);
     const workers = (await gateway.stats()).workers;
     expect(workers.every((w) => w.calls > 0)).toBe(true); // 16 keep-alive connections: both workers took calls
