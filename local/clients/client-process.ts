@@ -23,13 +23,15 @@ const send = (message: ClientProcessReport) => process.send?.(message);
  */
 const RETRY_BASE_MS = 100;
 const RETRY_CAP_MS = 5_000;
+/** A handshake unanswered this long is abandoned and retried: above API Gateway's 29 s integration timeout. */
+const HANDSHAKE_TIMEOUT_MS = 60_000;
 
 /** What one handshake attempt ended with: an open socket, or the error and whether a retry may help. */
 type Attempt = { socket: WebSocket } | { error: string; retryable: boolean };
 
 function attemptOpen(url: string, localAddress: string): Promise<Attempt> {
   return new Promise((resolve) => {
-    const socket = new WebSocket(url, { localAddress, perMessageDeflate: false });
+    const socket = new WebSocket(url, { localAddress, perMessageDeflate: false, handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
     socket.once('open', () => resolve({ socket }));
     socket.once('error', (error) => {
       // ws reports a refused handshake as "Unexpected server response: <status>".
