@@ -31,7 +31,7 @@ export function parseQuota(text: string, name = '--quota'): Throttle {
   const match = /^\s*(\d+)\s*(?:\/\s*(\d+)\s*)?$/.exec(text);
   if (text.trim() === 'off') return 'off';
   const rate = match ? Number(match[1]) : NaN;
-  const burst = match?.[2] !== undefined ? Number(match[2]) : rate;
+  const burst = match?.[2] !== undefined ? Number(match[2]) : Math.max(1, Math.floor(rate / 2));
   if (!match || !inRange(rate) || !inRange(burst)) {
     throw new ThrottleSyntaxError(`${name} must be RATE[/BURST] (whole numbers from 1 to ${MAX_RATE.toLocaleString('en-US')}, e.g. 10000/5000) or "off", got "${text}".`);
   }
