@@ -62,6 +62,8 @@ function waitForPort(child: ChildProcess, entryFile: string): Promise<number> {
   });
 }
 
+const KEEP_ALIVE_TIMEOUT_MS = 10 * 60_000;
+
 /** The child side: listen (unless already listening), report the port, close on SIGTERM or when the parent is gone. */
 export function serveFromChild(server: Server): void {
   const reportPort = () => {
@@ -69,6 +71,9 @@ export function serveFromChild(server: Server): void {
     if (address === null || typeof address === 'string') throw new ChildServerError('server has no TCP address');
     process.send!({ port: address.port } satisfies ListeningMessage);
   };
+  // Idle keep-alive sockets outlive the SDK's (which keeps them open indefinitely) far longer than Node's 5 s
+  // default, so a client rarely reuses a socket the server is closing (ECONNRESET "socket hang up" under load).
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   if (server.listening) reportPort();
   else server.listen(0, '127.0.0.1', reportPort);
 

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import type { SwarmcastConfig } from '../infra/config';
 import { ClientSwarm, type SwarmReport } from './clients/swarm';
+import type { GatewayStats, Throttle } from './gateway';
+import { formatThrottle } from './gateway/throttles';
 import { LOCAL_CREDENTIALS } from './local-account';
 import { startLocalStack, type LocalStack } from './stack';
 
@@ -11,6 +13,9 @@ const SOCKETS_PER_GATEWAY = 12_000;
 export interface DemoOptions {
   clients: number;
   config?: Partial<SwarmcastConfig>;
+  /** The gateway's account throttle and new-connection rate (default AWS's: 10,000/5,000 and 500/s). */
+  quota?: Throttle;
+  connectRate?: Throttle;
   /** Give up waiting for delivery after this long. */
   timeoutMs?: number;
   onPhase?: (phase: string) => void;
@@ -34,6 +39,15 @@ export interface DemoSummary {
   p50Ms: number;
   p99Ms: number;
   connectMs: number;
+  /** Handshakes refused (429 over the connect rate) and tried again by the clients. */
+  connectRetries: number;
+  /** RSS of the gateway's worker processes once every client is connected, and that over the sockets. */
+  gatewayRssBytes: number;
+  gatewayBytesPerSocket: number;
+  /** @connections calls the gateway answered 429 over the account throttle. */
+  throttled: number;
+  quota: string;
+  connectRate: string;
   executionStatus: string;
   executionArn: string;
   broadcastId: string;
@@ -50,15 +64,16 @@ function percentile(sortedValues: readonly number[], p: number): number {
  * The README's main job: start the local stack, connect real WebSocket clients, run one
  * broadcast through the state machine, and measure what every client received.
  */
-export async function runDemo({ clients, config, timeoutMs = 5 * 60_000, onPhase = () => {}, onProgress }: DemoOptions): Promise<DemoSummary> {
+export async function runDemo({ clients, config, quota, connectRate, timeoutMs = 5 * 60_000, onPhase = () => {}, onProgress }: DemoOptions): Promise<DemoSummary> {
   onPhase('starting the local stack');
-  const stack = await startLocalStack({ config, gatewayWorkers: Math.max(1, Math.ceil(clients / SOCKETS_PER_GATEWAY)) });
+  const stack = await startLocalStack({ config, quota, connectRate, gatewayWorkers: Math.max(1, Math.ceil(clients / SOCKETS_PER_GATEWAY)) });
   let swarm: ClientSwarm | undefined;
   try {
     onPhase(`connecting ${clients.toLocaleString('en-US')} WebSocket clients`);
     const connectStart = Date.now();
     swarm = await ClientSwarm.connect(stack.webSocketUrl, clients);
     const connectMs = Date.now() - connectStart;
+    const connected = await stack.gateway.stats();
 
     const marker = randomUUID();
     await swarm.watch(marker);
@@ -80,7 +95,18 @@ export async function runDemo({ clients, config, timeoutMs = 5 * 60_000, onPhase
     // Count copies only once the queues are empty: a redelivered task would arrive after everyone has the message.
     await waitUntilIdle(stack, 10_000);
     const report = await swarm.report();
-    return summarize({ clients, report, execution, startedAt, connectMs, broadcastId, executionArn: executionArn! });
+    const delivered = await stack.gateway.stats();
+    return summarize({
+      clients,
+      report,
+      execution,
+      startedAt,
+      connect: { ms: connectMs, retries: swarm.retries, gateway: connected },
+      throttled: delivered.workers.reduce((sum, w) => sum + w.throttled, 0),
+      throttles: { quota: formatThrottle(stack.gateway.throttles.quota), connectRate: formatThrottle(stack.gateway.throttles.connectRate) },
+      broadcastId,
+      executionArn: executionArn!,
+    });
   } finally {
     onPhase('stopping');
     await swarm?.close().catch(() => {});
@@ -111,7 +137,9 @@ function summarize({
   report,
   execution,
   startedAt,
-  connectMs,
+  connect,
+  throttled,
+  throttles,
   broadcastId,
   executionArn,
 }: {
@@ -119,11 +147,14 @@ function summarize({
   report: SwarmReport;
   execution: DescribeExecutionCommandOutput;
   startedAt: number;
-  connectMs: number;
+  connect: { ms: number; retries: number; gateway: GatewayStats };
+  throttled: number;
+  throttles: { quota: string; connectRate: string };
   broadcastId: string;
   executionArn: string;
 }): DemoSummary {
   const output = execution.output ? JSON.parse(execution.output) : {};
+  const gatewayRssBytes = connect.gateway.workers.reduce((sum, w) => sum + w.rssBytes, 0);
   const latencies = report.firstArrivals.map((t) => t - startedAt).sort((a, b) => a - b);
   return {
     clients,
@@ -137,7 +168,12 @@ function summarize({
     durationMs: latencies.length ? latencies[latencies.length - 1] : 0,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
-    connectMs,
+    connectMs: connect.ms,
+    connectRetries: connect.retries,
+    gatewayRssBytes,
+    gatewayBytesPerSocket: connect.gateway.connections > 0 ? Math.round(gatewayRssBytes / connect.gateway.connections) : 0,
+    throttled,
+    ...throttles,
     executionStatus: execution.status ?? 'UNKNOWN',
     executionArn,
     broadcastId,

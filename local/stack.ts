@@ -3,7 +3,7 @@ import { resolveConfig, type SwarmcastConfig } from '../infra/config';
 import { startDynamoDb, type LocalDynamoDb } from './dynamodb';
 import { handlerEnvironment } from './environment';
 import { startFaultProxy, type FaultRule } from './fault-proxy';
-import { startGateway, type Gateway } from './gateway';
+import { startGateway, type Gateway, type Throttle } from './gateway';
 import { functionArn, handlerModule, loadHandlers } from './lambdas';
 import { LOCAL_REGION, LOCAL_STATE_MACHINE_NAME } from './local-account';
 import { startEventSource, type EventSource } from './sqs/event-source';
@@ -29,6 +29,12 @@ export interface LocalStackOptions {
   maxConnectionMs?: number;
   /** Interval of the local TTL reaper. */
   reaperIntervalMs?: number;
+  /** API Gateway's account throttle on @connections calls and handshakes (default AWS's 10,000/s, burst 5,000). */
+  quota?: Throttle;
+  /** New WebSocket connections per second (default AWS's 500). */
+  connectRate?: Throttle;
+  /** Socket-less connection ids the gateway accepts posts for and counts (local/gateway/virtual-connections.ts). */
+  virtualConnections?: number;
   /** Answer chosen DynamoDB requests of the in-process handlers with an error (fault-injection tests). */
   dynamoDbFaults?: FaultRule;
 }
@@ -92,6 +98,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stage: config.stageName,
       idleTimeoutMs: options.idleTimeoutMs,
       maxConnectionMs: options.maxConnectionMs,
+      quota: options.quota,
+      connectRate: options.connectRate,
+      virtualConnections: options.virtualConnections,
     });
     stops.push(() => gateway.stop());
 

@@ -1,46 +1,50 @@
 import { Command, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { runDemo, type DemoSummary } from '../../local/demo';
-import { parsePositiveInteger } from '../options';
+import type { Throttle } from '../../local/gateway';
+import { parsePositiveInteger, throttleOptions } from '../options';
 
 const formatCount = (n: number) => n.toLocaleString('en-US');
 const formatMs = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${formatCount(Math.round(ms))} ms`);
 
 export function registerDemoCommand(program: Command): void {
-  program
+  const command = program
     .command('demo')
     .description('start the local stack, connect real WebSocket clients, broadcast once through the state machine, and report what every client received')
     .addOption(new Option('--clients <n>', 'WebSocket clients to connect').default(1_000).argParser(parsePositiveInteger('--clients', 100_000)))
     .addOption(new Option('--partitions <n>', 'connection partitions').argParser(parsePositiveInteger('--partitions', 10_000)))
     .addOption(new Option('--shards <n>', 'SQS shard queues').argParser(parsePositiveInteger('--shards', 100)))
-    .option('--json', 'print the summary as one JSON object on the last line')
-    .action(async (options: { clients: number; partitions?: number; shards?: number; json?: boolean }) => {
-      const interactive = process.stderr.isTTY && !options.json;
-      const bar = interactive ? new SingleBar({ format: '  delivered {bar} {value}/{total} clients', hideCursor: true }, Presets.shades_classic) : undefined;
-      let barStarted = false;
-      const summary = await runDemo({
-        clients: options.clients,
-        config: { ...(options.partitions && { partitions: options.partitions }), ...(options.shards && { shards: options.shards }) },
-        onPhase: (phase) => {
-          if (barStarted) {
-            bar?.stop();
-            barStarted = false;
-          }
-          if (!options.json) console.error(`swarmcast demo: ${phase}…`);
-        },
-        onProgress: (received, clients) => {
-          if (!bar) return;
-          if (!barStarted) {
-            bar.start(clients, received);
-            barStarted = true;
-          }
-          bar.update(received);
-        },
-      });
-      if (options.json) console.log(JSON.stringify(summary));
-      else console.log(render(summary));
-      process.exitCode = summary.ok ? 0 : 1;
+    .option('--json', 'print the summary as one JSON object on the last line');
+  for (const option of throttleOptions()) command.addOption(option);
+  command.action(async (options: { clients: number; partitions?: number; shards?: number; json?: boolean; quota: Throttle; connectRate: Throttle }) => {
+    const interactive = process.stderr.isTTY && !options.json;
+    const bar = interactive ? new SingleBar({ format: '  delivered {bar} {value}/{total} clients', hideCursor: true }, Presets.shades_classic) : undefined;
+    let barStarted = false;
+    const summary = await runDemo({
+      clients: options.clients,
+      quota: options.quota,
+      connectRate: options.connectRate,
+      config: { ...(options.partitions && { partitions: options.partitions }), ...(options.shards && { shards: options.shards }) },
+      onPhase: (phase) => {
+        if (barStarted) {
+          bar?.stop();
+          barStarted = false;
+        }
+        if (!options.json) console.error(`swarmcast demo: ${phase}…`);
+      },
+      onProgress: (received, clients) => {
+        if (!bar) return;
+        if (!barStarted) {
+          bar.start(clients, received);
+          barStarted = true;
+        }
+        bar.update(received);
+      },
     });
+    if (options.json) console.log(JSON.stringify(summary));
+    else console.log(render(summary));
+    process.exitCode = summary.ok ? 0 : 1;
+  });
 }
 
 function render(s: DemoSummary): string {
@@ -53,6 +57,9 @@ function render(s: DemoSummary): string {
     ['failed', formatCount(s.failed)],
     ['received by clients', `${formatCount(s.received)} (${formatCount(s.duplicates)} duplicates)`],
     ['time to last delivery', formatMs(s.durationMs)],
+    ['connecting', `${formatMs(s.connectMs)} (${formatCount(s.connectRetries)} refused handshakes retried; connect rate ${s.connectRate}/s)`],
+    ['gateway memory', `${formatCount(Math.round(s.gatewayRssBytes / 2 ** 20))} MiB RSS, ${formatCount(Math.round(s.gatewayBytesPerSocket / 1024))} KiB per socket`],
+    ['@connections throttled', `${formatCount(s.throttled)} calls answered 429 (quota ${s.quota})`],
     ['delivery latency p50', formatMs(s.p50Ms)],
     ['delivery latency p99', formatMs(s.p99Ms)],
     ['execution', `${s.executionStatus} (${s.broadcastId})`],

@@ -2,10 +2,24 @@ import { Command, Option } from 'commander';
 import { startConsole } from '../../local/console/server';
 import { publishLocalStack, unpublishEndpoints } from '../../local/discovery';
 import { startLocalStack } from '../../local/stack';
-import { parsePositiveInteger } from '../options';
+import type { Throttle } from '../../local/gateway';
+import { formatThrottle } from '../../local/gateway/throttles';
+import { parsePositiveInteger, throttleOptions } from '../options';
+
+interface LocalOptions {
+  port: number;
+  stepfunctionsPort: number;
+  consolePort: number;
+  gatewayWorkers: number;
+  data?: string;
+  connectAuthorizer?: string;
+  json?: boolean;
+  quota: Throttle;
+  connectRate: Throttle;
+}
 
 export function registerLocalCommand(program: Command): void {
-  program
+  const command = program
     .command('local')
     .description('run the local stack for your own clients until Ctrl-C: WebSocket API, @connections API, Step Functions, DynamoDB and SQS on loopback')
     .addOption(new Option('--port <n>', 'port of the WebSocket and @connections endpoint').default(7700).argParser(parsePositiveInteger('--port', 65_535)))
@@ -14,30 +28,36 @@ export function registerLocalCommand(program: Command): void {
     .addOption(new Option('--console-port <n>', 'port of the web console').default(7702).argParser(parsePositiveInteger('--console-port', 65_535)))
     .option('--data <dir>', 'keep the tables on disk in this folder across restarts (default: in memory)')
     .option('--connect-authorizer <file>', 'a $connect REQUEST authorizer handler to run before $connect, as on AWS (its secret from CONNECT_AUTHORIZER_SECRET)')
-    .option('--json', 'print one JSON object: where each service listens (then run until Ctrl-C)')
-    .action(async (options: { port: number; stepfunctionsPort: number; consolePort: number; gatewayWorkers: number; data?: string; connectAuthorizer?: string; json?: boolean }) => {
-      const stack = await startLocalStack({
-        config: options.connectAuthorizer ? { connectAuthorizer: options.connectAuthorizer } : undefined,
-        gatewayPort: options.port,
-        stepFunctionsPort: options.stepfunctionsPort,
-        gatewayWorkers: options.gatewayWorkers,
-        dataDir: options.data,
-      });
-      const webConsole = await startConsole({ stepFunctionsEndpoint: stack.stepFunctionsEndpoint, stateMachineArn: stack.stateMachineArn, port: options.consolePort }).catch(async (error) => {
-        await stack.stop();
-        throw error;
-      });
-      await publishLocalStack(stack);
-      const { region, webSocketUrl, connectionsEndpoint, stepFunctionsEndpoint, dynamoDbEndpoint, sqsEndpoint, stateMachineArn } = stack;
-      if (options.json) console.log(JSON.stringify({ region, webSocketUrl, connectionsEndpoint, stepFunctionsEndpoint, dynamoDbEndpoint, sqsEndpoint, stateMachineArn, consoleUrl: webConsole.url }));
-      else
-        console.log(`swarmcast local stack is running${options.data ? ` (tables kept in ${options.data})` : ' (in memory)'}
+    .option('--json', 'print one JSON object: where each service listens (then run until Ctrl-C)');
+  for (const option of throttleOptions()) command.addOption(option);
+  command.action(async (options: LocalOptions) => {
+    const stack = await startLocalStack({
+      config: options.connectAuthorizer ? { connectAuthorizer: options.connectAuthorizer } : undefined,
+      gatewayPort: options.port,
+      stepFunctionsPort: options.stepfunctionsPort,
+      gatewayWorkers: options.gatewayWorkers,
+      dataDir: options.data,
+      quota: options.quota,
+      connectRate: options.connectRate,
+    });
+    const webConsole = await startConsole({ stepFunctionsEndpoint: stack.stepFunctionsEndpoint, stateMachineArn: stack.stateMachineArn, port: options.consolePort }).catch(async (error) => {
+      await stack.stop();
+      throw error;
+    });
+    await publishLocalStack(stack);
+    const { region, webSocketUrl, connectionsEndpoint, stepFunctionsEndpoint, dynamoDbEndpoint, sqsEndpoint, stateMachineArn } = stack;
+    if (options.json) {
+      const throttles = { quota: formatThrottle(options.quota), connectRate: formatThrottle(options.connectRate) };
+      console.log(JSON.stringify({ region, webSocketUrl, connectionsEndpoint, stepFunctionsEndpoint, dynamoDbEndpoint, sqsEndpoint, stateMachineArn, consoleUrl: webConsole.url, throttles }));
+    } else
+      console.log(`swarmcast local stack is running${options.data ? ` (tables kept in ${options.data})` : ' (in memory)'}
 
   console              ${webConsole.url}
   WebSocket URL        ${stack.webSocketUrl}
   @connections API     ${stack.connectionsEndpoint}
   Step Functions API   ${stack.stepFunctionsEndpoint}
   state machine        ${stack.stateMachineArn}
+  throttles            account ${formatThrottle(options.quota)} calls/s (rate/burst), new connections ${formatThrottle(options.connectRate)}/s
 
 Point the AWS SDK or the AWS CLI at it:
 
@@ -51,16 +71,16 @@ Then, for example:  npx wscat -c ${stack.webSocketUrl}
                     npx swarmcast send --message "hello" --wait
 
 Ctrl-C stops everything.`);
-      // `on`, not `once`: Ctrl-C can arrive twice (from the terminal and relayed by tsx), and
-      // a second one must not kill the process halfway through stopping.
-      await new Promise<void>((resolve) => {
-        process.on('SIGINT', () => resolve());
-        process.on('SIGTERM', () => resolve());
-      });
-      console.error('\nswarmcast local: stopping…');
-      await unpublishEndpoints();
-      await webConsole.stop();
-      await stack.stop();
-      console.error('swarmcast local: stopped.');
+    // `on`, not `once`: Ctrl-C can arrive twice (from the terminal and relayed by tsx), and
+    // a second one must not kill the process halfway through stopping.
+    await new Promise<void>((resolve) => {
+      process.on('SIGINT', () => resolve());
+      process.on('SIGTERM', () => resolve());
     });
+    console.error('\nswarmcast local: stopping…');
+    await unpublishEndpoints();
+    await webConsole.stop();
+    await stack.stop();
+    console.error('swarmcast local: stopped.');
+  });
 }

@@ -1,7 +1,8 @@
 /**
  * One client process of the local swarm: opens `count` real WebSocket connections from one
  * loopback source address (one process holds at most ~20,000 sockets here) and records,
- * per socket, when messages carrying the watched marker arrive. Driven over IPC by
+ * per socket, when messages carrying the watched marker arrive. Like real clients, a refused
+ * handshake is retried after a jittered backoff, until a deadline. Driven over IPC by
  * ClientSwarm (local/clients/swarm.ts).
  */
 import WebSocket from 'ws';
@@ -15,36 +16,68 @@ let closedByServer = 0;
 
 const send = (message: ClientProcessReport) => process.send?.(message);
 
-async function connect(url: string, count: number, localAddress: string, concurrency: number): Promise<void> {
+/**
+ * Backoff between failed handshakes (429 over the connect rate, 5xx, network errors): "full
+ * jitter" over an exponential ceiling, as AWS's own SDKs retry, so refused clients spread out
+ * instead of returning in waves.
+ */
+const RETRY_BASE_MS = 100;
+const RETRY_CAP_MS = 5_000;
+/** A handshake unanswered this long is abandoned and retried: above API Gateway's 29 s integration timeout. */
+const HANDSHAKE_TIMEOUT_MS = 60_000;
+
+/** What one handshake attempt ended with: an open socket, or the error and whether a retry may help. */
+type Attempt = { socket: WebSocket } | { error: string; retryable: boolean };
+
+function attemptOpen(url: string, localAddress: string): Promise<Attempt> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(url, { localAddress, perMessageDeflate: false, handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
+    socket.once('open', () => resolve({ socket }));
+    socket.once('error', (error) => {
+      // ws reports a refused handshake as "Unexpected server response: <status>".
+      const status = Number(/Unexpected server response: (\d+)/.exec(error.message)?.[1] ?? 0);
+      resolve({ error: error.message, retryable: status === 0 || status === 429 || status >= 500 });
+    });
+  });
+}
+
+async function connect(url: string, count: number, localAddress: string, concurrency: number, deadline: number): Promise<void> {
   let next = 0;
   let failed = 0;
+  let retries = 0;
   let firstError = '';
-  const openOne = (index: number) =>
-    new Promise<void>((resolve) => {
-      const socket = new WebSocket(url, { localAddress, perMessageDeflate: false });
-      arrivals[index] = [];
-      socket.on('message', (data) => {
-        if (marker && data.toString().includes(marker)) arrivals[index].push(Date.now());
-      });
-      socket.once('open', () => {
-        sockets[index] = socket;
-        resolve();
-      });
-      socket.once('close', () => {
-        if (sockets[index] === socket) closedByServer++;
-      });
-      socket.once('error', (error) => {
+  const openOne = async (index: number) => {
+    arrivals[index] = [];
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await attemptOpen(url, localAddress);
+      if ('socket' in outcome) return keep(index, outcome.socket);
+      if (!outcome.retryable || Date.now() >= deadline) {
         failed++;
-        firstError ||= error.message;
-        resolve();
-      });
-    });
+        firstError ||= outcome.error;
+        return;
+      }
+      retries++;
+      const delayMs = Math.random() * Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** attempt);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(delayMs, Math.max(0, deadline - Date.now()))));
+    }
+  };
   const worker = async () => {
     while (next < count) await openOne(next++);
   };
   arrivals = new Array(count);
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
-  send({ type: 'connected', open: sockets.filter(Boolean).length, failed, firstError });
+  send({ type: 'connected', open: sockets.filter(Boolean).length, failed, retries, firstError });
+}
+
+function keep(index: number, socket: WebSocket): void {
+  sockets[index] = socket;
+  socket.on('message', (data) => {
+    if (marker && data.toString().includes(marker)) arrivals[index].push(Date.now());
+  });
+  socket.on('error', () => undefined); // ws follows every error with 'close'
+  socket.once('close', () => {
+    if (sockets[index] === socket) closedByServer++;
+  });
 }
 
 function report(): void {
@@ -74,7 +107,7 @@ function closeAll(abruptCount: number): void {
 process.on('message', (command: ClientProcessCommand) => {
   switch (command.type) {
     case 'connect':
-      void connect(command.url, command.count, command.localAddress, command.concurrency);
+      void connect(command.url, command.count, command.localAddress, command.concurrency, command.deadline);
       break;
     case 'watch':
       marker = command.marker;

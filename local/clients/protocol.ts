@@ -1,12 +1,14 @@
 /** IPC between ClientSwarm and its client processes. */
 export type ClientProcessCommand =
-  | { type: 'connect'; url: string; count: number; localAddress: string; concurrency: number }
+  /** `deadline` (ms since epoch): a client still refused then gives up. */
+  | { type: 'connect'; url: string; count: number; localAddress: string; concurrency: number; deadline: number }
   | { type: 'watch'; marker: string }
   | { type: 'report' }
   | { type: 'close'; abrupt?: number };
 
 export type ClientProcessReport =
-  | { type: 'connected'; open: number; failed: number; firstError: string }
+  /** `retries`: handshakes attempted again after a refusal (429 over the connect rate, 5xx, network error). */
+  | { type: 'connected'; open: number; failed: number; retries: number; firstError: string }
   | { type: 'watching' }
   | { type: 'report'; open: number; received: number; duplicates: number; firstArrivals: number[]; closedByServer: number }
   | { type: 'closed' };

@@ -1,11 +1,29 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { AWS_LIMITS } from '../../functions/commons/aws-limits';
 import type { ClientProcessCommand, ClientProcessReport } from './protocol';
 
 /** Sockets per client process: well under the ~20,000 open files one process may hold. */
 const SOCKETS_PER_PROCESS = 8_000;
 /** Distinct loopback source addresses keep each address's ephemeral ports far from exhaustion. */
 const SOURCE_ADDRESSES = 20;
+
+/** AWS's new-connection rate: the default connect deadline allows five times the time it needs. */
+const ASSUMED_CONNECTS_PER_SECOND = AWS_LIMITS.webSocketNewConnectionsPerSecond.value;
+/**
+ * Handshakes in flight over all client processes. Locally every admitted handshake is a
+ * $connect on dynalite (at most ~500/s, far fewer on a busy machine): more in flight only
+ * lengthens its queue toward the 29 s integration timeout, and a timed-out $connect still
+ * writes its row.
+ */
+const HANDSHAKES_IN_FLIGHT = 200;
+
+export interface SwarmConnectOptions {
+  /** Handshakes in flight over all client processes (default 200). */
+  concurrency?: number;
+  /** Clients still refused after this long give up (default 5 min + 5 × clients / 500 per s). */
+  connectTimeoutMs?: number;
+}
 
 export interface SwarmReport {
   clients: number;
@@ -22,9 +40,15 @@ export interface SwarmReport {
  * as their number needs. Every process is a child of this one and ends with it.
  */
 export class ClientSwarm {
+  /** Handshakes that were refused (or failed) and tried again while connecting. */
+  retries = 0;
+
   private constructor(private readonly processes: ChildProcess[]) {}
 
-  static async connect(url: string, clients: number, { concurrency = 200 }: { concurrency?: number } = {}): Promise<ClientSwarm> {
+  /** Connects every client once, each retrying refused handshakes until the connect deadline; rejects if any could not. */
+  static async connect(url: string, clients: number, { concurrency = HANDSHAKES_IN_FLIGHT, connectTimeoutMs }: SwarmConnectOptions = {}): Promise<ClientSwarm> {
+    const timeoutMs = connectTimeoutMs ?? 5 * 60_000 + (5 * 1000 * clients) / ASSUMED_CONNECTS_PER_SECOND;
+    const deadline = Date.now() + timeoutMs;
     const processCount = Math.max(1, Math.ceil(clients / SOCKETS_PER_PROCESS));
     const processes = Array.from({ length: processCount }, () =>
       fork(path.join(__dirname, 'client-process.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
@@ -33,8 +57,10 @@ export class ClientSwarm {
     try {
       const results = await swarm.ask((index) => {
         const count = Math.floor(clients / processCount) + (index < clients % processCount ? 1 : 0);
-        return { type: 'connect', url, count, localAddress: `127.0.0.${(index % SOURCE_ADDRESSES) + 1}`, concurrency };
-      }, 'connected', 5 * 60_000);
+        const inFlight = Math.max(1, Math.ceil(concurrency / processCount));
+        return { type: 'connect', url, count, localAddress: `127.0.0.${(index % SOURCE_ADDRESSES) + 1}`, concurrency: inFlight, deadline };
+      }, 'connected', timeoutMs + 30_000);
+      swarm.retries = results.reduce((sum, r) => sum + (r.type === 'connected' ? r.retries : 0), 0);
       const failed = results.reduce((sum, r) => sum + (r.type === 'connected' ? r.failed : 0), 0);
       if (failed > 0) {
         const firstError = results.map((r) => (r.type === 'connected' ? r.firstError : '')).find(Boolean);

@@ -44,3 +44,26 @@ export function workerIndexOf(connectionId: string): number | undefined {
 export function randomRequestId(): string {
   return `${randomBytes(ID_BYTES).toString('base64url')}=`;
 }
+
+/**
+ * Virtual connection ids (virtual-connections.ts): the same shape, owner in byte 0, but
+ * bytes 1..6 are the fixed mark "VIRTUA" instead of random (a real id matches it with
+ * probability 2^-48) and bytes 7..10 are the id's number n; worker n mod workerCount owns it.
+ */
+const VIRTUAL_MARK = Buffer.from('VIRTUA', 'latin1');
+
+export function virtualConnectionId(n: number, workerCount: number): string {
+  const bytes = Buffer.allocUnsafe(ID_BYTES);
+  VIRTUAL_MARK.copy(bytes, 1);
+  bytes.writeUInt32BE(n, 7);
+  bytes[0] = (bytes[1] + (n % workerCount)) & 0xff;
+  return `${bytes.toString('base64url')}=`;
+}
+
+/** The number n of a virtual connection id, or undefined when the id is not virtual. */
+export function virtualNumberOf(connectionId: string): number | undefined {
+  if (connectionId.length !== ID_LENGTH || !connectionId.endsWith('=')) return undefined;
+  const bytes = Buffer.from(connectionId.slice(0, ID_LENGTH - 1), 'base64url');
+  if (bytes.length !== ID_BYTES || !VIRTUAL_MARK.equals(bytes.subarray(1, 7))) return undefined;
+  return bytes.readUInt32BE(7);
+}

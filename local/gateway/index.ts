@@ -4,13 +4,20 @@
  */
 import { randomBytes } from 'node:crypto';
 import { resolve as resolvePath } from 'node:path';
-import { MAX_WORKERS } from './connection-id';
+import { MAX_WORKERS, virtualConnectionId } from './connection-id';
 import { AWS_LIMITS, DEFAULTS, type GatewayOptions, type WorkerConfig } from './options';
+import { DEFAULT_CONNECT_RATE, DEFAULT_QUOTA, type Throttle } from './throttles';
+import type { VirtualDeliveries } from './virtual-connections';
 import { WorkerProcess } from './worker-process';
 import type { WorkerStats } from './worker-protocol';
 
 export type { GatewayOptions, RouteHandlerModules } from './options';
+export type { Throttle } from './throttles';
+export type { VirtualDeliveries } from './virtual-connections';
 export type { WorkerStats } from './worker-protocol';
+
+/** Virtual connection ids are numbered in 32 bits. */
+const MAX_VIRTUAL_CONNECTIONS = 2 ** 32 - 1;
 
 export interface GatewayStats {
   workers: WorkerStats[];
@@ -24,9 +31,15 @@ export interface Gateway {
   /** Base URL of the @connections API, stage included: http://host:port/{stage}. */
   connectionsEndpoint: string;
   port: number;
+  /** The throttles in force (options or AWS's defaults). */
+  throttles: { quota: Throttle; connectRate: Throttle };
   /** Closes every socket (running $disconnect for each) and ends the workers. */
   stop(): Promise<void>;
   stats(): Promise<GatewayStats>;
+  /** The id of virtual connection n (0 ≤ n < options.virtualConnections). */
+  virtualConnectionId(n: number): string;
+  /** Deliveries counted on the virtual connections, over all workers; `reset` zeroes the counts afterwards. */
+  virtualDeliveries(options?: { reset?: boolean }): Promise<VirtualDeliveries>;
 }
 
 /** How long stop() waits for a worker to finish before killing it. */
@@ -36,6 +49,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const workerCount = options.workers ?? DEFAULTS.workers;
   if (!Number.isInteger(workerCount) || workerCount < 1 || workerCount > MAX_WORKERS) {
     throw new RangeError(`workers must be an integer from 1 to ${MAX_WORKERS}, got ${options.workers}`);
+  }
+  const virtualConnections = options.virtualConnections ?? 0;
+  if (!Number.isInteger(virtualConnections) || virtualConnections < 0 || virtualConnections > MAX_VIRTUAL_CONNECTIONS) {
+    throw new RangeError(`virtualConnections must be an integer from 0 to ${MAX_VIRTUAL_CONNECTIONS}, got ${options.virtualConnections}`);
   }
   const base = {
     workerCount,
@@ -47,6 +64,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     maxConnectionMs: options.maxConnectionMs ?? AWS_LIMITS.maxConnectionMs,
     integrationTimeoutMs: options.integrationTimeoutMs ?? AWS_LIMITS.integrationTimeoutMs,
     maxBufferedBytes: options.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes,
+    quota: options.quota ?? DEFAULT_QUOTA,
+    connectRate: options.connectRate ?? DEFAULT_CONNECT_RATE,
+    virtualConnections,
   };
   const workers = Array.from(
     { length: workerCount },
@@ -55,10 +75,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let port: number;
   try {
     const peers = await Promise.all(workers.map((w) => w.call('init', { config: { ...base, workerIndex: w.index } satisfies WorkerConfig })));
+    // Linked before listening: the first call any worker gets can already draw on the shared throttles.
+    await Promise.all(workers.map((w) => w.call('link', { peerAddresses: peers.map((p) => p.peerAddress) })));
     // The first worker picks the port (when none is given); the others join it.
     port = (await workers[0].call('listen', { port: options.port ?? DEFAULTS.port })).port;
     await Promise.all(workers.slice(1).map((w) => w.call('listen', { port })));
-    await Promise.all(workers.map((w) => w.call('link', { peerAddresses: peers.map((p) => p.peerAddress) })));
   } catch (error) {
     for (const w of workers) w.kill();
     throw error;
@@ -90,10 +111,21 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     webSocketUrl: `ws://${origin}/${base.stage}`,
     connectionsEndpoint: `http://${origin}/${base.stage}`,
     port,
+    throttles: { quota: base.quota, connectRate: base.connectRate },
     stop: () => (stopping ??= stop()),
     stats: async () => {
       const stats = await Promise.all(workers.filter((w) => w.running).map((w) => w.call('stats', {})));
       return { workers: stats, connections: stats.reduce((sum, s) => sum + s.connections, 0) };
+    },
+    virtualConnectionId: (n) => {
+      if (!Number.isInteger(n) || n < 0 || n >= virtualConnections) throw new RangeError(`virtual connection ${n} does not exist (0 to ${virtualConnections - 1})`);
+      return virtualConnectionId(n, workerCount);
+    },
+    virtualDeliveries: async ({ reset = false } = {}) => {
+      const counts = await Promise.all(workers.filter((w) => w.running).map((w) => w.call('virtualDeliveries', { reset })));
+      const total: VirtualDeliveries = { connections: 0, delivered: 0, duplicates: 0, posts: 0 };
+      for (const c of counts) for (const key of Object.keys(total) as (keyof VirtualDeliveries)[]) total[key] += c[key];
+      return total;
     },
   };
 }

@@ -1,4 +1,5 @@
 /** What startGateway() accepts, and the resolved form each worker process receives. */
+import type { Throttle } from './throttles';
 
 /** Module paths (absolute, .ts or .js) of the Lambda handlers behind the routes; each exports `handler`. */
 export interface RouteHandlerModules {
@@ -31,6 +32,15 @@ export interface GatewayOptions {
   integrationTimeoutMs?: number;
   /** Bytes waiting in a socket's send buffer above which a post answers 429 LimitExceededException. */
   maxBufferedBytes?: number;
+  /**
+   * API Gateway's account throttle over every @connections call and handshake, shared by all
+   * workers (default AWS's 10,000/s, burst 5,000; 'off' for none). Over it: 429 LimitExceededException.
+   */
+  quota?: Throttle;
+  /** New connections per second, shared by all workers (default AWS's 500/s); over it the handshake answers 429. */
+  connectRate?: Throttle;
+  /** Socket-less connection ids 0..N-1 that count posts instead of sending them (virtual-connections.ts). */
+  virtualConnections?: number;
   /** Where the handlers' stdout goes (their logs); the gateway's own errors always go to stderr. */
   handlerOutput?: 'inherit' | 'ignore';
   /** Called when a worker process exits while the gateway runs (its sockets are gone). */
@@ -49,6 +59,9 @@ export interface WorkerConfig {
   maxConnectionMs: number;
   integrationTimeoutMs: number;
   maxBufferedBytes: number;
+  quota: Throttle;
+  connectRate: Throttle;
+  virtualConnections: number;
 }
 
 export const AWS_LIMITS = {

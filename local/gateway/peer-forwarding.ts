@@ -9,22 +9,34 @@ import { type ManagementResult, RESULTS } from './management-results';
  * in the same tick go out in one syscall (cork until nextTick), so under a broadcast the
  * forwarding cost is a few microseconds per post.
  *
+ * The same link carries token leases of the shared throttles (token-bucket.ts) to the
+ * bucket's owner: op LEASE, no id, data = u8 bucket | u16 worker | u32 stock | u32 want, answered with
+ * status 200 and the tokens granted as the body.
+ *
  * Request frame:  u32 length | u8 op | u32 requestId | u8 idLength | id | data
  * Response frame: u32 length | u32 requestId | u16 status | u8 errorTypeLength | errorType | body
  * (length counts the bytes after itself)
  */
 export type ManagementOp = 'post' | 'describe' | 'delete';
 export type ExecuteLocally = (op: ManagementOp, connectionId: string, data: Buffer) => ManagementResult;
+/** Grants up to `want` tokens of shared bucket `bucket` to `worker`, which still holds `stock` tokens. */
+export type GrantLease = (bucket: number, worker: number, stock: number, want: number) => number;
 
 const OPS: ManagementOp[] = ['post', 'describe', 'delete'];
+const LEASE_OP = 255;
 
-/** Listens for links from the other workers and answers their calls with `execute`. */
-export async function startPeerServer(address: string, execute: ExecuteLocally): Promise<net.Server> {
+/** Listens for links from the other workers and answers their calls with `execute` and `grantLease`. */
+export async function startPeerServer(address: string, execute: ExecuteLocally, grantLease: GrantLease): Promise<net.Server> {
   const server = net.createServer((socket) => {
     const out = new CorkedWriter(socket);
     readFrames(socket, (frame) => {
-      const op = OPS[frame[0]];
       const requestId = frame.readUInt32BE(1);
+      if (frame[0] === LEASE_OP) {
+        const granted = grantLease(frame[6], frame.readUInt16BE(7), frame.readUInt32BE(9), frame.readUInt32BE(13));
+        out.write(encodeResponse(requestId, { status: 200, body: String(granted) }));
+        return;
+      }
+      const op = OPS[frame[0]];
       const idLength = frame[5];
       const connectionId = frame.toString('latin1', 6, 6 + idLength);
       const result = execute(op, connectionId, frame.subarray(6 + idLength));
@@ -67,13 +79,33 @@ export class PeerLink {
   }
 
   forward(op: ManagementOp, connectionId: string, data: Buffer): Promise<ManagementResult> {
+    return this.request(OPS.indexOf(op), connectionId, data);
+  }
+
+  /** Asks the owner of shared bucket `bucket` for tokens; rejects when the owner is gone. */
+  async lease(bucket: number, worker: number, stock: number, want: number): Promise<number> {
+    const data = Buffer.allocUnsafe(11);
+    data[0] = bucket;
+    data.writeUInt16BE(worker, 1);
+    data.writeUInt32BE(stock, 3);
+    data.writeUInt32BE(want, 7);
+    const result = await this.request(LEASE_OP, '', data);
+    if (result.status !== 200) throw new Error('the owner of the shared throttle is gone');
+    return Number(result.body);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private request(opCode: number, connectionId: string, data: Buffer): Promise<ManagementResult> {
     if (this.closed) return Promise.resolve(RESULTS.gone);
     const requestId = this.nextRequestId;
     this.nextRequestId = (this.nextRequestId + 1) >>> 0;
     const idLength = Buffer.byteLength(connectionId, 'latin1');
     const frame = Buffer.allocUnsafe(4 + 1 + 4 + 1 + idLength + data.length);
     frame.writeUInt32BE(frame.length - 4, 0);
-    frame[4] = OPS.indexOf(op);
+    frame[4] = opCode;
     frame.writeUInt32BE(requestId, 5);
     frame[9] = idLength;
     frame.write(connectionId, 10, 'latin1');
@@ -82,10 +114,6 @@ export class PeerLink {
       this.pending.set(requestId, resolve);
       this.out.write(frame);
     });
-  }
-
-  close(): void {
-    this.socket.destroy();
   }
 }
 

@@ -11,6 +11,7 @@ import { type InvocationOutcome, type RouteHandler, type RouteHandlers, response
 export interface EndpointCounters {
   connectsAccepted: number;
   connectsRefused: number;
+  connectsThrottled: number;
   messages: number;
   disconnects: number;
 }
@@ -22,7 +23,7 @@ export interface EndpointCounters {
  * $disconnect once, best effort.
  */
 export class WebSocketEndpoint {
-  readonly counters: EndpointCounters = { connectsAccepted: 0, connectsRefused: 0, messages: 0, disconnects: 0 };
+  readonly counters: EndpointCounters = { connectsAccepted: 0, connectsRefused: 0, connectsThrottled: 0, messages: 0, disconnects: 0 };
   private readonly server = new WebSocketServer({
     noServer: true,
     clientTracking: false, // the registry tracks sockets
@@ -37,6 +38,8 @@ export class WebSocketEndpoint {
     private readonly handlers: RouteHandlers,
     private readonly registry: ConnectionRegistry,
     private readonly ids: ConnectionIdFactory,
+    /** Takes a handshake's tokens from the shared throttles; false: refuse it with 429. */
+    private readonly admitHandshake: () => Promise<boolean> = async () => true,
   ) {
     this.acceptedPaths = new Set(['/', `/${api.stage}`, `/${api.stage}/`]);
   }
@@ -58,6 +61,11 @@ export class WebSocketEndpoint {
     // Refuse malformed handshakes before $connect runs, as API Gateway never invokes it for them.
     if (request.headers.upgrade?.toLowerCase() !== 'websocket' || !request.headers['sec-websocket-key']) {
       return refuse(socket, 400);
+    }
+    // Over the rate API Gateway refuses the handshake itself: $connect never runs, no row is written.
+    if (!(await this.admitHandshake())) {
+      this.counters.connectsThrottled++;
+      return refuse(socket, 429, TOO_MANY_REQUESTS);
     }
 
     const facts = connectionFactsOf(request, this.ids.next(), this.api);
@@ -137,9 +145,13 @@ function integrationStatus(outcome: InvocationOutcome, handler: RouteHandler): n
   }
 }
 
-function refuse(socket: Duplex, status: number): void {
+/** The body of API Gateway's throttling answer. */
+const TOO_MANY_REQUESTS = JSON.stringify({ message: 'Too Many Requests' });
+
+function refuse(socket: Duplex, status: number, body = ''): void {
   if (socket.destroyed) return;
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  const type = body ? 'Content-Type: application/json\r\n' : '';
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\n${type}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
 function reply(socket: WebSocket, text: string): void {

@@ -1,4 +1,5 @@
 import type { WorkerConfig } from './options';
+import type { VirtualDeliveries } from './virtual-connections';
 
 /** Requests the primary sends a worker over IPC, and what each one answers. */
 export interface WorkerCalls {
@@ -9,6 +10,8 @@ export interface WorkerCalls {
   /** Connect to the other workers' peer sockets (index = worker index). */
   link: { args: { peerAddresses: string[] }; result: null };
   stats: { args: Record<string, never>; result: WorkerStats };
+  /** Deliveries counted on this worker's virtual connections; `reset` zeroes them after reading. */
+  virtualDeliveries: { args: { reset: boolean }; result: VirtualDeliveries };
   /** Close every socket (running $disconnect), then exit. */
   stop: { args: Record<string, never>; result: null };
 }
@@ -24,16 +27,25 @@ export interface WorkerStats {
   connections: number;
   connectsAccepted: number;
   connectsRefused: number;
+  /** Handshakes refused with 429 over the new-connection rate or the account throttle. */
+  connectsThrottled: number;
   messages: number;
   disconnects: number;
   /** Posts written to this worker's sockets (whichever worker received the HTTP call). */
   posts: number;
   gone: number;
+  /** Posts answered 429 because the socket's send buffer was full. */
   limitExceeded: number;
+  /** @connections calls this worker received over HTTP (whoever owns the connection). */
+  calls: number;
+  /** @connections calls this worker received and answered 429 over the account throttle. */
+  throttled: number;
   deleted: number;
   timedOut: number;
   /** @connections calls this worker received for another worker's socket and forwarded. */
   forwarded: number;
   /** CPU time (user + system) this worker process has used, for measuring the cost per post. */
   cpuMs: number;
+  /** Resident memory of this worker process, for the memory each socket costs. */
+  rssBytes: number;
 }

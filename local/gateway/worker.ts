@@ -9,10 +9,12 @@ import type net from 'node:net';
 import { ConnectionIdFactory, workerIndexOf } from './connection-id';
 import { ConnectionRegistry } from './connection-registry';
 import { managementRequestListener } from './management-api';
-import { RESULTS } from './management-results';
+import { type ManagementResult, RESULTS } from './management-results';
 import type { WorkerConfig } from './options';
 import { type ExecuteLocally, type ManagementOp, PeerLink, startPeerServer } from './peer-forwarding';
 import { loadRouteHandlers } from './route-handlers';
+import { BUCKET_OWNER_WORKER, SharedThrottles } from './shared-throttles';
+import { type VirtualDeliveries, VirtualConnections } from './virtual-connections';
 import { WebSocketEndpoint } from './websocket-endpoint';
 import type { WorkerCalls, WorkerReply, WorkerRequest, WorkerStats } from './worker-protocol';
 
@@ -27,14 +29,18 @@ const KEEP_ALIVE_TIMEOUT_MS = 60_000;
 
 class GatewayWorker {
   private readonly server: http.Server;
-  private readonly links: (PeerLink | undefined)[] = [];
+  private calls = 0;
   private forwarded = 0;
+  private throttled = 0;
 
   private constructor(
     private readonly config: WorkerConfig,
     private readonly endpoint: WebSocketEndpoint,
     private readonly registry: ConnectionRegistry,
+    private readonly virtual: VirtualConnections | undefined,
+    private readonly throttles: SharedThrottles,
     private readonly peerServer: net.Server,
+    private readonly links: (PeerLink | undefined)[],
   ) {
     const onRequest = managementRequestListener(config.stage, this.route);
     this.server = http.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, noDelay: true }, onRequest);
@@ -44,11 +50,17 @@ class GatewayWorker {
   static async start(config: WorkerConfig): Promise<GatewayWorker> {
     const handlers = await loadRouteHandlers(config.handlers, config.integrationTimeoutMs);
     const registry = new ConnectionRegistry(config);
+    const virtual = config.virtualConnections > 0 ? new VirtualConnections(config.workerIndex, config.workerCount, config.virtualConnections) : undefined;
+    const links: (PeerLink | undefined)[] = [];
+    const throttles = new SharedThrottles(config, (bucket, stock, want) => {
+      const owner = links[BUCKET_OWNER_WORKER];
+      return owner ? owner.lease(bucket, config.workerIndex, stock, want) : Promise.reject(new Error('not linked yet'));
+    });
     const ids = new ConnectionIdFactory(config.workerIndex);
-    const endpoint = new WebSocketEndpoint(config, handlers, registry, ids);
-    const execute: ExecuteLocally = (op, id, data) => executeOn(registry, op, id, data);
-    const peerServer = await startPeerServer(peerAddressOf(config), execute);
-    return new GatewayWorker(config, endpoint, registry, peerServer);
+    const endpoint = new WebSocketEndpoint(config, handlers, registry, ids, () => throttles.admitHandshake());
+    const execute: ExecuteLocally = (op, id, data) => executeOn(registry, virtual, op, id, data);
+    const peerServer = await startPeerServer(peerAddressOf(config), execute, (bucket, worker, stock, want) => throttles.grantLease(bucket, worker, stock, want));
+    return new GatewayWorker(config, endpoint, registry, virtual, throttles, peerServer, links);
   }
 
   get peerAddress(): string {
@@ -73,6 +85,7 @@ class GatewayWorker {
     peerAddresses.forEach((address, index) => {
       if (index !== this.config.workerIndex) this.links[index] = new PeerLink(address);
     });
+    this.throttles.prefetch();
   }
 
   stats(): WorkerStats {
@@ -83,9 +96,16 @@ class GatewayWorker {
       connections: this.registry.size,
       ...this.endpoint.counters,
       ...this.registry.counters,
+      calls: this.calls,
+      throttled: this.throttled,
       forwarded: this.forwarded,
       cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+      rssBytes: process.memoryUsage.rss(),
     };
+  }
+
+  virtualDeliveries(reset: boolean): VirtualDeliveries {
+    return this.virtual?.deliveries(reset) ?? { connections: 0, delivered: 0, duplicates: 0, posts: 0 };
   }
 
   async stop(): Promise<void> {
@@ -98,15 +118,31 @@ class GatewayWorker {
     for (const link of this.links) link?.close();
   }
 
-  /** The owner is written in the id: run the call here, or forward it to the owning worker. */
+  /**
+   * The account throttle counts the call where it arrives, as API Gateway's front door does;
+   * then the owner is written in the id: run the call here, or forward it to the owning worker.
+   */
   private readonly route = (op: ManagementOp, connectionId: string, data: Buffer) => {
+    this.calls++;
+    const admitted = this.throttles.admitCall();
+    if (admitted === true) return this.dispatch(op, connectionId, data);
+    if (admitted === false) return this.refuse();
+    return admitted.then((ok) => (ok ? this.dispatch(op, connectionId, data) : this.refuse()));
+  };
+
+  private refuse(): ManagementResult {
+    this.throttled++;
+    return RESULTS.limitExceeded;
+  }
+
+  private dispatch(op: ManagementOp, connectionId: string, data: Buffer): ManagementResult | Promise<ManagementResult> {
     const owner = workerIndexOf(connectionId);
-    if (owner === this.config.workerIndex) return executeOn(this.registry, op, connectionId, data);
+    if (owner === this.config.workerIndex) return executeOn(this.registry, this.virtual, op, connectionId, data);
     const link = owner === undefined ? undefined : this.links[owner];
     if (!link) return RESULTS.gone; // not an id of this gateway
     this.forwarded++;
     return link.forward(op, connectionId, data);
-  };
+  }
 }
 
 /**
@@ -118,7 +154,9 @@ function peerAddressOf(config: WorkerConfig): string {
   return `\0swarmcast-gateway-${process.pid}-worker-${config.workerIndex}`;
 }
 
-function executeOn(registry: ConnectionRegistry, op: ManagementOp, connectionId: string, data: Buffer) {
+function executeOn(registry: ConnectionRegistry, virtual: VirtualConnections | undefined, op: ManagementOp, connectionId: string, data: Buffer) {
+  const virtualResult = virtual?.execute(op, connectionId);
+  if (virtualResult) return virtualResult;
   switch (op) {
     case 'post':
       return registry.post(connectionId, data);
@@ -145,6 +183,8 @@ async function answer(request: WorkerRequest): Promise<WorkerCalls[WorkerRequest
       return null;
     case 'stats':
       return worker.stats();
+    case 'virtualDeliveries':
+      return worker.virtualDeliveries(request.reset);
     case 'stop':
       await worker.stop();
       return null;

@@ -1,0 +1,221 @@
+/**
+ * API Gateway's limits in the local gateway, against real sockets on 127.0.0.1 and the real
+ * @aws-sdk/client-apigatewaymanagementapi: the account throttle shared by the workers (429
+ * LimitExceededException), the new-connection rate (handshake 429, $connect not run), the
+ * client swarm retrying refused handshakes, and virtual connections.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ApiGatewayManagementApiClient,
+  GetConnectionCommand,
+  GoneException,
+  LimitExceededException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import { Pool } from 'undici';
+import WebSocket from 'ws';
+import { ClientSwarm } from '../../local/clients/swarm';
+import { type Gateway, type GatewayOptions, startGateway } from '../../local/gateway';
+
+const FIXTURES = join(__dirname, 'fixtures', 'gateway-handlers');
+const HANDLERS = {
+  connect: join(FIXTURES, 'connect.ts'),
+  disconnect: join(FIXTURES, 'disconnect.ts'),
+  default: join(FIXTURES, 'default.ts'),
+};
+
+let gateway: Gateway | undefined;
+let eventsDir: string | undefined;
+
+afterEach(async () => {
+  await gateway?.stop();
+  gateway = undefined;
+  if (eventsDir) rmSync(eventsDir, { recursive: true, force: true });
+  eventsDir = undefined;
+});
+
+/** A gateway whose handlers record their events; `connectEvents()` counts the $connect invocations. */
+async function start(options: Partial<GatewayOptions>) {
+  eventsDir = mkdtempSync(join(tmpdir(), 'gateway-limits-'));
+  const eventsFile = join(eventsDir, 'events.jsonl');
+  gateway = await startGateway({ handlerOutput: 'ignore', ...options, handlers: HANDLERS, env: { GATEWAY_EVENTS_FILE: eventsFile } });
+  const connectEvents = () => {
+    try {
+      return readFileSync(eventsFile, 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('"eventType":"CONNECT"')).length;
+    } catch {
+      return 0;
+    }
+  };
+  return { gateway, connectEvents };
+}
+
+function managementClient(endpoint: string): ApiGatewayManagementApiClient {
+  return new ApiGatewayManagementApiClient({
+    endpoint,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' },
+    maxAttempts: 1, // show each 429 instead of the SDK's own retries
+  });
+}
+
+/** Opens a socket and asks the gateway for its connection id; rejects with ws's error when the handshake is refused. */
+async function openSocket(url: string): Promise<{ socket: WebSocket; connectionId: string }> {
+  const socket = new WebSocket(url);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  const connectionId = await new Promise<string>((resolve) => {
+    socket.once('message', (data) => resolve(data.toString()));
+    socket.send('whoami');
+  });
+  return { socket, connectionId };
+}
+
+const settle = <T>(promises: Promise<T>[]) => Promise.allSettled(promises);
+
+describe('account throttle on @connections', () => {
+  test('past the bucket the real SDK raises LimitExceededException, from the 429 API Gateway sends', async () => {
+    const { gateway } = await start({ quota: { ratePerSecond: 1, burst: 10 }, connectRate: 'off' });
+    const { socket, connectionId } = await openSocket(gateway.webSocketUrl);
+    const client = managementClient(gateway.connectionsEndpoint);
+
+    const results = await settle(Array.from({ length: 40 }, () => client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'x' }))));
+    const raw = await fetch(`${gateway.connectionsEndpoint}/@connections/${encodeURIComponent(connectionId)}`, { method: 'POST', body: 'x' });
+
+    const refused = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason);
+    const accepted = results.length - refused.length;
+    expect(accepted).toBeGreaterThanOrEqual(9); // the handshake took one token of the burst
+    expect(accepted).toBeLessThanOrEqual(12); // the burst, plus what 1/s refills while the calls run
+    expect(refused.every((error) => error instanceof LimitExceededException && error.$metadata.httpStatusCode === 429)).toBe(true);
+    expect(raw.status).toBe(429);
+    expect(raw.headers.get('x-amzn-errortype')).toBe('LimitExceededException');
+    expect(await raw.json()).toEqual({ message: 'Rate exceeded' });
+    const stats = await gateway.stats();
+    expect(stats.workers[0].throttled).toBe(refused.length + 1);
+    socket.close();
+  });
+
+  test('GetConnection draws on the same bucket, and the bucket refills at its rate', async () => {
+    const { gateway } = await start({ quota: { ratePerSecond: 20, burst: 5 }, connectRate: 'off' });
+    const { socket, connectionId } = await openSocket(gateway.webSocketUrl);
+    const client = managementClient(gateway.connectionsEndpoint);
+
+    const burst = await settle(Array.from({ length: 10 }, () => client.send(new GetConnectionCommand({ ConnectionId: connectionId }))));
+    await new Promise((resolve) => setTimeout(resolve, 500)); // 10 tokens
+    const later = await settle(Array.from({ length: 5 }, () => client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'x' }))));
+
+    expect(burst.filter((r) => r.status === 'fulfilled').length).toBeLessThanOrEqual(6);
+    expect(burst.some((r) => r.status === 'rejected' && r.reason instanceof LimitExceededException)).toBe(true);
+    expect(later.every((r) => r.status === 'fulfilled')).toBe(true);
+    socket.close();
+  });
+
+  test('two workers share one bucket: calls arriving at both together stay within it', async () => {
+    const quota = { ratePerSecond: 1, burst: 50 }; // a slow refill: the burst decides, whatever the machine's load
+    const { gateway } = await start({ workers: 2, quota, connectRate: 'off' });
+    const sockets = await Promise.all(Array.from({ length: 8 }, () => openSocket(gateway.webSocketUrl)));
+    // Many keep-alive connections, so the kernel spreads the calls over both workers.
+    const pool = new Pool(new URL(gateway.connectionsEndpoint).origin, { connections: 16, pipelining: 1 });
+    const path = new URL(gateway.connectionsEndpoint).pathname;
+
+    const started = performance.now();
+    const statuses = await Promise.all(
+      Array.from({ length: 400 }, async (_, i) => {
+        const response = await pool.request({ method: 'POST', path: `${path}/@connections/${encodeURIComponent(sockets[i % 8].connectionId)}`, body: 'x' });
+        await response.body.dump();
+        return response.statusCode;
+      }),
+    );
+    const elapsedSeconds = (performance.now() - started) / 1000;
+
+    const accepted = statuses.filter((s) => s === 200).length;
+    expect(accepted + statuses.filter((s) => s === 429).length).toBe(400);
+    expect(accepted).toBeGreaterThanOrEqual(quota.burst - sockets.length - 2); // each handshake took a token; a stock may stay unspent
+    expect(accepted).toBeLessThanOrEqual(quota.burst + quota.ratePerSecond * elapsedSeconds);
+    const workers = (await gateway.stats()).workers;
+    expect(workers.every((w) => w.calls > 0)).toBe(true); // 16 keep-alive connections: both workers took calls
+    expect(workers.reduce((total, w) => total + w.throttled, 0)).toBe(400 - accepted);
+    await pool.close();
+    for (const { socket } of sockets) socket.close();
+  });
+});
+
+describe('new-connection rate', () => {
+  test('past the rate the handshake is refused with 429 before $connect runs', async () => {
+    const { gateway, connectEvents } = await start({ workers: 2, connectRate: { ratePerSecond: 5, burst: 5 } });
+
+    const attempts = await settle(Array.from({ length: 20 }, () => openSocket(gateway.webSocketUrl)));
+
+    const opened = attempts.filter((a) => a.status === 'fulfilled');
+    const refused = attempts.filter((a) => a.status === 'rejected').map((a) => (a as PromiseRejectedResult).reason.message);
+    expect(opened.length).toBeGreaterThanOrEqual(5);
+    expect(opened.length).toBeLessThanOrEqual(7);
+    expect(refused.every((message) => message === 'Unexpected server response: 429')).toBe(true);
+    expect(connectEvents()).toBe(opened.length);
+    const stats = await gateway.stats();
+    expect(stats.connections).toBe(opened.length);
+    expect(stats.workers.reduce((sum, w) => sum + w.connectsThrottled, 0)).toBe(refused.length);
+    for (const a of opened) (a as PromiseFulfilledResult<{ socket: WebSocket }>).value.socket.close();
+  });
+
+  test('the client swarm backs off and retries until every client is connected, once', async () => {
+    const { gateway, connectEvents } = await start({ workers: 2, connectRate: { ratePerSecond: 40, burst: 40 } });
+    const clients = 150;
+
+    const swarm = await ClientSwarm.connect(gateway.webSocketUrl, clients, { concurrency: 50 });
+    try {
+      expect(swarm.retries).toBeGreaterThan(0);
+      const stats = await gateway.stats();
+      expect(stats.connections).toBe(clients);
+      expect(stats.workers.reduce((sum, w) => sum + w.connectsAccepted, 0)).toBe(clients);
+      expect(connectEvents()).toBe(clients);
+      expect((await swarm.report()).open).toBe(clients);
+    } finally {
+      await swarm.close();
+      await swarm.stop();
+    }
+  });
+});
+
+describe('virtual connections', () => {
+  test('posts to virtual ids are counted per id over the workers, throttled like the rest, and read from the primary', async () => {
+    const { gateway } = await start({ workers: 2, virtualConnections: 1_000, quota: 'off' });
+    const client = managementClient(gateway.connectionsEndpoint);
+    const ids = Array.from({ length: 1_000 }, (_, n) => gateway.virtualConnectionId(n));
+
+    await Promise.all(ids.slice(0, 900).map((id) => client.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'x' }))));
+    await Promise.all(ids.slice(0, 3).map((id) => client.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'again' }))));
+    const described = await client.send(new GetConnectionCommand({ ConnectionId: ids[999] }));
+    const counts = await gateway.virtualDeliveries({ reset: true });
+    const afterReset = await gateway.virtualDeliveries();
+
+    expect(new Set(ids).size).toBe(1_000);
+    expect(counts).toEqual({ connections: 1_000, delivered: 900, duplicates: 3, posts: 903 });
+    expect(afterReset).toEqual({ connections: 1_000, delivered: 0, duplicates: 0, posts: 0 });
+    expect(described.ConnectedAt).toBeInstanceOf(Date);
+    expect(() => gateway.virtualConnectionId(1_000)).toThrow(RangeError);
+    const stats = await gateway.stats();
+    expect(stats.workers.every((w) => w.forwarded > 0 || w.posts === 0)).toBe(true);
+  });
+
+  test('a virtual id out of range is gone, and the account throttle applies to virtual posts', async () => {
+    const { gateway } = await start({ workers: 2, virtualConnections: 100, quota: { ratePerSecond: 1, burst: 10 }, connectRate: 'off' });
+    const client = managementClient(gateway.connectionsEndpoint);
+    const { virtualConnectionId } = await import('../../local/gateway/connection-id');
+
+    const results = await settle(Array.from({ length: 30 }, (_, n) => client.send(new PostToConnectionCommand({ ConnectionId: gateway.virtualConnectionId(n), Data: 'x' }))));
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // a token again, at 1/s
+    const outOfRange = await client.send(new PostToConnectionCommand({ ConnectionId: virtualConnectionId(100, 2), Data: 'x' })).catch((error: unknown) => error);
+
+    const accepted = results.filter((r) => r.status === 'fulfilled').length;
+    expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof LimitExceededException)).toBe(true);
+    expect((await gateway.virtualDeliveries()).delivered).toBe(accepted);
+    expect(accepted).toBeLessThanOrEqual(12);
+    expect(outOfRange).toBeInstanceOf(GoneException);
+  });
+});
