@@ -8,6 +8,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import { ConnectionIdFactory, workerIndexOf } from './connection-id';
 import { ConnectionRegistry } from './connection-registry';
+import { SigV4Verifier } from '../sigv4-verifier';
 import { managementRequestListener } from './management-api';
 import { RESULTS } from './management-results';
 import type { WorkerConfig } from './options';
@@ -36,7 +37,7 @@ class GatewayWorker {
     private readonly registry: ConnectionRegistry,
     private readonly peerServer: net.Server,
   ) {
-    const onRequest = managementRequestListener(config.stage, this.route);
+    const onRequest = managementRequestListener(config.stage, this.route, new SigV4Verifier({ service: 'execute-api' }));
     this.server = http.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, noDelay: true }, onRequest);
     this.server.on('upgrade', endpoint.onUpgrade);
   }
