@@ -1,5 +1,6 @@
 import { ENV } from '#commons/environment';
 import type { SwarmcastConfig } from '../infra/config';
+import { settingsOf } from '../infra/function-settings';
 
 export interface LocalResources {
   region: string;
@@ -25,20 +26,9 @@ export function handlerEnvironment(config: SwarmcastConfig, resources: LocalReso
     [ENV.connectionsTable]: resources.tableNames.Connections,
     [ENV.partitionsTable]: resources.tableNames.Partitions,
     [ENV.broadcastsTable]: resources.tableNames.Broadcasts,
-    [ENV.partitionCount]: String(config.partitions),
-    [ENV.connectionTtlSeconds]: String(config.connectionTtlSeconds),
     [ENV.shardQueueUrls]: resources.shardQueueUrls.join(','),
-    [ENV.mapMaxConcurrency]: String(config.mapMaxConcurrency),
-    [ENV.partitionsPerChild]: String(config.partitionsPerChild),
-    [ENV.toleratedFailurePercentage]: String(config.toleratedFailurePercentage),
-    [ENV.progressPollSeconds]: String(config.progressPollSeconds),
-    [ENV.deliveryTimeoutSeconds]: String(config.deliveryTimeoutSeconds),
-    [ENV.connectionIdsPerMessage]: String(config.connectionIdsPerMessage),
-    [ENV.queryConcurrency]: String(config.queryConcurrency),
-    [ENV.postConcurrency]: String(config.postConcurrency),
-    [ENV.postRetriesPerInvocation]: String(config.postRetriesPerInvocation),
-    [ENV.maxDeliveryAttempts]: String(config.maxDeliveryAttempts),
   };
+  for (const [variable, value] of Object.entries(settingsOf(config))) env[variable] = String(value);
   if (resources.connectionsEndpoint) env[ENV.connectionsEndpoint] = resources.connectionsEndpoint;
   return env;
 }

@@ -9,19 +9,12 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ENV } from '#commons/environment';
+import { FUNCTION_MANIFEST, type FunctionName, type ManagementMethod, type SettingVariable, TABLE_VARIABLES, type TableAccess, type TableName } from '../../functions/manifest';
+
+export type { FunctionName } from '../../functions/manifest';
 
 /** The repository root: entry files, package-lock.json and tsconfig.json are resolved from here, never from the cwd. */
 export const repoRoot = path.join(__dirname, '..', '..');
-
-/** The handlers, by entry file name under functions/ (the same names the local stack uses). */
-export type FunctionName =
-  | 'connect'
-  | 'disconnect'
-  | 'default'
-  | 'prepare-broadcast'
-  | 'query-partitions'
-  | 'read-progress'
-  | 'post-message';
 
 export interface SwarmcastFunctionProps {
   /** Entry file functions/<name>.ts, which exports `handler`. */
@@ -35,17 +28,25 @@ export interface SwarmcastFunctionProps {
   logRetention?: RetentionDays;
 }
 
-export type TableAccess = 'read' | 'write' | 'readWrite';
-
-/** HTTP methods of the @connections management API: POST = PostToConnection, GET = GetConnection, DELETE = DeleteConnection. */
-export type ManagementMethod = 'POST' | 'GET' | 'DELETE';
+/** What the stack offers; each function takes what its manifest entry names. */
+export interface StackResources {
+  tables: Record<TableName, ITableV2>;
+  shardQueues?: readonly IQueue[];
+  /** The WebSocket stage whose @connections API the function calls. */
+  stage?: WebSocketStage;
+  /** Every numeric setting, keyed by environment variable. */
+  settings: Readonly<Record<SettingVariable, number>>;
+}
 
 /**
  * A swarmcast Lambda function: the defaults live here (Node 22 on arm64, local esbuild
- * bundling, X-Ray, a log group with retention), and each `bind…` helper grants exactly the
- * access a handler needs *and* sets the environment variable it reads, so the two never drift.
+ * bundling, X-Ray, a log group with retention), and `bindManifest` grants exactly the access
+ * the handler's entry in functions/manifest.ts names *and* sets the variables it reads.
  */
 export class SwarmcastFunction extends NodejsFunction {
+  /** The entry file functions/<handlerName>.ts, and its key in functions/manifest.ts. */
+  readonly handlerName: FunctionName;
+
   constructor(scope: Construct, id: string, props: SwarmcastFunctionProps) {
     super(scope, id, {
       entry: path.join(repoRoot, 'functions', `${props.name}.ts`),
@@ -82,35 +83,32 @@ export class SwarmcastFunction extends NodejsFunction {
         logLevel: LogLevel.WARNING,
       },
     });
+    this.handlerName = props.name;
   }
 
-  /** Connections table: one row per open socket, plus its byPartition index. */
-  bindConnectionsTable(table: ITableV2, access: TableAccess): this {
-    return this.bindTable(ENV.connectionsTable, table, access);
-  }
-
-  /** Partitions table: live connection counters per partition. */
-  bindPartitionsTable(table: ITableV2, access: TableAccess): this {
-    return this.bindTable(ENV.partitionsTable, table, access);
-  }
-
-  /** Broadcasts table: message, plan and progress counters of each broadcast or sweep. */
-  bindBroadcastsTable(table: ITableV2, access: TableAccess): this {
-    return this.bindTable(ENV.broadcastsTable, table, access);
+  /** Environment variables and grants, exactly what functions/manifest.ts lists for this handler. */
+  bindManifest(resources: StackResources): this {
+    const needs = FUNCTION_MANIFEST[this.handlerName];
+    for (const [table, access] of Object.entries(needs.tables) as [TableName, TableAccess][]) {
+      this.bindTable(TABLE_VARIABLES[table], resources.tables[table], access);
+    }
+    if (needs.sendsToShardQueues) this.bindShardQueues(required(resources.shardQueues, 'shard queues', this.handlerName));
+    if (needs.connectionsApi.length > 0) this.bindConnectionsEndpoint(required(resources.stage, 'a WebSocket stage', this.handlerName), needs.connectionsApi);
+    for (const variable of needs.settings) this.addEnvironment(variable, String(resources.settings[variable]));
+    return this;
   }
 
   /** SHARD_QUEUE_URLS in shard order (shard k = k-th url) and SendMessage on every shard queue. */
-  bindShardQueues(queues: readonly IQueue[]): this {
+  private bindShardQueues(queues: readonly IQueue[]): void {
     for (const queue of queues) queue.grantSendMessages(this);
     this.addEnvironment(ENV.shardQueueUrls, queues.map((queue) => queue.queueUrl).join(','));
-    return this;
   }
 
   /**
    * CONNECTIONS_ENDPOINT (management API base including the stage) and
    * execute-api:ManageConnections on this API's stage @connections only, for the given methods.
    */
-  bindConnectionsEndpoint(stage: WebSocketStage, methods: readonly ManagementMethod[]): this {
+  private bindConnectionsEndpoint(stage: WebSocketStage, methods: readonly ManagementMethod[]): void {
     const stack = Stack.of(this);
     this.addToRolePolicy(
       new PolicyStatement({
@@ -125,20 +123,17 @@ export class SwarmcastFunction extends NodejsFunction {
       }),
     );
     this.addEnvironment(ENV.connectionsEndpoint, stage.callbackUrl);
-    return this;
   }
 
-  /** Numeric settings from the typed configuration, keyed by environment variable name. */
-  bindSettings(settings: Readonly<Record<string, number>>): this {
-    for (const [variable, value] of Object.entries(settings)) this.addEnvironment(variable, String(value));
-    return this;
-  }
-
-  private bindTable(variable: string, table: ITableV2, access: TableAccess): this {
+  private bindTable(variable: string, table: ITableV2, access: TableAccess): void {
     if (access === 'read') table.grantReadData(this);
     else if (access === 'write') table.grantWriteData(this);
     else table.grantReadWriteData(this);
     this.addEnvironment(variable, table.tableName);
-    return this;
   }
+}
+
+function required<T>(resource: T | undefined, what: string, name: FunctionName): T {
+  if (resource === undefined) throw new Error(`functions/manifest.ts says ${name} needs ${what}, but the stack bound it without`);
+  return resource;
 }
