@@ -1,7 +1,8 @@
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { handler } from '../../functions/post-message';
+import { answerUpdates } from './helpers/dynamodb-answers';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 
@@ -10,7 +11,7 @@ const record = (messageId: string, body: string) => ({ messageId, body, receiptH
 describe('post-message handler', () => {
   it('reports only the malformed message as a batch item failure', async () => {
     dynamo.on(GetCommand).resolves({ Item: { kind: 'message', message: 'hi' } });
-    dynamo.on(UpdateCommand).resolves({});
+    answerUpdates(dynamo);
     const event = { Records: [record('good', JSON.stringify({ broadcastId: 'b1', partition: 0, attempt: 0, connectionIds: [] })), record('bad', 'oops')] } as unknown as SQSEvent;
 
     const response = await handler(event, { getRemainingTimeInMillis: () => 60_000 } as Context);

@@ -6,6 +6,7 @@ import type { ConnectionPoster, PostOutcome } from '#commons/clients/management-
 import { DeliveryService, DeliveryTally, settleConnections } from '#commons/delivery';
 import { PostRejectedError } from '#commons/clients/management-api';
 import { ConcurrencyLimit } from '#commons/helpers/concurrency';
+import { answerDeletes, answerUpdates } from './helpers/dynamodb-answers';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const sqs = mockClient(SQSClient);
@@ -39,7 +40,7 @@ beforeEach(() => {
   sqs.reset();
   managementApi.reset();
   dynamo.on(GetCommand).resolves({ Item: { kind: 'message', message: 'hello' } });
-  dynamo.on(UpdateCommand).resolves({});
+  answerUpdates(dynamo);
   sqs.on(SendMessageBatchCommand).resolves({ Failed: [] });
 });
 
@@ -54,7 +55,7 @@ const countsWritten = () => dynamo.commandCalls(UpdateCommand).map((c) => c.args
 describe('DeliveryService', () => {
   it('adds the counts of a whole batch in one write per broadcast', async () => {
     const { poster } = fakePoster({ x: ['gone'] });
-    dynamo.on(DeleteCommand).resolves({ Attributes: { connectionId: 'x', partition: 1 } });
+    answerDeletes(dynamo, [{ connectionId: 'x', partition: 1 }]);
     const tally = new DeliveryTally('Broadcasts');
     const service = new DeliveryService(settings, poster, new ApiGatewayManagementApiClient({}));
     await service.deliver({ broadcastId: 'b1', partition: 1, attempt: 0, connectionIds: ['a', 'x'] }, tally, service.newInvocationLimit());
@@ -74,7 +75,7 @@ describe('DeliveryService', () => {
 
   it('410 Gone: deletes that connection (not another) and decrements its partition', async () => {
     const { poster } = fakePoster({ b: ['gone'] });
-    dynamo.on(DeleteCommand).resolves({ Attributes: { connectionId: 'b', partition: 3 } });
+    answerDeletes(dynamo, [{ connectionId: 'b', partition: 3 }]);
 
     await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b', 'c'] });
 
@@ -140,7 +141,7 @@ describe('DeliveryService', () => {
 
   it('a sweep checks each connection with GetConnection and removes the gone ones', async () => {
     dynamo.on(GetCommand).resolves({ Item: { kind: 'sweep' } });
-    dynamo.on(DeleteCommand).resolves({ Attributes: { connectionId: 'old', partition: 5 } });
+    answerDeletes(dynamo, [{ connectionId: 'old', partition: 5 }]);
     managementApi.on(GetConnectionCommand, { ConnectionId: 'old' }).rejects(new GoneException({ message: 'gone', $metadata: { httpStatusCode: 410 } }));
     managementApi.on(GetConnectionCommand, { ConnectionId: 'live' }).resolves({});
     const { poster, calls } = fakePoster({});
