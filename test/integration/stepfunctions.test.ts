@@ -150,10 +150,10 @@ describe('local Step Functions running broadcast.asl.json', () => {
   });
 
   test('a child failing beyond the tolerance fails the execution; RedriveExecution re-runs only that child', async () => {
-    // prepare: batch [3,4,5] fails once, after the other batches have finished
+    // prepare: batch [3,4,5] fails once, only after the three other batches have succeeded
     const env = await setUp({ partitionsPerChild: 3, maxConcurrency: 0, toleratedFailurePercentage: 0, queryDelayMs: 5 });
     sfn = env.sfn;
-    env.fakes.failBatchOf(4, 'PartitionFailedError', 1, 100);
+    env.fakes.failBatchOf(4, 'PartitionFailedError', 1, 3);
     // act: first run
     const { executionArn } = await env.client.send(new StartExecutionCommand({ stateMachineArn: env.stateMachineArn, input: '{"message":"m"}' }));
     const failed = await settled(env.client, executionArn!);
