@@ -109,6 +109,22 @@ describe('local Step Functions running broadcast.asl.json', () => {
     expect(env.fakes.progressPolls).toBe(3);
   });
 
+  test('delivery that does not finish in time: ReadProgress says timedOut, the execution fails with DeliveryTimeout', async () => {
+    const env = await setUp({ pollsUntilDone: 1_000_000, pollsUntilTimedOut: 2 });
+    sfn = env.sfn;
+    const { executionArn } = await env.client.send(new StartExecutionCommand({ stateMachineArn: env.stateMachineArn, name: 'slow', input: '{"message":"m"}' }));
+
+    const execution = await settled(env.client, executionArn!);
+
+    expect(execution).toMatchObject({ status: 'FAILED', error: 'DeliveryTimeout' });
+    expect(execution.cause).toMatch(/^Delivery did not finish within the configured delivery timeout/);
+    expect(enteredStates(await history(env.client, executionArn!)).slice(2)).toEqual([
+      'AwaitDelivery', 'ReadProgress', 'Delivered?',
+      'AwaitDelivery', 'ReadProgress', 'Delivered?', 'DeliveryTimedOut',
+    ]);
+    expect(env.fakes.progressPolls).toBe(2);
+  });
+
   test('batching: children get {Items, BatchInput}, batches of partitionsPerChild, at most maxConcurrency at once', async () => {
     const env = await setUp({ partitionsPerChild: 3, maxConcurrency: 2, queryDelayMs: 30 });
     sfn = env.sfn;
