@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { KEEP_ALIVE_TIMEOUT_MS } from '../child-server';
 import { SigV4Verifier } from '../sigv4-verifier';
 import { SfnApiError, unauthenticated } from './api-errors';
 import { operations } from './api';
@@ -63,5 +64,5 @@ async function handle(service: StepFunctionsService, verifier: SigV4Verifier, re
 
 export function createStepFunctionsServer(service: StepFunctionsService): Server {
   const verifier = new SigV4Verifier({ service: 'states' });
-  return createServer((request, response) => void handle(service, verifier, request, response));
+  return createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (request, response) => void handle(service, verifier, request, response));
 }
