@@ -222,3 +222,40 @@ test('bad StartExecution input is rejected with a clear error and starts nothing
 
   await expect(sfn.send(new DescribeExecutionCommand({ executionArn: `${executionArn}-nope` }))).rejects.toMatchObject({ name: 'ExecutionDoesNotExist' });
 });
+
+test('a 128 KB message of multibyte characters arrives whole, byte for byte, at every client, once', async () => {
+  const marker = 'multibyte-128k:';
+  // 4-, 3- and 2-byte UTF-8 characters up to exactly the 128 KB a WebSocket message may carry.
+  let message = marker;
+  while (Buffer.byteLength(message) + 9 <= 128 * 1024) message += '😀✓é';
+  while (Buffer.byteLength(message) < 128 * 1024) message += 'x';
+  expect(Buffer.byteLength(message)).toBe(128 * 1024);
+  const readers = await Promise.all(
+    Array.from({ length: 3 }, () => new Promise<{ socket: WebSocket; received: string[] }>((resolve, reject) => {
+      const socket = new WebSocket(stack.webSocketUrl);
+      const received: string[] = [];
+      socket.on('message', (data) => received.push(data.toString('utf8')));
+      socket.once('open', () => resolve({ socket, received }));
+      socket.once('error', reject);
+    })),
+  );
+  await waitUntil(async () => [...(await rowsAndCounters()).rows.values()].reduce((a, b) => a + b, 0) === CLIENTS + readers.length);
+  await swarm.watch(marker);
+
+  const executionArn = await broadcast(message, 'multibyte');
+  await swarm.waitForAll(60_000);
+  const report = await reportAfterDrain(executionArn);
+  const execution = await waitForExecution(sfn, executionArn, Date.now() + 60_000);
+
+  expect(execution.status).toBe('SUCCEEDED');
+  expect(report).toMatchObject({ received: CLIENTS, duplicates: 0 });
+  for (const { received } of readers) expect(received).toEqual([message]);
+  await Promise.all(readers.map(({ socket }) => new Promise((resolve) => {
+    socket.once('close', resolve);
+    socket.close();
+  })));
+  await waitUntil(async () => {
+    const { rows, counters } = await rowsAndCounters();
+    return [...rows.values()].reduce((a, b) => a + b, 0) === CLIENTS && [...counters.values()].reduce((a, b) => a + b, 0) === CLIENTS;
+  });
+});
