@@ -11,6 +11,7 @@ import { ConnectionPoster, preparePayload } from '#commons/clients/management-ap
 import { forEachWithConcurrency } from '#commons/helpers/concurrency';
 import { ClientSwarm } from '../local/clients/swarm';
 import { startGateway } from '../local/gateway';
+import { LOCAL_CREDENTIALS } from '../local/local-account';
 import { median } from './stats';
 
 const sockets = Number(process.argv[2] ?? 5_000);
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   const { readFile, rm } = await import('node:fs/promises');
   const ids = (await readFile(`/tmp/swarmcast-bench-ids-${process.pid}`, 'utf8')).trim().split('\n');
   await rm(`/tmp/swarmcast-bench-ids-${process.pid}`);
-  const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
+  const credentials = LOCAL_CREDENTIALS; // the local @connections API checks SigV4 against these
   const client = new ApiGatewayManagementApiClient({ endpoint: gateway.connectionsEndpoint, region: 'us-east-1', credentials });
   const poster = new ConnectionPoster(gateway.connectionsEndpoint, client, CONCURRENCY);
 

@@ -10,7 +10,8 @@ import { InvalidConfigError, type SwarmcastConfig } from './config';
 import { BroadcastStateMachine } from './constructs/broadcast-state-machine';
 import { SchemaTable } from './constructs/schema-table';
 import { ShardQueues } from './constructs/shard-queues';
-import { repoRoot, SwarmcastFunction } from './constructs/swarmcast-function';
+import { repoRoot, type StackResources, SwarmcastFunction } from './constructs/swarmcast-function';
+import { settingsOf } from './function-settings';
 import { WebSocketGateway } from './constructs/websocket-gateway';
 
 export interface SwarmcastStackProps extends StackProps {
@@ -38,21 +39,18 @@ export class SwarmcastStack extends Stack {
     const partitions = new SchemaTable(this, partitionsTable, tableProps);
     const broadcasts = new SchemaTable(this, broadcastsTable, tableProps);
     const rateBudget = new SchemaTable(this, rateBudgetTable, tableProps);
+    // What each function may get: it takes what functions/manifest.ts names for it.
+    const resources: StackResources = { tables: { connections, partitions, broadcasts, rateBudget }, settings: settingsOf(config) };
 
     // WebSocket routes: short, latency-bound calls (API Gateway waits at most 29 s anyway). They get
     // reserved concurrency rather than capping the consumers: consumers and map children may use up
     // the account's pool during a broadcast, and a reservation is the only guarantee that clients
     // can still connect and leave (a cap on the others would depend on every other function too).
     const routeConcurrency = { reservedConcurrentExecutions: config.routeReservedConcurrency };
-    const connect = new SwarmcastFunction(this, 'Connect', { name: 'connect', description: 'WebSocket $connect: store the connection in a partition.', ...routeConcurrency })
-      .bindConnectionsTable(connections, 'readWrite')
-      .bindPartitionsTable(partitions, 'readWrite')
-      .bindSettings({ [ENV.partitionCount]: config.partitions, [ENV.connectionTtlSeconds]: config.connectionTtlSeconds });
-    const disconnect = new SwarmcastFunction(this, 'Disconnect', { name: 'disconnect', description: 'WebSocket $disconnect: remove the connection.', ...routeConcurrency })
-      .bindConnectionsTable(connections, 'readWrite')
-      .bindPartitionsTable(partitions, 'readWrite');
+    const connect = new SwarmcastFunction(this, 'Connect', { name: 'connect', description: 'WebSocket $connect: store the connection in a partition.', ...routeConcurrency }).bindManifest(resources);
+    const disconnect = new SwarmcastFunction(this, 'Disconnect', { name: 'disconnect', description: 'WebSocket $disconnect: remove the connection.', ...routeConcurrency }).bindManifest(resources);
     // Not 'Default': CDK drops that word from logical ids.
-    const defaultRoute = new SwarmcastFunction(this, 'DefaultRoute', { name: 'default', description: 'WebSocket $default: answers "ping" with "pong".' });
+    const defaultRoute = new SwarmcastFunction(this, 'DefaultRoute', { name: 'default', description: 'WebSocket $default: answers "ping" with "pong".' }).bindManifest(resources);
 
     // $default answers through the route response, so it needs no @connections access.
     const gateway = new WebSocketGateway(this, 'WebSocket', {
@@ -80,21 +78,9 @@ export class SwarmcastStack extends Stack {
       consumerTimeout: postMessageTimeout,
       batchingWindow: consumerBatchingWindow,
     });
-    postMessage
-      .bindConnectionsTable(connections, 'readWrite')
-      .bindPartitionsTable(partitions, 'readWrite')
-      .bindBroadcastsTable(broadcasts, 'readWrite')
-      .bindShardQueues(shardQueues) // re-queues only the ids a 429 left undelivered
-      .bindConnectionsEndpoint(gateway.stage, ['POST', 'GET']) // GET: the sweep probes each connection (GetConnection)
-      .bindRateBudgetTable(rateBudget) // every @connections call is leased from the account's budget
-      .bindSettings({
-        [ENV.postConcurrency]: config.postConcurrency,
-        [ENV.postRetriesPerInvocation]: config.postRetriesPerInvocation,
-        [ENV.maxDeliveryAttempts]: config.maxDeliveryAttempts,
-        [ENV.deliveryRatePerSecond]: config.deliveryRatePerSecond,
-        [ENV.sweepRatePerSecond]: config.sweepRatePerSecond,
-        [ENV.deliveryTimeoutSeconds]: config.deliveryTimeoutSeconds,
-      });
+    resources.shardQueues = shardQueues;
+    resources.stage = gateway.stage;
+    postMessage.bindManifest(resources);
     shardQueues.addConsumer(postMessage, {
       batchSize: config.consumerBatchSize,
       maxBatchingWindow: consumerBatchingWindow,
@@ -107,16 +93,7 @@ export class SwarmcastStack extends Stack {
       name: 'prepare-broadcast',
       description: 'State machine Prepare: validate the input, store the broadcast, list the partitions.',
       timeout: Duration.seconds(30),
-    })
-      .bindBroadcastsTable(broadcasts, 'readWrite') // a replay reads the broadcast it resumes
-      .bindSettings({
-        [ENV.partitionCount]: config.partitions,
-        [ENV.mapMaxConcurrency]: config.mapMaxConcurrency,
-        [ENV.partitionsPerChild]: config.partitionsPerChild,
-        [ENV.toleratedFailurePercentage]: config.toleratedFailurePercentage,
-        [ENV.progressPollSeconds]: config.progressPollSeconds,
-        [ENV.deliveryTimeoutSeconds]: config.deliveryTimeoutSeconds,
-      });
+    }).bindManifest(resources);
     // Reads whole partitions (paginated Query) and enqueues them: more memory for more CPU and
     // network, and minutes of timeout for the largest partitions.
     const queryPartitions = new SwarmcastFunction(this, 'QueryPartitions', {
@@ -124,17 +101,11 @@ export class SwarmcastStack extends Stack {
       description: 'Distributed Map child: query its partitions, enqueue connection ids on the shard queues.',
       memorySize: 1024,
       timeout: Duration.minutes(5),
-    })
-      // Writes too: a sweep deletes expired rows and repairs the partition counters.
-      .bindConnectionsTable(connections, 'readWrite')
-      .bindPartitionsTable(partitions, 'readWrite')
-      .bindBroadcastsTable(broadcasts, 'readWrite')
-      .bindShardQueues(shardQueues)
-      .bindSettings({ [ENV.connectionIdsPerMessage]: config.connectionIdsPerMessage, [ENV.queryConcurrency]: config.queryConcurrency });
+    }).bindManifest(resources);
     const readProgress = new SwarmcastFunction(this, 'ReadProgress', {
       name: 'read-progress',
       description: 'State machine ReadProgress: the broadcast counters, done or timed out.',
-    }).bindBroadcastsTable(broadcasts, 'read');
+    }).bindManifest(resources);
 
     const stateMachineName = `${this.stackName}-broadcast`;
     const broadcast = new BroadcastStateMachine(this, 'Broadcast', {

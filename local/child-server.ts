@@ -62,7 +62,8 @@ function waitForPort(child: ChildProcess, entryFile: string): Promise<number> {
   });
 }
 
-const KEEP_ALIVE_TIMEOUT_MS = 10 * 60_000;
+/** How long an idle keep-alive connection of a local service stays open. */
+export const KEEP_ALIVE_TIMEOUT_MS = 60_000;
 
 /** The child side: listen (unless already listening), report the port, close on SIGTERM or when the parent is gone. */
 export function serveFromChild(server: Server): void {
@@ -71,8 +72,8 @@ export function serveFromChild(server: Server): void {
     if (address === null || typeof address === 'string') throw new ChildServerError('server has no TCP address');
     process.send!({ port: address.port } satisfies ListeningMessage);
   };
-  // Idle keep-alive sockets outlive the SDK's (which keeps them open indefinitely) far longer than Node's 5 s
-  // default, so a client rarely reuses a socket the server is closing (ECONNRESET "socket hang up" under load).
+  // Idle keep-alive sockets stay open longer than clients keep them (Node agents 5 s, undici 4 s):
+  // at Node's default of 5 s a loaded machine lets a client reuse a socket the server is closing (ECONNRESET).
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   if (server.listening) reportPort();
   else server.listen(0, '127.0.0.1', reportPort);

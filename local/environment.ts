@@ -1,6 +1,7 @@
 import { ENV } from '#commons/environment';
 import { shardQueueUrlPrefix } from '#commons/shard-queues';
 import type { SwarmcastConfig } from '../infra/config';
+import { settingsOf } from '../infra/function-settings';
 
 export interface LocalResources {
   region: string;
@@ -26,24 +27,11 @@ export function handlerEnvironment(config: SwarmcastConfig, resources: LocalReso
     [ENV.connectionsTable]: resources.tableNames.Connections,
     [ENV.partitionsTable]: resources.tableNames.Partitions,
     [ENV.broadcastsTable]: resources.tableNames.Broadcasts,
-    [ENV.partitionCount]: String(config.partitions),
-    [ENV.connectionTtlSeconds]: String(config.connectionTtlSeconds),
+    [ENV.rateBudgetTable]: resources.tableNames.RateBudget,
     [ENV.shardQueueUrlPrefix]: shardQueueUrlPrefix(resources.shardQueueUrls),
     [ENV.shardCount]: String(resources.shardQueueUrls.length),
-    [ENV.mapMaxConcurrency]: String(config.mapMaxConcurrency),
-    [ENV.partitionsPerChild]: String(config.partitionsPerChild),
-    [ENV.toleratedFailurePercentage]: String(config.toleratedFailurePercentage),
-    [ENV.progressPollSeconds]: String(config.progressPollSeconds),
-    [ENV.deliveryTimeoutSeconds]: String(config.deliveryTimeoutSeconds),
-    [ENV.connectionIdsPerMessage]: String(config.connectionIdsPerMessage),
-    [ENV.queryConcurrency]: String(config.queryConcurrency),
-    [ENV.postConcurrency]: String(config.postConcurrency),
-    [ENV.postRetriesPerInvocation]: String(config.postRetriesPerInvocation),
-    [ENV.maxDeliveryAttempts]: String(config.maxDeliveryAttempts),
-    [ENV.rateBudgetTable]: resources.tableNames.RateBudget,
-    [ENV.deliveryRatePerSecond]: String(config.deliveryRatePerSecond),
-    [ENV.sweepRatePerSecond]: String(config.sweepRatePerSecond),
   };
+  for (const [variable, value] of Object.entries(settingsOf(config))) env[variable] = String(value);
   if (resources.connectionsEndpoint) env[ENV.connectionsEndpoint] = resources.connectionsEndpoint;
   // The $connect authorizer's secret comes from the environment `swarmcast local` runs in, as a stack parameter on AWS.
   const secret = process.env[ENV.connectAuthorizerSecret];

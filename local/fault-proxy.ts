@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { KEEP_ALIVE_TIMEOUT_MS } from './child-server';
 
 /** An AWS JSON-protocol error to answer with instead of forwarding the request. */
 export interface InjectedFault {
@@ -58,6 +59,7 @@ export async function startFaultProxy(targetEndpoint: string, rule: FaultRule): 
       upstream.end(body);
     });
   });
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

@@ -1,6 +1,6 @@
 /**
  * The identity every local service shares: one Region, one account id in every ARN, and
- * credentials the SDK can sign with (no local service checks signatures).
+ * credentials the SDK signs with (@connections and Step Functions check the signatures).
  * Kept free of imports, so the CLI can read it without loading the local stack.
  */
 export const LOCAL_REGION = 'us-east-1';

@@ -9,24 +9,19 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ENV } from '#commons/environment';
+import { FUNCTION_MANIFEST, type FunctionName, type FunctionNeeds, type ManagementMethod, type SettingVariable, TABLE_VARIABLES, type TableAccess, type TableName } from '../../functions/manifest';
+
+export type { FunctionName } from '../../functions/manifest';
 
 /** The repository root: entry files, package-lock.json and tsconfig.json are resolved from here, never from the cwd. */
 export const repoRoot = path.join(__dirname, '..', '..');
 
-/** The handlers, by entry file name under functions/ (the same names the local stack uses). */
-export type FunctionName =
-  | 'connect'
-  | 'disconnect'
-  | 'default'
-  | 'prepare-broadcast'
-  | 'query-partitions'
-  | 'read-progress'
-  | 'post-message'
-  | 'connect-authorizer';
+/** The deployer's own $connect authorizer: not one of swarmcast's handlers, so not in the manifest. */
+export type AuthorizerName = 'connect-authorizer';
 
 export interface SwarmcastFunctionProps {
   /** Entry file functions/<name>.ts, which exports `handler`. */
-  name: FunctionName;
+  name: FunctionName | AuthorizerName;
   /** Another entry file (absolute), e.g. the deployer's $connect authorizer; `name` then only names it. */
   entry?: string;
   /** Concurrency set aside for this function alone (and its cap). Default: none, the account's unreserved pool. */
@@ -40,17 +35,31 @@ export interface SwarmcastFunctionProps {
   logRetention?: RetentionDays;
 }
 
-export type TableAccess = 'read' | 'write' | 'readWrite';
+/** The shard queues in shard order, and the URL prefix that names them (shard k = prefix + k). */
+export interface ShardQueueBinding {
+  queues: readonly IQueue[];
+  urlPrefix: string;
+}
 
-/** HTTP methods of the @connections management API: POST = PostToConnection, GET = GetConnection, DELETE = DeleteConnection. */
-export type ManagementMethod = 'POST' | 'GET' | 'DELETE';
+/** What the stack offers; each function takes what its manifest entry names. */
+export interface StackResources {
+  tables: Record<TableName, ITableV2>;
+  shardQueues?: ShardQueueBinding;
+  /** The WebSocket stage whose @connections API the function calls. */
+  stage?: WebSocketStage;
+  /** Every numeric setting, keyed by environment variable. */
+  settings: Readonly<Record<SettingVariable, number>>;
+}
 
 /**
  * A swarmcast Lambda function: the defaults live here (Node 22 on arm64, local esbuild
- * bundling, X-Ray, a log group with retention), and each `bind…` helper grants exactly the
- * access a handler needs *and* sets the environment variable it reads, so the two never drift.
+ * bundling, X-Ray, a log group with retention), and `bindManifest` grants exactly the access
+ * the handler's entry in functions/manifest.ts names *and* sets the variables it reads.
  */
 export class SwarmcastFunction extends NodejsFunction {
+  /** The entry file functions/<handlerName>.ts, and its key in functions/manifest.ts. */
+  readonly handlerName: FunctionName | AuthorizerName;
+
   constructor(scope: Construct, id: string, props: SwarmcastFunctionProps) {
     // Sibling constructs because `this` does not exist before super(). An explicit log group gets
     // a retention without the log-retention custom resource; an explicit role may write to that
@@ -90,6 +99,7 @@ export class SwarmcastFunction extends NodejsFunction {
         logLevel: LogLevel.WARNING,
       },
     });
+    this.handlerName = props.name;
     this.acknowledgeCommonFindings(role);
   }
 
@@ -108,43 +118,38 @@ export class SwarmcastFunction extends NodejsFunction {
     });
   }
 
-  /** Connections table: one row per open socket, plus its byPartition index. */
-  bindConnectionsTable(table: ITableV2, access: TableAccess): this {
-    Validations.of(this.role!).acknowledge({
-      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(table).getLogicalId(table.node.defaultChild as CfnElement)}.Arn>/index/*]`,
-      reason: 'CDK grants a table together with its indexes; its one index, byPartition, is what a partition Query reads.',
-    });
-    return this.bindTable(ENV.connectionsTable, table, access);
+  /** Environment variables and grants, exactly what functions/manifest.ts lists for this handler. */
+  bindManifest(resources: StackResources): this {
+    if (!(this.handlerName in FUNCTION_MANIFEST)) throw new Error(`${this.handlerName} has no entry in functions/manifest.ts`);
+    const name = this.handlerName as FunctionName;
+    const needs: FunctionNeeds = FUNCTION_MANIFEST[name];
+    for (const [table, access] of Object.entries(needs.tables) as [TableName, TableAccess][]) {
+      this.bindTable(TABLE_VARIABLES[table], resources.tables[table], access);
+    }
+    if (needs.sendsToShardQueues) this.bindShardQueues(required(resources.shardQueues, 'shard queues', name));
+    if (needs.connectionsApi.length > 0) this.bindConnectionsEndpoint(required(resources.stage, 'a WebSocket stage', name), needs.connectionsApi);
+    for (const variable of needs.settings) this.addEnvironment(variable, String(resources.settings[variable]));
+    return this;
   }
 
-  /** Partitions table: live connection counters per partition. */
-  bindPartitionsTable(table: ITableV2, access: TableAccess): this {
-    return this.bindTable(ENV.partitionsTable, table, access);
-  }
-
-  /** Broadcasts table: message, plan and progress counters of each broadcast or sweep. */
-  bindBroadcastsTable(table: ITableV2, access: TableAccess): this {
-    return this.bindTable(ENV.broadcastsTable, table, access);
-  }
-
-  /** RateBudget table: the account's delivery budget, one lease item written per lease. */
-  bindRateBudgetTable(table: ITableV2): this {
-    return this.bindTable(ENV.rateBudgetTable, table, 'readWrite');
+  /** A secret the handler reads from its environment (a stack parameter's value, not a literal). */
+  bindSecret(variable: string, value: string): this {
+    this.addEnvironment(variable, value);
+    return this;
   }
 
   /** SHARD_QUEUE_URL_PREFIX and SHARD_COUNT (shard k = prefix + k), and SendMessage on every shard queue. */
-  bindShardQueues(shardQueues: { queues: readonly IQueue[]; urlPrefix: string }): this {
+  private bindShardQueues(shardQueues: ShardQueueBinding): void {
     for (const queue of shardQueues.queues) queue.grantSendMessages(this);
     this.addEnvironment(ENV.shardQueueUrlPrefix, shardQueues.urlPrefix);
     this.addEnvironment(ENV.shardCount, String(shardQueues.queues.length));
-    return this;
   }
 
   /**
    * CONNECTIONS_ENDPOINT (management API base including the stage) and
    * execute-api:ManageConnections on this API's stage @connections only, for the given methods.
    */
-  bindConnectionsEndpoint(stage: WebSocketStage, methods: readonly ManagementMethod[]): this {
+  private bindConnectionsEndpoint(stage: WebSocketStage, methods: readonly ManagementMethod[]): void {
     const stack = Stack.of(this);
     this.addToRolePolicy(
       new PolicyStatement({
@@ -166,26 +171,23 @@ export class SwarmcastFunction extends NodejsFunction {
       });
     }
     this.addEnvironment(ENV.connectionsEndpoint, stage.callbackUrl);
-    return this;
   }
 
-  /** A secret the handler reads from its environment (a stack parameter's value, not a literal). */
-  bindSecret(variable: string, value: string): this {
-    this.addEnvironment(variable, value);
-    return this;
-  }
-
-  /** Numeric settings from the typed configuration, keyed by environment variable name. */
-  bindSettings(settings: Readonly<Record<string, number>>): this {
-    for (const [variable, value] of Object.entries(settings)) this.addEnvironment(variable, String(value));
-    return this;
-  }
-
-  private bindTable(variable: string, table: ITableV2, access: TableAccess): this {
+  private bindTable(variable: string, table: ITableV2, access: TableAccess): void {
+    if (variable === ENV.connectionsTable) {
+      Validations.of(this.role!).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(table).getLogicalId(table.node.defaultChild as CfnElement)}.Arn>/index/*]`,
+        reason: 'CDK grants a table together with its indexes; its one index, byPartition, is what a partition Query reads.',
+      });
+    }
     if (access === 'read') table.grantReadData(this);
     else if (access === 'write') table.grantWriteData(this);
     else table.grantReadWriteData(this);
     this.addEnvironment(variable, table.tableName);
-    return this;
   }
+}
+
+function required<T>(resource: T | undefined, what: string, name: FunctionName): T {
+  if (resource === undefined) throw new Error(`functions/manifest.ts says ${name} needs ${what}, but the stack bound it without`);
+  return resource;
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { SigV4Verifier } from '../sigv4-verifier';
 import { AWS_LIMITS } from './options';
 import type { ManagementOp } from './peer-forwarding';
 import { type ManagementResult, RESULTS } from './management-results';
@@ -16,11 +17,11 @@ const OP_BY_METHOD: Record<string, ManagementOp | undefined> = { POST: 'post', G
 /**
  * The HTTP face of the @connections API: POST/GET/DELETE /{stage}/@connections/{id}.
  * Requests are answered as API Gateway does, so the unchanged SDK client works against it.
- * SigV4 headers are accepted and not checked (no credentials exist locally).
+ * The SigV4 signature is checked against the local credentials (403 as API Gateway's).
  * This is the hot path of a broadcast: no per-request URL object, no awaits when the
- * socket is local.
+ * socket is local besides the signature check.
  */
-export function managementRequestListener(stage: string, route: RouteManagementCall) {
+export function managementRequestListener(stage: string, route: RouteManagementCall, verifier: SigV4Verifier) {
   const prefix = `/${stage}/@connections/`;
   return (request: IncomingMessage, response: ServerResponse): void => {
     const url = request.url ?? '';
@@ -32,10 +33,13 @@ export function managementRequestListener(stage: string, route: RouteManagementC
     }
     readBody(request, (data) => {
       if (data === undefined) return send(response, RESULTS.payloadTooLarge);
-      const result = route(op, connectionId, data);
-      // A forward to a worker that died must still answer: 500, which callers retry, as API Gateway's own.
-      if (result instanceof Promise) void result.then((r) => send(response, r), () => send(response, RESULTS.internalError));
-      else send(response, result);
+      void verifier.verify(request, data).then((rejection) => {
+        if (rejection) return send(response, RESULTS.unauthenticated(rejection.code, rejection.message));
+        const result = route(op, connectionId, data);
+        // A forward to a worker that died must still answer: 500, which callers retry, as API Gateway's own.
+        if (result instanceof Promise) void result.then((r) => send(response, r), () => send(response, RESULTS.internalError));
+        else send(response, result);
+      }, () => send(response, RESULTS.internalError));
     });
   };
 }

@@ -24,5 +24,7 @@ export const RESULTS = {
   limitExceeded: error(429, 'LimitExceededException', 'Rate exceeded'),
   forbidden: error(403, 'ForbiddenException', 'Forbidden'),
   badRequest: (message: string) => error(400, 'BadRequestException', message),
+  /** A missing or wrong SigV4 signature: API Gateway answers 403 with the signing error's code. */
+  unauthenticated: (errorType: string, message: string) => error(403, errorType, message),
   internalError: error(500, 'InternalServerErrorException', 'Internal server error'),
-} satisfies Record<string, ManagementResult | ((message: string) => ManagementResult)>;
+} satisfies Record<string, ManagementResult | ((...args: string[]) => ManagementResult)>;

@@ -8,6 +8,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import { ConnectionIdFactory, workerIndexOf } from './connection-id';
 import { ConnectionRegistry } from './connection-registry';
+import { SigV4Verifier } from '../sigv4-verifier';
 import { managementRequestListener } from './management-api';
 import { type ManagementResult, RESULTS } from './management-results';
 import type { WorkerConfig } from './options';
@@ -42,7 +43,7 @@ class GatewayWorker {
     private readonly peerServer: net.Server,
     private readonly links: (PeerLink | undefined)[],
   ) {
-    const onRequest = managementRequestListener(config.stage, this.route);
+    const onRequest = managementRequestListener(config.stage, this.route, new SigV4Verifier({ service: 'execute-api' }));
     this.server = http.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, noDelay: true }, onRequest);
     this.server.on('upgrade', endpoint.onUpgrade);
   }

@@ -8,6 +8,7 @@ export class SfnApiError extends Error {
     readonly code: string,
     message: string,
     readonly httpStatus = 400,
+    private readonly namespace = 'com.amazonaws.swf.service.v2.model',
   ) {
     super(message);
     this.name = code;
@@ -15,9 +16,17 @@ export class SfnApiError extends Error {
 
   /** Wire form of AWS: the model namespace before `#`, the short code after it. */
   toBody(): { __type: string; message: string } {
-    return { __type: `com.amazonaws.swf.service.v2.model#${this.code}`, message: this.message };
+    return { __type: `${this.namespace}#${this.code}`, message: this.message };
   }
 }
+
+/**
+ * A refused signature comes from AWS's common request front end, not from the Step Functions
+ * model: its own namespace, 403 for a missing signature, 400 for a wrong one (as DynamoDB,
+ * the other JSON-protocol service, documents it).
+ */
+export const unauthenticated = (code: string, message: string) =>
+  new SfnApiError(code, message, code === 'MissingAuthenticationTokenException' ? 403 : 400, 'com.amazon.coral.service');
 
 export const executionDoesNotExist = (arn: string) => new SfnApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
 export const stateMachineDoesNotExist = (arn: string) =>

@@ -1,11 +1,14 @@
 /**
  * The AWS JSON 1.0 protocol of Step Functions over node:http: POST /, the operation in
  * `X-Amz-Target: AWSStepFunctions.<Op>`, JSON in and out, errors as HTTP 400 with `__type`.
- * The real @aws-sdk/client-sfn works against it unchanged.
+ * The real @aws-sdk/client-sfn works against it unchanged; requests must be SigV4-signed with
+ * the local credentials, as on AWS.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { SfnApiError } from './api-errors';
+import { KEEP_ALIVE_TIMEOUT_MS } from '../child-server';
+import { SigV4Verifier } from '../sigv4-verifier';
+import { SfnApiError, unauthenticated } from './api-errors';
 import { operations } from './api';
 import type { StepFunctionsService } from './service';
 
@@ -21,10 +24,10 @@ function toWire(value: unknown): unknown {
   return value;
 }
 
-async function readBody(request: IncomingMessage): Promise<string> {
+async function readBody(request: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 function send(response: ServerResponse, status: number, body: unknown): void {
@@ -37,12 +40,15 @@ function send(response: ServerResponse, status: number, body: unknown): void {
   response.end(text);
 }
 
-async function handle(service: StepFunctionsService, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function handle(service: StepFunctionsService, verifier: SigV4Verifier, request: IncomingMessage, response: ServerResponse): Promise<void> {
   try {
+    const raw = await readBody(request);
+    const rejection = await verifier.verify(request, raw);
+    if (rejection) throw unauthenticated(rejection.code, rejection.message);
     const target = String(request.headers['x-amz-target'] ?? '');
     const operation = target.startsWith(TARGET_PREFIX) ? operations[target.slice(TARGET_PREFIX.length)] : undefined;
     if (request.method !== 'POST' || !operation) throw new SfnApiError('UnknownOperationException', `Unknown operation: '${target}'`);
-    const text = await readBody(request);
+    const text = raw.toString('utf8');
     let body: Record<string, unknown>;
     try {
       body = text ? JSON.parse(text) : {};
@@ -57,5 +63,6 @@ async function handle(service: StepFunctionsService, request: IncomingMessage, r
 }
 
 export function createStepFunctionsServer(service: StepFunctionsService): Server {
-  return createServer((request, response) => void handle(service, request, response));
+  const verifier = new SigV4Verifier({ service: 'states' });
+  return createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (request, response) => void handle(service, verifier, request, response));
 }

@@ -14,6 +14,7 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import WebSocket from 'ws';
 import { ClientSwarm } from '../../local/clients/swarm';
 import { localSfnClient, waitForExecution } from '../../local/demo';
 import { startLocalStack, type LocalStack } from '../../local/stack';
@@ -61,6 +62,22 @@ async function broadcast(message: unknown, name: string) {
 
 const rowsAndCounters = () => countRowsAndCounters(dynamo, stack.tableNames);
 
+/** Waits (no clock of its own: the test's timeout bounds it) until `condition` holds. */
+async function waitUntil(condition: () => Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+/**
+ * The swarm's report once the execution has ended and every shard queue is drained (nothing
+ * visible, in flight or delayed): a task redelivered after the clients first counted the
+ * message would show up here as a duplicate.
+ */
+async function reportAfterDrain(executionArn: string) {
+  await waitUntil(async () => (await sfn.send(new DescribeExecutionCommand({ executionArn }))).status !== 'RUNNING');
+  await waitUntil(() => stack.consumers.idle());
+  return swarm.report();
+}
+
 test('every connected client has a row, spread over the partitions, with counters that match', async () => {
   const { rows, counters } = await rowsAndCounters();
   expect([...rows.values()].reduce((a, b) => a + b, 0)).toBe(CLIENTS);
@@ -68,11 +85,39 @@ test('every connected client has a row, spread over the partitions, with counter
   expect(rows.size).toBe(PARTITIONS);
 });
 
+test('sockets closed by their clients run $disconnect: their rows are deleted and their partitions counted down', async () => {
+  const before = await rowsAndCounters();
+  const sockets = await Promise.all(
+    Array.from({ length: 10 }, () => new Promise<WebSocket>((resolve, reject) => {
+      const socket = new WebSocket(stack.webSocketUrl);
+      socket.once('open', () => resolve(socket));
+      socket.once('error', reject);
+    })),
+  );
+  const total = (counts: Map<number, number>) => [...counts.values()].reduce((a, b) => a + b, 0);
+  const opened = await rowsAndCounters();
+  expect(total(opened.rows)).toBe(CLIENTS + 10);
+  expect(opened.counters).toEqual(opened.rows);
+
+  await Promise.all(sockets.map((socket) => new Promise((resolve) => {
+    socket.once('close', resolve);
+    socket.close();
+  })));
+  // Each $disconnect deletes its row, then counts its partition down: wait for both.
+  await waitUntil(async () => total((await rowsAndCounters()).rows) === CLIENTS);
+  await waitUntil(async () => total((await rowsAndCounters()).counters) === CLIENTS);
+
+  const after = await rowsAndCounters();
+  expect(after.rows).toEqual(before.rows);
+  expect(after.counters).toEqual(after.rows);
+}, 30_000);
+
 test('a broadcast reaches every client exactly once, and its history shows the map run', async () => {
   await swarm.watch('first-broadcast');
   const executionArn = await broadcast({ text: 'first-broadcast' }, 'first');
 
-  const report = await swarm.waitForAll(60_000);
+  await swarm.waitForAll(60_000);
+  const report = await reportAfterDrain(executionArn);
   const execution = await waitForExecution(sfn, executionArn, Date.now() + 60_000);
 
   expect(report).toMatchObject({ open: CLIENTS, received: CLIENTS, duplicates: 0 });
@@ -105,7 +150,8 @@ test('connections that vanished without $disconnect are swept (410) and their ro
 
   await swarm.watch('second-broadcast');
   const executionArn = await broadcast('second-broadcast', 'second');
-  const report = await swarm.waitForAll(60_000);
+  await swarm.waitForAll(60_000);
+  const report = await reportAfterDrain(executionArn);
   const execution = await waitForExecution(sfn, executionArn, Date.now() + 60_000);
 
   expect(report).toMatchObject({ received: CLIENTS, duplicates: 0 });
@@ -130,7 +176,7 @@ test('a partition whose Query fails past the tolerance fails the execution; Redr
   // map enqueued is delivered. The failed partition's clients got nothing.
   const enqueuedSoFar = async () => ({ enqueued: await enqueuedCounts(dynamo, stack.tableNames.Broadcasts, 'third') });
   const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
-  await waitUntil(async () => (await stack.consumers.idle()) && (await swarm.report()).received === sum((await enqueuedSoFar()).enqueued), 30_000);
+  await waitUntil(async () => (await stack.consumers.idle()) && (await swarm.report()).received === sum((await enqueuedSoFar()).enqueued));
   const record = await enqueuedSoFar();
   expect(record.enqueued.p5).toBeUndefined();
   const { rows } = await rowsAndCounters();
@@ -144,7 +190,8 @@ test('a partition whose Query fails past the tolerance fails the execution; Redr
   failingPartition = undefined;
   await sfn.send(new RedriveExecutionCommand({ executionArn }));
   const redriven = await waitForExecution(sfn, executionArn, Date.now() + 60_000);
-  const after = await swarm.waitForAll(60_000);
+  await swarm.waitForAll(60_000);
+  const after = await reportAfterDrain(executionArn);
 
   expect(redriven.status).toBe('SUCCEEDED');
   expect(redriven.redriveCount).toBe(1);
@@ -175,10 +222,39 @@ test('bad StartExecution input is rejected with a clear error and starts nothing
   await expect(sfn.send(new DescribeExecutionCommand({ executionArn: `${executionArn}-nope` }))).rejects.toMatchObject({ name: 'ExecutionDoesNotExist' });
 });
 
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+test('a 128 KB message of multibyte characters arrives whole, byte for byte, at every client, once', async () => {
+  const marker = 'multibyte-128k:';
+  // 4-, 3- and 2-byte UTF-8 characters up to exactly the 128 KB a WebSocket message may carry.
+  let message = marker;
+  while (Buffer.byteLength(message) + 9 <= 128 * 1024) message += '😀✓é';
+  while (Buffer.byteLength(message) < 128 * 1024) message += 'x';
+  expect(Buffer.byteLength(message)).toBe(128 * 1024);
+  const readers = await Promise.all(
+    Array.from({ length: 3 }, () => new Promise<{ socket: WebSocket; received: string[] }>((resolve, reject) => {
+      const socket = new WebSocket(stack.webSocketUrl);
+      const received: string[] = [];
+      socket.on('message', (data) => received.push(data.toString('utf8')));
+      socket.once('open', () => resolve({ socket, received }));
+      socket.once('error', reject);
+    })),
+  );
+  await waitUntil(async () => [...(await rowsAndCounters()).rows.values()].reduce((a, b) => a + b, 0) === CLIENTS + readers.length);
+  await swarm.watch(marker);
+
+  const executionArn = await broadcast(message, 'multibyte');
+  await swarm.waitForAll(60_000);
+  const report = await reportAfterDrain(executionArn);
+  const execution = await waitForExecution(sfn, executionArn, Date.now() + 60_000);
+
+  expect(execution.status).toBe('SUCCEEDED');
+  expect(report).toMatchObject({ received: CLIENTS, duplicates: 0 });
+  for (const { received } of readers) expect(received).toEqual([message]);
+  await Promise.all(readers.map(({ socket }) => new Promise((resolve) => {
+    socket.once('close', resolve);
+    socket.close();
+  })));
+  await waitUntil(async () => {
+    const { rows, counters } = await rowsAndCounters();
+    return [...rows.values()].reduce((a, b) => a + b, 0) === CLIENTS && [...counters.values()].reduce((a, b) => a + b, 0) === CLIENTS;
+  });
+});

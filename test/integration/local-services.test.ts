@@ -283,11 +283,16 @@ describe('local SQS and its event source', () => {
     const queueUrl = sqs.shardQueueUrls[nextShard++];
     let inFlight = 0;
     let maxInFlight = 0;
+    // Each invocation holds its slot until three are in flight together (the slots fill by
+    // events, however slow the machine), then a little longer: time for an event source that
+    // allowed a fourth to start it. The correct one passes whatever the timing.
+    const holding: (() => void)[] = [];
     const source = await startEventSource({
       ...sourceOptions(queueUrl, async () => {
         maxInFlight = Math.max(maxInFlight, ++inFlight);
-        // Long enough for the poller to fill every slot even on a busy machine.
-        await sleep(100);
+        if (inFlight >= 3) for (const release of holding.splice(0)) release();
+        else await new Promise<void>((resolve) => holding.push(resolve));
+        await sleep(50);
         inFlight--;
       }),
       batchSize: 1,

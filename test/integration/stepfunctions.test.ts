@@ -24,6 +24,8 @@ import {
   StateMachineDoesNotExist,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import aws4 from 'aws4';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/local-account';
 import { type LocalStepFunctions, startStepFunctions } from '../../local/stepfunctions';
 import { broadcastSubstitutions, FakeBroadcastLambdas, type FakeBroadcastSettings } from './fixtures/stepfunctions/fake-broadcast-lambdas';
 
@@ -35,7 +37,7 @@ async function setUp(settings: Partial<FakeBroadcastSettings> = {}) {
   const fakes = new FakeBroadcastLambdas({ partitions: TEN_PARTITIONS, partitionsPerChild: 3, maxConcurrency: 2, toleratedFailurePercentage: 0, ...settings });
   const sfn = await startStepFunctions({ lambdas: fakes.registry(), waitOverrideMs: 5, retryOverrideMs: 0 });
   const stateMachineArn = sfn.registerStateMachine({ name: 'broadcast', definitionFile: ASL_FILE, substitutions: broadcastSubstitutions });
-  const client = new SFNClient({ endpoint: sfn.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = new SFNClient({ endpoint: sfn.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   return { fakes, sfn, stateMachineArn, client };
 }
 
@@ -52,6 +54,15 @@ async function history(client: SFNClient, executionArn: string): Promise<History
 }
 
 const enteredStates = (events: HistoryEvent[]) => events.filter((e) => e.type!.endsWith('StateEntered')).map((e) => e.stateEnteredEventDetails!.name);
+
+/** A JSON-protocol call signed with the local credentials over `signedBody`, sending `sentBody`. */
+function signedCall(endpoint: string, operation: string, signedBody: string, sentBody = signedBody): Promise<Response> {
+  const { host } = new URL(endpoint);
+  const headers = { 'Content-Type': 'application/x-amz-json-1.0', 'X-Amz-Target': `AWSStepFunctions.${operation}` };
+  const signed = aws4.sign({ host, path: '/', method: 'POST', service: 'states', region: LOCAL_REGION, headers, body: signedBody }, LOCAL_CREDENTIALS);
+  const { Host: _host, 'Content-Length': _length, ...sent } = signed.headers as Record<string, string>;
+  return fetch(endpoint, { method: 'POST', headers: sent, body: sentBody });
+}
 
 let sfn: LocalStepFunctions | undefined;
 afterEach(async () => {
@@ -98,6 +109,22 @@ describe('local Step Functions running broadcast.asl.json', () => {
     expect(env.fakes.progressPolls).toBe(3);
   });
 
+  test('delivery that does not finish in time: ReadProgress says timedOut, the execution fails with DeliveryTimeout', async () => {
+    const env = await setUp({ pollsUntilDone: 1_000_000, pollsUntilTimedOut: 2 });
+    sfn = env.sfn;
+    const { executionArn } = await env.client.send(new StartExecutionCommand({ stateMachineArn: env.stateMachineArn, name: 'slow', input: '{"message":"m"}' }));
+
+    const execution = await settled(env.client, executionArn!);
+
+    expect(execution).toMatchObject({ status: 'FAILED', error: 'DeliveryTimeout' });
+    expect(execution.cause).toMatch(/^Delivery did not finish within the configured delivery timeout/);
+    expect(enteredStates(await history(env.client, executionArn!)).slice(2)).toEqual([
+      'AwaitDelivery', 'ReadProgress', 'Delivered?',
+      'AwaitDelivery', 'ReadProgress', 'Delivered?', 'DeliveryTimedOut',
+    ]);
+    expect(env.fakes.progressPolls).toBe(2);
+  });
+
   test('batching: children get {Items, BatchInput}, batches of partitionsPerChild, at most maxConcurrency at once', async () => {
     const env = await setUp({ partitionsPerChild: 3, maxConcurrency: 2, queryDelayMs: 30 });
     sfn = env.sfn;
@@ -139,10 +166,10 @@ describe('local Step Functions running broadcast.asl.json', () => {
   });
 
   test('a child failing beyond the tolerance fails the execution; RedriveExecution re-runs only that child', async () => {
-    // prepare: batch [3,4,5] fails once, after the other batches have finished
+    // prepare: batch [3,4,5] fails once, only after the three other batches have succeeded
     const env = await setUp({ partitionsPerChild: 3, maxConcurrency: 0, toleratedFailurePercentage: 0, queryDelayMs: 5 });
     sfn = env.sfn;
-    env.fakes.failBatchOf(4, 'PartitionFailedError', 1, 100);
+    env.fakes.failBatchOf(4, 'PartitionFailedError', 1, 3);
     // act: first run
     const { executionArn } = await env.client.send(new StartExecutionCommand({ stateMachineArn: env.stateMachineArn, input: '{"message":"m"}' }));
     const failed = await settled(env.client, executionArn!);
@@ -259,13 +286,33 @@ describe('local Step Functions running broadcast.asl.json', () => {
     await settled(client, executionArn!);
     await expect(client.send(new RedriveExecutionCommand({ executionArn }))).rejects.toBeInstanceOf(ExecutionNotRedrivable);
 
-    const unknown = await fetch(env.sfn.endpoint, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-amz-json-1.0', 'X-Amz-Target': 'AWSStepFunctions.Frobnicate' },
-      body: '{}',
-    });
+    const unknown = await signedCall(env.sfn.endpoint, 'Frobnicate', '{}');
     expect(unknown.status).toBe(400);
     expect(((await unknown.json()) as { __type: string }).__type).toMatch(/UnknownOperationException$/);
+  });
+
+  test('the API checks SigV4 as AWS does: unsigned, wrong secret, unknown key or a changed body are refused, nothing starts', async () => {
+    const env = await setUp();
+    sfn = env.sfn;
+    const start = JSON.stringify({ stateMachineArn: env.stateMachineArn, name: 'unsigned', input: '{"message":"m"}' });
+    const clientWith = (credentials: typeof LOCAL_CREDENTIALS) => new SFNClient({ endpoint: env.sfn.endpoint, region: LOCAL_REGION, credentials, maxAttempts: 1 });
+
+    const unsigned = await fetch(env.sfn.endpoint, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-amz-json-1.0', 'X-Amz-Target': 'AWSStepFunctions.StartExecution' },
+      body: start,
+    });
+    const bodySwapped = await signedCall(env.sfn.endpoint, 'StartExecution', start, start.replace('unsigned', 'swapped'));
+    const wrongSecret = clientWith({ ...LOCAL_CREDENTIALS, secretAccessKey: 'not-the-secret' }).send(new StartExecutionCommand({ stateMachineArn: env.stateMachineArn, input: '{}' }));
+    const unknownKey = clientWith({ ...LOCAL_CREDENTIALS, accessKeyId: 'AKIDUNKNOWN' }).send(new ListStateMachinesCommand({}));
+
+    expect(unsigned.status).toBe(403);
+    expect(await unsigned.json()).toEqual({ __type: 'com.amazon.coral.service#MissingAuthenticationTokenException', message: 'Missing Authentication Token' });
+    expect(bodySwapped.status).toBe(400);
+    expect(((await bodySwapped.json()) as { __type: string }).__type).toBe('com.amazon.coral.service#InvalidSignatureException');
+    await expect(wrongSecret).rejects.toMatchObject({ name: 'InvalidSignatureException', message: expect.stringMatching(/^The request signature we calculated does not match/) });
+    await expect(unknownKey).rejects.toMatchObject({ name: 'UnrecognizedClientException' });
+    expect((await env.client.send(new ListExecutionsCommand({ stateMachineArn: env.stateMachineArn }))).executions).toEqual([]);
   });
 
   test('ListExecutions: newest first, statusFilter, pages; StopExecution aborts', async () => {

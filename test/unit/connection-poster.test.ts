@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { ConnectionPoster, PostRejectedError, preparePayload } from '#commons/clients/management-api';
 
 /** A stand-in @connections API on loopback: the answer depends on the connection id. */
@@ -53,5 +55,34 @@ describe('ConnectionPoster', () => {
     expect(request.url).toBe('/live/@connections/ok%3D');
     expect(request.headers['x-amz-content-sha256']).toBe(createHash('sha256').update('hello').digest('hex'));
     expect(request.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKID\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=.*x-amz-content-sha256.*, Signature=[0-9a-f]{64}$/);
+  });
+
+  it.each([
+    ['every character API Gateway puts in ids', 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_='],
+    ['an id with "=" padding', 'L0SM9cOFvHcCIhw='],
+    ['an id with "+" and "/"', 'a+b/c+d/ef-G_h0=='],
+  ])('signs exactly as @smithy/signature-v4 does over the path it sends: %s', async (_, connectionId) => {
+    seen.length = 0;
+    const payload = preparePayload('héllo ✓');
+    await poster.post(connectionId, payload);
+    const request = seen[0];
+    const amzDate = String(request.headers['x-amz-date']);
+    const signingDate = new Date(amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
+    const signer = new SignatureV4({ service: 'execute-api', region: 'eu-west-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 'secret' }, sha256: Sha256 });
+    const reference = await signer.sign(
+      {
+        method: 'POST',
+        protocol: 'http:',
+        hostname: String(request.headers.host),
+        path: request.url!,
+        query: {},
+        headers: { host: String(request.headers.host), 'content-length': String(payload.body.length), 'content-type': 'application/octet-stream', 'x-amz-content-sha256': payload.sha256 },
+        body: payload.body,
+      },
+      { signingDate },
+    );
+
+    expect(decodeURIComponent(request.url!.split('/').pop()!)).toBe(connectionId);
+    expect(request.headers.authorization).toBe(reference.headers.authorization);
   });
 });

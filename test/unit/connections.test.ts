@@ -4,6 +4,7 @@ import { handler as connect } from '../../functions/connect';
 import { handler as disconnect } from '../../functions/disconnect';
 import { handler as onMessage } from '../../functions/default';
 import { queryPartition, removeConnections } from '#commons/connections';
+import { answerDeletes } from './helpers/dynamodb-answers';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 beforeEach(() => dynamo.reset());
@@ -31,7 +32,7 @@ describe('$connect', () => {
 
 describe('$disconnect', () => {
   it('deletes by key and decrements the partition the row was in', async () => {
-    dynamo.on(DeleteCommand).resolves({ Attributes: { connectionId: 'abc=', partition: 17 } });
+    answerDeletes(dynamo, [{ connectionId: 'abc=', partition: 17 }]);
     await disconnect(wsEvent('abc='));
     expect(dynamo.commandCalls(DeleteCommand)[0].args[0].input.Key).toEqual({ connectionId: 'abc=' });
     expect(dynamo.commandCalls(QueryCommand)).toHaveLength(0);
@@ -41,7 +42,7 @@ describe('$disconnect', () => {
   });
 
   it('leaves the counter alone when the row was already gone', async () => {
-    dynamo.on(DeleteCommand).resolves({});
+    answerDeletes(dynamo, []);
     await disconnect(wsEvent('abc='));
     expect(dynamo.commandCalls(UpdateCommand)).toHaveLength(0);
   });
@@ -74,9 +75,8 @@ describe('queryPartition', () => {
 
 describe('removeConnections', () => {
   it('when one delete fails, still decrements by the rows really removed, then reports the failure', async () => {
+    answerDeletes(dynamo, [{ connectionId: 'a', partition: 2 }]);
     dynamo.on(DeleteCommand, { Key: { connectionId: 'bad' } }).rejects(new Error('InternalServerError'));
-    dynamo.on(DeleteCommand, { Key: { connectionId: 'a' } }).resolves({ Attributes: { connectionId: 'a', partition: 2 } });
-    dynamo.on(DeleteCommand, { Key: { connectionId: 'b' } }).resolves({});
 
     await expect(removeConnections({ connections: 'Connections', partitions: 'Partitions' }, 2, ['a', 'bad', 'b'])).rejects.toThrow('InternalServerError');
 

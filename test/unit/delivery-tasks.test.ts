@@ -1,6 +1,7 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { packDeliveryTasks, parseDeliveryTask, sendDeliveryTasks } from '#commons/delivery-tasks';
+import { MAX_SQS_MESSAGE_BYTES } from '#commons/constants';
 
 const sqs = mockClient(SQSClient);
 beforeEach(() => sqs.reset());
@@ -46,6 +47,23 @@ describe('sendDeliveryTasks', () => {
     expect(calls.every((c) => c.Entries!.length <= 10)).toBe(true);
     const perQueue = Object.fromEntries(queues.map((q) => [q, calls.filter((c) => c.QueueUrl === q).reduce((n, c) => n + c.Entries!.length, 0)]));
     expect(perQueue).toEqual({ q0: 15, q1: 15, q2: 15 });
+  });
+
+  it('cuts a shard\'s entries into SendMessageBatch calls of at most 1 MiB together, every task sent once', async () => {
+    sqs.on(SendMessageBatchCommand).resolves({ Failed: [] });
+    // Ten tasks of ~300 KB each for one queue: 10 entries fit the count limit, not the 1 MiB one.
+    const bigIds = Array.from({ length: 10 * 10_000 }, (_, i) => `${'x'.repeat(24)}${String(i).padStart(6, '0')}=`);
+    const tasks = packDeliveryTasks('b1', 0, bigIds, 10_000);
+    expect(tasks).toHaveLength(10);
+
+    const unsent = await sendDeliveryTasks(tasks, ['q0'], 0);
+
+    const calls = sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.Entries!);
+    const sizes = calls.map((entries) => entries.reduce((bytes, entry) => bytes + Buffer.byteLength(entry.MessageBody!), 0));
+    expect(unsent.size).toBe(0);
+    expect(calls.length).toBeGreaterThan(1);
+    for (const size of sizes) expect(size).toBeLessThanOrEqual(MAX_SQS_MESSAGE_BYTES);
+    expect(calls.flat().map((entry) => entry.Id).sort((a, b) => Number(a) - Number(b))).toEqual(tasks.map((_, index) => String(index)));
   });
 
   it('sends again exactly the entries SQS reported in Failed[]', async () => {

@@ -4,6 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { handler as queryPartitions } from '../../functions/query-partitions';
 import { handler as readProgress } from '../../functions/read-progress';
 import { progressOf, type BroadcastState } from '#commons/broadcasts';
+import { answerDeletes, answerUpdates } from './helpers/dynamodb-answers';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const sqs = mockClient(SQSClient);
@@ -13,7 +14,7 @@ beforeEach(() => {
   dynamo.reset();
   sqs.reset();
   sqs.on(SendMessageBatchCommand).resolves({ Failed: [] });
-  dynamo.on(UpdateCommand).resolves({});
+  answerUpdates(dynamo);
 });
 
 const enqueuedWrites = () =>
@@ -91,7 +92,7 @@ describe('query-partitions', () => {
   it('a sweep deletes expired rows and resets the counter to the live rows', async () => {
     dynamo.on(GetCommand).resolves({});
     dynamo.on(QueryCommand).resolves({ Items: [{ connectionId: 'live', expiresAt: future }, { connectionId: 'old', expiresAt: 10 }] });
-    dynamo.on(DeleteCommand).resolves({ Attributes: { connectionId: 'old', partition: 4 } });
+    answerDeletes(dynamo, [{ connectionId: 'old', partition: 4 }]);
 
     await queryPartitions({ Items: [4], BatchInput: { broadcastId: 's1', kind: 'sweep' } });
 

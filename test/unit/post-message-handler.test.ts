@@ -1,20 +1,58 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { Context, SQSEvent } from 'aws-lambda';
-import { handler } from '../../functions/post-message';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { answerUpdates } from './helpers/dynamodb-answers';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 
 const record = (messageId: string, body: string) => ({ messageId, body, receiptHandle: messageId, attributes: {}, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:eu-west-1:1:shard-0', awsRegion: 'eu-west-1' });
 
+/** A stand-in @connections API on loopback that answers 200 and records which ids were posted what. */
+const posted: { id: string; body: string }[] = [];
+let server: http.Server;
+let handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+beforeAll(async () => {
+  server = http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      posted.push({ id: decodeURIComponent(request.url!.split('/').pop()!), body: Buffer.concat(chunks).toString() });
+      response.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // The handler reads its endpoint at cold start: point it here before loading it.
+  process.env.CONNECTIONS_ENDPOINT = `http://127.0.0.1:${(server.address() as AddressInfo).port}/live`;
+  ({ handler } = require('../../functions/post-message') as { handler: typeof handler });
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
 describe('post-message handler', () => {
-  it('reports only the malformed message as a batch item failure', async () => {
+  it('delivers the good record to each of its ids and reports only the malformed message as a batch item failure', async () => {
     dynamo.on(GetCommand).resolves({ Item: { kind: 'message', message: 'hi' } });
-    dynamo.on(UpdateCommand).resolves({});
-    const event = { Records: [record('good', JSON.stringify({ broadcastId: 'b1', partition: 0, attempt: 0, connectionIds: [] })), record('bad', 'oops')] } as unknown as SQSEvent;
+    // The delivery budget's clock item (RateBudget): a restart SETs it, an extension ADDs to it.
+    let reservedUntilUs = 0;
+    answerUpdates(dynamo, ({ TableName, ExpressionAttributeValues: values = {} }) => {
+      if (TableName !== 'RateBudget') return {};
+      reservedUntilUs = values[':end'] ?? reservedUntilUs + values[':d'];
+      return { reservedUntilUs };
+    });
+    const good = { broadcastId: 'b1', partition: 0, attempt: 0, connectionIds: ['a+b/c=', 'd-e_f='] };
+    const event = { Records: [record('good', JSON.stringify(good)), record('bad', 'oops')] } as unknown as SQSEvent;
 
     const response = await handler(event, { getRemainingTimeInMillis: () => 60_000 } as Context);
 
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'bad' }] });
+    expect(posted.sort((x, y) => x.id.localeCompare(y.id))).toEqual([{ id: 'a+b/c=', body: 'hi' }, { id: 'd-e_f=', body: 'hi' }]);
+    const counts = dynamo.commandCalls(UpdateCommand).map((c) => c.args[0].input).filter((input) => input.TableName === 'Broadcasts');
+    expect(counts).toHaveLength(1);
+    expect(counts[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 2, ':gone': 0, ':failed': 0 });
   });
 });

@@ -9,6 +9,7 @@ import { PostRejectedError } from '#commons/clients/management-api';
 import { ConcurrencyLimit } from '#commons/helpers/concurrency';
 import { systemClock } from '#commons/rate-budget';
 import { InMemoryLeaseStore } from './fixtures/budget-simulation';
+import { answerDeletes, answerUpdates } from './helpers/dynamodb-answers';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const sqs = mockClient(SQSClient);
@@ -50,7 +51,7 @@ beforeEach(() => {
   sqs.reset();
   managementApi.reset();
   dynamo.on(GetCommand).resolves({ Item: { kind: 'message', message: 'hello' } });
-  dynamo.on(UpdateCommand).resolves({});
+  answerUpdates(dynamo);
   sqs.on(SendMessageBatchCommand).resolves({ Failed: [] });
 });
 
@@ -68,7 +69,7 @@ const requeued = () => sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => 
 describe('DeliveryService', () => {
   it('adds the counts of a whole batch in one write per broadcast', async () => {
     const { poster } = fakePoster({ x: ['gone'] });
-    dynamo.on(DeleteCommand).resolves({ Attributes: { connectionId: 'x', partition: 1 } });
+    answerDeletes(dynamo, [{ connectionId: 'x', partition: 1 }]);
     const tally = new DeliveryTally('Broadcasts');
     const service = newService(poster);
     const invocation = service.newInvocation(60_000);
@@ -89,7 +90,7 @@ describe('DeliveryService', () => {
 
   it('410 Gone: deletes that connection (not another) and decrements its partition', async () => {
     const { poster } = fakePoster({ b: ['gone'] });
-    dynamo.on(DeleteCommand).resolves({ Attributes: { connectionId: 'b', partition: 3 } });
+    answerDeletes(dynamo, [{ connectionId: 'b', partition: 3 }]);
 
     await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b', 'c'] });
 
@@ -194,7 +195,7 @@ describe('DeliveryService', () => {
 
   it('a sweep checks each connection with GetConnection and removes the gone ones', async () => {
     dynamo.on(GetCommand).resolves({ Item: { kind: 'sweep' } });
-    dynamo.on(DeleteCommand).resolves({ Attributes: { connectionId: 'old', partition: 5 } });
+    answerDeletes(dynamo, [{ connectionId: 'old', partition: 5 }]);
     managementApi.on(GetConnectionCommand, { ConnectionId: 'old' }).rejects(new GoneException({ message: 'gone', $metadata: { httpStatusCode: 410 } }));
     managementApi.on(GetConnectionCommand, { ConnectionId: 'live' }).resolves({});
     const { poster, calls } = fakePoster({});

@@ -24,6 +24,8 @@ export async function forEachWithConcurrency<T>(items: readonly T[], limit: numb
 /**
  * A counting semaphore: at most `limit` calls run at once across everyone sharing it, so
  * the records of one consumer batch, processed in parallel, share one bound on posts in flight.
+ * A finished call hands its slot straight to the first waiter: a caller arriving before that
+ * waiter resumes finds no free slot to take.
  */
 export class ConcurrencyLimit {
   private running = 0;
@@ -33,12 +35,13 @@ export class ConcurrencyLimit {
 
   async run<R>(call: () => Promise<R>): Promise<R> {
     if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.running++;
+    else this.running++;
     try {
       return await call();
     } finally {
-      this.running--;
-      this.waiting.shift()?.();
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
     }
   }
 }

@@ -1,0 +1,85 @@
+/**
+ * Every function's environment and grants in the synthesized template, compared with
+ * functions/manifest.ts — the list the handlers are loaded with in test/unit/cold-start.test.ts.
+ * A variable or grant the stack drops, or one it adds that the handler does not need, fails here.
+ */
+import { broadcastsTable, connectionsTable, partitionsTable, rateBudgetTable } from '#commons/tables';
+import { ENV } from '#commons/environment';
+import { SwarmcastFunction } from '../../infra/constructs/swarmcast-function';
+import { settingsOf } from '../../infra/function-settings';
+import { FUNCTION_MANIFEST, type FunctionName, type ManagementMethod, type TableAccess, type TableName, TABLE_VARIABLES, variablesOf } from '../../functions/manifest';
+import { asArray, logicalIdOf, policyStatements, synthesize, type Synthesized } from './synth';
+
+const SCHEMAS = { connections: connectionsTable, partitions: partitionsTable, broadcasts: broadcastsTable, rateBudget: rateBudgetTable };
+
+let synthesized: Synthesized;
+beforeAll(() => {
+  synthesized = synthesize({ shards: 3 }, { bundle: false });
+}, 120_000);
+
+function functionsByName(): Map<FunctionName, SwarmcastFunction> {
+  const functions = synthesized.stack.node.findAll().filter((c): c is SwarmcastFunction => c instanceof SwarmcastFunction);
+  return new Map(functions.filter((fn) => fn.handlerName in FUNCTION_MANIFEST).map((fn) => [fn.handlerName as FunctionName, fn]));
+}
+
+function propertiesOf(fn: SwarmcastFunction): Record<string, any> {
+  const logicalId = logicalIdOf(synthesized.stack, fn.node.id);
+  return synthesized.template.toJSON().Resources[logicalId].Properties;
+}
+
+/** A table grant read back from the actions of the role's statements on that table. */
+function tableAccessIn(actions: Set<string>): TableAccess | undefined {
+  const reads = actions.has('dynamodb:Query') && actions.has('dynamodb:GetItem');
+  const writes = actions.has('dynamodb:PutItem') && actions.has('dynamodb:UpdateItem') && actions.has('dynamodb:DeleteItem');
+  return reads && writes ? 'readWrite' : reads ? 'read' : writes ? 'write' : undefined;
+}
+
+function grantsOf(fn: SwarmcastFunction) {
+  const roleId = propertiesOf(fn).Role['Fn::GetAtt'][0] as string;
+  const statements = policyStatements(synthesized.template).filter(({ roles }) => roles.includes(roleId)).map(({ statement }) => statement);
+  const resourceIds = (resource: unknown) => asArray(resource).map((r) => JSON.stringify(r));
+
+  const tables: Partial<Record<TableName, TableAccess>> = {};
+  for (const table of Object.keys(SCHEMAS) as TableName[]) {
+    const arn = JSON.stringify({ 'Fn::GetAtt': [logicalIdOf(synthesized.stack, SCHEMAS[table].logicalName), 'Arn'] });
+    const actions = new Set(statements.filter((s) => resourceIds(s.Resource).includes(arn)).flatMap((s) => asArray(s.Action)));
+    const access = tableAccessIn(actions);
+    if (access) tables[table] = access;
+  }
+  const sendsTo = statements.filter((s) => asArray(s.Action).includes('sqs:SendMessage')).flatMap((s) => resourceIds(s.Resource));
+  const methods = statements
+    .filter((s) => asArray(s.Action).includes('execute-api:ManageConnections'))
+    .flatMap((s) => asArray(s.Resource))
+    .map((arn) => /\/(POST|GET|DELETE)\/@connections\/\*/.exec(JSON.stringify(arn))?.[1] as ManagementMethod);
+  return { tables, sendsTo, methods };
+}
+
+describe.each(Object.keys(FUNCTION_MANIFEST) as FunctionName[])('%s, as functions/manifest.ts says', (name) => {
+  const needs = FUNCTION_MANIFEST[name];
+
+  test('its environment is exactly the variables its handler reads (and NODE_OPTIONS)', () => {
+    const fn = functionsByName().get(name)!;
+    const variables = propertiesOf(fn).Environment?.Variables ?? {};
+
+    expect(Object.keys(variables).sort()).toEqual([...variablesOf(needs), 'NODE_OPTIONS'].sort());
+    for (const table of Object.keys(needs.tables) as TableName[]) {
+      expect(variables[TABLE_VARIABLES[table]]).toEqual({ Ref: logicalIdOf(synthesized.stack, SCHEMAS[table].logicalName) });
+    }
+    const settings = settingsOf(synthesized.config);
+    for (const setting of needs.settings) expect(variables[setting]).toBe(String(settings[setting]));
+    if (needs.connectionsApi.length > 0) expect(JSON.stringify(variables[ENV.connectionsEndpoint])).toContain(logicalIdOf(synthesized.stack, 'WebSocket/Api'));
+  });
+
+  test('its role grants exactly the table access, queue sends and @connections methods it needs', () => {
+    const grants = grantsOf(functionsByName().get(name)!);
+    const shardQueues = Array.from({ length: synthesized.config.shards }, (_, k) => JSON.stringify({ 'Fn::GetAtt': [logicalIdOf(synthesized.stack, `ShardQueues/Shard${k}`), 'Arn'] }));
+
+    expect(grants.tables).toEqual(needs.tables);
+    expect(grants.sendsTo.sort()).toEqual(needs.sendsToShardQueues ? shardQueues.sort() : []);
+    expect(grants.methods.sort()).toEqual([...needs.connectionsApi].sort());
+  });
+});
+
+test('the stack builds exactly the functions the manifest lists', () => {
+  expect([...functionsByName().keys()].sort()).toEqual(Object.keys(FUNCTION_MANIFEST).sort());
+});
