@@ -14,6 +14,8 @@ import {
   LimitExceededException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
+import aws4 from 'aws4';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/local-account';
 import { Pool } from 'undici';
 import WebSocket from 'ws';
 import { ClientSwarm } from '../../local/clients/swarm';
@@ -56,8 +58,9 @@ async function start(options: Partial<GatewayOptions>) {
 function managementClient(endpoint: string): ApiGatewayManagementApiClient {
   return new ApiGatewayManagementApiClient({
     endpoint,
-    region: 'eu-west-1',
-    credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' },
+    // The local @connections API checks SigV4 against the local stack's credentials, as AWS checks its own.
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
     maxAttempts: 1, // show each 429 instead of the SDK's own retries
   });
 }
@@ -85,7 +88,9 @@ describe('account throttle on @connections', () => {
     const client = managementClient(gateway.connectionsEndpoint);
 
     const results = await settle(Array.from({ length: 40 }, () => client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'x' }))));
-    const raw = await fetch(`${gateway.connectionsEndpoint}/@connections/${encodeURIComponent(connectionId)}`, { method: 'POST', body: 'x' });
+    const url = new URL(`${gateway.connectionsEndpoint}/@connections/${encodeURIComponent(connectionId)}`);
+    const signed = aws4.sign({ host: url.host, path: url.pathname, method: 'POST', service: 'execute-api', region: LOCAL_REGION, body: 'x' }, LOCAL_CREDENTIALS);
+    const raw = await fetch(url, { method: 'POST', body: 'x', headers: signed.headers as Record<string, string> });
 
     const refused = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason);
     const accepted = results.length - refused.length;
@@ -126,7 +131,9 @@ describe('account throttle on @connections', () => {
     const started = performance.now();
     const statuses = await Promise.all(
       Array.from({ length: 400 }, async (_, i) => {
-        const response = await pool.request({ method: 'POST', path: `${path}/@connections/${encodeURIComponent(sockets[i % 8].connectionId)}`, body: 'x' });
+        const callPath = `${path}/@connections/${encodeURIComponent(sockets[i % 8].connectionId)}`;
+        const { headers } = aws4.sign({ host: new URL(gateway.connectionsEndpoint).host, path: callPath, method: 'POST', service: 'execute-api', region: LOCAL_REGION, body: 'x' }, LOCAL_CREDENTIALS);
+        const response = await pool.request({ method: 'POST', path: callPath, body: 'x', headers: headers as Record<string, string> });
         await response.body.dump();
         return response.statusCode;
       }),
