@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import type { SwarmcastConfig } from '../infra/config';
 import { ClientSwarm, type SwarmReport } from './clients/swarm';
+import { readDemoStages, type DemoStages } from './demo-stages';
 import { LOCAL_CREDENTIALS } from './local-account';
 import { startLocalStack, type LocalStack } from './stack';
 
@@ -37,6 +38,8 @@ export interface DemoSummary {
   executionStatus: string;
   executionArn: string;
   broadcastId: string;
+  /** Where the time went, from the execution history, the count items and the clients. */
+  stages: DemoStages;
   /** Every live client got the message exactly once and the execution succeeded. */
   ok: boolean;
 }
@@ -80,7 +83,8 @@ export async function runDemo({ clients, config, timeoutMs = 5 * 60_000, onPhase
     // Count copies only once the queues are empty: a redelivered task would arrive after everyone has the message.
     await waitUntilIdle(stack, 10_000);
     const report = await swarm.report();
-    return summarize({ clients, report, execution, startedAt, connectMs, broadcastId, executionArn: executionArn! });
+    const stages = await readDemoStages({ sfn, executionArn: executionArn!, broadcastsTable: stack.tableNames.Broadcasts, broadcastId, arrivals: report.firstArrivals });
+    return summarize({ clients, report, execution, startedAt, connectMs, broadcastId, executionArn: executionArn!, stages });
   } finally {
     onPhase('stopping');
     await swarm?.close().catch(() => {});
@@ -114,6 +118,7 @@ function summarize({
   connectMs,
   broadcastId,
   executionArn,
+  stages,
 }: {
   clients: number;
   report: SwarmReport;
@@ -122,6 +127,7 @@ function summarize({
   connectMs: number;
   broadcastId: string;
   executionArn: string;
+  stages: DemoStages;
 }): DemoSummary {
   const output = execution.output ? JSON.parse(execution.output) : {};
   const latencies = report.firstArrivals.map((t) => t - startedAt).sort((a, b) => a - b);
@@ -141,6 +147,7 @@ function summarize({
     executionStatus: execution.status ?? 'UNKNOWN',
     executionArn,
     broadcastId,
+    stages,
     ok: execution.status === 'SUCCEEDED' && report.received === report.open && report.open === clients && report.duplicates === 0,
   };
 }
