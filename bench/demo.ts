@@ -22,9 +22,10 @@ for (const clients of clientCounts) {
     if (!summary.ok) throw new Error(`run ${run} with ${clients} clients was not delivered exactly once: ${output}`);
     summaries.push(summary);
   }
-  const m = (pick: (s: DemoSummary) => number) => Math.round(median(summaries.map(pick))).toLocaleString('en-US');
+  const m = (pick: (s: DemoSummary) => number | null) => Math.round(median(summaries.map((s) => pick(s) ?? NaN))).toLocaleString('en-US');
   lines.push(
     `  ${clients.toLocaleString('en-US').padStart(7)} clients: time to last delivery ${m((s) => s.durationMs)} ms, p50 ${m((s) => s.p50Ms)} ms, p99 ${m((s) => s.p99Ms)} ms, connecting ${m((s) => s.connectMs)} ms, partitions ${m((s) => s.partitions)}`,
+    `           since the execution started: fan-out ${m((s) => s.stages.fanOutStarted)}–${m((s) => s.stages.fanOutEnded)} ms, enqueued ${m((s) => s.stages.firstEnqueued)}–${m((s) => s.stages.lastEnqueued)} ms, delivered ${m((s) => s.stages.firstDelivery)}–${m((s) => s.stages.lastDelivery)} ms`,
   );
 }
 console.log(`\nnpx tsx bench/demo.ts ${clientCounts.join(',')} ${runs}   (median of ${runs} runs each, every run delivered exactly once)`);

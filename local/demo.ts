@@ -4,6 +4,7 @@ import type { SwarmcastConfig } from '../infra/config';
 import { ClientSwarm, type SwarmReport } from './clients/swarm';
 import type { GatewayStats, Throttle } from './gateway';
 import { formatThrottle } from './gateway/throttles';
+import { readDemoStages, type DemoStages } from './demo-stages';
 import { LOCAL_CREDENTIALS } from './local-account';
 import { startLocalStack, type LocalStack } from './stack';
 
@@ -51,6 +52,8 @@ export interface DemoSummary {
   executionStatus: string;
   executionArn: string;
   broadcastId: string;
+  /** Where the time went, from the execution history, the count items and the clients. */
+  stages: DemoStages;
   /** Every live client got the message exactly once and the execution succeeded. */
   ok: boolean;
 }
@@ -96,6 +99,7 @@ export async function runDemo({ clients, config, quota, connectRate, timeoutMs =
     await waitUntilIdle(stack, 10_000);
     const report = await swarm.report();
     const delivered = await stack.gateway.stats();
+    const stages = await readDemoStages({ sfn, executionArn: executionArn!, broadcastsTable: stack.tableNames.Broadcasts, broadcastId, arrivals: report.firstArrivals });
     return summarize({
       clients,
       report,
@@ -106,6 +110,7 @@ export async function runDemo({ clients, config, quota, connectRate, timeoutMs =
       throttles: { quota: formatThrottle(stack.gateway.throttles.quota), connectRate: formatThrottle(stack.gateway.throttles.connectRate) },
       broadcastId,
       executionArn: executionArn!,
+      stages,
     });
   } finally {
     onPhase('stopping');
@@ -142,6 +147,7 @@ function summarize({
   throttles,
   broadcastId,
   executionArn,
+  stages,
 }: {
   clients: number;
   report: SwarmReport;
@@ -152,6 +158,7 @@ function summarize({
   throttles: { quota: string; connectRate: string };
   broadcastId: string;
   executionArn: string;
+  stages: DemoStages;
 }): DemoSummary {
   const output = execution.output ? JSON.parse(execution.output) : {};
   const gatewayRssBytes = connect.gateway.workers.reduce((sum, w) => sum + w.rssBytes, 0);
@@ -177,6 +184,7 @@ function summarize({
     executionStatus: execution.status ?? 'UNKNOWN',
     executionArn,
     broadcastId,
+    stages,
     ok: execution.status === 'SUCCEEDED' && report.received === report.open && report.open === clients && report.duplicates === 0,
   };
 }

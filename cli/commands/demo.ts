@@ -64,7 +64,17 @@ function render(s: DemoSummary): string {
     ['delivery latency p99', formatMs(s.p99Ms)],
     ['execution', `${s.executionStatus} (${s.broadcastId})`],
   ];
-  const width = Math.max(...rows.map(([label]) => label.length));
+  const stage = (ms: number | null) => (ms === null ? '–' : formatMs(ms));
+  const span = (first: number | null, last: number | null) => `${stage(first)} → ${stage(last)}`;
+  const { stages } = s;
+  const stageRows: [string, string][] = [
+    ['prepared', stage(stages.prepared)],
+    ['fan-out (Map Run)', span(stages.fanOutStarted, stages.fanOutEnded)],
+    ['enqueued', `${span(stages.firstEnqueued, stages.lastEnqueued)}   first → last partition`],
+    ['delivered', `${span(stages.firstDelivery, stages.lastDelivery)}   first → last client`],
+  ];
+  const width = Math.max(...[...rows, ...stageRows].map(([label]) => label.length));
+  const line = ([label, value]: [string, string]) => `  ${label.padEnd(width)}  ${value}`;
   const verdict = s.ok ? 'every client received the broadcast exactly once' : 'NOT every client received the broadcast exactly once';
-  return [`\nswarmcast demo — ${verdict}\n`, ...rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`), ''].join('\n');
+  return [`\nswarmcast demo — ${verdict}\n`, ...rows.map(line), '', '  stages, since the execution started:', ...stageRows.map(line), ''].join('\n');
 }

@@ -66,6 +66,8 @@ export interface BroadcastPlan {
 export interface BroadcastCounters extends DeliveryCounts {
   /** Connections enqueued per visited partition. */
   enqueued: Map<number, number>;
+  /** When the first partition's tasks were all queued (a replay keeps the first run's). */
+  firstEnqueuedAt?: number;
   lastEnqueuedAt?: number;
   lastDeliveryAt?: number;
 }
@@ -201,7 +203,7 @@ export async function recordEnqueued(tableName: string, broadcastId: string, cou
           new UpdateCommand({
             TableName: tableName,
             Key: key(broadcastId, item),
-            UpdateExpression: `SET ${members.map((_, i) => `#p${i} = :n${i}`).join(', ')}, lastEnqueuedAt = :now, expiresAt = :expiresAt`,
+            UpdateExpression: `SET ${members.map((_, i) => `#p${i} = :n${i}`).join(', ')}, firstEnqueuedAt = if_not_exists(firstEnqueuedAt, :now), lastEnqueuedAt = :now, expiresAt = :expiresAt`,
             ExpressionAttributeNames: Object.fromEntries(members.map((partition, i) => [`#p${i}`, partitionAttribute(partition)])),
             ExpressionAttributeValues: { ...Object.fromEntries(members.map((partition, i) => [`:n${i}`, counts.get(partition)])), ':now': now, ':expiresAt': expiresAt(now) },
           }),
@@ -248,6 +250,7 @@ export async function readCounters(tableName: string, broadcastId: string): Prom
 
 function addCountItem(counters: BroadcastCounters, row: Record<string, unknown>): void {
   const later = (a: number | undefined, b: unknown) => (typeof b === 'number' ? Math.max(a ?? 0, b) : a);
+  const earlier = (a: number | undefined, b: unknown) => (typeof b === 'number' ? Math.min(a ?? Infinity, b) : a);
   if ((row[ITEM] as string).startsWith(DELIVERED_PREFIX)) {
     counters.delivered += (row.delivered as number) ?? 0;
     counters.gone += (row.gone as number) ?? 0;
@@ -259,6 +262,7 @@ function addCountItem(counters: BroadcastCounters, row: Record<string, unknown>)
     const partition = /^p(\d+)$/.exec(name)?.[1];
     if (partition !== undefined) counters.enqueued.set(Number(partition), value as number);
   }
+  counters.firstEnqueuedAt = earlier(counters.firstEnqueuedAt, row.firstEnqueuedAt);
   counters.lastEnqueuedAt = later(counters.lastEnqueuedAt, row.lastEnqueuedAt);
 }
 

@@ -24,41 +24,31 @@ export interface FanOutResult {
 }
 
 /**
- * The map child's work: read every connection id of the batch's partitions, enqueue them
- * on the shard queues as delivery tasks (SendMessageBatch calls shared by the whole batch),
- * then record the count of each partition whose tasks are all queued. A partition already
- * recorded is skipped, so a retried or redriven child does not enqueue it again. A partition
- * that fails does not stop the others; the child then fails naming it, and a redrive re-runs
- * just that one.
+ * The map child's work: read every connection id of the batch's partitions and enqueue each
+ * partition's ids on the shard queues as soon as its own query is done, then record its count
+ * once all its tasks are queued. Delivery thus starts with the first partition read, not the
+ * batch's slowest. A partition already recorded is skipped, so a retried or redriven child does
+ * not enqueue it again. A partition that fails does not stop the others; the child then fails
+ * naming it, and a redrive re-runs just that one.
  */
 export async function fanOutPartitions(settings: FanOutSettings, broadcastId: string, kind: BroadcastKind, partitions: readonly number[]): Promise<FanOutResult> {
   const enqueued = await findEnqueued(settings.tables.broadcasts, broadcastId, partitions);
   const pending = partitions.filter((partition) => !enqueued.has(partition));
-  const connectionsByPartition = new Map<number, string[]>();
+  const enqueuer = new PartitionEnqueuer(settings, broadcastId, partitions[0] ?? 0);
+  const counts = new Map<number, number>();
   const failed: number[] = [];
   let throttled = 0;
   await forEachWithConcurrency(pending, settings.queryConcurrency, async (partition) => {
     try {
-      connectionsByPartition.set(partition, await readPartition(settings, kind, partition));
+      const connectionIds = await readPartition(settings, kind, partition);
+      await enqueuer.enqueue(partition, connectionIds);
+      counts.set(partition, connectionIds.length);
     } catch (error) {
-      logger.error('partition query failed', { broadcastId, partition, error: error as Error });
+      logger.error('partition could not be enqueued', { broadcastId, partition, error: error as Error });
       failed.push(partition);
       if (isThrottlingError(error)) throttled++;
     }
   });
-
-  const tasks = [...connectionsByPartition].flatMap(([partition, ids]) => packDeliveryTasks(broadcastId, partition, ids, settings.connectionIdsPerMessage));
-  const unsent = await sendDeliveryTasks(tasks, settings.shardQueueUrls, partitions[0] ?? 0);
-  // A partition counts as enqueued only when every one of its tasks is on a queue. One with a
-  // task left unsent fails and is replayed whole: its sockets whose tasks did go out get the
-  // message twice — rare (SQS refused the same entries five times) and logged.
-  for (const index of unsent) {
-    const { partition } = tasks[index];
-    if (connectionsByPartition.delete(partition)) failed.push(partition);
-  }
-  if (unsent.size > 0) logger.error('some delivery tasks could not be enqueued', { broadcastId, unsent: unsent.size });
-  const counts = new Map([...connectionsByPartition].map(([partition, ids]) => [partition, ids.length]));
-  await recordEnqueued(settings.tables.broadcasts, broadcastId, counts);
 
   const failedList = failed.sort((a, b) => a - b).join(', ');
   if (failed.length > 0 && throttled === failed.length) {
@@ -73,6 +63,73 @@ export async function fanOutPartitions(settings: FanOutSettings, broadcastId: st
     alreadyEnqueued: partitions.length - pending.length,
     connections: [...counts.values()].reduce((sum, n) => sum + n, 0),
   };
+}
+
+class DeliveryTasksNotSentError extends Error {
+  override name = 'DeliveryTasksNotSentError';
+}
+
+interface QueriedPartition {
+  partition: number;
+  connectionIds: string[];
+  settle: (failure?: unknown) => void;
+}
+
+/**
+ * Sends queried partitions to the shard queues one group at a time: partitions whose query ends
+ * while a group is being sent go together in the next, so SendMessageBatch calls and count
+ * writes stay shared while no partition waits for a query other than its own.
+ */
+class PartitionEnqueuer {
+  private waiting: QueriedPartition[] = [];
+  private sending = false;
+
+  constructor(
+    private readonly settings: FanOutSettings,
+    private readonly broadcastId: string,
+    /** Round-robin over the shards continues from here, group after group. */
+    private nextShard: number,
+  ) {}
+
+  /** Settles once the partition's tasks are all queued and its count recorded; rejects if not. */
+  enqueue(partition: number, connectionIds: string[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ partition, connectionIds, settle: (failure) => (failure === undefined ? resolve() : reject(failure)) });
+      if (!this.sending) void this.sendWaitingGroups();
+    });
+  }
+
+  /** Never rejects: every failure settles the partitions it concerns. */
+  private async sendWaitingGroups(): Promise<void> {
+    this.sending = true;
+    while (this.waiting.length > 0) {
+      const group = this.waiting;
+      this.waiting = [];
+      try {
+        await this.sendGroup(group);
+      } catch (error) {
+        for (const queried of group) queried.settle(error);
+      }
+    }
+    this.sending = false;
+  }
+
+  private async sendGroup(group: readonly QueriedPartition[]): Promise<void> {
+    const { settings, broadcastId } = this;
+    const tasks = group.flatMap(({ partition, connectionIds }) => packDeliveryTasks(broadcastId, partition, connectionIds, settings.connectionIdsPerMessage));
+    const unsent = await sendDeliveryTasks(tasks, settings.shardQueueUrls, this.nextShard);
+    this.nextShard += tasks.length;
+    // A partition counts as enqueued only when every one of its tasks is on a queue. One with a
+    // task left unsent fails and is replayed whole: its sockets whose tasks did go out get the
+    // message twice — rare (SQS refused the same entries five times) and logged.
+    const unsentPartitions = new Set([...unsent].map((index) => tasks[index].partition));
+    if (unsent.size > 0) logger.error('some delivery tasks could not be enqueued', { broadcastId, unsent: unsent.size });
+    const sent = group.filter(({ partition }) => !unsentPartitions.has(partition));
+    await recordEnqueued(settings.tables.broadcasts, broadcastId, new Map(sent.map(({ partition, connectionIds }) => [partition, connectionIds.length])));
+    for (const queried of group) {
+      queried.settle(unsentPartitions.has(queried.partition) ? new DeliveryTasksNotSentError(`SQS did not take every delivery task of partition ${queried.partition}`) : undefined);
+    }
+  }
 }
 
 /** A partition's live connection ids; for a sweep, also its repair (see below). */

@@ -5,6 +5,7 @@ import { handler as queryPartitions } from '../../functions/query-partitions';
 import { handler as readProgress } from '../../functions/read-progress';
 import { progressOf, type BroadcastState } from '#commons/broadcasts';
 import { answerDeletes, answerUpdates } from './helpers/dynamodb-answers';
+import { fanOutPartitions, type FanOutSettings } from '#commons/partition-fan-out';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const sqs = mockClient(SQSClient);
@@ -23,6 +24,31 @@ const enqueuedWrites = () =>
     .map((c) => c.args[0].input)
     .filter((i) => i.TableName === 'Broadcasts');
 
+/** Partition attribute → count, over every enqueued-count write so far. */
+const recordedCounts = () =>
+  Object.fromEntries(enqueuedWrites().flatMap((w) => Object.entries(w.ExpressionAttributeNames ?? {}).map(([name, attribute]) => [attribute, w.ExpressionAttributeValues![name.replace('#p', ':n')]])));
+
+/** The partitions of the delivery tasks sent so far, in the order they were sent. */
+const sentPartitions = () => sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries!.map((e) => JSON.parse(e.MessageBody!).partition));
+
+const settings: FanOutSettings = {
+  tables: { connections: 'Connections', partitions: 'Partitions', broadcasts: 'Broadcasts' },
+  shardQueueUrls: ['https://sqs.local/1/shard-0', 'https://sqs.local/1/shard-1'],
+  connectionIdsPerMessage: 100,
+  queryConcurrency: 8,
+};
+
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Lets the event loop turn until `done()` holds, at most `turns` times. */
+async function until(done: () => boolean, turns = 200): Promise<void> {
+  for (let turn = 0; turn < turns && !done(); turn++) await new Promise((resolve) => setImmediate(resolve));
+}
+
 describe('query-partitions', () => {
   it('enqueues every connection of each partition and records the count per partition', async () => {
     dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', item: 'count#enqueued#0000' } });
@@ -34,17 +60,44 @@ describe('query-partitions', () => {
     expect(result).toEqual({ broadcastId: 'b1', partitions: 2, alreadyEnqueued: 0, connections: 3 });
     const bodies = sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries!.map((e) => JSON.parse(e.MessageBody!)));
     expect(bodies.flatMap((b) => b.connectionIds).sort()).toEqual(['a', 'b', 'c']);
-    // the batch's tasks share SendMessageBatch calls: one per shard queue used
-    const queues = sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.QueueUrl);
-    expect(new Set(queues).size).toBe(queues.length);
-    expect(enqueuedWrites()).toHaveLength(1);
+    expect(recordedCounts()).toEqual({ p1: 2, p2: 1 });
     const write = enqueuedWrites()[0];
     expect(write.Key).toEqual({ broadcastId: 'b1', item: 'count#enqueued#0000' });
-    expect(write.UpdateExpression).toBe('SET #p0 = :n0, #p1 = :n1, lastEnqueuedAt = :now, expiresAt = :expiresAt');
-    expect([write.ExpressionAttributeNames, write.ExpressionAttributeValues]).toEqual([
-      { '#p0': 'p1', '#p1': 'p2' },
-      { ':n0': 2, ':n1': 1, ':now': expect.any(Number), ':expiresAt': expect.any(Number) },
-    ]);
+    expect(write.UpdateExpression).toMatch(/^SET #p0 = :n0(, #p1 = :n1)?, firstEnqueuedAt = if_not_exists\(firstEnqueuedAt, :now\), lastEnqueuedAt = :now, expiresAt = :expiresAt$/);
+  });
+
+  it('sends a partition as soon as its own query is done: a slow partition does not hold back another', async () => {
+    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', item: 'count#enqueued#0000' } });
+    const slowQuery = deferred<{ Items: Record<string, unknown>[] }>();
+    dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':partition': 1 } }).callsFake(() => slowQuery.promise);
+    dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':partition': 2 } }).resolves({ Items: [{ connectionId: 'c', expiresAt: future }] });
+
+    const fanOut = fanOutPartitions(settings, 'b1', 'message', [1, 2]);
+
+    await until(() => Object.keys(recordedCounts()).length > 0);
+    expect(sentPartitions()).toEqual([2]);
+    expect(recordedCounts()).toEqual({ p2: 1 });
+    slowQuery.resolve({ Items: [{ connectionId: 'a', expiresAt: future }] });
+    await expect(fanOut).resolves.toMatchObject({ partitions: 2, connections: 2 });
+    expect(sentPartitions()).toEqual([2, 1]);
+    expect(recordedCounts()).toEqual({ p1: 1, p2: 1 });
+  });
+
+  it('partitions whose queries end while a send is in flight share the next SendMessageBatch and count write', async () => {
+    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', item: 'count#enqueued#0000' } });
+    dynamo.on(QueryCommand).callsFake((input: { ExpressionAttributeValues: { ':partition': number } }) => ({ Items: [{ connectionId: `c${input.ExpressionAttributeValues[':partition']}`, expiresAt: future }] }));
+    const firstSend = deferred<{ Failed: [] }>();
+    sqs.on(SendMessageBatchCommand).callsFakeOnce(() => firstSend.promise).resolves({ Failed: [] });
+
+    const fanOut = fanOutPartitions({ ...settings, shardQueueUrls: ['https://sqs.local/1/shard-0'] }, 'b1', 'message', [1, 2, 3]);
+
+    await until(() => dynamo.commandCalls(QueryCommand).length === 3);
+    await until(() => false, 20); // lets the other two queries end while the first send is held
+    firstSend.resolve({ Failed: [] });
+    await fanOut;
+    const calls = sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.Entries!.map((e) => JSON.parse(e.MessageBody!).partition));
+    expect(calls).toEqual([[1], [2, 3]]);
+    expect(enqueuedWrites().map((w) => Object.values(w.ExpressionAttributeNames!))).toEqual([['p1'], ['p2', 'p3']]);
   });
 
   it('skips partitions an earlier run already enqueued, so a re-run sends nothing twice', async () => {
