@@ -31,8 +31,11 @@ export class OperationsDashboard extends Construct {
     super(scope, id);
     const minute = Duration.minutes(1);
     const swarmcast = (metricName: string): Metric => new Metric({ namespace: 'Swarmcast', metricName, dimensionsMap: { service: 'swarmcast' }, statistic: 'Sum', period: minute });
-    const perSecond = (metricName: string, label: string): MathExpression =>
-      new MathExpression({ expression: 'm / PERIOD(m)', usingMetrics: { m: swarmcast(metricName) }, label, period: minute });
+    // Ids must differ between the expressions of one graph.
+    const perSecond = (metricName: string, label: string): MathExpression => {
+      const id = metricName.toLowerCase();
+      return new MathExpression({ expression: `${id} / PERIOD(${id})`, usingMetrics: { [id]: swarmcast(metricName) }, label, period: minute });
+    };
 
     this.dashboard = new Dashboard(this, 'Dashboard', { dashboardName: props.dashboardName });
     this.dashboard.addWidgets(
