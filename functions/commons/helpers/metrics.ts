@@ -33,11 +33,14 @@ export function recordConnect(): void {
   metrics.addMetric(METRIC.connects, MetricUnit.Count, 1);
 }
 
-/** Runs one invocation's work and always flushes what it recorded, even when it throws. */
+/**
+ * Runs one invocation's work and always flushes what it recorded, even when it throws. An
+ * invocation that failed before recording anything flushes nothing (Powertools would warn).
+ */
 export async function withMetrics<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } finally {
-    metrics.publishStoredMetrics();
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   }
 }
