@@ -2,13 +2,16 @@ import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2 } from 'aws
 import { registerConnection } from '#commons/connections';
 import { ENV } from '#commons/environment';
 import { getIntegerFromEnv, getStringFromEnv } from '#commons/helpers/env';
+import { recordConnect, withMetrics } from '#commons/helpers/metrics';
 
 const tables = { connections: getStringFromEnv(ENV.connectionsTable), partitions: getStringFromEnv(ENV.partitionsTable) };
 const partitionCount = getIntegerFromEnv(ENV.partitionCount, { min: 1 });
 const ttlSeconds = getIntegerFromEnv(ENV.connectionTtlSeconds, { min: 60 });
 
 /** $connect: stores the connection in the less loaded of two random partitions. */
-export const handler = async (event: APIGatewayProxyWebsocketEventV2): Promise<APIGatewayProxyResult> => {
-  await registerConnection(tables, { connectionId: event.requestContext.connectionId, partitionCount, ttlSeconds });
-  return { statusCode: 200, body: '' };
-};
+export const handler = async (event: APIGatewayProxyWebsocketEventV2): Promise<APIGatewayProxyResult> =>
+  withMetrics(async () => {
+    await registerConnection(tables, { connectionId: event.requestContext.connectionId, partitionCount, ttlSeconds });
+    recordConnect();
+    return { statusCode: 200, body: '' };
+  });

@@ -5,6 +5,7 @@ import { DeliveryService, DeliveryTally } from '#commons/delivery';
 import { parseDeliveryTask } from '#commons/delivery-tasks';
 import { ENV } from '#commons/environment';
 import { getIntegerFromEnv, getStringFromEnv } from '#commons/helpers/env';
+import { recordDeliveryCounts, withMetrics } from '#commons/helpers/metrics';
 import { DynamoDbLeaseStore } from '#commons/rate-budget';
 import { shardQueueUrlsFromEnv } from '#commons/shard-queues';
 
@@ -40,7 +41,9 @@ const delivery = new DeliveryService(
  * invocation ends goes back to the queue. The counts of the whole batch go to the broadcast
  * record in one write.
  */
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => withMetrics(() => deliverBatch(event, context));
+
+async function deliverBatch(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   // A processor per invocation: it holds the batch's state, and the local stack runs
   // several invocations of this module at once (Lambda never does).
   const processor = new BatchProcessor(EventType.SQS);
@@ -49,5 +52,6 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
   const deliverRecord = async (record: SQSRecord): Promise<void> => delivery.deliver(parseDeliveryTask(record.body), tally, invocation);
   const response = await processPartialResponse(event, deliverRecord, processor, { context });
   await tally.flush();
+  recordDeliveryCounts(tally.totals());
   return response;
-};
+}

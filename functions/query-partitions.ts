@@ -1,6 +1,7 @@
 import type { BroadcastKind } from '#commons/broadcasts';
 import { ENV } from '#commons/environment';
 import { getIntegerFromEnv, getStringFromEnv } from '#commons/helpers/env';
+import { recordFanOut, withMetrics } from '#commons/helpers/metrics';
 import { fanOutPartitions, type FanOutResult } from '#commons/partition-fan-out';
 import { shardQueueUrlsFromEnv } from '#commons/shard-queues';
 
@@ -23,4 +24,8 @@ export interface QueryPartitionsEvent {
 
 /** QueryPartitions task (map child): enqueue every connection of the batch's partitions. */
 export const handler = async ({ Items, BatchInput }: QueryPartitionsEvent): Promise<FanOutResult> =>
-  fanOutPartitions(settings, BatchInput.broadcastId, BatchInput.kind, Items);
+  withMetrics(async () => {
+    const result = await fanOutPartitions(settings, BatchInput.broadcastId, BatchInput.kind, Items);
+    recordFanOut(result.partitions, result.connections);
+    return result;
+  });

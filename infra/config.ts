@@ -76,6 +76,10 @@ export interface SwarmcastConfig {
   /** WebSocket stage default route throttling: steady messages per second and burst, over all clients. */
   routeThrottleRatePerSecond: number;
   routeThrottleBurst: number;
+
+  // The operations dashboard's alarms (infra/constructs/operations-dashboard.ts).
+  /** Minutes a failed or timed-out broadcast, or a message on a DLQ, is looked for in one alarm period. */
+  alarmPeriodMinutes: number;
 }
 
 /** A PostToConnection round trip within a Region takes ~10–30 ms; the derived numbers allow this much. */
@@ -143,6 +147,7 @@ export const defaultConfig: SwarmcastConfig = {
   routeReservedConcurrency: 50,
   routeThrottleRatePerSecond: 1_000,
   routeThrottleBurst: 500,
+  alarmPeriodMinutes: 5,
 };
 
 /** Bounds that AWS (or common sense) puts on each number. */
@@ -176,6 +181,8 @@ export const bounds: Record<Exclude<keyof SwarmcastConfig, 'sweepSchedule' | 'st
   routeReservedConcurrency: [1, 200],
   routeThrottleRatePerSecond: [1, AWS_LIMITS.apiGatewayAccountRatePerSecond.value],
   routeThrottleBurst: [1, AWS_LIMITS.apiGatewayAccountBurst.value],
+  // A minute is CloudWatch's standard resolution; past an hour an alarm is no longer news.
+  alarmPeriodMinutes: [1, 60],
 };
 
 /**

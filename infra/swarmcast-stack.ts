@@ -7,6 +7,7 @@ import type { Construct } from 'constructs';
 import { ENV } from '#commons/environment';
 import { broadcastsTable, connectionsTable, partitionsTable, rateBudgetTable } from '#commons/tables';
 import { InvalidConfigError, type SwarmcastConfig } from './config';
+import { OperationsDashboard } from './constructs/operations-dashboard';
 import { BroadcastStateMachine } from './constructs/broadcast-state-machine';
 import { SchemaTable } from './constructs/schema-table';
 import { ShardQueues } from './constructs/shard-queues';
@@ -130,12 +131,26 @@ export class SwarmcastStack extends Stack {
       targets: [new SfnStateMachine(broadcast.stateMachine, { input: RuleTargetInput.fromObject({ kind: 'sweep' }), deadLetterQueue: sweepDeadLetters })],
     });
 
+    const operations = new OperationsDashboard(this, 'Operations', {
+      dashboardName: `${this.stackName}-operations`,
+      deliveryRatePerSecond: config.deliveryRatePerSecond,
+      alarmPeriod: Duration.minutes(config.alarmPeriodMinutes),
+      queues: shardQueues.queues,
+      deadLetterQueues: [...shardQueues.deadLetterQueues, sweepDeadLetters],
+      consumer: postMessage,
+      stateMachine: broadcast.stateMachine,
+    });
+
     new CfnOutput(this, 'WebSocketUrl', { value: gateway.url, description: 'Clients connect here.' });
     new CfnOutput(this, 'ConnectionsEndpoint', { value: gateway.connectionsEndpoint, description: '@connections management API base.' });
     new CfnOutput(this, 'StateMachineArn', { value: broadcast.stateMachine.stateMachineArn, description: 'Start a broadcast here.' });
     new CfnOutput(this, 'BroadcastsTableName', { value: broadcasts.tableName });
     new CfnOutput(this, 'ConnectionsTableName', { value: connections.tableName });
     new CfnOutput(this, 'PartitionsTableName', { value: partitions.tableName });
+    new CfnOutput(this, 'DashboardUrl', {
+      value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${operations.dashboard.dashboardName}`,
+      description: 'Watch broadcasts here (README: Watching a broadcast on AWS).',
+    });
   }
 
   /** The deployer's $connect authorizer; its secret is a NoEcho stack parameter, never in the template. */

@@ -24,6 +24,8 @@ export function handlerEnvironment(config: SwarmcastConfig, resources: LocalReso
     AWS_ENDPOINT_URL_DYNAMODB: resources.dynamoDbEndpoint,
     AWS_ENDPOINT_URL_SQS: resources.sqsEndpoint,
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
+    // No CloudWatch here: Powertools would print every invocation's metrics as EMF JSON to stdout.
+    POWERTOOLS_METRICS_DISABLED: 'true',
     [ENV.connectionsTable]: resources.tableNames.Connections,
     [ENV.partitionsTable]: resources.tableNames.Partitions,
     [ENV.broadcastsTable]: resources.tableNames.Broadcasts,

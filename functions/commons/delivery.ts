@@ -154,6 +154,13 @@ export class DeliveryTally {
     this.counts.set(broadcastId, { delivered: total.delivered + delivered, gone: total.gone + gone, failed: total.failed + failed });
   }
 
+  /** The invocation's counts over all its broadcasts (for metrics). */
+  totals(): DeliveryCounts {
+    const sum = { delivered: 0, gone: 0, failed: 0 };
+    for (const c of this.counts.values()) (sum.delivered += c.delivered), (sum.gone += c.gone), (sum.failed += c.failed);
+    return sum;
+  }
+
   async flush(): Promise<void> {
     await Promise.all(
       [...this.counts].map(([broadcastId, counts]) =>

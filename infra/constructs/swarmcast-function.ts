@@ -81,7 +81,7 @@ export class SwarmcastFunction extends NodejsFunction {
       logGroup,
       projectRoot: repoRoot,
       depsLockFilePath: path.join(repoRoot, 'package-lock.json'),
-      environment: { NODE_OPTIONS: '--enable-source-maps' },
+      environment: { NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_METRICS_NAMESPACE: 'Swarmcast', POWERTOOLS_SERVICE_NAME: 'swarmcast' },
       bundling: {
         // esbuild is a devDependency: bundle on this machine, never in Docker.
         forceDockerBundling: false,

@@ -30,6 +30,7 @@ const overrides = {
   sweepRatePerSecond: 300,
   sweepSchedule: 'rate(5 minutes)',
   stageName: 'beta',
+  alarmPeriodMinutes: 3,
 } satisfies Partial<SwarmcastConfig>;
 
 const stacks: Record<'default config' | 'overridden config', Synthesized> = {} as never;
@@ -45,6 +46,32 @@ const bothConfigs = [['default config'], ['overridden config']] as const;
 
 describe.each(bothConfigs)('with the %s', (name) => {
   const get = () => stacks[name];
+
+  test('the operations dashboard graphs the Swarmcast metrics, the queues, the consumer and the executions, with the budget as an annotation', () => {
+    const { template, config } = get();
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const metric of ['PostsDelivered', 'PostsGone', 'PostsFailed', 'PartitionsFannedOut', 'ConnectionsEnqueued', 'Connects', 'ConcurrentExecutions',
+      'ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage', 'ExecutionsStarted', 'ExecutionsFailed', 'ExecutionsTimedOut']) {
+      expect(body).toContain(`\\"${metric}\\"`);
+    }
+    expect(body).toContain(`\\"value\\":${config.deliveryRatePerSecond},\\"label\\":\\"deliveryRatePerSecond\\"`);
+    template.hasOutput('DashboardUrl', {});
+  });
+
+  test('alarms: any message on any DLQ (10 DLQs per alarm), any failed or timed-out broadcast, over alarmPeriodMinutes', () => {
+    const { template, config } = get();
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties);
+    const dlqs = config.shards + 1; // every shard's and the sweep schedule's
+    expect(alarms).toHaveLength(Math.ceil(dlqs / 10) + 1);
+    const watched = alarms.flatMap((alarm) => alarm.Metrics.filter((m: { MetricStat?: unknown }) => m.MetricStat));
+    expect(watched.filter((m: { MetricStat: { Metric: { MetricName: string } } }) => m.MetricStat.Metric.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(dlqs);
+    for (const alarm of alarms) {
+      expect(alarm).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
+      for (const m of alarm.Metrics.filter((m: { MetricStat?: unknown }) => m.MetricStat)) expect(m.MetricStat.Period).toBe(config.alarmPeriodMinutes * 60);
+    }
+    expect(JSON.stringify(alarms)).toContain('failed + timedOut');
+  });
 
   test('the state machine is the ASL file, with every ${…} placeholder substituted by its function ARN', () => {
     const { template, stack, definition } = get();

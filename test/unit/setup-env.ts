@@ -4,6 +4,8 @@ Object.assign(process.env, {
   AWS_ACCESS_KEY_ID: 'test',
   AWS_SECRET_ACCESS_KEY: 'test',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
+  // Metrics print EMF JSON to stdout; the metrics tests turn them back on.
+  POWERTOOLS_METRICS_DISABLED: 'true',
   CONNECTIONS_TABLE: 'Connections',
   PARTITIONS_TABLE: 'Partitions',
   BROADCASTS_TABLE: 'Broadcasts',
