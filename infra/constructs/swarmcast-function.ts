@@ -13,6 +13,9 @@ import { FUNCTION_MANIFEST, type FunctionName, type FunctionNeeds, type Manageme
 
 export type { FunctionName } from '../../functions/manifest';
 
+/** What every function runs with besides its manifest's variables: source maps, and where Powertools Metrics publish. */
+export const RUNTIME_ENVIRONMENT = { NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_METRICS_NAMESPACE: 'Swarmcast', POWERTOOLS_SERVICE_NAME: 'swarmcast' } as const;
+
 /** The repository root: entry files, package-lock.json and tsconfig.json are resolved from here, never from the cwd. */
 export const repoRoot = path.join(__dirname, '..', '..');
 
@@ -81,7 +84,7 @@ export class SwarmcastFunction extends NodejsFunction {
       logGroup,
       projectRoot: repoRoot,
       depsLockFilePath: path.join(repoRoot, 'package-lock.json'),
-      environment: { NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_METRICS_NAMESPACE: 'Swarmcast', POWERTOOLS_SERVICE_NAME: 'swarmcast' },
+      environment: { ...RUNTIME_ENVIRONMENT },
       bundling: {
         // esbuild is a devDependency: bundle on this machine, never in Docker.
         forceDockerBundling: false,

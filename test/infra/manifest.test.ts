@@ -5,7 +5,7 @@
  */
 import { broadcastsTable, connectionsTable, partitionsTable, rateBudgetTable } from '#commons/tables';
 import { ENV } from '#commons/environment';
-import { SwarmcastFunction } from '../../infra/constructs/swarmcast-function';
+import { RUNTIME_ENVIRONMENT, SwarmcastFunction } from '../../infra/constructs/swarmcast-function';
 import { settingsOf } from '../../infra/function-settings';
 import { FUNCTION_MANIFEST, type FunctionName, type ManagementMethod, type TableAccess, type TableName, TABLE_VARIABLES, variablesOf } from '../../functions/manifest';
 import { asArray, logicalIdOf, policyStatements, synthesize, type Synthesized } from './synth';
@@ -57,11 +57,11 @@ function grantsOf(fn: SwarmcastFunction) {
 describe.each(Object.keys(FUNCTION_MANIFEST) as FunctionName[])('%s, as functions/manifest.ts says', (name) => {
   const needs = FUNCTION_MANIFEST[name];
 
-  test('its environment is exactly the variables its handler reads (and NODE_OPTIONS)', () => {
+  test('its environment is exactly the variables its handler reads (and the runtime ones every function gets)', () => {
     const fn = functionsByName().get(name)!;
     const variables = propertiesOf(fn).Environment?.Variables ?? {};
 
-    expect(Object.keys(variables).sort()).toEqual([...variablesOf(needs), 'NODE_OPTIONS'].sort());
+    expect(Object.keys(variables).sort()).toEqual([...variablesOf(needs), ...Object.keys(RUNTIME_ENVIRONMENT)].sort());
     for (const table of Object.keys(needs.tables) as TableName[]) {
       expect(variables[TABLE_VARIABLES[table]]).toEqual({ Ref: logicalIdOf(synthesized.stack, SCHEMAS[table].logicalName) });
     }
