@@ -3,10 +3,10 @@
  *
  *   npm run bench:quota -- --connections 100000 --quota 2000/1000 [--json]
  *
- * N connection rows are seeded straight into the local DynamoDB (no sockets) for ids the
- * gateway owns as virtual connections, which count each id's deliveries and are throttled
- * like any socket. Each mode then runs one broadcast over the same rows and the same quota,
- * in a fresh local stack of its own (a child process: the handlers read their settings once):
+ * Each mode runs in a fresh local stack of its own (a child process: the handlers read their
+ * settings once). The same N connection rows are seeded straight into its DynamoDB (no sockets;
+ * in memory, faster than dynalite on disk) for ids the gateway owns as virtual connections,
+ * which count each id's deliveries and are throttled like any socket; then one broadcast runs:
  *   swarmcast  the delivery budget at its default share of the quota;
  *   no-budget  the delivery settings before the budget (no rate, 64 posts in flight, 50 instances);
  *   naive      what tutorials do: one function scans the table and posts to every id with Promise.all.
@@ -25,8 +25,6 @@ import { AWS_LIMITS } from '../functions/commons/aws-limits';
 import { forEachWithConcurrency } from '../functions/commons/helpers/concurrency';
 import { defaultConfig, type SwarmcastConfig } from '../infra/config';
 import { localSfnClient } from '../local/demo';
-import { startDynamoDb } from '../local/dynamodb';
-import { virtualConnectionId } from '../local/gateway/connection-id';
 import { formatThrottle, parseQuota, ThrottleSyntaxError } from '../local/gateway/throttles';
 import type { RateLimit } from '../local/gateway/token-bucket';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/local-account';
@@ -36,7 +34,7 @@ import { deliveriesChart, writeChart, type RatePoint } from './charts';
 const MODES = ['swarmcast', 'no-budget', 'naive'] as const;
 type Mode = (typeof MODES)[number];
 
-/** Gateway processes: two cores here; the virtual ids are numbered for this many. */
+/** Gateway processes: two cores here. */
 const GATEWAY_WORKERS = 2;
 const SAMPLE_MS = 250;
 const MAX_CONNECTIONS = 2_000_000;
@@ -65,7 +63,6 @@ interface ChildArgs {
   mode: Mode;
   connections: number;
   quota: RateLimit;
-  dataDir: string;
   resultFile: string;
 }
 
@@ -98,55 +95,50 @@ function documentClient(endpoint: string): DynamoDBDocumentClient {
  * partition n mod partitions (the even spread connect's two-choice placement approaches), and
  * each partition's counter set to its rows.
  */
-async function seed(dataDir: string, connections: number): Promise<number> {
+async function seed(stack: LocalStack, connections: number): Promise<number> {
   const started = Date.now();
-  const dynamoDb = await startDynamoDb({ dataDir, tablePrefix: 'swarmcast', region: LOCAL_REGION });
-  const dynamo = documentClient(dynamoDb.endpoint);
+  const dynamo = documentClient(stack.dynamoDbEndpoint);
+  const { Connections, Partitions } = stack.tableNames;
   try {
-    const partitions = defaultConfig.partitions;
+    const partitions = stack.config.partitions;
     const now = Date.now();
-    const expiresAt = Math.floor(now / 1000) + defaultConfig.connectionTtlSeconds;
+    const expiresAt = Math.floor(now / 1000) + stack.config.connectionTtlSeconds;
     const batches = Array.from({ length: Math.ceil(connections / 25) }, (_, b) => b);
     await forEachWithConcurrency(batches, 8, async (b) => {
       let items = Array.from({ length: Math.min(25, connections - b * 25) }, (_, i) => {
         const n = b * 25 + i;
-        return { PutRequest: { Item: { connectionId: virtualConnectionId(n, GATEWAY_WORKERS), partition: n % partitions, connectedAt: now, expiresAt } } };
+        return { PutRequest: { Item: { connectionId: stack.gateway.virtualConnectionId(n), partition: n % partitions, connectedAt: now, expiresAt } } };
       });
       while (items.length > 0) {
-        const { UnprocessedItems } = await dynamo.send(new BatchWriteCommand({ RequestItems: { [dynamoDb.tableNames.Connections]: items } }));
-        items = (UnprocessedItems?.[dynamoDb.tableNames.Connections] ?? []) as typeof items;
+        const { UnprocessedItems } = await dynamo.send(new BatchWriteCommand({ RequestItems: { [Connections]: items } }));
+        items = (UnprocessedItems?.[Connections] ?? []) as typeof items;
       }
     });
     const perPartition = Array.from({ length: Math.min(partitions, connections) }, (_, p) => p);
     await forEachWithConcurrency(perPartition, 8, async (partition) => {
       const count = Math.floor(connections / partitions) + (partition < connections % partitions ? 1 : 0);
       await dynamo.send(
-        new UpdateCommand({
-          TableName: dynamoDb.tableNames.Partitions,
-          Key: { partition },
-          UpdateExpression: 'SET connections = :count',
-          ExpressionAttributeValues: { ':count': count },
-        }),
+        new UpdateCommand({ TableName: Partitions, Key: { partition }, UpdateExpression: 'SET connections = :count', ExpressionAttributeValues: { ':count': count } }),
       );
     });
   } finally {
     dynamo.destroy();
-    await dynamoDb.stop();
   }
   return Date.now() - started;
 }
 
 /** One mode in this process: a local stack on the seeded tables, one broadcast, its counts. */
-async function runMode({ mode, connections, quota, dataDir, resultFile }: ChildArgs): Promise<void> {
+async function runMode({ mode, connections, quota, resultFile }: ChildArgs): Promise<void> {
   const stack = await startLocalStack({
     config: modeConfig(mode, quota),
-    dataDir,
     quota,
     connectRate: 'off',
     virtualConnections: connections,
     gatewayWorkers: GATEWAY_WORKERS,
   });
   const samples: ModeResult['samples'] = [];
+  const seedMs = await seed(stack, connections);
+  console.error(`${mode}: seeded ${connections.toLocaleString('en-US')} connection rows in ${(seedMs / 1000).toFixed(1)} s`);
   const gatewayCounts = async () => {
     const [virtual, stats] = await Promise.all([stack.gateway.virtualDeliveries(), stack.gateway.stats()]);
     return {
@@ -287,14 +279,12 @@ async function main(): Promise<void> {
   }
   const log = (line: string) => (values.json ? console.error(line) : console.log(line));
   const command = `npm run bench:quota -- --connections ${connections} --quota ${formatThrottle(quota)}`;
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'swarmcast-bench-quota-'));
+  const resultsTmp = mkdtempSync(path.join(tmpdir(), 'swarmcast-bench-quota-'));
   const results: ModeResult[] = [];
   try {
-    const seedMs = await seed(dataDir, connections);
-    log(`seeded ${connections.toLocaleString('en-US')} connection rows in ${(seedMs / 1000).toFixed(1)} s`);
     for (const mode of MODES) {
-      const resultFile = path.join(dataDir, `${mode}.json`);
-      const args: ChildArgs = { mode, connections, quota, dataDir, resultFile };
+      const resultFile = path.join(resultsTmp, `${mode}.json`);
+      const args: ChildArgs = { mode, connections, quota, resultFile };
       execFileSync(process.execPath, ['--import', 'tsx', __filename, '--child', JSON.stringify(args)], { stdio: ['ignore', 'ignore', 'inherit'] });
       const result = JSON.parse(readFileSync(resultFile, 'utf8')) as ModeResult;
       results.push(result);
@@ -303,7 +293,7 @@ async function main(): Promise<void> {
       else log(formatResult(summary));
     }
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(resultsTmp, { recursive: true, force: true });
   }
 
   const resultsDir = path.join(__dirname, 'results');
