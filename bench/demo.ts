@@ -1,32 +1,87 @@
 /**
  * The local broadcast end to end: runs `swarmcast demo --json` several times per client
- * count (a fresh local stack each run) and prints the medians.
+ * count (a fresh local stack each run) and prints the medians. Keeps them in
+ * bench/results/demo.json (merged by client count) and draws bench/charts/demo-last-delivery.svg
+ * from that file; `--chart` redraws the chart from the file without running anything.
  *
  *   npx tsx bench/demo.ts [clients=1000,5000] [runs=3]
+ *   npx tsx bench/demo.ts --chart
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DemoSummary } from '../local/demo';
+import { lastDeliveryChart, writeChart } from './charts';
 import { median } from './stats';
 
-const clientCounts = (process.argv[2] ?? '1000,5000').split(',').map(Number);
-const runs = Number(process.argv[3] ?? 3);
-const cli = path.join(__dirname, '..', 'cli', 'main.ts');
-
-const lines: string[] = [];
-for (const clients of clientCounts) {
-  const summaries: DemoSummary[] = [];
-  for (let run = 0; run < runs; run++) {
-    const output = execFileSync(process.execPath, ['--import', 'tsx', cli, 'demo', '--json', '--clients', String(clients)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    const summary = JSON.parse(output.trim().split('\n').pop()!) as DemoSummary;
-    if (!summary.ok) throw new Error(`run ${run} with ${clients} clients was not delivered exactly once: ${output}`);
-    summaries.push(summary);
-  }
-  const m = (pick: (s: DemoSummary) => number | null) => Math.round(median(summaries.map((s) => pick(s) ?? NaN))).toLocaleString('en-US');
-  lines.push(
-    `  ${clients.toLocaleString('en-US').padStart(7)} clients: time to last delivery ${m((s) => s.durationMs)} ms, p50 ${m((s) => s.p50Ms)} ms, p99 ${m((s) => s.p99Ms)} ms, connecting ${m((s) => s.connectMs)} ms, partitions ${m((s) => s.partitions)}`,
-    `           since the execution started: fan-out ${m((s) => s.stages.fanOutStarted)}–${m((s) => s.stages.fanOutEnded)} ms, enqueued ${m((s) => s.stages.firstEnqueued)}–${m((s) => s.stages.lastEnqueued)} ms, delivered ${m((s) => s.stages.firstDelivery)}–${m((s) => s.stages.lastDelivery)} ms`,
-  );
+/** One client count's medians, as kept in bench/results/demo.json. */
+interface DemoResult {
+  clients: number;
+  runs: number;
+  lastDeliveryMs: number;
+  p50Ms: number;
+  p99Ms: number;
+  connectMs: number;
+  partitions: number;
+  measuredAt: string;
 }
-console.log(`\nnpx tsx bench/demo.ts ${clientCounts.join(',')} ${runs}   (median of ${runs} runs each, every run delivered exactly once)`);
-console.log(lines.join('\n'));
+
+const RESULTS_FILE = path.join(__dirname, 'results', 'demo.json');
+
+function readResults(): DemoResult[] {
+  return existsSync(RESULTS_FILE) ? (JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as DemoResult[]) : [];
+}
+
+async function drawChart(results: readonly DemoResult[]): Promise<void> {
+  const points = [...results].sort((a, b) => a.clients - b.clients).map((r) => ({ clients: r.clients, lastDeliveryMs: r.lastDeliveryMs }));
+  const file = await writeChart('demo-last-delivery', lastDeliveryChart(points, 'Local demo: time to last delivery (real sockets, one machine)'));
+  console.log(`chart: ${path.relative(process.cwd(), file)}`);
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === '--chart') return drawChart(readResults());
+
+  const clientCounts = (process.argv[2] ?? '1000,5000').split(',').map(Number);
+  const runs = Number(process.argv[3] ?? 3);
+  const cli = path.join(__dirname, '..', 'cli', 'main.ts');
+
+  const lines: string[] = [];
+  const results = new Map(readResults().map((r) => [r.clients, r]));
+  for (const clients of clientCounts) {
+    const summaries: DemoSummary[] = [];
+    for (let run = 0; run < runs; run++) {
+      const output = execFileSync(process.execPath, ['--import', 'tsx', cli, 'demo', '--json', '--clients', String(clients)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      const summary = JSON.parse(output.trim().split('\n').pop()!) as DemoSummary;
+      if (!summary.ok) throw new Error(`run ${run} with ${clients} clients was not delivered exactly once: ${output}`);
+      summaries.push(summary);
+    }
+    const med = (pick: (s: DemoSummary) => number) => Math.round(median(summaries.map(pick)));
+    const m = (pick: (s: DemoSummary) => number) => med(pick).toLocaleString('en-US');
+    const stage = (pick: (s: DemoSummary) => number | null) => Math.round(median(summaries.map((s) => pick(s) ?? NaN))).toLocaleString('en-US');
+    results.set(clients, {
+      clients,
+      runs,
+      lastDeliveryMs: med((s) => s.durationMs),
+      p50Ms: med((s) => s.p50Ms),
+      p99Ms: med((s) => s.p99Ms),
+      connectMs: med((s) => s.connectMs),
+      partitions: med((s) => s.partitions),
+      measuredAt: new Date().toISOString(),
+    });
+    lines.push(
+      `  ${clients.toLocaleString('en-US').padStart(7)} clients: time to last delivery ${m((s) => s.durationMs)} ms, p50 ${m((s) => s.p50Ms)} ms, p99 ${m((s) => s.p99Ms)} ms, connecting ${m((s) => s.connectMs)} ms, partitions ${m((s) => s.partitions)}`,
+      `           since the execution started: fan-out ${stage((s) => s.stages.fanOutStarted)}–${stage((s) => s.stages.fanOutEnded)} ms, enqueued ${stage((s) => s.stages.firstEnqueued)}–${stage((s) => s.stages.lastEnqueued)} ms, delivered ${stage((s) => s.stages.firstDelivery)}–${stage((s) => s.stages.lastDelivery)} ms`,
+    );
+  }
+  console.log(`\nnpx tsx bench/demo.ts ${clientCounts.join(',')} ${runs}   (median of ${runs} runs each, every run delivered exactly once)`);
+  console.log(lines.join('\n'));
+  const merged = [...results.values()].sort((a, b) => a.clients - b.clients);
+  mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
+  writeFileSync(RESULTS_FILE, `${JSON.stringify(merged, null, 1)}\n`);
+  await drawChart(merged);
+}
+
+main().catch((error) => {
+  console.error(`bench/demo.ts failed: ${error instanceof Error ? error.stack : error}`);
+  process.exit(1);
+});

@@ -72,7 +72,13 @@ export const PLAN_ASSUMPTIONS = {
     consumerCores: { value: Number.POSITIVE_INFINITY, source: 'each consumer instance has its own vCPU (1,769 MB)' },
   },
   local: {
-    postCpuMs: { value: 0.11, source: `${DESIGN}: ~0.1 ms per call in the consumer + ~0.01 ms for the gateway's write` },
+    // Calibrated on bench:quota, not on the consumer's share alone: every local service shares the 2 cores.
+    postCpuMs: {
+      value: 3.7,
+      source:
+        'bench:quota --connections 100000 --quota 2000/1000, swarmcast mode, 2026-11-23 (shared machine, load 6–16): last delivery after 200 s, ' +
+        '~540 deliveries/s end to end once delivering (consumers, SQS, dynalite and the gateway on 2 cores) = 2 cores / 3.7 ms',
+    },
     postRoundTripMs: { value: 2, source: `${GUESS}: loopback HTTP to the local gateway` },
     taskStartMs: { value: 50, source: `${GUESS}: an in-process handler call` },
     mapStartMs: { value: 100, source: `${GUESS}: the local runner starting its children` },

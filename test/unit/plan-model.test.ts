@@ -149,15 +149,15 @@ describe('planBroadcast: warnings', () => {
 });
 
 describe('planBroadcast: the local calibration (bench:quota, N = 100,000 at 2,000/1,000)', () => {
-  it('predicts N / (the budget share of the quota) plus a start-up of a few seconds', () => {
+  it('predicts the measured run within 15 %: this 2-core machine, not the budget, sets the pace', () => {
     const quota = { ratePerSecond: 2_000, burst: 1_000 };
     const result = planBroadcast({ connections: 100_000, messageBytes: 1_024, quota, config, site: 'local' });
+    // README.md Benchmarks: the swarmcast mode's last delivery after 200.3 s (shared machine, load 6–16).
+    const measuredMs = 200_300;
 
-    expect(result.deliveryRatePerSecond).toBe(1_800);
-    expect(result.durationMs).toBeGreaterThanOrEqual((100_000 / 1_800) * 1000);
-    expect(result.durationMs).toBeLessThanOrEqual((100_000 / 1_800) * 1000 + 10_000);
-    // issue 7's target for the bench: ≤ 1.10 × N/R + 10 s
-    expect(result.durationMs).toBeLessThanOrEqual(1.1 * result.idealMs + 10_000);
+    expect(result.limitedBy).toBe('consumers');
+    expect(result.budgetPerSecond).toBe(1_800);
+    expect(Math.abs(result.durationMs - measuredMs) / measuredMs).toBeLessThanOrEqual(0.15);
   });
 });
 

@@ -1,0 +1,81 @@
+/**
+ * The benchmarks' charts: Vega-Lite specs rendered to SVG headlessly (vega's 'none' renderer,
+ * no canvas), written to bench/charts/ and shown in the README.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+export const CHARTS_DIR = path.join(__dirname, 'charts');
+
+/** Renders a Vega-Lite spec to bench/charts/<name>.svg and returns the file's path. */
+export async function writeChart(name: string, spec: Record<string, unknown>): Promise<string> {
+  const vegaLite = await import('vega-lite');
+  const vega = await import('vega');
+  const view = new vega.View(vega.parse(vegaLite.compile(spec as never).spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  mkdirSync(CHARTS_DIR, { recursive: true });
+  const file = path.join(CHARTS_DIR, `${name}.svg`);
+  writeFileSync(file, svg);
+  return file;
+}
+
+export interface RatePoint {
+  mode: string;
+  seconds: number;
+  deliveriesPerSecond: number;
+}
+
+/** Deliveries per second over time, one line per mode, with the emulated quota as a rule. */
+export function deliveriesChart(points: readonly RatePoint[], quotaPerSecond: number, title: string): Record<string, unknown> {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    width: 640,
+    height: 300,
+    background: 'white',
+    layer: [
+      {
+        data: { values: points },
+        mark: { type: 'line', interpolate: 'step-after' },
+        encoding: {
+          x: { field: 'seconds', type: 'quantitative', title: 'seconds since the broadcast started' },
+          y: { field: 'deliveriesPerSecond', type: 'quantitative', title: 'deliveries per second' },
+          color: { field: 'mode', type: 'nominal', title: 'mode' },
+        },
+      },
+      {
+        data: { values: [{ quota: quotaPerSecond, label: `quota ${quotaPerSecond.toLocaleString('en-US')}/s` }] },
+        layer: [
+          { mark: { type: 'rule', strokeDash: [6, 4], color: 'black' }, encoding: { y: { field: 'quota', type: 'quantitative' } } },
+          { mark: { type: 'text', align: 'left', dx: 4, dy: -6, x: 0 }, encoding: { y: { field: 'quota', type: 'quantitative' }, text: { field: 'label' } } },
+        ],
+      },
+    ],
+  };
+}
+
+export interface LastDeliveryPoint {
+  clients: number;
+  lastDeliveryMs: number;
+}
+
+/** Time to last delivery against the client count (the local demo, medians). */
+export function lastDeliveryChart(points: readonly LastDeliveryPoint[], title: string): Record<string, unknown> {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    width: 480,
+    height: 280,
+    background: 'white',
+    data: { values: points.map((p) => ({ clients: p.clients, seconds: p.lastDeliveryMs / 1000 })) },
+    layer: [
+      { mark: { type: 'line', point: true } },
+      { mark: { type: 'text', dy: -10 }, encoding: { text: { field: 'seconds', type: 'quantitative', format: '.1f' } } },
+    ],
+    encoding: {
+      x: { field: 'clients', type: 'quantitative', title: 'clients (real sockets)' },
+      y: { field: 'seconds', type: 'quantitative', title: 'time to last delivery (s, median)' },
+    },
+  };
+}

@@ -1,0 +1,322 @@
+/**
+ * A broadcast to N connections at an emulated API Gateway quota, in three modes (issue 7.4):
+ *
+ *   npm run bench:quota -- --connections 100000 --quota 2000/1000 [--json]
+ *
+ * Each mode runs in a fresh local stack of its own (a child process: the handlers read their
+ * settings once). The same N connection rows are seeded straight into its DynamoDB (no sockets;
+ * in memory, faster than dynalite on disk) for ids the gateway owns as virtual connections,
+ * which count each id's deliveries and are throttled like any socket; then one broadcast runs:
+ *   swarmcast  the delivery budget at its default share of the quota;
+ *   no-budget  the delivery settings before the budget (no rate, 64 posts in flight, 50 instances);
+ *   naive      what tutorials do: one function scans the table and posts to every id with Promise.all.
+ * Writes bench/results/quota-<N>-<R>.json and bench/charts/quota-deliveries.svg.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { AWS_LIMITS } from '../functions/commons/aws-limits';
+import { forEachWithConcurrency } from '../functions/commons/helpers/concurrency';
+import { defaultConfig, type SwarmcastConfig } from '../infra/config';
+import { localSfnClient } from '../local/demo';
+import { formatThrottle, parseQuota, ThrottleSyntaxError } from '../local/gateway/throttles';
+import type { RateLimit } from '../local/gateway/token-bucket';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/local-account';
+import { startLocalStack, type LocalStack } from '../local/stack';
+import { deliveriesChart, writeChart, type RatePoint } from './charts';
+
+const MODES = ['swarmcast', 'no-budget', 'naive'] as const;
+type Mode = (typeof MODES)[number];
+
+/** Gateway processes: two cores here. */
+const GATEWAY_WORKERS = 2;
+const SAMPLE_MS = 250;
+const MAX_CONNECTIONS = 2_000_000;
+/** The default budget's share of AWS's account quota (9,000 of 10,000), applied to the emulated one. */
+const BUDGET_SHARE = defaultConfig.deliveryRatePerSecond / AWS_LIMITS.apiGatewayAccountRatePerSecond.value;
+const UNLIMITED_RATE = 1_000_000;
+
+export interface ModeResult {
+  mode: Mode;
+  connections: number;
+  delivered: number;
+  failed: number;
+  missed: number;
+  duplicates: number;
+  calls: number;
+  throttled: number;
+  durationMs: number;
+  idealMs: number;
+  ratio: number;
+  /** The mode's own deadline passed before it finished. */
+  timedOut: boolean;
+  samples: { ms: number; delivered: number; posts: number; calls: number; throttled: number }[];
+}
+
+interface ChildArgs {
+  mode: Mode;
+  connections: number;
+  quota: RateLimit;
+  resultFile: string;
+}
+
+function modeConfig(mode: Mode, quota: RateLimit): Partial<SwarmcastConfig> {
+  switch (mode) {
+    case 'swarmcast':
+      return { deliveryRatePerSecond: Math.floor(quota.ratePerSecond * BUDGET_SHARE) };
+    case 'no-budget':
+      return { deliveryRatePerSecond: UNLIMITED_RATE, postConcurrency: 64, consumerMaxConcurrency: 50 };
+    case 'naive':
+      return {};
+  }
+}
+
+/** Each mode gets three times the ideal time plus a minute to start and drain, then it is cut off. */
+function deadlineMs(connections: number, quota: RateLimit): number {
+  return 3 * idealMs(connections, quota) + 60_000;
+}
+
+function idealMs(connections: number, quota: RateLimit): number {
+  return Math.round((connections / quota.ratePerSecond) * 1000);
+}
+
+function documentClient(endpoint: string): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }));
+}
+
+/**
+ * The rows $connect would write for N virtual connections, straight into the tables: row n in
+ * partition n mod partitions (the even spread connect's two-choice placement approaches), and
+ * each partition's counter set to its rows.
+ */
+async function seed(stack: LocalStack, connections: number): Promise<number> {
+  const started = Date.now();
+  const dynamo = documentClient(stack.dynamoDbEndpoint);
+  const { Connections, Partitions } = stack.tableNames;
+  try {
+    const partitions = stack.config.partitions;
+    const now = Date.now();
+    const expiresAt = Math.floor(now / 1000) + stack.config.connectionTtlSeconds;
+    const batches = Array.from({ length: Math.ceil(connections / 25) }, (_, b) => b);
+    await forEachWithConcurrency(batches, 8, async (b) => {
+      let items = Array.from({ length: Math.min(25, connections - b * 25) }, (_, i) => {
+        const n = b * 25 + i;
+        return { PutRequest: { Item: { connectionId: stack.gateway.virtualConnectionId(n), partition: n % partitions, connectedAt: now, expiresAt } } };
+      });
+      while (items.length > 0) {
+        const { UnprocessedItems } = await dynamo.send(new BatchWriteCommand({ RequestItems: { [Connections]: items } }));
+        items = (UnprocessedItems?.[Connections] ?? []) as typeof items;
+      }
+    });
+    const perPartition = Array.from({ length: Math.min(partitions, connections) }, (_, p) => p);
+    await forEachWithConcurrency(perPartition, 8, async (partition) => {
+      const count = Math.floor(connections / partitions) + (partition < connections % partitions ? 1 : 0);
+      await dynamo.send(
+        new UpdateCommand({ TableName: Partitions, Key: { partition }, UpdateExpression: 'SET connections = :count', ExpressionAttributeValues: { ':count': count } }),
+      );
+    });
+  } finally {
+    dynamo.destroy();
+  }
+  return Date.now() - started;
+}
+
+/** One mode in this process: a local stack on the seeded tables, one broadcast, its counts. */
+async function runMode({ mode, connections, quota, resultFile }: ChildArgs): Promise<void> {
+  const stack = await startLocalStack({
+    config: modeConfig(mode, quota),
+    quota,
+    connectRate: 'off',
+    virtualConnections: connections,
+    gatewayWorkers: GATEWAY_WORKERS,
+  });
+  const samples: ModeResult['samples'] = [];
+  const seedMs = await seed(stack, connections);
+  console.error(`${mode}: seeded ${connections.toLocaleString('en-US')} connection rows in ${(seedMs / 1000).toFixed(1)} s`);
+  const gatewayCounts = async () => {
+    const [virtual, stats] = await Promise.all([stack.gateway.virtualDeliveries(), stack.gateway.stats()]);
+    return {
+      delivered: virtual.delivered,
+      posts: virtual.posts,
+      calls: stats.workers.reduce((sum, w) => sum + w.calls, 0),
+      throttled: stats.workers.reduce((sum, w) => sum + w.throttled, 0),
+    };
+  };
+  try {
+    const before = await gatewayCounts();
+    const started = Date.now();
+    const deadline = started + deadlineMs(connections, quota);
+    const sampler = setInterval(() => {
+      void gatewayCounts().then((counts) => samples.push({ ms: Date.now() - started, ...counts }));
+    }, SAMPLE_MS);
+    let failed = 0;
+    let timedOut = false;
+    try {
+      if (mode === 'naive') failed = await naiveBroadcast(stack, deadline);
+      else ({ failed, timedOut } = await stateMachineBroadcast(stack, mode, deadline));
+    } finally {
+      clearInterval(sampler);
+    }
+    const after = await gatewayCounts();
+    const final = await stack.gateway.virtualDeliveries({ reset: true });
+    samples.push({ ms: Date.now() - started, ...after });
+    const lastDelivery = samples.find((s) => s.delivered >= final.delivered) ?? samples[samples.length - 1];
+    const ideal = idealMs(connections, quota);
+    const result: ModeResult = {
+      mode,
+      connections,
+      delivered: final.delivered,
+      failed,
+      missed: Math.max(0, connections - final.delivered - failed),
+      duplicates: final.duplicates,
+      calls: after.calls - before.calls,
+      throttled: after.throttled - before.throttled,
+      durationMs: lastDelivery.ms,
+      idealMs: ideal,
+      ratio: Number((lastDelivery.ms / ideal).toFixed(3)),
+      timedOut: timedOut || Date.now() > deadline,
+      samples,
+    };
+    writeFileSync(resultFile, JSON.stringify(result));
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function stateMachineBroadcast(stack: LocalStack, mode: Mode, deadline: number): Promise<{ failed: number; timedOut: boolean }> {
+  const sfn = localSfnClient(stack);
+  try {
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name: `bench-${mode}-${Date.now()}`, input: JSON.stringify({ message: { text: 'bench' } }) }),
+    );
+    let execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    while (execution.status === 'RUNNING' && Date.now() < deadline) {
+      await sleep(500);
+      execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    }
+    // Tasks still queued after the execution ended would be late deliveries or duplicates: wait for them.
+    while (!(await stack.consumers.idle()) && Date.now() < deadline) await sleep(250);
+    const output = execution.output ? (JSON.parse(execution.output) as { failed?: number }) : {};
+    return { failed: output.failed ?? 0, timedOut: Date.now() >= deadline || execution.status === 'RUNNING' };
+  } finally {
+    sfn.destroy();
+  }
+}
+
+/**
+ * The tutorial broadcast: scan the Connections table and PostToConnection every id at once
+ * with the SDK's defaults (3 attempts, its own backoff). One Promise.all per Scan page (~1 MB,
+ * thousands of ids), as the usual paginated-scan loop does; a failed post is counted, not retried.
+ */
+async function naiveBroadcast(stack: LocalStack, deadline: number): Promise<number> {
+  const dynamo = documentClient(stack.dynamoDbEndpoint);
+  const api = new ApiGatewayManagementApiClient({ endpoint: stack.connectionsEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const data = Buffer.from(JSON.stringify({ text: 'bench' }));
+  let failed = 0;
+  try {
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await dynamo.send(new ScanCommand({ TableName: stack.tableNames.Connections, ExclusiveStartKey }));
+      const results = await Promise.allSettled((page.Items ?? []).map((row) => api.send(new PostToConnectionCommand({ ConnectionId: row.connectionId as string, Data: data }))));
+      failed += results.filter((r) => r.status === 'rejected').length;
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey && Date.now() < deadline);
+  } finally {
+    dynamo.destroy();
+    api.destroy();
+  }
+  return failed;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Deliveries per second between consecutive samples, for the chart. */
+function ratePoints(result: ModeResult): RatePoint[] {
+  const points: RatePoint[] = [];
+  for (let i = 1; i < result.samples.length; i++) {
+    const [a, b] = [result.samples[i - 1], result.samples[i]];
+    if (b.ms <= a.ms) continue;
+    points.push({ mode: result.mode, seconds: a.ms / 1000, deliveriesPerSecond: Math.round(((b.posts - a.posts) * 1000) / (b.ms - a.ms)) });
+  }
+  return points;
+}
+
+function usage(message: string): never {
+  console.error(`bench:quota: ${message}\nusage: npm run bench:quota -- --connections N --quota RATE[/BURST] [--json]   (N from 1 to ${MAX_CONNECTIONS.toLocaleString('en-US')})`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      connections: { type: 'string' },
+      quota: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      child: { type: 'string' },
+    },
+  });
+  if (values.child) return runMode(JSON.parse(values.child) as ChildArgs);
+
+  const connections = Number(values.connections);
+  if (!Number.isInteger(connections) || connections < 1 || connections > MAX_CONNECTIONS) usage(`--connections must be a whole number, got "${values.connections}"`);
+  if (!values.quota) usage('--quota is required');
+  let quota: RateLimit;
+  try {
+    const parsed = parseQuota(values.quota);
+    if (parsed === 'off') usage('--quota off has no ideal time to compare with: give RATE[/BURST]');
+    quota = parsed;
+  } catch (error) {
+    if (error instanceof ThrottleSyntaxError) usage(error.message);
+    throw error;
+  }
+  const log = (line: string) => (values.json ? console.error(line) : console.log(line));
+  const command = `npm run bench:quota -- --connections ${connections} --quota ${formatThrottle(quota)}`;
+  const resultsTmp = mkdtempSync(path.join(tmpdir(), 'swarmcast-bench-quota-'));
+  const results: ModeResult[] = [];
+  try {
+    for (const mode of MODES) {
+      const resultFile = path.join(resultsTmp, `${mode}.json`);
+      const args: ChildArgs = { mode, connections, quota, resultFile };
+      execFileSync(process.execPath, ['--import', 'tsx', __filename, '--child', JSON.stringify(args)], { stdio: ['ignore', 'ignore', 'inherit'] });
+      const result = JSON.parse(readFileSync(resultFile, 'utf8')) as ModeResult;
+      results.push(result);
+      const { samples, ...summary } = result;
+      if (values.json) console.log(JSON.stringify(summary));
+      else log(formatResult(summary));
+    }
+  } finally {
+    rmSync(resultsTmp, { recursive: true, force: true });
+  }
+
+  const resultsDir = path.join(__dirname, 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const resultsFile = path.join(resultsDir, `quota-${connections}-${quota.ratePerSecond}.json`);
+  writeFileSync(resultsFile, `${JSON.stringify({ command, measuredAt: new Date().toISOString(), quota, results }, null, 1)}\n`);
+  const chart = await writeChart(
+    'quota-deliveries',
+    deliveriesChart(results.flatMap(ratePoints), quota.ratePerSecond, `${connections.toLocaleString('en-US')} connections at a quota of ${formatThrottle(quota)}/s`),
+  );
+  log(`\n${command}\nresults: ${path.relative(process.cwd(), resultsFile)}, chart: ${path.relative(process.cwd(), chart)}`);
+}
+
+function formatResult(r: Omit<ModeResult, 'samples'>): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  return (
+    `${r.mode.padEnd(10)} delivered ${n(r.delivered)}/${n(r.connections)}, failed ${n(r.failed)}, missed ${n(r.missed)}, duplicates ${n(r.duplicates)}, ` +
+    `calls ${n(r.calls)}, throttled ${n(r.throttled)}, last delivery ${(r.durationMs / 1000).toFixed(1)} s (ideal ${(r.idealMs / 1000).toFixed(1)} s, ×${r.ratio})` +
+    (r.timedOut ? ' — cut off at its deadline' : '')
+  );
+}
+
+main().catch((error) => {
+  console.error(`bench:quota failed: ${error instanceof Error ? error.stack : error}`);
+  process.exit(1);
+});
