@@ -10,8 +10,9 @@ import { LOCAL_REGION, LOCAL_STATE_MACHINE_NAME } from './local-account';
 import { startEventSource, type EventSource } from './sqs/event-source';
 import { startSqs } from './sqs';
 import { startStepFunctions, type LocalStepFunctions } from './stepfunctions';
+import { arnSubstitutions, BROADCAST_ASL_FILE } from '../statemachines/broadcast-contract';
 
-export const ASL_FILE = path.join(__dirname, '..', 'statemachines', 'broadcast.asl.json');
+export const ASL_FILE = BROADCAST_ASL_FILE;
 
 export interface LocalStackOptions {
   /** Overrides of the stack configuration (infra/config.ts), as on AWS. */
@@ -154,11 +155,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const stateMachineArn = stepFunctions.registerStateMachine({
       name: LOCAL_STATE_MACHINE_NAME,
       definitionFile: ASL_FILE,
-      substitutions: {
-        PrepareBroadcastFunctionArn: functionArn('prepare-broadcast'),
-        QueryPartitionsFunctionArn: functionArn('query-partitions'),
-        ReadProgressFunctionArn: functionArn('read-progress'),
-      },
+      substitutions: arnSubstitutions(functionArn),
     });
 
     return {
