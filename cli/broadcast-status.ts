@@ -10,6 +10,7 @@ import {
 import type { BroadcastProgress, BroadcastSummary } from '#commons/broadcasts';
 import { replayNumber } from './broadcast-ids';
 import type { Target } from './target';
+import { READ_PROGRESS_STATE } from '../statemachines/broadcast-contract';
 
 /**
  * What the CLI reads about a broadcast (or sweep, or replay): only through the Step
@@ -140,10 +141,10 @@ async function readPartitionCounts(target: Target, executionArn: string): Promis
 /** Events of one AwaitDelivery loop turn; the latest progress read is within the last few. */
 const RECENT_EVENTS = 50;
 
-/** The latest ReadProgress result: the state it exits with carries it at `$.status.progress` (ResultPath). */
+/** The latest progress read: its state's output carries read-progress's result at READ_PROGRESS_RESULT_PATH ($.status), so at `status.progress`. */
 async function readLatestProgress(target: Target, executionArn: string): Promise<BroadcastProgress | undefined> {
   const { events = [] } = await target.sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: RECENT_EVENTS }));
-  const exited = events.find((event) => event.type === 'TaskStateExited' && event.stateExitedEventDetails?.name === 'ReadProgress');
+  const exited = events.find((event) => event.type === 'TaskStateExited' && event.stateExitedEventDetails?.name === READ_PROGRESS_STATE);
   return parseJson<{ status?: { progress?: BroadcastProgress } }>(exited?.stateExitedEventDetails?.output)?.status?.progress;
 }
 

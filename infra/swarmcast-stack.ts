@@ -14,6 +14,7 @@ import { ShardQueues } from './constructs/shard-queues';
 import { repoRoot, type StackResources, SwarmcastFunction } from './constructs/swarmcast-function';
 import { settingsOf } from './function-settings';
 import { WebSocketGateway } from './constructs/websocket-gateway';
+import { BROADCAST_ASL_FILE, FUNCTION_ARN_PLACEHOLDERS } from '../statemachines/broadcast-contract';
 
 export interface SwarmcastStackProps extends StackProps {
   /** Every number swarmcast runs with (infra/config.ts resolveConfig). */
@@ -110,12 +111,12 @@ export class SwarmcastStack extends Stack {
 
     const stateMachineName = `${this.stackName}-broadcast`;
     const broadcast = new BroadcastStateMachine(this, 'Broadcast', {
-      definitionFile: path.join(__dirname, '../statemachines/broadcast.asl.json'),
+      definitionFile: BROADCAST_ASL_FILE,
       stateMachineName,
       functions: {
-        PrepareBroadcastFunctionArn: prepareBroadcast,
-        QueryPartitionsFunctionArn: queryPartitions,
-        ReadProgressFunctionArn: readProgress,
+        [FUNCTION_ARN_PLACEHOLDERS['prepare-broadcast']]: prepareBroadcast,
+        [FUNCTION_ARN_PLACEHOLDERS['query-partitions']]: queryPartitions,
+        [FUNCTION_ARN_PLACEHOLDERS['read-progress']]: readProgress,
       },
     });
 

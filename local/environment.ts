@@ -1,7 +1,14 @@
+/**
+ * The environment of each local function: exactly the variables its functions/manifest.ts entry
+ * lists (as the CDK stack binds them), plus what Lambda itself sets (Region, credentials) and the
+ * standard AWS_ENDPOINT_URL_* pointing the SDK at the local services. Nothing else: a handler
+ * reading a variable the stack does not bind fails to start locally as on AWS.
+ */
 import { ENV } from '#commons/environment';
 import { shardQueueUrlPrefix } from '#commons/shard-queues';
 import type { SwarmcastConfig } from '../infra/config';
 import { settingsOf } from '../infra/function-settings';
+import { FUNCTION_MANIFEST, type FunctionName, variablesOf } from '../functions/manifest';
 
 export interface LocalResources {
   region: string;
@@ -12,13 +19,11 @@ export interface LocalResources {
   connectionsEndpoint?: string;
 }
 
-/**
- * The environment every handler runs with on the local stack: the same variables the CDK
- * stack sets, with the SDK pointed at the local services by the standard AWS_ENDPOINT_URL_*.
- */
-export function handlerEnvironment(config: SwarmcastConfig, resources: LocalResources): Record<string, string> {
+/** What the Lambda runtime sets for every function, with the SDK pointed at the local services. */
+export function runtimeEnvironment(resources: LocalResources): Record<string, string> {
   const env: Record<string, string> = {
     AWS_REGION: resources.region,
+    AWS_DEFAULT_REGION: resources.region,
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_ENDPOINT_URL_DYNAMODB: resources.dynamoDbEndpoint,
@@ -26,6 +31,14 @@ export function handlerEnvironment(config: SwarmcastConfig, resources: LocalReso
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
     // No CloudWatch here: Powertools would print every invocation's metrics as EMF JSON to stdout.
     POWERTOOLS_METRICS_DISABLED: 'true',
+  };
+  for (const [variable, value] of Object.entries(process.env)) if (variable.startsWith('POWERTOOLS_') && value !== undefined) env[variable] = value;
+  return env;
+}
+
+/** Every value the stack can bind, by variable: the pool each function's manifest entry picks from. */
+function stackBindings(config: SwarmcastConfig, resources: LocalResources): Record<string, string> {
+  const bindings: Record<string, string> = {
     [ENV.connectionsTable]: resources.tableNames.Connections,
     [ENV.partitionsTable]: resources.tableNames.Partitions,
     [ENV.broadcastsTable]: resources.tableNames.Broadcasts,
@@ -33,10 +46,25 @@ export function handlerEnvironment(config: SwarmcastConfig, resources: LocalReso
     [ENV.shardQueueUrlPrefix]: shardQueueUrlPrefix(resources.shardQueueUrls),
     [ENV.shardCount]: String(resources.shardQueueUrls.length),
   };
-  for (const [variable, value] of Object.entries(settingsOf(config))) env[variable] = String(value);
-  if (resources.connectionsEndpoint) env[ENV.connectionsEndpoint] = resources.connectionsEndpoint;
-  // The $connect authorizer's secret comes from the environment `swarmcast local` runs in, as a stack parameter on AWS.
-  const secret = process.env[ENV.connectAuthorizerSecret];
-  if (config.connectAuthorizer && secret) env[ENV.connectAuthorizerSecret] = secret;
+  for (const [variable, value] of Object.entries(settingsOf(config))) bindings[variable] = String(value);
+  if (resources.connectionsEndpoint) bindings[ENV.connectionsEndpoint] = resources.connectionsEndpoint;
+  return bindings;
+}
+
+/** Exactly the environment Lambda gives `name` in the deployed stack, pointed at the local resources. */
+export function functionEnvironment(name: FunctionName, config: SwarmcastConfig, resources: LocalResources): Record<string, string> {
+  const bindings = stackBindings(config, resources);
+  const env = runtimeEnvironment(resources);
+  for (const variable of variablesOf(FUNCTION_MANIFEST[name])) {
+    const value = bindings[variable];
+    if (value === undefined) throw new Error(`local stack: no value for ${variable}, which ${name} needs`);
+    env[variable] = value;
+  }
   return env;
+}
+
+/** The deployer's $connect authorizer's environment: its secret, a stack parameter on AWS, from the environment `swarmcast local` runs in. */
+export function authorizerEnvironment(resources: LocalResources): Record<string, string> {
+  const secret = process.env[ENV.connectAuthorizerSecret];
+  return { ...runtimeEnvironment(resources), ...(secret ? { [ENV.connectAuthorizerSecret]: secret } : {}) };
 }

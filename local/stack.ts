@@ -1,16 +1,18 @@
 import path from 'node:path';
 import { resolveConfig, type SwarmcastConfig } from '../infra/config';
 import { startDynamoDb, type LocalDynamoDb } from './dynamodb';
-import { handlerEnvironment } from './environment';
+import { authorizerEnvironment, functionEnvironment, type LocalResources } from './environment';
 import { startFaultProxy, type FaultRule } from './fault-proxy';
 import { startGateway, type Gateway, type Throttle } from './gateway';
-import { functionArn, handlerModule, loadHandlers } from './lambdas';
+import { functionArn, handlerModule } from './lambdas';
+import { type FunctionInstance, startFunctionInstance } from './lambda/function-instance';
 import { LOCAL_REGION, LOCAL_STATE_MACHINE_NAME } from './local-account';
 import { startEventSource, type EventSource } from './sqs/event-source';
 import { startSqs } from './sqs';
 import { startStepFunctions, type LocalStepFunctions } from './stepfunctions';
+import { arnSubstitutions, BROADCAST_ASL_FILE } from '../statemachines/broadcast-contract';
 
-export const ASL_FILE = path.join(__dirname, '..', 'statemachines', 'broadcast.asl.json');
+export const ASL_FILE = BROADCAST_ASL_FILE;
 
 export interface LocalStackOptions {
   /** Overrides of the stack configuration (infra/config.ts), as on AWS. */
@@ -83,7 +85,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const sqs = await startSqs({ shards: config.shards, maxReceiveCount: config.maxReceiveCount, visibilityTimeoutSeconds: 60, region: LOCAL_REGION });
     stops.push(() => sqs.stop());
 
-    const resources = { region: LOCAL_REGION, dynamoDbEndpoint: dynamoDb.endpoint, sqsEndpoint: sqs.endpoint, tableNames: dynamoDb.tableNames, shardQueueUrls: sqs.shardQueueUrls };
+    const resources: LocalResources = { region: LOCAL_REGION, dynamoDbEndpoint: dynamoDb.endpoint, sqsEndpoint: sqs.endpoint, tableNames: dynamoDb.tableNames, shardQueueUrls: sqs.shardQueueUrls };
     const gateway = await startGateway({
       handlers: {
         connect: handlerModule('connect'),
@@ -92,7 +94,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         // The deployer's $connect authorizer, run before $connect as API Gateway does.
         ...(config.connectAuthorizer ? { authorizer: path.resolve(__dirname, '..', config.connectAuthorizer) } : {}),
       },
-      env: handlerEnvironment(config, resources),
+      // One worker process hosts every route, so it gets the union of their environments.
+      env: {
+        ...functionEnvironment('connect', config, resources),
+        ...functionEnvironment('disconnect', config, resources),
+        ...functionEnvironment('default', config, resources),
+        ...(config.connectAuthorizer ? authorizerEnvironment(resources) : {}),
+      },
       workers: options.gatewayWorkers ?? 1,
       port: options.gatewayPort,
       stage: config.stageName,
@@ -110,9 +118,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stops.push(() => proxy.stop());
       handlerDynamoDbEndpoint = proxy.endpoint;
     }
-    // The rest of the handlers run in this process, configured exactly as on Lambda.
-    Object.assign(process.env, handlerEnvironment(config, { ...resources, dynamoDbEndpoint: handlerDynamoDbEndpoint, connectionsEndpoint: gateway.connectionsEndpoint }));
-    const handlers = await loadHandlers(['prepare-broadcast', 'query-partitions', 'read-progress', 'post-message']);
+    // The other functions each run in a process of their own with exactly their environment, as on Lambda.
+    const handlerResources = { ...resources, dynamoDbEndpoint: handlerDynamoDbEndpoint, connectionsEndpoint: gateway.connectionsEndpoint };
+    const instances = await Promise.allSettled(
+      (['prepare-broadcast', 'query-partitions', 'read-progress', 'post-message'] as const).map((name) =>
+        startFunctionInstance({ name, modulePath: handlerModule(name), env: functionEnvironment(name, config, handlerResources) }),
+      ),
+    );
+    for (const instance of instances) if (instance.status === 'fulfilled') stops.push(() => instance.value.stop());
+    const failed = instances.find((instance) => instance.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [prepareBroadcast, queryPartitions, readProgress, postMessage] = instances.map((instance) => (instance as PromiseFulfilledResult<FunctionInstance>).value.handler);
+    const handlers = { 'prepare-broadcast': prepareBroadcast, 'query-partitions': queryPartitions, 'read-progress': readProgress, 'post-message': postMessage };
 
     const consumers = await startEventSource({
       queueUrls: sqs.shardQueueUrls,
@@ -138,11 +155,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const stateMachineArn = stepFunctions.registerStateMachine({
       name: LOCAL_STATE_MACHINE_NAME,
       definitionFile: ASL_FILE,
-      substitutions: {
-        PrepareBroadcastFunctionArn: functionArn('prepare-broadcast'),
-        QueryPartitionsFunctionArn: functionArn('query-partitions'),
-        ReadProgressFunctionArn: functionArn('read-progress'),
-      },
+      substitutions: arnSubstitutions(functionArn),
     });
 
     return {

@@ -6,7 +6,6 @@ import { allTables, broadcastsTable, connectionsTable, partitionsTable, rateBudg
 import { forkServer } from '../child-server';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-account';
 import { createTables, localTableName } from './create-tables';
-import { decrementPartitionCounters } from './partition-counters';
 import { startTtlReaper } from './ttl-reaper';
 
 /**
@@ -55,9 +54,6 @@ export async function startDynamoDb({ dataDir, tablePrefix, reaperIntervalMs = 6
     client: documentClient,
     tables: allTables.map((schema) => ({ schema, tableName: localTableName(tablePrefix, schema) })),
     intervalMs: reaperIntervalMs,
-    onExpired: async (logicalName, rows) => {
-      if (logicalName === connectionsTable.logicalName) await decrementPartitionCounters(documentClient, tableNames.Partitions, rows);
-    },
   });
 
   return {

@@ -1,23 +1,19 @@
+/**
+ * dynalite has no TTL: this reaper does locally what DynamoDB's TTL process does and nothing
+ * more: deletes rows whose TTL attribute (epoch seconds) is in the past, some time after they
+ * expired (each interval), each with the condition "still expired" (the real process skips rows
+ * whose TTL moved on). Like AWS, it leaves the partition counters alone: the drift an expired,
+ * never-`$disconnect`ed connection leaves is the sweep's to repair, locally as on AWS.
+ */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { forEachWithConcurrency } from '#commons/helpers/concurrency';
 import type { TableSchema } from '#commons/tables';
 
-/**
- * dynalite has no TTL: this reaper does locally what DynamoDB's TTL process does, deleting
- * rows whose TTL attribute (epoch seconds) is in the past.
- *
- * Each row is deleted with a condition "still expired" and ALL_OLD, like the real TTL process
- * (which skips rows whose TTL moved on, and reports what it deleted on the stream). Unlike a
- * BatchWriteItem, this tells us exactly which rows this reaper removed: a `$disconnect` that
- * deletes the same row at the same moment does not make a partition counter drop twice.
- */
 export interface ReapedTable {
   schema: TableSchema;
   tableName: string;
 }
-
-/** Called with the rows the reaper deleted (the stream's OLD_IMAGE, in effect). */
-export type OnExpired = (logicalName: string, items: Record<string, unknown>[]) => Promise<void>;
 
 export interface TtlReaper {
   /** One pass over every table now; resolves to the number of rows deleted per logical table name. */
@@ -33,9 +29,8 @@ export function startTtlReaper(options: {
   client: DynamoDBDocumentClient;
   tables: ReapedTable[];
   intervalMs: number;
-  onExpired: OnExpired;
 }): TtlReaper {
-  const { client, intervalMs, onExpired } = options;
+  const { client, intervalMs } = options;
   const tables = options.tables.filter((table) => table.schema.timeToLiveAttribute !== undefined);
   let running: Promise<Record<string, number>> | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -51,7 +46,7 @@ export function startTtlReaper(options: {
     const nowSeconds = Math.floor(Date.now() / 1000);
     const counts: Record<string, number> = {};
     for (const table of tables) {
-      counts[table.schema.logicalName] = await reapTable(client, table, nowSeconds, onExpired);
+      counts[table.schema.logicalName] = await reapTable(client, table, nowSeconds);
     }
     return counts;
   }
@@ -85,7 +80,7 @@ interface ExpiredCondition {
   values: Record<string, number>;
 }
 
-async function reapTable(client: DynamoDBDocumentClient, { schema, tableName }: ReapedTable, nowSeconds: number, onExpired: OnExpired) {
+async function reapTable(client: DynamoDBDocumentClient, { schema, tableName }: ReapedTable, nowSeconds: number) {
   const expired: ExpiredCondition = {
     expression: '#ttl < :now',
     names: { '#ttl': schema.timeToLiveAttribute! },
@@ -100,43 +95,28 @@ async function reapTable(client: DynamoDBDocumentClient, { schema, tableName }: 
     startKey = page.LastEvaluatedKey;
     const keyNames = [schema.partitionKey.name, ...(schema.sortKey ? [schema.sortKey.name] : [])];
     const keys = (page.Items ?? []).map((item) => Object.fromEntries(keyNames.map((name) => [name, item[name]])));
-    const oldItems = await mapWithConcurrency(keys, DELETE_CONCURRENCY, (key) => deleteIfExpired(client, tableName, key, expired));
-    const reaped = oldItems.filter((item) => item !== undefined);
-    if (reaped.length > 0) await onExpired(schema.logicalName, reaped);
-    deleted += reaped.length;
+    await forEachWithConcurrency(keys, DELETE_CONCURRENCY, async (key) => {
+      if (await deleteIfExpired(client, tableName, key, expired)) deleted++;
+    });
   } while (startKey);
   return deleted;
 }
 
-/** The old row if this call deleted it; undefined if it was gone or no longer expired. */
-async function deleteIfExpired(client: DynamoDBDocumentClient, tableName: string, key: Item, expired: ExpiredCondition): Promise<Item | undefined> {
+/** Whether this call deleted the row (not if it was gone or no longer expired). */
+async function deleteIfExpired(client: DynamoDBDocumentClient, tableName: string, key: Item, expired: ExpiredCondition): Promise<boolean> {
   try {
-    const { Attributes } = await client.send(
+    await client.send(
       new DeleteCommand({
         TableName: tableName,
         Key: key,
         ConditionExpression: expired.expression,
         ExpressionAttributeNames: expired.names,
         ExpressionAttributeValues: expired.values,
-        ReturnValues: 'ALL_OLD',
       }),
     );
-    return Attributes;
+    return true;
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return undefined;
+    if (error instanceof ConditionalCheckFailedException) return false;
     throw error;
   }
-}
-
-async function mapWithConcurrency<T, R>(items: T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return results;
 }

@@ -22,7 +22,8 @@ export class WorkerProcess {
   ) {
     this.child = fork(WORKER_ENTRY, [], {
       execArgv: ['--import', TSX_LOADER],
-      env: { ...process.env, ...env },
+      // Exactly the handlers' environment, as Lambda gives them: nothing inherited from this process.
+      env,
       stdio: ['ignore', handlerOutput, 'inherit', 'ipc'],
     });
     this.child.on('message', (reply: WorkerReply) => {

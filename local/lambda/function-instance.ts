@@ -1,0 +1,82 @@
+/**
+ * The local Lambda runtime's handle on one function: a child process that loads the handler
+ * module with exactly the function's environment (nothing inherited from this process), so each
+ * stack gets its own module instances and a handler reading a variable its manifest entry does
+ * not list fails to start here as on AWS.
+ */
+import type { Context } from 'aws-lambda';
+import { type ChildProcess, fork } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { InstanceMessage, InvokeRequest, SerializedError } from './instance-protocol';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type LambdaHandler = (event: any, context: Context) => Promise<any>;
+
+/** tsx's loader as a file URL, so `--import` works whatever the working directory is. */
+const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
+const INSTANCE_ENTRY = join(__dirname, 'instance.ts');
+
+export interface FunctionInstance {
+  readonly name: string;
+  /** Invokes the handler in the instance; the Context's name, request id and remaining time travel with the event. */
+  readonly handler: LambdaHandler;
+  stop(): Promise<void>;
+}
+
+export async function startFunctionInstance({ name, modulePath, env }: { name: string; modulePath: string; env: Record<string, string> }): Promise<FunctionInstance> {
+  const child: ChildProcess = fork(INSTANCE_ENTRY, [modulePath], { execArgv: ['--import', TSX_LOADER], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  let nextId = 0;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      const error = new Error(`function ${name} exited (code ${code}, signal ${signal})`);
+      for (const waiter of pending.values()) waiter.reject(error);
+      pending.clear();
+      resolve();
+    });
+  });
+  const started = new Promise<void>((resolve, reject) => {
+    child.on('message', (message: InstanceMessage) => {
+      if (message.type === 'ready') resolve();
+      else if (message.type === 'init-error') reject(new Error(`function ${name} failed to start: ${message.error.message}`));
+      else {
+        const waiter = pending.get(message.id);
+        pending.delete(message.id);
+        if (message.ok) waiter?.resolve(message.result);
+        else waiter?.reject(revive(message.error));
+      }
+    });
+    void exited.then(() => reject(new Error(`function ${name} exited before it started`)));
+  });
+  try {
+    await started;
+  } catch (error) {
+    child.kill();
+    await exited;
+    throw error;
+  }
+
+  const handler: LambdaHandler = (event, context) =>
+    new Promise((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      const request: InvokeRequest = { id, functionName: context.functionName, awsRequestId: context.awsRequestId, remainingMs: context.getRemainingTimeInMillis(), event };
+      child.send(request);
+    });
+  return {
+    name,
+    handler,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill();
+      await exited;
+    },
+  };
+}
+
+/** The handler's error as Lambda reports it: its name (the errorType Step Functions matches) and message. */
+function revive({ name, message }: SerializedError): Error {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+}

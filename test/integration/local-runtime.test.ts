@@ -1,0 +1,58 @@
+/**
+ * The local Lambda runtime: each function gets exactly its manifest's environment (a handler
+ * reading a variable its entry does not list fails to start, as on AWS), and each stack gets its
+ * own handler instances, so stacks start and stop one after another in one process.
+ */
+import path from 'node:path';
+import { resolveConfig } from '../../infra/config';
+import { runDemo } from '../../local/demo';
+import { functionEnvironment, type LocalResources } from '../../local/environment';
+import { startFunctionInstance } from '../../local/lambda/function-instance';
+import { lambdaContext } from '../../local/lambda/context';
+import { handlerModule } from '../../local/lambdas';
+
+jest.setTimeout(180_000);
+
+const resources: LocalResources = {
+  region: 'us-east-1',
+  dynamoDbEndpoint: 'http://127.0.0.1:1',
+  sqsEndpoint: 'http://127.0.0.1:1',
+  tableNames: { Connections: 'c', Partitions: 'p', Broadcasts: 'b', RateBudget: 'r' },
+  shardQueueUrls: ['http://127.0.0.1:1/000000000000/swarmcast-shard-0'],
+  connectionsEndpoint: 'http://127.0.0.1:1/local',
+};
+
+describe('each function sees exactly its manifest environment', () => {
+  it('a handler reading a variable outside its entry fails to start', async () => {
+    const env = functionEnvironment('read-progress', resolveConfig(), resources);
+    await expect(
+      startFunctionInstance({ name: 'read-progress', modulePath: path.join(__dirname, 'fixtures/lambda/reads-connections-table.ts'), env }),
+    ).rejects.toThrow(/failed to start: CONNECTIONS_TABLE is not set/);
+  });
+
+  it('the same handler starts and answers where its entry lists the variable', async () => {
+    const env = functionEnvironment('connect', resolveConfig(), resources);
+    const instance = await startFunctionInstance({ name: 'connect', modulePath: path.join(__dirname, 'fixtures/lambda/reads-connections-table.ts'), env });
+    try {
+      await expect(instance.handler({}, lambdaContext({ functionName: 'swarmcast-connect', timeoutSeconds: 10 }))).resolves.toEqual({ table: 'c' });
+    } finally {
+      await instance.stop();
+    }
+  });
+
+  it('every real handler starts with its own environment', async () => {
+    for (const name of ['prepare-broadcast', 'query-partitions', 'read-progress', 'post-message'] as const) {
+      const instance = await startFunctionInstance({ name, modulePath: handlerModule(name), env: functionEnvironment(name, resolveConfig(), resources) });
+      await instance.stop();
+    }
+  });
+});
+
+describe('stacks in one process', () => {
+  it('two local stacks, one after the other, each deliver their broadcast exactly once', async () => {
+    for (const run of [1, 2]) {
+      const summary = await runDemo({ clients: 20, timeoutMs: 60_000 });
+      expect({ run, received: summary.received, duplicates: summary.duplicates }).toEqual({ run, received: 20, duplicates: 0 });
+    }
+  });
+});
