@@ -4,6 +4,7 @@
  * CLI reads it), the broadcast's count items, and the clients' own receive times.
  */
 import { GetExecutionHistoryCommand, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { readCounters } from '#commons/broadcasts';
 
 /** Milliseconds since the execution started; null when the event never happened. */
@@ -25,19 +26,22 @@ const MAP_RUN_ENDS = new Set(['MapRunSucceeded', 'MapRunFailed', 'MapRunAborted'
 
 export async function readDemoStages({
   sfn,
+  dynamoDb,
   executionArn,
   broadcastsTable,
   broadcastId,
   arrivals,
 }: {
   sfn: SFNClient;
+  /** A client of the stack's DynamoDB (the handlers' own clients live in their function processes). */
+  dynamoDb: DynamoDBDocumentClient;
   executionArn: string;
   broadcastsTable: string;
   broadcastId: string;
   /** Each client's first receive time (ms since epoch). */
   arrivals: readonly number[];
 }): Promise<DemoStages> {
-  const [events, counters] = await Promise.all([executionHistory(sfn, executionArn), readCounters(broadcastsTable, broadcastId)]);
+  const [events, counters] = await Promise.all([executionHistory(sfn, executionArn), readCounters(broadcastsTable, broadcastId, dynamoDb)]);
   const startedAt = events.find((event) => event.type === 'ExecutionStarted')?.timestamp?.getTime();
   if (startedAt === undefined) throw new Error(`execution ${executionArn} has no ExecutionStarted event`);
   const since = (at: number | undefined) => (at === undefined ? null : at - startedAt);

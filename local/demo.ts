@@ -1,3 +1,5 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import type { SwarmcastConfig } from '../infra/config';
@@ -99,7 +101,7 @@ export async function runDemo({ clients, config, quota, connectRate, timeoutMs =
     await waitUntilIdle(stack, 10_000);
     const report = await swarm.report();
     const delivered = await stack.gateway.stats();
-    const stages = await readDemoStages({ sfn, executionArn: executionArn!, broadcastsTable: stack.tableNames.Broadcasts, broadcastId, arrivals: report.firstArrivals });
+    const stages = await readDemoStages({ sfn, dynamoDb: localDynamoDbClient(stack), executionArn: executionArn!, broadcastsTable: stack.tableNames.Broadcasts, broadcastId, arrivals: report.firstArrivals });
     return summarize({
       clients,
       report,
@@ -122,6 +124,10 @@ export async function runDemo({ clients, config, quota, connectRate, timeoutMs =
 
 export function localSfnClient(stack: Pick<LocalStack, 'stepFunctionsEndpoint' | 'region'>): SFNClient {
   return new SFNClient({ endpoint: stack.stepFunctionsEndpoint, region: stack.region, credentials: LOCAL_CREDENTIALS });
+}
+
+function localDynamoDbClient(stack: LocalStack): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.dynamoDbEndpoint, region: stack.region, credentials: LOCAL_CREDENTIALS }));
 }
 
 async function waitUntilIdle(stack: LocalStack, timeoutMs: number): Promise<void> {

@@ -11,7 +11,7 @@
  *   picked per write, so no single item takes every consumer's writes.
  * ReadProgress reads the plan and Queries the `count#` items, never the message.
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { dynamoDb } from '#commons/clients/dynamodb';
 import { BroadcastNotFoundError, InvalidBroadcastError, isThrottlingError, ThrottledError } from '#commons/errors';
@@ -227,12 +227,15 @@ export async function addDeliveryCounts(tableName: string, broadcastId: string, 
 
 export const deliveryCountItem = (shard: number): string => `${DELIVERED_PREFIX}${String(shard).padStart(2, '0')}`;
 
-/** Sums every count item of the broadcast (one paginated Query; the message item is outside its range). */
-export async function readCounters(tableName: string, broadcastId: string): Promise<BroadcastCounters> {
+/**
+ * Sums every count item of the broadcast (one paginated Query; the message item is outside its
+ * range). `client` lets a reader outside a handler (the local demo) bring its own endpoint.
+ */
+export async function readCounters(tableName: string, broadcastId: string, client: DynamoDBDocumentClient = dynamoDb): Promise<BroadcastCounters> {
   const counters: BroadcastCounters = { enqueued: new Map(), delivered: 0, gone: 0, failed: 0 };
   let ExclusiveStartKey: Record<string, unknown> | undefined;
   do {
-    const page = await dynamoDb.send(
+    const page = await client.send(
       new QueryCommand({
         TableName: tableName,
         KeyConditionExpression: '#id = :id AND begins_with(#item, :prefix)',
