@@ -7,11 +7,13 @@ import type { BroadcastKind } from '#commons/broadcasts';
 const broadcastsTable = getStringFromEnv(ENV.broadcastsTable);
 const partitionCount = getIntegerFromEnv(ENV.partitionCount, { min: 1 });
 const deliveryTimeoutMs = getIntegerFromEnv(ENV.deliveryTimeoutSeconds, { min: 1 }) * 1000;
-/** The Distributed Map reads these through its *Path fields, so they are configuration, not ASL literals. */
+/** The state machine reads these through *Path fields and task parameters, so they are configuration, not ASL literals. */
 const mapConfig = {
   maxConcurrency: getIntegerFromEnv(ENV.mapMaxConcurrency, { min: 1, max: 10_000 }),
   partitionsPerChild: getIntegerFromEnv(ENV.partitionsPerChild, { min: 1 }),
   toleratedFailurePercentage: getIntegerFromEnv(ENV.toleratedFailurePercentage, { min: 0, max: 100 }),
+  /** Read by ReadProgress, which decides whether the failed sockets fail the execution. */
+  toleratedFailedSocketsPercentage: getIntegerFromEnv(ENV.toleratedFailedSocketsPercentage, { min: 0, max: 100 }),
   progressPollSeconds: getIntegerFromEnv(ENV.progressPollSeconds, { min: 1 }),
 };
 

@@ -76,6 +76,14 @@ export interface SwarmcastConfig {
   /** WebSocket stage default route throttling: steady messages per second and burst, over all clients. */
   routeThrottleRatePerSecond: number;
   routeThrottleBurst: number;
+
+  // What counts as a delivered broadcast: the operator's call, not the code's.
+  /**
+   * Sockets that may end failed (throttled past the deadline, rejected, 5xx past the attempts), in
+   * percent of those enqueued, before the execution ends FAILED with DeliveryIncomplete. Within it
+   * the execution succeeds and its summary still counts them; `swarmcast replay` re-sends to them.
+   */
+  toleratedFailedSocketsPercentage: number;
 }
 
 /** A PostToConnection round trip within a Region takes ~10–30 ms; the derived numbers allow this much. */
@@ -143,6 +151,8 @@ export const defaultConfig: SwarmcastConfig = {
   routeReservedConcurrency: 50,
   routeThrottleRatePerSecond: 1_000,
   routeThrottleBurst: 500,
+  // 0: a broadcast that missed any live socket says so; raise it where a few misses are acceptable.
+  toleratedFailedSocketsPercentage: 0,
 };
 
 /** Bounds that AWS (or common sense) puts on each number. */
@@ -176,6 +186,7 @@ export const bounds: Record<Exclude<keyof SwarmcastConfig, 'sweepSchedule' | 'st
   routeReservedConcurrency: [1, 200],
   routeThrottleRatePerSecond: [1, AWS_LIMITS.apiGatewayAccountRatePerSecond.value],
   routeThrottleBurst: [1, AWS_LIMITS.apiGatewayAccountBurst.value],
+  toleratedFailedSocketsPercentage: [0, 100],
 };
 
 /**

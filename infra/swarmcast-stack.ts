@@ -114,6 +114,7 @@ export class SwarmcastStack extends Stack {
         [ENV.mapMaxConcurrency]: config.mapMaxConcurrency,
         [ENV.partitionsPerChild]: config.partitionsPerChild,
         [ENV.toleratedFailurePercentage]: config.toleratedFailurePercentage,
+        [ENV.toleratedFailedSocketsPercentage]: config.toleratedFailedSocketsPercentage,
         [ENV.progressPollSeconds]: config.progressPollSeconds,
         [ENV.deliveryTimeoutSeconds]: config.deliveryTimeoutSeconds,
       });

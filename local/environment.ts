@@ -33,6 +33,7 @@ export function handlerEnvironment(config: SwarmcastConfig, resources: LocalReso
     [ENV.mapMaxConcurrency]: String(config.mapMaxConcurrency),
     [ENV.partitionsPerChild]: String(config.partitionsPerChild),
     [ENV.toleratedFailurePercentage]: String(config.toleratedFailurePercentage),
+    [ENV.toleratedFailedSocketsPercentage]: String(config.toleratedFailedSocketsPercentage),
     [ENV.progressPollSeconds]: String(config.progressPollSeconds),
     [ENV.deliveryTimeoutSeconds]: String(config.deliveryTimeoutSeconds),
     [ENV.connectionIdsPerMessage]: String(config.connectionIdsPerMessage),

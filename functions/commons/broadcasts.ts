@@ -37,10 +37,21 @@ const WRITE_ATTEMPTS = 4;
 /** A broadcast sends `message`; a sweep checks every connection and removes the gone ones. */
 export type BroadcastKind = 'message' | 'sweep';
 
+/**
+ * Why a socket was given up on: throttled (429, a full send buffer) until the delivery deadline;
+ * 403 or 413; another answer no retry can fix; 5xx or no answer past maxDeliveryAttempts; or SQS
+ * refused to take it back for another try.
+ */
+export const FAILURE_REASONS = ['deadline', 'forbidden', 'tooLarge', 'refused', 'unavailable', 'unqueued'] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+export type FailureCounts = Partial<Record<FailureReason, number>>;
+
 export interface DeliveryCounts {
   delivered: number;
   gone: number;
   failed: number;
+  /** `failed` by reason (their sum is `failed`). */
+  failedBy?: FailureCounts;
 }
 
 /** What Prepare stores for a new broadcast. */
@@ -211,14 +222,25 @@ export async function recordEnqueued(tableName: string, broadcastId: string, cou
   );
 }
 
+/** The attribute of a count item holding the failures of one reason. */
+const failedByAttribute = (reason: FailureReason): string => `failed_${reason}`;
+
 /** One small write per consumer invocation, to one of the delivery count shards. */
 export async function addDeliveryCounts(tableName: string, broadcastId: string, counts: DeliveryCounts, now = Date.now(), shard = Math.floor(Math.random() * DELIVERY_COUNT_SHARDS)): Promise<void> {
+  const reasons = FAILURE_REASONS.filter((reason) => (counts.failedBy?.[reason] ?? 0) !== 0);
   await dynamoDb.send(
     new UpdateCommand({
       TableName: tableName,
       Key: key(broadcastId, deliveryCountItem(shard)),
-      UpdateExpression: 'ADD delivered :delivered, gone :gone, failed :failed SET lastDeliveryAt = :now, expiresAt = :expiresAt',
-      ExpressionAttributeValues: { ':delivered': counts.delivered, ':gone': counts.gone, ':failed': counts.failed, ':now': now, ':expiresAt': expiresAt(now) },
+      UpdateExpression: `ADD delivered :delivered, gone :gone, failed :failed${reasons.map((reason) => `, ${failedByAttribute(reason)} :${reason}`).join('')} SET lastDeliveryAt = :now, expiresAt = :expiresAt`,
+      ExpressionAttributeValues: {
+        ':delivered': counts.delivered,
+        ':gone': counts.gone,
+        ':failed': counts.failed,
+        ...Object.fromEntries(reasons.map((reason) => [`:${reason}`, counts.failedBy![reason]])),
+        ':now': now,
+        ':expiresAt': expiresAt(now),
+      },
     }),
   );
 }
@@ -227,7 +249,7 @@ export const deliveryCountItem = (shard: number): string => `${DELIVERED_PREFIX}
 
 /** Sums every count item of the broadcast (one paginated Query; the message item is outside its range). */
 export async function readCounters(tableName: string, broadcastId: string): Promise<BroadcastCounters> {
-  const counters: BroadcastCounters = { enqueued: new Map(), delivered: 0, gone: 0, failed: 0 };
+  const counters: BroadcastCounters = { enqueued: new Map(), delivered: 0, gone: 0, failed: 0, failedBy: {} };
   let ExclusiveStartKey: Record<string, unknown> | undefined;
   do {
     const page = await dynamoDb.send(
@@ -252,6 +274,10 @@ function addCountItem(counters: BroadcastCounters, row: Record<string, unknown>)
     counters.delivered += (row.delivered as number) ?? 0;
     counters.gone += (row.gone as number) ?? 0;
     counters.failed += (row.failed as number) ?? 0;
+    for (const reason of FAILURE_REASONS) {
+      const count = row[failedByAttribute(reason)];
+      if (typeof count === 'number' && count !== 0) counters.failedBy![reason] = (counters.failedBy![reason] ?? 0) + count;
+    }
     counters.lastDeliveryAt = later(counters.lastDeliveryAt, row.lastDeliveryAt);
     return;
   }
@@ -294,11 +320,41 @@ export interface BroadcastProgress {
   accounted: number;
   done: boolean;
   timedOut: boolean;
+  /** Whether the failed sockets are within toleratedFailedSocketsPercentage: when done and not, the execution fails with DeliveryIncomplete. */
+  failedSocketsTolerated: boolean;
+  /** One line for the execution's error cause: delivered, gone, failed and why. */
+  cause: string;
   summary: BroadcastSummary;
 }
 
-/** Delivery is done when every enqueued connection is delivered, gone or failed. */
-export function progressOf(state: BroadcastState, now = Date.now()): BroadcastProgress {
+/** Words for the failure reasons in a cause and in `swarmcast status`. */
+export const FAILURE_REASON_TEXT: Record<FailureReason, string> = {
+  deadline: 'throttled past the delivery deadline',
+  forbidden: 'refused with 403',
+  tooLarge: 'refused with 413 (too large)',
+  refused: 'refused otherwise',
+  unavailable: '5xx or no answer on every attempt',
+  unqueued: 'not re-queued (SQS refused)',
+};
+
+/** "7,971 throttled past the delivery deadline, 3 refused with 403", the largest first. */
+export function failureReasonsText(failedBy: FailureCounts = {}): string {
+  return FAILURE_REASONS.filter((reason) => (failedBy[reason] ?? 0) > 0)
+    .sort((a, b) => failedBy[b]! - failedBy[a]!)
+    .map((reason) => `${failedBy[reason]!.toLocaleString('en-US')} ${FAILURE_REASON_TEXT[reason]}`)
+    .join(', ');
+}
+
+/** Whether `failed` of `enqueued` sockets is within the tolerated percentage (compared in whole numbers: 0 % tolerates none). */
+export function withinFailedSocketsTolerance(failed: number, enqueued: number, toleratedPercentage: number): boolean {
+  return failed * 100 <= enqueued * toleratedPercentage;
+}
+
+/**
+ * Delivery is done when every enqueued connection is delivered, gone or failed. Whether the
+ * failed ones are too many is the operator's setting (toleratedFailedSocketsPercentage).
+ */
+export function progressOf(state: BroadcastState, now = Date.now(), toleratedFailedSocketsPercentage = 0): BroadcastProgress {
   const enqueued = [...state.enqueued.values()].reduce((sum, count) => sum + count, 0);
   const accounted = state.delivered + state.gone + state.failed;
   const done = accounted >= enqueued;
@@ -309,11 +365,18 @@ export function progressOf(state: BroadcastState, now = Date.now()): BroadcastPr
   const latestActivity = Math.max(state.startedAt, state.lastEnqueuedAt ?? 0);
   const failedPartitions: number[] = [];
   for (let partition = 0; partition < state.partitionCount; partition++) if (!state.enqueued.has(partition)) failedPartitions.push(partition);
+  const failedPercent = enqueued > 0 ? ((state.failed * 100) / enqueued).toFixed(2).replace(/\.?0+$/, '') : '0';
+  const reasons = failureReasonsText(state.failedBy);
+  const cause =
+    `${state.failed.toLocaleString('en-US')} of ${enqueued.toLocaleString('en-US')} sockets failed (${failedPercent} %, tolerated ${toleratedFailedSocketsPercentage} %)${reasons ? `: ${reasons}` : ''}; ` +
+    `${state.delivered.toLocaleString('en-US')} delivered, ${state.gone.toLocaleString('en-US')} gone. \`swarmcast replay ${state.broadcastId}\` sends to the failed sockets again.`;
   return {
     enqueued,
     accounted,
     done,
     timedOut: !done && now > latestActivity + state.deliveryTimeoutMs,
+    failedSocketsTolerated: withinFailedSocketsTolerance(state.failed, enqueued, toleratedFailedSocketsPercentage),
+    cause,
     summary: {
       broadcastId: state.broadcastId,
       partitions: state.enqueued.size,
@@ -322,6 +385,7 @@ export function progressOf(state: BroadcastState, now = Date.now()): BroadcastPr
       delivered: state.delivered,
       gone: state.gone,
       failed: state.failed,
+      failedBy: state.failedBy ?? {},
       durationMs: deliveryEnd - state.startedAt,
     },
   };

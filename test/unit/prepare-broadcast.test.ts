@@ -56,7 +56,7 @@ describe('prepare-broadcast', () => {
 
     expect(prepared).toMatchObject({ broadcastId: 'b-42', kind: 'message' });
     expect(prepared.partitions).toEqual(Array.from({ length: 2_500 }, (_, p) => p));
-    expect(prepared.config).toEqual({ maxConcurrency: 40, partitionsPerChild: 25, toleratedFailurePercentage: 1, progressPollSeconds: 2 });
+    expect(prepared.config).toEqual({ maxConcurrency: 40, partitionsPerChild: 25, toleratedFailurePercentage: 1, toleratedFailedSocketsPercentage: 0, progressPollSeconds: 2 });
     const [message, plan] = dynamo.commandCalls(PutCommand).map((c) => c.args[0].input);
     expect(message.Item).toMatchObject({ broadcastId: 'b-42', item: 'message', kind: 'message', message: 'hello' });
     expect(message.ConditionExpression).toBe('attribute_not_exists(#id)');
