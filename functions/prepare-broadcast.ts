@@ -26,6 +26,8 @@ export interface PreparedBroadcast {
   broadcastId: string;
   kind: BroadcastKind;
   partitions: number[];
+  /** A failed-sockets replay: map children send to the failed sockets of the partitions already reached. */
+  resendFailedSockets: boolean;
   startedAt: number;
   config: typeof mapConfig;
 }
@@ -41,7 +43,8 @@ export const handler = async ({ input, executionName }: PrepareEvent): Promise<P
   const startedAt = Date.now();
   if (request.kind === 'replay') {
     const plan = await beginReplay(broadcastsTable, request.broadcastId, partitionCount, startedAt);
-    return { broadcastId: request.broadcastId, kind: plan.kind, partitions: request.partitions, startedAt, config: mapConfig };
+    const partitions = request.partitions ?? Array.from({ length: plan.partitionCount }, (_, partition) => partition);
+    return { broadcastId: request.broadcastId, kind: plan.kind, partitions, resendFailedSockets: request.failedSockets, startedAt, config: mapConfig };
   }
   const kind = request.kind === 'sweep' ? 'sweep' : 'message';
   await createBroadcast(broadcastsTable, {
@@ -53,5 +56,5 @@ export const handler = async ({ input, executionName }: PrepareEvent): Promise<P
     deliveryTimeoutMs,
   });
   const partitions = Array.from({ length: partitionCount }, (_, partition) => partition);
-  return { broadcastId: executionName, kind, partitions, startedAt, config: mapConfig };
+  return { broadcastId: executionName, kind, partitions, resendFailedSockets: false, startedAt, config: mapConfig };
 };

@@ -18,9 +18,9 @@ const settings = {
 /** The Distributed Map's ItemBatcher gives each child a batch of partitions. */
 export interface QueryPartitionsEvent {
   Items: number[];
-  BatchInput: { broadcastId: string; kind: BroadcastKind };
+  BatchInput: { broadcastId: string; kind: BroadcastKind; resendFailedSockets?: boolean };
 }
 
 /** QueryPartitions task (map child): enqueue every connection of the batch's partitions. */
 export const handler = async ({ Items, BatchInput }: QueryPartitionsEvent): Promise<FanOutResult> =>
-  fanOutPartitions(settings, BatchInput.broadcastId, BatchInput.kind, Items);
+  fanOutPartitions(settings, BatchInput.broadcastId, BatchInput.kind, Items, { resendFailedSockets: BatchInput.resendFailedSockets === true });

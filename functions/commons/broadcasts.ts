@@ -9,9 +9,15 @@
  *   each SET once (idempotent under retries and redrives);
  * - `count#delivered#<shard>`: delivered/gone/failed, ADDed to one of DELIVERY_COUNT_SHARDS items
  *   picked per write, so no single item takes every consumer's writes.
- * ReadProgress reads the plan and Queries the `count#` items, never the message.
+ * - `failed#p<partition>#<hash of the ids>`: the ids of sockets one delivery task gave up on (≤ one
+ *   task's ids), PUT once by the consumer; a failed-sockets replay takes them over (see takeOverFailedSockets);
+ * - `count#delivered#retaken#<write id>`: what a replay took over of one failed-socket write, as negative failed
+ *   counts, PUT once: the replay's own deliveries then count those sockets again.
+ * ReadProgress reads the plan and Queries the `count#` items, never the message. Every item
+ * expires with the broadcast (expiresAt).
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { createHash, randomUUID } from 'node:crypto';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { dynamoDb } from '#commons/clients/dynamodb';
 import { BroadcastNotFoundError, InvalidBroadcastError, isThrottlingError, ThrottledError } from '#commons/errors';
@@ -25,6 +31,8 @@ const PLAN_ITEM = 'plan';
 const COUNT_PREFIX = 'count#';
 const ENQUEUED_PREFIX = `${COUNT_PREFIX}enqueued#`;
 const DELIVERED_PREFIX = `${COUNT_PREFIX}delivered#`;
+const RETAKEN_PREFIX = `${DELIVERED_PREFIX}retaken#`;
+const FAILED_PREFIX = 'failed#';
 /** Partitions per enqueued-count item: 64 names "p9999" with their counts stay far under 1 KB. */
 export const ENQUEUED_GROUP_SIZE = 64;
 /** Items the delivery counts are spread over; ReadProgress sums them. */
@@ -243,6 +251,87 @@ export async function addDeliveryCounts(tableName: string, broadcastId: string, 
       },
     }),
   );
+}
+
+/** A partition's failed-socket items all begin with this. */
+export const failedSocketsPrefix = (partition: number): string => `${FAILED_PREFIX}p${String(partition).padStart(5, '0')}#`;
+
+/**
+ * Keeps the ids one delivery task gave up on, for a replay: one PutItem of a small item keyed by
+ * the ids themselves, so SQS delivering the task again overwrites it instead of adding another.
+ * `writeId` tells this write from a later one of the same ids (see takeOverFailedSockets).
+ */
+export async function recordFailedSockets(tableName: string, broadcastId: string, partition: number, connectionIds: readonly string[], failedBy: FailureCounts, now = Date.now()): Promise<void> {
+  const hash = createHash('sha256').update([...connectionIds].sort().join(',')).digest('hex').slice(0, 20);
+  await withThrottlingRetries(`the failed sockets of broadcast ${broadcastId}`, () =>
+    dynamoDb.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { ...key(broadcastId, `${failedSocketsPrefix(partition)}${hash}`), connectionIds: [...connectionIds], failedBy, writeId: randomUUID(), failedAt: now, expiresAt: expiresAt(now) },
+      }),
+    ),
+  );
+}
+
+export interface FailedSocketsItem {
+  item: string;
+  connectionIds: string[];
+  failedBy: FailureCounts;
+  writeId: string;
+}
+
+/** The failed-socket items of one partition (paginated Query). */
+export async function readFailedSockets(tableName: string, broadcastId: string, partition: number): Promise<FailedSocketsItem[]> {
+  const found: FailedSocketsItem[] = [];
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const page = await withThrottlingRetries(`the failed sockets of broadcast ${broadcastId}`, () =>
+      dynamoDb.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: '#id = :id AND begins_with(#item, :prefix)',
+          ExpressionAttributeNames: { '#id': BROADCAST_ID, '#item': ITEM },
+          ExpressionAttributeValues: { ':id': broadcastId, ':prefix': failedSocketsPrefix(partition) },
+          ConsistentRead: true,
+          ExclusiveStartKey,
+        }),
+      ),
+    );
+    for (const row of page.Items ?? []) found.push({ item: row[ITEM], connectionIds: row.connectionIds ?? [], failedBy: row.failedBy ?? {}, writeId: row.writeId });
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return found;
+}
+
+/**
+ * A replay takes over one failed-socket item before it sends to its ids: a count item with the
+ * item's failures as negative counts, keyed by the write it takes over (PUT: a retried child writes it once), which reopens
+ * delivery for those sockets — the replay's consumers count them delivered, gone or failed anew.
+ */
+export async function retakeFailedSockets(tableName: string, broadcastId: string, failed: FailedSocketsItem, now = Date.now()): Promise<void> {
+  const negative = Object.fromEntries(Object.entries(failed.failedBy).map(([reason, count]) => [failedByAttribute(reason as FailureReason), -(count as number)]));
+  await withThrottlingRetries(`the retaken counts of broadcast ${broadcastId}`, () =>
+    dynamoDb.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { ...key(broadcastId, `${RETAKEN_PREFIX}${failed.writeId}`), delivered: 0, gone: 0, failed: -failed.connectionIds.length, ...negative, expiresAt: expiresAt(now) },
+      }),
+    ),
+  );
+}
+
+/**
+ * Removes a taken-over item once its ids are on the queues, unless a consumer of the replay has
+ * written it again meanwhile (the same ids failing again): that write is the replay's own.
+ */
+export async function removeFailedSockets(tableName: string, broadcastId: string, failed: FailedSocketsItem): Promise<void> {
+  try {
+    await dynamoDb.send(
+      new DeleteCommand({ TableName: tableName, Key: key(broadcastId, failed.item), ConditionExpression: 'writeId = :writeId', ExpressionAttributeValues: { ':writeId': failed.writeId } }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
 }
 
 export const deliveryCountItem = (shard: number): string => `${DELIVERED_PREFIX}${String(shard).padStart(2, '0')}`;

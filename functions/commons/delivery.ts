@@ -1,5 +1,5 @@
 import { GetConnectionCommand, GoneException, type ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
-import { addDeliveryCounts, getBroadcastPayload, type BroadcastKind, type DeliveryCounts, type FailureCounts, type FailureReason } from '#commons/broadcasts';
+import { addDeliveryCounts, getBroadcastPayload, recordFailedSockets, type BroadcastKind, type DeliveryCounts, type FailureCounts, type FailureReason } from '#commons/broadcasts';
 import type { ConnectionPoster, PostOutcome, PreparedPayload } from '#commons/clients/management-api';
 import { preparePayload } from '#commons/clients/management-api';
 import { removeConnections, type ConnectionTables } from '#commons/connections';
@@ -228,7 +228,9 @@ export class DeliveryService {
     if (kind === 'message' && !payload) throw new DeliveryTaskError(`broadcast ${task.broadcastId} has no message to send`);
     if (task.deliverBy !== undefined && Date.now() >= task.deliverBy) {
       logger.error('delivery deadline passed before these connections got budget; counting them as failed', { broadcastId: task.broadcastId, count: task.connectionIds.length });
-      tally.add(task.broadcastId, { delivered: 0, gone: 0, failed: task.connectionIds.length, failedBy: { deadline: task.connectionIds.length } });
+      const failed: FailedSockets = { deadline: [...task.connectionIds] };
+      if (kind === 'message') await this.keepFailed(task, failed);
+      tally.add(task.broadcastId, { delivered: 0, gone: 0, failed: countFailed(failed), failedBy: failureCounts(failed) });
       return;
     }
     const probe = kind === 'sweep' ? checkConnection(this.managementApi) : (connectionId: string) => this.poster.post(connectionId, payload!);
@@ -250,6 +252,7 @@ export class DeliveryService {
       );
     }
     const failed: FailedSockets = { ...settled.rejected, ...(await this.requeue(task, settled, budget.retryAfterMs)) };
+    if (kind === 'message' && countFailed(failed) > 0) await this.keepFailed(task, failed);
     tally.add(task.broadcastId, { delivered: settled.delivered, gone: settled.gone.length, failed: countFailed(failed), failedBy: failureCounts(failed) });
   }
 
@@ -288,6 +291,13 @@ export class DeliveryService {
       }
     }
     return failed;
+  }
+
+  /** Keeps the ids given up on for `swarmcast replay`; a lost write is logged, never a re-send to the task's other sockets. */
+  private async keepFailed(task: DeliveryTask, failed: FailedSockets): Promise<void> {
+    await recordFailedSockets(this.settings.tables.broadcasts, task.broadcastId, task.partition, Object.values(failed).flat(), failureCounts(failed)).catch((error) =>
+      logger.error('could not keep the failed sockets; a replay will not reach them', { broadcastId: task.broadcastId, partition: task.partition, count: countFailed(failed), error: error as Error }),
+    );
   }
 
   private payloadOf(broadcastId: string): Promise<BroadcastPayload> {
