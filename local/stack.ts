@@ -2,6 +2,7 @@ import path from 'node:path';
 import { resolveConfig, type SwarmcastConfig } from '../infra/config';
 import { startDynamoDb, type LocalDynamoDb } from './dynamodb';
 import { handlerEnvironment } from './environment';
+import { startConnectionsFaultProxy, type ConnectionsFaultRule } from './connections-fault-proxy';
 import { startFaultProxy, type FaultRule } from './fault-proxy';
 import { startGateway, type Gateway } from './gateway';
 import { functionArn, handlerModule, loadHandlers } from './lambdas';
@@ -31,6 +32,8 @@ export interface LocalStackOptions {
   reaperIntervalMs?: number;
   /** Answer chosen DynamoDB requests of the in-process handlers with an error (fault-injection tests). */
   dynamoDbFaults?: FaultRule;
+  /** Answer chosen @connections calls of the in-process handlers with an HTTP error (fault-injection tests). */
+  connectionsFaults?: ConnectionsFaultRule;
 }
 
 /** Where the local stack's services listen. */
@@ -101,8 +104,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stops.push(() => proxy.stop());
       handlerDynamoDbEndpoint = proxy.endpoint;
     }
+    let handlerConnectionsEndpoint = gateway.connectionsEndpoint;
+    if (options.connectionsFaults) {
+      const proxy = await startConnectionsFaultProxy(gateway.connectionsEndpoint, options.connectionsFaults);
+      stops.push(() => proxy.stop());
+      handlerConnectionsEndpoint = proxy.endpoint;
+    }
     // The rest of the handlers run in this process, configured exactly as on Lambda.
-    Object.assign(process.env, handlerEnvironment(config, { ...resources, dynamoDbEndpoint: handlerDynamoDbEndpoint, connectionsEndpoint: gateway.connectionsEndpoint }));
+    Object.assign(process.env, handlerEnvironment(config, { ...resources, dynamoDbEndpoint: handlerDynamoDbEndpoint, connectionsEndpoint: handlerConnectionsEndpoint }));
     const handlers = await loadHandlers(['prepare-broadcast', 'query-partitions', 'read-progress', 'post-message']);
 
     const consumers = await startEventSource({

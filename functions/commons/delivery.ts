@@ -27,9 +27,9 @@ export type FailedSockets = Partial<Record<FailureReason, string[]>>;
 export const countFailed = (failed: FailedSockets): number => Object.values(failed).reduce((sum, ids) => sum + ids.length, 0);
 const failureCounts = (failed: FailedSockets): FailureCounts => Object.fromEntries(Object.entries(failed).map(([reason, ids]) => [reason, ids.length]));
 
-/** Which reason a call that threw stands for: API Gateway answers 403 and 413 with their status. */
+/** Which reason a call that threw stands for: API Gateway answers 403 and 413 with their status (the SDK's $metadata, or PostRejectedError's statusCode). */
 function rejectionReason(error: unknown): FailureReason {
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const status = (error as { statusCode?: number }).statusCode ?? (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   return status === 403 ? 'forbidden' : status === 413 ? 'tooLarge' : 'refused';
 }
 
