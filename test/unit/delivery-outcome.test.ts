@@ -2,6 +2,7 @@
 import { failureReasonsText, progressOf, withinFailedSocketsTolerance, type BroadcastState } from '#commons/broadcasts';
 import { settleConnections, type CallBudget } from '#commons/delivery';
 import { ConcurrencyLimit } from '#commons/helpers/concurrency';
+import { outcomeOf } from '../../cli/format';
 
 const state = (counts: Partial<BroadcastState>): BroadcastState => ({
   broadcastId: 'b-1',
@@ -62,5 +63,16 @@ describe('failure reasons of rejected posts', () => {
     const settled = await settleConnections(['f1', 'l1', 'l2', 'x1', 'ok'], probe, { limit: new ConcurrencyLimit(5), budget: unlimited, retries: 0, retryBaseMs: 1 });
     expect(settled.delivered).toBe(1);
     expect(settled.rejected).toEqual({ forbidden: ['f1'], tooLarge: ['l1', 'l2'], refused: ['x1'] });
+  });
+});
+
+describe('what the CLI calls the outcome (exit code 2 unless complete)', () => {
+  const summary = { broadcastId: 'b-1', partitions: 2, failedPartitions: [] as number[], connections: 1_000, delivered: 1_000, gone: 0, failed: 0, durationMs: 5 };
+
+  test('a succeeded execution with any failed socket, or any partition not reached, is incomplete', () => {
+    expect(outcomeOf({ status: 'SUCCEEDED', summary })).toBe('complete');
+    expect(outcomeOf({ status: 'SUCCEEDED', summary: { ...summary, delivered: 999, failed: 1 } })).toBe('incomplete');
+    expect(outcomeOf({ status: 'SUCCEEDED', summary: { ...summary, failedPartitions: [1] } })).toBe('incomplete');
+    expect(outcomeOf({ status: 'FAILED' })).toBe('failed');
   });
 });
