@@ -7,7 +7,7 @@ import {
   type DescribeExecutionCommandOutput,
   type ExecutionListItem,
 } from '@aws-sdk/client-sfn';
-import type { BroadcastProgress, BroadcastSummary } from '#commons/broadcasts';
+import type { BroadcastProgress, BroadcastSummary, FailureCounts } from '#commons/broadcasts';
 import { replayNumber } from './broadcast-ids';
 import type { Target } from './target';
 import { READ_PROGRESS_STATE } from '../statemachines/broadcast-contract';
@@ -35,6 +35,8 @@ export interface DeliveryCounters {
   delivered: number;
   gone: number;
   failed: number;
+  /** `failed` by reason. */
+  failedBy?: FailureCounts;
 }
 
 export type ExecutionKind = 'message' | 'sweep' | 'replay';
@@ -149,7 +151,7 @@ async function readLatestProgress(target: Target, executionArn: string): Promise
 }
 
 function countersOfProgress({ enqueued, accounted, summary }: BroadcastProgress): DeliveryCounters {
-  return { enqueued, accounted, delivered: summary.delivered, gone: summary.gone, failed: summary.failed };
+  return { enqueued, accounted, delivered: summary.delivered, gone: summary.gone, failed: summary.failed, failedBy: summary.failedBy };
 }
 
 function countersOfSummary(summary: BroadcastSummary): DeliveryCounters {
@@ -159,6 +161,7 @@ function countersOfSummary(summary: BroadcastSummary): DeliveryCounters {
     delivered: summary.delivered,
     gone: summary.gone,
     failed: summary.failed,
+    failedBy: summary.failedBy,
   };
 }
 

@@ -63,7 +63,10 @@ export async function startReplay(target: Target, id: string): Promise<ReplayOut
     action: 'start',
     id: plan.id,
     executionArn: executionArn!,
-    headline: `replaying partition(s) ${plan.input.partitions.join(', ')} of ${broadcast.id} as ${plan.id}`,
-    partitions: plan.input.partitions,
+    headline:
+      'failedSockets' in plan.input
+        ? `replaying ${broadcast.id} to its ${formatCount(plan.failedSockets ?? 0)} failed socket(s) and any partition not reached, as ${plan.id}`
+        : `replaying partition(s) ${plan.input.partitions.join(', ')} of ${broadcast.id} as ${plan.id}`,
+    ...('partitions' in plan.input && { partitions: plan.input.partitions }),
   };
 }

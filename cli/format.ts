@@ -1,3 +1,4 @@
+import { failureReasonsText } from '#commons/broadcasts';
 import { isRunning, type BroadcastStatus, type ListedExecution } from './broadcast-status';
 
 /** Human output of the CLI: stdout carries these, stderr the target line, progress and errors. */
@@ -15,15 +16,16 @@ const plural = (n: number, word: string): string => `${formatCount(n)} ${word}${
 const KIND_LABEL = { message: 'broadcast', sweep: 'sweep', replay: 'replay' } as const;
 
 /**
- * How an execution ended for the people it was sent to: every planned partition reached,
- * some not (the execution succeeded within its tolerated failures), or failed.
+ * How an execution ended for the people it was sent to: every planned partition reached and no
+ * socket failed; some partitions not reached or some sockets failed (the execution succeeded
+ * within its tolerances); or failed.
  */
 export type Outcome = 'running' | 'complete' | 'incomplete' | 'failed';
 
 export function outcomeOf(status: Pick<BroadcastStatus, 'status' | 'summary'>): Outcome {
   if (isRunning(status.status)) return 'running';
   if (status.status !== 'SUCCEEDED') return 'failed';
-  return (status.summary?.failedPartitions.length ?? 0) > 0 ? 'incomplete' : 'complete';
+  return (status.summary?.failedPartitions.length ?? 0) > 0 || (status.summary?.failed ?? 0) > 0 ? 'incomplete' : 'complete';
 }
 
 /** One line of progress, for logs. */
@@ -52,6 +54,7 @@ export function renderStatus(s: BroadcastStatus): string {
         ? ['connections', `${formatCount(d.enqueued)} checked: ${formatCount(d.delivered)} live, ${formatCount(d.gone)} gone (removed), ${formatCount(d.failed)} failed`]
         : ['connections', `${formatCount(d.enqueued)} enqueued: ${formatCount(d.delivered)} delivered, ${formatCount(d.gone)} gone, ${formatCount(d.failed)} failed`],
     );
+    if (d.failed > 0 && d.failedBy && failureReasonsText(d.failedBy)) rows.push(['failed', failureReasonsText(d.failedBy)]);
   } else if (isRunning(s.status)) {
     rows.push(['connections', 'no progress read yet (the fan-out is under way)']);
   }
@@ -85,13 +88,19 @@ function nextStep(s: BroadcastStatus): string | undefined {
     case 'complete':
       return undefined;
     case 'incomplete':
-      return `swarmcast replay ${s.broadcastId} sends to the ${plural(s.summary!.failedPartitions.length, 'partition')} not reached, once the cause is fixed`;
+      return `swarmcast replay ${s.broadcastId} sends to ${missedText(s.summary!.failedPartitions.length, s.summary!.failed)}, once the cause is fixed`;
     case 'failed':
+      if (s.error === 'DeliveryIncomplete') return `swarmcast replay ${s.broadcastId} sends to ${missedText(0, s.delivery?.failed ?? 0)} (never to a socket that has the message), once the cause is fixed`;
       if (s.error === 'DeliveryTimeout') return "every partition was enqueued but delivery stopped progressing: look for delivery tasks on the shard queues' dead-letter queues";
       if (s.partitions) return `once the cause is fixed, swarmcast replay ${s.broadcastId} re-runs the failed partitions (the ones already enqueued are not sent again)`;
       if (s.kind === 'replay') return `it failed before visiting any partition: once the cause is fixed, swarmcast replay ${s.broadcastId} asks again`;
       return 'it failed before visiting any partition, so nothing was sent: fix the cause and send again';
   }
+}
+
+function missedText(partitions: number, sockets: number): string {
+  const parts = [partitions > 0 && `the ${plural(partitions, 'partition')} not reached`, sockets > 0 && `the ${plural(sockets, 'failed socket')}`].filter(Boolean);
+  return parts.length > 0 ? parts.join(' and ') : 'the failed sockets';
 }
 
 const oneLine = (text: string): string => text.replace(/\s+/g, ' ').slice(0, 500);

@@ -9,13 +9,15 @@ import { CliError } from './errors';
  * - failed (past the tolerated failures, or stopped): RedriveExecution re-runs only its failed
  *   map children, and children skip the partitions they already enqueued;
  * - succeeded within the tolerated failures: a new execution over `failedPartitions` only;
- * - succeeded with every partition reached: nothing to do;
+ * - some sockets failed (DeliveryIncomplete, or succeeded within the tolerance): a new execution
+ *   `{"broadcastId", "failedSockets": true}` sends to exactly the failed sockets kept by the
+ *   consumers, and to the partitions not reached;
+ * - succeeded with every partition reached and no socket failed: nothing to do;
  * - failed with DeliveryTimeout: every partition was enqueued, so nothing is replayed.
  */
-export type ReplayPlan =
-  | { action: 'nothing'; reason: string }
-  | { action: 'redrive'; id: string; failedPartitions: number }
-  | { action: 'start'; id: string; input: { broadcastId: string; partitions: number[] } };
+export type ReplayInput = { broadcastId: string; partitions: number[] } | { broadcastId: string; failedSockets: true };
+
+export type ReplayPlan = { action: 'nothing'; reason: string } | { action: 'redrive'; id: string; failedPartitions: number } | { action: 'start'; id: string; input: ReplayInput; failedSockets?: number };
 
 export function planReplay(broadcast: BroadcastStatus, latest: BroadcastStatus): ReplayPlan {
   if (isRunning(latest.status)) {
@@ -28,22 +30,24 @@ export function planReplay(broadcast: BroadcastStatus, latest: BroadcastStatus):
       `${latest.id} enqueued its partitions but delivery stopped progressing (${latest.delivery ? `${latest.delivery.accounted} of ${latest.delivery.enqueued} connections accounted for` : 'no counts'}); look for delivery tasks on the shard queues' dead-letter queues — replaying partitions would send the message again to clients that have it`,
     );
   }
+  const failedSockets = latest.error === 'DeliveryIncomplete' || latest.status === 'SUCCEEDED' ? (latest.delivery?.failed ?? 0) : 0;
+  if (failedSockets > 0) return { ...startReplay(broadcast, { broadcastId: broadcast.id, failedSockets: true }), failedSockets };
   if (latest.status !== 'SUCCEEDED') {
     if (latest.partitions) return { action: 'redrive', id: latest.id, failedPartitions: latest.partitions.total - latest.partitions.succeeded };
     // Failed in Prepare, before its Map Run: a replay is asked again, anything else was never sent.
-    if (latest.replayPartitions) return startReplay(broadcast, latest.replayPartitions);
+    if (latest.replayPartitions) return startReplay(broadcast, { broadcastId: broadcast.id, partitions: latest.replayPartitions });
     throw new CliError(`${latest.id} failed before visiting any partition (${latest.error ?? 'no error given'}), so nothing was sent and there is nothing to replay: send it again`);
   }
   const failedPartitions = latest.summary?.failedPartitions ?? [];
   if (failedPartitions.length === 0) {
-    return { action: 'nothing', reason: `nothing failed: ${latest.id} reached every partition it planned (${latest.summary?.partitions ?? 0}); nothing to replay` };
+    return { action: 'nothing', reason: `nothing failed: ${latest.id} reached every partition it planned (${latest.summary?.partitions ?? 0}) and every socket; nothing to replay` };
   }
-  return startReplay(broadcast, failedPartitions);
+  return startReplay(broadcast, { broadcastId: broadcast.id, partitions: failedPartitions });
 }
 
-function startReplay(broadcast: BroadcastStatus, partitions: number[]): ReplayPlan {
+function startReplay(broadcast: BroadcastStatus, input: ReplayInput): Extract<ReplayPlan, { action: 'start' }> {
   const next = Math.max(0, ...broadcast.replays.map((replay) => replayNumber(broadcast.id, replay.id) ?? 0)) + 1;
   const id = replayId(broadcast.id, next);
-  if (id.length > 80) throw new CliError(`the replay's execution name ${id} would be longer than 80 characters; start it by hand with {"broadcastId", "partitions"}`);
-  return { action: 'start', id, input: { broadcastId: broadcast.id, partitions } };
+  if (id.length > 80) throw new CliError(`the replay's execution name ${id} would be longer than 80 characters; start it by hand with ${JSON.stringify(input)}`);
+  return { action: 'start', id, input };
 }

@@ -32,8 +32,8 @@ export async function reportAndWait(target: Target, started: StartedExecution, o
 
 /**
  * Follows the execution to its end and prints its status. Exit code 2 when it did not reach
- * every planned partition (failed, or succeeded within its tolerated failures), so scripts
- * know a replay is due.
+ * every planned partition or any socket failed (the execution failed, or succeeded within its
+ * tolerances), so scripts know a replay is due.
  */
 export async function waitAndReport(target: Target, id: string, options: WatchOptions & { json?: boolean } = {}): Promise<void> {
   const status = await watchUntilDone(target, id, { ...options, quiet: options.quiet ?? options.json });

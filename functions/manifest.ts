@@ -28,6 +28,7 @@ export type SettingVariable = (typeof ENV)[
   | 'mapMaxConcurrency'
   | 'partitionsPerChild'
   | 'toleratedFailurePercentage'
+  | 'toleratedFailedSocketsPercentage'
   | 'progressPollSeconds'
   | 'deliveryTimeoutSeconds'
   | 'connectionIdsPerMessage'
@@ -72,6 +73,7 @@ export const FUNCTION_MANIFEST = {
       ENV.mapMaxConcurrency,
       ENV.partitionsPerChild,
       ENV.toleratedFailurePercentage,
+      ENV.toleratedFailedSocketsPercentage,
       ENV.progressPollSeconds,
       ENV.deliveryTimeoutSeconds,
     ],

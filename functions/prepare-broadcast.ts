@@ -7,11 +7,13 @@ import type { BroadcastKind } from '#commons/broadcasts';
 const broadcastsTable = getStringFromEnv(ENV.broadcastsTable);
 const partitionCount = getIntegerFromEnv(ENV.partitionCount, { min: 1 });
 const deliveryTimeoutMs = getIntegerFromEnv(ENV.deliveryTimeoutSeconds, { min: 1 }) * 1000;
-/** The Distributed Map reads these through its *Path fields, so they are configuration, not ASL literals. */
+/** The state machine reads these through *Path fields and task parameters, so they are configuration, not ASL literals. */
 const mapConfig = {
   maxConcurrency: getIntegerFromEnv(ENV.mapMaxConcurrency, { min: 1, max: 10_000 }),
   partitionsPerChild: getIntegerFromEnv(ENV.partitionsPerChild, { min: 1 }),
   toleratedFailurePercentage: getIntegerFromEnv(ENV.toleratedFailurePercentage, { min: 0, max: 100 }),
+  /** Read by ReadProgress, which decides whether the failed sockets fail the execution. */
+  toleratedFailedSocketsPercentage: getIntegerFromEnv(ENV.toleratedFailedSocketsPercentage, { min: 0, max: 100 }),
   progressPollSeconds: getIntegerFromEnv(ENV.progressPollSeconds, { min: 1 }),
 };
 
@@ -24,6 +26,8 @@ export interface PreparedBroadcast {
   broadcastId: string;
   kind: BroadcastKind;
   partitions: number[];
+  /** A failed-sockets replay: map children send to the failed sockets of the partitions already reached. */
+  resendFailedSockets: boolean;
   startedAt: number;
   config: typeof mapConfig;
 }
@@ -39,7 +43,8 @@ export const handler = async ({ input, executionName }: PrepareEvent): Promise<P
   const startedAt = Date.now();
   if (request.kind === 'replay') {
     const plan = await beginReplay(broadcastsTable, request.broadcastId, partitionCount, startedAt);
-    return { broadcastId: request.broadcastId, kind: plan.kind, partitions: request.partitions, startedAt, config: mapConfig };
+    const partitions = request.partitions ?? Array.from({ length: plan.partitionCount }, (_, partition) => partition);
+    return { broadcastId: request.broadcastId, kind: plan.kind, partitions, resendFailedSockets: request.failedSockets, startedAt, config: mapConfig };
   }
   const kind = request.kind === 'sweep' ? 'sweep' : 'message';
   await createBroadcast(broadcastsTable, {
@@ -51,5 +56,5 @@ export const handler = async ({ input, executionName }: PrepareEvent): Promise<P
     deliveryTimeoutMs,
   });
   const partitions = Array.from({ length: partitionCount }, (_, partition) => partition);
-  return { broadcastId: executionName, kind, partitions, startedAt, config: mapConfig };
+  return { broadcastId: executionName, kind, partitions, resendFailedSockets: false, startedAt, config: mapConfig };
 };

@@ -19,13 +19,13 @@ const settings = {
 /** The Distributed Map's ItemBatcher gives each child a batch of partitions. */
 export interface QueryPartitionsEvent {
   Items: number[];
-  BatchInput: { broadcastId: string; kind: BroadcastKind };
+  BatchInput: { broadcastId: string; kind: BroadcastKind; resendFailedSockets?: boolean };
 }
 
 /** QueryPartitions task (map child): enqueue every connection of the batch's partitions. */
 export const handler = async ({ Items, BatchInput }: QueryPartitionsEvent): Promise<FanOutResult> =>
   withMetrics(async () => {
-    const result = await fanOutPartitions(settings, BatchInput.broadcastId, BatchInput.kind, Items);
+    const result = await fanOutPartitions(settings, BatchInput.broadcastId, BatchInput.kind, Items, { resendFailedSockets: BatchInput.resendFailedSockets === true });
     recordFanOut(result.partitions, result.connections);
     return result;
   });

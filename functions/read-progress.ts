@@ -4,5 +4,12 @@ import { getStringFromEnv } from '#commons/helpers/env';
 
 const broadcastsTable = getStringFromEnv(ENV.broadcastsTable);
 
-/** ReadProgress task: the broadcast's plan and summed counters, whether delivery is done, and its summary. */
-export const handler = async (event: { broadcastId: string }): Promise<BroadcastProgress> => progressOf(await getBroadcastState(broadcastsTable, event.broadcastId));
+export interface ReadProgressEvent {
+  broadcastId: string;
+  /** From Prepare's $.config: the execution's tolerance of failed sockets, in percent. */
+  toleratedFailedSocketsPercentage?: number;
+}
+
+/** ReadProgress task: the broadcast's plan and summed counters, whether delivery is done (and good enough), and its summary. */
+export const handler = async (event: ReadProgressEvent): Promise<BroadcastProgress> =>
+  progressOf(await getBroadcastState(broadcastsTable, event.broadcastId), Date.now(), event.toleratedFailedSocketsPercentage ?? 0);

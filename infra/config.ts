@@ -80,6 +80,13 @@ export interface SwarmcastConfig {
   // The operations dashboard's alarms (infra/constructs/operations-dashboard.ts).
   /** Minutes a failed or timed-out broadcast, or a message on a DLQ, is looked for in one alarm period. */
   alarmPeriodMinutes: number;
+  // What counts as a delivered broadcast: the operator's call, not the code's.
+  /**
+   * Sockets that may end failed (throttled past the deadline, rejected, 5xx past the attempts), in
+   * percent of those enqueued, before the execution ends FAILED with DeliveryIncomplete. Within it
+   * the execution succeeds and its summary still counts them; `swarmcast replay` re-sends to them.
+   */
+  toleratedFailedSocketsPercentage: number;
 }
 
 /** A PostToConnection round trip within a Region takes ~10–30 ms; the derived numbers allow this much. */
@@ -148,6 +155,8 @@ export const defaultConfig: SwarmcastConfig = {
   routeThrottleRatePerSecond: 1_000,
   routeThrottleBurst: 500,
   alarmPeriodMinutes: 5,
+  // 0: a broadcast that missed any live socket says so; raise it where a few misses are acceptable.
+  toleratedFailedSocketsPercentage: 0,
 };
 
 /** Bounds that AWS (or common sense) puts on each number. */
@@ -183,6 +192,7 @@ export const bounds: Record<Exclude<keyof SwarmcastConfig, 'sweepSchedule' | 'st
   routeThrottleBurst: [1, AWS_LIMITS.apiGatewayAccountBurst.value],
   // A minute is CloudWatch's standard resolution; past an hour an alarm is no longer news.
   alarmPeriodMinutes: [1, 60],
+  toleratedFailedSocketsPercentage: [0, 100],
 };
 
 /**

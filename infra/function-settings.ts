@@ -14,6 +14,7 @@ export function settingsOf(config: SwarmcastConfig): Record<SettingVariable, num
     [ENV.mapMaxConcurrency]: config.mapMaxConcurrency,
     [ENV.partitionsPerChild]: config.partitionsPerChild,
     [ENV.toleratedFailurePercentage]: config.toleratedFailurePercentage,
+    [ENV.toleratedFailedSocketsPercentage]: config.toleratedFailedSocketsPercentage,
     [ENV.progressPollSeconds]: config.progressPollSeconds,
     [ENV.deliveryTimeoutSeconds]: config.deliveryTimeoutSeconds,
     [ENV.connectionIdsPerMessage]: config.connectionIdsPerMessage,

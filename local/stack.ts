@@ -2,6 +2,7 @@ import path from 'node:path';
 import { resolveConfig, type SwarmcastConfig } from '../infra/config';
 import { startDynamoDb, type LocalDynamoDb } from './dynamodb';
 import { authorizerEnvironment, functionEnvironment, type LocalResources } from './environment';
+import { startConnectionsFaultProxy, type ConnectionsFaultRule } from './connections-fault-proxy';
 import { startFaultProxy, type FaultRule } from './fault-proxy';
 import { startGateway, type Gateway, type Throttle } from './gateway';
 import { functionArn, handlerModule } from './lambdas';
@@ -39,6 +40,8 @@ export interface LocalStackOptions {
   virtualConnections?: number;
   /** Answer chosen DynamoDB requests of the in-process handlers with an error (fault-injection tests). */
   dynamoDbFaults?: FaultRule;
+  /** Answer chosen @connections calls of the in-process handlers with an HTTP error (fault-injection tests). */
+  connectionsFaults?: ConnectionsFaultRule;
 }
 
 /** Where the local stack's services listen. */
@@ -118,8 +121,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stops.push(() => proxy.stop());
       handlerDynamoDbEndpoint = proxy.endpoint;
     }
+    let handlerConnectionsEndpoint = gateway.connectionsEndpoint;
+    if (options.connectionsFaults) {
+      const proxy = await startConnectionsFaultProxy(gateway.connectionsEndpoint, options.connectionsFaults);
+      stops.push(() => proxy.stop());
+      handlerConnectionsEndpoint = proxy.endpoint;
+    }
     // The other functions each run in a process of their own with exactly their environment, as on Lambda.
-    const handlerResources = { ...resources, dynamoDbEndpoint: handlerDynamoDbEndpoint, connectionsEndpoint: gateway.connectionsEndpoint };
+    const handlerResources = { ...resources, dynamoDbEndpoint: handlerDynamoDbEndpoint, connectionsEndpoint: handlerConnectionsEndpoint };
     const instances = await Promise.allSettled(
       (['prepare-broadcast', 'query-partitions', 'read-progress', 'post-message'] as const).map((name) =>
         startFunctionInstance({ name, modulePath: handlerModule(name), env: functionEnvironment(name, config, handlerResources) }),

@@ -3,6 +3,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import { runDemo, type DemoSummary } from '../../local/demo';
 import type { Throttle } from '../../local/gateway';
 import { parsePositiveInteger, throttleOptions } from '../options';
+import { collectSetting, overridesFromSettings, SET_OPTION_HELP } from '../settings';
 
 const formatCount = (n: number) => n.toLocaleString('en-US');
 const formatMs = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${formatCount(Math.round(ms))} ms`);
@@ -14,9 +15,11 @@ export function registerDemoCommand(program: Command): void {
     .addOption(new Option('--clients <n>', 'WebSocket clients to connect').default(1_000).argParser(parsePositiveInteger('--clients', 100_000)))
     .addOption(new Option('--partitions <n>', 'connection partitions').argParser(parsePositiveInteger('--partitions', 10_000)))
     .addOption(new Option('--shards <n>', 'SQS shard queues').argParser(parsePositiveInteger('--shards', 100)))
+    .addOption(new Option('--set <key=value>', SET_OPTION_HELP).argParser(collectSetting))
     .option('--json', 'print the summary as one JSON object on the last line');
   for (const option of throttleOptions()) command.addOption(option);
-  command.action(async (options: { clients: number; partitions?: number; shards?: number; json?: boolean; quota: Throttle; connectRate: Throttle }) => {
+  command.action(async (options: { clients: number; partitions?: number; shards?: number; set?: string[]; json?: boolean; quota: Throttle; connectRate: Throttle }) => {
+    const { overrides } = overridesFromSettings(options.set);
     const interactive = process.stderr.isTTY && !options.json;
     const bar = interactive ? new SingleBar({ format: '  delivered {bar} {value}/{total} clients', hideCursor: true }, Presets.shades_classic) : undefined;
     let barStarted = false;
@@ -24,7 +27,7 @@ export function registerDemoCommand(program: Command): void {
       clients: options.clients,
       quota: options.quota,
       connectRate: options.connectRate,
-      config: { ...(options.partitions && { partitions: options.partitions }), ...(options.shards && { shards: options.shards }) },
+      config: { ...overrides, ...(options.partitions && { partitions: options.partitions }), ...(options.shards && { shards: options.shards }) },
       onPhase: (phase) => {
         if (barStarted) {
           bar?.stop();

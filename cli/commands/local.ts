@@ -5,6 +5,7 @@ import { startLocalStack } from '../../local/stack';
 import type { Throttle } from '../../local/gateway';
 import { formatThrottle } from '../../local/gateway/throttles';
 import { parsePositiveInteger, throttleOptions } from '../options';
+import { collectSetting, overridesFromSettings, SET_OPTION_HELP } from '../settings';
 
 interface LocalOptions {
   port: number;
@@ -12,6 +13,7 @@ interface LocalOptions {
   consolePort: number;
   gatewayWorkers: number;
   data?: string;
+  set?: string[];
   connectAuthorizer?: string;
   json?: boolean;
   quota: Throttle;
@@ -27,12 +29,14 @@ export function registerLocalCommand(program: Command): void {
     .addOption(new Option('--gateway-workers <n>', 'gateway processes (each holds up to ~15,000 sockets)').default(1).argParser(parsePositiveInteger('--gateway-workers', 16)))
     .addOption(new Option('--console-port <n>', 'port of the web console').default(7702).argParser(parsePositiveInteger('--console-port', 65_535)))
     .option('--data <dir>', 'keep the tables on disk in this folder across restarts (default: in memory)')
+    .addOption(new Option('--set <key=value>', `${SET_OPTION_HELP}, e.g. --set deliveryTimeoutSeconds=10`).argParser(collectSetting))
     .option('--connect-authorizer <file>', 'a $connect REQUEST authorizer handler to run before $connect, as on AWS (its secret from CONNECT_AUTHORIZER_SECRET)')
     .option('--json', 'print one JSON object: where each service listens (then run until Ctrl-C)');
   for (const option of throttleOptions()) command.addOption(option);
   command.action(async (options: LocalOptions) => {
+    const { overrides } = overridesFromSettings([...(options.set ?? []), ...(options.connectAuthorizer ? [`connectAuthorizer=${options.connectAuthorizer}`] : [])]);
     const stack = await startLocalStack({
-      config: options.connectAuthorizer ? { connectAuthorizer: options.connectAuthorizer } : undefined,
+      config: overrides,
       gatewayPort: options.port,
       stepFunctionsPort: options.stepfunctionsPort,
       gatewayWorkers: options.gatewayWorkers,

@@ -5,9 +5,8 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { AWS_LIMITS } from '#commons/aws-limits';
-import { configOverridesFromContext } from '../../infra/context';
-import { InvalidConfigError, resolveConfig, type SwarmcastConfig } from '../../infra/config';
-import { CliError } from '../errors';
+import type { SwarmcastConfig } from '../../infra/config';
+import { collectSetting, overridesFromSettings, SET_OPTION_HELP } from '../settings';
 import { formatCount, formatDuration } from '../format';
 import { parsePositiveInteger } from '../options';
 import { budgetFor, DEFAULT_QUOTA, planBroadcast, type CostItem, type Plan, type Quota } from '../plan-model';
@@ -37,21 +36,10 @@ export function parseQuota(value: string): Quota {
   return { ratePerSecond: rate, burst };
 }
 
-function collectSetting(value: string, previous: string[] = []): string[] {
-  if (!/^[A-Za-z]+=.+$/.test(value)) throw new InvalidArgumentError('--set must be KEY=VALUE, a setting of infra/config.ts, e.g. --set shards=20.');
-  return [...previous, value];
-}
-
 /** The --set pairs over the defaults of infra/config.ts, validated as `cdk deploy -c swarmcast:KEY=VALUE` would be. */
 export function configFromSettings(settings: readonly string[]): { config: SwarmcastConfig; explicit: Set<string> } {
-  const pairs = Object.fromEntries(settings.map((setting) => [setting.slice(0, setting.indexOf('=')), setting.slice(setting.indexOf('=') + 1)]));
-  try {
-    const overrides = configOverridesFromContext({ tryGetContext: (key) => (key === 'swarmcast' ? pairs : undefined) });
-    return { config: resolveConfig(overrides), explicit: new Set(Object.keys(pairs)) };
-  } catch (error) {
-    if (error instanceof InvalidConfigError) throw new CliError(`--set: ${error.message}`);
-    throw error;
-  }
+  const { overrides, config } = overridesFromSettings(settings);
+  return { config, explicit: new Set(Object.keys(overrides)) };
 }
 
 export function registerPlanCommand(program: Command): void {
@@ -70,7 +58,7 @@ export function registerPlanCommand(program: Command): void {
         .argParser(parsePositiveInteger('--message-bytes', AWS_LIMITS.webSocketMessageBytes.value)),
     )
     .addOption(new Option('--deadline-seconds <s>', 'say whether the broadcast can be done this soon, and what would make it').argParser(parsePositiveInteger('--deadline-seconds', 24 * 60 * 60)))
-    .addOption(new Option('--set <key=value>', 'a setting of infra/config.ts other than its default, as deployed with -c swarmcast:KEY=VALUE (repeatable)').argParser(collectSetting))
+    .addOption(new Option('--set <key=value>', SET_OPTION_HELP).argParser(collectSetting))
     .addOption(new Option('--local', "predict the local stack on this machine (its services' measured speeds) instead of AWS: checks the model against bench:quota"))
     .addOption(new Option('--json', 'print one JSON object (durationMs, calls, costUsd.total and the breakdown)'))
     .addHelpText(

@@ -9,7 +9,7 @@ export function registerReplayCommand(program: Command): void {
     .command('replay')
     .description('re-run exactly the failed partitions of a broadcast or sweep; partitions already reached are not sent again')
     .argument('<id>', 'the broadcast or sweep id (a replay id stands for its broadcast)')
-    .option('--wait', 'show progress until the replay ends, then the summary; exit 2 if it did not reach every partition')
+    .option('--wait', 'show progress until the replay ends, then the summary; exit 2 if it did not reach every partition or any socket failed')
     .option('--json', 'print one JSON object: what was started (or why nothing), or with --wait the final status');
   addTargetOptions(command).action(async (id: string, options: TargetOptions & OutputOptions) => {
     checkBroadcastId(id);

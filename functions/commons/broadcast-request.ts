@@ -7,10 +7,12 @@ import { InvalidBroadcastError } from '#commons/errors';
  */
 export type BroadcastRequest =
   | { kind: 'message'; message: string }
-  | { kind: 'replay'; broadcastId: string; partitions: number[] }
+  /** Partitions to visit again; with `failedSockets`, also the failed sockets of the reached ones (every partition unless listed). */
+  | { kind: 'replay'; broadcastId: string; partitions?: number[]; failedSockets: boolean }
   | { kind: 'sweep' };
 
-const SHAPES = '{"message": text or JSON} to broadcast, {"broadcastId": id, "partitions": [n, ...]} to replay, or {"kind": "sweep"}';
+const SHAPES =
+  '{"message": text or JSON} to broadcast, {"broadcastId": id, "partitions": [n, ...]} to replay partitions, {"broadcastId": id, "failedSockets": true} to replay the failed sockets (and the partitions not reached), or {"kind": "sweep"}';
 const BROADCAST_ID = /^[A-Za-z0-9_-]{1,80}$/;
 
 export function parseBroadcastRequest(input: unknown, partitionCount: number): BroadcastRequest {
@@ -31,9 +33,15 @@ export function parseBroadcastRequest(input: unknown, partitionCount: number): B
   if (fields.kind !== undefined && fields.kind !== 'message') {
     throw new InvalidBroadcastError(`"kind" must be "message" or "sweep", not ${JSON.stringify(fields.kind)}`);
   }
-  if ('broadcastId' in fields || 'partitions' in fields) {
-    allowOnly(['broadcastId', 'partitions', 'kind']);
-    return { kind: 'replay', broadcastId: parseBroadcastId(fields.broadcastId), partitions: parsePartitions(fields.partitions, partitionCount) };
+  if ('broadcastId' in fields || 'partitions' in fields || 'failedSockets' in fields) {
+    allowOnly(['broadcastId', 'partitions', 'failedSockets', 'kind']);
+    const broadcastId = parseBroadcastId(fields.broadcastId);
+    if (fields.failedSockets !== undefined && fields.failedSockets !== true && fields.failedSockets !== false) {
+      throw new InvalidBroadcastError(`"failedSockets" must be true or false, not ${JSON.stringify(fields.failedSockets)}`);
+    }
+    const failedSockets = fields.failedSockets === true;
+    if (failedSockets && fields.partitions === undefined) return { kind: 'replay', broadcastId, failedSockets };
+    return { kind: 'replay', broadcastId, partitions: parsePartitions(fields.partitions, partitionCount), failedSockets };
   }
   allowOnly(['message', 'kind']);
   return { kind: 'message', message: messageText(fields.message) };

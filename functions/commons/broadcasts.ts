@@ -9,9 +9,15 @@
  *   each SET once (idempotent under retries and redrives);
  * - `count#delivered#<shard>`: delivered/gone/failed, ADDed to one of DELIVERY_COUNT_SHARDS items
  *   picked per write, so no single item takes every consumer's writes.
- * ReadProgress reads the plan and Queries the `count#` items, never the message.
+ * - `failed#p<partition>#<hash of the ids>`: the ids of sockets one delivery task gave up on (≤ one
+ *   task's ids), PUT once by the consumer; a failed-sockets replay takes them over (see takeOverFailedSockets);
+ * - `count#delivered#retaken#<write id>`: what a replay took over of one failed-socket write, as negative failed
+ *   counts, PUT once: the replay's own deliveries then count those sockets again.
+ * ReadProgress reads the plan and Queries the `count#` items, never the message. Every item
+ * expires with the broadcast (expiresAt).
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { createHash, randomUUID } from 'node:crypto';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { dynamoDb } from '#commons/clients/dynamodb';
 import { BroadcastNotFoundError, InvalidBroadcastError, isThrottlingError, ThrottledError } from '#commons/errors';
@@ -25,6 +31,8 @@ const PLAN_ITEM = 'plan';
 const COUNT_PREFIX = 'count#';
 const ENQUEUED_PREFIX = `${COUNT_PREFIX}enqueued#`;
 const DELIVERED_PREFIX = `${COUNT_PREFIX}delivered#`;
+const RETAKEN_PREFIX = `${DELIVERED_PREFIX}retaken#`;
+const FAILED_PREFIX = 'failed#';
 /** Partitions per enqueued-count item: 64 names "p9999" with their counts stay far under 1 KB. */
 export const ENQUEUED_GROUP_SIZE = 64;
 /** Items the delivery counts are spread over; ReadProgress sums them. */
@@ -37,10 +45,21 @@ const WRITE_ATTEMPTS = 4;
 /** A broadcast sends `message`; a sweep checks every connection and removes the gone ones. */
 export type BroadcastKind = 'message' | 'sweep';
 
+/**
+ * Why a socket was given up on: throttled (429, a full send buffer) until the delivery deadline;
+ * 403 or 413; another answer no retry can fix; 5xx or no answer past maxDeliveryAttempts; or SQS
+ * refused to take it back for another try.
+ */
+export const FAILURE_REASONS = ['deadline', 'forbidden', 'tooLarge', 'refused', 'unavailable', 'unqueued'] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+export type FailureCounts = Partial<Record<FailureReason, number>>;
+
 export interface DeliveryCounts {
   delivered: number;
   gone: number;
   failed: number;
+  /** `failed` by reason (their sum is `failed`). */
+  failedBy?: FailureCounts;
 }
 
 /** What Prepare stores for a new broadcast. */
@@ -213,16 +232,108 @@ export async function recordEnqueued(tableName: string, broadcastId: string, cou
   );
 }
 
+/** The attribute of a count item holding the failures of one reason. */
+const failedByAttribute = (reason: FailureReason): string => `failed_${reason}`;
+
 /** One small write per consumer invocation, to one of the delivery count shards. */
 export async function addDeliveryCounts(tableName: string, broadcastId: string, counts: DeliveryCounts, now = Date.now(), shard = Math.floor(Math.random() * DELIVERY_COUNT_SHARDS)): Promise<void> {
+  const reasons = FAILURE_REASONS.filter((reason) => (counts.failedBy?.[reason] ?? 0) !== 0);
   await dynamoDb.send(
     new UpdateCommand({
       TableName: tableName,
       Key: key(broadcastId, deliveryCountItem(shard)),
-      UpdateExpression: 'ADD delivered :delivered, gone :gone, failed :failed SET lastDeliveryAt = :now, expiresAt = :expiresAt',
-      ExpressionAttributeValues: { ':delivered': counts.delivered, ':gone': counts.gone, ':failed': counts.failed, ':now': now, ':expiresAt': expiresAt(now) },
+      UpdateExpression: `ADD delivered :delivered, gone :gone, failed :failed${reasons.map((reason) => `, ${failedByAttribute(reason)} :${reason}`).join('')} SET lastDeliveryAt = :now, expiresAt = :expiresAt`,
+      ExpressionAttributeValues: {
+        ':delivered': counts.delivered,
+        ':gone': counts.gone,
+        ':failed': counts.failed,
+        ...Object.fromEntries(reasons.map((reason) => [`:${reason}`, counts.failedBy![reason]])),
+        ':now': now,
+        ':expiresAt': expiresAt(now),
+      },
     }),
   );
+}
+
+/** A partition's failed-socket items all begin with this. */
+export const failedSocketsPrefix = (partition: number): string => `${FAILED_PREFIX}p${String(partition).padStart(5, '0')}#`;
+
+/**
+ * Keeps the ids one delivery task gave up on, for a replay: one PutItem of a small item keyed by
+ * the ids themselves, so SQS delivering the task again overwrites it instead of adding another.
+ * `writeId` tells this write from a later one of the same ids (see takeOverFailedSockets).
+ */
+export async function recordFailedSockets(tableName: string, broadcastId: string, partition: number, connectionIds: readonly string[], failedBy: FailureCounts, now = Date.now()): Promise<void> {
+  const hash = createHash('sha256').update([...connectionIds].sort().join(',')).digest('hex').slice(0, 20);
+  await withThrottlingRetries(`the failed sockets of broadcast ${broadcastId}`, () =>
+    dynamoDb.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { ...key(broadcastId, `${failedSocketsPrefix(partition)}${hash}`), connectionIds: [...connectionIds], failedBy, writeId: randomUUID(), failedAt: now, expiresAt: expiresAt(now) },
+      }),
+    ),
+  );
+}
+
+export interface FailedSocketsItem {
+  item: string;
+  connectionIds: string[];
+  failedBy: FailureCounts;
+  writeId: string;
+}
+
+/** The failed-socket items of one partition (paginated Query). */
+export async function readFailedSockets(tableName: string, broadcastId: string, partition: number): Promise<FailedSocketsItem[]> {
+  const found: FailedSocketsItem[] = [];
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const page = await withThrottlingRetries(`the failed sockets of broadcast ${broadcastId}`, () =>
+      dynamoDb.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: '#id = :id AND begins_with(#item, :prefix)',
+          ExpressionAttributeNames: { '#id': BROADCAST_ID, '#item': ITEM },
+          ExpressionAttributeValues: { ':id': broadcastId, ':prefix': failedSocketsPrefix(partition) },
+          ConsistentRead: true,
+          ExclusiveStartKey,
+        }),
+      ),
+    );
+    for (const row of page.Items ?? []) found.push({ item: row[ITEM], connectionIds: row.connectionIds ?? [], failedBy: row.failedBy ?? {}, writeId: row.writeId });
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return found;
+}
+
+/**
+ * A replay takes over one failed-socket item before it sends to its ids: a count item with the
+ * item's failures as negative counts, keyed by the write it takes over (PUT: a retried child writes it once), which reopens
+ * delivery for those sockets — the replay's consumers count them delivered, gone or failed anew.
+ */
+export async function retakeFailedSockets(tableName: string, broadcastId: string, failed: FailedSocketsItem, now = Date.now()): Promise<void> {
+  const negative = Object.fromEntries(Object.entries(failed.failedBy).map(([reason, count]) => [failedByAttribute(reason as FailureReason), -(count as number)]));
+  await withThrottlingRetries(`the retaken counts of broadcast ${broadcastId}`, () =>
+    dynamoDb.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { ...key(broadcastId, `${RETAKEN_PREFIX}${failed.writeId}`), delivered: 0, gone: 0, failed: -failed.connectionIds.length, ...negative, expiresAt: expiresAt(now) },
+      }),
+    ),
+  );
+}
+
+/**
+ * Removes a taken-over item once its ids are on the queues, unless a consumer of the replay has
+ * written it again meanwhile (the same ids failing again): that write is the replay's own.
+ */
+export async function removeFailedSockets(tableName: string, broadcastId: string, failed: FailedSocketsItem): Promise<void> {
+  try {
+    await dynamoDb.send(
+      new DeleteCommand({ TableName: tableName, Key: key(broadcastId, failed.item), ConditionExpression: 'writeId = :writeId', ExpressionAttributeValues: { ':writeId': failed.writeId } }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
 }
 
 export const deliveryCountItem = (shard: number): string => `${DELIVERED_PREFIX}${String(shard).padStart(2, '0')}`;
@@ -232,7 +343,7 @@ export const deliveryCountItem = (shard: number): string => `${DELIVERED_PREFIX}
  * range). `client` lets a reader outside a handler (the local demo) bring its own endpoint.
  */
 export async function readCounters(tableName: string, broadcastId: string, client: DynamoDBDocumentClient = dynamoDb): Promise<BroadcastCounters> {
-  const counters: BroadcastCounters = { enqueued: new Map(), delivered: 0, gone: 0, failed: 0 };
+  const counters: BroadcastCounters = { enqueued: new Map(), delivered: 0, gone: 0, failed: 0, failedBy: {} };
   let ExclusiveStartKey: Record<string, unknown> | undefined;
   do {
     const page = await client.send(
@@ -258,6 +369,10 @@ function addCountItem(counters: BroadcastCounters, row: Record<string, unknown>)
     counters.delivered += (row.delivered as number) ?? 0;
     counters.gone += (row.gone as number) ?? 0;
     counters.failed += (row.failed as number) ?? 0;
+    for (const reason of FAILURE_REASONS) {
+      const count = row[failedByAttribute(reason)];
+      if (typeof count === 'number' && count !== 0) counters.failedBy![reason] = (counters.failedBy![reason] ?? 0) + count;
+    }
     counters.lastDeliveryAt = later(counters.lastDeliveryAt, row.lastDeliveryAt);
     return;
   }
@@ -301,11 +416,41 @@ export interface BroadcastProgress {
   accounted: number;
   done: boolean;
   timedOut: boolean;
+  /** Whether the failed sockets are within toleratedFailedSocketsPercentage: when done and not, the execution fails with DeliveryIncomplete. */
+  failedSocketsTolerated: boolean;
+  /** One line for the execution's error cause: delivered, gone, failed and why. */
+  cause: string;
   summary: BroadcastSummary;
 }
 
-/** Delivery is done when every enqueued connection is delivered, gone or failed. */
-export function progressOf(state: BroadcastState, now = Date.now()): BroadcastProgress {
+/** Words for the failure reasons in a cause and in `swarmcast status`. */
+export const FAILURE_REASON_TEXT: Record<FailureReason, string> = {
+  deadline: 'throttled past the delivery deadline',
+  forbidden: 'refused with 403',
+  tooLarge: 'refused with 413 (too large)',
+  refused: 'refused otherwise',
+  unavailable: '5xx or no answer on every attempt',
+  unqueued: 'not re-queued (SQS refused)',
+};
+
+/** "7,971 throttled past the delivery deadline, 3 refused with 403", the largest first. */
+export function failureReasonsText(failedBy: FailureCounts = {}): string {
+  return FAILURE_REASONS.filter((reason) => (failedBy[reason] ?? 0) > 0)
+    .sort((a, b) => failedBy[b]! - failedBy[a]!)
+    .map((reason) => `${failedBy[reason]!.toLocaleString('en-US')} ${FAILURE_REASON_TEXT[reason]}`)
+    .join(', ');
+}
+
+/** Whether `failed` of `enqueued` sockets is within the tolerated percentage (compared in whole numbers: 0 % tolerates none). */
+export function withinFailedSocketsTolerance(failed: number, enqueued: number, toleratedPercentage: number): boolean {
+  return failed * 100 <= enqueued * toleratedPercentage;
+}
+
+/**
+ * Delivery is done when every enqueued connection is delivered, gone or failed. Whether the
+ * failed ones are too many is the operator's setting (toleratedFailedSocketsPercentage).
+ */
+export function progressOf(state: BroadcastState, now = Date.now(), toleratedFailedSocketsPercentage = 0): BroadcastProgress {
   const enqueued = [...state.enqueued.values()].reduce((sum, count) => sum + count, 0);
   const accounted = state.delivered + state.gone + state.failed;
   const done = accounted >= enqueued;
@@ -316,11 +461,18 @@ export function progressOf(state: BroadcastState, now = Date.now()): BroadcastPr
   const latestActivity = Math.max(state.startedAt, state.lastEnqueuedAt ?? 0);
   const failedPartitions: number[] = [];
   for (let partition = 0; partition < state.partitionCount; partition++) if (!state.enqueued.has(partition)) failedPartitions.push(partition);
+  const failedPercent = enqueued > 0 ? ((state.failed * 100) / enqueued).toFixed(2).replace(/\.?0+$/, '') : '0';
+  const reasons = failureReasonsText(state.failedBy);
+  const cause =
+    `${state.failed.toLocaleString('en-US')} of ${enqueued.toLocaleString('en-US')} sockets failed (${failedPercent} %, tolerated ${toleratedFailedSocketsPercentage} %)${reasons ? `: ${reasons}` : ''}; ` +
+    `${state.delivered.toLocaleString('en-US')} delivered, ${state.gone.toLocaleString('en-US')} gone. \`swarmcast replay ${state.broadcastId}\` sends to the failed sockets again.`;
   return {
     enqueued,
     accounted,
     done,
     timedOut: !done && now > latestActivity + state.deliveryTimeoutMs,
+    failedSocketsTolerated: withinFailedSocketsTolerance(state.failed, enqueued, toleratedFailedSocketsPercentage),
+    cause,
     summary: {
       broadcastId: state.broadcastId,
       partitions: state.enqueued.size,
@@ -329,6 +481,7 @@ export function progressOf(state: BroadcastState, now = Date.now()): BroadcastPr
       delivered: state.delivered,
       gone: state.gone,
       failed: state.failed,
+      failedBy: state.failedBy ?? {},
       durationMs: deliveryEnd - state.startedAt,
     },
   };

@@ -1,5 +1,5 @@
 import { GetConnectionCommand, GoneException, type ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
-import { addDeliveryCounts, getBroadcastPayload, type BroadcastKind, type DeliveryCounts } from '#commons/broadcasts';
+import { addDeliveryCounts, getBroadcastPayload, recordFailedSockets, type BroadcastKind, type DeliveryCounts, type FailureCounts, type FailureReason } from '#commons/broadcasts';
 import type { ConnectionPoster, PostOutcome, PreparedPayload } from '#commons/clients/management-api';
 import { preparePayload } from '#commons/clients/management-api';
 import { removeConnections, type ConnectionTables } from '#commons/connections';
@@ -16,9 +16,21 @@ export interface SettledConnections {
   waiting: string[];
   /** 5xx or no answer on every try: re-queued with the next attempt number, never re-sent to the others. */
   unavailable: string[];
-  /** Answers no retry can fix (403, 413, ...): counted as failed, and the first one logged. */
-  rejected: number;
+  /** Answers no retry can fix (403, 413, ...) by reason: counted as failed, and the first one logged. */
+  rejected: FailedSockets;
   firstRejection?: unknown;
+}
+
+/** Sockets given up on, by reason. */
+export type FailedSockets = Partial<Record<FailureReason, string[]>>;
+
+export const countFailed = (failed: FailedSockets): number => Object.values(failed).reduce((sum, ids) => sum + ids.length, 0);
+const failureCounts = (failed: FailedSockets): FailureCounts => Object.fromEntries(Object.entries(failed).map(([reason, ids]) => [reason, ids.length]));
+
+/** Which reason a call that threw stands for: API Gateway answers 403 and 413 with their status (the SDK's $metadata, or PostRejectedError's statusCode). */
+function rejectionReason(error: unknown): FailureReason {
+  const status = (error as { statusCode?: number }).statusCode ?? (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return status === 403 ? 'forbidden' : status === 413 ? 'tooLarge' : 'refused';
 }
 
 /** The part of RateBudget a delivery uses. */
@@ -44,13 +56,13 @@ export interface SettleOptions {
  */
 export async function settleConnections(connectionIds: readonly string[], probe: (connectionId: string) => Promise<PostOutcome>, options: SettleOptions): Promise<SettledConnections> {
   const { limit, budget, retries, retryBaseMs } = options;
-  const settled: SettledConnections = { delivered: 0, gone: [], waiting: [], unavailable: [], rejected: 0 };
+  const settled: SettledConnections = { delivered: 0, gone: [], waiting: [], unavailable: [], rejected: {} };
   const settle = async (connectionId: string, failures: number): Promise<void> => {
     // The call slot first, then the grant: a grant is spent at once, never left to expire in a queue.
     const outcome = await limit
       .run(async () => ((await budget.take()) ? probe(connectionId) : ('no budget' as const)))
       .catch((error: unknown) => {
-        settled.rejected++;
+        (settled.rejected[rejectionReason(error)] ??= []).push(connectionId);
         settled.firstRejection ??= error;
         return 'rejected' as const;
       });
@@ -149,9 +161,11 @@ export class DeliveryTally {
 
   constructor(private readonly broadcastsTable: string) {}
 
-  add(broadcastId: string, { delivered, gone, failed }: DeliveryCounts): void {
-    const total = this.counts.get(broadcastId) ?? { delivered: 0, gone: 0, failed: 0 };
-    this.counts.set(broadcastId, { delivered: total.delivered + delivered, gone: total.gone + gone, failed: total.failed + failed });
+  add(broadcastId: string, { delivered, gone, failed, failedBy = {} }: DeliveryCounts): void {
+    const total = this.counts.get(broadcastId) ?? { delivered: 0, gone: 0, failed: 0, failedBy: {} };
+    const sumBy: FailureCounts = { ...total.failedBy };
+    for (const [reason, count] of Object.entries(failedBy) as [FailureReason, number][]) sumBy[reason] = (sumBy[reason] ?? 0) + count;
+    this.counts.set(broadcastId, { delivered: total.delivered + delivered, gone: total.gone + gone, failed: total.failed + failed, failedBy: sumBy });
   }
 
   /** The invocation's counts over all its broadcasts (for metrics). */
@@ -221,7 +235,9 @@ export class DeliveryService {
     if (kind === 'message' && !payload) throw new DeliveryTaskError(`broadcast ${task.broadcastId} has no message to send`);
     if (task.deliverBy !== undefined && Date.now() >= task.deliverBy) {
       logger.error('delivery deadline passed before these connections got budget; counting them as failed', { broadcastId: task.broadcastId, count: task.connectionIds.length });
-      tally.add(task.broadcastId, { delivered: 0, gone: 0, failed: task.connectionIds.length });
+      const failed: FailedSockets = { deadline: [...task.connectionIds] };
+      if (kind === 'message') await this.keepFailed(task, failed);
+      tally.add(task.broadcastId, { delivered: 0, gone: 0, failed: countFailed(failed), failedBy: failureCounts(failed) });
       return;
     }
     const probe = kind === 'sweep' ? checkConnection(this.managementApi) : (connectionId: string) => this.poster.post(connectionId, payload!);
@@ -232,8 +248,8 @@ export class DeliveryService {
       retries: this.settings.retriesPerInvocation,
       retryBaseMs: this.settings.retryBaseMs,
     });
-    if (settled.rejected > 0) {
-      logger.error('connections rejected the message; counting them as failed', { broadcastId: task.broadcastId, rejected: settled.rejected, error: settled.firstRejection as Error });
+    if (countFailed(settled.rejected) > 0) {
+      logger.error('connections rejected the message; counting them as failed', { broadcastId: task.broadcastId, rejected: failureCounts(settled.rejected), error: settled.firstRejection as Error });
     }
     // From here on nothing may fail the message: SQS would send it again and every socket
     // in it would get the broadcast twice.
@@ -242,39 +258,53 @@ export class DeliveryService {
         logger.error('could not remove gone connections; the next sweep will', { partition: task.partition, error: error as Error }),
       );
     }
-    const failed = settled.rejected + (await this.requeue(task, settled, budget.retryAfterMs));
-    tally.add(task.broadcastId, { delivered: settled.delivered, gone: settled.gone.length, failed });
+    const failed: FailedSockets = { ...settled.rejected, ...(await this.requeue(task, settled, budget.retryAfterMs)) };
+    if (kind === 'message' && countFailed(failed) > 0) await this.keepFailed(task, failed);
+    tally.add(task.broadcastId, { delivered: settled.delivered, gone: settled.gone.length, failed: countFailed(failed), failedBy: failureCounts(failed) });
   }
 
   /**
    * Puts the undelivered ids back on the queue, never the delivered ones: those that waited for
    * budget with the same attempt number (after `retryAfterMs`), those that hit 5xx with the
-   * next. Returns how many are given up on (counted as failed): past the attempts or the
-   * delivery deadline, or not re-queued because SQS refused them after its retries.
+   * next. Returns those given up on (counted as failed), by reason: past the delivery deadline
+   * or the attempts, or not re-queued because SQS refused them after its retries.
    */
-  private async requeue(task: DeliveryTask, settled: SettledConnections, retryAfterMs: number): Promise<number> {
+  private async requeue(task: DeliveryTask, settled: SettledConnections, retryAfterMs: number): Promise<FailedSockets> {
     const now = Date.now();
     const deliverBy = task.deliverBy ?? now + this.settings.deliveryTimeoutMs;
     const nextAttempt = task.attempt + 1;
+    const pastAttempts = nextAttempt >= this.settings.maxDeliveryAttempts;
     const groups = [
-      { ids: settled.waiting, attempt: task.attempt, delaySeconds: Math.min(900, Math.ceil(retryAfterMs / 1000)), givenUp: now >= deliverBy },
-      { ids: settled.unavailable, attempt: nextAttempt, delaySeconds: Math.min(900, 2 ** nextAttempt), givenUp: now >= deliverBy || nextAttempt >= this.settings.maxDeliveryAttempts },
+      { ids: settled.waiting, attempt: task.attempt, delaySeconds: Math.min(900, Math.ceil(retryAfterMs / 1000)), givenUp: now >= deliverBy ? ('deadline' as const) : undefined },
+      {
+        ids: settled.unavailable,
+        attempt: nextAttempt,
+        delaySeconds: Math.min(900, 2 ** nextAttempt),
+        givenUp: pastAttempts ? ('unavailable' as const) : now >= deliverBy ? ('deadline' as const) : undefined,
+      },
     ];
-    let failed = 0;
+    const failed: FailedSockets = {};
     for (const { ids, attempt, delaySeconds, givenUp } of groups) {
       if (ids.length === 0) continue;
       if (givenUp) {
-        failed += ids.length;
+        (failed[givenUp] ??= []).push(...ids);
         continue;
       }
       const requeued: DeliveryTask = { ...task, attempt, deliverBy, connectionIds: ids };
       const unsent = await sendDeliveryTasks([requeued], this.settings.shardQueueUrls, task.partition + nextAttempt, delaySeconds);
       if (unsent.size > 0) {
         logger.error('could not re-queue undelivered connections; counting them as failed', { broadcastId: task.broadcastId, count: ids.length });
-        failed += ids.length;
+        (failed.unqueued ??= []).push(...ids);
       }
     }
     return failed;
+  }
+
+  /** Keeps the ids given up on for `swarmcast replay`; a lost write is logged, never a re-send to the task's other sockets. */
+  private async keepFailed(task: DeliveryTask, failed: FailedSockets): Promise<void> {
+    await recordFailedSockets(this.settings.tables.broadcasts, task.broadcastId, task.partition, Object.values(failed).flat(), failureCounts(failed)).catch((error) =>
+      logger.error('could not keep the failed sockets; a replay will not reach them', { broadcastId: task.broadcastId, partition: task.partition, count: countFailed(failed), error: error as Error }),
+    );
   }
 
   private payloadOf(broadcastId: string): Promise<BroadcastPayload> {

@@ -27,4 +27,5 @@ export const ENV = {
   rateBudgetTable: 'RATE_BUDGET_TABLE',
   deliveryRatePerSecond: 'DELIVERY_RATE_PER_SECOND',
   sweepRatePerSecond: 'SWEEP_RATE_PER_SECOND',
+  toleratedFailedSocketsPercentage: 'TOLERATED_FAILED_SOCKETS_PERCENTAGE',
 } as const;

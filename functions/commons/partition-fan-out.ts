@@ -1,4 +1,4 @@
-import { findEnqueued, recordEnqueued, type BroadcastKind } from '#commons/broadcasts';
+import { findEnqueued, readFailedSockets, recordEnqueued, removeFailedSockets, retakeFailedSockets, type BroadcastKind } from '#commons/broadcasts';
 import { queryPartition, removeConnections, type ConnectionTables } from '#commons/connections';
 import { packDeliveryTasks, sendDeliveryTasks } from '#commons/delivery-tasks';
 import { isThrottlingError, PartitionFailedError, ThrottledError } from '#commons/errors';
@@ -21,6 +21,8 @@ export interface FanOutResult {
   /** Partitions skipped because an earlier run of this child already enqueued them. */
   alreadyEnqueued: number;
   connections: number;
+  /** A failed-sockets replay: sockets of already reached partitions sent the message again. */
+  resent?: number;
 }
 
 /**
@@ -31,8 +33,9 @@ export interface FanOutResult {
  * not enqueue it again. A partition that fails does not stop the others; the child then fails
  * naming it, and a redrive re-runs just that one.
  */
-export async function fanOutPartitions(settings: FanOutSettings, broadcastId: string, kind: BroadcastKind, partitions: readonly number[]): Promise<FanOutResult> {
+export async function fanOutPartitions(settings: FanOutSettings, broadcastId: string, kind: BroadcastKind, partitions: readonly number[], { resendFailedSockets = false } = {}): Promise<FanOutResult> {
   const enqueued = await findEnqueued(settings.tables.broadcasts, broadcastId, partitions);
+  const resent = resendFailedSockets ? await resendFailed(settings, broadcastId, [...enqueued]) : undefined;
   const pending = partitions.filter((partition) => !enqueued.has(partition));
   const enqueuer = new PartitionEnqueuer(settings, broadcastId, partitions[0] ?? 0);
   const counts = new Map<number, number>();
@@ -62,6 +65,7 @@ export async function fanOutPartitions(settings: FanOutSettings, broadcastId: st
     partitions: counts.size,
     alreadyEnqueued: partitions.length - pending.length,
     connections: [...counts.values()].reduce((sum, n) => sum + n, 0),
+    ...(resent !== undefined && { resent }),
   };
 }
 
@@ -130,6 +134,27 @@ class PartitionEnqueuer {
       queried.settle(unsentPartitions.has(queried.partition) ? new DeliveryTasksNotSentError(`SQS did not take every delivery task of partition ${queried.partition}`) : undefined);
     }
   }
+}
+
+/**
+ * A failed-sockets replay, for partitions already reached: each failed-socket item is taken over
+ * (its failures leave the counters), its ids enqueued as fresh tasks (a new delivery deadline),
+ * then the item removed — so a second replay sends only to what this one could not deliver. A
+ * child that dies between enqueueing and removing sends to those ids again when retried.
+ */
+async function resendFailed(settings: FanOutSettings, broadcastId: string, partitions: readonly number[]): Promise<number> {
+  let resent = 0;
+  await forEachWithConcurrency(partitions, settings.queryConcurrency, async (partition) => {
+    for (const failed of await readFailedSockets(settings.tables.broadcasts, broadcastId, partition)) {
+      await retakeFailedSockets(settings.tables.broadcasts, broadcastId, failed);
+      const tasks = packDeliveryTasks(broadcastId, partition, failed.connectionIds, settings.connectionIdsPerMessage);
+      const unsent = await sendDeliveryTasks(tasks, settings.shardQueueUrls, partition);
+      if (unsent.size > 0) throw new PartitionFailedError(`could not enqueue the failed sockets of partition ${partition} of broadcast ${broadcastId}; replay again once the cause is fixed`);
+      await removeFailedSockets(settings.tables.broadcasts, broadcastId, failed);
+      resent += failed.connectionIds.length;
+    }
+  });
+  return resent;
 }
 
 /** A partition's live connection ids; for a sweep, also its repair (see below). */

@@ -71,6 +71,23 @@ afterEach(async () => {
 });
 
 describe('local Step Functions running broadcast.asl.json', () => {
+  test('more failed sockets than tolerated: FAILED with DeliveryIncomplete and ReadProgress\'s cause; within the tolerance: SUCCEEDED', async () => {
+    // prepare
+    const env = await setUp({ pollsUntilDone: 1, failedSockets: 3, toleratedFailedSocketsPercentage: 2 });
+    sfn = env.sfn;
+    // act
+    const { executionArn } = await env.client.send(new StartExecutionCommand({ stateMachineArn: env.stateMachineArn, name: 'past-tolerance', input: JSON.stringify({ message: 'hello' }) }));
+    const failed = await settled(env.client, executionArn!);
+    env.fakes.settings.toleratedFailedSocketsPercentage = 3;
+    const within = await env.client.send(new StartExecutionCommand({ stateMachineArn: env.stateMachineArn, name: 'within-tolerance', input: JSON.stringify({ message: 'hello' }) }));
+    const succeeded = await settled(env.client, within.executionArn!);
+    // assess
+    expect(failed).toMatchObject({ status: 'FAILED', error: 'DeliveryIncomplete', cause: '3 of 100 sockets failed (tolerated 2 %)' });
+    expect(enteredStates(await history(env.client, executionArn!)).slice(-3)).toEqual(['Delivered?', 'WithinTolerance?', 'DeliveryIncomplete']);
+    expect(succeeded.status).toBe('SUCCEEDED');
+    expect(JSON.parse(succeeded.output!)).toMatchObject({ failed: 3, delivered: 97 });
+  });
+
   test('happy path: Prepare, a Map Run, the ReadProgress loop, the summary as output', async () => {
     // prepare
     const env = await setUp({ pollsUntilDone: 3 });
@@ -89,7 +106,7 @@ describe('local Step Functions running broadcast.asl.json', () => {
       'AwaitDelivery', 'ReadProgress', 'Delivered?',
       'AwaitDelivery', 'ReadProgress', 'Delivered?',
       'AwaitDelivery', 'ReadProgress', 'Delivered?',
-      'Summary',
+      'WithinTolerance?', 'Summary',
     ]);
     const types = events.map((e) => e.type);
     expect(types.slice(0, 6)).toEqual(['ExecutionStarted', 'TaskStateEntered', 'TaskScheduled', 'TaskStarted', 'TaskSucceeded', 'TaskStateExited']);
@@ -132,7 +149,7 @@ describe('local Step Functions running broadcast.asl.json', () => {
     expect((await settled(env.client, executionArn!)).status).toBe('SUCCEEDED');
     const batches = env.fakes.queryCalls.map((call) => call.Items).sort((a, b) => a[0] - b[0]);
     expect(batches).toEqual([[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]);
-    for (const call of env.fakes.queryCalls) expect(call.BatchInput).toEqual({ broadcastId: 'b-1', kind: 'message' });
+    for (const call of env.fakes.queryCalls) expect(call.BatchInput).toEqual({ broadcastId: 'b-1', kind: 'message', resendFailedSockets: false });
     expect(env.fakes.maxInFlight).toBe(2);
   });
 

@@ -46,10 +46,20 @@ describe('planReplay: re-run exactly what the latest execution did not reach', (
     expect(planReplay(broadcast, failedReplay)).toEqual({ action: 'start', id: 'b-1-replay-2', input: { broadcastId: 'b-1', partitions: [3] } });
   });
 
+  it('sends to the failed sockets (and any partition not reached) when DeliveryIncomplete failed it, or it succeeded with failed sockets', () => {
+    const delivery = { enqueued: 100, accounted: 100, delivered: 93, gone: 0, failed: 7 };
+    const incomplete = execution('b-1', { status: 'FAILED', error: 'DeliveryIncomplete', partitions: { ...partitions, succeeded: 10, failed: 0 }, delivery });
+    const tolerated = execution('b-1', { summary: { ...summary([]), delivered: 93, failed: 7 }, delivery });
+
+    const expected = { action: 'start', id: 'b-1-replay-1', input: { broadcastId: 'b-1', failedSockets: true }, failedSockets: 7 };
+    expect(planReplay(incomplete, incomplete)).toEqual(expected);
+    expect(planReplay(tolerated, tolerated)).toEqual(expected);
+  });
+
   it('does nothing when every partition was reached', () => {
     const broadcast = execution('b-1', { summary: summary([]) });
 
-    expect(planReplay(broadcast, broadcast)).toEqual({ action: 'nothing', reason: 'nothing failed: b-1 reached every partition it planned (10); nothing to replay' });
+    expect(planReplay(broadcast, broadcast)).toEqual({ action: 'nothing', reason: 'nothing failed: b-1 reached every partition it planned (10) and every socket; nothing to replay' });
   });
 
   it('refuses while it still runs, and when a broadcast failed before sending anything', () => {

@@ -279,7 +279,7 @@ describe('settleConnections', () => {
     };
     const result = await settleConnections(['bad', 'slow', 'ok'], probe, { limit: new ConcurrencyLimit(3), budget: unlimited, retries: 0, retryBaseMs: 1 });
     expect(finished.sort()).toEqual(['ok', 'slow']);
-    expect(result).toMatchObject({ delivered: 2, rejected: 1 });
+    expect(result).toMatchObject({ delivered: 2, rejected: { refused: ['bad'] } });
   });
 
   it('awaits every call and never has more than the shared limit in flight', async () => {

@@ -37,8 +37,15 @@ describe('parseBroadcastRequest', () => {
     expect(parseBroadcastRequest({ message: { type: 'news', n: 1 } }, 10)).toEqual({ kind: 'message', message: '{"type":"news","n":1}' });
   });
 
+  it('reads a failed-sockets replay, with or without partitions, and refuses a failedSockets that is not a boolean', () => {
+    expect(parseBroadcastRequest({ broadcastId: 'b-1', failedSockets: true }, 10)).toEqual({ kind: 'replay', broadcastId: 'b-1', failedSockets: true });
+    expect(parseBroadcastRequest({ broadcastId: 'b-1', failedSockets: true, partitions: [4] }, 10)).toEqual({ kind: 'replay', broadcastId: 'b-1', partitions: [4], failedSockets: true });
+    expect(() => parseBroadcastRequest({ broadcastId: 'b-1', failedSockets: 'yes' }, 10)).toThrow('"failedSockets" must be true or false, not "yes"');
+    expect(() => parseBroadcastRequest({ broadcastId: 'b-1' }, 10)).toThrow(/"partitions" must be a non-empty list/);
+  });
+
   it('reads a replay and a sweep', () => {
-    expect(parseBroadcastRequest({ broadcastId: 'b-1', partitions: [9, 3] }, 10)).toEqual({ kind: 'replay', broadcastId: 'b-1', partitions: [3, 9] });
+    expect(parseBroadcastRequest({ broadcastId: 'b-1', partitions: [9, 3] }, 10)).toEqual({ kind: 'replay', broadcastId: 'b-1', partitions: [3, 9], failedSockets: false });
     expect(parseBroadcastRequest({ kind: 'sweep' }, 10)).toEqual({ kind: 'sweep' });
   });
 });
@@ -56,7 +63,7 @@ describe('prepare-broadcast', () => {
 
     expect(prepared).toMatchObject({ broadcastId: 'b-42', kind: 'message' });
     expect(prepared.partitions).toEqual(Array.from({ length: 2_500 }, (_, p) => p));
-    expect(prepared.config).toEqual({ maxConcurrency: 40, partitionsPerChild: 25, toleratedFailurePercentage: 1, progressPollSeconds: 2 });
+    expect(prepared.config).toEqual({ maxConcurrency: 40, partitionsPerChild: 25, toleratedFailurePercentage: 1, toleratedFailedSocketsPercentage: 0, progressPollSeconds: 2 });
     const [message, plan] = dynamo.commandCalls(PutCommand).map((c) => c.args[0].input);
     expect(message.Item).toMatchObject({ broadcastId: 'b-42', item: 'message', kind: 'message', message: 'hello' });
     expect(message.ConditionExpression).toBe('attribute_not_exists(#id)');

@@ -1,0 +1,28 @@
+/**
+ * `--set KEY=VALUE`: a setting of infra/config.ts, parsed and validated exactly as
+ * `cdk deploy -c swarmcast:KEY=VALUE` is, for `plan`, `local` and `demo` alike.
+ */
+import { InvalidArgumentError } from 'commander';
+import { configOverridesFromContext } from '../infra/context';
+import { InvalidConfigError, resolveConfig, type SwarmcastConfig } from '../infra/config';
+import { CliError } from './errors';
+
+export const SET_OPTION_HELP = 'a setting of infra/config.ts other than its default, as deployed with -c swarmcast:KEY=VALUE (repeatable)';
+
+/** Commander's argParser for a repeatable --set. */
+export function collectSetting(value: string, previous: string[] = []): string[] {
+  if (!/^[A-Za-z]+=.+$/.test(value)) throw new InvalidArgumentError('--set must be KEY=VALUE, a setting of infra/config.ts, e.g. --set shards=20.');
+  return [...previous, value];
+}
+
+/** The --set pairs as overrides of infra/config.ts, checked by resolveConfig; a bad one is a one-line CliError. */
+export function overridesFromSettings(settings: readonly string[] = []): { overrides: Partial<SwarmcastConfig>; config: SwarmcastConfig } {
+  const pairs = Object.fromEntries(settings.map((setting) => [setting.slice(0, setting.indexOf('=')), setting.slice(setting.indexOf('=') + 1)]));
+  try {
+    const overrides = configOverridesFromContext({ tryGetContext: (key) => (key === 'swarmcast' ? pairs : undefined) }) as Partial<SwarmcastConfig>;
+    return { overrides, config: resolveConfig(overrides) };
+  } catch (error) {
+    if (error instanceof InvalidConfigError) throw new CliError(`--set: ${error.message}`);
+    throw error;
+  }
+}
