@@ -143,7 +143,8 @@ describe('DeliveryService', () => {
 
     // assess: throttled ids keep their attempt number though it is the last; 5xx ids are past their attempts
     expect(calls.filter((id) => id === 'a' || id === 'c')).toHaveLength(2);
-    expect(requeued()).toEqual([{ broadcastId: 'b1', partition: 3, attempt: 2, connectionIds: expect.arrayContaining(['b', 'd']), deliverBy: expect.any(Number), delaySeconds: undefined }]);
+    // (Their delay follows how far ahead the budget's clock runs, which a loaded machine changes: not asserted.)
+    expect(requeued()).toEqual([expect.objectContaining({ broadcastId: 'b1', partition: 3, attempt: 2, connectionIds: expect.arrayContaining(['b', 'd']), deliverBy: expect.any(Number) })]);
     expect(requeued()[0].connectionIds).toHaveLength(2);
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 2, ':gone': 0, ':failed': 1 });
   });
