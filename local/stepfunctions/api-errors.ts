@@ -22,11 +22,11 @@ export class SfnApiError extends Error {
 
 /**
  * A refused signature comes from AWS's common request front end, not from the Step Functions
- * model: its own namespace, 403 for a missing signature, 400 for a wrong one (as DynamoDB,
- * the other JSON-protocol service, documents it).
+ * model, so it carries the front end's namespace. Every refusal of the caller's identity is 403:
+ * the common errors list MissingAuthenticationToken and InvalidClientTokenId as 403, and a
+ * signature that does not match is the same refusal of who is calling.
  */
-export const unauthenticated = (code: string, message: string) =>
-  new SfnApiError(code, message, code === 'MissingAuthenticationTokenException' ? 403 : 400, 'com.amazon.coral.service');
+export const unauthenticated = (code: string, message: string) => new SfnApiError(code, message, 403, 'com.amazon.coral.service');
 
 export const executionDoesNotExist = (arn: string) => new SfnApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
 export const stateMachineDoesNotExist = (arn: string) =>

@@ -325,7 +325,7 @@ describe('local Step Functions running broadcast.asl.json', () => {
 
     expect(unsigned.status).toBe(403);
     expect(await unsigned.json()).toEqual({ __type: 'com.amazon.coral.service#MissingAuthenticationTokenException', message: 'Missing Authentication Token' });
-    expect(bodySwapped.status).toBe(400);
+    expect(bodySwapped.status).toBe(403);
     expect(((await bodySwapped.json()) as { __type: string }).__type).toBe('com.amazon.coral.service#InvalidSignatureException');
     await expect(wrongSecret).rejects.toMatchObject({ name: 'InvalidSignatureException', message: expect.stringMatching(/^The request signature we calculated does not match/) });
     await expect(unknownKey).rejects.toMatchObject({ name: 'UnrecognizedClientException' });
