@@ -4,12 +4,13 @@
  * at the same share of that quota as the default config takes of AWS's 10,000/s. Every socket
  * gets the message exactly once and nothing is counted failed: a 429 is backpressure.
  */
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { AWS_LIMITS } from '../../functions/commons/aws-limits';
 import { defaultConfig } from '../../infra/config';
 import { ClientSwarm } from '../../local/clients/swarm';
 import { localSfnClient, waitForExecution } from '../../local/demo';
 import { startLocalStack, type LocalStack } from '../../local/stack';
+import { reportAfterDrain } from './helpers/broadcasts';
 
 const CLIENTS = 2_000;
 const QUOTA = { ratePerSecond: 200, burst: 100 };
@@ -40,10 +41,6 @@ afterAll(async () => {
   sfn?.destroy();
 }, 60_000);
 
-async function waitUntil(condition: () => Promise<boolean>): Promise<void> {
-  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 100));
-}
-
 test('2,000 sockets under a 200/s quota each get the message exactly once, none failed', async () => {
   expect(DELIVERY_RATE).toBeLessThan(QUOTA.ratePerSecond);
   await swarm.watch('under-quota');
@@ -54,9 +51,7 @@ test('2,000 sockets under a 200/s quota each get the message exactly once, none 
   await swarm.waitForAll(90_000);
   // Counted only once the execution has ended and every shard queue has drained: a redelivered
   // task would show up as a duplicate.
-  await waitUntil(async () => (await sfn.send(new DescribeExecutionCommand({ executionArn }))).status !== 'RUNNING');
-  await waitUntil(() => stack.consumers.idle());
-  const report = await swarm.report();
+  const report = await reportAfterDrain({ stack, swarm, sfn }, executionArn);
   const execution = await waitForExecution(sfn, executionArn!, Date.now() + 30_000);
 
   expect(report).toMatchObject({ open: CLIENTS, received: CLIENTS, duplicates: 0 });

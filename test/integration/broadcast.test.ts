@@ -18,6 +18,7 @@ import WebSocket from 'ws';
 import { ClientSwarm } from '../../local/clients/swarm';
 import { localSfnClient, waitForExecution } from '../../local/demo';
 import { startLocalStack, type LocalStack } from '../../local/stack';
+import { reportAfterDrain as drainedReport, waitUntil } from './helpers/broadcasts';
 import { enqueuedCounts, localDynamo, rowsAndCounters as countRowsAndCounters } from './helpers/tables';
 
 const CLIENTS = 300;
@@ -62,21 +63,7 @@ async function broadcast(message: unknown, name: string) {
 
 const rowsAndCounters = () => countRowsAndCounters(dynamo, stack.tableNames);
 
-/** Waits (no clock of its own: the test's timeout bounds it) until `condition` holds. */
-async function waitUntil(condition: () => Promise<boolean>): Promise<void> {
-  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 50));
-}
-
-/**
- * The swarm's report once the execution has ended and every shard queue is drained (nothing
- * visible, in flight or delayed): a task redelivered after the clients first counted the
- * message would show up here as a duplicate.
- */
-async function reportAfterDrain(executionArn: string) {
-  await waitUntil(async () => (await sfn.send(new DescribeExecutionCommand({ executionArn }))).status !== 'RUNNING');
-  await waitUntil(() => stack.consumers.idle());
-  return swarm.report();
-}
+const reportAfterDrain = (executionArn: string) => drainedReport({ stack, swarm, sfn }, executionArn);
 
 test('every connected client has a row, spread over the partitions, with counters that match', async () => {
   const { rows, counters } = await rowsAndCounters();

@@ -3,7 +3,6 @@
  * subprocess (no TTY, no stdin, no AWS variables), finding the stack through the discovery
  * file, and real WebSocket clients counting what they receive.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,9 +12,9 @@ import { ClientSwarm } from '../../local/clients/swarm';
 import { localSfnClient } from '../../local/demo';
 import { publishLocalStack } from '../../local/discovery';
 import { startLocalStack, type LocalStack } from '../../local/stack';
+import { runCli, waitUntil, reportAfterDrain, type CliRun } from './helpers/broadcasts';
 import { enqueuedCounts, localDynamo, rowsAndCounters as countRowsAndCounters } from './helpers/tables';
 
-const BIN = path.join(__dirname, '..', '..', 'cli', 'bin', 'swarmcast.cjs');
 const CLIENTS = 240;
 const PARTITIONS = 24;
 /**
@@ -65,28 +64,8 @@ afterAll(async () => {
   if (tempDir) await rm(tempDir, { recursive: true, force: true });
 }, 60_000);
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `swarmcast ...args` as an operator would in a script: no TTY, no stdin, no AWS variables. */
-function swarmcast(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), SWARMCAST_LOCAL_FILE: discoveryFile, ...env },
-      timeout: 110_000,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** Runs `swarmcast ...args` against this file's stack. */
+const swarmcast = (args: string[], env: Record<string, string> = {}) => runCli(args, discoveryFile, env);
 
 const stderrLines = (run: CliRun) => run.stderr.trim().split('\n');
 
@@ -100,23 +79,6 @@ const rowsAndCounters = () => countRowsAndCounters(dynamo, stack.tableNames);
 async function populatedPartitions(n: number): Promise<number[]> {
   const { rows } = await rowsAndCounters();
   return [...rows.keys()].sort((a, b) => a - b).slice(0, n);
-}
-
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/**
- * The swarm's report once every shard queue is drained (nothing visible, in flight or delayed):
- * a redelivered task would be counted as a duplicate here. Callers wait for the execution first.
- */
-async function reportAfterDrain() {
-  await waitUntil(() => stack.consumers.idle(), 60_000);
-  return swarm.report();
 }
 
 test('--help works for every command', async () => {
@@ -144,7 +106,7 @@ test('send starts a broadcast, status --watch follows it to the end, and every c
   expect(watched.stdout).toContain(`broadcast ${id}: SUCCEEDED`);
   expect(watched.stdout).toContain(`${CLIENTS} enqueued: ${CLIENTS} delivered, 0 gone, 0 failed`);
   await swarm.waitForAll(30_000);
-  expect(await reportAfterDrain()).toMatchObject({ open: CLIENTS, received: CLIENTS, duplicates: 0 });
+  expect(await reportAfterDrain({ stack, swarm })).toMatchObject({ open: CLIENTS, received: CLIENTS, duplicates: 0 });
 
   const status = await swarmcast(['status', id, '--json']);
   expect(status.code).toBe(0);
@@ -217,7 +179,7 @@ test('a partition failing within the tolerance: send --wait exits 2 naming it; r
   expect(replayed.stdout).toContain(`replaying partition(s) ${failing} of second as second-replay-1`);
   expect(replayed.stdout).toContain('replay second-replay-1: SUCCEEDED');
   await swarm.waitForAll(30_000);
-  expect(await reportAfterDrain()).toMatchObject({ received: CLIENTS, duplicates: 0 });
+  expect(await reportAfterDrain({ stack, swarm })).toMatchObject({ received: CLIENTS, duplicates: 0 });
 
   const status = JSON.parse((await swarmcast(['status', 'second', '--json'])).stdout);
   expect(status.summary.failedPartitions).toEqual([failing]);
@@ -256,7 +218,7 @@ test('partitions failing past the tolerance fail the broadcast; replay redrives 
   expect(replayed.stdout).toContain('broadcast third: SUCCEEDED');
   expect(await executionCount()).toBe(before);
   await swarm.waitForAll(30_000);
-  expect(await reportAfterDrain()).toMatchObject({ received: CLIENTS, duplicates: 0 });
+  expect(await reportAfterDrain({ stack, swarm })).toMatchObject({ received: CLIENTS, duplicates: 0 });
 
   const status = JSON.parse((await swarmcast(['status', 'third', '--json'])).stdout);
   expect(status).toMatchObject({ status: 'SUCCEEDED', redriveCount: 1, summary: { failedPartitions: [], delivered: CLIENTS } });

@@ -4,7 +4,6 @@
  * right counts, `swarmcast send --wait` (a subprocess) exits 2, and `swarmcast replay` sends to
  * exactly those sockets, each once.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -14,8 +13,8 @@ import { ClientSwarm } from '../../local/clients/swarm';
 import { localSfnClient } from '../../local/demo';
 import { publishLocalStack } from '../../local/discovery';
 import { startLocalStack, type LocalStack } from '../../local/stack';
+import { reportAfterDrain, runCli } from './helpers/broadcasts';
 
-const BIN = path.join(__dirname, '..', '..', 'cli', 'bin', 'swarmcast.cjs');
 const CLIENTS = 200;
 /** While true, posts to about one socket in eight answer 403; each refused id is recorded. */
 let refusing = true;
@@ -55,21 +54,7 @@ afterAll(async () => {
   if (tempDir) await rm(tempDir, { recursive: true, force: true });
 }, 60_000);
 
-function swarmcast(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), SWARMCAST_LOCAL_FILE: discoveryFile },
-      timeout: 110_000,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const swarmcast = (args: string[]) => runCli(args, discoveryFile);
 
 test('refused sockets fail the broadcast with DeliveryIncomplete and exit 2; the replay reaches exactly them, each once', async () => {
   // act: the broadcast, with about one socket in eight refusing posts
@@ -77,8 +62,7 @@ test('refused sockets fail the broadcast with DeliveryIncomplete and exit 2; the
   const sent = await swarmcast(['send', '--message', 'failed-sockets', '--wait']);
   const id = /started broadcast (b-[\w-]+)/.exec(sent.stdout)![1];
   const execution = await sfn.send(new DescribeExecutionCommand({ executionArn: `${stack.stateMachineArn.replace(':stateMachine:', ':execution:')}:${id}` }));
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  const afterBroadcast = await swarm.report();
+  const afterBroadcast = await reportAfterDrain({ stack, swarm });
 
   // assess: the truth about the sockets, and what to do next
   const failed = refused.size;
@@ -96,8 +80,7 @@ test('refused sockets fail the broadcast with DeliveryIncomplete and exit 2; the
   refusing = false;
   const replayed = await swarmcast(['replay', id, '--wait']);
   const afterReplay = await swarm.waitForAll(30_000);
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  const drained = await swarm.report();
+  const drained = await reportAfterDrain({ stack, swarm });
 
   // assess: every client has the message once; the replay counted just the refused sockets
   expect(replayed.stdout).toContain(`replaying ${id} to its ${failed} failed socket(s)`);

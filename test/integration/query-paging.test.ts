@@ -9,6 +9,7 @@ import { connectionsTable } from '../../functions/commons/tables';
 import { localSfnClient, waitForExecution } from '../../local/demo';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { seedVirtualConnections } from '../../local/virtual-rows';
+import { waitUntil } from './helpers/broadcasts';
 import { localDynamo } from './helpers/tables';
 
 const CONNECTIONS = 24_000;
@@ -50,7 +51,7 @@ test('a partition over one 1 MB Query page: every connection gets the message ex
   );
   const execution = await waitForExecution(sfn, executionArn!, Date.now() + 240_000);
   // Counted once the shard queues have drained, so a redelivered task shows up as a duplicate.
-  while (!(await stack.consumers.idle())) await new Promise((resolve) => setTimeout(resolve, 100));
+  await waitUntil(() => stack.consumers.idle());
   const deliveries = await stack.gateway.virtualDeliveries();
 
   expect(execution.status).toBe('SUCCEEDED');
