@@ -33,21 +33,21 @@ describe('DynamoDbLeaseStore on DynamoDB keeps the lease-store contract', () => 
 });
 
 test('four consumers leasing from DynamoDB in real time never exceed the rate by more than 10 % in any second', async () => {
-  // prepare
+  // prepare: the run lasts until three seconds' worth of calls were made, however slow the machine
   const rate = 1_000;
+  const target = 3 * rate;
   const store = new budgetModule.DynamoDbLeaseStore(dynamoDb.tableNames.RateBudget, 'real-time');
-  const start = Date.now();
-  const end = start + 3_000;
+  const deadline = Date.now() + 60_000;
   const calls: number[] = [];
 
-  // act: each consumer keeps 20 calls of 5 ms in flight for three seconds
+  // act: each consumer keeps 20 calls of 5 ms in flight
   await Promise.all(
     Array.from({ length: 4 }, async () => {
-      const budget = new budgetModule.RateBudget({ store, party: 'broadcast', ratePerSecond: rate, latestStartMs: end });
+      const budget = new budgetModule.RateBudget({ store, party: 'broadcast', ratePerSecond: rate, latestStartMs: deadline });
       budget.expect(Number.POSITIVE_INFINITY);
       await Promise.all(
         Array.from({ length: 20 }, async () => {
-          while ((await budget.take()) && Date.now() < end) {
+          while (calls.length < target && (await budget.take())) {
             calls.push(Date.now());
             await new Promise((resolve) => setTimeout(resolve, 5));
           }
@@ -56,13 +56,13 @@ test('four consumers leasing from DynamoDB in real time never exceed the rate by
     }),
   );
 
-  // assess: the upper bound holds whatever the machine's load; the lower one only loosely here (see the unit simulation)
+  // assess: no one-second window holds more than the rate allows (the lower bound is the unit simulation's)
   calls.sort((a, b) => a - b);
   let busiest = 0;
   for (let lo = 0, hi = 0; lo < calls.length; lo++) {
     while (hi < calls.length && calls[hi] < calls[lo] + 1_000) hi++;
     busiest = Math.max(busiest, hi - lo);
   }
+  expect(calls.length).toBeGreaterThanOrEqual(target);
   expect(busiest).toBeLessThanOrEqual(1.1 * rate);
-  expect(calls.length).toBeGreaterThanOrEqual(0.5 * 3 * rate);
-});
+}, 90_000);
