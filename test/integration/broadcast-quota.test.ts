@@ -32,7 +32,7 @@ beforeAll(async () => {
   sfn = localSfnClient(stack);
   // Handshakes draw on the same account quota: 2,000 at 200/s take ~10 s, retried by the swarm.
   swarm = await ClientSwarm.connect(stack.webSocketUrl, CLIENTS);
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await swarm?.close().catch(() => {});
@@ -48,7 +48,7 @@ test('2,000 sockets under a 200/s quota each get the message exactly once, none 
     new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name: 'under-quota', input: JSON.stringify({ message: { text: 'under-quota' } }) }),
   );
 
-  await swarm.waitForAll(90_000);
+  await swarm.waitForAll(240_000);
   // Counted only once the execution has ended and every shard queue has drained: a redelivered
   // task would show up as a duplicate.
   const report = await reportAfterDrain({ stack, swarm, sfn }, executionArn);
@@ -57,4 +57,4 @@ test('2,000 sockets under a 200/s quota each get the message exactly once, none 
   expect(report).toMatchObject({ open: CLIENTS, received: CLIENTS, duplicates: 0 });
   expect(execution.status).toBe('SUCCEEDED');
   expect(JSON.parse(execution.output!)).toMatchObject({ connections: CLIENTS, delivered: CLIENTS, gone: 0, failed: 0 });
-}, 150_000);
+}, 360_000);

@@ -22,7 +22,7 @@ beforeAll(async () => {
   stack = await startLocalStack({ config: { partitions: 1, shards: 2 }, virtualConnections: CONNECTIONS, connectRate: 'off', progressPollMs: 200 });
   sfn = localSfnClient(stack);
   await seedVirtualConnections(stack, CONNECTIONS, () => 0);
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   await stack?.stop();
@@ -49,7 +49,7 @@ test('a partition over one 1 MB Query page: every connection gets the message ex
   const { executionArn } = await sfn.send(
     new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name: 'paged', input: JSON.stringify({ message: { text: 'paged' } }) }),
   );
-  const execution = await waitForExecution(sfn, executionArn!, Date.now() + 240_000);
+  const execution = await waitForExecution(sfn, executionArn!, Date.now() + 540_000);
   // Counted once the shard queues have drained, so a redelivered task shows up as a duplicate.
   await waitUntil(() => stack.consumers.idle());
   const deliveries = await stack.gateway.virtualDeliveries();
@@ -57,4 +57,4 @@ test('a partition over one 1 MB Query page: every connection gets the message ex
   expect(execution.status).toBe('SUCCEEDED');
   expect(JSON.parse(execution.output!)).toMatchObject({ connections: CONNECTIONS, delivered: CONNECTIONS, failed: 0 });
   expect(deliveries).toMatchObject({ connections: CONNECTIONS, delivered: CONNECTIONS, duplicates: 0 });
-}, 300_000);
+}, 600_000);
