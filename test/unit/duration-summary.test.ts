@@ -21,7 +21,7 @@ describe('DurationSummary', () => {
     expect(points).toEqual(Array.from({ length: SUMMARY_POINTS }, (_, i) => ((i + 1) * 1000) / SUMMARY_POINTS));
   });
 
-  it('past SUMMARY_SAMPLES durations, keeps a uniform sample (later calls too), and counts every duration', () => {
+  it('past SUMMARY_SAMPLES durations, keeps a uniform sample: the later calls too', () => {
     // A fixed sequence stands in for Math.random: each later duration replaces a kept one or not.
     let draw = 0;
     const random = () => ((draw++ * 0.618034) % 1);
@@ -30,7 +30,6 @@ describe('DurationSummary', () => {
     const summary = summaryOf(durations, random);
     const points = summary.points();
 
-    expect(summary.count).toBe(50_000);
     expect(points).toHaveLength(SUMMARY_POINTS);
     // Half the calls took 100 ms: about half the points say so, not none (a sample of the first calls only).
     const slow = points.filter((ms) => ms === 100).length;

@@ -59,10 +59,6 @@ export class DurationSummary {
     }
   }
 
-  get count(): number {
-    return this.seen;
-  }
-
   /** The values to publish, rounded to 0.1 ms, in ascending order. */
   points(): number[] {
     const sorted = [...this.samples].sort((a, b) => a - b);
