@@ -7,7 +7,7 @@
  *   npx tsx bench/demo.ts [clients=1000,5000] [runs=3]
  *   npx tsx bench/demo.ts --chart
  */
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,10 +58,7 @@ async function main(): Promise<void> {
     const loadAverages: number[] = [];
     for (let run = 0; run < runs; run++) {
       loadAverages.push(Math.round(os.loadavg()[0] * 100) / 100);
-      const output = execFileSync(process.execPath, ['--import', 'tsx', cli, 'demo', '--json', '--clients', String(clients)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-      const summary = JSON.parse(output.trim().split('\n').pop()!) as DemoSummary;
-      if (!summary.ok) throw new Error(`run ${run} with ${clients} clients was not delivered exactly once: ${output}`);
-      summaries.push(summary);
+      summaries.push(runDemo(cli, clients, run));
     }
     const med = (pick: (s: DemoSummary) => number) => Math.round(median(summaries.map(pick)));
     const m = (pick: (s: DemoSummary) => number) => med(pick).toLocaleString('en-US');
@@ -77,6 +74,8 @@ async function main(): Promise<void> {
       measuredAt: new Date().toISOString(),
       loadAverages,
     });
+    // Kept at once: a later client count that fails leaves the ones measured before it.
+    saveResults([...results.values()]);
     lines.push(
       `  ${clients.toLocaleString('en-US').padStart(7)} clients: time to last delivery ${m((s) => s.durationMs)} ms, p50 ${m((s) => s.p50Ms)} ms, p99 ${m((s) => s.p99Ms)} ms, connecting ${m((s) => s.connectMs)} ms, partitions ${m((s) => s.partitions)}`,
       `           load average (1 min) at each run's start: ${loadAverages.join(', ')}`,
@@ -85,10 +84,22 @@ async function main(): Promise<void> {
   }
   console.log(`\nnpx tsx bench/demo.ts ${clientCounts.join(',')} ${runs}   (median of ${runs} runs each, every run delivered exactly once)`);
   console.log(lines.join('\n'));
-  const merged = [...results.values()].sort((a, b) => a.clients - b.clients);
+  await drawChart(readResults());
+}
+
+function saveResults(results: DemoResult[]): void {
   mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
-  writeFileSync(RESULTS_FILE, `${JSON.stringify(merged, null, 1)}\n`);
-  await drawChart(merged);
+  writeFileSync(RESULTS_FILE, `${JSON.stringify([...results].sort((a, b) => a.clients - b.clients), null, 1)}\n`);
+}
+
+/** One `swarmcast demo --json` in a fresh process; a run that did not deliver exactly once stops the benchmark, saying why. */
+function runDemo(cli: string, clients: number, run: number): DemoSummary {
+  const child = spawnSync(process.execPath, ['--import', 'tsx', cli, 'demo', '--json', '--clients', String(clients)], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  const lastLine = child.stdout.trim().split('\n').pop() ?? '';
+  const summary = lastLine.startsWith('{') ? (JSON.parse(lastLine) as DemoSummary) : undefined;
+  if (summary?.ok) return summary;
+  const why = summary ? `delivered ${summary.delivered}, received ${summary.received} (${summary.duplicates} duplicates), failed ${summary.failed}, execution ${summary.executionStatus}` : child.stderr.trim().split('\n').slice(-5).join(' | ');
+  throw new Error(`run ${run + 1} with ${clients} clients did not deliver exactly once (exit ${child.status ?? child.signal}): ${why}`);
 }
 
 main().catch((error) => {
