@@ -69,15 +69,16 @@ export interface LastDeliveryPoint {
 /**
  * Time to last delivery against the client count (the local demo, medians), on a log scale of
  * clients. `planned` are the counts the chart is meant to show: those without a point are named
- * in the subtitle as not measured, so a missing one is never mistaken for a flat line.
+ * in the subtitle as not measured, so a missing one is never mistaken for a flat line. `conditions`
+ * (the machine's load, say) is a second subtitle line: figures from a loaded machine say so.
  */
-export function lastDeliveryChart(points: readonly LastDeliveryPoint[], title: string, planned: readonly number[] = []): Record<string, unknown> {
+export function lastDeliveryChart(points: readonly LastDeliveryPoint[], title: string, planned: readonly number[] = [], conditions?: string): Record<string, unknown> {
   const measured = new Set(points.map((p) => p.clients));
   const missing = planned.filter((clients) => !measured.has(clients));
   const subtitle = missing.length > 0 ? `not measured: ${missing.map((n) => n.toLocaleString('en-US')).join(', ')} clients` : 'every planned client count measured';
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: title, subtitle },
+    title: { text: title, subtitle: conditions ? [subtitle, conditions] : subtitle },
     width: 480,
     height: 280,
     background: 'white',

@@ -40,8 +40,18 @@ function readResults(): DemoResult[] {
 
 async function drawChart(results: readonly DemoResult[]): Promise<void> {
   const points = [...results].sort((a, b) => a.clients - b.clients).map((r) => ({ clients: r.clients, lastDeliveryMs: r.lastDeliveryMs }));
-  const file = await writeChart('demo-last-delivery', lastDeliveryChart(points, 'Local demo: time to last delivery (real sockets, one machine)', CHART_CLIENT_COUNTS));
+  const file = await writeChart('demo-last-delivery', lastDeliveryChart(points, 'Local demo: time to last delivery (real sockets, one machine)', CHART_CLIENT_COUNTS, loadConditions(results)));
   console.log(`chart: ${path.relative(process.cwd(), file)}`);
+}
+
+/** The 1-minute load averages the runs started at, as one line: the machine is shared, and its load moves these figures many times over. */
+function loadConditions(results: readonly DemoResult[]): string {
+  const loads = results.flatMap((r) => r.loadAverages ?? []);
+  const unrecorded = results.filter((r) => !r.loadAverages).map((r) => r.clients.toLocaleString('en-US'));
+  const parts = [];
+  if (loads.length > 0) parts.push(`load average ${Math.min(...loads).toFixed(0)}–${Math.max(...loads).toFixed(0)} on ${os.cpus().length} cores as the runs started`);
+  if (unrecorded.length > 0) parts.push(`load not recorded for ${unrecorded.join(', ')} clients`);
+  return parts.join('; ');
 }
 
 async function main(): Promise<void> {

@@ -14,8 +14,8 @@ function renderSvg(spec: Record<string, unknown>): string {
 
 const PLANNED = [1_000, 5_000, 20_000, 100_000];
 
-/** The text marks of an SVG rendered by vega: its titles, axis labels and point labels. */
-const texts = (svg: string): string[] => [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map(([, text]) => text);
+/** The texts of an SVG rendered by vega: titles (a line each), axis labels, point labels. */
+const texts = (svg: string): string[] => [...svg.matchAll(/<(?:text|tspan)[^>]*>([^<]+)</g)].map(([, text]) => text);
 
 describe('the demo chart (time to last delivery against clients)', () => {
   it('draws each measured median with its label and names the planned client counts not measured', () => {
@@ -25,11 +25,11 @@ describe('the demo chart (time to last delivery against clients)', () => {
       { clients: 20_000, lastDeliveryMs: 11_400 },
     ];
 
-    const svg = renderSvg(lastDeliveryChart(points, 'Local demo', PLANNED));
+    const svg = renderSvg(lastDeliveryChart(points, 'Local demo', PLANNED, 'load average 2–3 on 2 cores'));
 
     expect(svg.startsWith('<svg')).toBe(true);
     const labels = texts(svg);
-    expect(labels).toEqual(expect.arrayContaining(['2.6', '6.2', '11.4', 'not measured: 100,000 clients']));
+    expect(labels).toEqual(expect.arrayContaining(['2.6', '6.2', '11.4', 'not measured: 100,000 clients', 'load average 2–3 on 2 cores']));
     // The x axis shows every planned count, the missing one included.
     expect(labels).toEqual(expect.arrayContaining(['1,000', '5,000', '20,000', '100,000']));
   });
