@@ -128,9 +128,9 @@ describe('post-message metrics', () => {
     // Every call took the stand-in's delay; the summary is in rank order.
     expect(Math.min(...latency)).toBeGreaterThanOrEqual(POST_DELAY_MS - 2);
     expect(latency).toEqual([...latency].sort((x, y) => x - y));
-    // 122 calls at 200/s: the last grants come ~0.6 s after the first; waits of ~0 ms for the first.
-    expect(Math.max(...budgetWait)).toBeGreaterThan(400);
-    expect(Math.min(...budgetWait)).toBeLessThan(100);
+    // 122 calls asking at once at 200/s: the last grant comes ~0.6 s after the first, whatever else
+    // the machine delays (a loaded one delays the first grant too).
+    expect(Math.max(...budgetWait) - Math.min(...budgetWait)).toBeGreaterThan(400);
   });
 
   it('publishes each call of a small batch as it is, and 0 throttled when nothing answered 429', async () => {
