@@ -7,13 +7,19 @@ import path from 'node:path';
 
 export const CHARTS_DIR = path.join(__dirname, 'charts');
 
-/** Renders a Vega-Lite spec to bench/charts/<name>.svg and returns the file's path. */
-export async function writeChart(name: string, spec: Record<string, unknown>): Promise<string> {
+/** Renders a Vega-Lite spec to an SVG document. */
+export async function renderSvg(spec: Record<string, unknown>): Promise<string> {
   const vegaLite = await import('vega-lite');
   const vega = await import('vega');
   const view = new vega.View(vega.parse(vegaLite.compile(spec as never).spec), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();
+  return svg;
+}
+
+/** Renders a Vega-Lite spec to bench/charts/<name>.svg and returns the file's path. */
+export async function writeChart(name: string, spec: Record<string, unknown>): Promise<string> {
+  const svg = await renderSvg(spec);
   mkdirSync(CHARTS_DIR, { recursive: true });
   const file = path.join(CHARTS_DIR, `${name}.svg`);
   writeFileSync(file, svg);
@@ -60,11 +66,19 @@ export interface LastDeliveryPoint {
   lastDeliveryMs: number;
 }
 
-/** Time to last delivery against the client count (the local demo, medians). */
-export function lastDeliveryChart(points: readonly LastDeliveryPoint[], title: string): Record<string, unknown> {
+/**
+ * Time to last delivery against the client count (the local demo, medians), on a log scale of
+ * clients. `planned` are the counts the chart is meant to show: those without a point are named
+ * in the subtitle as not measured, so a missing one is never mistaken for a flat line. `conditions`
+ * (the machine's load, say) is a second subtitle line: figures from a loaded machine say so.
+ */
+export function lastDeliveryChart(points: readonly LastDeliveryPoint[], title: string, planned: readonly number[] = [], conditions?: string): Record<string, unknown> {
+  const measured = new Set(points.map((p) => p.clients));
+  const missing = planned.filter((clients) => !measured.has(clients));
+  const subtitle = missing.length > 0 ? `not measured: ${missing.map((n) => n.toLocaleString('en-US')).join(', ')} clients` : 'every planned client count measured';
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title,
+    title: { text: title, subtitle: conditions ? [subtitle, conditions] : subtitle },
     width: 480,
     height: 280,
     background: 'white',
@@ -74,7 +88,13 @@ export function lastDeliveryChart(points: readonly LastDeliveryPoint[], title: s
       { mark: { type: 'text', dy: -10 }, encoding: { text: { field: 'seconds', type: 'quantitative', format: '.1f' } } },
     ],
     encoding: {
-      x: { field: 'clients', type: 'quantitative', title: 'clients (real sockets)' },
+      x: {
+        field: 'clients',
+        type: 'quantitative',
+        title: 'clients (real sockets, log scale)',
+        scale: { type: 'log', domain: [Math.min(...planned, ...measured), Math.max(...planned, ...measured)] },
+        axis: { values: [...new Set([...planned, ...measured])].sort((x, y) => x - y), format: ',d' },
+      },
       y: { field: 'seconds', type: 'quantitative', title: 'time to last delivery (s, median)' },
     },
   };

@@ -7,8 +7,9 @@
  *   npx tsx bench/demo.ts [clients=1000,5000] [runs=3]
  *   npx tsx bench/demo.ts --chart
  */
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { DemoSummary } from '../local/demo';
 import { lastDeliveryChart, writeChart } from './charts';
@@ -24,7 +25,12 @@ interface DemoResult {
   connectMs: number;
   partitions: number;
   measuredAt: string;
+  /** The machine's 1-minute load average as each run started: the figures come from a shared machine. */
+  loadAverages?: number[];
 }
+
+/** The client counts the chart is meant to show (issue 11); those not in the results file are named missing on it. */
+const CHART_CLIENT_COUNTS = [1_000, 5_000, 20_000, 100_000];
 
 const RESULTS_FILE = path.join(__dirname, 'results', 'demo.json');
 
@@ -34,8 +40,18 @@ function readResults(): DemoResult[] {
 
 async function drawChart(results: readonly DemoResult[]): Promise<void> {
   const points = [...results].sort((a, b) => a.clients - b.clients).map((r) => ({ clients: r.clients, lastDeliveryMs: r.lastDeliveryMs }));
-  const file = await writeChart('demo-last-delivery', lastDeliveryChart(points, 'Local demo: time to last delivery (real sockets, one machine)'));
+  const file = await writeChart('demo-last-delivery', lastDeliveryChart(points, 'Local demo: time to last delivery (real sockets, one machine)', CHART_CLIENT_COUNTS, loadConditions(results)));
   console.log(`chart: ${path.relative(process.cwd(), file)}`);
+}
+
+/** The 1-minute load averages the runs started at, as one line: the machine is shared, and its load moves these figures many times over. */
+function loadConditions(results: readonly DemoResult[]): string {
+  const loads = results.flatMap((r) => r.loadAverages ?? []);
+  const unrecorded = results.filter((r) => !r.loadAverages).map((r) => r.clients.toLocaleString('en-US'));
+  const parts = [];
+  if (loads.length > 0) parts.push(`load average ${Math.min(...loads).toFixed(0)}–${Math.max(...loads).toFixed(0)} on ${os.cpus().length} cores as the runs started`);
+  if (unrecorded.length > 0) parts.push(`load not recorded for ${unrecorded.join(', ')} clients`);
+  return parts.join('; ');
 }
 
 async function main(): Promise<void> {
@@ -49,11 +65,10 @@ async function main(): Promise<void> {
   const results = new Map(readResults().map((r) => [r.clients, r]));
   for (const clients of clientCounts) {
     const summaries: DemoSummary[] = [];
+    const loadAverages: number[] = [];
     for (let run = 0; run < runs; run++) {
-      const output = execFileSync(process.execPath, ['--import', 'tsx', cli, 'demo', '--json', '--clients', String(clients)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-      const summary = JSON.parse(output.trim().split('\n').pop()!) as DemoSummary;
-      if (!summary.ok) throw new Error(`run ${run} with ${clients} clients was not delivered exactly once: ${output}`);
-      summaries.push(summary);
+      loadAverages.push(Math.round(os.loadavg()[0] * 100) / 100);
+      summaries.push(runDemo(cli, clients, run));
     }
     const med = (pick: (s: DemoSummary) => number) => Math.round(median(summaries.map(pick)));
     const m = (pick: (s: DemoSummary) => number) => med(pick).toLocaleString('en-US');
@@ -67,18 +82,34 @@ async function main(): Promise<void> {
       connectMs: med((s) => s.connectMs),
       partitions: med((s) => s.partitions),
       measuredAt: new Date().toISOString(),
+      loadAverages,
     });
+    // Kept at once: a later client count that fails leaves the ones measured before it.
+    saveResults([...results.values()]);
     lines.push(
       `  ${clients.toLocaleString('en-US').padStart(7)} clients: time to last delivery ${m((s) => s.durationMs)} ms, p50 ${m((s) => s.p50Ms)} ms, p99 ${m((s) => s.p99Ms)} ms, connecting ${m((s) => s.connectMs)} ms, partitions ${m((s) => s.partitions)}`,
+      `           load average (1 min) at each run's start: ${loadAverages.join(', ')}`,
       `           since the execution started: fan-out ${stage((s) => s.stages.fanOutStarted)}–${stage((s) => s.stages.fanOutEnded)} ms, enqueued ${stage((s) => s.stages.firstEnqueued)}–${stage((s) => s.stages.lastEnqueued)} ms, delivered ${stage((s) => s.stages.firstDelivery)}–${stage((s) => s.stages.lastDelivery)} ms`,
     );
   }
   console.log(`\nnpx tsx bench/demo.ts ${clientCounts.join(',')} ${runs}   (median of ${runs} runs each, every run delivered exactly once)`);
   console.log(lines.join('\n'));
-  const merged = [...results.values()].sort((a, b) => a.clients - b.clients);
+  await drawChart(readResults());
+}
+
+function saveResults(results: DemoResult[]): void {
   mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
-  writeFileSync(RESULTS_FILE, `${JSON.stringify(merged, null, 1)}\n`);
-  await drawChart(merged);
+  writeFileSync(RESULTS_FILE, `${JSON.stringify([...results].sort((a, b) => a.clients - b.clients), null, 1)}\n`);
+}
+
+/** One `swarmcast demo --json` in a fresh process; a run that did not deliver exactly once stops the benchmark, saying why. */
+function runDemo(cli: string, clients: number, run: number): DemoSummary {
+  const child = spawnSync(process.execPath, ['--import', 'tsx', cli, 'demo', '--json', '--clients', String(clients)], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  const lastLine = child.stdout.trim().split('\n').pop() ?? '';
+  const summary = lastLine.startsWith('{') ? (JSON.parse(lastLine) as DemoSummary) : undefined;
+  if (summary?.ok) return summary;
+  const why = summary ? `delivered ${summary.delivered}, received ${summary.received} (${summary.duplicates} duplicates), failed ${summary.failed}, execution ${summary.executionStatus}` : child.stderr.trim().split('\n').slice(-5).join(' | ');
+  throw new Error(`run ${run + 1} with ${clients} clients did not deliver exactly once (exit ${child.status ?? child.signal}): ${why}`);
 }
 
 main().catch((error) => {

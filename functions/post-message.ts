@@ -5,7 +5,7 @@ import { DeliveryService, DeliveryTally } from '#commons/delivery';
 import { parseDeliveryTask } from '#commons/delivery-tasks';
 import { ENV } from '#commons/environment';
 import { getIntegerFromEnv, getStringFromEnv } from '#commons/helpers/env';
-import { recordDeliveryCounts, withMetrics } from '#commons/helpers/metrics';
+import { recordCallStats, recordDeliveryCounts, withMetrics } from '#commons/helpers/metrics';
 import { DynamoDbLeaseStore } from '#commons/rate-budget';
 import { shardQueueUrlsFromEnv } from '#commons/shard-queues';
 
@@ -51,7 +51,9 @@ async function deliverBatch(event: SQSEvent, context: Context): Promise<SQSBatch
   const invocation = delivery.newInvocation(context.getRemainingTimeInMillis());
   const deliverRecord = async (record: SQSRecord): Promise<void> => delivery.deliver(parseDeliveryTask(record.body), tally, invocation);
   const response = await processPartialResponse(event, deliverRecord, processor, { context });
-  await tally.flush();
+  // The totals before the flush: it empties the tally.
   recordDeliveryCounts(tally.totals());
+  recordCallStats(invocation.stats);
+  await tally.flush();
   return response;
 }

@@ -80,6 +80,13 @@ export interface SwarmcastConfig {
   // The operations dashboard's alarms (infra/constructs/operations-dashboard.ts).
   /** Minutes a failed or timed-out broadcast, or a message on a DLQ, is looked for in one alarm period. */
   alarmPeriodMinutes: number;
+  /**
+   * The throttling alarm: 429 answers above this percent of all @connections answers, in
+   * `throttlingAlarmPeriods` consecutive alarm periods. A few 429s are backpressure the budget
+   * absorbs; a lasting share means the account quota is shared or `deliveryRatePerSecond` is set above it.
+   */
+  throttlingAlarmPercentage: number;
+  throttlingAlarmPeriods: number;
   // What counts as a delivered broadcast: the operator's call, not the code's.
   /**
    * Sockets that may end failed (throttled past the deadline, rejected, 5xx past the attempts), in
@@ -155,6 +162,8 @@ export const defaultConfig: SwarmcastConfig = {
   routeThrottleRatePerSecond: 1_000,
   routeThrottleBurst: 500,
   alarmPeriodMinutes: 5,
+  throttlingAlarmPercentage: 5,
+  throttlingAlarmPeriods: 3,
   // 0: a broadcast that missed any live socket says so; raise it where a few misses are acceptable.
   toleratedFailedSocketsPercentage: 0,
 };
@@ -192,6 +201,9 @@ export const bounds: Record<Exclude<keyof SwarmcastConfig, 'sweepSchedule' | 'st
   routeThrottleBurst: [1, AWS_LIMITS.apiGatewayAccountBurst.value],
   // A minute is CloudWatch's standard resolution; past an hour an alarm is no longer news.
   alarmPeriodMinutes: [1, 60],
+  throttlingAlarmPercentage: [1, 100],
+  // A day at the longest alarm period: past a day of periods CloudWatch evaluates an alarm only hourly.
+  throttlingAlarmPeriods: [1, 24],
   toleratedFailedSocketsPercentage: [0, 100],
 };
 

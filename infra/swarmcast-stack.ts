@@ -136,9 +136,11 @@ export class SwarmcastStack extends Stack {
       dashboardName: `${this.stackName}-operations`,
       deliveryRatePerSecond: config.deliveryRatePerSecond,
       alarmPeriod: Duration.minutes(config.alarmPeriodMinutes),
+      throttling: { percentage: config.throttlingAlarmPercentage, periods: config.throttlingAlarmPeriods },
       queues: shardQueues.queues,
       deadLetterQueues: [...shardQueues.deadLetterQueues, sweepDeadLetters],
       consumer: postMessage,
+      fanOut: queryPartitions,
       stateMachine: broadcast.stateMachine,
     });
 

@@ -13,6 +13,7 @@ const DYNAMODB_QUOTAS = 'https://docs.aws.amazon.com/amazondynamodb/latest/devel
 const CLOUDFORMATION_QUOTAS = 'https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html';
 const LAMBDA_SQS_SCALING = 'https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html';
 const LAMBDA_MEMORY = 'https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html';
+const CLOUDWATCH_EMF = 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html';
 
 export interface AwsNumber {
   value: number;
@@ -66,6 +67,8 @@ export const AWS_LIMITS = {
   lambdaSqsInitialConcurrency: { value: 5, source: LAMBDA_SQS_SCALING },
   /** Lambda memory that buys one full vCPU (CPU grows in proportion to memory). */
   lambdaMemoryMbPerVcpu: { value: 1_769, source: LAMBDA_MEMORY },
+  /** Values one metric may carry in one embedded-metric-format record (Powertools flushes the record when a metric reaches it). */
+  emfValuesPerMetric: { value: 100, source: CLOUDWATCH_EMF },
 } as const satisfies Record<string, AwsNumber>;
 
 const API_GATEWAY_PRICING = 'https://aws.amazon.com/api-gateway/pricing/';

@@ -6,6 +6,7 @@ import { removeConnections, type ConnectionTables } from '#commons/connections';
 import { DeliveryTaskError, sendDeliveryTasks, type DeliveryTask } from '#commons/delivery-tasks';
 import { ConcurrencyLimit, jitteredBackoffMs, sleep } from '#commons/helpers/concurrency';
 import { logger } from '#commons/helpers/logger';
+import { CallStats } from '#commons/helpers/metrics';
 import { RateBudget, type LeaseStore } from '#commons/rate-budget';
 
 /** What happened to each connection of one task, after the in-invocation retries. */
@@ -44,6 +45,8 @@ export interface SettleOptions {
   /** Extra tries of a socket that answered 5xx (or not at all) before it is re-queued. */
   retries: number;
   retryBaseMs: number;
+  /** Where the 429s, call latencies and budget waits go (the invocation's metrics). */
+  stats?: CallStats;
 }
 
 /**
@@ -55,12 +58,23 @@ export interface SettleOptions {
  * again to every socket that already has it.
  */
 export async function settleConnections(connectionIds: readonly string[], probe: (connectionId: string) => Promise<PostOutcome>, options: SettleOptions): Promise<SettledConnections> {
-  const { limit, budget, retries, retryBaseMs } = options;
+  const { limit, budget, retries, retryBaseMs, stats } = options;
   const settled: SettledConnections = { delivered: 0, gone: [], waiting: [], unavailable: [], rejected: {} };
+  const call = async (connectionId: string): Promise<PostOutcome | 'no budget'> => {
+    const asked = performance.now();
+    if (!(await budget.take())) return 'no budget';
+    const granted = performance.now();
+    stats?.budgetWait.add(granted - asked);
+    try {
+      return await probe(connectionId);
+    } finally {
+      stats?.latency.add(performance.now() - granted);
+    }
+  };
   const settle = async (connectionId: string, failures: number): Promise<void> => {
     // The call slot first, then the grant: a grant is spent at once, never left to expire in a queue.
     const outcome = await limit
-      .run(async () => ((await budget.take()) ? probe(connectionId) : ('no budget' as const)))
+      .run(() => call(connectionId))
       .catch((error: unknown) => {
         (settled.rejected[rejectionReason(error)] ??= []).push(connectionId);
         settled.firstRejection ??= error;
@@ -70,6 +84,7 @@ export async function settleConnections(connectionIds: readonly string[], probe:
     else if (outcome === 'gone') settled.gone.push(connectionId);
     else if (outcome === 'no budget') settled.waiting.push(connectionId);
     else if (outcome === 'throttled') {
+      if (stats) stats.throttled++;
       budget.throttled();
       budget.expect(1);
       await settle(connectionId, failures);
@@ -130,6 +145,8 @@ export const REQUEUE_RESERVE_MS = 10_000;
 /** What one invocation's tasks share: the bound on calls in flight and a budget per kind of task. */
 export class DeliveryInvocation {
   readonly limit: ConcurrencyLimit;
+  /** What the invocation's calls met, for its metrics. */
+  readonly stats = new CallStats();
   private readonly budgets = new Map<BroadcastKind, RateBudget>();
 
   constructor(
@@ -247,6 +264,7 @@ export class DeliveryService {
       budget,
       retries: this.settings.retriesPerInvocation,
       retryBaseMs: this.settings.retryBaseMs,
+      stats: invocation.stats,
     });
     if (countFailed(settled.rejected) > 0) {
       logger.error('connections rejected the message; counting them as failed', { broadcastId: task.broadcastId, rejected: failureCounts(settled.rejected), error: settled.firstRejection as Error });

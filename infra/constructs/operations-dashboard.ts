@@ -1,7 +1,8 @@
 /**
- * The CloudWatch dashboard and alarms for watching broadcasts on AWS: deliveries against the
- * configured budget, queue depth and age per shard, DLQs, consumer concurrency, the state
- * machine's executions. Metrics of the handlers come from functions/commons/helpers/metrics.ts.
+ * The CloudWatch dashboard and alarms for watching broadcasts on AWS: deliveries and 429s against
+ * the configured budget, post latency and budget wait, queue depth and age per shard, DLQs,
+ * consumer concurrency, Map Run progress, the state machine's executions. Metrics of the handlers
+ * come from functions/commons/helpers/metrics.ts.
  */
 import { Duration } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Dashboard, GraphWidget, MathExpression, Metric, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
@@ -14,9 +15,13 @@ export interface OperationsDashboardProps {
   dashboardName: string;
   deliveryRatePerSecond: number;
   alarmPeriod: Duration;
+  /** Sustained throttling: 429s above `percentage` of the answers in `periods` consecutive alarm periods. */
+  throttling: { percentage: number; periods: number };
   queues: readonly Queue[];
   deadLetterQueues: readonly Queue[];
   consumer: IFunction;
+  /** The Query task of each Map child (query-partitions). */
+  fanOut: IFunction;
   stateMachine: StateMachine;
 }
 
@@ -30,7 +35,26 @@ export class OperationsDashboard extends Construct {
   constructor(scope: Construct, id: string, props: OperationsDashboardProps) {
     super(scope, id);
     const minute = Duration.minutes(1);
-    const swarmcast = (metricName: string): Metric => new Metric({ namespace: 'Swarmcast', metricName, dimensionsMap: { service: 'swarmcast' }, statistic: 'Sum', period: minute });
+    const swarmcast = (metricName: string, statistic = 'Sum', period = minute): Metric =>
+      new Metric({ namespace: 'Swarmcast', metricName, dimensionsMap: { service: 'swarmcast' }, statistic, period, label: statistic === 'Sum' ? undefined : `${metricName} ${statistic}` });
+    /** 429s in percent of all answers: the 429s plus every socket's final outcome. */
+    const throttledShare = (period: Duration): MathExpression =>
+      new MathExpression({
+        expression: '100 * throttled / (throttled + delivered + gone + failed)',
+        usingMetrics: {
+          throttled: swarmcast('PostsThrottled', 'Sum', period),
+          delivered: swarmcast('PostsDelivered', 'Sum', period),
+          gone: swarmcast('PostsGone', 'Sum', period),
+          failed: swarmcast('PostsFailed', 'Sum', period),
+        },
+        label: '429s, % of answers',
+        period,
+      });
+    // Step Functions publishes no per-Map-Run item counts to CloudWatch (those are DescribeMapRun's,
+    // the console's Map Run page and `swarmcast status`); AWS/States has the account's open and
+    // backlogged Map Runs, with no dimension: "Map Run Metrics" in
+    // https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html#resource-count-metrics-map-run
+    const mapRuns = (metricName: string): Metric => new Metric({ namespace: 'AWS/States', metricName, statistic: 'Maximum', period: minute });
     // Ids must differ between the expressions of one graph.
     const perSecond = (metricName: string, label: string): MathExpression => {
       const id = metricName.toLowerCase();
@@ -41,7 +65,7 @@ export class OperationsDashboard extends Construct {
     this.dashboard.addWidgets(
       new GraphWidget({
         title: 'Posts per second against the delivery budget',
-        left: [perSecond('PostsDelivered', 'delivered/s'), perSecond('PostsGone', 'gone/s'), perSecond('PostsFailed', 'failed/s')],
+        left: [perSecond('PostsDelivered', 'delivered/s'), perSecond('PostsGone', 'gone/s'), perSecond('PostsFailed', 'failed/s'), perSecond('PostsThrottled', '429s/s')],
         leftAnnotations: [{ value: props.deliveryRatePerSecond, label: 'deliveryRatePerSecond' }],
         width: 12,
       }),
@@ -49,6 +73,24 @@ export class OperationsDashboard extends Construct {
         title: 'Consumer concurrency (post-message)',
         left: [props.consumer.metric('ConcurrentExecutions', { statistic: 'Maximum', period: minute })],
         width: 12,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: '429 answers, % of all answers',
+        left: [throttledShare(minute)],
+        leftAnnotations: [{ value: props.throttling.percentage, label: `alarm above ${props.throttling.percentage} % for ${props.throttling.periods} periods` }],
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Post latency (ms, per @connections call)',
+        left: ['p50', 'p90', 'p99', 'Maximum'].map((statistic) => swarmcast('PostLatency', statistic)),
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Budget wait (ms, per granted call)',
+        left: ['p50', 'p99', 'Maximum'].map((statistic) => swarmcast('BudgetWait', statistic)),
+        width: 8,
       }),
     );
     this.dashboard.addWidgets(
@@ -63,8 +105,20 @@ export class OperationsDashboard extends Construct {
         width: 12,
       }),
       new GraphWidget({
-        title: 'Fan-out and connects',
-        left: [swarmcast('PartitionsFannedOut'), swarmcast('ConnectionsEnqueued'), swarmcast('Connects')],
+        title: 'Map Run progress: partitions fanned out, Map children (Query task) run and failed',
+        left: [
+          swarmcast('PartitionsFannedOut'),
+          props.fanOut.metricInvocations({ period: minute, label: 'Query task invocations' }),
+          props.fanOut.metricErrors({ period: minute, label: 'Query task errors' }),
+        ],
+        right: [mapRuns('ApproximateOpenMapRunCount'), mapRuns('ApproximateMapRunBacklogSize')],
+        width: 12,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Connections enqueued and connects',
+        left: [swarmcast('ConnectionsEnqueued'), swarmcast('Connects')],
         width: 12,
       }),
     );
@@ -90,6 +144,17 @@ export class OperationsDashboard extends Construct {
         new MathExpression({ expression: Object.keys(usingMetrics).join(' + '), usingMetrics, period: props.alarmPeriod, label: 'messages on the DLQs' }),
       );
     }
+    this.alarms.push(
+      new Alarm(this, 'SustainedThrottling', {
+        alarmDescription: `429s above ${props.throttling.percentage} % of the @connections answers for ${props.throttling.periods} periods: the account's API Gateway quota is shared or deliveryRatePerSecond is above it (README: Watching a broadcast on AWS).`,
+        metric: throttledShare(props.alarmPeriod),
+        threshold: props.throttling.percentage,
+        evaluationPeriods: props.throttling.periods,
+        datapointsToAlarm: props.throttling.periods,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
     alarmWhenAny(
       'FailedBroadcasts',
       'A broadcast execution failed or timed out (README: Watching a broadcast on AWS).',

@@ -31,6 +31,8 @@ const overrides = {
   sweepSchedule: 'rate(5 minutes)',
   stageName: 'beta',
   alarmPeriodMinutes: 3,
+  throttlingAlarmPercentage: 10,
+  throttlingAlarmPeriods: 2,
 } satisfies Partial<SwarmcastConfig>;
 
 const stacks: Record<'default config' | 'overridden config', Synthesized> = {} as never;
@@ -43,6 +45,29 @@ beforeAll(() => {
 }, 120_000);
 
 const bothConfigs = [['default config'], ['overridden config']] as const;
+
+/** One metric row of a dashboard graph: [namespace, name, ...dimension pairs, options], or [options] for an expression. */
+type MetricRow = (string | Record<string, unknown>)[];
+interface Widget {
+  title: string;
+  metrics: MetricRow[];
+  annotations?: { horizontal: { value: number; label: string }[] };
+}
+
+/** The dashboard's graphs, its body parsed; a CloudFormation reference reads `<Ref:LogicalId>`. */
+function dashboardWidgets({ template }: Synthesized): Widget[] {
+  const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+  const parts = dashboard.Properties.DashboardBody['Fn::Join'][1] as unknown[];
+  const body = parts.map((part) => (typeof part === 'string' ? part : `<${JSON.stringify(part).replace(/[{}"]/g, '')}>`)).join('');
+  return (JSON.parse(body) as { widgets: { properties: Widget }[] }).widgets.map((widget) => widget.properties);
+}
+
+const widgetTitled = (widgets: Widget[], title: RegExp): Widget => {
+  const found = widgets.filter((widget) => title.test(widget.title));
+  expect(found).toHaveLength(1);
+  return found[0];
+};
+const options = (row: MetricRow) => row[row.length - 1] as Record<string, unknown>;
 
 describe.each(bothConfigs)('with the %s', (name) => {
   const get = () => stacks[name];
@@ -59,9 +84,82 @@ describe.each(bothConfigs)('with the %s', (name) => {
     template.hasOutput('DashboardUrl', {});
   });
 
+  test('the dashboard: 429s in percent of the answers against the alarm threshold, post latency and budget wait as percentiles, every Swarmcast metric by service only', () => {
+    const { config } = get();
+    const widgets = dashboardWidgets(get());
+
+    const throttling = widgetTitled(widgets, /^429 answers/);
+    expect(throttling.metrics[0]).toEqual([expect.objectContaining({ expression: '100 * throttled / (throttled + delivered + gone + failed)' })]);
+    expect(throttling.metrics.slice(1).map((row) => [row[1], options(row).id, options(row).stat])).toEqual([
+      ['PostsThrottled', 'throttled', 'Sum'],
+      ['PostsDelivered', 'delivered', 'Sum'],
+      ['PostsGone', 'gone', 'Sum'],
+      ['PostsFailed', 'failed', 'Sum'],
+    ]);
+    expect(throttling.annotations?.horizontal).toEqual([expect.objectContaining({ value: config.throttlingAlarmPercentage })]);
+    const statsOf = (title: RegExp, metricName: string) =>
+      widgetTitled(widgets, title).metrics.map((row) => {
+        expect(row.slice(0, 2)).toEqual(['Swarmcast', metricName]);
+        return options(row).stat;
+      });
+    expect(statsOf(/^Post latency/, 'PostLatency')).toEqual(['p50', 'p90', 'p99', 'Maximum']);
+    expect(statsOf(/^Budget wait/, 'BudgetWait')).toEqual(['p50', 'p99', 'Maximum']);
+
+    const swarmcastRows = widgets.flatMap((widget) => widget.metrics).filter((row) => row[0] === 'Swarmcast');
+    expect(new Set(swarmcastRows.map((row) => row[1]))).toEqual(
+      new Set(['PostsDelivered', 'PostsGone', 'PostsFailed', 'PostsThrottled', 'PostLatency', 'BudgetWait', 'PartitionsFannedOut', 'ConnectionsEnqueued', 'Connects']),
+    );
+    for (const row of swarmcastRows) expect(row.slice(2, -1)).toEqual(['service', 'swarmcast']);
+  });
+
+  test('the dashboard: Map Run progress from partitions fanned out, the Query task (query-partitions) invocations and errors, and the account\'s open and backlogged Map Runs (AWS/States, no dimension)', () => {
+    const { stack } = get();
+    const mapRun = widgetTitled(dashboardWidgets(get()), /^Map Run progress/);
+    const queryPartitions = `<Ref:${logicalIdOf(stack, 'QueryPartitions')}>`;
+
+    expect(mapRun.metrics.map((row) => [...row.slice(0, -1), options(row).stat, options(row).yAxis ?? 'left'])).toEqual([
+      ['Swarmcast', 'PartitionsFannedOut', 'service', 'swarmcast', 'Sum', 'left'],
+      ['AWS/Lambda', 'Invocations', 'FunctionName', queryPartitions, 'Sum', 'left'],
+      ['AWS/Lambda', 'Errors', 'FunctionName', queryPartitions, 'Sum', 'left'],
+      ['AWS/States', 'ApproximateOpenMapRunCount', 'Maximum', 'right'],
+      ['AWS/States', 'ApproximateMapRunBacklogSize', 'Maximum', 'right'],
+    ]);
+  });
+
+  test('alarm on sustained throttling: 429s above throttlingAlarmPercentage of the answers in throttlingAlarmPeriods consecutive periods of alarmPeriodMinutes', () => {
+    const { template, config } = get();
+    const [throttling, ...others] = Object.values(template.findResources('AWS::CloudWatch::Alarm'))
+      .map((alarm) => alarm.Properties)
+      .filter((alarm) => JSON.stringify(alarm.Metrics).includes('PostsThrottled'));
+
+    expect(others).toHaveLength(0);
+    expect(throttling).toMatchObject({
+      Threshold: config.throttlingAlarmPercentage,
+      EvaluationPeriods: config.throttlingAlarmPeriods,
+      DatapointsToAlarm: config.throttlingAlarmPeriods,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    const [expression, ...metrics] = throttling.Metrics;
+    expect(expression).toMatchObject({ Expression: '100 * throttled / (throttled + delivered + gone + failed)', ReturnData: true });
+    expect(metrics.map((m: { Id: string; MetricStat: { Metric: Record<string, unknown>; Period: number; Stat: string } }) => [m.Id, m.MetricStat])).toEqual(
+      [
+        ['throttled', 'PostsThrottled'],
+        ['delivered', 'PostsDelivered'],
+        ['gone', 'PostsGone'],
+        ['failed', 'PostsFailed'],
+      ].map(([id, metricName]) => [
+        id,
+        { Metric: { Namespace: 'Swarmcast', MetricName: metricName, Dimensions: [{ Name: 'service', Value: 'swarmcast' }] }, Period: config.alarmPeriodMinutes * 60, Stat: 'Sum' },
+      ]),
+    );
+  });
+
   test('alarms: any message on any DLQ (10 DLQs per alarm), any failed or timed-out broadcast, over alarmPeriodMinutes', () => {
     const { template, config } = get();
-    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties);
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'))
+      .map((alarm) => alarm.Properties)
+      .filter((alarm) => !JSON.stringify(alarm.Metrics).includes('PostsThrottled'));
     const dlqs = config.shards + 1; // every shard's and the sweep schedule's
     expect(alarms).toHaveLength(Math.ceil(dlqs / 10) + 1);
     const watched = alarms.flatMap((alarm) => alarm.Metrics.filter((m: { MetricStat?: unknown }) => m.MetricStat));
