@@ -1,14 +1,13 @@
 /**
  * SigV4 checking for the local services that face callers (@connections, Step Functions):
- * the signature is recomputed with @smithy/signature-v4 from the request as received
+ * the signature is recomputed (the canonical request of the SigV4 specification, as
+ * @smithy/signature-v4 builds it) from the request as received
  * (method, raw path, query, the headers it names as signed, the hash of the body) and the
  * local stack's credentials, and compared with the one sent, as AWS does. A request signed
  * over a different path, body or key is refused instead of silently served.
  */
-import { createHash, createHmac, timingSafeEqual, type Hash, type Hmac } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { SignatureV4 } from '@smithy/signature-v4';
-import type { Checksum, SourceData } from '@smithy/types';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-account';
 
 /** Why a request was refused: the error code AWS uses and its message. */
@@ -39,48 +38,26 @@ const AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=([^/\s]+)\/(\d{8})\/([^/\s]+
 const SIGNATURE_MISMATCH =
   'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
 
-/** SHA-256 and HMAC-SHA256 from node:crypto, in the shape @smithy/signature-v4 hashes with. */
-class NodeSha256 implements Checksum {
-  private hash!: Hash | Hmac;
-
-  constructor(private readonly secret?: SourceData) {
-    this.reset();
-  }
-
-  update(data: Uint8Array): void {
-    this.hash.update(data);
-  }
-
-  async digest(): Promise<Uint8Array> {
-    return this.hash.digest();
-  }
-
-  reset(): void {
-    this.hash = this.secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(this.secret));
-  }
-}
-
-function toBuffer(data: SourceData): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.from(data);
-}
+/** Signing keys by day: one chain of four HMACs per day and service, as clients cache them too. */
+const MAX_CACHED_KEYS = 4;
 
 export class SigV4Verifier {
   private readonly service: string;
   private readonly region: string;
   private readonly credentials: { accessKeyId: string; secretAccessKey: string };
-  private readonly signer: SignatureV4;
+  private readonly signingKeys = new Map<string, Buffer>();
 
   constructor(options: SigV4VerifierOptions) {
     this.service = options.service;
     this.region = options.region ?? LOCAL_REGION;
     this.credentials = options.credentials ?? LOCAL_CREDENTIALS;
-    this.signer = new SignatureV4({ service: this.service, region: this.region, credentials: this.credentials, sha256: NodeSha256, applyChecksum: false });
   }
 
-  /** Undefined when the request is signed by the local credentials over exactly what was received. */
-  async verify(request: ReceivedRequest, body: Buffer): Promise<SigV4Rejection | undefined> {
+  /**
+   * Undefined when the request is signed by the local credentials over exactly what was received.
+   * Synchronous and without a signer object: it runs for every @connections call of a broadcast.
+   */
+  verify(request: ReceivedRequest, body: Buffer): SigV4Rejection | undefined {
     const authorization = request.headers.authorization;
     if (authorization === undefined) return { code: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' };
     const parsed = AUTHORIZATION.exec(authorization);
@@ -102,33 +79,78 @@ export class SigV4Verifier {
     }
 
     // Services other than S3 hash the body they received; a declared hash must match it.
+    const payloadHash = createHash('sha256').update(body).digest('hex');
     const declaredHash = header(request.headers, 'x-amz-content-sha256');
-    if (declaredHash !== undefined && declaredHash !== createHash('sha256').update(body).digest('hex')) return invalid(SIGNATURE_MISMATCH);
+    if (declaredHash !== undefined && declaredHash !== payloadHash) return invalid(SIGNATURE_MISMATCH);
 
-    const url = request.url ?? '/';
-    const queryStart = url.indexOf('?');
-    const headers: Record<string, string> = {};
-    for (const name of signedHeaders) {
+    const canonicalHeaders: string[] = [];
+    const headerNames = [...signedHeaders].sort();
+    for (const name of headerNames) {
       const value = header(request.headers, name);
       if (value === undefined) return invalid(SIGNATURE_MISMATCH);
-      headers[name] = value;
+      canonicalHeaders.push(`${name}:${canonicalHeaderValue(value)}\n`);
     }
-    const recomputed = await this.signer.sign(
-      {
-        method: request.method ?? 'GET',
-        protocol: 'http:',
-        hostname: headers.host,
-        path: queryStart === -1 ? url : url.slice(0, queryStart),
-        query: queryStart === -1 ? {} : parseQuery(url.slice(queryStart + 1)),
-        headers,
-        body,
-      },
-      { signingDate, signingRegion: region, signingService: service, signableHeaders: new Set(signedHeaders) },
-    );
-    const expected = /Signature=([0-9a-f]{64})$/.exec(String(recomputed.headers.authorization))?.[1] ?? '';
-    const matches = expected.length === signature.length && timingSafeEqual(Buffer.from(expected), Buffer.from(signature));
-    return matches ? undefined : invalid(SIGNATURE_MISMATCH);
+    const url = request.url ?? '/';
+    const queryStart = url.indexOf('?');
+    const canonicalRequest =
+      `${request.method ?? 'GET'}\n${canonicalPath(queryStart === -1 ? url : url.slice(0, queryStart))}\n${queryStart === -1 ? '' : canonicalQuery(url.slice(queryStart + 1))}\n` +
+      `${canonicalHeaders.join('')}\n${headerNames.join(';')}\n${payloadHash}`;
+    const scope = `${scopeDate}/${region}/${service}/aws4_request`;
+    const stringToSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash('sha256').update(canonicalRequest).digest('hex')}`;
+    const expected = createHmac('sha256', this.signingKey(scopeDate)).update(stringToSign).digest();
+    const sent = Buffer.from(signature, 'hex');
+    return sent.length === expected.length && timingSafeEqual(sent, expected) ? undefined : invalid(SIGNATURE_MISMATCH);
   }
+
+  /** kSigning = HMAC chain of the secret over the day, region, service and "aws4_request". */
+  private signingKey(day: string): Buffer {
+    let key = this.signingKeys.get(day);
+    if (!key) {
+      key = Buffer.from(`AWS4${this.credentials.secretAccessKey}`);
+      for (const part of [day, this.region, this.service, 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
+      if (this.signingKeys.size >= MAX_CACHED_KEYS) this.signingKeys.delete(this.signingKeys.keys().next().value as string);
+      this.signingKeys.set(day, key);
+    }
+    return key;
+  }
+}
+
+/** The path as every SDK but S3's signs it: dot segments resolved, then URI-escaped again (so %40 becomes %2540). */
+function canonicalPath(path: string): string {
+  const segments: string[] = [];
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
+  }
+  const normalized = `${path.startsWith('/') ? '/' : ''}${segments.join('/')}${segments.length > 0 && path.endsWith('/') ? '/' : ''}`;
+  return escapeUri(normalized).replace(/%2F/g, '/');
+}
+
+/** Names and values decoded and URI-escaped; sorted by name, a name's pairs among themselves. */
+function canonicalQuery(query: string): string {
+  const pairsByKey = new Map<string, string[]>();
+  for (const [key, value] of new URLSearchParams(query)) {
+    if (key.toLowerCase() === 'x-amz-signature') continue;
+    const escaped = escapeUri(key);
+    const pairs = pairsByKey.get(escaped) ?? [];
+    pairs.push(`${escaped}=${escapeUri(value)}`);
+    pairsByKey.set(escaped, pairs);
+  }
+  return [...pairsByKey.keys()]
+    .sort()
+    .map((key) => pairsByKey.get(key)!.sort().join('&'))
+    .join('&');
+}
+
+/** Line breaks to spaces, runs of blanks to one, trimmed. */
+function canonicalHeaderValue(value: string): string {
+  return value.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '');
+}
+
+/** RFC 3986 escaping, as the SDK signs: encodeURIComponent and also !'()*. */
+function escapeUri(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 function invalid(message: string): SigV4Rejection {
@@ -146,13 +168,4 @@ function parseAmzDate(value: string): Date | undefined {
   if (!match) return undefined;
   const [, year, month, day, hour, minute, second] = match.map(Number);
   return new Date(Date.UTC(year, month - 1, day, hour, minute, second));
-}
-
-function parseQuery(query: string): Record<string, string | string[]> {
-  const parsed: Record<string, string | string[]> = {};
-  for (const [key, value] of new URLSearchParams(query)) {
-    const existing = parsed[key];
-    parsed[key] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
-  }
-  return parsed;
 }

@@ -19,7 +19,7 @@ const OP_BY_METHOD: Record<string, ManagementOp | undefined> = { POST: 'post', G
  * Requests are answered as API Gateway does, so the unchanged SDK client works against it.
  * The SigV4 signature is checked against the local credentials (403 as API Gateway's).
  * This is the hot path of a broadcast: no per-request URL object, no awaits when the
- * socket is local besides the signature check.
+ * socket is local.
  */
 export function managementRequestListener(stage: string, route: RouteManagementCall, verifier: SigV4Verifier) {
   const prefix = `/${stage}/@connections/`;
@@ -33,13 +33,12 @@ export function managementRequestListener(stage: string, route: RouteManagementC
     }
     readBody(request, (data) => {
       if (data === undefined) return send(response, RESULTS.payloadTooLarge);
-      void verifier.verify(request, data).then((rejection) => {
-        if (rejection) return send(response, RESULTS.unauthenticated(rejection.code, rejection.message));
-        const result = route(op, connectionId, data);
-        // A forward to a worker that died must still answer: 500, which callers retry, as API Gateway's own.
-        if (result instanceof Promise) void result.then((r) => send(response, r), () => send(response, RESULTS.internalError));
-        else send(response, result);
-      }, () => send(response, RESULTS.internalError));
+      const rejection = verifier.verify(request, data);
+      if (rejection) return send(response, RESULTS.unauthenticated(rejection.code, rejection.message));
+      const result = route(op, connectionId, data);
+      // A forward to a worker that died must still answer: 500, which callers retry, as API Gateway's own.
+      if (result instanceof Promise) void result.then((r) => send(response, r), () => send(response, RESULTS.internalError));
+      else send(response, result);
     });
   };
 }
