@@ -20,14 +20,14 @@ import { parseArgs } from 'node:util';
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { AWS_LIMITS } from '../functions/commons/aws-limits';
-import { forEachWithConcurrency } from '../functions/commons/helpers/concurrency';
 import { defaultConfig, type SwarmcastConfig } from '../infra/config';
 import { localSfnClient } from '../local/demo';
 import { formatThrottle, parseQuota, ThrottleSyntaxError } from '../local/gateway/throttles';
 import type { RateLimit } from '../local/gateway/token-bucket';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/local-account';
+import { seedVirtualConnections } from '../local/virtual-rows';
 import { startLocalStack, type LocalStack } from '../local/stack';
 import { deliveriesChart, writeChart, type RatePoint } from './charts';
 
@@ -90,43 +90,6 @@ function documentClient(endpoint: string): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }));
 }
 
-/**
- * The rows $connect would write for N virtual connections, straight into the tables: row n in
- * partition n mod partitions (the even spread connect's two-choice placement approaches), and
- * each partition's counter set to its rows.
- */
-async function seed(stack: LocalStack, connections: number): Promise<number> {
-  const started = Date.now();
-  const dynamo = documentClient(stack.dynamoDbEndpoint);
-  const { Connections, Partitions } = stack.tableNames;
-  try {
-    const partitions = stack.config.partitions;
-    const now = Date.now();
-    const expiresAt = Math.floor(now / 1000) + stack.config.connectionTtlSeconds;
-    const batches = Array.from({ length: Math.ceil(connections / 25) }, (_, b) => b);
-    await forEachWithConcurrency(batches, 8, async (b) => {
-      let items = Array.from({ length: Math.min(25, connections - b * 25) }, (_, i) => {
-        const n = b * 25 + i;
-        return { PutRequest: { Item: { connectionId: stack.gateway.virtualConnectionId(n), partition: n % partitions, connectedAt: now, expiresAt } } };
-      });
-      while (items.length > 0) {
-        const { UnprocessedItems } = await dynamo.send(new BatchWriteCommand({ RequestItems: { [Connections]: items } }));
-        items = (UnprocessedItems?.[Connections] ?? []) as typeof items;
-      }
-    });
-    const perPartition = Array.from({ length: Math.min(partitions, connections) }, (_, p) => p);
-    await forEachWithConcurrency(perPartition, 8, async (partition) => {
-      const count = Math.floor(connections / partitions) + (partition < connections % partitions ? 1 : 0);
-      await dynamo.send(
-        new UpdateCommand({ TableName: Partitions, Key: { partition }, UpdateExpression: 'SET connections = :count', ExpressionAttributeValues: { ':count': count } }),
-      );
-    });
-  } finally {
-    dynamo.destroy();
-  }
-  return Date.now() - started;
-}
-
 /** One mode in this process: a local stack on the seeded tables, one broadcast, its counts. */
 async function runMode({ mode, connections, quota, resultFile }: ChildArgs): Promise<void> {
   const stack = await startLocalStack({
@@ -137,7 +100,7 @@ async function runMode({ mode, connections, quota, resultFile }: ChildArgs): Pro
     gatewayWorkers: GATEWAY_WORKERS,
   });
   const samples: ModeResult['samples'] = [];
-  const seedMs = await seed(stack, connections);
+  const seedMs = await seedVirtualConnections(stack, connections);
   console.error(`${mode}: seeded ${connections.toLocaleString('en-US')} connection rows in ${(seedMs / 1000).toFixed(1)} s`);
   const gatewayCounts = async () => {
     const [virtual, stats] = await Promise.all([stack.gateway.virtualDeliveries(), stack.gateway.stats()]);
