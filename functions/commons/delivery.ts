@@ -207,7 +207,7 @@ export class DeliveryTally {
   }
 
   private async carry(broadcastId: string, counts: DeliveryCounts, writeError: unknown): Promise<void> {
-    const carrier: CarriedCounts = { carriedCounts: { broadcastId, countId: randomUUID(), delivered: counts.delivered, gone: counts.gone, failed: counts.failed, failedBy: counts.failedBy ?? {} } };
+    const carrier: CarriedCounts = { carriedCounts: { broadcastId, countId: randomUUID(), delivered: counts.delivered, gone: counts.gone, failed: counts.failed, failedBy: counts.failedBy ?? {}, deliveredAt: Date.now() } };
     const unsent = this.carrierQueueUrls.length > 0 ? await sendDeliveryTasks([carrier], this.carrierQueueUrls, Math.floor(Math.random() * this.carrierQueueUrls.length)) : new Set([0]);
     if (unsent.size === 0) {
       logger.warn('could not add delivery counts; carried on a shard queue until DynamoDB takes them', { broadcastId, counts, error: writeError as Error });
@@ -266,8 +266,8 @@ export class DeliveryService {
    * SQS delivers the carrier. Throws while DynamoDB does not take it, so SQS delivers it again.
    */
   async writeCarried({ carriedCounts }: CarriedCounts): Promise<void> {
-    const { broadcastId, countId, ...counts } = carriedCounts;
-    await putCarriedDeliveryCounts(this.settings.tables.broadcasts, broadcastId, countId, counts);
+    const { broadcastId, countId, deliveredAt, ...counts } = carriedCounts;
+    await putCarriedDeliveryCounts(this.settings.tables.broadcasts, broadcastId, countId, counts, deliveredAt);
   }
 
   /** Adds the task's counts to `tally`; the caller writes the tally once per invocation. */
