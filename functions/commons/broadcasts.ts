@@ -176,10 +176,18 @@ export async function getBroadcastPayload(tableName: string, broadcastId: string
 
 /**
  * A replay restarts the clock. The plan stays "every partition": a replay's partitions are among
- * them, and a partition count raised since the broadcast widens it.
+ * them, and a partition count raised since the broadcast widens it. A replay of a broadcast
+ * still delivering (sockets unaccounted for, its delivery timeout not reached) is refused, as
+ * `swarmcast replay` refuses it: what it would replay is not known yet.
  */
 export async function beginReplay(tableName: string, broadcastId: string, partitionCount: number, startedAt: number): Promise<BroadcastPlan> {
-  const plan = await getBroadcastPlan(tableName, broadcastId);
+  const [plan, counters] = await Promise.all([getBroadcastPlan(tableName, broadcastId), readCounters(tableName, broadcastId)]);
+  const progress = progressOf({ broadcastId, ...plan, ...counters }, startedAt);
+  if (!progress.done && !progress.timedOut) {
+    throw new InvalidBroadcastError(
+      `broadcast ${broadcastId} is still delivering (${progress.accounted.toLocaleString('en-US')} of ${progress.enqueued.toLocaleString('en-US')} sockets accounted for); replay it once it has ended (swarmcast status ${broadcastId} --watch)`,
+    );
+  }
   const widened = Math.max(plan.partitionCount, partitionCount);
   await dynamoDb.send(
     new UpdateCommand({
