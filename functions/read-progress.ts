@@ -1,6 +1,6 @@
 import { getBroadcastState, progressOf, type BroadcastProgress } from '#commons/broadcasts';
 import { ENV } from '#commons/environment';
-import { isThrottlingError, isUnavailableError, UnavailableError } from '#commons/errors';
+import { asRetryable } from '#commons/errors';
 import { getStringFromEnv } from '#commons/helpers/env';
 
 const broadcastsTable = getStringFromEnv(ENV.broadcastsTable);
@@ -20,7 +20,6 @@ export const handler = async (event: ReadProgressEvent): Promise<BroadcastProgre
   try {
     return progressOf(await getBroadcastState(broadcastsTable, event.broadcastId), Date.now(), event.toleratedFailedSocketsPercentage ?? 0);
   } catch (error) {
-    if (isThrottlingError(error) || isUnavailableError(error)) throw new UnavailableError(`DynamoDB did not answer the progress read of broadcast ${event.broadcastId}`, { cause: error });
-    throw error;
+    throw asRetryable(error, `DynamoDB did not answer the progress read of broadcast ${event.broadcastId}`);
   }
 };

@@ -55,3 +55,12 @@ export function isUnavailableError(error: unknown): boolean {
   if ((sdkError?.$metadata?.httpStatusCode ?? 0) >= 500) return true;
   return sdkError?.cause !== undefined && sdkError.cause !== error && isUnavailableError(sdkError.cause);
 }
+
+/**
+ * What a task handler throws for `error`: DynamoDB or SQS not answering (or throttling past the
+ * SDK's retries) becomes UnavailableError, which the state machine retries; anything else as is.
+ */
+export function asRetryable(error: unknown, what: string): unknown {
+  if (error instanceof UnavailableError || error instanceof ThrottledError) return error;
+  return isThrottlingError(error) || isUnavailableError(error) ? new UnavailableError(`${what}: ${(error as Error).message}`, { cause: error }) : error;
+}
