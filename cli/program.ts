@@ -8,13 +8,20 @@ import { registerSendCommand } from './commands/send';
 import { registerStatusCommand } from './commands/status';
 import { registerSweepCommand } from './commands/sweep';
 
+/** "error: unknown option '--bogus'" → "swarmcast: unknown option '--bogus' (swarmcast --help shows the usage)". */
+export function usageErrorLine(text: string): string {
+  const [first] = text.trim().split('\n');
+  return `swarmcast: ${first.replace(/^error: /, '')} (swarmcast --help shows the usage)\n`;
+}
+
 /** Every command of `swarmcast`; built by a function so tests can read each command's help. */
 export function createProgram(): Command {
   const program = new Command()
     .name('swarmcast')
     .description('Broadcast one message to every client of an API Gateway WebSocket API — on AWS, or on the local stack.')
     .addOption(new Option('--verbose', 'show stack traces of errors'))
-    .showHelpAfterError()
+    // A usage error is one line that says what was wrong and where the usage is, not the whole help.
+    .configureOutput({ outputError: (text, write) => write(usageErrorLine(text)) })
     .addHelpText(
       'after',
       `

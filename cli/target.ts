@@ -45,6 +45,7 @@ export function addTargetOptions(command: Command): Command {
  * Region and credentials for AWS come from the standard SDK chain.
  */
 export async function resolveTarget(options: TargetOptions): Promise<Target> {
+  if (options.endpoint !== undefined) checkEndpoint(options.endpoint);
   if (options.stateMachineArn) {
     const region = STATE_MACHINE_ARN.exec(options.stateMachineArn)?.[1];
     if (!region) throw new CliError(`--state-machine-arn must look like arn:aws:states:<region>:<account>:stateMachine:<name>, not "${options.stateMachineArn}"`);
@@ -58,7 +59,11 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
   if (options.endpoint) {
     const region = process.env.AWS_REGION ?? LOCAL_REGION;
     const sfn = localClient(options.endpoint, region);
-    const stateMachineArn = await onlyStateMachineAt(sfn, options.endpoint);
+    const stateMachineArn = await onlyStateMachineAt(sfn, options.endpoint).catch((error: unknown) => {
+      if (error instanceof CliError) throw error;
+      const { name, message, code } = error as Error & { code?: string };
+      throw new CliError(`--endpoint ${options.endpoint} did not answer as a Step Functions API (${code ?? name}${message && message !== name ? `: ${message}` : ''}); is \`swarmcast local\` running there?`);
+    });
     return { where: 'local', sfn, stateMachineArn, description: `Step Functions API at ${options.endpoint} (--endpoint), state machine ${stateMachineArn}`, pollIntervalMs: 250 };
   }
   if (!options.stack) {
@@ -91,6 +96,19 @@ async function stackTarget(stackName: string): Promise<Target> {
 
 function awsTarget(sfn: SFNClient, stateMachineArn: string, description: string): Target {
   return { where: 'aws', sfn, stateMachineArn, description, pollIntervalMs: 2_000 };
+}
+
+/** An --endpoint that cannot be a Step Functions API is refused before any call, naming the flag. */
+function checkEndpoint(endpoint: string): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !['http:', 'https:'].includes(url.protocol) || url.hostname === '') {
+    throw new CliError(`--endpoint must be the http:// or https:// URL of a Step Functions API, e.g. http://127.0.0.1:7701, not ${JSON.stringify(endpoint)}`);
+  }
 }
 
 function localTarget(endpoint: string, region: string, stateMachineArn: string, description: string): Target {

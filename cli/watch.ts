@@ -13,15 +13,63 @@ export interface WatchOptions {
   minRedriveCount?: number;
 }
 
+/**
+ * How long the counts may stand still before the watch says so. Longer than a 429 back-off or a
+ * shard's visibility timeout (60 s locally), far shorter than the delivery timeout (15 min).
+ */
+export const STALL_NOTICE_MS = 90_000;
+
+/**
+ * Tells when a running broadcast has made no progress (partitions visited, sockets accounted
+ * for) for `thresholdMs`: one notice per stall, saying where it stands and what to look at.
+ */
+export class StallWatch {
+  private lastProgress = '';
+  private since: number;
+  private noticed = false;
+
+  constructor(
+    private readonly thresholdMs = STALL_NOTICE_MS,
+    now = Date.now(),
+  ) {
+    this.since = now;
+  }
+
+  observe(status: BroadcastStatus, now = Date.now()): string | undefined {
+    const { partitions, delivery } = status;
+    const progress = `${partitions?.succeeded ?? 0}/${partitions?.failed ?? 0}/${delivery?.accounted ?? 0}/${delivery?.enqueued ?? 0}`;
+    if (progress !== this.lastProgress) {
+      this.lastProgress = progress;
+      this.since = now;
+      this.noticed = false;
+      return undefined;
+    }
+    if (this.noticed || now - this.since < this.thresholdMs) return undefined;
+    this.noticed = true;
+    const where = delivery
+      ? `${delivery.accounted.toLocaleString('en-US')} of ${delivery.enqueued.toLocaleString('en-US')} connections accounted for`
+      : partitions
+        ? `${(partitions.succeeded + partitions.failed).toLocaleString('en-US')} of ${partitions.total.toLocaleString('en-US')} partitions visited`
+        : 'still preparing';
+    return (
+      `no progress for ${Math.round((now - this.since) / 1000)} s (${where}): look for a service that stopped or errors repeating in the stack's log (\`swarmcast local\` terminal, or the ` +
+      `consumers' CloudWatch logs), and for delivery tasks on the shard queues' dead-letter queues; the broadcast fails with DeliveryTimeout if delivery does not resume`
+    );
+  }
+}
+
 /** Polls the execution until it ends, showing progress on stderr; returns the final status (with its replays). */
 export async function watchUntilDone(target: Target, id: string, options: WatchOptions = {}): Promise<BroadcastStatus> {
   const display = options.quiet ? undefined : progressDisplay();
+  const stall = new StallWatch();
   try {
     for (;;) {
       const status = await readBroadcastStatus(target, id, { withReplays: false });
       const stale = status.redriveCount < (options.minRedriveCount ?? 0);
       if (!isRunning(status.status) && !stale) break;
       display?.update(status);
+      const notice = stall.observe(status);
+      if (notice && !options.quiet) process.stderr.write(`\n${notice}\n`);
       await new Promise((resolve) => setTimeout(resolve, target.pollIntervalMs));
     }
   } finally {

@@ -37,7 +37,8 @@ export type SettingVariable = (typeof ENV)[
   | 'postRetriesPerInvocation'
   | 'maxDeliveryAttempts'
   | 'deliveryRatePerSecond'
-  | 'sweepRatePerSecond'];
+  | 'sweepRatePerSecond'
+  | 'broadcastIdEnvelope'];
 
 export interface FunctionNeeds {
   tables: Partial<Record<TableName, TableAccess>>;
@@ -76,6 +77,7 @@ export const FUNCTION_MANIFEST = {
       ENV.toleratedFailedSocketsPercentage,
       ENV.progressPollSeconds,
       ENV.deliveryTimeoutSeconds,
+      ENV.broadcastIdEnvelope,
     ],
   },
   'query-partitions': {

@@ -2,7 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ConnectionPoster, createManagementApiClient } from '#commons/clients/management-api';
 import { DeliveryService, DeliveryTally } from '#commons/delivery';
-import { parseDeliveryTask } from '#commons/delivery-tasks';
+import { isCarriedCounts, parseShardMessage } from '#commons/delivery-tasks';
 import { ENV } from '#commons/environment';
 import { getIntegerFromEnv, getStringFromEnv } from '#commons/helpers/env';
 import { recordCallStats, recordDeliveryCounts, withMetrics } from '#commons/helpers/metrics';
@@ -18,10 +18,11 @@ const tables = {
   broadcasts: getStringFromEnv(ENV.broadcastsTable),
 };
 const deliveryRatePerSecond = getIntegerFromEnv(ENV.deliveryRatePerSecond, { min: 1 });
+const shardQueueUrls = shardQueueUrlsFromEnv();
 const delivery = new DeliveryService(
   {
     tables,
-    shardQueueUrls: shardQueueUrlsFromEnv(),
+    shardQueueUrls,
     postConcurrency,
     maxDeliveryAttempts: getIntegerFromEnv(ENV.maxDeliveryAttempts, { min: 1 }),
     retriesPerInvocation: getIntegerFromEnv(ENV.postRetriesPerInvocation, { min: 0, max: 10 }),
@@ -39,7 +40,7 @@ const delivery = new DeliveryService(
  * in batchItemFailures and only that message is received again (then its DLQ). Every call
  * is granted by the account's delivery budget; what the budget cannot grant before the
  * invocation ends goes back to the queue. The counts of the whole batch go to the broadcast
- * record in one write.
+ * record in one write; if DynamoDB does not take it, they ride a shard queue until it does.
  */
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => withMetrics(() => deliverBatch(event, context));
 
@@ -47,9 +48,12 @@ async function deliverBatch(event: SQSEvent, context: Context): Promise<SQSBatch
   // A processor per invocation: it holds the batch's state, and the local stack runs
   // several invocations of this module at once (Lambda never does).
   const processor = new BatchProcessor(EventType.SQS);
-  const tally = new DeliveryTally(tables.broadcasts);
+  const tally = new DeliveryTally(tables.broadcasts, shardQueueUrls);
   const invocation = delivery.newInvocation(context.getRemainingTimeInMillis());
-  const deliverRecord = async (record: SQSRecord): Promise<void> => delivery.deliver(parseDeliveryTask(record.body), tally, invocation);
+  const deliverRecord = async (record: SQSRecord): Promise<void> => {
+    const message = parseShardMessage(record.body);
+    await (isCarriedCounts(message) ? delivery.writeCarried(message) : delivery.deliver(message, tally, invocation));
+  };
   const response = await processPartialResponse(event, deliverRecord, processor, { context });
   // The totals before the flush: it empties the tally.
   recordDeliveryCounts(tally.totals());

@@ -1,5 +1,5 @@
 import { beginReplay, createBroadcast } from '#commons/broadcasts';
-import { parseBroadcastRequest } from '#commons/broadcast-request';
+import { frameWithBroadcastId, parseBroadcastRequest } from '#commons/broadcast-request';
 import { ENV } from '#commons/environment';
 import { getIntegerFromEnv, getStringFromEnv } from '#commons/helpers/env';
 import type { BroadcastKind } from '#commons/broadcasts';
@@ -7,6 +7,7 @@ import type { BroadcastKind } from '#commons/broadcasts';
 const broadcastsTable = getStringFromEnv(ENV.broadcastsTable);
 const partitionCount = getIntegerFromEnv(ENV.partitionCount, { min: 1 });
 const deliveryTimeoutMs = getIntegerFromEnv(ENV.deliveryTimeoutSeconds, { min: 1 }) * 1000;
+const broadcastIdEnvelope = getIntegerFromEnv(ENV.broadcastIdEnvelope, { min: 0, max: 1 }) === 1;
 /** The state machine reads these through *Path fields and task parameters, so they are configuration, not ASL literals. */
 const mapConfig = {
   maxConcurrency: getIntegerFromEnv(ENV.mapMaxConcurrency, { min: 1, max: 10_000 }),
@@ -50,7 +51,8 @@ export const handler = async ({ input, executionName }: PrepareEvent): Promise<P
   await createBroadcast(broadcastsTable, {
     broadcastId: executionName,
     kind,
-    message: request.kind === 'message' ? request.message : undefined,
+    // Stored framed: consumers send the stored text as it is, and a replay sends the same frame.
+    message: request.kind !== 'message' ? undefined : broadcastIdEnvelope ? frameWithBroadcastId(executionName, request.message) : request.message,
     partitionCount,
     startedAt,
     deliveryTimeoutMs,

@@ -1,5 +1,6 @@
 import type { BroadcastKind } from '#commons/broadcasts';
 import { ENV } from '#commons/environment';
+import { asRetryable } from '#commons/errors';
 import { getIntegerFromEnv, getStringFromEnv } from '#commons/helpers/env';
 import { recordFanOut, withMetrics } from '#commons/helpers/metrics';
 import { fanOutPartitions, type FanOutResult } from '#commons/partition-fan-out';
@@ -22,10 +23,12 @@ export interface QueryPartitionsEvent {
   BatchInput: { broadcastId: string; kind: BroadcastKind; resendFailedSockets?: boolean };
 }
 
-/** QueryPartitions task (map child): enqueue every connection of the batch's partitions. */
+/** QueryPartitions task (map child): enqueue every connection of the batch's partitions. DynamoDB or SQS not answering ends in UnavailableError, which the state machine retries. */
 export const handler = async ({ Items, BatchInput }: QueryPartitionsEvent): Promise<FanOutResult> =>
   withMetrics(async () => {
-    const result = await fanOutPartitions(settings, BatchInput.broadcastId, BatchInput.kind, Items, { resendFailedSockets: BatchInput.resendFailedSockets === true });
+    const result = await fanOutPartitions(settings, BatchInput.broadcastId, BatchInput.kind, Items, { resendFailedSockets: BatchInput.resendFailedSockets === true }).catch((error) => {
+      throw asRetryable(error, `partitions ${Items.join(', ')} of broadcast ${BatchInput.broadcastId}`);
+    });
     recordFanOut(result.partitions, result.connections);
     return result;
   });

@@ -1,5 +1,6 @@
 import { getBroadcastState, progressOf, type BroadcastProgress } from '#commons/broadcasts';
 import { ENV } from '#commons/environment';
+import { asRetryable } from '#commons/errors';
 import { getStringFromEnv } from '#commons/helpers/env';
 
 const broadcastsTable = getStringFromEnv(ENV.broadcastsTable);
@@ -10,6 +11,15 @@ export interface ReadProgressEvent {
   toleratedFailedSocketsPercentage?: number;
 }
 
-/** ReadProgress task: the broadcast's plan and summed counters, whether delivery is done (and good enough), and its summary. */
-export const handler = async (event: ReadProgressEvent): Promise<BroadcastProgress> =>
-  progressOf(await getBroadcastState(broadcastsTable, event.broadcastId), Date.now(), event.toleratedFailedSocketsPercentage ?? 0);
+/**
+ * ReadProgress task: the broadcast's plan and summed counters, whether delivery is done (and good
+ * enough), and its summary. A DynamoDB that does not answer ends in UnavailableError, which the
+ * state machine retries: the broadcast outlives the outage instead of failing on a read.
+ */
+export const handler = async (event: ReadProgressEvent): Promise<BroadcastProgress> => {
+  try {
+    return progressOf(await getBroadcastState(broadcastsTable, event.broadcastId), Date.now(), event.toleratedFailedSocketsPercentage ?? 0);
+  } catch (error) {
+    throw asRetryable(error, `DynamoDB did not answer the progress read of broadcast ${event.broadcastId}`);
+  }
+};

@@ -94,6 +94,14 @@ export interface SwarmcastConfig {
    * the execution succeeds and its summary still counts them; `swarmcast replay` re-sends to them.
    */
   toleratedFailedSocketsPercentage: number;
+
+  // What a client receives.
+  /**
+   * Frames every broadcast as {"broadcastId": "...", "message": "..."} instead of the bare
+   * message, so a client can drop a repeat (delivery is at least once where a consumer dies
+   * mid-batch: README, "Clients that see a broadcast twice"). The frame counts against the 128 KB.
+   */
+  broadcastIdEnvelope: boolean;
 }
 
 /** A PostToConnection round trip within a Region takes ~10–30 ms; the derived numbers allow this much. */
@@ -166,10 +174,12 @@ export const defaultConfig: SwarmcastConfig = {
   throttlingAlarmPeriods: 3,
   // 0: a broadcast that missed any live socket says so; raise it where a few misses are acceptable.
   toleratedFailedSocketsPercentage: 0,
+  // Off: clients get the message as sent; turning it on changes what every client must parse.
+  broadcastIdEnvelope: false,
 };
 
 /** Bounds that AWS (or common sense) puts on each number. */
-export const bounds: Record<Exclude<keyof SwarmcastConfig, 'sweepSchedule' | 'stageName' | 'connectAuthorizer'>, [number, number]> = {
+export const bounds: Record<Exclude<keyof SwarmcastConfig, 'sweepSchedule' | 'stageName' | 'connectAuthorizer' | 'broadcastIdEnvelope'>, [number, number]> = {
   // The plan travels in Step Functions state (≤ 256 KiB) as the Map's item list: 10,000 keeps it well inside.
   partitions: [1, 10_000],
   // Five resources per shard (queue, DLQ, their SSL-only policies, the event source mapping)
@@ -261,6 +271,9 @@ export function resolveConfig(overrides: Partial<Record<keyof SwarmcastConfig, u
   }
   if (config.connectAuthorizer !== undefined && (typeof config.connectAuthorizer !== 'string' || !/\.[cm]?[jt]s$/.test(config.connectAuthorizer))) {
     throw new InvalidConfigError(`swarmcast setting connectAuthorizer=${JSON.stringify(config.connectAuthorizer)} must be the path of a .ts or .js handler file, relative to the repository root`);
+  }
+  if (typeof config.broadcastIdEnvelope !== 'boolean') {
+    throw new InvalidConfigError(`swarmcast setting broadcastIdEnvelope=${JSON.stringify(config.broadcastIdEnvelope)} must be true or false`);
   }
   assertWithinHistoryLimit(config as unknown as SwarmcastConfig);
   return config as unknown as SwarmcastConfig;

@@ -24,5 +24,6 @@ export function settingsOf(config: SwarmcastConfig): Record<SettingVariable, num
     [ENV.maxDeliveryAttempts]: config.maxDeliveryAttempts,
     [ENV.deliveryRatePerSecond]: config.deliveryRatePerSecond,
     [ENV.sweepRatePerSecond]: config.sweepRatePerSecond,
+    [ENV.broadcastIdEnvelope]: config.broadcastIdEnvelope ? 1 : 0,
   };
 }

@@ -1,6 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Server } from 'node:http';
-import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /**
@@ -16,6 +15,10 @@ export interface ChildServer {
   endpoint: string;
   /** Asks the child to close its server (flushing any on-disk store) and waits for it to exit. */
   stop(): Promise<void>;
+  /** Settles, with how it ended ("exited with SIGKILL"), if the child ends without being asked to. */
+  died: Promise<string>;
+  /** The child's process id. */
+  pid: number;
 }
 
 /** What a child entry sends once it listens. */
@@ -38,10 +41,12 @@ export async function forkServer(entryFile: string, options: unknown): Promise<C
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const port = await waitForPort(child, entryFile);
   let stopping = false;
-  // Requests would fail with ECONNREFUSED and nothing else: say which emulator died.
-  child.once('exit', (code, signal) => stopping || console.error(`${path.basename(entryFile)} exited unexpectedly with ${signal ?? code}`));
+  // Requests would fail with ECONNREFUSED and nothing else: the owner says which emulator died, and what follows.
+  const died = new Promise<string>((resolve) => child.once('exit', (code, signal) => stopping || resolve(`exited with ${signal ?? `code ${code}`}`)));
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    died,
+    pid: child.pid!,
     async stop() {
       stopping = true;
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

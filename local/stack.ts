@@ -9,7 +9,7 @@ import { functionArn, handlerModule } from './lambdas';
 import { type FunctionInstance, startFunctionInstance } from './lambda/function-instance';
 import { LOCAL_REGION, LOCAL_STATE_MACHINE_NAME } from './local-account';
 import { startEventSource, type EventSource } from './sqs/event-source';
-import { startSqs } from './sqs';
+import { startSqs, type LocalSqs } from './sqs';
 import { startStepFunctions, type LocalStepFunctions } from './stepfunctions';
 import { arnSubstitutions, BROADCAST_ASL_FILE } from '../statemachines/broadcast-contract';
 
@@ -61,9 +61,16 @@ export interface LocalStack extends LocalStackEndpoints {
   shardQueueUrls: string[];
   dlqUrls: string[];
   dynamoDb: LocalDynamoDb;
+  sqs: LocalSqs;
   gateway: Gateway;
   consumers: EventSource;
   stepFunctions: LocalStepFunctions;
+  /**
+   * Settles with one line if a service the stack cannot do without stops on its own. dynalite and
+   * local-aws-sqs keep their state in their own process (the tables unless --data, every queued
+   * delivery task): a restarted one would have lost it, so the stack is stopped rather than restarted.
+   */
+  failed: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -180,9 +187,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       shardQueueUrls: sqs.shardQueueUrls,
       dlqUrls: sqs.dlqUrls,
       dynamoDb,
+      sqs,
       gateway,
       consumers,
       stepFunctions,
+      failed: Promise.race([
+        dynamoDb.died.then(
+          (how) =>
+            `DynamoDB (dynalite) ${how}; ${options.dataDir ? `the tables in ${options.dataDir} are kept` : 'its tables were in memory and are lost'}, so the stack stops: start it again`,
+        ),
+        sqs.died.then((how) => `SQS (local-aws-sqs) ${how}; the delivery tasks it held were in memory and are lost, so the stack stops: start it again and replay what did not arrive`),
+      ]),
       stop: stopAll,
     };
   } catch (error) {

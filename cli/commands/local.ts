@@ -77,10 +77,15 @@ Then, for example:  npx wscat -c ${stack.webSocketUrl}
 Ctrl-C stops everything.`);
     // `on`, not `once`: Ctrl-C can arrive twice (from the terminal and relayed by tsx), and
     // a second one must not kill the process halfway through stopping.
-    await new Promise<void>((resolve) => {
-      process.on('SIGINT', () => resolve());
-      process.on('SIGTERM', () => resolve());
+    const failure = await new Promise<string | undefined>((resolve) => {
+      process.on('SIGINT', () => resolve(undefined));
+      process.on('SIGTERM', () => resolve(undefined));
+      void stack.failed.then(resolve);
     });
+    if (failure) {
+      console.error(`\nswarmcast local: ${failure}`);
+      process.exitCode = 1;
+    }
     console.error('\nswarmcast local: stopping…');
     await unpublishEndpoints();
     await webConsole.stop();

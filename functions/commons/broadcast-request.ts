@@ -75,3 +75,19 @@ function messageText(message: unknown): string {
   }
   return text;
 }
+
+/**
+ * The frame every client gets when broadcastIdEnvelope is on: the broadcast id beside the message
+ * text, so a client drops a frame whose id it has seen. The frame, not only the text, must fit
+ * in one WebSocket message.
+ */
+export function frameWithBroadcastId(broadcastId: string, message: string): string {
+  const frame = JSON.stringify({ broadcastId, message });
+  const bytes = Buffer.byteLength(frame, 'utf8');
+  if (bytes > MAX_MESSAGE_BYTES) {
+    throw new InvalidBroadcastError(
+      `"message" in its broadcast-id envelope is ${bytes.toLocaleString('en-US')} bytes; a WebSocket message can carry at most ${MAX_MESSAGE_BYTES.toLocaleString('en-US')} bytes (128 KB): shorten the message by ${(bytes - MAX_MESSAGE_BYTES).toLocaleString('en-US')} bytes`,
+    );
+  }
+  return frame;
+}

@@ -13,6 +13,11 @@
  *   task's ids), PUT once by the consumer; a failed-sockets replay takes them over (see takeOverFailedSockets);
  * - `count#delivered#retaken#<write id>`: what a replay took over of one failed-socket write, as negative failed
  *   counts, PUT once: the replay's own deliveries then count those sockets again.
+ * - `count#delivered#carried#<count id>`: the counts of one invocation whose ADD failed, carried on a
+ *   shard queue until DynamoDB answered again, then PUT once (a redelivered carrier overwrites it).
+ * - `claim#p<partition>`: which fan-out run's tasks deliver to the partition. The first consumer of
+ *   a run's task claims it; a task of another run (a replay, redrive or retry that enqueued the
+ *   partition again because its count write was lost) is dropped unsent.
  * ReadProgress reads the plan and Queries the `count#` items, never the message. Every item
  * expires with the broadcast (expiresAt).
  */
@@ -32,7 +37,9 @@ const COUNT_PREFIX = 'count#';
 const ENQUEUED_PREFIX = `${COUNT_PREFIX}enqueued#`;
 const DELIVERED_PREFIX = `${COUNT_PREFIX}delivered#`;
 const RETAKEN_PREFIX = `${DELIVERED_PREFIX}retaken#`;
+const CARRIED_PREFIX = `${DELIVERED_PREFIX}carried#`;
 const FAILED_PREFIX = 'failed#';
+const CLAIM_PREFIX = 'claim#';
 /** Partitions per enqueued-count item: 64 names "p9999" with their counts stay far under 1 KB. */
 export const ENQUEUED_GROUP_SIZE = 64;
 /** Items the delivery counts are spread over; ReadProgress sums them. */
@@ -169,10 +176,18 @@ export async function getBroadcastPayload(tableName: string, broadcastId: string
 
 /**
  * A replay restarts the clock. The plan stays "every partition": a replay's partitions are among
- * them, and a partition count raised since the broadcast widens it.
+ * them, and a partition count raised since the broadcast widens it. A replay of a broadcast
+ * still delivering (sockets unaccounted for, its delivery timeout not reached) is refused, as
+ * `swarmcast replay` refuses it: what it would replay is not known yet.
  */
 export async function beginReplay(tableName: string, broadcastId: string, partitionCount: number, startedAt: number): Promise<BroadcastPlan> {
-  const plan = await getBroadcastPlan(tableName, broadcastId);
+  const [plan, counters] = await Promise.all([getBroadcastPlan(tableName, broadcastId), readCounters(tableName, broadcastId)]);
+  const progress = progressOf({ broadcastId, ...plan, ...counters }, startedAt);
+  if (!progress.done && !progress.timedOut) {
+    throw new InvalidBroadcastError(
+      `broadcast ${broadcastId} is still delivering (${progress.accounted.toLocaleString('en-US')} of ${progress.enqueued.toLocaleString('en-US')} sockets accounted for); replay it once it has ended (swarmcast status ${broadcastId} --watch)`,
+    );
+  }
   const widened = Math.max(plan.partitionCount, partitionCount);
   await dynamoDb.send(
     new UpdateCommand({
@@ -253,6 +268,105 @@ export async function addDeliveryCounts(tableName: string, broadcastId: string, 
       },
     }),
   );
+}
+
+/**
+ * The counts of one invocation whose ADD failed, carried on a shard queue and written here once
+ * DynamoDB answers: a PUT keyed by `countId`, so a carrier SQS delivers twice counts once.
+ */
+export async function putCarriedDeliveryCounts(tableName: string, broadcastId: string, countId: string, counts: DeliveryCounts, now = Date.now()): Promise<void> {
+  const reasons = FAILURE_REASONS.filter((reason) => (counts.failedBy?.[reason] ?? 0) !== 0);
+  await withThrottlingRetries(`the carried delivery counts of broadcast ${broadcastId}`, () =>
+    dynamoDb.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: {
+          ...key(broadcastId, `${CARRIED_PREFIX}${countId}`),
+          delivered: counts.delivered,
+          gone: counts.gone,
+          failed: counts.failed,
+          ...Object.fromEntries(reasons.map((reason) => [failedByAttribute(reason), counts.failedBy![reason]])),
+          lastDeliveryAt: now,
+          expiresAt: expiresAt(now),
+        },
+      }),
+    ),
+  );
+}
+
+/**
+ * Records a partition's enqueued count from a consumer, for a fan-out whose own write was lost
+ * (DynamoDB did not answer after its tasks went out): the first task of a partition carries the
+ * count. Written only where none is, before any of the task's sockets is counted delivered.
+ */
+export async function carryEnqueued(tableName: string, broadcastId: string, partition: number, count: number, now = Date.now()): Promise<void> {
+  try {
+    await withThrottlingRetries(`the enqueued count of broadcast ${broadcastId}`, () =>
+      dynamoDb.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: key(broadcastId, enqueuedGroupItem(partition)),
+          UpdateExpression: 'SET #p = :n, firstEnqueuedAt = if_not_exists(firstEnqueuedAt, :now), lastEnqueuedAt = :now, expiresAt = :expiresAt',
+          ConditionExpression: 'attribute_not_exists(#p)',
+          ExpressionAttributeNames: { '#p': partitionAttribute(partition) },
+          ExpressionAttributeValues: { ':n': count, ':now': now, ':expiresAt': expiresAt(now) },
+        }),
+      ),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+}
+
+const claimKey = (broadcastId: string, partition: number) => key(broadcastId, `${CLAIM_PREFIX}p${partition}`);
+
+/**
+ * Whether tasks of fan-out run `run` may deliver to `partition`: yes if no run has claimed it (it
+ * is then claimed for this one), if this run holds the claim, or if the run holding it was
+ * abandoned (some of its tasks never reached a queue) and this is another run. One conditional
+ * PutItem (~1 WCU) per partition and container; the rare refusal costs a GetItem more.
+ */
+export async function claimPartition(tableName: string, broadcastId: string, partition: number, run: string, now = Date.now()): Promise<boolean> {
+  try {
+    await withThrottlingRetries(`the claim of partition ${partition} of broadcast ${broadcastId}`, () =>
+      dynamoDb.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { ...claimKey(broadcastId, partition), run, expiresAt: expiresAt(now) },
+          ConditionExpression: 'attribute_not_exists(#id) OR (#run = :run AND attribute_not_exists(abandoned)) OR (#run <> :run AND abandoned = :true)',
+          ExpressionAttributeNames: { '#id': BROADCAST_ID, '#run': 'run' },
+          ExpressionAttributeValues: { ':run': run, ':true': true },
+        }),
+      ),
+    );
+    return true;
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+  // Refused: either another live run holds it, or this very run holds it abandoned (its tasks that
+  // did go out still deliver until another run takes the partition over).
+  const { Item } = await dynamoDb.send(new GetCommand({ TableName: tableName, Key: claimKey(broadcastId, partition), ConsistentRead: true }));
+  return Item?.run === run;
+}
+
+/**
+ * Marks a run whose tasks of `partition` did not all reach a queue: the partition fails and a
+ * replay's run may take it over (claimPartition). Only while no other run holds it.
+ */
+export async function abandonRun(tableName: string, broadcastId: string, partition: number, run: string, now = Date.now()): Promise<void> {
+  try {
+    await dynamoDb.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { ...claimKey(broadcastId, partition), run, abandoned: true, expiresAt: expiresAt(now) },
+        ConditionExpression: 'attribute_not_exists(#id) OR #run = :run',
+        ExpressionAttributeNames: { '#id': BROADCAST_ID, '#run': 'run' },
+        ExpressionAttributeValues: { ':run': run },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
 }
 
 /** A partition's failed-socket items all begin with this. */

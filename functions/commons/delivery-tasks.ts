@@ -16,13 +16,43 @@ export interface DeliveryTask {
   connectionIds: string[];
   /** Set on the first re-queue (epoch ms): ids still undelivered then count as failed. */
   deliverBy?: number;
+  /** The fan-out run that enqueued these ids: only one run's tasks deliver to a partition (claimPartition). A failed-sockets replay has none. */
+  run?: string;
+  /** On a run's first task of a partition: the partition's enqueued count, recorded by the consumer if the fan-out's own write was lost. */
+  enqueued?: number;
 }
+
+/** Delivery counts whose write failed, carried on a shard queue until DynamoDB answers (putCarriedDeliveryCounts). */
+export interface CarriedCounts {
+  carriedCounts: { broadcastId: string; countId: string; delivered: number; gone: number; failed: number; failedBy: Partial<Record<string, number>>; deliveredAt: number };
+}
+
+export type ShardMessage = DeliveryTask | CarriedCounts;
+
+export const isCarriedCounts = (message: ShardMessage): message is CarriedCounts => 'carriedCounts' in message;
 
 /** Room left in an SQS message for the JSON around the ids (ids, quotes and commas aside). */
 const ENVELOPE_BYTES = 1024;
 
 export class DeliveryTaskError extends Error {
   override name = 'DeliveryTaskError';
+}
+
+/** A shard-queue message: a delivery task, or counts carried until they could be written. */
+export function parseShardMessage(body: string): ShardMessage {
+  let message: Partial<DeliveryTask & CarriedCounts>;
+  try {
+    message = JSON.parse(body);
+  } catch {
+    throw new DeliveryTaskError('message body is not JSON');
+  }
+  if (message?.carriedCounts === undefined) return validTask(message);
+  const carried = message.carriedCounts;
+  const counts = [carried?.delivered, carried?.gone, carried?.failed, carried?.deliveredAt, ...Object.values(carried?.failedBy ?? {})];
+  if (typeof carried?.broadcastId !== 'string' || typeof carried.countId !== 'string' || !counts.every(Number.isInteger)) {
+    throw new DeliveryTaskError('carried counts must be {broadcastId: string, countId: string, delivered, gone, failed, deliveredAt: integer, failedBy: {reason: integer}}');
+  }
+  return message as CarriedCounts;
 }
 
 export function parseDeliveryTask(body: string): DeliveryTask {
@@ -32,15 +62,21 @@ export function parseDeliveryTask(body: string): DeliveryTask {
   } catch {
     throw new DeliveryTaskError('message body is not JSON');
   }
+  return validTask(task);
+}
+
+function validTask(task: Partial<DeliveryTask>): DeliveryTask {
   if (
     typeof task?.broadcastId !== 'string' ||
     !Number.isInteger(task.partition) ||
     !Number.isInteger(task.attempt) ||
     !Array.isArray(task.connectionIds) ||
     !task.connectionIds.every((id) => typeof id === 'string') ||
-    (task.deliverBy !== undefined && !Number.isInteger(task.deliverBy))
+    (task.deliverBy !== undefined && !Number.isInteger(task.deliverBy)) ||
+    (task.run !== undefined && typeof task.run !== 'string') ||
+    (task.enqueued !== undefined && !Number.isInteger(task.enqueued))
   ) {
-    throw new DeliveryTaskError('message body must be {broadcastId: string, partition: integer, attempt: integer, connectionIds: string[], deliverBy?: integer}');
+    throw new DeliveryTaskError('message body must be {broadcastId: string, partition: integer, attempt: integer, connectionIds: string[], deliverBy?: integer, run?: string, enqueued?: integer}');
   }
   return task as DeliveryTask;
 }
@@ -55,12 +91,13 @@ export function packDeliveryTasks(
   connectionIds: readonly string[],
   idsPerTask: number,
   maxBytes = MAX_SQS_MESSAGE_BYTES,
+  run?: string,
 ): DeliveryTask[] {
   const tasks: DeliveryTask[] = [];
   let current: string[] = [];
   let bytes = ENVELOPE_BYTES + Buffer.byteLength(broadcastId);
   const flush = () => {
-    if (current.length > 0) tasks.push({ broadcastId, partition, attempt: 0, connectionIds: current });
+    if (current.length > 0) tasks.push({ broadcastId, partition, attempt: 0, connectionIds: current, ...(run !== undefined && { run, ...(tasks.length === 0 && { enqueued: connectionIds.length }) }) });
     current = [];
     bytes = ENVELOPE_BYTES + Buffer.byteLength(broadcastId);
   };
@@ -82,7 +119,7 @@ const MAX_SEND_ATTEMPTS = 5;
  * backoff. Returns the indexes of the tasks that could not be sent after the last attempt;
  * every other task is on its queue. Never throws, so the caller knows exactly what went out.
  */
-export async function sendDeliveryTasks(tasks: readonly DeliveryTask[], shardQueueUrls: readonly string[], firstShard: number, delaySeconds = 0): Promise<Set<number>> {
+export async function sendDeliveryTasks(tasks: readonly ShardMessage[], shardQueueUrls: readonly string[], firstShard: number, delaySeconds = 0): Promise<Set<number>> {
   const byShard = new Map<string, SendMessageBatchRequestEntry[]>();
   tasks.forEach((task, index) => {
     const queueUrl = shardQueueUrls[(firstShard + index) % shardQueueUrls.length];

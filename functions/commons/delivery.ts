@@ -1,9 +1,22 @@
 import { GetConnectionCommand, GoneException, type ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
-import { addDeliveryCounts, getBroadcastPayload, recordFailedSockets, type BroadcastKind, type DeliveryCounts, type FailureCounts, type FailureReason } from '#commons/broadcasts';
+import { randomUUID } from 'node:crypto';
+import {
+  addDeliveryCounts,
+  carryEnqueued,
+  claimPartition,
+  getBroadcastPayload,
+  putCarriedDeliveryCounts,
+  recordFailedSockets,
+  type BroadcastKind,
+  type DeliveryCounts,
+  type FailureCounts,
+  type FailureReason,
+} from '#commons/broadcasts';
 import type { ConnectionPoster, PostOutcome, PreparedPayload } from '#commons/clients/management-api';
 import { preparePayload } from '#commons/clients/management-api';
 import { removeConnections, type ConnectionTables } from '#commons/connections';
-import { DeliveryTaskError, sendDeliveryTasks, type DeliveryTask } from '#commons/delivery-tasks';
+import { DeliveryTaskError, sendDeliveryTasks, type CarriedCounts, type DeliveryTask } from '#commons/delivery-tasks';
+import { isThrottlingError, isUnavailableError } from '#commons/errors';
 import { ConcurrencyLimit, jitteredBackoffMs, sleep } from '#commons/helpers/concurrency';
 import { logger } from '#commons/helpers/logger';
 import { CallStats } from '#commons/helpers/metrics';
@@ -139,6 +152,11 @@ export interface DeliverySettings {
   deliveryTimeoutMs: number;
 }
 
+/** A task DynamoDB could not prepare (payload, claim) comes back after this long. */
+const UNPREPARED_DELAY_SECONDS = 5;
+/** Claims remembered per container; past this the memory starts over (a claim is only re-checked). */
+const MAX_CACHED_CLAIMS = 10_000;
+
 /** Room an invocation keeps before its timeout to re-queue what it could not deliver and write its counts. */
 export const REQUEUE_RESERVE_MS = 10_000;
 
@@ -172,11 +190,19 @@ export class DeliveryInvocation {
   }
 }
 
-/** Delivery counts of one invocation, per broadcast, written in one update each. */
+/**
+ * Delivery counts of one invocation, per broadcast, written in one update each. A write
+ * DynamoDB does not take is carried on a shard queue (`carrierQueueUrls`) and written from
+ * there once it answers: the sockets got the message, so the messages of the batch are not
+ * failed (that would send it again), and the counts are not dropped.
+ */
 export class DeliveryTally {
   private readonly counts = new Map<string, DeliveryCounts>();
 
-  constructor(private readonly broadcastsTable: string) {}
+  constructor(
+    private readonly broadcastsTable: string,
+    private readonly carrierQueueUrls: readonly string[] = [],
+  ) {}
 
   add(broadcastId: string, { delivered, gone, failed, failedBy = {} }: DeliveryCounts): void {
     const total = this.counts.get(broadcastId) ?? { delivered: 0, gone: 0, failed: 0, failedBy: {} };
@@ -193,15 +219,19 @@ export class DeliveryTally {
   }
 
   async flush(): Promise<void> {
-    await Promise.all(
-      [...this.counts].map(([broadcastId, counts]) =>
-        this.write(broadcastId, counts).catch((error) =>
-          // The sockets got the message; failing the batch would send it to them again.
-          logger.error('could not add delivery counts; the broadcast will time out waiting for them', { broadcastId, counts, error: error as Error }),
-        ),
-      ),
-    );
+    await Promise.all([...this.counts].map(([broadcastId, counts]) => this.write(broadcastId, counts).catch((error) => this.carry(broadcastId, counts, error))));
     this.counts.clear();
+  }
+
+  private async carry(broadcastId: string, counts: DeliveryCounts, writeError: unknown): Promise<void> {
+    const carrier: CarriedCounts = { carriedCounts: { broadcastId, countId: randomUUID(), delivered: counts.delivered, gone: counts.gone, failed: counts.failed, failedBy: counts.failedBy ?? {}, deliveredAt: Date.now() } };
+    const unsent = this.carrierQueueUrls.length > 0 ? await sendDeliveryTasks([carrier], this.carrierQueueUrls, Math.floor(Math.random() * this.carrierQueueUrls.length)) : new Set([0]);
+    if (unsent.size === 0) {
+      logger.warn('could not add delivery counts; carried on a shard queue until DynamoDB takes them', { broadcastId, counts, error: writeError as Error });
+      return;
+    }
+    // The sockets got the message; failing the batch would send it to them again.
+    logger.error('could not add delivery counts nor carry them; the broadcast will time out waiting for them', { broadcastId, counts, error: writeError as Error });
   }
 
   /** Beyond the SDK's own retries: a lost count leaves the broadcast waiting for its delivery timeout. */
@@ -230,6 +260,8 @@ interface BroadcastPayload {
 export class DeliveryService {
   /** Payloads of recent broadcasts: one read per broadcast per container, not per message. */
   private readonly payloads = new Map<string, Promise<BroadcastPayload>>();
+  /** Whether this container's claim of a partition for a run held, by broadcast#partition#run. */
+  private readonly claims = new Map<string, boolean>();
 
   constructor(
     private readonly settings: DeliverySettings,
@@ -246,9 +278,30 @@ export class DeliveryService {
     return new DeliveryInvocation(this.settings, now + remainingMs - REQUEUE_RESERVE_MS);
   }
 
+  /**
+   * Writes counts a tally carried on a queue. A PUT keyed by their id: counted once however often
+   * SQS delivers the carrier. Throws while DynamoDB does not take it, so SQS delivers it again.
+   */
+  async writeCarried({ carriedCounts }: CarriedCounts): Promise<void> {
+    const { broadcastId, countId, deliveredAt, ...counts } = carriedCounts;
+    await putCarriedDeliveryCounts(this.settings.tables.broadcasts, broadcastId, countId, counts, deliveredAt);
+  }
+
   /** Adds the task's counts to `tally`; the caller writes the tally once per invocation. */
   async deliver(task: DeliveryTask, tally: DeliveryTally, invocation: DeliveryInvocation): Promise<void> {
-    const { kind, payload } = await this.payloadOf(task.broadcastId);
+    let ready: { kind: BroadcastKind; payload?: PreparedPayload } | undefined;
+    try {
+      ready = await this.prepare(task);
+    } catch (error) {
+      if (!isThrottlingError(error) && !isUnavailableError(error)) throw error;
+      // Nothing was posted: the task goes back whole, later, without using up a receive of SQS's.
+      const unsent = await sendDeliveryTasks([task], this.settings.shardQueueUrls, task.partition, UNPREPARED_DELAY_SECONDS);
+      if (unsent.size > 0) throw error;
+      logger.warn('DynamoDB did not answer before delivery; the task is re-queued unsent', { broadcastId: task.broadcastId, partition: task.partition, error: error as Error });
+      return;
+    }
+    if (!ready) return;
+    const { kind, payload } = ready;
     if (kind === 'message' && !payload) throw new DeliveryTaskError(`broadcast ${task.broadcastId} has no message to send`);
     if (task.deliverBy !== undefined && Date.now() >= task.deliverBy) {
       logger.error('delivery deadline passed before these connections got budget; counting them as failed', { broadcastId: task.broadcastId, count: task.connectionIds.length });
@@ -308,7 +361,8 @@ export class DeliveryService {
         (failed[givenUp] ??= []).push(...ids);
         continue;
       }
-      const requeued: DeliveryTask = { ...task, attempt, deliverBy, connectionIds: ids };
+      const { enqueued: _carried, ...rest } = task;
+      const requeued: DeliveryTask = { ...rest, attempt, deliverBy, connectionIds: ids };
       const unsent = await sendDeliveryTasks([requeued], this.settings.shardQueueUrls, task.partition + nextAttempt, delaySeconds);
       if (unsent.size > 0) {
         logger.error('could not re-queue undelivered connections; counting them as failed', { broadcastId: task.broadcastId, count: ids.length });
@@ -323,6 +377,29 @@ export class DeliveryService {
     await recordFailedSockets(this.settings.tables.broadcasts, task.broadcastId, task.partition, Object.values(failed).flat(), failureCounts(failed)).catch((error) =>
       logger.error('could not keep the failed sockets; a replay will not reach them', { broadcastId: task.broadcastId, partition: task.partition, count: countFailed(failed), error: error as Error }),
     );
+  }
+
+  /**
+   * What must hold before the first post: the payload, the partition claimed for the task's run
+   * (undefined: another run delivers to it, the task is dropped) and the partition's carried
+   * enqueued count recorded. Claims are kept per container: one write per partition and run.
+   */
+  private async prepare(task: DeliveryTask): Promise<BroadcastPayload | undefined> {
+    const payload = await this.payloadOf(task.broadcastId);
+    if (task.run === undefined) return payload;
+    const claim = `${task.broadcastId}#${task.partition}#${task.run}`;
+    let claimed = this.claims.get(claim);
+    if (claimed === undefined) {
+      claimed = await claimPartition(this.settings.tables.broadcasts, task.broadcastId, task.partition, task.run);
+      if (this.claims.size >= MAX_CACHED_CLAIMS) this.claims.clear();
+      this.claims.set(claim, claimed);
+    }
+    if (!claimed) {
+      logger.warn('another run of this partition delivers to it; dropping this run\'s task unsent', { broadcastId: task.broadcastId, partition: task.partition, run: task.run, count: task.connectionIds.length });
+      return undefined;
+    }
+    if (task.enqueued !== undefined) await carryEnqueued(this.settings.tables.broadcasts, task.broadcastId, task.partition, task.enqueued);
+    return payload;
   }
 
   private payloadOf(broadcastId: string): Promise<BroadcastPayload> {

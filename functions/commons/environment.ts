@@ -28,4 +28,6 @@ export const ENV = {
   deliveryRatePerSecond: 'DELIVERY_RATE_PER_SECOND',
   sweepRatePerSecond: 'SWEEP_RATE_PER_SECOND',
   toleratedFailedSocketsPercentage: 'TOLERATED_FAILED_SOCKETS_PERCENTAGE',
+  /** 1: every frame is {"broadcastId", "message"} (infra/config.ts broadcastIdEnvelope); 0: the bare message. */
+  broadcastIdEnvelope: 'BROADCAST_ID_ENVELOPE',
 } as const;

@@ -1,7 +1,8 @@
-import { findEnqueued, readFailedSockets, recordEnqueued, removeFailedSockets, retakeFailedSockets, type BroadcastKind } from '#commons/broadcasts';
+import { randomUUID } from 'node:crypto';
+import { abandonRun, findEnqueued, readFailedSockets, recordEnqueued, removeFailedSockets, retakeFailedSockets, type BroadcastKind } from '#commons/broadcasts';
 import { queryPartition, removeConnections, type ConnectionTables } from '#commons/connections';
 import { packDeliveryTasks, sendDeliveryTasks } from '#commons/delivery-tasks';
-import { isThrottlingError, PartitionFailedError, ThrottledError } from '#commons/errors';
+import { isThrottlingError, isUnavailableError, PartitionFailedError, ThrottledError, UnavailableError } from '#commons/errors';
 import { forEachWithConcurrency } from '#commons/helpers/concurrency';
 import { logger } from '#commons/helpers/logger';
 import { setConnectionCount } from '#commons/partitions';
@@ -32,15 +33,21 @@ export interface FanOutResult {
  * batch's slowest. A partition already recorded is skipped, so a retried or redriven child does
  * not enqueue it again. A partition that fails does not stop the others; the child then fails
  * naming it, and a redrive re-runs just that one.
+ *
+ * Every task carries this call's run id, and a partition's first task its count: if DynamoDB
+ * loses the count write after the tasks went out, the partition still fails here (so the state
+ * machine retries the child), but its consumers record the count, and claim the partition for
+ * this run, so the retry's (or a replay's) second set of tasks is dropped unsent.
  */
 export async function fanOutPartitions(settings: FanOutSettings, broadcastId: string, kind: BroadcastKind, partitions: readonly number[], { resendFailedSockets = false } = {}): Promise<FanOutResult> {
   const enqueued = await findEnqueued(settings.tables.broadcasts, broadcastId, partitions);
   const resent = resendFailedSockets ? await resendFailed(settings, broadcastId, [...enqueued]) : undefined;
   const pending = partitions.filter((partition) => !enqueued.has(partition));
-  const enqueuer = new PartitionEnqueuer(settings, broadcastId, partitions[0] ?? 0);
+  const enqueuer = new PartitionEnqueuer(settings, broadcastId, partitions[0] ?? 0, randomUUID());
   const counts = new Map<number, number>();
   const failed: number[] = [];
   let throttled = 0;
+  let unavailable = 0;
   await forEachWithConcurrency(pending, settings.queryConcurrency, async (partition) => {
     try {
       const connectionIds = await readPartition(settings, kind, partition);
@@ -50,12 +57,16 @@ export async function fanOutPartitions(settings: FanOutSettings, broadcastId: st
       logger.error('partition could not be enqueued', { broadcastId, partition, error: error as Error });
       failed.push(partition);
       if (isThrottlingError(error)) throttled++;
+      else if (isUnavailableError(error) || error instanceof DeliveryTasksNotSentError) unavailable++;
     }
   });
 
   const failedList = failed.sort((a, b) => a - b).join(', ');
   if (failed.length > 0 && throttled === failed.length) {
     throw new ThrottledError(`DynamoDB throttled the queries of partition(s) ${failedList} of broadcast ${broadcastId}`);
+  }
+  if (failed.length > 0 && throttled + unavailable === failed.length) {
+    throw new UnavailableError(`DynamoDB or SQS did not answer for partition(s) ${failedList} of broadcast ${broadcastId}`);
   }
   if (failed.length > 0) {
     throw new PartitionFailedError(`could not enqueue partition(s) ${failedList} of broadcast ${broadcastId}; replay them once the cause is fixed`);
@@ -93,6 +104,8 @@ class PartitionEnqueuer {
     private readonly broadcastId: string,
     /** Round-robin over the shards continues from here, group after group. */
     private nextShard: number,
+    /** Tells this call's tasks from those of another run of the same partitions. */
+    private readonly run: string,
   ) {}
 
   /** Settles once the partition's tasks are all queued and its count recorded; rejects if not. */
@@ -120,7 +133,7 @@ class PartitionEnqueuer {
 
   private async sendGroup(group: readonly QueriedPartition[]): Promise<void> {
     const { settings, broadcastId } = this;
-    const tasks = group.flatMap(({ partition, connectionIds }) => packDeliveryTasks(broadcastId, partition, connectionIds, settings.connectionIdsPerMessage));
+    const tasks = group.flatMap(({ partition, connectionIds }) => packDeliveryTasks(broadcastId, partition, connectionIds, settings.connectionIdsPerMessage, undefined, this.run));
     const unsent = await sendDeliveryTasks(tasks, settings.shardQueueUrls, this.nextShard);
     this.nextShard += tasks.length;
     // A partition counts as enqueued only when every one of its tasks is on a queue. One with a
@@ -128,6 +141,14 @@ class PartitionEnqueuer {
     // message twice — rare (SQS refused the same entries five times) and logged.
     const unsentPartitions = new Set([...unsent].map((index) => tasks[index].partition));
     if (unsent.size > 0) logger.error('some delivery tasks could not be enqueued', { broadcastId, unsent: unsent.size });
+    // Their tasks that did go out still deliver, unless a replay's run takes the partition over first.
+    await Promise.all(
+      [...unsentPartitions].map((partition) =>
+        abandonRun(settings.tables.broadcasts, broadcastId, partition, this.run).catch((error) =>
+          logger.error('could not mark a partly enqueued run abandoned; a replay of the partition will be dropped if its tasks are consumed first', { broadcastId, partition, error: error as Error }),
+        ),
+      ),
+    );
     const sent = group.filter(({ partition }) => !unsentPartitions.has(partition));
     await recordEnqueued(settings.tables.broadcasts, broadcastId, new Map(sent.map(({ partition, connectionIds }) => [partition, connectionIds.length])));
     for (const queried of group) {

@@ -29,6 +29,10 @@ export interface LocalDynamoDb {
   /** One reaper pass now (tests and the CLI need not wait for the interval); rows deleted per logical table. */
   reapExpired(): Promise<Record<string, number>>;
   stop(): Promise<void>;
+  /** Settles, saying how, if dynalite ends without being stopped. */
+  died: Promise<string>;
+  /** The process id of dynalite's child process. */
+  pid: number;
 }
 
 export async function startDynamoDb({ dataDir, tablePrefix, reaperIntervalMs = 60_000, region = LOCAL_REGION }: LocalDynamoDbOptions): Promise<LocalDynamoDb> {
@@ -60,6 +64,8 @@ export async function startDynamoDb({ dataDir, tablePrefix, reaperIntervalMs = 6
     endpoint: server.endpoint,
     tableNames,
     reapExpired: () => reaper.reapNow(),
+    died: server.died,
+      pid: server.pid,
     async stop() {
       await reaper.stop();
       client.destroy();

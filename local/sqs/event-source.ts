@@ -12,6 +12,7 @@ import { MAX_SQS_BATCH_ENTRIES } from '#commons/constants';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-account';
 import { lambdaContext } from './lambda-context';
 import { toSqsRecord } from './lambda-sqs-event';
+import { RepeatedErrorLog } from '../repeated-errors';
 
 /**
  * Lambda's SQS event source mapping, locally: one mapping per queue polls it with the real
@@ -77,12 +78,14 @@ export async function startEventSource(options: EventSourceOptions): Promise<Eve
   });
   const stats: EventSourceStats = { invocations: 0, messages: 0, deleted: 0, failed: 0, failedInvocations: 0, deleteFailures: 0, inFlightInvocations: 0 };
   const stopping = new AbortController();
+  // One line per kind of failure for all the shards: a dead SQS fails every poll of every queue.
+  const errors = new RepeatedErrorLog();
   let mappings: QueueMapping[];
   try {
     mappings = await Promise.all(
       options.queueUrls.map(async (queueUrl) => {
         const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
-        return new QueueMapping({ ...options, region, client, queueUrl, queueArn: Attributes!.QueueArn!, stats, stopping: stopping.signal });
+        return new QueueMapping({ ...options, region, client, queueUrl, queueArn: Attributes!.QueueArn!, stats, stopping: stopping.signal, errors });
       }),
     );
   } catch (error) {
@@ -124,7 +127,12 @@ interface QueueMappingOptions extends EventSourceOptions {
   queueArn: string;
   stats: EventSourceStats;
   stopping: AbortSignal;
+  errors: RepeatedErrorLog;
 }
+
+/** A poll that failed waits this long before the next: no use asking a dead service 80 times a second. */
+const FAILED_POLL_PAUSE_MS = 1_000;
+const RECEIVE_FAILED = 'local event source: ReceiveMessage failed on the shard queues; polling on';
 
 /** One event source mapping: one queue, one poll loop, its own concurrency limit. */
 class QueueMapping {
@@ -132,6 +140,7 @@ class QueueMapping {
   /** Received, not yet handed to an invocation. */
   private gathered = 0;
   private idlePollMs: number = IDLE_POLL_MS[0];
+  private receiveFailing = false;
 
   constructor(private readonly options: QueueMappingOptions) {}
 
@@ -196,9 +205,16 @@ class QueueMapping {
           MessageAttributeNames: ['All'],
         }),
       );
+      if (this.receiveFailing) {
+        this.receiveFailing = false;
+        this.options.errors.resolved(RECEIVE_FAILED);
+      }
       return Messages ?? [];
     } catch (error) {
-      if (!this.options.stopping.aborted) console.error(`local event source: ReceiveMessage on ${queueUrl} failed; polling on`, error);
+      if (this.options.stopping.aborted) return [];
+      this.receiveFailing = true;
+      this.options.errors.report(RECEIVE_FAILED, error);
+      await sleep(FAILED_POLL_PAUSE_MS, undefined, { signal: this.options.stopping }).catch(() => undefined);
       return [];
     }
   }
@@ -260,7 +276,7 @@ class QueueMapping {
         stats.deleted += chunk.length - Failed.length;
         stats.deleteFailures += Failed.length;
       } catch (error) {
-        console.error(`local event source: DeleteMessageBatch on ${queueUrl} failed; ${chunk.length} messages will be delivered again`, error);
+        this.options.errors.report('local event source: DeleteMessageBatch failed on the shard queues; those messages will be delivered again', error);
         stats.deleteFailures += chunk.length;
       }
     }

@@ -24,6 +24,10 @@ export interface LocalSqs {
   /** dlqUrls[k] is the DLQ of shard k (`swarmcast-shard-<k>-dlq`). */
   dlqUrls: string[];
   stop(): Promise<void>;
+  /** Settles, saying how, if local-aws-sqs ends without being stopped. */
+  died: Promise<string>;
+  /** The process id of local-aws-sqs's child process. */
+  pid: number;
 }
 
 /** What AWS allows at most, so a DLQ keeps failed messages for inspection. */
@@ -41,6 +45,8 @@ export async function startSqs({ shards, maxReceiveCount, visibilityTimeoutSecon
       shardQueueUrls: queues.map((queue) => queue.queueUrl),
       dlqUrls: queues.map((queue) => queue.dlqUrl),
       stop: server.stop,
+      died: server.died,
+      pid: server.pid,
     };
   } catch (error) {
     await server.stop();

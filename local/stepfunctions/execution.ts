@@ -42,7 +42,7 @@ export class Execution {
   cause?: string;
   redriveCount = 0;
   redriveDate?: Date;
-  readonly history = new ExecutionHistory();
+  readonly history: ExecutionHistory;
   readonly mapRuns: MapRun[] = [];
   /** The top-level state the execution stopped in, and its input: where a redrive resumes. */
   private resumeAt?: { stateName: string; input: unknown };
@@ -52,6 +52,8 @@ export class Execution {
   /** Distributed Map handlers still unwinding: an abort ends the run first, their Map Run events must still come before ExecutionAborted. */
   private readonly mapRunsInFlight = new Set<Promise<unknown>>();
   private settled: Promise<void> = Promise.resolve();
+  /** Set when the history reached its limit: the run is stopped and the execution fails. */
+  private historyFull = false;
 
   constructor(
     readonly arn: string,
@@ -62,7 +64,18 @@ export class Execution {
     private readonly env: ExecutionEnvironment,
     /** Set on the child executions of a Map Run. */
     readonly mapRunArn?: string,
-  ) {}
+    historyLimit?: number,
+  ) {
+    this.history = new ExecutionHistory(() => this.failOnFullHistory(), historyLimit);
+  }
+
+  /** As Step Functions does at the history limit: the execution fails (a redrive would add to the same full history). */
+  private failOnFullHistory(): void {
+    if (this.status !== 'RUNNING') return;
+    this.historyFull = true;
+    for (const mapRun of this.mapRuns) if (mapRun.status === 'RUNNING') mapRun.abortRunning('The parent execution reached the history limit');
+    this.abortRun?.();
+  }
 
   /** Starts the run; the promise settles when the execution stops. */
   start(): Promise<void> {
@@ -74,6 +87,7 @@ export class Execution {
   /** Why RedriveExecution must refuse, or undefined when it may proceed. */
   whyNotRedrivable(): string | undefined {
     if (!['FAILED', 'ABORTED', 'TIMED_OUT'].includes(this.status)) return `Execution is ${this.status}`;
+    if (this.historyFull) return 'Execution history is full: a redrive continues the same history';
     if (!this.resumeAt) return 'Execution stopped before entering any state';
     return undefined;
   }
@@ -137,6 +151,14 @@ export class Execution {
 
   private finish(outcome: Outcome): void {
     this.redrivingState = undefined;
+    if (this.historyFull) {
+      outcome = {
+        status: 'FAILED',
+        error: 'States.Runtime',
+        cause: `The execution reached the maximum number of events in its history (${this.history.limit.toLocaleString('en-US')}), as Step Functions stops an execution there`,
+      };
+      this.resumeAt = undefined;
+    }
     if (outcome.status === 'ABORTED' || this.status === 'ABORTED') {
       this.history.add('ExecutionAborted', { error: this.error, cause: this.cause });
       return;

@@ -3,7 +3,12 @@
  * Map Run, execution) are recorded directly; state transitions come from the event log of
  * aws-local-stepfunctions, translated here.
  */
+import { AWS_LIMITS } from '../../functions/commons/aws-limits';
+
 type EventLog = { type: string; timestamp: number; [field: string]: any };
+
+/** Events that end an execution: the one that fails it at the cap must still fit. */
+const TERMINAL_EVENTS = new Set(['ExecutionSucceeded', 'ExecutionFailed', 'ExecutionTimedOut', 'ExecutionAborted']);
 
 export interface HistoryEvent {
   id: number;
@@ -22,10 +27,28 @@ function detailsKey(type: string): string {
 
 const json = (value: unknown): string => JSON.stringify(value ?? null);
 
+/**
+ * An execution's history, capped as Step Functions caps it: when it reaches the limit (25,000
+ * events) the execution fails, the failure being its last event. `onFull` is told once, when only
+ * that last event still fits; later events other than the terminal one are not kept.
+ */
 export class ExecutionHistory {
   readonly events: HistoryEvent[] = [];
+  private full = false;
 
-  add(type: string, details?: Record<string, unknown>, timestamp = new Date()): HistoryEvent {
+  constructor(
+    private readonly onFull: () => void = () => {},
+    readonly limit: number = AWS_LIMITS.stepFunctionsHistoryEvents.value,
+  ) {}
+
+  add(type: string, details?: Record<string, unknown>, timestamp = new Date()): HistoryEvent | undefined {
+    if (this.events.length >= this.limit - 1 && !TERMINAL_EVENTS.has(type)) {
+      if (!this.full) {
+        this.full = true;
+        this.onFull();
+      }
+      return undefined;
+    }
     const previous = this.events.at(-1);
     const event: HistoryEvent = { id: this.events.length + 1, previousEventId: previous?.id ?? 0, timestamp, type };
     if (details) event[detailsKey(type)] = details;

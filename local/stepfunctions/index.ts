@@ -27,6 +27,8 @@ export interface StepFunctionsOptions {
   waitOverrideMs?: number | Record<string, number>;
   /** Fixed pause before every Retry attempt, in ms, instead of IntervalSeconds/BackoffRate. */
   retryOverrideMs?: number;
+  /** Events an execution's history may hold before it fails (default AWS's 25,000); tests lower it to reach it quickly. */
+  historyEventLimit?: number;
 }
 
 export interface LocalStepFunctions {

@@ -34,6 +34,7 @@ export interface StepFunctionsServiceOptions {
   lambdas: LambdaRegistry;
   waitOverrideMs?: number | Record<string, number>;
   retryOverrideMs?: number;
+  historyEventLimit?: number;
 }
 
 export class StepFunctionsService implements ExecutionEnvironment, MapRunHost {
@@ -44,8 +45,10 @@ export class StepFunctionsService implements ExecutionEnvironment, MapRunHost {
   readonly lambdas: LambdaRegistry;
   readonly waitOverrideMs?: number | Record<string, number>;
   readonly retryOverrideMs?: number;
+  readonly historyEventLimit?: number;
 
   constructor(options: StepFunctionsServiceOptions) {
+    this.historyEventLimit = options.historyEventLimit;
     this.lambdas = options.lambdas;
     this.waitOverrideMs = options.waitOverrideMs;
     this.retryOverrideMs = options.retryOverrideMs;
@@ -76,6 +79,8 @@ export class StepFunctionsService implements ExecutionEnvironment, MapRunHost {
       { stateMachineArn: machine.arn, stateMachineName: machine.name, roleArn: machine.roleArn, prepared: machine.prepared },
       input,
       this,
+      undefined,
+      this.historyEventLimit,
     );
     this.executions.set(executionArn, execution);
     void execution.start();
@@ -93,7 +98,7 @@ export class StepFunctionsService implements ExecutionEnvironment, MapRunHost {
   createChildExecution(parent: Execution, mapRun: MapRun, input: unknown): Execution {
     const arn = childExecutionArn(parent.machine.stateMachineName, mapRun.label);
     const machine = { ...parent.machine, prepared: mapRun.processor };
-    const child = new Execution(arn, nameOfArn(arn), machine, JSON.stringify(input), this, mapRun.arn);
+    const child = new Execution(arn, nameOfArn(arn), machine, JSON.stringify(input), this, mapRun.arn, this.historyEventLimit);
     this.executions.set(arn, child);
     return child;
   }

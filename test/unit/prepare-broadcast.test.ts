@@ -1,4 +1,4 @@
-import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler as prepare } from '../../functions/prepare-broadcast';
 import { parseBroadcastRequest } from '#commons/broadcast-request';
@@ -97,6 +97,7 @@ describe('prepare-broadcast', () => {
   it('a replay adds its partitions to the existing broadcast and keeps its id', async () => {
     dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b-42', item: 'plan', kind: 'message', partitionCount: 2_500, startedAt: 1, deliveryTimeoutMs: 900_000 } });
     dynamo.on(UpdateCommand).resolves({});
+    dynamo.on(QueryCommand).resolves({ Items: [{ broadcastId: 'b-42', item: 'count#enqueued#0000', p0: 5 }, { broadcastId: 'b-42', item: 'count#delivered#00', delivered: 5, gone: 0, failed: 0 }] });
     const prepared = await prepare({ input: { broadcastId: 'b-42', partitions: [4] }, executionName: 'b-42-replay-1' });
     expect(prepared).toMatchObject({ broadcastId: 'b-42', kind: 'message', partitions: [4] });
     expect(dynamo.commandCalls(PutCommand)).toHaveLength(0);
@@ -104,8 +105,23 @@ describe('prepare-broadcast', () => {
     expect(dynamo.commandCalls(UpdateCommand)[0].args[0].input).toMatchObject({ Key: { broadcastId: 'b-42', item: 'plan' }, UpdateExpression: 'SET partitionCount = :count, startedAt = :startedAt' });
   });
 
+  it('a replay of a broadcast still delivering is refused in one line, and nothing is written', async () => {
+    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b-42', item: 'plan', kind: 'message', partitionCount: 2_500, startedAt: Date.now() - 5_000, deliveryTimeoutMs: 900_000 } });
+    dynamo.on(QueryCommand).resolves({ Items: [{ broadcastId: 'b-42', item: 'count#enqueued#0000', p0: 4_000 }, { broadcastId: 'b-42', item: 'count#delivered#00', delivered: 1_376, gone: 0, failed: 0 }] });
+
+    const refused = prepare({ input: { broadcastId: 'b-42', partitions: [4] }, executionName: 'b-42-replay-1' });
+
+    await expect(refused).rejects.toMatchObject({
+      name: 'InvalidBroadcastError',
+      message: 'broadcast b-42 is still delivering (1,376 of 4,000 sockets accounted for); replay it once it has ended (swarmcast status b-42 --watch)',
+    });
+    expect(dynamo.commandCalls(UpdateCommand)).toHaveLength(0);
+    expect(dynamo.commandCalls(PutCommand)).toHaveLength(0);
+  });
+
   it('a replay of an unknown broadcast fails with BroadcastNotFoundError', async () => {
     dynamo.on(GetCommand).resolves({});
+    dynamo.on(QueryCommand).resolves({ Items: [] });
     await expect(prepare({ input: { broadcastId: 'nope', partitions: [1] }, executionName: 'x' })).rejects.toMatchObject({ name: 'BroadcastNotFoundError' });
   });
 });

@@ -28,4 +28,5 @@ Object.assign(process.env, {
   RATE_BUDGET_TABLE: 'RateBudget',
   DELIVERY_RATE_PER_SECOND: '9000',
   SWEEP_RATE_PER_SECOND: '1000',
+  BROADCAST_ID_ENVELOPE: '0',
 });
