@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import type { SwarmcastConfig } from '../infra/config';
-import { ClientSwarm, type SwarmReport } from './clients/swarm';
+import { ClientSwarm, type ConnectProgress, type SwarmReport } from './clients/swarm';
 import type { GatewayStats, Throttle } from './gateway';
 import { formatThrottle } from './gateway/throttles';
 import { readDemoStages, type DemoStages } from './demo-stages';
@@ -23,6 +23,8 @@ export interface DemoOptions {
   timeoutMs?: number;
   onPhase?: (phase: string) => void;
   onProgress?: (received: number, clients: number) => void;
+  /** About once a second while the clients connect. */
+  onConnectProgress?: (progress: ConnectProgress) => void;
 }
 
 export interface DemoSummary {
@@ -69,14 +71,14 @@ function percentile(sortedValues: readonly number[], p: number): number {
  * The README's main job: start the local stack, connect real WebSocket clients, run one
  * broadcast through the state machine, and measure what every client received.
  */
-export async function runDemo({ clients, config, quota, connectRate, timeoutMs = 5 * 60_000, onPhase = () => {}, onProgress }: DemoOptions): Promise<DemoSummary> {
+export async function runDemo({ clients, config, quota, connectRate, timeoutMs = 5 * 60_000, onPhase = () => {}, onProgress, onConnectProgress }: DemoOptions): Promise<DemoSummary> {
   onPhase('starting the local stack');
   const stack = await startLocalStack({ config, quota, connectRate, gatewayWorkers: Math.max(1, Math.ceil(clients / SOCKETS_PER_GATEWAY)) });
   let swarm: ClientSwarm | undefined;
   try {
     onPhase(`connecting ${clients.toLocaleString('en-US')} WebSocket clients`);
     const connectStart = Date.now();
-    swarm = await ClientSwarm.connect(stack.webSocketUrl, clients);
+    swarm = await ClientSwarm.connect(stack.webSocketUrl, clients, { onProgress: onConnectProgress });
     const connectMs = Date.now() - connectStart;
     const connected = await stack.gateway.stats();
 
