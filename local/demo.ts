@@ -10,6 +10,12 @@ import { readDemoStages, type DemoStages } from './demo-stages';
 import { LOCAL_CREDENTIALS } from './local-account';
 import { startLocalStack, type LocalStack } from './stack';
 
+/**
+ * How long the demo waits for delivery by default: 5 minutes, plus 10 ms per client (100,000
+ * clients: ~22 minutes), since a loaded 2-core machine delivers a few hundred per second.
+ */
+const deliveryTimeoutMs = (clients: number) => 5 * 60_000 + 10 * clients;
+
 /** Sockets per gateway process: well under the ~20,000 open files one process may hold. */
 const SOCKETS_PER_GATEWAY = 12_000;
 
@@ -19,7 +25,7 @@ export interface DemoOptions {
   /** The gateway's account throttle and new-connection rate (default AWS's: 10,000/5,000 and 500/s). */
   quota?: Throttle;
   connectRate?: Throttle;
-  /** Give up waiting for delivery after this long. */
+  /** Give up waiting for delivery after this long (default 5 min + 10 ms per client). */
   timeoutMs?: number;
   onPhase?: (phase: string) => void;
   onProgress?: (received: number, clients: number) => void;
@@ -71,7 +77,7 @@ function percentile(sortedValues: readonly number[], p: number): number {
  * The README's main job: start the local stack, connect real WebSocket clients, run one
  * broadcast through the state machine, and measure what every client received.
  */
-export async function runDemo({ clients, config, quota, connectRate, timeoutMs = 5 * 60_000, onPhase = () => {}, onProgress, onConnectProgress }: DemoOptions): Promise<DemoSummary> {
+export async function runDemo({ clients, config, quota, connectRate, timeoutMs = deliveryTimeoutMs(clients), onPhase = () => {}, onProgress, onConnectProgress }: DemoOptions): Promise<DemoSummary> {
   onPhase('starting the local stack');
   const stack = await startLocalStack({ config, quota, connectRate, gatewayWorkers: Math.max(1, Math.ceil(clients / SOCKETS_PER_GATEWAY)) });
   let swarm: ClientSwarm | undefined;
