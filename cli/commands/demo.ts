@@ -6,8 +6,8 @@ import { parsePositiveInteger, throttleOptions } from '../options';
 import { collectSetting, overridesFromSettings, SET_OPTION_HELP } from '../settings';
 
 const formatCount = (n: number) => n.toLocaleString('en-US');
-/** Progress lines while connecting, when stderr is not a terminal. */
-const CONNECT_PROGRESS_EVERY_MS = 10_000;
+/** Progress lines while connecting and delivering, when stderr is not a terminal. */
+const PROGRESS_EVERY_MS = 10_000;
 const formatMs = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${formatCount(Math.round(ms))} ms`);
 
 export function registerDemoCommand(program: Command): void {
@@ -26,7 +26,7 @@ export function registerDemoCommand(program: Command): void {
     const bar = interactive ? new SingleBar({ format: '  delivered {bar} {value}/{total} clients', hideCursor: true }, Presets.shades_classic) : undefined;
     let barStarted = false;
     const connectBar = interactive ? new SingleBar({ format: '  connected {bar} {value}/{total} clients', hideCursor: true }, Presets.shades_classic) : undefined;
-    let lastConnectLine = 0;
+    let lastProgressLine = 0;
     const summary = await runDemo({
       clients: options.clients,
       quota: options.quota,
@@ -44,14 +44,20 @@ export function registerDemoCommand(program: Command): void {
         if (connectBar) {
           if (!connectBar.isActive) connectBar.start(clients, open);
           connectBar.update(open);
-        } else if (Date.now() - lastConnectLine >= CONNECT_PROGRESS_EVERY_MS) {
-          // Connecting 100,000 clients takes minutes: say how far it got, also with --json (stderr only).
-          lastConnectLine = Date.now();
+        } else if (Date.now() - lastProgressLine >= PROGRESS_EVERY_MS) {
+          // Connecting 100,000 clients takes minutes: say how far it got, also with --json (on stderr).
+          lastProgressLine = Date.now();
           console.error(`swarmcast demo: ${formatCount(open)} of ${formatCount(clients)} clients connected${closedByServer ? `, ${formatCount(closedByServer)} closed by the server` : ''}`);
         }
       },
       onProgress: (received, clients) => {
-        if (!bar) return;
+        if (!bar) {
+          if (Date.now() - lastProgressLine >= PROGRESS_EVERY_MS) {
+            lastProgressLine = Date.now();
+            console.error(`swarmcast demo: ${formatCount(received)} of ${formatCount(clients)} clients received the broadcast`);
+          }
+          return;
+        }
         if (!barStarted) {
           bar.start(clients, received);
           barStarted = true;

@@ -21,14 +21,15 @@ const STALL_TIMEOUT_MS = 2 * 60_000;
 const KEEP_ALIVE_MS = (AWS_LIMITS.webSocketIdleTimeoutSeconds.value * 1000) / 2;
 /**
  * Handshakes in flight over all client processes. Locally every admitted handshake is a
- * $connect on dynalite (at most ~500/s, far fewer on a busy machine): more in flight only
- * lengthens its queue toward the 29 s integration timeout, and a timed-out $connect still
- * writes its row.
+ * $connect on dynalite (~200 $connect/s alone, 20-70/s on a loaded machine): more in flight
+ * only lengthens its queue toward the 29 s integration timeout (200 in flight timed out
+ * hundreds of $connect while 100,000 clients started at load average 40), and a timed-out
+ * $connect still writes its row. 64 keep dynalite busy (bench/connect-cost.ts).
  */
-const HANDSHAKES_IN_FLIGHT = 200;
+const HANDSHAKES_IN_FLIGHT = 64;
 
 export interface SwarmConnectOptions {
-  /** Handshakes in flight over all client processes (default 200). */
+  /** Handshakes in flight over all client processes (default 64). */
   concurrency?: number;
   /** Clients still refused after this long give up (default 5 min + clients / 25 per s). */
   connectTimeoutMs?: number;
