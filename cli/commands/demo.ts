@@ -6,6 +6,8 @@ import { parsePositiveInteger, throttleOptions } from '../options';
 import { collectSetting, overridesFromSettings, SET_OPTION_HELP } from '../settings';
 
 const formatCount = (n: number) => n.toLocaleString('en-US');
+/** Progress lines while connecting and delivering, when stderr is not a terminal. */
+const PROGRESS_EVERY_MS = 10_000;
 const formatMs = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${formatCount(Math.round(ms))} ms`);
 
 export function registerDemoCommand(program: Command): void {
@@ -23,20 +25,39 @@ export function registerDemoCommand(program: Command): void {
     const interactive = process.stderr.isTTY && !options.json;
     const bar = interactive ? new SingleBar({ format: '  delivered {bar} {value}/{total} clients', hideCursor: true }, Presets.shades_classic) : undefined;
     let barStarted = false;
+    const connectBar = interactive ? new SingleBar({ format: '  connected {bar} {value}/{total} clients', hideCursor: true }, Presets.shades_classic) : undefined;
+    let lastProgressLine = 0;
     const summary = await runDemo({
       clients: options.clients,
       quota: options.quota,
       connectRate: options.connectRate,
       config: { ...overrides, ...(options.partitions && { partitions: options.partitions }), ...(options.shards && { shards: options.shards }) },
       onPhase: (phase) => {
+        connectBar?.stop();
         if (barStarted) {
           bar?.stop();
           barStarted = false;
         }
         if (!options.json) console.error(`swarmcast demo: ${phase}…`);
       },
+      onConnectProgress: ({ clients, open, closedByServer }) => {
+        if (connectBar) {
+          if (!connectBar.isActive) connectBar.start(clients, open);
+          connectBar.update(open);
+        } else if (Date.now() - lastProgressLine >= PROGRESS_EVERY_MS) {
+          // Connecting 100,000 clients takes minutes: say how far it got, also with --json (on stderr).
+          lastProgressLine = Date.now();
+          console.error(`swarmcast demo: ${formatCount(open)} of ${formatCount(clients)} clients connected${closedByServer ? `, ${formatCount(closedByServer)} closed by the server` : ''}`);
+        }
+      },
       onProgress: (received, clients) => {
-        if (!bar) return;
+        if (!bar) {
+          if (Date.now() - lastProgressLine >= PROGRESS_EVERY_MS) {
+            lastProgressLine = Date.now();
+            console.error(`swarmcast demo: ${formatCount(received)} of ${formatCount(clients)} clients received the broadcast`);
+          }
+          return;
+        }
         if (!barStarted) {
           bar.start(clients, received);
           barStarted = true;

@@ -2,8 +2,10 @@
  * One client process of the local swarm: opens `count` real WebSocket connections from one
  * loopback source address (one process holds at most ~20,000 sockets here) and records,
  * per socket, when messages carrying the watched marker arrive. Like real clients, a refused
- * handshake is retried after a jittered backoff, until a deadline. Driven over IPC by
- * ClientSwarm (local/clients/swarm.ts).
+ * handshake is retried after a jittered backoff, until a deadline, and an open socket says
+ * "ping" when it has been quiet for a while, so the gateway's idle timeout never closes it
+ * (a large swarm connects for longer than that timeout). Driven over IPC by ClientSwarm
+ * (local/clients/swarm.ts).
  */
 import WebSocket from 'ws';
 import type { ClientProcessCommand, ClientProcessReport } from './protocol';
@@ -11,8 +13,14 @@ import type { ClientProcessCommand, ClientProcessReport } from './protocol';
 const sockets: WebSocket[] = [];
 /** Per socket: arrival times (ms since epoch) of messages containing the marker. */
 let arrivals: number[][] = [];
+/** Per socket: last time (ms since epoch) it sent or received anything. */
+let lastActiveAt: number[] = [];
 let marker = '';
 let closedByServer = 0;
+/** How often the keep-alive check runs, as a fraction of the keep-alive interval. */
+const KEEP_ALIVE_CHECKS_PER_INTERVAL = 10;
+/** Progress reports while connecting. */
+const PROGRESS_EVERY_MS = 1_000;
 
 const send = (message: ClientProcessReport) => process.send?.(message);
 
@@ -41,7 +49,7 @@ function attemptOpen(url: string, localAddress: string): Promise<Attempt> {
   });
 }
 
-async function connect(url: string, count: number, localAddress: string, concurrency: number, deadline: number): Promise<void> {
+async function connect(url: string, count: number, localAddress: string, concurrency: number, deadline: number, keepAliveMs: number): Promise<void> {
   let next = 0;
   let failed = 0;
   let retries = 0;
@@ -65,13 +73,34 @@ async function connect(url: string, count: number, localAddress: string, concurr
     while (next < count) await openOne(next++);
   };
   arrivals = new Array(count);
+  lastActiveAt = new Array(count);
+  keepAlive(keepAliveMs);
+  const progress = setInterval(() => send({ type: 'connecting', open: openCount(), closedByServer }), PROGRESS_EVERY_MS);
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  clearInterval(progress);
   send({ type: 'connected', open: sockets.filter(Boolean).length, failed, retries, firstError });
+}
+
+const openCount = () => sockets.filter((s) => s && s.readyState === WebSocket.OPEN).length;
+
+/** One timer for all sockets: each quiet for `keepAliveMs` sends "ping" ($default answers "pong"). */
+function keepAlive(keepAliveMs: number): void {
+  const timer = setInterval(() => {
+    const now = Date.now();
+    sockets.forEach((socket, index) => {
+      if (!socket || socket.readyState !== WebSocket.OPEN || now - lastActiveAt[index] < keepAliveMs) return;
+      socket.send('ping');
+      lastActiveAt[index] = now;
+    });
+  }, Math.max(10, keepAliveMs / KEEP_ALIVE_CHECKS_PER_INTERVAL));
+  timer.unref();
 }
 
 function keep(index: number, socket: WebSocket): void {
   sockets[index] = socket;
+  lastActiveAt[index] = Date.now();
   socket.on('message', (data) => {
+    lastActiveAt[index] = Date.now();
     if (marker && data.toString().includes(marker)) arrivals[index].push(Date.now());
   });
   socket.on('error', () => undefined); // ws follows every error with 'close'
@@ -84,7 +113,7 @@ function report(): void {
   const counts = arrivals.map((times) => times.length);
   send({
     type: 'report',
-    open: sockets.filter((s) => s && s.readyState === WebSocket.OPEN).length,
+    open: openCount(),
     received: counts.filter((n) => n >= 1).length,
     duplicates: counts.reduce((sum, n) => sum + Math.max(0, n - 1), 0),
     firstArrivals: arrivals.filter((t) => t.length > 0).map((t) => t[0]),
@@ -107,7 +136,7 @@ function closeAll(abruptCount: number): void {
 process.on('message', (command: ClientProcessCommand) => {
   switch (command.type) {
     case 'connect':
-      void connect(command.url, command.count, command.localAddress, command.concurrency, command.deadline);
+      void connect(command.url, command.count, command.localAddress, command.concurrency, command.deadline, command.keepAliveMs);
       break;
     case 'watch':
       marker = command.marker;

@@ -8,21 +8,43 @@ const SOCKETS_PER_PROCESS = 8_000;
 /** Distinct loopback source addresses keep each address's ephemeral ports far from exhaustion. */
 const SOURCE_ADDRESSES = 20;
 
-/** AWS's new-connection rate: the default connect deadline allows five times the time it needs. */
-const ASSUMED_CONNECTS_PER_SECOND = AWS_LIMITS.webSocketNewConnectionsPerSecond.value;
+/**
+ * The slowest connect rate the default deadline waits for: a twentieth of AWS's 500/s, since
+ * locally every $connect costs three requests on dynalite (~500 requests/s on a loaded 2-core
+ * machine, bench/connect-cost.ts), shared with everything else the stack runs; 20,000 clients
+ * connected at ~35/s at load average 40.
+ */
+const SLOWEST_CONNECTS_PER_SECOND = AWS_LIMITS.webSocketNewConnectionsPerSecond.value / 20;
+/** Connecting gives up when no client has opened for this long: the stack is stuck, waiting longer will not help. */
+const STALL_TIMEOUT_MS = 2 * 60_000;
+/** Half the gateway's idle timeout: a quiet client pings well before it would be closed. */
+const KEEP_ALIVE_MS = (AWS_LIMITS.webSocketIdleTimeoutSeconds.value * 1000) / 2;
 /**
  * Handshakes in flight over all client processes. Locally every admitted handshake is a
- * $connect on dynalite (at most ~500/s, far fewer on a busy machine): more in flight only
- * lengthens its queue toward the 29 s integration timeout, and a timed-out $connect still
- * writes its row.
+ * $connect on dynalite (~200 $connect/s alone, 20-70/s on a loaded machine): more in flight
+ * only lengthens its queue toward the 29 s integration timeout (200 in flight timed out
+ * hundreds of $connect while 100,000 clients started at load average 40), and a timed-out
+ * $connect still writes its row. 64 keep dynalite busy (bench/connect-cost.ts).
  */
-const HANDSHAKES_IN_FLIGHT = 200;
+const HANDSHAKES_IN_FLIGHT = 64;
 
 export interface SwarmConnectOptions {
-  /** Handshakes in flight over all client processes (default 200). */
+  /** Handshakes in flight over all client processes (default 64). */
   concurrency?: number;
-  /** Clients still refused after this long give up (default 5 min + 5 × clients / 500 per s). */
+  /** Clients still refused after this long give up (default 5 min + clients / 25 per s). */
   connectTimeoutMs?: number;
+  /** Give up when no client has opened for this long (default 2 min). */
+  stallTimeoutMs?: number;
+  /** An open client quiet for this long sends "ping" (default 5 min, half of API Gateway's idle timeout). */
+  keepAliveMs?: number;
+  /** About once a second while connecting: clients open now, and sockets the server has closed so far. */
+  onProgress?: (progress: ConnectProgress) => void;
+}
+
+export interface ConnectProgress {
+  clients: number;
+  open: number;
+  closedByServer: number;
 }
 
 export interface SwarmReport {
@@ -45,21 +67,30 @@ export class ClientSwarm {
 
   private constructor(private readonly processes: ChildProcess[]) {}
 
-  /** Connects every client once, each retrying refused handshakes until the connect deadline; rejects if any could not. */
-  static async connect(url: string, clients: number, { concurrency = HANDSHAKES_IN_FLIGHT, connectTimeoutMs }: SwarmConnectOptions = {}): Promise<ClientSwarm> {
-    const timeoutMs = connectTimeoutMs ?? 5 * 60_000 + (5 * 1000 * clients) / ASSUMED_CONNECTS_PER_SECOND;
+  /**
+   * Connects every client once, each retrying refused handshakes until the connect deadline;
+   * rejects if any could not, or as soon as no client has opened for `stallTimeoutMs`.
+   */
+  static async connect(
+    url: string,
+    clients: number,
+    { concurrency = HANDSHAKES_IN_FLIGHT, connectTimeoutMs, stallTimeoutMs = STALL_TIMEOUT_MS, keepAliveMs = KEEP_ALIVE_MS, onProgress }: SwarmConnectOptions = {},
+  ): Promise<ClientSwarm> {
+    const timeoutMs = connectTimeoutMs ?? 5 * 60_000 + (1000 * clients) / SLOWEST_CONNECTS_PER_SECOND;
     const deadline = Date.now() + timeoutMs;
     const processCount = Math.max(1, Math.ceil(clients / SOCKETS_PER_PROCESS));
     const processes = Array.from({ length: processCount }, () =>
       fork(path.join(__dirname, 'client-process.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
     );
     const swarm = new ClientSwarm(processes);
+    const stall = swarm.watchConnecting(clients, stallTimeoutMs, onProgress);
     try {
-      const results = await swarm.ask((index) => {
+      const connecting = swarm.ask((index) => {
         const count = Math.floor(clients / processCount) + (index < clients % processCount ? 1 : 0);
         const inFlight = Math.max(1, Math.ceil(concurrency / processCount));
-        return { type: 'connect', url, count, localAddress: `127.0.0.${(index % SOURCE_ADDRESSES) + 1}`, concurrency: inFlight, deadline };
+        return { type: 'connect', url, count, localAddress: `127.0.0.${(index % SOURCE_ADDRESSES) + 1}`, concurrency: inFlight, deadline, keepAliveMs };
       }, 'connected', timeoutMs + 30_000);
+      const results = await Promise.race([connecting, stall.stalled]);
       swarm.retries = results.reduce((sum, r) => sum + (r.type === 'connected' ? r.retries : 0), 0);
       const failed = results.reduce((sum, r) => sum + (r.type === 'connected' ? r.failed : 0), 0);
       if (failed > 0) {
@@ -69,8 +100,52 @@ export class ClientSwarm {
     } catch (error) {
       await swarm.stop();
       throw error;
+    } finally {
+      stall.stop();
     }
     return swarm;
+  }
+
+  /**
+   * Sums the processes' progress reports while connecting; `stalled` rejects once the number
+   * of open clients has not grown for `stallTimeoutMs`.
+   */
+  private watchConnecting(clients: number, stallTimeoutMs: number, onProgress?: (progress: ConnectProgress) => void) {
+    const latest = new Map<ChildProcess, { open: number; closedByServer: number }>();
+    const listeners = this.processes.map((child) => {
+      const listener = (message: ClientProcessReport) => {
+        if (message.type === 'connecting') latest.set(child, message);
+      };
+      child.on('message', listener);
+      return () => child.off('message', listener);
+    });
+    let mostOpen = 0;
+    let grewAt = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setInterval(() => {
+        const progress: ConnectProgress = { clients, open: 0, closedByServer: 0 };
+        for (const report of latest.values()) {
+          progress.open += report.open;
+          progress.closedByServer += report.closedByServer;
+        }
+        onProgress?.(progress);
+        if (progress.open > mostOpen) {
+          mostOpen = progress.open;
+          grewAt = Date.now();
+        } else if (Date.now() - grewAt >= stallTimeoutMs) {
+          reject(new Error(`no client connected for ${Math.round(stallTimeoutMs / 1000)} s: ${progress.open} of ${clients} open, ${progress.closedByServer} closed by the server`));
+        }
+      }, 1_000);
+    });
+    stalled.catch(() => undefined); // only observed while racing the connect
+    return {
+      stalled,
+      stop() {
+        clearInterval(timer);
+        for (const off of listeners) off();
+      },
+    };
   }
 
   /** Starts recording arrivals of messages that contain `marker`. */

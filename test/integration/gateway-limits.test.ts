@@ -194,6 +194,37 @@ describe('new-connection rate', () => {
   });
 });
 
+describe('a swarm connecting for longer than the idle timeout', () => {
+  const idleTimeoutMs = 1_000;
+
+  test('keeps every socket open: quiet clients ping before the gateway would close them', async () => {
+    // 40 clients at 20/s connect for ~2 s, twice the idle timeout; then they sit quiet for 3 idle timeouts.
+    const { gateway } = await start({ workers: 2, idleTimeoutMs, connectRate: { ratePerSecond: 20, burst: 1 } });
+    const clients = 40;
+
+    const swarm = await ClientSwarm.connect(gateway.webSocketUrl, clients, { concurrency: 10, keepAliveMs: idleTimeoutMs / 4 });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 3 * idleTimeoutMs));
+      const report = await swarm.report();
+      expect(report.closedByServer).toBe(0);
+      expect(report.open).toBe(clients);
+      expect((await gateway.stats()).connections).toBe(clients);
+    } finally {
+      await swarm.close();
+      await swarm.stop();
+    }
+  });
+
+  test('gives up when no client has opened for the stall timeout, naming how far it got', async () => {
+    // Every $connect throws (502, which clients retry): no client ever opens.
+    const { gateway } = await start({ workers: 1 });
+
+    await expect(ClientSwarm.connect(`${gateway.webSocketUrl}?fail=1`, 5, { stallTimeoutMs: 2_000, connectTimeoutMs: 10_000 })).rejects.toThrow(
+      'no client connected for 2 s: 0 of 5 open, 0 closed by the server',
+    );
+  });
+});
+
 describe('virtual connections', () => {
   test('posts to virtual ids are counted per id over the workers, throttled like the rest, and read from the primary', async () => {
     const { gateway } = await start({ workers: 2, virtualConnections: 1_000, quota: 'off' });
