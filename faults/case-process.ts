@@ -50,7 +50,8 @@ async function runCase({ name, clients: clientCount, deadlineMs }: CaseRequest):
     const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name, input: JSON.stringify({ message }) }));
     log(`broadcast ${name} started to ${clients.expectedCount} clients`);
     const owed = clients;
-    const status = async () => (await sfn.send(new DescribeExecutionCommand({ executionArn: executionArn! }))).status ?? 'UNKNOWN';
+    const describe = () => sfn.send(new DescribeExecutionCommand({ executionArn: executionArn! }));
+    const status = async () => (await describe()).status ?? 'UNKNOWN';
     const idle = () => stack.consumers.idle().catch(() => false);
     const run: CaseContext = {
       stack,
@@ -79,7 +80,8 @@ async function runCase({ name, clients: clientCount, deadlineMs }: CaseRequest):
     log(`broadcast ended: ${await status()}`);
     await fault.after?.(run);
     const ms = Date.now() - startedAt;
-    const finalStatus = Date.now() >= deadline ? `${await status()} at the deadline` : await status();
+    const execution = await describe();
+    const finalStatus = `${execution.status}${execution.error ? ` ${execution.error}` : ''}${Date.now() >= deadline ? ' at the deadline' : ''}`;
     // Late copies (a redelivered batch) arrive within moments of the queues draining.
     await sleep(1_000);
     const report = clients.report();

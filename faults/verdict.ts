@@ -14,7 +14,7 @@ export interface CaseMeasurement {
   duplicates: number;
   /** After the sweep: every partition counter equals its rows, and the rows equal the open sockets. */
   countersExact: boolean;
-  /** The execution's final status (after the redrive, where the case redrives), or RUNNING at the deadline. */
+  /** The execution's final status and error (after the redrive, where the case redrives); "… at the deadline" if it had not ended. */
   status: string;
   /** From StartExecution to the end of delivery (or the deadline). */
   ms: number;
@@ -55,6 +55,8 @@ export function judge(measurement: CaseMeasurement): Verdict {
       );
     }
     if (!measurement.countersExact) reasons.push('counters not exact after the sweep');
+    // An execution that says FAILED (or never ends) when every client has the message sends operators to a replay that duplicates.
+    if (measurement.status !== 'SUCCEEDED') reasons.push(`execution ${measurement.status}`);
   }
   return { pass: reasons.length === 0, reasons };
 }

@@ -29,6 +29,11 @@ describe('judge', () => {
     expect(judge({ ...clean, countersExact: false })).toEqual({ pass: false, reasons: ['counters not exact after the sweep'] });
   });
 
+  test('an execution that did not end SUCCEEDED fails the case even when every client has the message', () => {
+    expect(judge({ ...clean, status: 'FAILED DeliveryIncomplete' })).toEqual({ pass: false, reasons: ['execution FAILED DeliveryIncomplete'] });
+    expect(judge({ ...clean, status: 'RUNNING at the deadline' }).reasons).toEqual(['execution RUNNING at the deadline']);
+  });
+
   test('no client alive at the end proves nothing, so it fails', () => {
     expect(judge({ ...clean, alive: 0, delivered: 0 }).reasons).toEqual(['no client alive at the end: the case proves nothing']);
   });
@@ -49,7 +54,7 @@ describe('judge', () => {
 describe('report lines', () => {
   test('one line per case: the figures, then the verdict', () => {
     expect(caseLine(clean)).toBe(`${'no-fault'.padEnd(34)} alive 2000, delivered 2000, missed 0, duplicates 0, counters exact, SUCCEEDED, 12.3 s — PASS`);
-    expect(caseLine({ ...clean, delivered: 1999, status: 'RUNNING at the deadline' })).toMatch(/missed 1, .*RUNNING at the deadline, .* — FAIL \(1 missed\)$/);
+    expect(caseLine({ ...clean, delivered: 1999, status: 'RUNNING at the deadline' })).toMatch(/missed 1, .*RUNNING at the deadline, .* — FAIL \(1 missed; execution RUNNING at the deadline\)$/);
   });
 
   test('the closing line sums missed and duplicates over the measured cases', () => {
@@ -72,6 +77,6 @@ describe('report lines', () => {
     const table = markdownTable([clean, { ...clean, name: 'dynamodb-down-20s', delivered: 1500, status: 'RUNNING at the deadline' }]).split('\n');
     expect(table).toHaveLength(4);
     expect(table[2]).toBe('| no-fault | 2000 | 2000 | 0 | 0 | yes | SUCCEEDED | 12.3 s | pass |');
-    expect(table[3]).toBe('| dynamodb-down-20s | 2000 | 1500 | 500 | 0 | yes | RUNNING at the deadline | 12.3 s | **fail**: 500 missed |');
+    expect(table[3]).toBe('| dynamodb-down-20s | 2000 | 1500 | 500 | 0 | yes | RUNNING at the deadline | 12.3 s | **fail**: 500 missed; execution RUNNING at the deadline |');
   });
 });
