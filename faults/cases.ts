@@ -59,6 +59,8 @@ const SLOW_READER_PAUSE_MS = 15_000;
 /** Churn per second, each way. */
 const CHURN_PER_SECOND = 200;
 const CHURN_TICK_MS = 100;
+/** Churn lasts at most this long: 2,000 connects and 2,000 disconnects. */
+const CHURN_MS = 10_000;
 
 const DYNAMODB_THROTTLED: InjectedFault = { statusCode: 400, errorType: 'ProvisionedThroughputExceededException', message: 'injected: throughput exceeds the table provisioned throughput' };
 const DYNAMODB_DOWN: InjectedFault = { statusCode: 503, errorType: 'ServiceUnavailable', message: 'injected: DynamoDB is unavailable' };
@@ -137,7 +139,9 @@ export const FAULT_CASES: readonly (() => FaultCase)[] = [
     async during(run) {
       const perTick = (CHURN_PER_SECOND * CHURN_TICK_MS) / 1000;
       const joining: Promise<void>[] = [];
-      while (!(await run.settled())) {
+      // Bounded: churn for as long as the broadcast lasts on a free machine, so a slow one does not close every client it had.
+      const stopAt = Date.now() + CHURN_MS;
+      while (Date.now() < stopAt && !(await run.settled())) {
         run.clients.closeRandom(perTick);
         for (let i = 0; i < perTick; i++) joining.push(run.clients.openOne(Date.now() + 30_000).catch((error) => run.log(String(error))));
         await sleep(CHURN_TICK_MS);
