@@ -7,7 +7,7 @@
  *   npm run test:faults -- [--clients 2000] [--case name,name] [--deadline-seconds 120]
  */
 import { fork } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -65,9 +65,15 @@ function runCase(request: CaseRequest, logFile: string): Promise<CaseMeasurement
       } catch {
         // the group is already gone
       }
-      resolve(measurement ?? notMeasured(`case process exited (code ${code}, signal ${signal}) without a result`));
+      resolve(measurement ?? notMeasured(`case process exited (code ${code}, signal ${signal}) without a result${lastErrorIn(logFile)}`));
     });
   });
+}
+
+/** The last error a crashed case process wrote (", last error: …"), so its line says why without opening the log. */
+function lastErrorIn(logFile: string): string {
+  const errors = readFileSync(logFile, 'utf8').split('\n').filter((line) => /^\w*Error\b/.test(line));
+  return errors.length > 0 ? `, last error: ${errors[errors.length - 1].slice(0, 160)}` : '';
 }
 
 async function main(): Promise<number> {
