@@ -42,6 +42,8 @@ export interface LocalStackOptions {
   dynamoDbFaults?: FaultRule;
   /** Answer chosen @connections calls of the in-process handlers with an HTTP error (fault-injection tests). */
   connectionsFaults?: ConnectionsFaultRule;
+  /** Answer chosen SQS requests of the handlers and the shard consumers' poller with an error (fault-injection tests). */
+  sqsFaults?: FaultRule;
 }
 
 /** Where the local stack's services listen. */
@@ -134,8 +136,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stops.push(() => proxy.stop());
       handlerConnectionsEndpoint = proxy.endpoint;
     }
+    let handlerSqsEndpoint = sqs.endpoint;
+    if (options.sqsFaults) {
+      const proxy = await startFaultProxy(sqs.endpoint, options.sqsFaults);
+      stops.push(() => proxy.stop());
+      handlerSqsEndpoint = proxy.endpoint;
+    }
     // The other functions each run in a process of their own with exactly their environment, as on Lambda.
-    const handlerResources = { ...resources, dynamoDbEndpoint: handlerDynamoDbEndpoint, connectionsEndpoint: handlerConnectionsEndpoint };
+    const handlerResources = { ...resources, dynamoDbEndpoint: handlerDynamoDbEndpoint, connectionsEndpoint: handlerConnectionsEndpoint, sqsEndpoint: handlerSqsEndpoint };
     const instances = await Promise.allSettled(
       (['prepare-broadcast', 'query-partitions', 'read-progress', 'post-message'] as const).map((name) =>
         startFunctionInstance({ name, modulePath: handlerModule(name), env: functionEnvironment(name, config, handlerResources) }),
@@ -153,7 +161,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       batchSize: config.consumerBatchSize,
       batchingWindowSeconds: config.consumerBatchingWindowSeconds,
       maximumConcurrency: config.consumerMaxConcurrency,
-      sqsEndpoint: sqs.endpoint,
+      sqsEndpoint: handlerSqsEndpoint,
       region: LOCAL_REGION,
     });
     stops.push(() => consumers.stop());

@@ -1,0 +1,108 @@
+/**
+ * The fault matrix's judgement and its printed lines, kept apart from the sockets and services
+ * so the rules (what "missed" means, which duplicates a case may show) are unit-tested on their own.
+ */
+
+/** What one case measured, once its broadcast ended (or its deadline passed) and a sweep ran. */
+export interface CaseMeasurement {
+  name: string;
+  /** Clients connected before the broadcast started and still open at the end: each must have the message. */
+  alive: number;
+  /** Of those alive, how many got the message at least once. */
+  delivered: number;
+  /** Extra copies over every socket that got the message, alive at the end or not. */
+  duplicates: number;
+  /** After the sweep: every partition counter equals its rows, and the rows equal the open sockets. */
+  countersExact: boolean;
+  /** The execution's final status and error (after the redrive, where the case redrives); "… at the deadline" if it had not ended. */
+  status: string;
+  /** From StartExecution to the end of delivery (or the deadline). */
+  ms: number;
+  /**
+   * Duplicates the case tolerates: in the consumer-killed case, the connection ids the batches cut
+   * short by the kill can hold (at-least-once); 0 everywhere else.
+   */
+  duplicatesAllowed: number;
+  /** Set when the case could not be run to a measurement (a setup step threw). */
+  error?: string;
+}
+
+export interface Verdict {
+  pass: boolean;
+  /** Why it failed, one short phrase each; empty when it passed. */
+  reasons: string[];
+}
+
+/** Alive at the end and never got it. */
+export function missedOf(measurement: Pick<CaseMeasurement, 'alive' | 'delivered'>): number {
+  return Math.max(0, measurement.alive - measurement.delivered);
+}
+
+export function judge(measurement: CaseMeasurement): Verdict {
+  const reasons: string[] = [];
+  if (measurement.error) reasons.push(`not measured: ${measurement.error}`);
+  else {
+    // A case in which no client survived would pass on nothing.
+    if (measurement.alive === 0) reasons.push('no client alive at the end: the case proves nothing');
+    if (measurement.delivered > measurement.alive) reasons.push(`delivered ${measurement.delivered} > alive ${measurement.alive}: the count is wrong`);
+    const missed = missedOf(measurement);
+    if (missed > 0) reasons.push(`${missed} missed`);
+    if (measurement.duplicates > measurement.duplicatesAllowed) {
+      reasons.push(
+        measurement.duplicatesAllowed === 0
+          ? `${measurement.duplicates} duplicates`
+          : `${measurement.duplicates} duplicates > ${measurement.duplicatesAllowed} ids in the batches the kill cut short`,
+      );
+    }
+    if (!measurement.countersExact) reasons.push('counters not exact after the sweep');
+    // An execution that says FAILED (or never ends) when every client has the message sends operators to a replay that duplicates.
+    if (measurement.status !== 'SUCCEEDED') reasons.push(`execution ${measurement.status}`);
+  }
+  return { pass: reasons.length === 0, reasons };
+}
+
+/** One line per case: the figures, then PASS or FAIL with the reasons. */
+export function caseLine(measurement: CaseMeasurement, verdict: Verdict = judge(measurement)): string {
+  const figures = measurement.error
+    ? 'not measured'
+    : [
+        `alive ${measurement.alive}`,
+        `delivered ${measurement.delivered}`,
+        `missed ${missedOf(measurement)}`,
+        `duplicates ${measurement.duplicates}${measurement.duplicatesAllowed > 0 ? ` (≤ ${measurement.duplicatesAllowed} allowed)` : ''}`,
+        `counters ${measurement.countersExact ? 'exact' : 'WRONG'}`,
+        measurement.status,
+        `${(measurement.ms / 1000).toFixed(1)} s`,
+      ].join(', ');
+  const judged = verdict.pass ? 'PASS' : `FAIL (${verdict.reasons.join('; ')})`;
+  return `${measurement.name.padEnd(34)} ${figures} — ${judged}`;
+}
+
+/** The closing line, over every case; a case that could not be measured adds nothing to the sums. */
+export function summaryLine(measurements: CaseMeasurement[]): string {
+  const measured = measurements.filter((m) => !m.error);
+  const missed = measured.reduce((sum, m) => sum + missedOf(m), 0);
+  const duplicates = measured.reduce((sum, m) => sum + m.duplicates, 0);
+  return `faults: ${measurements.length} cases, ${missed} missed, ${duplicates} duplicates`;
+}
+
+/** 0 when every case passed, 1 otherwise (and when there was no case at all). */
+export function exitCodeOf(measurements: CaseMeasurement[]): number {
+  return measurements.length > 0 && measurements.every((m) => judge(m).pass) ? 0 : 1;
+}
+
+/** The README's table of the latest run. */
+export function markdownTable(measurements: CaseMeasurement[]): string {
+  const rows = measurements.map((m) => {
+    const verdict = judge(m);
+    const cells = m.error
+      ? [m.name, '–', '–', '–', '–', '–', '–', '–']
+      : [m.name, m.alive, m.delivered, missedOf(m), m.duplicates, m.countersExact ? 'yes' : 'no', m.status, `${(m.ms / 1000).toFixed(1)} s`];
+    return `| ${[...cells, verdict.pass ? 'pass' : `**fail**: ${verdict.reasons.join('; ')}`].join(' | ')} |`;
+  });
+  return [
+    '| case | alive | delivered | missed | duplicates | counters exact | execution | time | verdict |',
+    '| --- | ---: | ---: | ---: | ---: | --- | --- | ---: | --- |',
+    ...rows,
+  ].join('\n');
+}
