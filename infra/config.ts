@@ -87,6 +87,13 @@ export interface SwarmcastConfig {
    * the execution succeeds and its summary still counts them; `swarmcast replay` re-sends to them.
    */
   toleratedFailedSocketsPercentage: number;
+
+  // The local stack only (`swarmcast local`, `npm start`): the deployed stack ignores it.
+  /**
+   * Instances (processes) the local Lambda runtime starts at most per function (per gateway worker
+   * for the route functions); each runs one invocation at a time, as a Lambda instance does.
+   */
+  localInstancesPerFunction: number;
 }
 
 /** A PostToConnection round trip within a Region takes ~10–30 ms; the derived numbers allow this much. */
@@ -157,6 +164,8 @@ export const defaultConfig: SwarmcastConfig = {
   alarmPeriodMinutes: 5,
   // 0: a broadcast that missed any live socket says so; raise it where a few misses are acceptable.
   toleratedFailedSocketsPercentage: 0,
+  // Started on demand: enough for $connect at the local connect rate with room for the consumers.
+  localInstancesPerFunction: 4,
 };
 
 /** Bounds that AWS (or common sense) puts on each number. */
@@ -193,6 +202,8 @@ export const bounds: Record<Exclude<keyof SwarmcastConfig, 'sweepSchedule' | 'st
   // A minute is CloudWatch's standard resolution; past an hour an alarm is no longer news.
   alarmPeriodMinutes: [1, 60],
   toleratedFailedSocketsPercentage: [0, 100],
+  // Each instance is a Node process (~60 MB with tsx): 32 per function is already more than 2 cores use.
+  localInstancesPerFunction: [1, 32],
 };
 
 /**

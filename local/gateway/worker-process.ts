@@ -17,13 +17,12 @@ export class WorkerProcess {
 
   constructor(
     readonly index: number,
-    env: Record<string, string>,
     handlerOutput: 'inherit' | 'ignore',
   ) {
     this.child = fork(WORKER_ENTRY, [], {
       execArgv: ['--import', TSX_LOADER],
-      // Exactly the handlers' environment, as Lambda gives them: nothing inherited from this process.
-      env,
+      // Nothing inherited from this process: the route functions it starts get exactly their own environments.
+      env: {},
       stdio: ['ignore', handlerOutput, 'inherit', 'ipc'],
     });
     this.child.on('message', (reply: WorkerReply) => {

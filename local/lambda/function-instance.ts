@@ -19,8 +19,10 @@ const INSTANCE_ENTRY = join(__dirname, 'instance.ts');
 
 export interface FunctionInstance {
   readonly name: string;
-  /** Invokes the handler in the instance; the Context's name, request id and remaining time travel with the event. */
+  /** Invokes the handler in the instance; the Context's name, request id and remaining time travel with the event. Callers send one invocation at a time (local-function.ts). */
   readonly handler: LambdaHandler;
+  /** False once the process has exited (crashed or stopped): it takes no more invocations. */
+  readonly running: boolean;
   stop(): Promise<void>;
 }
 
@@ -67,6 +69,9 @@ export async function startFunctionInstance({ name, modulePath, env }: { name: s
   return {
     name,
     handler,
+    get running() {
+      return child.exitCode === null && child.signalCode === null;
+    },
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill();
       await exited;
