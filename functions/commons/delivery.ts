@@ -3,7 +3,7 @@ import { addDeliveryCounts, getBroadcastPayload, recordFailedSockets, type Broad
 import type { ConnectionPoster, PostOutcome, PreparedPayload } from '#commons/clients/management-api';
 import { preparePayload } from '#commons/clients/management-api';
 import { removeConnections, type ConnectionTables } from '#commons/connections';
-import { DeliveryTaskError, sendDeliveryTasks, type DeliveryTask } from '#commons/delivery-tasks';
+import { DeliveryTaskError, sendDeliveryTasks, shardFor, type DeliveryTask } from '#commons/delivery-tasks';
 import { ConcurrencyLimit, jitteredBackoffMs, sleep } from '#commons/helpers/concurrency';
 import { logger } from '#commons/helpers/logger';
 import { RateBudget, type LeaseStore } from '#commons/rate-budget';
@@ -291,7 +291,7 @@ export class DeliveryService {
         continue;
       }
       const requeued: DeliveryTask = { ...task, attempt, deliverBy, connectionIds: ids };
-      const unsent = await sendDeliveryTasks([requeued], this.settings.shardQueueUrls, task.partition + nextAttempt, delaySeconds);
+      const unsent = await sendDeliveryTasks([requeued], this.settings.shardQueueUrls, shardFor(task.partition, nextAttempt), delaySeconds);
       if (unsent.size > 0) {
         logger.error('could not re-queue undelivered connections; counting them as failed', { broadcastId: task.broadcastId, count: ids.length });
         (failed.unqueued ??= []).push(...ids);
