@@ -102,6 +102,13 @@ export interface SwarmcastConfig {
    * mid-batch: README, "Clients that see a broadcast twice"). The frame counts against the 128 KB.
    */
   broadcastIdEnvelope: boolean;
+
+  // The local stack only (`swarmcast local`, `npm start`): the deployed stack ignores it.
+  /**
+   * Instances (processes) the local Lambda runtime starts at most per function (per gateway worker
+   * for the route functions); each runs one invocation at a time, as a Lambda instance does.
+   */
+  localInstancesPerFunction: number;
 }
 
 /** A PostToConnection round trip within a Region takes ~10–30 ms; the derived numbers allow this much. */
@@ -176,6 +183,8 @@ export const defaultConfig: SwarmcastConfig = {
   toleratedFailedSocketsPercentage: 0,
   // Off: clients get the message as sent; turning it on changes what every client must parse.
   broadcastIdEnvelope: false,
+  // Started on demand: enough for $connect at the local connect rate with room for the consumers.
+  localInstancesPerFunction: 4,
 };
 
 /** Bounds that AWS (or common sense) puts on each number. */
@@ -215,6 +224,8 @@ export const bounds: Record<Exclude<keyof SwarmcastConfig, 'sweepSchedule' | 'st
   // A day at the longest alarm period: past a day of periods CloudWatch evaluates an alarm only hourly.
   throttlingAlarmPeriods: [1, 24],
   toleratedFailedSocketsPercentage: [0, 100],
+  // Each instance is a Node process (~60 MB with tsx): 32 per function is already more than 2 cores use.
+  localInstancesPerFunction: [1, 32],
 };
 
 /**

@@ -1,7 +1,3 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import type { Server } from 'node:http';
-import { pathToFileURL } from 'node:url';
-
 /**
  * Runs a local AWS emulator (dynalite, local-aws-sqs) as a child process, so its CPU stays
  * off the event loop of the rest of the local stack: on 2 cores the gateway and handlers
@@ -10,6 +6,10 @@ import { pathToFileURL } from 'node:url';
  *
  * Generic (nothing DynamoDB-specific): local/sqs uses it too.
  */
+import type { ChildProcess } from 'node:child_process';
+import type { Server } from 'node:http';
+import { forkTypeScript } from './fork-typescript';
+
 export interface ChildServer {
   /** http://127.0.0.1:<port> */
   endpoint: string;
@@ -30,14 +30,8 @@ export class ChildServerError extends Error {
   override name = 'ChildServerError';
 }
 
-// The child runs TypeScript like the parent does; resolved to a file URL so it works from any cwd.
-const tsxLoader = pathToFileURL(require.resolve('tsx')).href;
-
 export async function forkServer(entryFile: string, options: unknown): Promise<ChildServer> {
-  const child = fork(entryFile, [JSON.stringify(options)], {
-    execArgv: ['--import', tsxLoader],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const child = forkTypeScript(entryFile, [JSON.stringify(options)]);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const port = await waitForPort(child, entryFile);
   let stopping = false;

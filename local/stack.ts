@@ -6,7 +6,7 @@ import { startConnectionsFaultProxy, type ConnectionsFaultRule } from './connect
 import { startFaultProxy, type FaultRule } from './fault-proxy';
 import { startGateway, type Gateway, type Throttle } from './gateway';
 import { functionArn, handlerModule } from './lambdas';
-import { type FunctionInstance, startFunctionInstance } from './lambda/function-instance';
+import { type LocalFunction, startLocalFunction } from './lambda/local-function';
 import { LOCAL_REGION, LOCAL_STATE_MACHINE_NAME } from './local-account';
 import { startEventSource, type EventSource } from './sqs/event-source';
 import { startSqs, type LocalSqs } from './sqs';
@@ -106,13 +106,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         // The deployer's $connect authorizer, run before $connect as API Gateway does.
         ...(config.connectAuthorizer ? { authorizer: path.resolve(__dirname, '..', config.connectAuthorizer) } : {}),
       },
-      // One worker process hosts every route, so it gets the union of their environments.
-      env: {
-        ...functionEnvironment('connect', config, resources),
-        ...functionEnvironment('disconnect', config, resources),
-        ...functionEnvironment('default', config, resources),
-        ...(config.connectAuthorizer ? authorizerEnvironment(resources) : {}),
+      // Each route's function runs in instances of its own with exactly its environment (local/lambda/).
+      routeEnv: {
+        connect: functionEnvironment('connect', config, resources),
+        disconnect: functionEnvironment('disconnect', config, resources),
+        default: functionEnvironment('default', config, resources),
+        ...(config.connectAuthorizer ? { authorizer: authorizerEnvironment(resources) } : {}),
       },
+      instancesPerRoute: config.localInstancesPerFunction,
       workers: options.gatewayWorkers ?? 1,
       port: options.gatewayPort,
       stage: config.stageName,
@@ -142,17 +143,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stops.push(() => proxy.stop());
       handlerSqsEndpoint = proxy.endpoint;
     }
-    // The other functions each run in a process of their own with exactly their environment, as on Lambda.
+    // The other functions run in the same local Lambda runtime, each with exactly its environment.
     const handlerResources = { ...resources, dynamoDbEndpoint: handlerDynamoDbEndpoint, connectionsEndpoint: handlerConnectionsEndpoint, sqsEndpoint: handlerSqsEndpoint };
-    const instances = await Promise.allSettled(
+    const functions = await Promise.allSettled(
       (['prepare-broadcast', 'query-partitions', 'read-progress', 'post-message'] as const).map((name) =>
-        startFunctionInstance({ name, modulePath: handlerModule(name), env: functionEnvironment(name, config, handlerResources) }),
+        startLocalFunction({ name, modulePath: handlerModule(name), env: functionEnvironment(name, config, handlerResources), maxInstances: config.localInstancesPerFunction }),
       ),
     );
-    for (const instance of instances) if (instance.status === 'fulfilled') stops.push(() => instance.value.stop());
-    const failed = instances.find((instance) => instance.status === 'rejected');
+    for (const started of functions) if (started.status === 'fulfilled') stops.push(() => started.value.stop());
+    const failed = functions.find((started) => started.status === 'rejected');
     if (failed) throw failed.reason;
-    const [prepareBroadcast, queryPartitions, readProgress, postMessage] = instances.map((instance) => (instance as PromiseFulfilledResult<FunctionInstance>).value.handler);
+    const [prepareBroadcast, queryPartitions, readProgress, postMessage] = functions.map((started) => (started as PromiseFulfilledResult<LocalFunction>).value.handler);
     const handlers = { 'prepare-broadcast': prepareBroadcast, 'query-partitions': queryPartitions, 'read-progress': readProgress, 'post-message': postMessage };
 
     const consumers = await startEventSource({

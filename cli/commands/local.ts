@@ -26,7 +26,7 @@ export function registerLocalCommand(program: Command): void {
     .description('run the local stack for your own clients until Ctrl-C: WebSocket API, @connections API, Step Functions, DynamoDB and SQS on loopback')
     .addOption(new Option('--port <n>', 'port of the WebSocket and @connections endpoint').default(7700).argParser(parsePositiveInteger('--port', 65_535)))
     .addOption(new Option('--stepfunctions-port <n>', 'port of the Step Functions API').default(7701).argParser(parsePositiveInteger('--stepfunctions-port', 65_535)))
-    .addOption(new Option('--gateway-workers <n>', 'gateway processes (each holds up to ~15,000 sockets)').default(1).argParser(parsePositiveInteger('--gateway-workers', 16)))
+    .addOption(new Option('--gateway-workers <n>', 'gateway processes (each holds up to ~20,000 sockets)').default(1).argParser(parsePositiveInteger('--gateway-workers', 16)))
     .addOption(new Option('--console-port <n>', 'port of the web console').default(7702).argParser(parsePositiveInteger('--console-port', 65_535)))
     .option('--data <dir>', 'keep the tables on disk in this folder across restarts (default: in memory)')
     .addOption(new Option('--set <key=value>', `${SET_OPTION_HELP}, e.g. --set deliveryTimeoutSeconds=10`).argParser(collectSetting))

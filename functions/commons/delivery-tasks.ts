@@ -114,6 +114,15 @@ export function packDeliveryTasks(
 const MAX_SEND_ATTEMPTS = 5;
 
 /**
+ * The shard (an index, taken modulo the shard count by sendDeliveryTasks) where a partition's
+ * tasks start: the partition's own shard on the first attempt, one shard further on each retry,
+ * so a re-queued task does not wait behind the backlog of the queue it was throttled on.
+ */
+export function shardFor(partition: number, attempt = 0): number {
+  return partition + attempt;
+}
+
+/**
  * Sends tasks to the shard queues, `firstShard` onwards round-robin, in SendMessageBatch
  * calls of ≤ 10 entries and ≤ 1 MiB. Entries SQS reports in `Failed[]` are sent again with
  * backoff. Returns the indexes of the tasks that could not be sent after the last attempt;

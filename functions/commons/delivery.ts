@@ -15,7 +15,7 @@ import {
 import type { ConnectionPoster, PostOutcome, PreparedPayload } from '#commons/clients/management-api';
 import { preparePayload } from '#commons/clients/management-api';
 import { removeConnections, type ConnectionTables } from '#commons/connections';
-import { DeliveryTaskError, sendDeliveryTasks, type CarriedCounts, type DeliveryTask } from '#commons/delivery-tasks';
+import { DeliveryTaskError, sendDeliveryTasks, shardFor, type CarriedCounts, type DeliveryTask } from '#commons/delivery-tasks';
 import { isThrottlingError, isUnavailableError } from '#commons/errors';
 import { ConcurrencyLimit, jitteredBackoffMs, sleep } from '#commons/helpers/concurrency';
 import { logger } from '#commons/helpers/logger';
@@ -363,7 +363,7 @@ export class DeliveryService {
       }
       const { enqueued: _carried, ...rest } = task;
       const requeued: DeliveryTask = { ...rest, attempt, deliverBy, connectionIds: ids };
-      const unsent = await sendDeliveryTasks([requeued], this.settings.shardQueueUrls, task.partition + nextAttempt, delaySeconds);
+      const unsent = await sendDeliveryTasks([requeued], this.settings.shardQueueUrls, shardFor(task.partition, nextAttempt), delaySeconds);
       if (unsent.size > 0) {
         logger.error('could not re-queue undelivered connections; counting them as failed', { broadcastId: task.broadcastId, count: ids.length });
         (failed.unqueued ??= []).push(...ids);

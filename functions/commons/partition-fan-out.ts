@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { abandonRun, findEnqueued, readFailedSockets, recordEnqueued, removeFailedSockets, retakeFailedSockets, type BroadcastKind } from '#commons/broadcasts';
 import { queryPartition, removeConnections, type ConnectionTables } from '#commons/connections';
-import { packDeliveryTasks, sendDeliveryTasks } from '#commons/delivery-tasks';
+import { packDeliveryTasks, sendDeliveryTasks, shardFor } from '#commons/delivery-tasks';
 import { isThrottlingError, isUnavailableError, PartitionFailedError, ThrottledError, UnavailableError } from '#commons/errors';
 import { forEachWithConcurrency } from '#commons/helpers/concurrency';
 import { logger } from '#commons/helpers/logger';
@@ -43,7 +43,7 @@ export async function fanOutPartitions(settings: FanOutSettings, broadcastId: st
   const enqueued = await findEnqueued(settings.tables.broadcasts, broadcastId, partitions);
   const resent = resendFailedSockets ? await resendFailed(settings, broadcastId, [...enqueued]) : undefined;
   const pending = partitions.filter((partition) => !enqueued.has(partition));
-  const enqueuer = new PartitionEnqueuer(settings, broadcastId, partitions[0] ?? 0, randomUUID());
+  const enqueuer = new PartitionEnqueuer(settings, broadcastId, shardFor(partitions[0] ?? 0), randomUUID());
   const counts = new Map<number, number>();
   const failed: number[] = [];
   let throttled = 0;
@@ -169,7 +169,7 @@ async function resendFailed(settings: FanOutSettings, broadcastId: string, parti
     for (const failed of await readFailedSockets(settings.tables.broadcasts, broadcastId, partition)) {
       await retakeFailedSockets(settings.tables.broadcasts, broadcastId, failed);
       const tasks = packDeliveryTasks(broadcastId, partition, failed.connectionIds, settings.connectionIdsPerMessage);
-      const unsent = await sendDeliveryTasks(tasks, settings.shardQueueUrls, partition);
+      const unsent = await sendDeliveryTasks(tasks, settings.shardQueueUrls, shardFor(partition));
       if (unsent.size > 0) throw new PartitionFailedError(`could not enqueue the failed sockets of partition ${partition} of broadcast ${broadcastId}; replay again once the cause is fixed`);
       await removeFailedSockets(settings.tables.broadcasts, broadcastId, failed);
       resent += failed.connectionIds.length;

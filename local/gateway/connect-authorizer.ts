@@ -5,10 +5,8 @@
  * allow execute-api:Invoke on the route refuses it with 403, anything else with 500.
  */
 import { connectEvent, type ConnectionFacts } from './lambda-events';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from '../local-account';
 import type { RouteHandler } from './route-handlers';
-
-/** The local stack's fake account, as in every local ARN. */
-const LOCAL_ACCOUNT = '000000000000';
 
 export type AuthorizerDecision = { allowed: true; context?: Record<string, unknown>; principalId?: string } | { allowed: false; status: 401 | 403 | 500 };
 
@@ -23,7 +21,7 @@ export function authorizerEvent(facts: ConnectionFacts, query: URLSearchParams, 
   return { ...connectEvent(facts, query), type: 'REQUEST', methodArn };
 }
 
-export async function authorizeConnect(authorizer: RouteHandler, facts: ConnectionFacts, query: URLSearchParams, region = process.env.AWS_REGION ?? 'us-east-1'): Promise<AuthorizerDecision> {
+export async function authorizeConnect(authorizer: RouteHandler, facts: ConnectionFacts, query: URLSearchParams, region = LOCAL_REGION): Promise<AuthorizerDecision> {
   const event = authorizerEvent(facts, query, region);
   const outcome = await authorizer.invoke(event);
   if (outcome.kind === 'failed') {

@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-
 /**
  * Connection ids shaped like API Gateway's ("L0SM9cOFvHcCIhw="): 11 bytes as 16 base64
  * characters ending in '='. The URL-safe alphabet keeps an id one path segment of the
@@ -9,6 +7,8 @@ import { randomBytes } from 'node:crypto';
  *   bytes 1..6  = random (ids of an earlier gateway run never match: stale rows stay gone)
  *   bytes 7..10 = per-worker counter (unique within a run)
  */
+import { randomBytes } from 'node:crypto';
+
 const ID_BYTES = 11;
 const ID_LENGTH = 16;
 export const MAX_WORKERS = 256;

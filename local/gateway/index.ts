@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve as resolvePath } from 'node:path';
 import { MAX_WORKERS, virtualConnectionId } from './connection-id';
-import { AWS_LIMITS, DEFAULTS, type GatewayOptions, type WorkerConfig } from './options';
+import { AWS_LIMITS, DEFAULTS, type GatewayOptions, type RouteEnvironments, type WorkerConfig } from './options';
 import { DEFAULT_CONNECT_RATE, DEFAULT_QUOTA, type Throttle } from './throttles';
 import type { VirtualDeliveries } from './virtual-connections';
 import { WorkerProcess } from './worker-process';
@@ -57,6 +57,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const base = {
     workerCount,
     handlers: Object.fromEntries(Object.entries(options.handlers).map(([route, path]) => [route, resolvePath(path)])),
+    environments: Object.fromEntries(Object.keys(options.handlers).map((route) => [route, options.routeEnv?.[route as keyof RouteEnvironments] ?? options.env ?? {}])),
+    instancesPerRoute: options.instancesPerRoute ?? DEFAULTS.instancesPerRoute,
     host: options.host ?? DEFAULTS.host,
     stage: options.stage ?? DEFAULTS.stage,
     apiId: options.apiId ?? randomApiId(),
@@ -70,7 +72,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
   const workers = Array.from(
     { length: workerCount },
-    (_, index) => new WorkerProcess(index, options.env ?? {}, options.handlerOutput ?? 'inherit'),
+    (_, index) => new WorkerProcess(index, options.handlerOutput ?? 'inherit'),
   );
   let port: number;
   try {

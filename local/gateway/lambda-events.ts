@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
+/** The events API Gateway hands the WebSocket route functions ($connect, $disconnect, $default), in AWS's shapes. */
 import type { IncomingMessage } from 'node:http';
-import type { Context } from 'aws-lambda';
 import { randomRequestId } from './connection-id';
 
 /** The API and connection facts every WebSocket event repeats in requestContext. */
@@ -107,26 +106,6 @@ export function messageEvent(facts: ConnectionFacts, body: string, isBase64Encod
     requestContext: { ...requestContext(facts, '$default', 'MESSAGE'), messageId: randomRequestId() },
     body,
     isBase64Encoded,
-  };
-}
-
-/** A minimal Lambda context: the fields handlers read in practice, with a deadline. */
-export function lambdaContext(functionName: string, timeoutMs: number): Context {
-  const deadline = Date.now() + timeoutMs;
-  const region = process.env.AWS_REGION ?? 'us-east-1';
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${region}:000000000000:function:${functionName}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: `local/${process.pid}`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
   };
 }
 

@@ -10,10 +10,20 @@ export interface RouteHandlerModules {
   authorizer?: string;
 }
 
+/** The environment of each route's function; a function sees exactly its own and nothing else. */
+export type RouteEnvironments = { [Route in keyof RouteHandlerModules]?: Record<string, string> };
+
 export interface GatewayOptions {
   handlers: RouteHandlerModules;
-  /** Environment of the handlers, set in each worker's process.env before the modules load. */
+  /** Environment of every route's function, unless `routeEnv` gives the route its own. */
   env?: Record<string, string>;
+  /** Environments per route (the local stack: each function's manifest environment). */
+  routeEnv?: RouteEnvironments;
+  /**
+   * Instances of each route's function per worker process, hence its invocations in flight there:
+   * a Lambda instance runs one invocation at a time (local/lambda/local-function.ts).
+   */
+  instancesPerRoute?: number;
   /** Worker processes holding sockets: one process here holds at most ~20,000 (open-files limit). */
   workers?: number;
   /** Loopback address to listen on (default 127.0.0.1). */
@@ -52,6 +62,8 @@ export interface WorkerConfig {
   workerIndex: number;
   workerCount: number;
   handlers: RouteHandlerModules;
+  environments: RouteEnvironments;
+  instancesPerRoute: number;
   host: string;
   stage: string;
   apiId: string;
@@ -78,4 +90,6 @@ export const DEFAULTS = {
   port: 0,
   stage: 'live',
   maxBufferedBytes: 4 * 1024 * 1024,
+  // The local stack passes infra/config.ts's localInstancesPerFunction instead.
+  instancesPerRoute: 4,
 } as const;

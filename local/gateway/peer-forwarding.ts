@@ -1,11 +1,8 @@
-import net from 'node:net';
-import { type ManagementResult, RESULTS } from './management-results';
-
 /**
  * Worker-to-worker forwarding of @connections calls. Any worker may receive a call (the
  * management port is shared), but only the owner of the socket can write to it. Instead of
  * a second HTTP hop, the receiving worker sends a small binary frame over a persistent
- * loopback TCP link to the owner, which answers with the ManagementResult. Frames written
+ * abstract Unix socket link to the owner (worker.ts's peerAddressOf), which answers with the ManagementResult. Frames written
  * in the same tick go out in one syscall (cork until nextTick), so under a broadcast the
  * forwarding cost is a few microseconds per post.
  *
@@ -17,6 +14,9 @@ import { type ManagementResult, RESULTS } from './management-results';
  * Response frame: u32 length | u32 requestId | u16 status | u8 errorTypeLength | errorType | body
  * (length counts the bytes after itself)
  */
+import net from 'node:net';
+import { type ManagementResult, RESULTS } from './management-results';
+
 export type ManagementOp = 'post' | 'describe' | 'delete';
 export type ExecuteLocally = (op: ManagementOp, connectionId: string, data: Buffer) => ManagementResult;
 /** Grants up to `want` tokens of shared bucket `bucket` to `worker`, which still holds `stock` tokens. */

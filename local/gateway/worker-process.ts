@@ -1,10 +1,8 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { forkTypeScript } from '../fork-typescript';
 import type { WorkerCallName, WorkerCalls, WorkerReply, WorkerRequest } from './worker-protocol';
 
-/** tsx's loader as a file URL, so `--import` works whatever the working directory is. */
-const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
 const WORKER_ENTRY = join(__dirname, 'worker.ts');
 
 /** The primary's handle on one worker process: typed IPC calls and its exit. */
@@ -17,14 +15,12 @@ export class WorkerProcess {
 
   constructor(
     readonly index: number,
-    env: Record<string, string>,
     handlerOutput: 'inherit' | 'ignore',
   ) {
-    this.child = fork(WORKER_ENTRY, [], {
-      execArgv: ['--import', TSX_LOADER],
-      // Exactly the handlers' environment, as Lambda gives them: nothing inherited from this process.
-      env,
-      stdio: ['ignore', handlerOutput, 'inherit', 'ipc'],
+    this.child = forkTypeScript(WORKER_ENTRY, [], {
+      // Nothing inherited from this process: the route functions it starts get exactly their own environments.
+      env: {},
+      stdout: handlerOutput,
     });
     this.child.on('message', (reply: WorkerReply) => {
       const waiter = this.pending.get(reply.id);

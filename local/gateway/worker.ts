@@ -1,6 +1,6 @@
 /**
  * A gateway worker process (forked by index.ts with tsx loaded). It owns the sockets the
- * kernel hands it on the shared port, runs the route handlers in-process, serves the
+ * kernel hands it on the shared port, invokes the route functions (route-handlers.ts), serves the
  * @connections API for any connection (forwarding to the owner when it is another worker)
  * and answers the primary's calls over IPC (worker-protocol.ts).
  */
@@ -13,7 +13,7 @@ import { managementRequestListener } from './management-api';
 import { type ManagementResult, RESULTS } from './management-results';
 import type { WorkerConfig } from './options';
 import { type ExecuteLocally, type ManagementOp, PeerLink, startPeerServer } from './peer-forwarding';
-import { loadRouteHandlers } from './route-handlers';
+import { type RouteHandlers, startRouteHandlers, stopRouteHandlers } from './route-handlers';
 import { BUCKET_OWNER_WORKER, SharedThrottles } from './shared-throttles';
 import { type VirtualDeliveries, VirtualConnections } from './virtual-connections';
 import { WebSocketEndpoint } from './websocket-endpoint';
@@ -36,6 +36,7 @@ class GatewayWorker {
 
   private constructor(
     private readonly config: WorkerConfig,
+    private readonly handlers: RouteHandlers,
     private readonly endpoint: WebSocketEndpoint,
     private readonly registry: ConnectionRegistry,
     private readonly virtual: VirtualConnections | undefined,
@@ -49,7 +50,7 @@ class GatewayWorker {
   }
 
   static async start(config: WorkerConfig): Promise<GatewayWorker> {
-    const handlers = await loadRouteHandlers(config.handlers, config.integrationTimeoutMs);
+    const handlers = await startRouteHandlers(config.handlers, config.environments, config.integrationTimeoutMs, config.instancesPerRoute);
     const registry = new ConnectionRegistry(config);
     const virtual = config.virtualConnections > 0 ? new VirtualConnections(config.workerIndex, config.workerCount, config.virtualConnections) : undefined;
     const links: (PeerLink | undefined)[] = [];
@@ -61,7 +62,7 @@ class GatewayWorker {
     const endpoint = new WebSocketEndpoint(config, handlers, registry, ids, () => throttles.admitHandshake());
     const execute: ExecuteLocally = (op, id, data) => executeOn(registry, virtual, op, id, data);
     const peerServer = await startPeerServer(peerAddressOf(config), execute, (bucket, worker, stock, want) => throttles.grantLease(bucket, worker, stock, want));
-    return new GatewayWorker(config, endpoint, registry, virtual, throttles, peerServer, links);
+    return new GatewayWorker(config, handlers, endpoint, registry, virtual, throttles, peerServer, links);
   }
 
   get peerAddress(): string {
@@ -114,6 +115,7 @@ class GatewayWorker {
     this.registry.stopSweeping();
     await this.registry.closeAll(CLOSE_GRACE_MS);
     await this.endpoint.settle();
+    await stopRouteHandlers(this.handlers);
     this.server.closeAllConnections();
     this.peerServer.close();
     for (const link of this.links) link?.close();

@@ -5,27 +5,26 @@
  * not list fails to start here as on AWS.
  */
 import type { Context } from 'aws-lambda';
-import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { forkTypeScript } from '../fork-typescript';
 import type { InstanceMessage, InvokeRequest, SerializedError } from './instance-protocol';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type LambdaHandler = (event: any, context: Context) => Promise<any>;
 
-/** tsx's loader as a file URL, so `--import` works whatever the working directory is. */
-const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
 const INSTANCE_ENTRY = join(__dirname, 'instance.ts');
 
 export interface FunctionInstance {
   readonly name: string;
-  /** Invokes the handler in the instance; the Context's name, request id and remaining time travel with the event. */
+  /** Invokes the handler in the instance; the Context's name, request id and remaining time travel with the event. Callers send one invocation at a time (local-function.ts). */
   readonly handler: LambdaHandler;
+  /** False once the process has exited (crashed or stopped): it takes no more invocations. */
+  readonly running: boolean;
   stop(): Promise<void>;
 }
 
 export async function startFunctionInstance({ name, modulePath, env }: { name: string; modulePath: string; env: Record<string, string> }): Promise<FunctionInstance> {
-  const child: ChildProcess = fork(INSTANCE_ENTRY, [modulePath], { execArgv: ['--import', TSX_LOADER], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = forkTypeScript(INSTANCE_ENTRY, [modulePath], { env });
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   let nextId = 0;
   const exited = new Promise<void>((resolve) => {
@@ -67,6 +66,9 @@ export async function startFunctionInstance({ name, modulePath, env }: { name: s
   return {
     name,
     handler,
+    get running() {
+      return child.exitCode === null && child.signalCode === null;
+    },
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill();
       await exited;

@@ -9,14 +9,23 @@ import type { InstanceMessage, InvokeRequest } from './instance-protocol';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
-const send = (message: InstanceMessage) => process.send?.(message);
+/** To the parent; once it is gone (it stopped while this instance was starting) there is no one to answer: exit. */
+const send = (message: InstanceMessage) => {
+  if (!process.connected) process.exit(0);
+  process.send?.(message, undefined, {}, (error) => {
+    if (error) process.exit(0);
+  });
+};
 
 async function main(): Promise<void> {
   const modulePath = process.argv[2];
   let handler: Handler;
   try {
-    handler = ((await import(modulePath)) as { handler: Handler }).handler;
-    if (typeof handler !== 'function') throw new Error(`${modulePath} exports no handler function`);
+    const loaded = (await import(modulePath)) as { handler?: Handler; default?: { handler?: Handler } };
+    // A CommonJS module's exports arrive as `default` when imported.
+    const exported = loaded.handler ?? loaded.default?.handler;
+    if (typeof exported !== 'function') throw new Error(`${modulePath} does not export a function named handler`);
+    handler = exported;
   } catch (error) {
     send({ type: 'init-error', error: describe(error) });
     process.disconnect?.();
@@ -29,6 +38,8 @@ async function main(): Promise<void> {
       (error: unknown) => send({ type: 'result', id: request.id, ok: false, error: describe(error) }),
     );
   });
+  // The parent (a stack or a gateway worker) is gone: so is the function.
+  process.once('disconnect', () => process.exit(0));
   send({ type: 'ready' });
 }
 

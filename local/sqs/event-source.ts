@@ -9,14 +9,14 @@ import {
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MAX_SQS_BATCH_ENTRIES } from '#commons/constants';
-import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-account';
-import { lambdaContext } from './lambda-context';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-account';
+import { lambdaContext } from '../lambda/context';
 import { toSqsRecord } from './lambda-sqs-event';
 import { RepeatedErrorLog } from '../repeated-errors';
 
 /**
  * Lambda's SQS event source mapping, locally: one mapping per queue polls it with the real
- * SQS client, hands batches to the handler in-process with at most `maximumConcurrency`
+ * SQS client, hands batches to the handler (the local Lambda runtime's post-message) with at most `maximumConcurrency`
  * invocations in flight, deletes what succeeded and leaves the rest to reappear after the
  * visibility timeout, so SQS counts receives and redrives to the DLQ as on AWS.
  */
@@ -247,7 +247,7 @@ class QueueMapping {
     const event: SQSEvent = { Records: [] };
     try {
       event.Records = batch.map((message) => toSqsRecord(message, queueArn, region));
-      const context = lambdaContext({ functionName, region, accountId: LOCAL_ACCOUNT, timeoutSeconds: functionTimeoutSeconds });
+      const context = lambdaContext({ functionName, region, timeoutSeconds: functionTimeoutSeconds });
       const response = await handler(event, context);
       const failures = response?.batchItemFailures ?? [];
       // Lambda fails the whole batch when an identifier is empty or names no message of the batch.

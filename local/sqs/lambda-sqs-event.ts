@@ -1,10 +1,10 @@
-import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
-import type { SQSMessageAttributes, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
-
 /**
  * Turns a received SQS message into the record Lambda's SQS event source gives a handler,
  * field for field (camelCase keys, string attributes, base64 binary values).
  */
+import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
+import type { SQSMessageAttributes, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
+
 export class MalformedSqsMessageError extends Error {
   override name = 'MalformedSqsMessageError';
 }

@@ -14,8 +14,8 @@ import { StatesError, statesRuntimeError } from './task-errors';
 
 /** How a Map Run gets its child executions registered where the API can see them. */
 export interface MapRunHost {
-  registerMapRun(mapRun: MapRun): void;
-  createChildExecution(parent: Execution, mapRun: MapRun, input: unknown): Execution;
+  registerMapRun(mapRun: MapRun<Execution>): void;
+  createChildExecution(parent: Execution, mapRun: MapRun<Execution>, input: unknown): Execution;
 }
 
 /** AWS runs at most 10,000 children of one Map Run at a time; MaxConcurrency 0 means that. */
@@ -45,13 +45,13 @@ export async function runDistributedMap(stateName: string, state: AslState, inpu
 }
 
 /** A tolerated failure leaves its error in the results, so the states after the Map can see which batch failed. */
-function resultOf(child: MapRunChild): unknown {
+function resultOf(child: MapRunChild<Execution>): unknown {
   const execution = child.execution!;
   return execution.status === 'SUCCEEDED' ? JSON.parse(execution.output!) : { Error: execution.error, Cause: execution.cause };
 }
 
 /** Runs every child not yet succeeded, at most maxConcurrency at once; returns the error that ends the Map Run, if any. */
-async function runChildren(mapRun: MapRun, parent: Execution, host: MapRunHost): Promise<Error | undefined> {
+async function runChildren(mapRun: MapRun<Execution>, parent: Execution, host: MapRunHost): Promise<Error | undefined> {
   const queue = mapRun.children.filter((child) => child.execution?.status !== 'SUCCEEDED');
   let failure: Error | undefined;
   const runNext = async (): Promise<void> => {
@@ -80,12 +80,12 @@ async function runChildren(mapRun: MapRun, parent: Execution, host: MapRunHost):
   return failure;
 }
 
-async function startMapRun(stateName: string, state: AslState, input: unknown, parent: Execution): Promise<MapRun> {
+async function startMapRun(stateName: string, state: AslState, input: unknown, parent: Execution): Promise<MapRun<Execution>> {
   if (state.ItemReader) throw statesRuntimeError(`${stateName}: ItemReader is not supported by the local Step Functions`);
   const settings = await readSettings(stateName, state, input);
   const items = await selectItems(state, settings.items, input, parent);
   const batcher = state.ItemBatcher;
-  const children: MapRunChild[] = batcher
+  const children: MapRunChild<Execution>[] = batcher
     ? cutBatches(items, {
         maxItems: settings.maxItemsPerBatch,
         maxInputBytes: settings.maxInputBytesPerBatch,

@@ -43,7 +43,7 @@ export class Execution {
   redriveCount = 0;
   redriveDate?: Date;
   readonly history: ExecutionHistory;
-  readonly mapRuns: MapRun[] = [];
+  readonly mapRuns: MapRun<Execution>[] = [];
   /** The top-level state the execution stopped in, and its input: where a redrive resumes. */
   private resumeAt?: { stateName: string; input: unknown };
   /** Set while a redrive re-enters its first state, so a Distributed Map there redrives its Map Run. */
@@ -123,7 +123,7 @@ export class Execution {
   }
 
   /** The Map Run a Distributed Map state redrives: only when a redrive re-enters that very state. */
-  takeMapRunToRedrive(stateName: string): MapRun | undefined {
+  takeMapRunToRedrive(stateName: string): MapRun<Execution> | undefined {
     if (this.redrivingState !== stateName) return undefined;
     this.redrivingState = undefined;
     return this.mapRuns.findLast((run) => run.stateName === stateName);

@@ -1,6 +1,6 @@
 /**
  * Local Step Functions: the ASL files of statemachines/ run on aws-local-stepfunctions, with
- * Lambda tasks served by in-process handlers and Distributed Map semantics of our own,
+ * Lambda tasks served by the local Lambda runtime (local/lambda/) and Distributed Map semantics of our own,
  * behind a loopback server that speaks the Step Functions API to the real SDK client.
  *
  *   const sfn = await startStepFunctions({ lambdas, waitOverrideMs: 200 });
@@ -13,7 +13,7 @@ import { createStepFunctionsServer } from './server';
 import { StepFunctionsService, type StateMachineRegistration } from './service';
 
 export { LOCAL_ACCOUNT, LOCAL_REGION, stateMachineArn } from './arns';
-export { lambdaContext, resolveFunctionArn, type LambdaHandler, type LambdaRegistry } from './lambda-invoke';
+export { resolveFunctionArn, type LambdaHandler, type LambdaRegistry } from './lambda-invoke';
 export type { StateMachineRegistration } from './service';
 
 export interface StepFunctionsOptions {

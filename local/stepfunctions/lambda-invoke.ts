@@ -1,10 +1,10 @@
 /**
- * The `arn:aws:states:::lambda:invoke` integration, served by in-process handlers.
+ * The `arn:aws:states:::lambda:invoke` integration, served by the local Lambda runtime (local/lambda/).
  * Results and errors take the shapes AWS gives them, so the ASL's OutputPath/ResultSelector
  * and Retry/Catch on error names behave as they do on AWS.
  */
-import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
+import { lambdaContext } from '../lambda/context';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './arns';
 
 export type LambdaHandler = (event: any, context: Context) => Promise<unknown>;
@@ -53,25 +53,6 @@ export function resolveFunctionArn(functionName: string): string {
   return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${parts[0]}`;
 }
 
-export function lambdaContext(functionArn: string, timeoutSeconds = LAMBDA_MAX_TIMEOUT_SECONDS): Context {
-  const functionName = functionArn.split(':')[6];
-  const deadline = Date.now() + timeoutSeconds * 1000;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: functionArn,
-    memoryLimitInMB: '1024',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
 /** A JSON round trip, as the real payload takes: no shared references, Dates become strings. */
 const overTheWire = (value: unknown): unknown => (value === undefined ? null : JSON.parse(JSON.stringify(value)));
 
@@ -84,7 +65,8 @@ export async function invokeLambda(lambdas: LambdaRegistry, parameters: LambdaIn
       `Function not found: ${functionArn} (Service: Lambda, Status Code: 404, Request ID: local)`,
     );
   }
-  const context = lambdaContext(functionArn);
+  const [, , , region, accountId, , functionName] = functionArn.split(':');
+  const context = lambdaContext({ functionName, region, accountId, timeoutSeconds: LAMBDA_MAX_TIMEOUT_SECONDS });
   let payload: unknown;
   try {
     payload = await handler(overTheWire(parameters.Payload ?? {}), context);

@@ -5,16 +5,22 @@
  */
 import { mapRunArn } from './arns';
 import type { PreparedDefinition } from './definition';
-import type { Execution, ExecutionStatus } from './execution';
 
 export type MapRunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+export type ChildRunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 
-export interface MapRunChild {
+/** What a Map Run needs of a child's execution (execution.ts's Execution is one): its status, and a way to stop it. */
+export interface ChildRun {
+  readonly status: ChildRunStatus;
+  stop(error: string, cause: string): void;
+}
+
+export interface MapRunChild<Run extends ChildRun = ChildRun> {
   index: number;
   /** Items this child processes: 1, or the batch size with an ItemBatcher. */
   itemCount: number;
   input: unknown;
-  execution?: Execution;
+  execution?: Run;
 }
 
 export interface MapRunSettings {
@@ -23,9 +29,9 @@ export interface MapRunSettings {
   toleratedFailureCount?: number;
 }
 
-const FAILED_STATUSES: ExecutionStatus[] = ['FAILED', 'TIMED_OUT'];
+const FAILED_STATUSES: ChildRunStatus[] = ['FAILED', 'TIMED_OUT'];
 
-export class MapRun {
+export class MapRun<Run extends ChildRun = ChildRun> {
   readonly arn: string;
   readonly startDate = new Date();
   stopDate?: Date;
@@ -41,14 +47,14 @@ export class MapRun {
     readonly stateName: string,
     readonly label: string,
     readonly settings: MapRunSettings,
-    readonly children: MapRunChild[],
+    readonly children: MapRunChild<Run>[],
     /** The ItemProcessor each child runs as its own state machine. */
     readonly processor: PreparedDefinition,
   ) {
     this.arn = mapRunArn(stateMachineName, label);
   }
 
-  childStatus(child: MapRunChild): ExecutionStatus | 'PENDING' {
+  childStatus(child: MapRunChild<Run>): ChildRunStatus | 'PENDING' {
     return child.execution?.status ?? 'PENDING';
   }
 
@@ -57,7 +63,7 @@ export class MapRun {
     const { toleratedFailurePercentage: percentage, toleratedFailureCount: count } = this.settings;
     const totalItems = this.children.reduce((sum, child) => sum + child.itemCount, 0);
     const failedItems = this.children
-      .filter((child) => FAILED_STATUSES.includes(this.childStatus(child) as ExecutionStatus))
+      .filter((child) => FAILED_STATUSES.includes(this.childStatus(child) as ChildRunStatus))
       .reduce((sum, child) => sum + child.itemCount, 0);
     if (percentage === undefined && count === undefined) return failedItems > 0;
     if (count !== undefined && failedItems > count) return true;
@@ -65,7 +71,7 @@ export class MapRun {
   }
 
   failedChildCount(): number {
-    return this.children.filter((child) => FAILED_STATUSES.includes(this.childStatus(child) as ExecutionStatus)).length;
+    return this.children.filter((child) => FAILED_STATUSES.includes(this.childStatus(child) as ChildRunStatus)).length;
   }
 
   /** Aborts the children still running (past the tolerance, or the parent was stopped). */
@@ -87,7 +93,7 @@ export class MapRun {
 
   /** itemCounts and executionCounts of DescribeMapRun. */
   counts() {
-    const tally = (weight: (child: MapRunChild) => number) => {
+    const tally = (weight: (child: MapRunChild<Run>) => number) => {
       const counts = { pending: 0, running: 0, succeeded: 0, failed: 0, timedOut: 0, aborted: 0, total: 0, resultsWritten: 0, failuresNotRedrivable: 0, pendingRedrive: 0 };
       for (const child of this.children) {
         const n = weight(child);

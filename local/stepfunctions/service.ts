@@ -41,7 +41,7 @@ export class StepFunctionsService implements ExecutionEnvironment, MapRunHost {
   readonly stateMachines = new Map<string, RegisteredStateMachine>();
   /** Every execution by ARN, in start order. */
   readonly executions = new Map<string, Execution>();
-  readonly mapRuns = new Map<string, MapRun>();
+  readonly mapRuns = new Map<string, MapRun<Execution>>();
   readonly lambdas: LambdaRegistry;
   readonly waitOverrideMs?: number | Record<string, number>;
   readonly retryOverrideMs?: number;
@@ -91,11 +91,11 @@ export class StepFunctionsService implements ExecutionEnvironment, MapRunHost {
     return runDistributedMap(stateName, state, input, parent, this);
   }
 
-  registerMapRun(mapRun: MapRun): void {
+  registerMapRun(mapRun: MapRun<Execution>): void {
     this.mapRuns.set(mapRun.arn, mapRun);
   }
 
-  createChildExecution(parent: Execution, mapRun: MapRun, input: unknown): Execution {
+  createChildExecution(parent: Execution, mapRun: MapRun<Execution>, input: unknown): Execution {
     const arn = childExecutionArn(parent.machine.stateMachineName, mapRun.label);
     const machine = { ...parent.machine, prepared: mapRun.processor };
     const child = new Execution(arn, nameOfArn(arn), machine, JSON.stringify(input), this, mapRun.arn, this.historyEventLimit);

@@ -1,7 +1,8 @@
 /**
  * The local Lambda runtime: each function gets exactly its manifest's environment (a handler
- * reading a variable its entry does not list fails to start, as on AWS), and each stack gets its
- * own handler instances, so stacks start and stop one after another in one process.
+ * reading a variable its entry does not list fails to start, as on AWS), the gateway's route
+ * functions included; an instance runs one invocation at a time; and each stack gets its own
+ * handler instances, so stacks start and stop one after another in one process.
  */
 import path from 'node:path';
 import { resolveConfig } from '../../infra/config';
@@ -9,7 +10,10 @@ import { runDemo } from '../../local/demo';
 import { functionEnvironment, type LocalResources } from '../../local/environment';
 import { startFunctionInstance } from '../../local/lambda/function-instance';
 import { lambdaContext } from '../../local/lambda/context';
+import { startLocalFunction } from '../../local/lambda/local-function';
 import { handlerModule } from '../../local/lambdas';
+import { startGateway } from '../../local/gateway';
+import WebSocket from 'ws';
 
 jest.setTimeout(180_000);
 
@@ -44,6 +48,44 @@ describe('each function sees exactly its manifest environment', () => {
     for (const name of ['prepare-broadcast', 'query-partitions', 'read-progress', 'post-message'] as const) {
       const instance = await startFunctionInstance({ name, modulePath: handlerModule(name), env: functionEnvironment(name, resolveConfig(), resources) });
       await instance.stop();
+    }
+  });
+});
+
+describe('the gateway routes run in the same runtime', () => {
+  const readsConnectionsTable = path.join(__dirname, 'fixtures/lambda/reads-connections-table.ts');
+  const routeEnv = (route: 'connect' | 'default') => functionEnvironment(route, resolveConfig(), resources);
+
+  it('a route function reading a variable outside its entry fails the gateway start', async () => {
+    // Before, one worker process held the union of the routes' environments, and $default saw CONNECTIONS_TABLE.
+    await expect(
+      startGateway({ handlers: { connect: handlerModule('connect'), default: readsConnectionsTable }, routeEnv: { connect: routeEnv('connect'), default: routeEnv('default') } }),
+    ).rejects.toThrow(/swarmcast-reads-connections-table failed to start: CONNECTIONS_TABLE is not set/);
+  });
+
+  it('the same handler behind $connect, whose entry lists the variable, accepts clients', async () => {
+    const gateway = await startGateway({ handlers: { connect: readsConnectionsTable }, routeEnv: { connect: routeEnv('connect') } });
+    try {
+      const client = new WebSocket(gateway.webSocketUrl);
+      await new Promise((resolve, reject) => client.once('open', resolve).once('error', reject));
+      client.close();
+    } finally {
+      await gateway.stop();
+    }
+  });
+});
+
+describe('an instance runs one invocation at a time', () => {
+  it('concurrent invocations spread over at most maxInstances processes, never overlapping in one', async () => {
+    const lambda = await startLocalFunction({ name: 'overlap', modulePath: path.join(__dirname, 'fixtures/lambda/reports-overlap.ts'), env: {}, maxInstances: 2 });
+    try {
+      const context = lambdaContext({ functionName: 'overlap', timeoutSeconds: 60 });
+      const results = (await Promise.all(Array.from({ length: 8 }, () => lambda.handler({}, context)))) as { overlapping: number; pid: number }[];
+      expect(results.map((result) => result.overlapping)).toEqual(Array(8).fill(1));
+      expect(new Set(results.map((result) => result.pid)).size).toBeLessThanOrEqual(2);
+      expect(lambda.instances).toBeLessThanOrEqual(2);
+    } finally {
+      await lambda.stop();
     }
   });
 });
