@@ -27,6 +27,11 @@ export async function startFunctionInstance({ name, modulePath, env }: { name: s
   const child = forkTypeScript(INSTANCE_ENTRY, [modulePath], { env });
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   let nextId = 0;
+  /** Set when a send fails: the process is going, whether or not its exit has been seen yet. */
+  let lost = false;
+  // A send to an instance that just died reports through the send's callback; without a
+  // listener the child's 'error' event would end this whole process.
+  child.on('error', () => {});
   const exited = new Promise<void>((resolve) => {
     child.once('exit', (code, signal) => {
       const error = new Error(`function ${name} exited (code ${code}, signal ${signal})`);
@@ -61,13 +66,20 @@ export async function startFunctionInstance({ name, modulePath, env }: { name: s
       const id = nextId++;
       pending.set(id, { resolve, reject });
       const request: InvokeRequest = { id, functionName: context.functionName, awsRequestId: context.awsRequestId, remainingMs: context.getRemainingTimeInMillis(), event };
-      child.send(request);
+      // An instance that died since it was picked fails this invocation, as a crashed Lambda
+      // environment does; its trigger retries (SQS redelivers, Step Functions' Retry).
+      child.send(request, (error) => {
+        if (!error) return;
+        lost = true;
+        if (!pending.delete(id)) return;
+        reject(new Error(`function ${name} is not running: ${error.message}`));
+      });
     });
   return {
     name,
     handler,
     get running() {
-      return child.exitCode === null && child.signalCode === null;
+      return !lost && child.exitCode === null && child.signalCode === null;
     },
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill();

@@ -15,7 +15,7 @@ import { handlerModule } from '../../local/lambdas';
 import { startGateway } from '../../local/gateway';
 import WebSocket from 'ws';
 
-jest.setTimeout(180_000);
+jest.setTimeout(600_000);
 
 const resources: LocalResources = {
   region: 'us-east-1',
@@ -90,10 +90,26 @@ describe('an instance runs one invocation at a time', () => {
   });
 });
 
+describe('an instance that dies', () => {
+  it('fails the invocation it was given, and the next one runs on a fresh instance', async () => {
+    const lambda = await startLocalFunction({ name: 'dies', modulePath: path.join(__dirname, 'fixtures/lambda/reports-overlap.ts'), env: {}, maxInstances: 1 });
+    try {
+      const context = lambdaContext({ functionName: 'dies', timeoutSeconds: 60 });
+      const first = (await lambda.handler({}, context)) as { pid: number };
+      process.kill(first.pid, 'SIGKILL'); // this test's own child
+      await expect(lambda.handler({}, context)).rejects.toThrow(/^function dies (exited|is not running)/);
+      const next = (await lambda.handler({}, context)) as { pid: number };
+      expect(next.pid).not.toBe(first.pid);
+    } finally {
+      await lambda.stop();
+    }
+  });
+});
+
 describe('stacks in one process', () => {
   it('two local stacks, one after the other, each deliver their broadcast exactly once', async () => {
     for (const run of [1, 2]) {
-      const summary = await runDemo({ clients: 20, timeoutMs: 60_000 });
+      const summary = await runDemo({ clients: 20 });
       expect({ run, received: summary.received, duplicates: summary.duplicates }).toEqual({ run, received: 20, duplicates: 0 });
     }
   });
