@@ -22,7 +22,8 @@ export type Admission = boolean | Promise<boolean>;
 export class SharedThrottles {
   private readonly owners: (BucketOwner | undefined)[] = [];
   private readonly leases: (TokenLease | undefined)[] = [];
-  private ownerLost = false;
+  /** Once worker 0 is gone: a bucket of this worker's own, holding its share of each limit. */
+  private readonly fallbacks: (BucketOwner | undefined)[] = [];
 
   constructor(
     private readonly config: Pick<WorkerConfig, 'workerIndex' | 'workerCount' | 'quota' | 'connectRate'>,
@@ -36,7 +37,12 @@ export class SharedThrottles {
         this.owners[bucket] = owner;
         this.leases[bucket] = new TokenLease((stock, want) => owner.lease(BUCKET_OWNER_WORKER, stock, want), tokens);
       } else {
-        this.leases[bucket] = new TokenLease((stock, want) => leaseFromOwner(bucket, stock, want).catch((error: unknown) => this.onOwnerLost(error)), tokens);
+        const lease = (stock: number, want: number): Promise<number> | number => {
+          const fallback = this.fallbacks[bucket];
+          if (fallback) return fallback.lease(0, stock, want);
+          return leaseFromOwner(bucket, stock, want).catch((error: unknown) => this.onOwnerLost(bucket, throttle, error, stock, want));
+        };
+        this.leases[bucket] = new TokenLease(lease, tokens);
       }
     });
   }
@@ -63,11 +69,19 @@ export class SharedThrottles {
     return owner.lease(worker, stock, want);
   }
 
-  private onOwnerLost(error: unknown): number {
-    if (!this.ownerLost) {
-      this.ownerLost = true;
-      console.error(`[gateway] worker ${this.config.workerIndex}: no lease from worker ${BUCKET_OWNER_WORKER} (${error}); its calls are throttled from now on`);
+  /**
+   * Worker 0 died: this worker goes on with a bucket of its own holding its 1/workerCount share
+   * of the limit, so the workers left never exceed the account's rate together (they may use
+   * less of it), and a dead worker no longer throttles every call of the others for good.
+   */
+  private onOwnerLost(bucket: number, throttle: Throttle, error: unknown, stock: number, want: number): number {
+    if (throttle === 'off') return want;
+    if (!this.fallbacks[bucket]) {
+      const { workerCount, workerIndex } = this.config;
+      const share = { ratePerSecond: throttle.ratePerSecond / workerCount, burst: Math.max(1, Math.floor(throttle.burst / workerCount)) };
+      this.fallbacks[bucket] = new BucketOwner(share, 1);
+      console.error(`[gateway] worker ${workerIndex}: no lease from worker ${BUCKET_OWNER_WORKER} (${error}); throttling on its own share (${share.ratePerSecond}/s, burst ${share.burst})`);
     }
-    return 0;
+    return this.fallbacks[bucket]!.lease(0, stock, want);
   }
 }
