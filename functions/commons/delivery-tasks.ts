@@ -16,6 +16,8 @@ export interface DeliveryTask {
   connectionIds: string[];
   /** Set on the first re-queue (epoch ms): ids still undelivered then count as failed. */
   deliverBy?: number;
+  /** Set when these ids answered 429 on their last call (a full buffer): past deliverBy they fail as slow readers. */
+  throttled?: true;
 }
 
 /** Room left in an SQS message for the JSON around the ids (ids, quotes and commas aside). */
@@ -38,9 +40,10 @@ export function parseDeliveryTask(body: string): DeliveryTask {
     !Number.isInteger(task.attempt) ||
     !Array.isArray(task.connectionIds) ||
     !task.connectionIds.every((id) => typeof id === 'string') ||
-    (task.deliverBy !== undefined && !Number.isInteger(task.deliverBy))
+    (task.deliverBy !== undefined && !Number.isInteger(task.deliverBy)) ||
+    (task.throttled !== undefined && task.throttled !== true)
   ) {
-    throw new DeliveryTaskError('message body must be {broadcastId: string, partition: integer, attempt: integer, connectionIds: string[], deliverBy?: integer}');
+    throw new DeliveryTaskError('message body must be {broadcastId: string, partition: integer, attempt: integer, connectionIds: string[], deliverBy?: integer, throttled?: true}');
   }
   return task as DeliveryTask;
 }
