@@ -193,11 +193,14 @@ describe('handshakes', () => {
     await expect(open(recording.gateway.webSocketUrl, ['chat1'])).rejects.toThrow('Server sent no subprotocol');
   });
 
-  test('a half-open handshake (headers never finished) is closed after the handshake timeout', async () => {
+  test.each([
+    ['headers never finished', 'GET /live HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n'],
+    ['nothing sent at all', ''],
+  ])('a half-open handshake (%s) is closed after the handshake timeout', async (_name, partial) => {
     const connects = recording.events('$connect').length;
     const closedAfter = await new Promise<number>((resolve, reject) => {
       const started = Date.now();
-      const socket = net.connect({ host: '127.0.0.1', port: recording.gateway.port }, () => socket.write('GET /live HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n'));
+      const socket = net.connect({ host: '127.0.0.1', port: recording.gateway.port }, () => socket.write(partial));
       socket.on('data', () => undefined);
       socket.on('close', () => resolve(Date.now() - started));
       socket.on('error', reject);
