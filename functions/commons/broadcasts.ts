@@ -53,11 +53,11 @@ const WRITE_ATTEMPTS = 4;
 export type BroadcastKind = 'message' | 'sweep';
 
 /**
- * Why a socket was given up on: throttled (429, a full send buffer) until the delivery deadline;
- * 403 or 413; another answer no retry can fix; 5xx or no answer past maxDeliveryAttempts; or SQS
- * refused to take it back for another try.
+ * Why a socket was given up on: no call granted before the delivery deadline; 429 for that
+ * socket up to the deadline (a slow reader: its buffer stayed full); 403 or 413; another answer
+ * no retry can fix; 5xx or no answer past maxDeliveryAttempts; or SQS refused to take it back.
  */
-export const FAILURE_REASONS = ['deadline', 'forbidden', 'tooLarge', 'refused', 'unavailable', 'unqueued'] as const;
+export const FAILURE_REASONS = ['deadline', 'slowReader', 'forbidden', 'tooLarge', 'refused', 'unavailable', 'unqueued'] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 export type FailureCounts = Partial<Record<FailureReason, number>>;
 
@@ -540,6 +540,7 @@ export interface BroadcastProgress {
 /** Words for the failure reasons in a cause and in `swarmcast status`. */
 export const FAILURE_REASON_TEXT: Record<FailureReason, string> = {
   deadline: 'throttled past the delivery deadline',
+  slowReader: 'slow readers (429, buffer full, until the delivery deadline)',
   forbidden: 'refused with 403',
   tooLarge: 'refused with 413 (too large)',
   refused: 'refused otherwise',

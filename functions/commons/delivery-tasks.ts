@@ -20,6 +20,8 @@ export interface DeliveryTask {
   run?: string;
   /** On a run's first task of a partition: the partition's enqueued count, recorded by the consumer if the fan-out's own write was lost. */
   enqueued?: number;
+  /** Set when these ids answered 429 on their last call (a full buffer): past deliverBy they fail as slow readers. */
+  throttled?: true;
 }
 
 /** Delivery counts whose write failed, carried on a shard queue until DynamoDB answers (putCarriedDeliveryCounts). */
@@ -74,9 +76,10 @@ function validTask(task: Partial<DeliveryTask>): DeliveryTask {
     !task.connectionIds.every((id) => typeof id === 'string') ||
     (task.deliverBy !== undefined && !Number.isInteger(task.deliverBy)) ||
     (task.run !== undefined && typeof task.run !== 'string') ||
-    (task.enqueued !== undefined && !Number.isInteger(task.enqueued))
+    (task.enqueued !== undefined && !Number.isInteger(task.enqueued)) ||
+    (task.throttled !== undefined && task.throttled !== true)
   ) {
-    throw new DeliveryTaskError('message body must be {broadcastId: string, partition: integer, attempt: integer, connectionIds: string[], deliverBy?: integer, run?: string, enqueued?: integer}');
+    throw new DeliveryTaskError('message body must be {broadcastId: string, partition: integer, attempt: integer, connectionIds: string[], deliverBy?: integer, run?: string, enqueued?: integer, throttled?: true}');
   }
   return task as DeliveryTask;
 }

@@ -26,8 +26,10 @@ import { RateBudget, type LeaseStore } from '#commons/rate-budget';
 export interface SettledConnections {
   delivered: number;
   gone: string[];
-  /** Not called for want of budget in this invocation (throttled ones included): re-queued with the same attempt. */
+  /** Not called for want of budget in this invocation: re-queued with the same attempt. */
   waiting: string[];
+  /** Answered 429 on their last call, then no budget was left: re-queued with the same attempt, marked `throttled`. */
+  throttled: string[];
   /** 5xx or no answer on every try: re-queued with the next attempt number, never re-sent to the others. */
   unavailable: string[];
   /** Answers no retry can fix (403, 413, ...) by reason: counted as failed, and the first one logged. */
@@ -72,7 +74,7 @@ export interface SettleOptions {
  */
 export async function settleConnections(connectionIds: readonly string[], probe: (connectionId: string) => Promise<PostOutcome>, options: SettleOptions): Promise<SettledConnections> {
   const { limit, budget, retries, retryBaseMs, stats } = options;
-  const settled: SettledConnections = { delivered: 0, gone: [], waiting: [], unavailable: [], rejected: {} };
+  const settled: SettledConnections = { delivered: 0, gone: [], waiting: [], throttled: [], unavailable: [], rejected: {} };
   const call = async (connectionId: string): Promise<PostOutcome | 'no budget'> => {
     const asked = performance.now();
     if (!(await budget.take())) return 'no budget';
@@ -84,7 +86,7 @@ export async function settleConnections(connectionIds: readonly string[], probe:
       stats?.latency.add(performance.now() - granted);
     }
   };
-  const settle = async (connectionId: string, failures: number): Promise<void> => {
+  const settle = async (connectionId: string, failures: number, lastThrottled = false): Promise<void> => {
     // The call slot first, then the grant: a grant is spent at once, never left to expire in a queue.
     const outcome = await limit
       .run(() => call(connectionId))
@@ -95,12 +97,12 @@ export async function settleConnections(connectionIds: readonly string[], probe:
       });
     if (outcome === 'delivered') settled.delivered++;
     else if (outcome === 'gone') settled.gone.push(connectionId);
-    else if (outcome === 'no budget') settled.waiting.push(connectionId);
+    else if (outcome === 'no budget') (lastThrottled ? settled.throttled : settled.waiting).push(connectionId);
     else if (outcome === 'throttled') {
       if (stats) stats.throttled++;
       budget.throttled();
       budget.expect(1);
-      await settle(connectionId, failures);
+      await settle(connectionId, failures, true);
     } else if (outcome === 'retry') {
       if (failures >= retries) {
         settled.unavailable.push(connectionId);
@@ -304,8 +306,9 @@ export class DeliveryService {
     const { kind, payload } = ready;
     if (kind === 'message' && !payload) throw new DeliveryTaskError(`broadcast ${task.broadcastId} has no message to send`);
     if (task.deliverBy !== undefined && Date.now() >= task.deliverBy) {
-      logger.error('delivery deadline passed before these connections got budget; counting them as failed', { broadcastId: task.broadcastId, count: task.connectionIds.length });
-      const failed: FailedSockets = { deadline: [...task.connectionIds] };
+      logger.error('delivery deadline passed before these connections got the message; counting them as failed', { broadcastId: task.broadcastId, count: task.connectionIds.length, throttled: task.throttled === true });
+      // Sockets that answered 429 up to the deadline while the budget granted calls: slow readers whose buffer stayed full.
+      const failed: FailedSockets = { [task.throttled ? 'slowReader' : 'deadline']: [...task.connectionIds] };
       if (kind === 'message') await this.keepFailed(task, failed);
       tally.add(task.broadcastId, { delivered: 0, gone: 0, failed: countFailed(failed), failedBy: failureCounts(failed) });
       return;
@@ -345,8 +348,10 @@ export class DeliveryService {
     const deliverBy = task.deliverBy ?? now + this.settings.deliveryTimeoutMs;
     const nextAttempt = task.attempt + 1;
     const pastAttempts = nextAttempt >= this.settings.maxDeliveryAttempts;
+    const budgetDelaySeconds = Math.min(900, Math.ceil(retryAfterMs / 1000));
     const groups = [
-      { ids: settled.waiting, attempt: task.attempt, delaySeconds: Math.min(900, Math.ceil(retryAfterMs / 1000)), givenUp: now >= deliverBy ? ('deadline' as const) : undefined },
+      { ids: settled.waiting, attempt: task.attempt, delaySeconds: budgetDelaySeconds, givenUp: now >= deliverBy ? ('deadline' as const) : undefined },
+      { ids: settled.throttled, attempt: task.attempt, delaySeconds: budgetDelaySeconds, throttled: true as const, givenUp: now >= deliverBy ? ('slowReader' as const) : undefined },
       {
         ids: settled.unavailable,
         attempt: nextAttempt,
@@ -355,14 +360,14 @@ export class DeliveryService {
       },
     ];
     const failed: FailedSockets = {};
-    for (const { ids, attempt, delaySeconds, givenUp } of groups) {
+    for (const { ids, attempt, delaySeconds, throttled, givenUp } of groups) {
       if (ids.length === 0) continue;
       if (givenUp) {
         (failed[givenUp] ??= []).push(...ids);
         continue;
       }
-      const { enqueued: _carried, ...rest } = task;
-      const requeued: DeliveryTask = { ...rest, attempt, deliverBy, connectionIds: ids };
+      const { enqueued: _carried, throttled: _wasThrottled, ...rest } = task;
+      const requeued: DeliveryTask = { ...rest, attempt, deliverBy, connectionIds: ids, ...(throttled ? { throttled } : {}) };
       const unsent = await sendDeliveryTasks([requeued], this.settings.shardQueueUrls, shardFor(task.partition, nextAttempt), delaySeconds);
       if (unsent.size > 0) {
         logger.error('could not re-queue undelivered connections; counting them as failed', { broadcastId: task.broadcastId, count: ids.length });

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import WebSocket from 'ws';
 import type { ConnectionFacts } from './lambda-events';
 import { type ManagementResult, RESULTS } from './management-results';
@@ -12,8 +13,14 @@ export interface LocalConnection {
 export interface RegistryLimits {
   idleTimeoutMs: number;
   maxConnectionMs: number;
+  /** Bytes one socket may hold unsent; a post that would pass it answers 429. */
   maxBufferedBytes: number;
+  /** Bytes all of this worker's sockets together may hold unsent; a post that would pass it answers 429. */
+  maxBufferedBytesTotal: number;
 }
+
+/** How stale the worker-wide sum of unsent bytes may get before a post recounts it. */
+const BUFFERED_RECOUNT_MS = 20;
 
 /** The close API Gateway sends on idle timeout, maximum duration and shutdown. */
 export const GOING_AWAY = { code: 1001, reason: 'Going away' } as const;
@@ -22,6 +29,10 @@ export interface RegistryCounters {
   posts: number;
   gone: number;
   limitExceeded: number;
+  /** Of limitExceeded, the posts refused because all sockets together held maxBufferedBytesTotal. */
+  limitExceededTotal: number;
+  /** Posts of data that is not UTF-8, sent as a binary frame. */
+  postsBinary: number;
   deleted: number;
   timedOut: number;
 }
@@ -34,8 +45,13 @@ export interface RegistryCounters {
  */
 export class ConnectionRegistry {
   private readonly connections = new Map<string, LocalConnection>();
-  readonly counters: RegistryCounters = { posts: 0, gone: 0, limitExceeded: 0, deleted: 0, timedOut: 0 };
+  readonly counters: RegistryCounters = { posts: 0, gone: 0, limitExceeded: 0, limitExceededTotal: 0, postsBinary: 0, deleted: 0, timedOut: 0 };
   private readonly sweeper: NodeJS.Timeout;
+  /** Sockets that had unsent bytes after a post: the only ones the worker-wide sum needs to read. */
+  private readonly backlogged = new Set<LocalConnection>();
+  /** Unsent bytes of every socket at the last recount, plus what posts queued since. */
+  private bufferedBytes = 0;
+  private recountedAt = 0;
 
   constructor(private readonly limits: RegistryLimits) {
     // One periodic scan instead of a timer per socket: a post must not pay for re-arming a timer.
@@ -54,6 +70,8 @@ export class ConnectionRegistry {
 
   /** Forget a socket that closed by itself (client close, network error). */
   forget(connectionId: string): void {
+    const connection = this.connections.get(connectionId);
+    if (connection) this.backlogged.delete(connection);
     this.connections.delete(connectionId);
   }
 
@@ -67,14 +85,44 @@ export class ConnectionRegistry {
       this.counters.gone++;
       return RESULTS.gone;
     }
-    if (connection.socket.bufferedAmount > this.limits.maxBufferedBytes) {
+    const { socket } = connection;
+    // A slow reader's bytes wait in this process: bounded per socket and for the whole worker,
+    // past either bound the post answers 429 as API Gateway does when a client's buffer is full.
+    if (socket.bufferedAmount + data.length > this.limits.maxBufferedBytes) {
       this.counters.limitExceeded++;
       return RESULTS.limitExceeded;
     }
-    connection.socket.send(data, { binary: false });
-    connection.lastActiveAt = Date.now();
+    const now = Date.now();
+    if (this.unsentBytes(now) + data.length > this.limits.maxBufferedBytesTotal) {
+      this.counters.limitExceeded++;
+      this.counters.limitExceededTotal++;
+      return RESULTS.limitExceeded;
+    }
+    // Text frames must be UTF-8 (RFC 6455 §8.1: a client fails the connection otherwise): other data goes as a binary frame.
+    const binary = !isUtf8(data);
+    if (binary) this.counters.postsBinary++;
+    socket.send(data, { binary });
+    if (socket.bufferedAmount > 0) {
+      this.backlogged.add(connection);
+      this.bufferedBytes += data.length;
+    }
+    connection.lastActiveAt = now;
     this.counters.posts++;
     return RESULTS.posted;
+  }
+
+  /** Unsent bytes over this worker's sockets, recounted from the backlogged sockets at most every BUFFERED_RECOUNT_MS. */
+  unsentBytes(now = Date.now()): number {
+    if (now - this.recountedAt < BUFFERED_RECOUNT_MS) return this.bufferedBytes;
+    let total = 0;
+    for (const connection of this.backlogged) {
+      const buffered = connection.socket.readyState === WebSocket.OPEN ? connection.socket.bufferedAmount : 0;
+      if (buffered === 0) this.backlogged.delete(connection);
+      total += buffered;
+    }
+    this.bufferedBytes = total;
+    this.recountedAt = now;
+    return total;
   }
 
   describe(connectionId: string): ManagementResult {
@@ -108,6 +156,7 @@ export class ConnectionRegistry {
   /** Starts the closing handshake; the socket's 'close' event runs $disconnect. */
   close(connection: LocalConnection, code: number, reason: string): void {
     this.connections.delete(connection.facts.connectionId);
+    this.backlogged.delete(connection);
     connection.socket.close(code, reason);
   }
 

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve as resolvePath } from 'node:path';
 import { MAX_WORKERS, virtualConnectionId } from './connection-id';
+import { claimPort, lockPort, type PortClaim } from './port-claim';
 import { AWS_LIMITS, DEFAULTS, type GatewayOptions, type RouteEnvironments, type WorkerConfig } from './options';
 import { DEFAULT_CONNECT_RATE, DEFAULT_QUOTA, type Throttle } from './throttles';
 import type { VirtualDeliveries } from './virtual-connections';
@@ -66,6 +67,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     maxConnectionMs: options.maxConnectionMs ?? AWS_LIMITS.maxConnectionMs,
     integrationTimeoutMs: options.integrationTimeoutMs ?? AWS_LIMITS.integrationTimeoutMs,
     maxBufferedBytes: options.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes,
+    maxBufferedBytesTotal: options.maxBufferedBytesTotal ?? DEFAULTS.maxBufferedBytesTotal,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs,
     quota: options.quota ?? DEFAULT_QUOTA,
     connectRate: options.connectRate ?? DEFAULT_CONNECT_RATE,
     virtualConnections,
@@ -75,15 +78,21 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     (_, index) => new WorkerProcess(index, options.handlerOutput ?? 'inherit'),
   );
   let port: number;
+  let claim: PortClaim | undefined;
   try {
     const peers = await Promise.all(workers.map((w) => w.call('init', { config: { ...base, workerIndex: w.index } satisfies WorkerConfig })));
     // Linked before listening: the first call any worker gets can already draw on the shared throttles.
     await Promise.all(workers.map((w) => w.call('link', { peerAddresses: peers.map((p) => p.peerAddress) })));
+    // Only this gateway's workers may share its port (port-claim.ts). A port the kernel picks is new: no one else has it.
+    const requested = options.port ?? DEFAULTS.port;
+    if (requested !== 0) claim = await claimPort(base.host, requested);
     // The first worker picks the port (when none is given); the others join it.
-    port = (await workers[0].call('listen', { port: options.port ?? DEFAULTS.port })).port;
+    port = (await workers[0].call('listen', { port: requested })).port;
+    claim ??= await lockPort(base.host, port);
     await Promise.all(workers.slice(1).map((w) => w.call('listen', { port })));
   } catch (error) {
     for (const w of workers) w.kill();
+    claim?.release();
     throw error;
   }
 
@@ -106,6 +115,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         clearTimeout(killer);
       }),
     );
+    claim?.release();
   };
 
   const origin = `${base.host}:${port}`;

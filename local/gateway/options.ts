@@ -1,4 +1,5 @@
 /** What startGateway() accepts, and the resolved form each worker process receives. */
+import { AWS_LIMITS as AWS } from '../../functions/commons/aws-limits';
 import type { Throttle } from './throttles';
 
 /** Module paths (absolute, .ts or .js) of the Lambda handlers behind the routes; each exports `handler`. */
@@ -40,8 +41,12 @@ export interface GatewayOptions {
   maxConnectionMs?: number;
   /** API Gateway's integration timeout: a handler slower than this fails its route (AWS: 29 s). */
   integrationTimeoutMs?: number;
-  /** Bytes waiting in a socket's send buffer above which a post answers 429 LimitExceededException. */
+  /** Bytes one socket may hold unsent (a slow reader); a post that would pass it answers 429 LimitExceededException. */
   maxBufferedBytes?: number;
+  /** Bytes all sockets of one worker together may hold unsent; a post that would pass it answers 429 LimitExceededException. */
+  maxBufferedBytesTotal?: number;
+  /** A connection that has not sent a whole handshake (or request) within this long is closed (a half-open handshake). */
+  handshakeTimeoutMs?: number;
   /**
    * API Gateway's account throttle over every @connections call and handshake, shared by all
    * workers (default AWS's 10,000/s, burst 5,000; 'off' for none). Over it: 429 LimitExceededException.
@@ -71,17 +76,20 @@ export interface WorkerConfig {
   maxConnectionMs: number;
   integrationTimeoutMs: number;
   maxBufferedBytes: number;
+  maxBufferedBytesTotal: number;
+  handshakeTimeoutMs: number;
   quota: Throttle;
   connectRate: Throttle;
   virtualConnections: number;
 }
 
+/** API Gateway's limits the gateway enforces, from functions/commons/aws-limits.ts (with their sources). */
 export const AWS_LIMITS = {
-  idleTimeoutMs: 10 * 60_000,
-  maxConnectionMs: 2 * 60 * 60_000,
-  integrationTimeoutMs: 29_000,
+  idleTimeoutMs: AWS.webSocketIdleTimeoutSeconds.value * 1000,
+  maxConnectionMs: AWS.webSocketMaxConnectionSeconds.value * 1000,
+  integrationTimeoutMs: AWS.apiGatewayIntegrationTimeoutSeconds.value * 1000,
   /** PostToConnection payload and incoming message size. */
-  maxMessageBytes: 128 * 1024,
+  maxMessageBytes: AWS.webSocketMessageBytes.value,
 } as const;
 
 export const DEFAULTS = {
@@ -89,7 +97,12 @@ export const DEFAULTS = {
   host: '127.0.0.1',
   port: 0,
   stage: 'live',
-  maxBufferedBytes: 4 * 1024 * 1024,
+  // AWS documents no size for a client's buffer: eight messages of the largest size per socket,
+  // and a bound per worker so that slow readers cannot take the machine's memory.
+  maxBufferedBytes: 8 * 128 * 1024,
+  maxBufferedBytesTotal: 256 * 1024 * 1024,
+  // AWS documents no handshake timeout: long enough for a loaded machine, short enough that half-open handshakes do not pile up.
+  handshakeTimeoutMs: 10_000,
   // The local stack passes infra/config.ts's localInstancesPerFunction instead.
   instancesPerRoute: 4,
 } as const;

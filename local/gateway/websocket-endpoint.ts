@@ -5,6 +5,7 @@ import { type ConnectionIdFactory, randomRequestId } from './connection-id';
 import { type ConnectionRegistry, type LocalConnection } from './connection-registry';
 import { type ConnectionFacts, connectEvent, connectionFactsOf, disconnectEvent, messageEvent } from './lambda-events';
 import { authorizeConnect } from './connect-authorizer';
+import { checkHandshake, selectedSubprotocol } from './handshake';
 import { AWS_LIMITS } from './options';
 import { type InvocationOutcome, type RouteHandler, type RouteHandlers, responseBodyOf, statusCodeOf } from './route-handlers';
 
@@ -12,24 +13,32 @@ export interface EndpointCounters {
   connectsAccepted: number;
   connectsRefused: number;
   connectsThrottled: number;
+  /** Handshakes refused before anything ran because they were malformed (handshake.ts). */
+  handshakesMalformed: number;
   messages: number;
+  /** Sockets closed with 1003 for sending a binary frame ($default never ran). */
+  binaryRefused: number;
   disconnects: number;
 }
 
 /**
- * The WebSocket side of API Gateway: every upgrade runs $connect before the handshake is
- * answered (a failing or >= 400 result refuses it with that status), client messages run
- * $default (a returned body is sent back, like a route response), and every close runs
- * $disconnect once, best effort.
+ * The WebSocket side of API Gateway: a malformed handshake is refused before anything runs
+ * (handshake.ts); a valid one runs $connect before it is answered (a failing or >= 400 result
+ * refuses it with that status; the subprotocol is the one $connect returns). Client text
+ * messages run $default (a returned body is sent back, like a route response); a binary frame
+ * closes the socket with 1003, as API Gateway does. Every close runs $disconnect once, best effort.
  */
 export class WebSocketEndpoint {
-  readonly counters: EndpointCounters = { connectsAccepted: 0, connectsRefused: 0, connectsThrottled: 0, messages: 0, disconnects: 0 };
+  readonly counters: EndpointCounters = { connectsAccepted: 0, connectsRefused: 0, connectsThrottled: 0, handshakesMalformed: 0, messages: 0, binaryRefused: 0, disconnects: 0 };
   private readonly server = new WebSocketServer({
     noServer: true,
     clientTracking: false, // the registry tracks sockets
     perMessageDeflate: false, // API Gateway does not negotiate compression
     maxPayload: AWS_LIMITS.maxMessageBytes, // larger messages close the socket with 1009, as on AWS
+    // The subprotocol $connect selected, or none: ws's default would echo the client's first choice.
+    handleProtocols: (_offered, request) => this.subprotocols.get(request) ?? false,
   });
+  private readonly subprotocols = new WeakMap<IncomingMessage, string>();
   private readonly disconnectsRunning = new Set<Promise<unknown>>();
   private readonly acceptedPaths: Set<string>;
 
@@ -58,9 +67,11 @@ export class WebSocketEndpoint {
     socket.on('error', () => socket.destroy()); // a client that resets mid-handshake must not crash the worker
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (!this.acceptedPaths.has(url.pathname)) return refuse(socket, 403);
-    // Refuse malformed handshakes before $connect runs, as API Gateway never invokes it for them.
-    if (request.headers.upgrade?.toLowerCase() !== 'websocket' || !request.headers['sec-websocket-key']) {
-      return refuse(socket, 400);
+    // A malformed handshake is refused before anything runs: no token taken, no $connect, no row.
+    const rejection = checkHandshake(request);
+    if (rejection) {
+      this.counters.handshakesMalformed++;
+      return refuse(socket, rejection.status, JSON.stringify({ message: rejection.message }), rejection.headers);
     }
     // Over the rate API Gateway refuses the handshake itself: $connect never runs, no row is written.
     if (!(await this.admitHandshake())) {
@@ -83,6 +94,8 @@ export class WebSocketEndpoint {
         this.counters.connectsRefused++;
         return refuse(socket, status);
       }
+      const subprotocol = outcome.kind === 'returned' ? selectedSubprotocol(outcome.value) : undefined;
+      if (subprotocol) this.subprotocols.set(request, subprotocol);
     }
     if (socket.destroyed) {
       // The client left while $connect ran: the handler saw the connection, so $disconnect must too.
@@ -105,12 +118,18 @@ export class WebSocketEndpoint {
   }
 
   private async onMessage(connection: LocalConnection, data: Buffer, isBinary: boolean): Promise<void> {
+    const { facts, socket } = connection;
+    if (isBinary) {
+      // API Gateway takes no binary frames from clients: it closes with 1003 and runs no route.
+      this.counters.binaryRefused++;
+      this.registry.close(connection, UNSUPPORTED_DATA.code, UNSUPPORTED_DATA.reason);
+      return;
+    }
     this.counters.messages++;
     this.registry.touch(connection);
-    const { facts, socket } = connection;
     const handler = this.handlers.default;
     if (!handler) return reply(socket, errorMessage('Forbidden', facts));
-    const event = messageEvent(facts, isBinary ? data.toString('base64') : data.toString('utf8'), isBinary);
+    const event = messageEvent(facts, data.toString('utf8'), false);
     const outcome = await handler.invoke(event);
     if (outcome.kind === 'returned') {
       const body = responseBodyOf(outcome.value);
@@ -148,10 +167,14 @@ function integrationStatus(outcome: InvocationOutcome, handler: RouteHandler): n
 /** The body of API Gateway's throttling answer. */
 const TOO_MANY_REQUESTS = JSON.stringify({ message: 'Too Many Requests' });
 
-function refuse(socket: Duplex, status: number, body = ''): void {
+/** The close API Gateway sends a client that sent a binary frame (websocket-api-develop-binary-media-types). */
+const UNSUPPORTED_DATA = { code: 1003, reason: 'Binary frames are not supported' } as const;
+
+function refuse(socket: Duplex, status: number, body = '', headers: Record<string, string> = {}): void {
   if (socket.destroyed) return;
   const type = body ? 'Content-Type: application/json\r\n' : '';
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\n${type}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\n${extra}${type}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
 function reply(socket: WebSocket, text: string): void {

@@ -29,13 +29,23 @@ export interface WorkerStats {
   connectsRefused: number;
   /** Handshakes refused with 429 over the new-connection rate or the account throttle. */
   connectsThrottled: number;
+  /** Handshakes refused as malformed before anything ran (no throttle token, no $connect). */
+  handshakesMalformed: number;
   messages: number;
+  /** Sockets closed with 1003 for sending a binary frame. */
+  binaryRefused: number;
   disconnects: number;
   /** Posts written to this worker's sockets (whichever worker received the HTTP call). */
   posts: number;
   gone: number;
-  /** Posts answered 429 because the socket's send buffer was full. */
+  /** Posts answered 429 because the socket's unsent bytes, or all sockets' together, were at their bound. */
   limitExceeded: number;
+  /** Of limitExceeded, those refused for the worker-wide bound. */
+  limitExceededTotal: number;
+  /** Posts sent as a binary frame because the data was not UTF-8. */
+  postsBinary: number;
+  /** Bytes posted and not yet written to the sockets, over this worker's sockets. */
+  unsentBytes: number;
   /** @connections calls this worker received over HTTP (whoever owns the connection). */
   calls: number;
   /** @connections calls this worker received and answered 429 over the account throttle. */

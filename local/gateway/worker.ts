@@ -28,6 +28,9 @@ const CLOSE_GRACE_MS = 2_000;
  */
 const KEEP_ALIVE_TIMEOUT_MS = 60_000;
 
+/** A @connections call's whole request (128 KB at most) must arrive within this long. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
 class GatewayWorker {
   private readonly server: http.Server;
   private calls = 0;
@@ -45,7 +48,17 @@ class GatewayWorker {
     private readonly links: (PeerLink | undefined)[],
   ) {
     const onRequest = managementRequestListener(config.stage, this.route, new SigV4Verifier({ service: 'execute-api' }));
-    this.server = http.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, noDelay: true }, onRequest);
+    this.server = http.createServer(
+      {
+        keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+        noDelay: true,
+        // A handshake (or a call) whose headers do not arrive in time is closed: half-open handshakes are not held.
+        headersTimeout: config.handshakeTimeoutMs,
+        requestTimeout: Math.max(config.handshakeTimeoutMs, REQUEST_TIMEOUT_MS),
+        connectionsCheckingInterval: Math.max(10, Math.min(1_000, config.handshakeTimeoutMs / 4)),
+      },
+      onRequest,
+    );
     this.server.on('upgrade', endpoint.onUpgrade);
   }
 
@@ -101,6 +114,7 @@ class GatewayWorker {
       calls: this.calls,
       throttled: this.throttled,
       forwarded: this.forwarded,
+      unsentBytes: this.registry.unsentBytes(),
       cpuMs: Math.round((cpu.user + cpu.system) / 1000),
       rssBytes: process.memoryUsage.rss(),
     };

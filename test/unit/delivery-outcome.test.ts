@@ -45,6 +45,7 @@ describe('the failed-sockets tolerance', () => {
 
   test('the reasons are listed largest first, and none when nothing failed', () => {
     expect(failureReasonsText({ tooLarge: 1, deadline: 3, unavailable: 2 })).toBe('3 throttled past the delivery deadline, 2 5xx or no answer on every attempt, 1 refused with 413 (too large)');
+    expect(failureReasonsText({ slowReader: 4, deadline: 1 })).toBe('4 slow readers (429, buffer full, until the delivery deadline), 1 throttled past the delivery deadline');
     expect(failureReasonsText({})).toBe('');
   });
 });

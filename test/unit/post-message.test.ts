@@ -149,6 +149,25 @@ describe('DeliveryService', () => {
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 2, ':gone': 0, ':failed': 1 });
   });
 
+  it('ids that answered 429 until the budget closed go back marked throttled; past the deadline they fail as slow readers, the unthrottled as deadline', async () => {
+    // prepare: b answers 429 for good (a full buffer); the invocation has 300 ms of budget
+    const always = (outcome: PostOutcome) => Array.from({ length: 10_000 }, () => outcome);
+    const { poster } = fakePoster({ b: always('throttled') });
+
+    // act: first delivery re-queues b; then b's re-queued task and an unthrottled one arrive after the deadline
+    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b'] }, 300);
+    const [again] = requeued();
+    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: again.connectionIds, deliverBy: Date.now() - 1, throttled: again.throttled });
+    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 4, attempt: 0, connectionIds: ['c'], deliverBy: Date.now() - 1 });
+
+    // assess
+    expect(again).toMatchObject({ connectionIds: ['b'], throttled: true });
+    const [, slow, waited] = countsWritten().map((write) => write.ExpressionAttributeValues);
+    expect(slow).toMatchObject({ ':failed': 1, ':slowReader': 1 });
+    expect(slow).not.toHaveProperty(':deadline');
+    expect(waited).toMatchObject({ ':failed': 1, ':deadline': 1 });
+  });
+
   it('ids re-queued for budget carry the first deadline, and count as failed once it has passed', async () => {
     const { poster, calls } = fakePoster({});
     await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b'], deliverBy: Date.now() - 1 });
