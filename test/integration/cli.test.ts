@@ -153,7 +153,7 @@ test('--json prints one JSON object: send --wait its final status, send alone wh
   const before = await executionCount();
   const misused = await swarmcast(['send', '--json', '{"text":"hi"}']);
   expect(misused.code).toBe(1);
-  expect(misused.stderr).toMatch(/^error: too many arguments for 'send'/);
+  expect(stderrLines(misused)).toEqual([expect.stringMatching(/^swarmcast: too many arguments for 'send'\..*\(swarmcast --help shows the usage\)$/)]);
   expect(misused.stdout).toBe('');
   expect(await executionCount()).toBe(before);
 });
