@@ -9,6 +9,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ClientSwarm } from '../../local/clients/swarm';
 import { localSfnClient, waitForExecution } from '../../local/demo';
 import { startLocalStack, type LocalStack } from '../../local/stack';
+import { waitUntil } from './helpers/broadcasts';
 import { enqueuedCounts, localDynamo } from './helpers/tables';
 
 const CLIENTS = 200;
@@ -50,10 +51,6 @@ afterAll(async () => {
   dynamo?.destroy();
   sfn?.destroy();
 }, 60_000);
-
-async function waitUntil(condition: () => Promise<boolean> | boolean): Promise<void> {
-  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 100));
-}
 
 async function run(input: unknown, name: string) {
   const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name, input: JSON.stringify(input) }));
