@@ -29,7 +29,7 @@ interface DemoResult {
   loadAverages?: number[];
 }
 
-/** The client counts the chart is meant to show (issue 11); those not in the results file are named missing on it. */
+/** The client counts the chart is meant to show; those not in the results file are named missing on it. */
 const CHART_CLIENT_COUNTS = [1_000, 5_000, 20_000, 100_000];
 
 const RESULTS_FILE = path.join(__dirname, 'results', 'demo.json');

@@ -1,5 +1,5 @@
 /**
- * A broadcast to N connections at an emulated API Gateway quota, in three modes (issue 7.4):
+ * A broadcast to N connections at an emulated API Gateway quota, in three modes:
  *
  *   npm run bench:quota -- --connections 100000 --quota 2000/1000 [--json]
  *

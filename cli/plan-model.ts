@@ -114,7 +114,7 @@ export const SIZE_ASSUMPTIONS = {
   /** One row of the partitions table, read by Prepare's Scan. */
   partitionRowBytes: { value: 30, source: 'functions/commons/tables.ts (partition, connections)' },
   /** The delivery budget's lease: one small conditional write per consumer instance per window. */
-  budgetLeaseWindowMs: { value: 1_000, source: `${GUESS}: issue 7's token-lease pattern, a window of one second` },
+  budgetLeaseWindowMs: { value: 1_000, source: `${GUESS}: the token-lease pattern with a window of one second` },
   /** Step Functions state transitions of one map child (its QueryPartitions task). */
   transitionsPerChild: { value: 1, source: 'statemachines/broadcast.asl.json' },
 } as const satisfies Record<string, Assumption>;

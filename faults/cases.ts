@@ -1,5 +1,5 @@
 /**
- * The fault matrix of issue 9, one entry per case: the local stack's options that inject the
+ * The fault matrix, one entry per case: the local stack's options that inject the
  * fault where AWS would produce it (error answers through the stack's fault proxies in front of
  * DynamoDB, SQS and @connections), or what happens to processes and clients while the broadcast
  * runs. Each entry is a factory, so every case starts with its own switches.
@@ -52,7 +52,7 @@ export const MATRIX_CONFIG: NonNullable<LocalStackOptions['config']> = {
   consumerBatchSize: 5,
 };
 
-/** How long an outage lasts (issue 9: "unavailable for 20 s"). */
+/** How long each outage lasts. */
 const OUTAGE_MS = 20_000;
 /** How long slow readers stop reading. */
 const SLOW_READER_PAUSE_MS = 15_000;

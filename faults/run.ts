@@ -1,5 +1,5 @@
 /**
- * `npm run test:faults`: issue 9's fault matrix. Runs every case of faults/cases.ts (or those
+ * `npm run test:faults`: the fault matrix. Runs every case of faults/cases.ts (or those
  * named with --case) one after the other, each in its own process on a fresh local stack,
  * prints one line per case and then `faults: N cases, M missed, D duplicates`, writes the
  * table to faults/results/latest.md, and exits 1 if any case fails its verdict.
