@@ -1,12 +1,12 @@
+/**
+ * The execution names the CLI makes and checks: broadcast, sweep and replay ids. A broadcast's
+ * id is its execution's name (Prepare uses `$$.Execution.Name`), so every id here must be a
+ * valid execution name: 1–80 letters, digits, "-" or "_".
+ */
 import { randomBytes } from 'node:crypto';
 import { InvalidBroadcastError } from '#commons/errors';
 import { parseBroadcastId } from '#commons/broadcast-request';
 import { CliError } from './errors';
-
-/**
- * A broadcast's id is its execution's name (Prepare uses `$$.Execution.Name`), so every id
- * here must be a valid execution name: 1–80 letters, digits, "-" or "_".
- */
 
 /** UTC, sortable and readable: 20260502-101530. */
 function stamp(now: Date): string {

@@ -1,3 +1,7 @@
+/**
+ * What the CLI reads about a broadcast (or sweep, or replay): only through the Step
+ * Functions API, so it works the same against AWS and the local stack.
+ */
 import {
   DescribeExecutionCommand,
   DescribeMapRunCommand,
@@ -11,11 +15,6 @@ import type { BroadcastProgress, BroadcastSummary, FailureCounts } from '#common
 import { replayNumber } from './broadcast-ids';
 import type { Target } from './target';
 import { READ_PROGRESS_STATE } from '../statemachines/broadcast-contract';
-
-/**
- * What the CLI reads about a broadcast (or sweep, or replay): only through the Step
- * Functions API, so it works the same against AWS and the local stack.
- */
 
 /** Map Run items are partitions (the ItemsPath is the partition list). */
 export interface PartitionCounts {

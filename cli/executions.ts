@@ -1,14 +1,13 @@
+/**
+ * Starting executions: the one place `send`, `replay` and `sweep` — and the local console —
+ * start or redrive what they start, so both say and do the same thing.
+ */
 import { RedriveExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { newBroadcastId, newSweepId } from './broadcast-ids';
 import { executionArnOf, readBroadcastStatus } from './broadcast-status';
 import { formatCount } from './format';
 import { planReplay } from './replay-plan';
 import type { Target } from './target';
-
-/**
- * Starting executions: the one place `send`, `replay` and `sweep` — and the local console —
- * start or redrive what they start, so both say and do the same thing.
- */
 
 export interface StartedExecution {
   /** `start`: a new execution; `redrive`: RedriveExecution on an existing one. */

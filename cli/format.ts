@@ -1,7 +1,6 @@
+/** Human output of the CLI: stdout carries these, stderr the target line, progress and errors. */
 import { failureReasonsText } from '#commons/broadcasts';
 import { isRunning, type BroadcastStatus, type ListedExecution } from './broadcast-status';
-
-/** Human output of the CLI: stdout carries these, stderr the target line, progress and errors. */
 
 export const formatCount = (n: number): string => n.toLocaleString('en-US');
 

@@ -1,3 +1,7 @@
+/**
+ * The `swarmcast` entry point (cli/bin/swarmcast.cjs): runs the command line and reports any error
+ * as one line and an exit code.
+ */
 import { createProgram } from './program';
 import { CliError, EXIT, explainError } from './errors';
 

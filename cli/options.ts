@@ -1,3 +1,4 @@
+/** Option parsers the commands share: whole numbers within bounds, and the local gateway's throttles. */
 import { InvalidArgumentError, Option } from 'commander';
 import {
   DEFAULT_CONNECT_RATE,

@@ -1,3 +1,7 @@
+/**
+ * The message of `swarmcast send` and of the local console, from --message, --message-json or
+ * --file, checked by Prepare's own parser before any execution starts.
+ */
 import { readFile } from 'node:fs/promises';
 import { parseBroadcastRequest } from '#commons/broadcast-request';
 import { InvalidBroadcastError } from '#commons/errors';

@@ -1,3 +1,4 @@
+/** The `swarmcast` command line: its commands, global options and help, built without running anything. */
 import { Command, Option } from 'commander';
 import { registerDemoCommand } from './commands/demo';
 import { registerListCommand } from './commands/list';

@@ -1,20 +1,20 @@
+/**
+ * The plan of `swarmcast replay`: how to re-run exactly what a broadcast (or sweep) did not reach,
+ * decided from its latest execution — the broadcast's own, or its latest `<id>-replay-N`:
+ * - failed (past the tolerated failures, or stopped): RedriveExecution re-runs only its failed map
+ *   children, and children skip the partitions they already enqueued;
+ * - succeeded within the tolerated failures: a new execution over its `failedPartitions` only;
+ * - some sockets failed (DeliveryIncomplete, or succeeded within the tolerance): a new
+ *   execution `{"broadcastId", "failedSockets": true}` sends to exactly the failed sockets kept
+ *   by the consumers, and to the partitions not reached;
+ * - succeeded with every partition reached and no socket failed: nothing to do;
+ * - failed with DeliveryTimeout: every partition was enqueued, so nothing is replayed.
+ */
 import type { BroadcastStatus } from './broadcast-status';
 import { isRunning } from './broadcast-status';
 import { replayId, replayNumber } from './broadcast-ids';
 import { CliError } from './errors';
 
-/**
- * How to re-run exactly what a broadcast (or sweep) did not reach, decided from its latest
- * execution — the broadcast's own, or its latest `<id>-replay-N`:
- * - failed (past the tolerated failures, or stopped): RedriveExecution re-runs only its failed
- *   map children, and children skip the partitions they already enqueued;
- * - succeeded within the tolerated failures: a new execution over `failedPartitions` only;
- * - some sockets failed (DeliveryIncomplete, or succeeded within the tolerance): a new execution
- *   `{"broadcastId", "failedSockets": true}` sends to exactly the failed sockets kept by the
- *   consumers, and to the partitions not reached;
- * - succeeded with every partition reached and no socket failed: nothing to do;
- * - failed with DeliveryTimeout: every partition was enqueued, so nothing is replayed.
- */
 export type ReplayInput = { broadcastId: string; partitions: number[] } | { broadcastId: string; failedSockets: true };
 
 export type ReplayPlan = { action: 'nothing'; reason: string } | { action: 'redrive'; id: string; failedPartitions: number } | { action: 'start'; id: string; input: ReplayInput; failedSockets?: number };

@@ -1,3 +1,7 @@
+/**
+ * What `send`, `replay` and `sweep` print once they start an execution and, when they (or
+ * `status --watch`) follow it to its end, its final status and the exit code.
+ */
 import { EXIT } from './errors';
 import type { StartedExecution } from './executions';
 import { outcomeOf, renderStatus } from './format';

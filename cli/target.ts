@@ -1,3 +1,7 @@
+/**
+ * Which stack a command talks to — given by flags, a running `swarmcast local`, or the AWS stack
+ * "Swarmcast" — as one Step Functions client and state machine.
+ */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { Option, type Command } from 'commander';

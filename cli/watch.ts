@@ -1,3 +1,4 @@
+/** Following an execution until it ends: progress on stderr, and a notice when its counts stop moving. */
 import { Presets, SingleBar } from 'cli-progress';
 import { isRunning, readBroadcastStatus, type BroadcastStatus } from './broadcast-status';
 import { progressLine } from './format';

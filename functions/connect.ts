@@ -1,3 +1,4 @@
+/** The WebSocket API's $connect route: each new socket gets a row in a partition, where broadcasts find it. */
 import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { registerConnection } from '#commons/connections';
 import { ENV } from '#commons/environment';

@@ -1,3 +1,4 @@
+/** The WebSocket API's $default route: every message a client sends. */
 import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 
 /**

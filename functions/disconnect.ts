@@ -1,3 +1,7 @@
+/**
+ * The WebSocket API's $disconnect route: a closed socket leaves its partition, so broadcasts
+ * stop posting to it.
+ */
 import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { unregisterConnection } from '#commons/connections';
 import { ENV } from '#commons/environment';

@@ -1,3 +1,7 @@
+/**
+ * The PostMessage function: consumes the shard queues (one event source per queue) and delivers
+ * each task's message to its sockets (functions/commons/delivery.ts).
+ */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ConnectionPoster, createManagementApiClient } from '#commons/clients/management-api';

@@ -1,3 +1,4 @@
+/** The state machine's Prepare task: the first state of every broadcast, replay and sweep. */
 import { beginReplay, createBroadcast } from '#commons/broadcasts';
 import { frameWithBroadcastId, parseBroadcastRequest } from '#commons/broadcast-request';
 import { ENV } from '#commons/environment';

@@ -1,3 +1,4 @@
+/** The state machine's QueryPartitions task, run by each child of the Distributed Map "FanOut". */
 import type { BroadcastKind } from '#commons/broadcasts';
 import { ENV } from '#commons/environment';
 import { asRetryable } from '#commons/errors';

@@ -1,3 +1,7 @@
+/**
+ * The state machine's ReadProgress task, polled by the AwaitDelivery loop until delivery is done
+ * or times out.
+ */
 import { getBroadcastState, progressOf, type BroadcastProgress } from '#commons/broadcasts';
 import { ENV } from '#commons/environment';
 import { asRetryable } from '#commons/errors';

@@ -1,3 +1,4 @@
+/** The CDK app (cdk.json runs it): one SwarmcastStack, configured from CDK context. */
 import { App } from 'aws-cdk-lib';
 import { resolveConfig } from './config';
 import { configOverridesFromContext, flagFromContext } from './context';

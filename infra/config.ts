@@ -1,11 +1,12 @@
+/**
+ * The stack's configuration: its defaults, their bounds, and resolveConfig, which checks overrides.
+ * Defaults suit a production broadcast to ~1M sockets; override any of them from cdk.json context
+ * (`"swarmcast": { "shards": 20 }`) or construct props. The local stack starts from the same defaults.
+ */
 import { AWS_LIMITS } from '#commons/aws-limits';
 import { MAX_SQS_MESSAGE_BYTES } from '#commons/constants';
 
-/**
- * Every number swarmcast runs with. Defaults suit a production broadcast to ~1M sockets;
- * override any of them from cdk.json context (`"swarmcast": { "shards": 20 }`) or
- * construct props. The local stack starts from the same defaults.
- */
+/** Every number swarmcast runs with. */
 export interface SwarmcastConfig {
   /** Connections are spread over this many partitions. */
   partitions: number;

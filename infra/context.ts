@@ -1,3 +1,4 @@
+/** swarmcast's settings as CDK context gives them (cdk.json or `-c`), read for infra/app.ts. */
 import { defaultConfig, InvalidConfigError, type SwarmcastConfig } from './config';
 
 type Overrides = Partial<Record<keyof SwarmcastConfig, unknown>>;

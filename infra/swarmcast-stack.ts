@@ -1,3 +1,7 @@
+/**
+ * The CDK stack that deploys swarmcast: tables, WebSocket API, functions, shard queues, state
+ * machine, sweep schedule and dashboard, all from one typed configuration.
+ */
 import * as path from 'node:path';
 import { CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';

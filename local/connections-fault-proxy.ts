@@ -1,3 +1,4 @@
+/** Fault injection for the local @connections API: tests make chosen sockets refuse posts. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 

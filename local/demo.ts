@@ -1,3 +1,7 @@
+/**
+ * The demo behind `swarmcast demo` and `npm start`: one broadcast on the local stack to real
+ * clients, measured end to end.
+ */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';

@@ -1,12 +1,12 @@
+/**
+ * `swarmcast local` writes where its services listen to a well-known file, so the CLI
+ * finds the running local stack without flags.
+ */
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { LocalStackEndpoints } from './stack';
 
-/**
- * `swarmcast local` writes where its services listen to a well-known file, so the CLI
- * finds the running local stack without flags.
- */
 export interface PublishedLocalStack extends LocalStackEndpoints {
   /** The `swarmcast local` process: a file whose process is gone is stale. */
   pid: number;

@@ -1,3 +1,4 @@
+/** Fault injection for the local DynamoDB and SQS: tests make chosen requests fail with AWS errors. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KEEP_ALIVE_TIMEOUT_MS } from './child-server';

@@ -1,3 +1,7 @@
+/**
+ * The local stack behind `swarmcast local`, `swarmcast demo` and the integration tests:
+ * startLocalStack and what it returns.
+ */
 import path from 'node:path';
 import { resolveConfig, type SwarmcastConfig } from '../infra/config';
 import { startDynamoDb, type LocalDynamoDb } from './dynamodb';

@@ -1,3 +1,7 @@
+/**
+ * `swarmcast demo` (and `npm start`): one broadcast to real clients on the local stack
+ * (local/demo.ts), with progress on stderr and a summary of what every client received.
+ */
 import { Command, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { runDemo, type DemoSummary } from '../../local/demo';

@@ -1,3 +1,4 @@
+/** `swarmcast list`: recent broadcasts, replays and sweeps, newest first, with the counts of finished ones. */
 import { Command, Option } from 'commander';
 import { listRecentExecutions } from '../broadcast-status';
 import { renderList } from '../format';

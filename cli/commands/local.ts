@@ -1,3 +1,7 @@
+/**
+ * `swarmcast local`: runs the local stack and its web console until Ctrl-C, and publishes the
+ * stack's endpoints (local/discovery.ts) so the other commands find it without flags.
+ */
 import { Command, Option } from 'commander';
 import { startConsole } from '../../local/console/server';
 import { publishLocalStack, unpublishEndpoints } from '../../local/discovery';

@@ -1,3 +1,4 @@
+/** `swarmcast replay`: re-runs what a broadcast or sweep did not reach; cli/replay-plan.ts decides how. */
 import { Command } from 'commander';
 import { checkBroadcastId } from '../broadcast-ids';
 import { startReplay } from '../executions';

@@ -1,3 +1,4 @@
+/** `swarmcast send`: starts a broadcast of one message, checked (cli/payload.ts) before anything starts. */
 import { Command } from 'commander';
 import { checkBroadcastId } from '../broadcast-ids';
 import { startBroadcast } from '../executions';

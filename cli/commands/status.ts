@@ -1,3 +1,4 @@
+/** `swarmcast status`: the state of one broadcast, replay or sweep, once or followed to its end (--watch). */
 import { Command } from 'commander';
 import { checkBroadcastId } from '../broadcast-ids';
 import { readBroadcastStatus } from '../broadcast-status';

@@ -1,3 +1,7 @@
+/**
+ * `swarmcast sweep`: starts a sweep now, the same execution the stack runs on a schedule: gone
+ * connections removed, partition counters repaired.
+ */
 import { Command } from 'commander';
 import { startSweep } from '../executions';
 import { reportAndWait, type OutputOptions } from '../report';

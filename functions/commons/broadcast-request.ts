@@ -1,10 +1,12 @@
+/**
+ * The input of the broadcast state machine, parsed and checked, and the frame clients get when
+ * broadcastIdEnvelope is on. The same parser runs in the Prepare task and in the CLI before it
+ * starts anything.
+ */
 import { MAX_MESSAGE_BYTES } from '#commons/constants';
 import { InvalidBroadcastError } from '#commons/errors';
 
-/**
- * What an execution of the broadcast state machine can be asked to do. The same parser
- * runs in the Prepare task and in the CLI before it starts anything.
- */
+/** What an execution of the broadcast state machine can be asked to do. */
 export type BroadcastRequest =
   | { kind: 'message'; message: string }
   /** Partitions to visit again; with `failedSockets`, also the failed sockets of the reached ones (every partition unless listed). */

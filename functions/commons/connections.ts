@@ -1,3 +1,7 @@
+/**
+ * Connection rows in DynamoDB: a socket registered and removed with its partition's counter kept
+ * in step, and a partition's connection ids read for a broadcast or a sweep.
+ */
 import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoDb } from '#commons/clients/dynamodb';
 import { forEachWithConcurrency } from '#commons/helpers/concurrency';

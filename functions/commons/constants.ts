@@ -1,3 +1,4 @@
+/** The AWS limits the handlers check most, as named constants; the values come from aws-limits.ts. */
 import { AWS_LIMITS } from './aws-limits';
 
 /** API Gateway WebSocket message payload limit. */

@@ -1,3 +1,7 @@
+/**
+ * The messages on the shard queues: delivery tasks (and carried counts), how a partition's
+ * connection ids are packed into tasks, and how tasks are sent to the queues.
+ */
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import { sqs } from '#commons/clients/sqs';
 import { MAX_SQS_BATCH_ENTRIES, MAX_SQS_MESSAGE_BYTES } from '#commons/constants';

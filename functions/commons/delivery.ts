@@ -1,3 +1,7 @@
+/**
+ * What the shard-queue consumer (functions/post-message.ts) does with a delivery task: posts to
+ * each connection as the account's budget grants calls, re-queues what is left, and counts it all.
+ */
 import { GetConnectionCommand, GoneException, type ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { randomUUID } from 'node:crypto';
 import {

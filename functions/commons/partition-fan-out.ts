@@ -1,3 +1,7 @@
+/**
+ * The fan-out each Distributed Map child (functions/query-partitions.ts) runs over its batch of
+ * partitions: connection ids read, enqueued on the shard queues, and each partition's count recorded.
+ */
 import { randomUUID } from 'node:crypto';
 import { abandonRun, findEnqueued, readFailedSockets, recordEnqueued, removeFailedSockets, retakeFailedSockets, type BroadcastKind } from '#commons/broadcasts';
 import { queryPartition, removeConnections, type ConnectionTables } from '#commons/connections';

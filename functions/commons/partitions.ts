@@ -1,3 +1,7 @@
+/**
+ * The partitions' connection counters: which partition a new connection joins (the less loaded of
+ * two random ones), and how the counters follow connects, disconnects and sweeps.
+ */
 import { BatchGetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoDb } from '#commons/clients/dynamodb';
 import { partitionsTable } from '#commons/tables';

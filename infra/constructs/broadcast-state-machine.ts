@@ -1,3 +1,4 @@
+/** The CDK construct of the broadcast state machine, built from the ASL file the local stack runs too. */
 import { readFileSync } from 'node:fs';
 import { ArnFormat, type CfnElement, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';

@@ -1,3 +1,4 @@
+/** The CDK construct of swarmcast's DynamoDB tables, one per schema in functions/commons/tables.ts. */
 import type { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, ProjectionType, TableV2, type Attribute } from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';

@@ -1,3 +1,7 @@
+/**
+ * The CDK construct of the shard queues, their dead-letter queues, and the consumer's event
+ * sources on them.
+ */
 import { Aws, Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';

@@ -1,3 +1,7 @@
+/**
+ * The project's Lambda construct: every handler is deployed through it, so the defaults and grants
+ * are fixed in one place.
+ */
 import * as path from 'node:path';
 import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';

@@ -1,3 +1,4 @@
+/** The CDK construct of the WebSocket API: its routes, the optional $connect authorizer, and its stage. */
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';

@@ -1,3 +1,7 @@
+/**
+ * The swarm of real WebSocket clients that the demo, the benchmarks and the integration tests
+ * connect to the local stack, in as many client processes (client-process.ts) as their number needs.
+ */
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { AWS_LIMITS } from '../../functions/commons/aws-limits';

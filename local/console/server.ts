@@ -1,3 +1,9 @@
+/**
+ * The local console: serves the page in page/ and answers its calls by reading and starting
+ * executions through the Step Functions API with the real SDK client and the CLI's own code
+ * (status, list, send, replay). The browser never talks to Step Functions, so it holds no
+ * credentials, and the page shows exactly what `swarmcast status` / `list` would.
+ */
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,13 +15,6 @@ import { startBroadcast, startReplay } from '../../cli/executions';
 import { outcomeOf } from '../../cli/format';
 import { readBroadcastInput } from '../../cli/payload';
 import { resolveTarget, type Target } from '../../cli/target';
-
-/**
- * The local console: serves the page in page/ and answers its calls by reading and starting
- * executions through the Step Functions API with the real SDK client and the CLI's own code
- * (status, list, send, replay). The browser never talks to Step Functions, so it holds no
- * credentials, and the page shows exactly what `swarmcast status` / `list` would.
- */
 
 export interface ConsoleOptions {
   stepFunctionsEndpoint: string;

@@ -1,3 +1,4 @@
+/** Creates the local tables from the schemas the CDK stack deploys (functions/commons/tables.ts). */
 import {
   CreateTableCommand,
   DescribeTableCommand,

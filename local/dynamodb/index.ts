@@ -1,3 +1,7 @@
+/**
+ * Local DynamoDB: dynalite as a child process (see child-server.ts for why), swarmcast's
+ * tables created from functions/commons/tables.ts, and a TTL reaper (ttl-reaper.ts).
+ */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mkdir } from 'node:fs/promises';
@@ -8,10 +12,6 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-account';
 import { createTables, localTableName } from './create-tables';
 import { startTtlReaper } from './ttl-reaper';
 
-/**
- * Local DynamoDB: dynalite as a child process (see child-server.ts for why), swarmcast's
- * tables created from functions/commons/tables.ts, and a TTL reaper (ttl-reaper.ts).
- */
 export interface LocalDynamoDbOptions {
   /** LevelDB directory: tables and rows survive restarts. In memory when absent. */
   dataDir?: string;

@@ -1,3 +1,7 @@
+/**
+ * The sockets one gateway worker owns and what the @connections API does to them, with API
+ * Gateway's timeouts and bounds on the bytes sockets may hold unsent.
+ */
 import { isUtf8 } from 'node:buffer';
 import WebSocket from 'ws';
 import type { ConnectionFacts } from './lambda-events';

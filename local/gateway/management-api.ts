@@ -1,3 +1,4 @@
+/** The local @connections API over HTTP, as each gateway worker serves it. */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { SigV4Verifier } from '../sigv4-verifier';

@@ -1,3 +1,4 @@
+/** The WebSocket side of a gateway worker: handshakes, $connect, client messages and closes. */
 import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';

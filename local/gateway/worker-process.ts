@@ -1,3 +1,4 @@
+/** The gateway's worker processes (worker.ts), as the primary process starts, calls and stops them. */
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { forkTypeScript } from '../fork-typescript';

@@ -1,3 +1,4 @@
+/** The IPC between the gateway's primary process and its workers, typed on both sides. */
 import type { WorkerConfig } from './options';
 import type { VirtualDeliveries } from './virtual-connections';
 

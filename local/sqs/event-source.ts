@@ -1,3 +1,9 @@
+/**
+ * Lambda's SQS event source mapping, locally: one mapping per queue polls it with the real
+ * SQS client, hands batches to the handler (the local Lambda runtime's post-message) with at
+ * most `maximumConcurrency` invocations in flight, deletes what succeeded and leaves the rest to
+ * reappear after the visibility timeout, so SQS counts receives and redrives to the DLQ as on AWS.
+ */
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
@@ -14,12 +20,6 @@ import { lambdaContext } from '../lambda/context';
 import { toSqsRecord } from './lambda-sqs-event';
 import { RepeatedErrorLog } from '../repeated-errors';
 
-/**
- * Lambda's SQS event source mapping, locally: one mapping per queue polls it with the real
- * SQS client, hands batches to the handler (the local Lambda runtime's post-message) with at most `maximumConcurrency`
- * invocations in flight, deletes what succeeded and leaves the rest to reappear after the
- * visibility timeout, so SQS counts receives and redrives to the DLQ as on AWS.
- */
 export type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
 
 export interface EventSourceOptions {

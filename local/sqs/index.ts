@@ -1,13 +1,13 @@
+/**
+ * Local SQS: local-aws-sqs as a child process (its CPU off the stack's event loop, like dynalite),
+ * with one queue per shard, each redriving to its own DLQ like the CDK stack. In memory only: a
+ * restart starts with empty queues.
+ */
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import path from 'node:path';
 import { forkServer } from '../child-server';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-account';
 
-/**
- * Local SQS: local-aws-sqs as a child process (its CPU off the stack's event loop, like
- * dynalite), with one queue per shard, each redriving to its own DLQ like the CDK stack.
- * In memory only: a restart starts with empty queues.
- */
 export interface LocalSqsOptions {
   shards: number;
   /** Receives of one message before SQS moves it to the shard's DLQ. */

@@ -1,3 +1,7 @@
+/**
+ * The handlers' DynamoDB clients: one for their tables, and one of its own for the delivery
+ * budget's lease.
+ */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 

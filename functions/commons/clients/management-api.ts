@@ -1,3 +1,7 @@
+/**
+ * Clients of the @connections API: the SDK client for the occasional call, and ConnectionPoster
+ * for the one post per socket that delivery makes.
+ */
 import { createHash } from 'node:crypto';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import aws4 from 'aws4';

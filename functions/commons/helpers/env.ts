@@ -1,8 +1,13 @@
+/**
+ * Reading the handlers' environment variables. Configuration is read once, at cold start.
+ * A missing or malformed variable throws here, so a bad deploy fails on its first invocation
+ * instead of running with NaN.
+ */
 import { ConfigurationError } from '#commons/errors';
 
 /**
- * Configuration is read once, at cold start. A missing or malformed variable throws
- * here, so a bad deploy fails on its first invocation instead of running with NaN.
+ * A variable's text; `fallback` when it is unset or empty. Without a fallback the variable is
+ * required.
  */
 export function getStringFromEnv(name: string, fallback?: string): string {
   const value = process.env[name];
