@@ -272,6 +272,7 @@ export class FinishedTasks {
       logger.warn('could not look up which tasks of the batch are already finished; delivering all of them', { error: error as Error });
       return new Set<string>();
     });
+    if (finished.size > 0) logger.info('tasks an earlier receive of their message finished; not delivered again', { count: finished.size });
     return new FinishedTasks(broadcastsTable, finished);
   }
 
