@@ -5,8 +5,8 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ConnectionPoster, createManagementApiClient } from '#commons/clients/management-api';
-import { DeliveryService, DeliveryTally } from '#commons/delivery';
-import { isCarriedCounts, parseShardMessage } from '#commons/delivery-tasks';
+import { DeliveryService, DeliveryTally, FinishedTasks } from '#commons/delivery';
+import { isCarriedCounts, parseShardMessage, type ShardMessage } from '#commons/delivery-tasks';
 import { ENV } from '#commons/environment';
 import { getIntegerFromEnv, getStringFromEnv } from '#commons/helpers/env';
 import { recordCallStats, recordDeliveryCounts, withMetrics } from '#commons/helpers/metrics';
@@ -45,6 +45,7 @@ const delivery = new DeliveryService(
  * is granted by the account's delivery budget; what the budget cannot grant before the
  * invocation ends goes back to the queue. The counts of the whole batch go to the broadcast
  * record in one write; if DynamoDB does not take it, they ride a shard queue until it does.
+ * A task an earlier receive of the same message finished is not delivered again.
  */
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => withMetrics(() => deliverBatch(event, context));
 
@@ -54,14 +55,30 @@ async function deliverBatch(event: SQSEvent, context: Context): Promise<SQSBatch
   const processor = new BatchProcessor(EventType.SQS);
   const tally = new DeliveryTally(tables.broadcasts, shardQueueUrls);
   const invocation = delivery.newInvocation(context.getRemainingTimeInMillis());
+  const messages = new Map(event.Records.map((record) => [record.messageId, parseRecord(record)]));
+  const tasks = [...messages].flatMap(([messageId, message]) => (message instanceof Error || isCarriedCounts(message) ? [] : [{ broadcastId: message.broadcastId, messageId }]));
+  const finished = await FinishedTasks.lookUp(tables.broadcasts, tasks);
   const deliverRecord = async (record: SQSRecord): Promise<void> => {
-    const message = parseShardMessage(record.body);
-    await (isCarriedCounts(message) ? delivery.writeCarried(message) : delivery.deliver(message, tally, invocation));
+    const message = messages.get(record.messageId)!;
+    if (message instanceof Error) throw message;
+    if (isCarriedCounts(message)) return delivery.writeCarried(message);
+    if (finished.wasFinished(record.messageId)) return;
+    await delivery.deliver(message, tally, invocation);
+    finished.finished({ broadcastId: message.broadcastId, messageId: record.messageId });
   };
   const response = await processPartialResponse(event, deliverRecord, processor, { context });
   // The totals before the flush: it empties the tally.
   recordDeliveryCounts(tally.totals());
   recordCallStats(invocation.stats);
-  await tally.flush();
+  await Promise.all([tally.flush(), finished.flush()]);
   return response;
+}
+
+/** A body that is not a shard message fails only its own record. */
+function parseRecord(record: SQSRecord): ShardMessage | Error {
+  try {
+    return parseShardMessage(record.body);
+  } catch (error) {
+    return error as Error;
+  }
 }

@@ -59,6 +59,8 @@ export const AWS_LIMITS = {
   dynamoDbPartitionWcuPerSecond: { value: 1_000, source: DYNAMODB_QUOTAS },
   /** BatchWriteItem requests per call. */
   dynamoDbBatchWriteItems: { value: 25, source: DYNAMODB_QUOTAS },
+  /** BatchGetItem keys per call. */
+  dynamoDbBatchGetKeys: { value: 100, source: DYNAMODB_QUOTAS },
   /** Resources in one CloudFormation stack. */
   cloudFormationStackResources: { value: 500, source: CLOUDFORMATION_QUOTAS },
   /** Lambda concurrent executions per account and Region (every function together). */

@@ -18,16 +18,19 @@
  * - `claim#p<partition>`: which fan-out run's tasks deliver to the partition. The first consumer of
  *   a run's task claims it; a task of another run (a replay, redrive or retry that enqueued the
  *   partition again because its count write was lost) is dropped unsent.
+ * - `done#<SQS message id>`: a delivery task the consumer finished, PUT after its posts; SQS
+ *   delivering the same message again (its delete was lost) finds it and sends nothing.
  * ReadProgress reads the plan and Queries the `count#` items, never the message. Every item
  * expires with the broadcast (expiresAt).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type BatchGetCommandOutput, BatchWriteCommand, type BatchWriteCommandOutput, DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { dynamoDb } from '#commons/clients/dynamodb';
 import { BroadcastNotFoundError, InvalidBroadcastError, isThrottlingError, ThrottledError } from '#commons/errors';
 import { jitteredBackoffMs, sleep } from '#commons/helpers/concurrency';
 import { broadcastsTable } from '#commons/tables';
+import { AWS_LIMITS } from '#commons/aws-limits';
 
 const BROADCAST_ID = broadcastsTable.partitionKey.name;
 const ITEM = broadcastsTable.sortKey.name;
@@ -40,6 +43,7 @@ const RETAKEN_PREFIX = `${DELIVERED_PREFIX}retaken#`;
 const CARRIED_PREFIX = `${DELIVERED_PREFIX}carried#`;
 const FAILED_PREFIX = 'failed#';
 const CLAIM_PREFIX = 'claim#';
+const DONE_PREFIX = 'done#';
 /** Partitions per enqueued-count item: 64 names "p9999" with their counts stay far under 1 KB. */
 export const ENQUEUED_GROUP_SIZE = 64;
 /** Items the delivery counts are spread over; ReadProgress sums them. */
@@ -600,4 +604,55 @@ export function progressOf(state: BroadcastState, now = Date.now(), toleratedFai
       durationMs: deliveryEnd - state.startedAt,
     },
   };
+}
+
+/** One SQS message's delivery task: the broadcast it belongs to and SQS's id for the message (the same on every receive). */
+export interface TaskMessage {
+  broadcastId: string;
+  messageId: string;
+}
+
+const doneKey = ({ broadcastId, messageId }: TaskMessage) => key(broadcastId, `${DONE_PREFIX}${messageId}`);
+const inChunks = <T>(items: readonly T[], size: number): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+
+/**
+ * The message ids of `messages` whose tasks a consumer already finished. Consistent reads in
+ * BatchGetItem calls of at most 100 keys; keys DynamoDB left unprocessed are asked again.
+ */
+export async function findDoneTasks(tableName: string, messages: readonly TaskMessage[]): Promise<Set<string>> {
+  const done = new Set<string>();
+  for (const chunk of inChunks(messages, AWS_LIMITS.dynamoDbBatchGetKeys.value)) {
+    let keys: Record<string, unknown>[] | undefined = chunk.map(doneKey);
+    for (let attempt = 1; keys && keys.length > 0; attempt++) {
+      const asked: Record<string, unknown>[] = keys;
+      const { Responses, UnprocessedKeys }: BatchGetCommandOutput = await withThrottlingRetries(`the finished tasks of ${chunk.length} messages`, () =>
+        dynamoDb.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: asked, ConsistentRead: true, ProjectionExpression: '#item', ExpressionAttributeNames: { '#item': ITEM } } } })),
+      );
+      for (const row of Responses?.[tableName] ?? []) done.add(String(row[ITEM]).slice(DONE_PREFIX.length));
+      keys = UnprocessedKeys?.[tableName]?.Keys;
+      if (keys && keys.length > 0) {
+        if (attempt === WRITE_ATTEMPTS) throw new ThrottledError(`DynamoDB left ${keys.length} finished-task keys unprocessed ${WRITE_ATTEMPTS} times`);
+        await sleep(jitteredBackoffMs(attempt, 100, 5_000));
+      }
+    }
+  }
+  return done;
+}
+
+/** Marks the tasks of `messages` finished: BatchWriteItem calls of at most 25 PUTs; unprocessed ones are sent again. */
+export async function markTasksDone(tableName: string, messages: readonly TaskMessage[], now = Date.now()): Promise<void> {
+  for (const chunk of inChunks(messages, AWS_LIMITS.dynamoDbBatchWriteItems.value)) {
+    let requests: Record<string, unknown>[] | undefined = chunk.map((message) => ({ PutRequest: { Item: { ...doneKey(message), doneAt: now, expiresAt: expiresAt(now) } } }));
+    for (let attempt = 1; requests && requests.length > 0; attempt++) {
+      const asked: Record<string, unknown>[] = requests;
+      const { UnprocessedItems }: BatchWriteCommandOutput = await withThrottlingRetries(`the finished marks of ${chunk.length} tasks`, () =>
+        dynamoDb.send(new BatchWriteCommand({ RequestItems: { [tableName]: asked } })),
+      );
+      requests = UnprocessedItems?.[tableName];
+      if (requests && requests.length > 0) {
+        if (attempt === WRITE_ATTEMPTS) throw new ThrottledError(`DynamoDB left ${requests.length} finished marks unprocessed ${WRITE_ATTEMPTS} times`);
+        await sleep(jitteredBackoffMs(attempt, 100, 5_000));
+      }
+    }
+  }
 }

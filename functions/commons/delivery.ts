@@ -8,13 +8,16 @@ import {
   addDeliveryCounts,
   carryEnqueued,
   claimPartition,
+  findDoneTasks,
   getBroadcastPayload,
+  markTasksDone,
   putCarriedDeliveryCounts,
   recordFailedSockets,
   type BroadcastKind,
   type DeliveryCounts,
   type FailureCounts,
   type FailureReason,
+  type TaskMessage,
 } from '#commons/broadcasts';
 import type { ConnectionPoster, PostOutcome, PreparedPayload } from '#commons/clients/management-api';
 import { preparePayload } from '#commons/clients/management-api';
@@ -250,6 +253,47 @@ export class DeliveryTally {
         await sleep(jitteredBackoffMs(attempt + 1, 200, 5_000));
       }
     }
+  }
+}
+
+/**
+ * The delivery tasks of one batch that an earlier receive of the same SQS message already
+ * finished: SQS sends a message again when its delete is lost (SQS unavailable as the batch
+ * ended, say), and posting it again would give every one of its sockets the broadcast twice.
+ * Looked up once per batch; the tasks this invocation finishes are marked once it ends.
+ */
+export class FinishedTasks {
+  private readonly finishedNow: TaskMessage[] = [];
+
+  private constructor(
+    private readonly broadcastsTable: string,
+    private readonly finishedBefore: ReadonlySet<string>,
+  ) {}
+
+  /** If DynamoDB does not answer, nothing counts as finished: a lost delete is rare, a skipped task would be a missed socket. */
+  static async lookUp(broadcastsTable: string, tasks: readonly TaskMessage[]): Promise<FinishedTasks> {
+    const finished = await findDoneTasks(broadcastsTable, tasks).catch((error: unknown) => {
+      logger.warn('could not look up which tasks of the batch are already finished; delivering all of them', { error: error as Error });
+      return new Set<string>();
+    });
+    if (finished.size > 0) logger.info('tasks an earlier receive of their message finished; not delivered again', { count: finished.size });
+    return new FinishedTasks(broadcastsTable, finished);
+  }
+
+  wasFinished(messageId: string): boolean {
+    return this.finishedBefore.has(messageId);
+  }
+
+  finished(task: TaskMessage): void {
+    this.finishedNow.push(task);
+  }
+
+  /** A mark that is not written is logged: only a second receive of that message would then post again. */
+  async flush(): Promise<void> {
+    if (this.finishedNow.length === 0) return;
+    await markTasksDone(this.broadcastsTable, this.finishedNow).catch((error: unknown) =>
+      logger.warn('could not mark finished tasks; if SQS sends them again their sockets get the message twice', { count: this.finishedNow.length, error: error as Error }),
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { answerUpdates } from './helpers/dynamodb-answers';
@@ -34,16 +34,60 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
+/** Answers the delivery budget's clock item (RateBudget) as DynamoDB would: a restart SETs it, an extension ADDs to it. */
+function answerBudgetClock(): void {
+  let reservedUntilUs = 0;
+  answerUpdates(dynamo, ({ TableName, ExpressionAttributeValues: values = {} }) => {
+    if (TableName !== 'RateBudget') return {};
+    reservedUntilUs = values[':end'] ?? reservedUntilUs + values[':d'];
+    return { reservedUntilUs };
+  });
+}
+
+const invoke = (records: ReturnType<typeof record>[]) => handler({ Records: records } as unknown as SQSEvent, { getRemainingTimeInMillis: () => 60_000 } as Context);
+
+beforeEach(() => {
+  dynamo.reset();
+  posted.length = 0;
+});
+
 describe('post-message handler', () => {
+  it('a message an earlier receive finished (its delete was lost) posts nothing; the others are posted and marked finished', async () => {
+    dynamo.on(GetCommand).resolves({ Item: { kind: 'message', message: 'hi' } });
+    answerBudgetClock();
+    dynamo.on(BatchGetCommand).resolves({ Responses: { Broadcasts: [{ item: 'done#m-finished' }] } });
+    const finished = { broadcastId: 'b1', partition: 0, attempt: 0, connectionIds: ['already-1', 'already-2'] };
+    const fresh = { broadcastId: 'b1', partition: 1, attempt: 0, connectionIds: ['new-1'] };
+
+    const response = await invoke([record('m-finished', JSON.stringify(finished)), record('m-fresh', JSON.stringify(fresh))]);
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(posted.map((p) => p.id)).toEqual(['new-1']);
+    const asked = dynamo.commandCalls(BatchGetCommand)[0].args[0].input.RequestItems!.Broadcasts;
+    expect(asked.Keys).toEqual([
+      { broadcastId: 'b1', item: 'done#m-finished' },
+      { broadcastId: 'b1', item: 'done#m-fresh' },
+    ]);
+    expect(asked.ConsistentRead).toBe(true);
+    const marked = dynamo.commandCalls(BatchWriteCommand).flatMap((c) => c.args[0].input.RequestItems!.Broadcasts.map((r) => r.PutRequest!.Item));
+    expect(marked).toEqual([expect.objectContaining({ broadcastId: 'b1', item: 'done#m-fresh' })]);
+  });
+
+  it('if the finished tasks cannot be looked up, every task of the batch is delivered', async () => {
+    dynamo.on(GetCommand).resolves({ Item: { kind: 'message', message: 'hi' } });
+    answerBudgetClock();
+    dynamo.on(BatchGetCommand).rejects(Object.assign(new Error('connect ECONNREFUSED'), { name: 'Error' }));
+    const task = { broadcastId: 'b2', partition: 0, attempt: 0, connectionIds: ['x', 'y'] };
+
+    const response = await invoke([record('m1', JSON.stringify(task))]);
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(posted.map((p) => p.id).sort()).toEqual(['x', 'y']);
+  });
+
   it('delivers the good record to each of its ids and reports only the malformed message as a batch item failure', async () => {
     dynamo.on(GetCommand).resolves({ Item: { kind: 'message', message: 'hi' } });
-    // The delivery budget's clock item (RateBudget): a restart SETs it, an extension ADDs to it.
-    let reservedUntilUs = 0;
-    answerUpdates(dynamo, ({ TableName, ExpressionAttributeValues: values = {} }) => {
-      if (TableName !== 'RateBudget') return {};
-      reservedUntilUs = values[':end'] ?? reservedUntilUs + values[':d'];
-      return { reservedUntilUs };
-    });
+    answerBudgetClock();
     const good = { broadcastId: 'b1', partition: 0, attempt: 0, connectionIds: ['a+b/c=', 'd-e_f='] };
     const event = { Records: [record('good', JSON.stringify(good)), record('bad', 'oops')] } as unknown as SQSEvent;
 
