@@ -6,11 +6,11 @@
  *
  *   npm run test:faults -- [--clients 2000] [--case name,name] [--deadline-seconds 120]
  */
-import { fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { forkTypeScript } from '../local/fork-typescript';
 import { FAULT_CASES } from './cases';
 import type { CaseRequest } from './case-process';
 import { caseLine, type CaseMeasurement, exitCodeOf, markdownTable, summaryLine } from './verdict';
@@ -49,7 +49,7 @@ function runCase(request: CaseRequest, logFile: string): Promise<CaseMeasurement
   return new Promise((resolve) => {
     const output = openSync(logFile, 'w');
     // Its own process group, so a case that overstays can be ended with everything it started.
-    const child = fork(path.join(__dirname, 'case-process.ts'), [JSON.stringify(request)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', output, output, 'ipc'], detached: true });
+    const child = forkTypeScript(path.join(__dirname, 'case-process.ts'), [JSON.stringify(request)], { stdout: output, detached: true });
     let measurement: CaseMeasurement | undefined;
     const notMeasured = (error: string): CaseMeasurement => ({ name: request.name, alive: 0, delivered: 0, duplicates: 0, countersExact: false, status: 'NOT RUN', ms: 0, duplicatesAllowed: 0, error });
     const timer = setTimeout(() => {

@@ -1,6 +1,7 @@
 /**
- * The one way the local stack starts a process of its own (gateway workers, function instances,
- * the emulators): a TypeScript entry run under tsx, with an IPC channel to this process.
+ * The one way swarmcast starts a TypeScript process of its own (gateway workers, function
+ * instances, the emulators, client processes, fault cases): the entry run under tsx, with an IPC
+ * channel to this process.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
@@ -11,10 +12,13 @@ const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
 export interface ForkOptions {
   /** The child's whole environment; absent: this process's. */
   env?: Record<string, string>;
-  /** Where the child's stdout goes (stderr always goes to ours). */
-  stdout?: 'inherit' | 'ignore';
+  /** Where the child's stdout goes: ours, nowhere, or an open file (then its stderr goes there too; otherwise to ours). */
+  stdout?: 'inherit' | 'ignore' | number;
+  /** Its own process group, so whatever it starts can be ended with it. */
+  detached?: boolean;
 }
 
-export function forkTypeScript(entryFile: string, args: readonly string[], { env, stdout = 'inherit' }: ForkOptions = {}): ChildProcess {
-  return fork(entryFile, args, { execArgv: ['--import', TSX_LOADER], ...(env ? { env } : {}), stdio: ['ignore', stdout, 'inherit', 'ipc'] });
+export function forkTypeScript(entryFile: string, args: readonly string[], { env, stdout = 'inherit', detached = false }: ForkOptions = {}): ChildProcess {
+  const stderr = typeof stdout === 'number' ? stdout : 'inherit';
+  return fork(entryFile, args, { execArgv: ['--import', TSX_LOADER], ...(env ? { env } : {}), stdio: ['ignore', stdout, stderr, 'ipc'], detached });
 }

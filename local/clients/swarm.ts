@@ -2,8 +2,9 @@
  * The swarm of real WebSocket clients that the demo, the benchmarks and the integration tests
  * connect to the local stack, in as many client processes (client-process.ts) as their number needs.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { forkTypeScript } from '../fork-typescript';
 import { AWS_LIMITS } from '../../functions/commons/aws-limits';
 import type { ClientProcessCommand, ClientProcessReport } from './protocol';
 
@@ -84,7 +85,7 @@ export class ClientSwarm {
     const deadline = Date.now() + timeoutMs;
     const processCount = Math.max(1, Math.ceil(clients / SOCKETS_PER_PROCESS));
     const processes = Array.from({ length: processCount }, () =>
-      fork(path.join(__dirname, 'client-process.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+      forkTypeScript(path.join(__dirname, 'client-process.ts'), []),
     );
     const swarm = new ClientSwarm(processes);
     const stall = swarm.watchConnecting(clients, stallTimeoutMs, onProgress);
