@@ -19,6 +19,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { AWS_LIMITS } from '../functions/commons/aws-limits';
@@ -56,7 +57,8 @@ export interface ModeResult {
   ratio: number;
   /** The mode's own deadline passed before it finished. */
   timedOut: boolean;
-  samples: { ms: number; delivered: number; posts: number; calls: number; throttled: number }[];
+  /** Per sample: the gateway's counts so far, and the delivery tasks on the shard queues (waiting or in flight): 0 while delivering means the fan-out starves the consumers. */
+  samples: { ms: number; delivered: number; posts: number; calls: number; throttled: number; queuedTasks: number }[];
 }
 
 interface ChildArgs {
@@ -102,13 +104,21 @@ async function runMode({ mode, connections, quota, resultFile }: ChildArgs): Pro
   const samples: ModeResult['samples'] = [];
   const seedMs = await seedVirtualConnections(stack, connections);
   console.error(`${mode}: seeded ${connections.toLocaleString('en-US')} connection rows in ${(seedMs / 1000).toFixed(1)} s`);
+  const sqs = new SQSClient({ endpoint: stack.sqsEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const queuedTasks = async () => {
+    const attributes = await Promise.all(
+      stack.shardQueueUrls.map((QueueUrl) => sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))),
+    );
+    return attributes.reduce((sum, { Attributes: a = {} }) => sum + Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0), 0);
+  };
   const gatewayCounts = async () => {
-    const [virtual, stats] = await Promise.all([stack.gateway.virtualDeliveries(), stack.gateway.stats()]);
+    const [virtual, stats, queued] = await Promise.all([stack.gateway.virtualDeliveries(), stack.gateway.stats(), queuedTasks()]);
     return {
       delivered: virtual.delivered,
       posts: virtual.posts,
       calls: stats.workers.reduce((sum, w) => sum + w.calls, 0),
       throttled: stats.workers.reduce((sum, w) => sum + w.throttled, 0),
+      queuedTasks: queued,
     };
   };
   try {
@@ -148,6 +158,7 @@ async function runMode({ mode, connections, quota, resultFile }: ChildArgs): Pro
     };
     writeFileSync(resultFile, JSON.stringify(result));
   } finally {
+    sqs.destroy();
     await stack.stop();
   }
 }

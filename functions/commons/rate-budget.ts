@@ -181,7 +181,8 @@ const MAX_LEASE_MS = 250;
  */
 export class RateBudget {
   readonly clock: BudgetClock;
-  /** Calls granted so far; dropped: leased calls that went unspent past their grace. */
+  /** Calls leased on the clock so far; granted: handed out; dropped: leased calls that went unspent past their grace. */
+  leased = 0;
   granted = 0;
   dropped = 0;
   closed?: BudgetClosed;
@@ -208,7 +209,7 @@ export class RateBudget {
 
   take(): Promise<boolean> {
     this.demand--;
-    if (this.closed) return Promise.resolve(false);
+    if (this.closed && this.heldTokens() <= this.waiters.length) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
       this.waiters.push(resolve);
       this.pump();
@@ -250,14 +251,16 @@ export class RateBudget {
       }
     }
     while (this.leases.length > 0 && this.leases[0].next === this.leases[0].tokens) this.leases.shift();
+    const held = this.heldTokens();
     if (this.closed) {
-      for (const waiter of this.waiters.splice(0)) waiter(false);
-      return;
+      // The leases already held are still spent: their time is reserved on the shared clock, and
+      // no other consumer may use it. Only the calls beyond them get no budget.
+      for (const waiter of this.waiters.splice(held)) waiter(false);
+    } else {
+      const wanted = this.waiters.length + Math.max(0, this.demand);
+      const heldUntilMs = this.leases.length > 0 ? this.leases[this.leases.length - 1].endMs : now;
+      if (!this.fetching && wanted > held && heldUntilMs - now < this.storeRoundTripMs + LEASE_MS) void this.fetchLease(wanted - held);
     }
-    const held = this.leases.reduce((sum, lease) => sum + lease.tokens - lease.next, 0);
-    const wanted = this.waiters.length + Math.max(0, this.demand);
-    const heldUntilMs = this.leases.length > 0 ? this.leases[this.leases.length - 1].endMs : now;
-    if (!this.fetching && wanted > held && heldUntilMs - now < this.storeRoundTripMs + LEASE_MS) void this.fetchLease(wanted - held);
     const wakeAt = Math.max(nextDueMs, now + MIN_WAKE_MS);
     if (this.waiters.length > 0 && wakeAt < this.wakeAt) {
       this.wakeAt = wakeAt;
@@ -273,7 +276,10 @@ export class RateBudget {
     try {
       const lease = await this.lease(wanted);
       this.storeErrors = 0;
-      if (lease) this.leases.push(lease);
+      if (lease) {
+        this.leases.push(lease);
+        this.leased += lease.tokens;
+      }
     } catch {
       // The budget item could not be written (throttled or unreachable): try again, then give the calls back to the queue.
       if (++this.storeErrors >= MAX_STORE_ERRORS) this.closed = { reason: 'unavailable', retryAfterMs: 5_000 };
@@ -282,6 +288,11 @@ export class RateBudget {
       this.fetching = false;
     }
     this.pump();
+  }
+
+  /** Calls leased and not yet handed out or dropped. */
+  private heldTokens(): number {
+    return this.leases.reduce((sum, lease) => sum + lease.tokens - lease.next, 0);
   }
 
   /** Whether the sweep must yield: a broadcast leased within SWEEP_YIELD_MS. */

@@ -108,6 +108,25 @@ describe('RateBudget: consumers sharing one lease item, in virtual time', () => 
     expect(Math.max(...callsPerSecondWindow(calls.broadcast))).toBeLessThan(0.5 * RATE);
   });
 
+  it('a budget that closes at its deadline still spends the calls it leased: reserved time is never left unused', async () => {
+    // prepare: one invocation that may start leases for 300 ms, with more calls waiting than that allows
+    const clock = new VirtualClock(START);
+    const budget = new RateBudget({ store: new InMemoryLeaseStore(clock), clock, party: 'broadcast', ratePerSecond: 1_000, latestStartMs: START + 300 });
+    budget.expect(Number.POSITIVE_INFINITY);
+    const worker = async () => {
+      while (await budget.take()) await clock.sleep(ROUND_TRIP_MS);
+    };
+
+    // act
+    void Promise.all(Array.from({ length: 50 }, worker));
+    await clock.runUntil(START + 2_000);
+
+    // assess: every leased call went out (none dropped, none abandoned when the budget closed)
+    expect(budget.closed?.reason).toMatch(/^(deadline|busy)$/); // no lease may start after latestStartMs
+    expect(budget.leased).toBeGreaterThanOrEqual(300);
+    expect(budget.granted).toBe(budget.leased);
+  });
+
   it('a lease is LEASE_MS of the rate, at least one call', () => {
     expect(leaseTokensFor(9_000)).toBe(225);
     expect(leaseTokensFor(10)).toBe(1);
