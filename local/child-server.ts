@@ -64,8 +64,8 @@ function waitForPort(child: ChildProcess, entryFile: string): Promise<number> {
 /** How long an idle keep-alive connection of a local service stays open. */
 export const KEEP_ALIVE_TIMEOUT_MS = 60_000;
 
-/** The child side: listen (unless already listening), report the port, close on SIGTERM or when the parent is gone. */
-export function serveFromChild(server: Server): void {
+/** The child side: listen on `port` (0: any free one; unless already listening), report the port, close on SIGTERM or when the parent is gone. */
+export function serveFromChild(server: Server, port = 0): void {
   const reportPort = () => {
     const address = server.address();
     if (address === null || typeof address === 'string') throw new ChildServerError('server has no TCP address');
@@ -75,7 +75,7 @@ export function serveFromChild(server: Server): void {
   // at Node's default of 5 s a loaded machine lets a client reuse a socket the server is closing (ECONNRESET).
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   if (server.listening) reportPort();
-  else server.listen(0, '127.0.0.1', reportPort);
+  else server.listen(port, '127.0.0.1', reportPort);
 
   let closing = false;
   const close = () => {

@@ -1,8 +1,9 @@
 /**
  * One worker's view of the gateway's shared throttles (token-bucket.ts): worker 0 owns the
  * buckets, every worker spends from its own lease. The account bucket covers every
- * @connections call and every handshake, as API Gateway's account throttle covers all the
- * account's API requests; handshakes also need a token of the new-connection bucket.
+ * @connections call, every handshake and every client message, as API Gateway's account
+ * throttle covers all the account's API requests; handshakes also need a token of the
+ * new-connection bucket.
  */
 import type { WorkerConfig } from './options';
 import type { Throttle } from './throttles';
@@ -52,7 +53,7 @@ export class SharedThrottles {
     for (const lease of this.leases) lease?.prefetch();
   }
 
-  /** One token of the account throttle for a @connections call. */
+  /** One token of the account throttle for a @connections call or a client's message. */
   admitCall(): Admission {
     return this.leases[ACCOUNT]?.take() ?? true;
   }

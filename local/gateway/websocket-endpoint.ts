@@ -19,6 +19,8 @@ export interface EndpointCounters {
   messages: number;
   /** Sockets closed with 1003 for sending a binary frame ($default never ran). */
   binaryRefused: number;
+  /** Client messages over the account throttle, answered "Too Many Requests" ($default never ran). */
+  messagesThrottled: number;
   disconnects: number;
 }
 
@@ -30,7 +32,7 @@ export interface EndpointCounters {
  * closes the socket with 1003, as API Gateway does. Every close runs $disconnect once, best effort.
  */
 export class WebSocketEndpoint {
-  readonly counters: EndpointCounters = { connectsAccepted: 0, connectsRefused: 0, connectsThrottled: 0, handshakesMalformed: 0, messages: 0, binaryRefused: 0, disconnects: 0 };
+  readonly counters: EndpointCounters = { connectsAccepted: 0, connectsRefused: 0, connectsThrottled: 0, handshakesMalformed: 0, messages: 0, binaryRefused: 0, messagesThrottled: 0, disconnects: 0 };
   private readonly server = new WebSocketServer({
     noServer: true,
     clientTracking: false, // the registry tracks sockets
@@ -50,6 +52,8 @@ export class WebSocketEndpoint {
     private readonly ids: ConnectionIdFactory,
     /** Takes a handshake's tokens from the shared throttles; false: refuse it with 429. */
     private readonly admitHandshake: () => Promise<boolean> = async () => true,
+    /** Takes a client message's token of the account throttle; false: answer "Too Many Requests" and run no route. */
+    private readonly admitMessage: () => Promise<boolean> = async () => true,
   ) {
     this.acceptedPaths = new Set(['/', `/${api.stage}`, `/${api.stage}/`]);
   }
@@ -128,6 +132,11 @@ export class WebSocketEndpoint {
     }
     this.counters.messages++;
     this.registry.touch(connection);
+    // A client's message is a request of the account like any other: API Gateway's account throttle covers it.
+    if (!(await this.admitMessage())) {
+      this.counters.messagesThrottled++;
+      return reply(socket, errorMessage('Too Many Requests', facts));
+    }
     const handler = this.handlers.default;
     if (!handler) return reply(socket, errorMessage('Forbidden', facts));
     const event = messageEvent(facts, data.toString('utf8'), false);

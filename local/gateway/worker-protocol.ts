@@ -35,6 +35,8 @@ export interface WorkerStats {
   messages: number;
   /** Sockets closed with 1003 for sending a binary frame. */
   binaryRefused: number;
+  /** Client messages over the account throttle, answered "Too Many Requests". */
+  messagesThrottled: number;
   disconnects: number;
   /** Posts written to this worker's sockets (whichever worker received the HTTP call). */
   posts: number;

@@ -72,7 +72,7 @@ class GatewayWorker {
       return owner ? owner.lease(bucket, config.workerIndex, stock, want) : Promise.reject(new Error('not linked yet'));
     });
     const ids = new ConnectionIdFactory(config.workerIndex);
-    const endpoint = new WebSocketEndpoint(config, handlers, registry, ids, () => throttles.admitHandshake());
+    const endpoint = new WebSocketEndpoint(config, handlers, registry, ids, () => throttles.admitHandshake(), async () => throttles.admitCall());
     const execute: ExecuteLocally = (op, id, data) => executeOn(registry, virtual, op, id, data);
     const peerServer = await startPeerServer(peerAddressOf(config), execute, (bucket, worker, stock, want) => throttles.grantLease(bucket, worker, stock, want));
     return new GatewayWorker(config, handlers, endpoint, registry, virtual, throttles, peerServer, links);

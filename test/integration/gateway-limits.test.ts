@@ -94,7 +94,7 @@ describe('account throttle on @connections', () => {
 
     const refused = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason);
     const accepted = results.length - refused.length;
-    expect(accepted).toBeGreaterThanOrEqual(9); // the handshake took one token of the burst
+    expect(accepted).toBeGreaterThanOrEqual(8); // the handshake and the "whoami" message took two tokens of the burst
     expect(accepted).toBeLessThanOrEqual(12); // the burst, plus what 1/s refills while the calls run
     expect(refused.every((error) => error instanceof LimitExceededException && error.$metadata.httpStatusCode === 429)).toBe(true);
     expect(raw.status).toBe(429);
@@ -118,8 +118,8 @@ describe('account throttle on @connections', () => {
     await new Promise((resolve) => setTimeout(resolve, (quota.burst / quota.ratePerSecond) * 1000 + 100));
     const later = await settle(Array.from({ length: quota.burst }, () => client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'x' }))));
 
-    // The burst, less the handshake's token, plus what the rate refilled while the calls ran.
-    expect(burst.filter((r) => r.status === 'fulfilled').length).toBeLessThanOrEqual(quota.burst - 1 + refilledDuringBurst);
+    // The burst, less the tokens of the handshake and the "whoami" message, plus what the rate refilled while the calls ran.
+    expect(burst.filter((r) => r.status === 'fulfilled').length).toBeLessThanOrEqual(quota.burst - 2 + refilledDuringBurst);
     expect(burst.some((r) => r.status === 'rejected' && r.reason instanceof LimitExceededException)).toBe(true);
     expect(later.every((r) => r.status === 'fulfilled')).toBe(true);
     socket.close();
@@ -147,7 +147,7 @@ describe('account throttle on @connections', () => {
 
     const accepted = statuses.filter((s) => s === 200).length;
     expect(accepted + statuses.filter((s) => s === 429).length).toBe(400);
-    expect(accepted).toBeGreaterThanOrEqual(quota.burst - sockets.length - 2); // each handshake took a token; a stock may stay unspent
+    expect(accepted).toBeGreaterThanOrEqual(quota.burst - 2 * sockets.length - 2); // each handshake and "whoami" took a token; a stock may stay unspent
     expect(accepted).toBeLessThanOrEqual(quota.burst + quota.ratePerSecond * elapsedSeconds);
     const workers = (await gateway.stats()).workers;
     expect(workers.every((w) => w.calls > 0)).toBe(true); // 16 keep-alive connections: both workers took calls
@@ -156,6 +156,34 @@ describe('account throttle on @connections', () => {
     for (const { socket } of sockets) socket.close();
   });
 });
+
+describe('account throttle on client messages', () => {
+  test('a message past the bucket (the one handshakes and @connections calls draw on) is answered "Too Many Requests" and runs no route', async () => {
+    const { gateway } = await start({ quota: { ratePerSecond: 1, burst: 10 }, connectRate: 'off' });
+    const { socket, connectionId } = await openSocket(gateway.webSocketUrl); // two tokens: the handshake and "whoami"
+    const replies: string[] = [];
+    socket.on('message', (data) => replies.push(data.toString()));
+
+    const started = performance.now();
+    for (let i = 0; i < 20; i++) socket.send('whoami');
+    await waitForReplies(replies, 20);
+    const elapsedSeconds = (performance.now() - started) / 1000;
+
+    const answered = replies.filter((r) => r === connectionId).length;
+    const throttled = replies.filter((r) => r.startsWith('{')).map((r) => JSON.parse(r) as { message: string; connectionId: string });
+    expect(answered).toBeGreaterThanOrEqual(8); // the burst less the two tokens
+    expect(answered).toBeLessThanOrEqual(9 + Math.ceil(elapsedSeconds)); // ... plus what 1/s refilled while the messages ran
+    expect(throttled.length).toBe(20 - answered);
+    expect(throttled.every((t) => t.message === 'Too Many Requests' && t.connectionId === connectionId)).toBe(true);
+    expect((await gateway.stats()).workers[0].messagesThrottled).toBe(throttled.length);
+    socket.close();
+  });
+});
+
+/** Waits until `replies` holds `count` messages (the gateway answers every message, with the route's reply or an error). */
+async function waitForReplies(replies: string[], count: number): Promise<void> {
+  while (replies.length < count) await new Promise((resolve) => setTimeout(resolve, 20));
+}
 
 describe('new-connection rate', () => {
   test('past the rate the handshake is refused with 429 before $connect runs', async () => {

@@ -1,9 +1,18 @@
 /**
- * A local service that dies is reported, not left to fail every request silently: dynalite and
- * local-aws-sqs keep their state in their own process, so the stack stops with one line saying
- * which service ended, how, and what was lost.
+ * A local service that dies is reported, not left to fail every request silently. One whose
+ * state lives only in its own process (local-aws-sqs, dynalite in memory) stops the stack with
+ * one line saying which service ended, how, and what was lost; dynalite with its tables on disk
+ * is restarted in place and the stack runs on.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { localSfnClient } from '../../local/demo';
 import { startLocalStack, type LocalStack } from '../../local/stack';
+import { waitUntil } from './helpers/broadcasts';
+import { localDynamo } from './helpers/tables';
 
 let stack: LocalStack | undefined;
 
@@ -21,3 +30,29 @@ test.each([
 
   await expect(stack.failed).resolves.toBe(expected);
 }, 120_000);
+
+test('DynamoDB killed with its tables on disk: restarted on the same endpoint, its rows kept, and a broadcast still runs', async () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'swarmcast-supervision-'));
+  try {
+    stack = await startLocalStack({ dataDir, config: { partitions: 4, shards: 1 } });
+    const dynamo = localDynamo(stack);
+    const table = stack.tableNames.Partitions;
+    await dynamo.send(new PutCommand({ TableName: table, Item: { partition: 3, connectionCount: 7 } }));
+    const firstPid = stack.dynamoDb.pid;
+
+    process.kill(firstPid, 'SIGKILL');
+
+    await waitUntil(() => stack!.dynamoDb.pid !== firstPid, 60_000);
+    await waitUntil(async () => (await dynamo.send(new GetCommand({ TableName: table, Key: { partition: 3 } })).catch(() => undefined))?.Item?.connectionCount === 7, 60_000);
+    const sfn = localSfnClient(stack);
+    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name: `after-restart-${Date.now()}`, input: JSON.stringify({ message: { text: 'still here' } }) }));
+    await waitUntil(async () => (await sfn.send(new DescribeExecutionCommand({ executionArn }))).status !== 'RUNNING', 60_000);
+    expect((await sfn.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('SUCCEEDED');
+    await expect(Promise.race([stack.failed, 'still running'])).resolves.toBe('still running');
+    dynamo.destroy();
+  } finally {
+    await stack?.stop();
+    stack = undefined;
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}, 180_000);
