@@ -56,7 +56,9 @@ async function deliverBatch(event: SQSEvent, context: Context): Promise<SQSBatch
   const tally = new DeliveryTally(tables.broadcasts, shardQueueUrls);
   const invocation = delivery.newInvocation(context.getRemainingTimeInMillis());
   const messages = new Map(event.Records.map((record) => [record.messageId, parseRecord(record)]));
-  const tasks = [...messages].flatMap(([messageId, message]) => (message instanceof Error || isCarriedCounts(message) ? [] : [{ broadcastId: message.broadcastId, messageId }]));
+  // Only a message SQS delivered before can have been finished by an earlier receive: the first receives need no lookup.
+  const redelivered = new Set(event.Records.filter((record) => record.attributes.ApproximateReceiveCount !== '1').map((record) => record.messageId));
+  const tasks = [...messages].flatMap(([messageId, message]) => (message instanceof Error || isCarriedCounts(message) || !redelivered.has(messageId) ? [] : [{ broadcastId: message.broadcastId, messageId }]));
   const finished = await FinishedTasks.lookUp(tables.broadcasts, tasks);
   const deliverRecord = async (record: SQSRecord): Promise<void> => {
     const message = messages.get(record.messageId)!;

@@ -7,7 +7,17 @@ import { answerUpdates } from './helpers/dynamodb-answers';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 
-const record = (messageId: string, body: string) => ({ messageId, body, receiptHandle: messageId, attributes: {}, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:eu-west-1:1:shard-0', awsRegion: 'eu-west-1' });
+const record = (messageId: string, body: string, receiveCount = 2) => ({
+  messageId,
+  body,
+  receiptHandle: messageId,
+  attributes: { ApproximateReceiveCount: String(receiveCount) },
+  messageAttributes: {},
+  md5OfBody: '',
+  eventSource: 'aws:sqs',
+  eventSourceARN: 'arn:aws:sqs:eu-west-1:1:shard-0',
+  awsRegion: 'eu-west-1',
+});
 
 /** A stand-in @connections API on loopback that answers 200 and records which ids were posted what. */
 const posted: { id: string; body: string }[] = [];
@@ -71,6 +81,19 @@ describe('post-message handler', () => {
     expect(asked.ConsistentRead).toBe(true);
     const marked = dynamo.commandCalls(BatchWriteCommand).flatMap((c) => c.args[0].input.RequestItems!.Broadcasts.map((r) => r.PutRequest!.Item));
     expect(marked).toEqual([expect.objectContaining({ broadcastId: 'b1', item: 'done#m-fresh' })]);
+  });
+
+  it('a batch of first receives looks nothing up (no earlier receive can have finished them), and still marks what it finishes', async () => {
+    dynamo.on(GetCommand).resolves({ Item: { kind: 'message', message: 'hi' } });
+    answerBudgetClock();
+    const task = { broadcastId: 'b3', partition: 0, attempt: 0, connectionIds: ['p', 'q'] };
+
+    const response = await invoke([record('first-1', JSON.stringify(task), 1)]);
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(posted.map((p) => p.id).sort()).toEqual(['p', 'q']);
+    expect(dynamo.commandCalls(BatchGetCommand)).toHaveLength(0);
+    expect(dynamo.commandCalls(BatchWriteCommand)).toHaveLength(1);
   });
 
   it('if the finished tasks cannot be looked up, every task of the batch is delivered', async () => {
