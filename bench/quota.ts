@@ -1,7 +1,7 @@
 /**
  * A broadcast to N connections at an emulated API Gateway quota, in three modes:
  *
- *   npm run bench:quota -- --connections 100000 --quota 2000/1000 [--json]
+ *   npm run bench:quota -- --connections 100000 --quota 2000/1000 [--modes swarmcast,no-budget,naive] [--json]
  *
  * Each mode runs in a fresh local stack of its own (a child process: the handlers read their
  * settings once). The same N connection rows are seeded straight into its DynamoDB (no sockets;
@@ -224,7 +224,7 @@ function ratePoints(result: ModeResult): RatePoint[] {
 }
 
 function usage(message: string): never {
-  console.error(`bench:quota: ${message}\nusage: npm run bench:quota -- --connections N --quota RATE[/BURST] [--json]   (N from 1 to ${MAX_CONNECTIONS.toLocaleString('en-US')})`);
+  console.error(`bench:quota: ${message}\nusage: npm run bench:quota -- --connections N --quota RATE[/BURST] [--modes ${MODES.join(',')}] [--json]   (N from 1 to ${MAX_CONNECTIONS.toLocaleString('en-US')})`);
   process.exit(2);
 }
 
@@ -234,6 +234,7 @@ async function main(): Promise<void> {
       connections: { type: 'string' },
       quota: { type: 'string' },
       json: { type: 'boolean', default: false },
+      modes: { type: 'string', default: MODES.join(',') },
       child: { type: 'string' },
     },
   });
@@ -251,12 +252,15 @@ async function main(): Promise<void> {
     if (error instanceof ThrottleSyntaxError) usage(error.message);
     throw error;
   }
+  const modes = values.modes!.split(',').map((mode) => mode.trim());
+  const unknownMode = modes.find((mode) => !(MODES as readonly string[]).includes(mode));
+  if (unknownMode !== undefined || modes.length === 0) usage(`--modes: no mode named "${unknownMode ?? ''}"; the modes are ${MODES.join(', ')}`);
   const log = (line: string) => (values.json ? console.error(line) : console.log(line));
-  const command = `npm run bench:quota -- --connections ${connections} --quota ${formatThrottle(quota)}`;
+  const command = `npm run bench:quota -- --connections ${connections} --quota ${formatThrottle(quota)}${modes.length < MODES.length ? ` --modes ${modes.join(',')}` : ''}`;
   const resultsTmp = mkdtempSync(path.join(tmpdir(), 'swarmcast-bench-quota-'));
   const results: ModeResult[] = [];
   try {
-    for (const mode of MODES) {
+    for (const mode of modes as Mode[]) {
       const resultFile = path.join(resultsTmp, `${mode}.json`);
       const args: ChildArgs = { mode, connections, quota, resultFile };
       execFileSync(process.execPath, ['--import', 'tsx', __filename, '--child', JSON.stringify(args)], { stdio: ['ignore', 'ignore', 'inherit'] });
