@@ -384,7 +384,9 @@ function costItems(p: {
   const recordRead = ceilDiv(recordBytes, AWS_BILLING_UNITS.dynamoDbReadUnitBytes.value);
   const enqueuedWrites = p.children * ceilDiv(config.partitionsPerChild, 100);
   const leaseWrites = Math.ceil((p.heldConcurrency * p.deliverySeconds * 1000) / SIZE_ASSUMPTIONS.budgetLeaseWindowMs.value);
-  const writeUnits = recordWrite * (1 + enqueuedWrites + consumerInvocations) + leaseWrites;
+  // One claim per partition (the first consumer of its run) and one done mark per delivery task, each a small item.
+  const claimAndDoneWrites = config.partitions + p.deliveryTasks;
+  const writeUnits = recordWrite * (1 + enqueuedWrites + consumerInvocations) + leaseWrites + claimAndDoneWrites;
   const eventual = AWS_BILLING_UNITS.dynamoDbEventuallyConsistentReadFactor.value;
   const queryUnits = config.partitions * ceilDiv(p.rowsPerPartition * SIZE_ASSUMPTIONS.indexRowBytes.value, AWS_BILLING_UNITS.dynamoDbReadUnitBytes.value) * eventual;
   const scanUnits = ceilDiv(config.partitions * SIZE_ASSUMPTIONS.partitionRowBytes.value, AWS_BILLING_UNITS.dynamoDbReadUnitBytes.value) * eventual;
