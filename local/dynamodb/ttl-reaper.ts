@@ -24,6 +24,13 @@ export interface TtlReaper {
 
 /** Conditional deletes in flight per table: enough to keep dynalite busy, few enough to leave it room. */
 const DELETE_CONCURRENCY = 16;
+/**
+ * Rows one Scan request reads. dynalite answers one request at a time: a 1 MB page of 100,000
+ * rows held it for about half a second, and every handler's request (the delivery budget's leases
+ * among them) waited, while DynamoDB's own TTL process costs a table nothing. Small pages let the
+ * handlers' requests in between.
+ */
+const SCAN_PAGE_ROWS = 500;
 
 export function startTtlReaper(options: {
   client: DynamoDBDocumentClient;
@@ -91,7 +98,7 @@ async function reapTable(client: DynamoDBDocumentClient, { schema, tableName }: 
   let startKey: Item | undefined;
   // Scan pages are ≤ 1 MB: follow LastEvaluatedKey to the end, or rows are silently skipped.
   do {
-    const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey, ...filter }));
+    const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey, Limit: SCAN_PAGE_ROWS, ...filter }));
     startKey = page.LastEvaluatedKey;
     const keyNames = [schema.partitionKey.name, ...(schema.sortKey ? [schema.sortKey.name] : [])];
     const keys = (page.Items ?? []).map((item) => Object.fromEntries(keyNames.map((name) => [name, item[name]])));
