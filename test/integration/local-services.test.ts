@@ -3,7 +3,7 @@
  * CDK stack builds them, the TTL reaper, and the SQS event source's Lambda semantics.
  */
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createHash } from 'node:crypto';
@@ -110,6 +110,28 @@ describe('local DynamoDB', () => {
     await eventually(async () => expect(await get(Broadcasts, { broadcastId: 'old', item: 'plan' })).toBeUndefined());
     // A second pass finds nothing left to delete.
     expect(await dynamoDb.reapExpired()).toEqual({ Connections: 0, Broadcasts: 0 });
+  });
+
+  it('one pass reaps a table larger than one Scan page (the reaper reads in small pages and follows every one)', async () => {
+    // prepare: a reaper that only runs when asked, 1,200 expired rows and one live row
+    const own = await startDynamoDb({ tablePrefix: 'paged', reaperIntervalMs: 3_600_000 });
+    const ownClient = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: own.endpoint, region, credentials }));
+    const past = Math.floor(Date.now() / 1000) - 10;
+    const rows = Array.from({ length: 1_200 }, (_, i) => ({ connectionId: `expired-${i}`, partition: i % 7, expiresAt: past }));
+    rows.push({ connectionId: 'live', partition: 0, expiresAt: past + 3_600 });
+    for (let i = 0; i < rows.length; i += 25) {
+      await ownClient.send(new BatchWriteCommand({ RequestItems: { [own.tableNames.Connections]: rows.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) } }));
+    }
+
+    // act
+    const reaped = await own.reapExpired();
+
+    // assess
+    const { Count } = await ownClient.send(new ScanCommand({ TableName: own.tableNames.Connections, Select: 'COUNT' }));
+    ownClient.destroy();
+    await own.stop();
+    expect(reaped.Connections).toBe(1_200);
+    expect(Count).toBe(1);
   });
 
   it('keeps tables and rows in a data directory across restarts', async () => {
