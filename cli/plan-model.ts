@@ -74,10 +74,10 @@ export const PLAN_ASSUMPTIONS = {
   local: {
     // Calibrated on bench:quota, not on the consumer's share alone: every local service shares the 2 cores.
     postCpuMs: {
-      value: 3.7,
+      value: 0.41,
       source:
-        'bench:quota --connections 100000 --quota 2000/1000, swarmcast mode, 2026-11-23 (shared machine, load 6–16): last delivery after 200 s, ' +
-        '~540 deliveries/s end to end once delivering (consumers, SQS, dynalite and the gateway on 2 cores) = 2 cores / 3.7 ms',
+        'npm run bench:quota -- --connections 100000 --quota 100000/50000 --modes swarmcast, 2026-12-02 (quiet machine): a quota the machine cannot reach, ' +
+        'so the pipeline sets the pace: ~4,900 deliveries/s end to end between 25 % and 75 % delivered (consumers, SQS, dynalite and the gateway on 2 cores) = 2 cores / 0.41 ms',
     },
     postRoundTripMs: { value: 2, source: `${GUESS}: loopback HTTP to the local gateway` },
     taskStartMs: { value: 50, source: `${GUESS}: an in-process handler call` },
