@@ -254,7 +254,7 @@ async function main(): Promise<void> {
   }
   const modes = values.modes!.split(',').map((mode) => mode.trim());
   const unknownMode = modes.find((mode) => !(MODES as readonly string[]).includes(mode));
-  if (unknownMode !== undefined || modes.length === 0) usage(`--modes: no mode named "${unknownMode ?? ''}"; the modes are ${MODES.join(', ')}`);
+  if (unknownMode !== undefined) usage(`--modes: no mode named "${unknownMode}"; the modes are ${MODES.join(', ')}`);
   const log = (line: string) => (values.json ? console.error(line) : console.log(line));
   const command = `npm run bench:quota -- --connections ${connections} --quota ${formatThrottle(quota)}${modes.length < MODES.length ? ` --modes ${modes.join(',')}` : ''}`;
   const resultsTmp = mkdtempSync(path.join(tmpdir(), 'swarmcast-bench-quota-'));

@@ -57,8 +57,10 @@ async function deliverBatch(event: SQSEvent, context: Context): Promise<SQSBatch
   const invocation = delivery.newInvocation(context.getRemainingTimeInMillis());
   const messages = new Map(event.Records.map((record) => [record.messageId, parseRecord(record)]));
   // Only a message SQS delivered before can have been finished by an earlier receive: the first receives need no lookup.
-  const redelivered = new Set(event.Records.filter((record) => record.attributes.ApproximateReceiveCount !== '1').map((record) => record.messageId));
-  const tasks = [...messages].flatMap(([messageId, message]) => (message instanceof Error || isCarriedCounts(message) || !redelivered.has(messageId) ? [] : [{ broadcastId: message.broadcastId, messageId }]));
+  const tasks = event.Records.flatMap(({ messageId, attributes }) => {
+    const message = messages.get(messageId)!;
+    return attributes.ApproximateReceiveCount === '1' || message instanceof Error || isCarriedCounts(message) ? [] : [{ broadcastId: message.broadcastId, messageId }];
+  });
   const finished = await FinishedTasks.lookUp(tables.broadcasts, tasks);
   const deliverRecord = async (record: SQSRecord): Promise<void> => {
     const message = messages.get(record.messageId)!;

@@ -272,7 +272,6 @@ export class FinishedTasks {
 
   /** If DynamoDB does not answer, nothing counts as finished: a lost delete is rare, a skipped task would be a missed socket. */
   static async lookUp(broadcastsTable: string, tasks: readonly TaskMessage[]): Promise<FinishedTasks> {
-    if (tasks.length === 0) return new FinishedTasks(broadcastsTable, new Set());
     const finished = await findDoneTasks(broadcastsTable, tasks).catch((error: unknown) => {
       logger.warn('could not look up which tasks of the batch are already finished; delivering all of them', { error: error as Error });
       return new Set<string>();

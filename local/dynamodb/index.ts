@@ -20,8 +20,6 @@ export interface LocalDynamoDbOptions {
   /** Milliseconds between reaper passes; default 60 s. */
   reaperIntervalMs?: number;
   region?: string;
-  /** Where a restart is reported. */
-  log?: (line: string) => void;
 }
 
 export interface LocalDynamoDb {
@@ -41,9 +39,9 @@ const DYNALITE_ENTRY = path.join(__dirname, 'dynalite-process.ts');
 /** Restarts of a dynalite with its tables on disk before the stack gives up on it: one that keeps dying has a reason to. */
 const MAX_RESTARTS = 3;
 
-export async function startDynamoDb({ dataDir, tablePrefix, reaperIntervalMs = 60_000, region = LOCAL_REGION, log = console.error }: LocalDynamoDbOptions): Promise<LocalDynamoDb> {
+export async function startDynamoDb({ dataDir, tablePrefix, reaperIntervalMs = 60_000, region = LOCAL_REGION }: LocalDynamoDbOptions): Promise<LocalDynamoDb> {
   if (dataDir) await mkdir(dataDir, { recursive: true });
-  const server = await superviseDynalite(dataDir, log);
+  const server = await superviseDynalite(dataDir);
   const client = new DynamoDBClient({ endpoint: server.endpoint, region, credentials: LOCAL_CREDENTIALS });
   try {
     await createTables(client, allTables, tablePrefix);
@@ -87,7 +85,7 @@ export async function startDynamoDb({ dataDir, tablePrefix, reaperIntervalMs = 6
  * again on the same port and directory: the handlers keep their endpoint, and DynamoDB looks
  * to them like a short outage, which they retry. In memory, its tables died with it: `died` settles.
  */
-async function superviseDynalite(dataDir: string | undefined, log: (line: string) => void): Promise<ChildServer> {
+async function superviseDynalite(dataDir: string | undefined): Promise<ChildServer> {
   let current = await forkServer(DYNALITE_ENTRY, { dataDir });
   const port = Number(new URL(current.endpoint).port);
   let restarts = 0;
@@ -105,7 +103,7 @@ async function superviseDynalite(dataDir: string | undefined, log: (line: string
           return resolve(`${how} and did not restart: ${(error as Error).message}`);
         }
         if (stopping) return void current.stop();
-        log(`swarmcast local: DynamoDB (dynalite) ${how}; restarted on the same port with the tables in ${dataDir} (restart ${restarts} of at most ${MAX_RESTARTS})`);
+        console.error(`swarmcast local: DynamoDB (dynalite) ${how}; restarted on the same port with the tables in ${dataDir} (restart ${restarts} of at most ${MAX_RESTARTS})`);
         watch(current);
       });
     watch(current);
