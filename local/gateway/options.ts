@@ -90,6 +90,8 @@ export const AWS_LIMITS = {
   integrationTimeoutMs: AWS.apiGatewayIntegrationTimeoutSeconds.value * 1000,
   /** PostToConnection payload and incoming message size. */
   maxMessageBytes: AWS.webSocketMessageBytes.value,
+  /** A client's frames: a larger one closes the socket with 1009. */
+  maxFrameBytes: AWS.webSocketFrameBytes.value,
 } as const;
 
 export const DEFAULTS = {

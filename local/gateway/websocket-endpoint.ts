@@ -6,6 +6,7 @@ import { type ConnectionIdFactory, randomRequestId } from './connection-id';
 import { type ConnectionRegistry, type LocalConnection } from './connection-registry';
 import { type ConnectionFacts, connectEvent, connectionFactsOf, disconnectEvent, messageEvent } from './lambda-events';
 import { authorizeConnect } from './connect-authorizer';
+import { FrameSizeWatch } from './frame-size';
 import { checkHandshake, selectedSubprotocol } from './handshake';
 import { AWS_LIMITS } from './options';
 import { type InvocationOutcome, type RouteHandler, type RouteHandlers, responseBodyOf, statusCodeOf } from './route-handlers';
@@ -19,6 +20,8 @@ export interface EndpointCounters {
   messages: number;
   /** Sockets closed with 1003 for sending a binary frame ($default never ran). */
   binaryRefused: number;
+  /** Sockets closed with 1009 for sending a frame over 32 KB ($default never ran for it). */
+  framesTooLarge: number;
   /** Client messages over the account throttle, answered "Too Many Requests" ($default never ran). */
   messagesThrottled: number;
   disconnects: number;
@@ -29,10 +32,10 @@ export interface EndpointCounters {
  * (handshake.ts); a valid one runs $connect before it is answered (a failing or >= 400 result
  * refuses it with that status; the subprotocol is the one $connect returns). Client text
  * messages run $default (a returned body is sent back, like a route response); a binary frame
- * closes the socket with 1003, as API Gateway does. Every close runs $disconnect once, best effort.
+ * closes the socket with 1003, and a frame over 32 KB with 1009, as API Gateway does. Every close runs $disconnect once, best effort.
  */
 export class WebSocketEndpoint {
-  readonly counters: EndpointCounters = { connectsAccepted: 0, connectsRefused: 0, connectsThrottled: 0, handshakesMalformed: 0, messages: 0, binaryRefused: 0, messagesThrottled: 0, disconnects: 0 };
+  readonly counters: EndpointCounters = { connectsAccepted: 0, connectsRefused: 0, connectsThrottled: 0, handshakesMalformed: 0, messages: 0, binaryRefused: 0, framesTooLarge: 0, messagesThrottled: 0, disconnects: 0 };
   private readonly server = new WebSocketServer({
     noServer: true,
     clientTracking: false, // the registry tracks sockets
@@ -107,13 +110,14 @@ export class WebSocketEndpoint {
       this.disconnect(facts, 1006, '');
       return;
     }
-    this.server.handleUpgrade(request, socket, head, (ws) => this.accept(ws, facts));
+    this.server.handleUpgrade(request, socket, head, (ws) => this.accept(ws, socket, facts));
   }
 
-  private accept(socket: WebSocket, facts: ConnectionFacts): void {
+  private accept(socket: WebSocket, stream: Duplex, facts: ConnectionFacts): void {
     this.counters.connectsAccepted++;
     const connection: LocalConnection = { facts, socket, lastActiveAt: Date.now() };
     this.registry.add(connection);
+    this.watchFrameSizes(connection, stream);
     socket.on('message', (data: Buffer, isBinary) => void this.onMessage(connection, data, isBinary));
     socket.on('error', () => undefined); // ws follows every error with 'close'
     socket.once('close', (code, reason) => {
@@ -122,8 +126,26 @@ export class WebSocketEndpoint {
     });
   }
 
+  /**
+   * A frame over 32 KB closes the socket with 1009 as soon as its header arrives. The watch reads
+   * the bytes before ws does (ws re-emits the handshake's leftover bytes as 'data', so it sees
+   * those too), and the message such a frame ends is dropped by onMessage: the socket is closing.
+   */
+  private watchFrameSizes(connection: LocalConnection, stream: Duplex): void {
+    const watch = new FrameSizeWatch(AWS_LIMITS.maxFrameBytes);
+    const onData = (chunk: Buffer) => {
+      if (watch.read(chunk) === undefined) return;
+      stream.off('data', onData);
+      this.counters.framesTooLarge++;
+      this.registry.close(connection, MESSAGE_TOO_BIG.code, MESSAGE_TOO_BIG.reason);
+    };
+    stream.prependListener('data', onData);
+  }
+
   private async onMessage(connection: LocalConnection, data: Buffer, isBinary: boolean): Promise<void> {
     const { facts, socket } = connection;
+    // Frames that arrive after the gateway started closing the socket run no route.
+    if (socket.readyState !== socket.OPEN) return;
     if (isBinary) {
       // API Gateway takes no binary frames from clients: it closes with 1003 and runs no route.
       this.counters.binaryRefused++;
@@ -179,6 +201,9 @@ const TOO_MANY_REQUESTS = JSON.stringify({ message: 'Too Many Requests' });
 
 /** The close API Gateway sends a client that sent a binary frame (websocket-api-develop-binary-media-types). */
 const UNSUPPORTED_DATA = { code: 1003, reason: 'Binary frames are not supported' } as const;
+
+/** The close API Gateway sends a client whose frame is over 32 KB (its reason as clients report it). */
+const MESSAGE_TOO_BIG = { code: 1009, reason: 'Message too big' } as const;
 
 function refuse(socket: Duplex, status: number, body = '', headers: Record<string, string> = {}): void {
   if (socket.destroyed) return;

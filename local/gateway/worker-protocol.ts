@@ -35,6 +35,8 @@ export interface WorkerStats {
   messages: number;
   /** Sockets closed with 1003 for sending a binary frame. */
   binaryRefused: number;
+  /** Sockets closed with 1009 for sending a frame over 32 KB. */
+  framesTooLarge: number;
   /** Client messages over the account throttle, answered "Too Many Requests". */
   messagesThrottled: number;
   disconnects: number;

@@ -95,6 +95,13 @@ function open(url: string, protocols?: string[]): Promise<WebSocket> {
   });
 }
 
+/** Sends `text` as one message in frames of at most `frameBytes` (browsers send each message as one frame). */
+function sendInFrames(socket: WebSocket, text: string, frameBytes: number): void {
+  for (let offset = 0; offset < text.length; offset += frameBytes) {
+    socket.send(text.slice(offset, offset + frameBytes), { fin: offset + frameBytes >= text.length });
+  }
+}
+
 function closeOf(socket: WebSocket): Promise<{ code: number; reason: string }> {
   return new Promise((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
 }
@@ -222,7 +229,8 @@ describe('frames from clients', () => {
   test.each([
     ['a binary frame', (s: WebSocket) => s.send(Buffer.from('ping'), { binary: true }), 1003],
     ['a text frame that is not UTF-8', (s: WebSocket) => s.send(Buffer.from([0x70, 0xc3, 0x28]), { binary: false }), 1007],
-    ['a message over 128 KB', (s: WebSocket) => s.send('x'.repeat(128 * 1024 + 1)), 1009],
+    ['a single frame over 32 KB', (s: WebSocket) => s.send('x'.repeat(32 * 1024 + 1)), 1009],
+    ['a message over 128 KB, in frames of 32 KB', (s: WebSocket) => sendInFrames(s, 'x'.repeat(128 * 1024 + 1), 32 * 1024), 1009],
   ])('%s closes the socket and runs no $default', async (_name, send, code) => {
     const before = await recording.totals();
     const disconnects = recording.events('$disconnect').length;
@@ -233,6 +241,17 @@ describe('frames from clients', () => {
     await eventually(() => (recording.events('$disconnect').length > disconnects ? true : undefined));
     expect(recording.events('$default')).toEqual([]);
     expect((await recording.totals()).sum('messages')).toBe(before.sum('messages'));
+  });
+
+  test('a 128 KB message in frames of 32 KB reaches $default whole, and the socket stays open', async () => {
+    const socket = await open(recording.gateway.webSocketUrl);
+    const body = 'y'.repeat(128 * 1024);
+    sendInFrames(socket, body, 32 * 1024);
+    const event = await eventually(() => recording.events('$default').find((e) => e.body?.startsWith('y')));
+    expect(event.body).toBe(body);
+    expect(socket.readyState).toBe(WebSocket.OPEN);
+    expect((await recording.totals()).sum('framesTooLarge')).toBe(1); // the single-frame case above only
+    socket.close();
   });
 });
 
