@@ -36,6 +36,8 @@ export interface DeliveryCounters {
   failed: number;
   /** `failed` by reason. */
   failedBy?: FailureCounts;
+  /** Posts that got no answer and were made again: at most this many sockets have the message twice. */
+  unanswered?: number;
 }
 
 export type ExecutionKind = 'message' | 'sweep' | 'replay';
@@ -150,7 +152,7 @@ async function readLatestProgress(target: Target, executionArn: string): Promise
 }
 
 function countersOfProgress({ enqueued, accounted, summary }: BroadcastProgress): DeliveryCounters {
-  return { enqueued, accounted, delivered: summary.delivered, gone: summary.gone, failed: summary.failed, failedBy: summary.failedBy };
+  return { enqueued, accounted, delivered: summary.delivered, gone: summary.gone, failed: summary.failed, failedBy: summary.failedBy, unanswered: summary.unanswered };
 }
 
 function countersOfSummary(summary: BroadcastSummary): DeliveryCounters {
@@ -161,6 +163,7 @@ function countersOfSummary(summary: BroadcastSummary): DeliveryCounters {
     gone: summary.gone,
     failed: summary.failed,
     failedBy: summary.failedBy,
+    unanswered: summary.unanswered,
   };
 }
 

@@ -54,6 +54,7 @@ export function renderStatus(s: BroadcastStatus): string {
         : ['connections', `${formatCount(d.enqueued)} enqueued: ${formatCount(d.delivered)} delivered, ${formatCount(d.gone)} gone, ${formatCount(d.failed)} failed`],
     );
     if (d.failed > 0 && d.failedBy && failureReasonsText(d.failedBy)) rows.push(['failed', failureReasonsText(d.failedBy)]);
+    if (d.unanswered) rows.push(['unanswered', `${plural(d.unanswered, 'post')} got no answer and went out again: up to that many sockets may have the message twice`]);
   } else if (isRunning(s.status)) {
     rows.push(['connections', 'no progress read yet (the fan-out is under way)']);
   }

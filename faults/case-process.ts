@@ -89,7 +89,9 @@ async function runCase({ name, clients: clientCount, deadlineMs }: CaseRequest):
     log(`measured: ${JSON.stringify(report)}, ${finalStatus}, ${ms} ms`);
 
     const countersExact = await sweepAndCompare(run, report.open);
-    return { name, alive: report.alive, delivered: report.delivered, duplicates: report.duplicates, countersExact, status: finalStatus, ms, duplicatesAllowed: fault.duplicatesAllowed };
+    // The broadcast's own count of posts that got no answer and went out again (its summary, the execution's output).
+    const unanswered = (JSON.parse(execution.output ?? '{}') as { unanswered?: number }).unanswered ?? 0;
+    return { name, alive: report.alive, delivered: report.delivered, duplicates: report.duplicates, countersExact, status: finalStatus, ms, duplicatesAllowed: fault.duplicatesAllowed, unanswered };
   } finally {
     await clients?.closeAll();
     await stack.stop().catch((error) => log(`stopping the stack failed: ${error}`));
@@ -126,7 +128,7 @@ runCase(request).then(
   (measurement) => process.send!(measurement, () => process.exit(0)),
   (error: Error) => {
     log(`case failed: ${error.stack ?? error}`);
-    const measurement: CaseMeasurement = { name: request.name, alive: 0, delivered: 0, duplicates: 0, countersExact: false, status: 'NOT RUN', ms: 0, duplicatesAllowed: 0, error: error.message.split('\n')[0] };
+    const measurement: CaseMeasurement = { name: request.name, alive: 0, delivered: 0, duplicates: 0, countersExact: false, status: 'NOT RUN', ms: 0, duplicatesAllowed: 0, unanswered: 0, error: error.message.split('\n')[0] };
     process.send!(measurement, () => process.exit(1));
   },
 );

@@ -51,7 +51,7 @@ function runCase(request: CaseRequest, logFile: string): Promise<CaseMeasurement
     // Its own process group, so a case that overstays can be ended with everything it started.
     const child = forkTypeScript(path.join(__dirname, 'case-process.ts'), [JSON.stringify(request)], { stdout: output, detached: true });
     let measurement: CaseMeasurement | undefined;
-    const notMeasured = (error: string): CaseMeasurement => ({ name: request.name, alive: 0, delivered: 0, duplicates: 0, countersExact: false, status: 'NOT RUN', ms: 0, duplicatesAllowed: 0, error });
+    const notMeasured = (error: string): CaseMeasurement => ({ name: request.name, alive: 0, delivered: 0, duplicates: 0, countersExact: false, status: 'NOT RUN', ms: 0, duplicatesAllowed: 0, unanswered: 0, error });
     const timer = setTimeout(() => {
       measurement ??= notMeasured(`no result within ${(request.deadlineMs + CASE_OVERHEAD_MS) / 1000} s`);
       process.kill(-child.pid!, 'SIGKILL');

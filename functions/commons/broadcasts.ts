@@ -71,6 +71,11 @@ export interface DeliveryCounts {
   failed: number;
   /** `failed` by reason (their sum is `failed`). */
   failedBy?: FailureCounts;
+  /**
+   * Posts that got no answer at all and were made again (PostOutcome `unanswered`): at most this
+   * many sockets may have the message twice. Zero unless a connection to API Gateway broke mid-call.
+   */
+  unanswered?: number;
 }
 
 /** What Prepare stores for a new broadcast. */
@@ -257,16 +262,18 @@ const failedByAttribute = (reason: FailureReason): string => `failed_${reason}`;
 /** One small write per consumer invocation, to one of the delivery count shards. */
 export async function addDeliveryCounts(tableName: string, broadcastId: string, counts: DeliveryCounts, now = Date.now(), shard = Math.floor(Math.random() * DELIVERY_COUNT_SHARDS)): Promise<void> {
   const reasons = FAILURE_REASONS.filter((reason) => (counts.failedBy?.[reason] ?? 0) !== 0);
+  const unanswered = counts.unanswered ?? 0;
   await dynamoDb.send(
     new UpdateCommand({
       TableName: tableName,
       Key: key(broadcastId, deliveryCountItem(shard)),
-      UpdateExpression: `ADD delivered :delivered, gone :gone, failed :failed${reasons.map((reason) => `, ${failedByAttribute(reason)} :${reason}`).join('')} SET lastDeliveryAt = :now, expiresAt = :expiresAt`,
+      UpdateExpression: `ADD delivered :delivered, gone :gone, failed :failed${reasons.map((reason) => `, ${failedByAttribute(reason)} :${reason}`).join('')}${unanswered ? ', unanswered :unanswered' : ''} SET lastDeliveryAt = :now, expiresAt = :expiresAt`,
       ExpressionAttributeValues: {
         ':delivered': counts.delivered,
         ':gone': counts.gone,
         ':failed': counts.failed,
         ...Object.fromEntries(reasons.map((reason) => [`:${reason}`, counts.failedBy![reason]])),
+        ...(unanswered && { ':unanswered': unanswered }),
         ':now': now,
         ':expiresAt': expiresAt(now),
       },
@@ -290,6 +297,7 @@ export async function putCarriedDeliveryCounts(tableName: string, broadcastId: s
           gone: counts.gone,
           failed: counts.failed,
           ...Object.fromEntries(reasons.map((reason) => [failedByAttribute(reason), counts.failedBy![reason]])),
+          ...(counts.unanswered && { unanswered: counts.unanswered }),
           lastDeliveryAt: now,
           expiresAt: expiresAt(now),
         },
@@ -461,7 +469,7 @@ export const deliveryCountItem = (shard: number): string => `${DELIVERED_PREFIX}
  * range). `client` lets a reader outside a handler (the local demo) bring its own endpoint.
  */
 export async function readCounters(tableName: string, broadcastId: string, client: DynamoDBDocumentClient = dynamoDb): Promise<BroadcastCounters> {
-  const counters: BroadcastCounters = { enqueued: new Map(), delivered: 0, gone: 0, failed: 0, failedBy: {} };
+  const counters: BroadcastCounters = { enqueued: new Map(), delivered: 0, gone: 0, failed: 0, failedBy: {}, unanswered: 0 };
   let ExclusiveStartKey: Record<string, unknown> | undefined;
   do {
     const page = await client.send(
@@ -487,6 +495,7 @@ function addCountItem(counters: BroadcastCounters, row: Record<string, unknown>)
     counters.delivered += (row.delivered as number) ?? 0;
     counters.gone += (row.gone as number) ?? 0;
     counters.failed += (row.failed as number) ?? 0;
+    counters.unanswered = (counters.unanswered ?? 0) + ((row.unanswered as number) ?? 0);
     for (const reason of FAILURE_REASONS) {
       const count = row[failedByAttribute(reason)];
       if (typeof count === 'number' && count !== 0) counters.failedBy![reason] = (counters.failedBy![reason] ?? 0) + count;
@@ -601,6 +610,7 @@ export function progressOf(state: BroadcastState, now = Date.now(), toleratedFai
       gone: state.gone,
       failed: state.failed,
       failedBy: state.failedBy ?? {},
+      unanswered: state.unanswered ?? 0,
       durationMs: deliveryEnd - state.startedAt,
     },
   };

@@ -30,7 +30,7 @@ export interface DeliveryTask {
 
 /** Delivery counts whose write failed, carried on a shard queue until DynamoDB answers (putCarriedDeliveryCounts). */
 export interface CarriedCounts {
-  carriedCounts: { broadcastId: string; countId: string; delivered: number; gone: number; failed: number; failedBy: Partial<Record<string, number>>; deliveredAt: number };
+  carriedCounts: { broadcastId: string; countId: string; delivered: number; gone: number; failed: number; failedBy: Partial<Record<string, number>>; unanswered?: number; deliveredAt: number };
 }
 
 export type ShardMessage = DeliveryTask | CarriedCounts;
@@ -54,9 +54,9 @@ export function parseShardMessage(body: string): ShardMessage {
   }
   if (message?.carriedCounts === undefined) return validTask(message);
   const carried = message.carriedCounts;
-  const counts = [carried?.delivered, carried?.gone, carried?.failed, carried?.deliveredAt, ...Object.values(carried?.failedBy ?? {})];
+  const counts = [carried?.delivered, carried?.gone, carried?.failed, carried?.deliveredAt, carried?.unanswered ?? 0, ...Object.values(carried?.failedBy ?? {})];
   if (typeof carried?.broadcastId !== 'string' || typeof carried.countId !== 'string' || !counts.every(Number.isInteger)) {
-    throw new DeliveryTaskError('carried counts must be {broadcastId: string, countId: string, delivered, gone, failed, deliveredAt: integer, failedBy: {reason: integer}}');
+    throw new DeliveryTaskError('carried counts must be {broadcastId: string, countId: string, delivered, gone, failed, deliveredAt: integer, failedBy: {reason: integer}, unanswered?: integer}');
   }
   return message as CarriedCounts;
 }

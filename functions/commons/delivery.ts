@@ -39,6 +39,8 @@ export interface SettledConnections {
   throttled: string[];
   /** 5xx or no answer on every try: re-queued with the next attempt number, never re-sent to the others. */
   unavailable: string[];
+  /** Calls that got no answer at all and were made again (here or re-queued): each such socket may get the message twice. */
+  unanswered: number;
   /** Answers no retry can fix (403, 413, ...) by reason: counted as failed, and the first one logged. */
   rejected: FailedSockets;
   firstRejection?: unknown;
@@ -81,7 +83,7 @@ export interface SettleOptions {
  */
 export async function settleConnections(connectionIds: readonly string[], probe: (connectionId: string) => Promise<PostOutcome>, options: SettleOptions): Promise<SettledConnections> {
   const { limit, budget, retries, retryBaseMs, stats } = options;
-  const settled: SettledConnections = { delivered: 0, gone: [], waiting: [], throttled: [], unavailable: [], rejected: {} };
+  const settled: SettledConnections = { delivered: 0, gone: [], waiting: [], throttled: [], unavailable: [], unanswered: 0, rejected: {} };
   const call = async (connectionId: string): Promise<PostOutcome | 'no budget'> => {
     const asked = performance.now();
     if (!(await budget.take())) return 'no budget';
@@ -110,7 +112,8 @@ export async function settleConnections(connectionIds: readonly string[], probe:
       budget.throttled();
       budget.expect(1);
       await settle(connectionId, failures, true);
-    } else if (outcome === 'retry') {
+    } else if (outcome === 'retry' || outcome === 'unanswered') {
+      if (outcome === 'unanswered') settled.unanswered++;
       if (failures >= retries) {
         settled.unavailable.push(connectionId);
         return;
@@ -213,11 +216,11 @@ export class DeliveryTally {
     private readonly carrierQueueUrls: readonly string[] = [],
   ) {}
 
-  add(broadcastId: string, { delivered, gone, failed, failedBy = {} }: DeliveryCounts): void {
-    const total = this.counts.get(broadcastId) ?? { delivered: 0, gone: 0, failed: 0, failedBy: {} };
+  add(broadcastId: string, { delivered, gone, failed, failedBy = {}, unanswered = 0 }: DeliveryCounts): void {
+    const total = this.counts.get(broadcastId) ?? { delivered: 0, gone: 0, failed: 0, failedBy: {}, unanswered: 0 };
     const sumBy: FailureCounts = { ...total.failedBy };
     for (const [reason, count] of Object.entries(failedBy) as [FailureReason, number][]) sumBy[reason] = (sumBy[reason] ?? 0) + count;
-    this.counts.set(broadcastId, { delivered: total.delivered + delivered, gone: total.gone + gone, failed: total.failed + failed, failedBy: sumBy });
+    this.counts.set(broadcastId, { delivered: total.delivered + delivered, gone: total.gone + gone, failed: total.failed + failed, failedBy: sumBy, unanswered: (total.unanswered ?? 0) + unanswered });
   }
 
   /** The invocation's counts over all its broadcasts (for metrics). */
@@ -233,7 +236,7 @@ export class DeliveryTally {
   }
 
   private async carry(broadcastId: string, counts: DeliveryCounts, writeError: unknown): Promise<void> {
-    const carrier: CarriedCounts = { carriedCounts: { broadcastId, countId: randomUUID(), delivered: counts.delivered, gone: counts.gone, failed: counts.failed, failedBy: counts.failedBy ?? {}, deliveredAt: Date.now() } };
+    const carrier: CarriedCounts = { carriedCounts: { broadcastId, countId: randomUUID(), delivered: counts.delivered, gone: counts.gone, failed: counts.failed, failedBy: counts.failedBy ?? {}, unanswered: counts.unanswered ?? 0, deliveredAt: Date.now() } };
     const unsent = this.carrierQueueUrls.length > 0 ? await sendDeliveryTasks([carrier], this.carrierQueueUrls, Math.floor(Math.random() * this.carrierQueueUrls.length)) : new Set([0]);
     if (unsent.size === 0) {
       logger.warn('could not add delivery counts; carried on a shard queue until DynamoDB takes them', { broadcastId, counts, error: writeError as Error });
@@ -382,7 +385,7 @@ export class DeliveryService {
     }
     const failed: FailedSockets = { ...settled.rejected, ...(await this.requeue(task, settled, budget.retryAfterMs)) };
     if (kind === 'message' && countFailed(failed) > 0) await this.keepFailed(task, failed);
-    tally.add(task.broadcastId, { delivered: settled.delivered, gone: settled.gone.length, failed: countFailed(failed), failedBy: failureCounts(failed) });
+    tally.add(task.broadcastId, { delivered: settled.delivered, gone: settled.gone.length, failed: countFailed(failed), failedBy: failureCounts(failed), unanswered: settled.unanswered });
   }
 
   /**

@@ -18,6 +18,7 @@ beforeAll(async () => {
     request.resume();
     request.on('end', () => {
       const id = decodeURIComponent(request.url!.split('/').pop()!);
+      if (id === 'cut=') return request.socket.destroy(); // the connection breaks before any answer
       const [status, type] = answers[id] ?? [500];
       response.writeHead(status, type ? { 'x-amzn-ErrorType': type } : {});
       response.end(type ? JSON.stringify({ message: type }) : '');
@@ -41,6 +42,11 @@ describe('ConnectionPoster', () => {
     await expect(poster.post('gone=', payload)).resolves.toBe('gone');
     await expect(poster.post('busy=', payload)).resolves.toBe('throttled');
     await expect(poster.post('down=', payload)).resolves.toBe('retry');
+  });
+
+  it('maps a connection that breaks before the answer to unanswered: the post may have gone out', async () => {
+    await expect(poster.post('cut=', preparePayload('hello'))).resolves.toBe('unanswered');
+    await expect(poster.post('ok=', preparePayload('hello'))).resolves.toBe('delivered');
   });
 
   it('throws PostRejectedError for an answer no retry can fix', async () => {

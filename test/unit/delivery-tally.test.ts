@@ -38,7 +38,7 @@ test('a delivery-count write that keeps failing is logged with the broadcast, th
   expect(logged).toHaveBeenCalledTimes(1);
   expect(logged).toHaveBeenCalledWith(expect.stringContaining('could not add delivery counts'), {
     broadcastId: 'b1',
-    counts: { delivered: 5, gone: 1, failed: 0, failedBy: {} },
+    counts: { delivered: 5, gone: 1, failed: 0, failedBy: {}, unanswered: 0 },
     error: expect.objectContaining({ name: 'ProvisionedThroughputExceededException' }),
   });
 });

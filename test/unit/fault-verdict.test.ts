@@ -1,7 +1,7 @@
 /** The fault matrix's verdict and report lines (faults/verdict.ts): what counts as missed, which duplicates pass. */
 import { caseLine, type CaseMeasurement, exitCodeOf, judge, markdownTable, missedOf, summaryLine } from '../../faults/verdict';
 
-const clean: CaseMeasurement = { name: 'no-fault', alive: 2000, delivered: 2000, duplicates: 0, countersExact: true, status: 'SUCCEEDED', ms: 12_345, duplicatesAllowed: 0 };
+const clean: CaseMeasurement = { name: 'no-fault', alive: 2000, delivered: 2000, duplicates: 0, countersExact: true, status: 'SUCCEEDED', ms: 12_345, duplicatesAllowed: 0, unanswered: 0 };
 
 describe('judge', () => {
   test('every alive client got it once and the counters are exact: pass', () => {
@@ -21,8 +21,17 @@ describe('judge', () => {
     expect(judge({ ...clean, name: 'consumer-killed-mid-batch', duplicates: 200, duplicatesAllowed: 200 }).pass).toBe(true);
     expect(judge({ ...clean, name: 'consumer-killed-mid-batch', duplicates: 201, duplicatesAllowed: 200 })).toEqual({
       pass: false,
-      reasons: ['201 duplicates > 200 ids in the batches the kill cut short'],
+      reasons: ['201 duplicates > 200 allowed (200 ids in the batches the kill cut short)'],
     });
+  });
+
+  test('duplicates up to the posts the broadcast counted unanswered pass, in any case; one more fails', () => {
+    const workerKilled = { ...clean, name: 'gateway-worker-killed', unanswered: 12 };
+    expect(judge({ ...workerKilled, duplicates: 12 }).pass).toBe(true);
+    expect(judge({ ...workerKilled, duplicates: 13 })).toEqual({ pass: false, reasons: ['13 duplicates > 12 allowed (12 posts unanswered)'] });
+    expect(judge({ ...clean, name: 'consumer-killed-mid-batch', duplicatesAllowed: 200, unanswered: 3, duplicates: 204 }).reasons).toEqual([
+      '204 duplicates > 203 allowed (200 ids in the batches the kill cut short + 3 posts unanswered)',
+    ]);
   });
 
   test('counters left wrong after the sweep fail the case', () => {
@@ -54,6 +63,7 @@ describe('judge', () => {
 describe('report lines', () => {
   test('one line per case: the figures, then the verdict', () => {
     expect(caseLine(clean)).toBe(`${'no-fault'.padEnd(34)} alive 2000, delivered 2000, missed 0, duplicates 0, counters exact, SUCCEEDED, 12.3 s — PASS`);
+    expect(caseLine({ ...clean, duplicates: 2, unanswered: 9 })).toMatch(/duplicates 2 \(≤ 9 allowed: 9 posts unanswered\), .* — PASS$/);
     expect(caseLine({ ...clean, delivered: 1999, status: 'RUNNING at the deadline' })).toMatch(/missed 1, .*RUNNING at the deadline, .* — FAIL \(1 missed; execution RUNNING at the deadline\)$/);
   });
 

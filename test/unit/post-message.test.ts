@@ -118,6 +118,22 @@ describe('DeliveryService', () => {
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 2 });
   });
 
+  it('a post that got no answer is made again and counted unanswered: the socket may have it twice', async () => {
+    const { poster, calls } = fakePoster({ b: ['unanswered', 'delivered'], c: ['unanswered', 'unanswered'] });
+    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b', 'c'] });
+    expect(calls.filter((id) => id === 'b')).toHaveLength(2);
+    expect(requeued()).toEqual([expect.objectContaining({ attempt: 1, connectionIds: ['c'] })]);
+    const counts = countsWritten()[0];
+    expect(counts.UpdateExpression).toContain('unanswered :unanswered');
+    expect(counts.ExpressionAttributeValues).toMatchObject({ ':delivered': 2, ':unanswered': 3 });
+  });
+
+  it('answers, even 5xx, are not counted unanswered', async () => {
+    const { poster } = fakePoster({ b: ['retry', 'delivered'] });
+    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b'] });
+    expect(countsWritten()[0].UpdateExpression).not.toContain('unanswered');
+  });
+
   it('after the last attempt the ids still answering 5xx are counted as failed, not re-queued', async () => {
     const { poster } = fakePoster({ b: ['retry', 'retry'] });
     await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 2, connectionIds: ['a', 'b'] });

@@ -19,9 +19,12 @@ export function createManagementApiClient(endpoint: string): ApiGatewayManagemen
 
 /**
  * What one @connections call did to one socket: `throttled` (429) is backpressure and never
- * counts as an attempt; `retry` (5xx, no answer) does. An answer no retry can fix throws PostRejectedError.
+ * counts as an attempt; `retry` (5xx) and `unanswered` do. `unanswered` is no answer at all (the
+ * connection reset or timed out): API Gateway may have written the message before its answer was
+ * lost, so the retry that keeps the socket from missing it may make it a second copy. An answer
+ * no retry can fix throws PostRejectedError.
  */
-export type PostOutcome = 'delivered' | 'gone' | 'throttled' | 'retry';
+export type PostOutcome = 'delivered' | 'gone' | 'throttled' | 'retry' | 'unanswered';
 
 /** A @connections answer that no retry can fix (403 bad credentials, 413 payload too large, ...). */
 export class PostRejectedError extends Error {
@@ -96,7 +99,7 @@ export class ConnectionPoster {
       errorType = String(response.headers['x-amzn-errortype'] ?? '').split(':')[0];
       responseBody = await response.body.text();
     } catch {
-      return 'retry'; // connection reset or refused: transient from the caller's point of view
+      return 'unanswered'; // reset, refused or timed out: the message may or may not have gone out
     }
     if (statusCode < 300) return 'delivered';
     if (statusCode === 410) return 'gone';
