@@ -113,7 +113,8 @@ export function markdownTable(measurements: CaseMeasurement[]): string {
     const cells = m.error
       ? [m.name, '–', '–', '–', '–', '–', '–', '–']
       : [m.name, m.alive, m.delivered, missedOf(m), m.duplicates, m.countersExact ? 'yes' : 'no', m.status, `${(m.ms / 1000).toFixed(1)} s`];
-    return `| ${[...cells, verdict.pass ? 'pass' : `**fail**: ${verdict.reasons.join('; ')}`].join(' | ')} |`;
+    const passed = m.duplicates > 0 ? `pass (≤ ${duplicatesAllowedOf(m)} allowed: ${allowanceText(m)})` : 'pass';
+    return `| ${[...cells, verdict.pass ? passed : `**fail**: ${verdict.reasons.join('; ')}`].join(' | ')} |`;
   });
   return [
     '| case | alive | delivered | missed | duplicates | counters exact | execution | time | verdict |',
