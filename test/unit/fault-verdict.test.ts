@@ -87,6 +87,7 @@ describe('report lines', () => {
     const table = markdownTable([clean, { ...clean, name: 'dynamodb-down-20s', delivered: 1500, status: 'RUNNING at the deadline' }]).split('\n');
     expect(table).toHaveLength(4);
     expect(table[2]).toBe('| no-fault | 2000 | 2000 | 0 | 0 | yes | SUCCEEDED | 12.3 s | pass |');
+    expect(markdownTable([{ ...clean, duplicates: 7, unanswered: 52 }]).split('\n')[2]).toBe('| no-fault | 2000 | 2000 | 0 | 7 | yes | SUCCEEDED | 12.3 s | pass (≤ 52 allowed: 52 posts unanswered) |');
     expect(table[3]).toBe('| dynamodb-down-20s | 2000 | 1500 | 500 | 0 | yes | RUNNING at the deadline | 12.3 s | **fail**: 500 missed; execution RUNNING at the deadline |');
   });
 });
