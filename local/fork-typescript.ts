@@ -16,9 +16,11 @@ export interface ForkOptions {
   stdout?: 'inherit' | 'ignore' | number;
   /** Its own process group, so whatever it starts can be ended with it. */
   detached?: boolean;
+  /** Node flags for the child, before tsx's loader (e.g. `--expose-gc`). */
+  nodeFlags?: readonly string[];
 }
 
-export function forkTypeScript(entryFile: string, args: readonly string[], { env, stdout = 'inherit', detached = false }: ForkOptions = {}): ChildProcess {
+export function forkTypeScript(entryFile: string, args: readonly string[], { env, stdout = 'inherit', detached = false, nodeFlags = [] }: ForkOptions = {}): ChildProcess {
   const stderr = typeof stdout === 'number' ? stdout : 'inherit';
-  return fork(entryFile, args, { execArgv: ['--import', TSX_LOADER], ...(env ? { env } : {}), stdio: ['ignore', stdout, stderr, 'ipc'], detached });
+  return fork(entryFile, args, { execArgv: [...nodeFlags, '--import', TSX_LOADER], ...(env ? { env } : {}), stdio: ['ignore', stdout, stderr, 'ipc'], detached });
 }

@@ -6,6 +6,14 @@ import type { WorkerCallName, WorkerCalls, WorkerReply, WorkerRequest } from './
 
 const WORKER_ENTRY = join(__dirname, 'worker.ts');
 
+/**
+ * glibc serves allocations from this size up with their own mappings, unmapped when freed. A
+ * socket's reads and a slow reader's messages are 16–128 KiB pieces; kept in the heap, a freed
+ * backlog stayed resident (500 slow readers: 348 MiB of 381 MiB after draining); mapped, it is
+ * given back (88 MiB). Measured with bench/slow-readers.ts; no cost per post in bench/gateway-post-cost.ts.
+ */
+const MMAP_THRESHOLD_BYTES = 32 * 1024;
+
 /** The primary's handle on one worker process: typed IPC calls and its exit. */
 export class WorkerProcess {
   private readonly child: ChildProcess;
@@ -20,8 +28,11 @@ export class WorkerProcess {
   ) {
     this.child = forkTypeScript(WORKER_ENTRY, [], {
       // Nothing inherited from this process: the route functions it starts get exactly their own environments.
-      env: {},
+      // glibc reads this at start.
+      env: { MALLOC_MMAP_THRESHOLD_: String(MMAP_THRESHOLD_BYTES) },
       stdout: handlerOutput,
+      // The worker collects garbage itself once a slow readers' backlog has drained (connection-registry.ts).
+      nodeFlags: ['--expose-gc'],
     });
     this.child.on('message', (reply: WorkerReply) => {
       const waiter = this.pending.get(reply.id);

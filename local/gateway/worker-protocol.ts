@@ -63,4 +63,8 @@ export interface WorkerStats {
   cpuMs: number;
   /** Resident memory of this worker process, for the memory each socket costs. */
   rssBytes: number;
+  /** Memory of this worker's Buffers (messages in flight or not yet collected). */
+  arrayBuffersBytes: number;
+  /** Garbage collections run because a large backlog of unsent bytes had drained. */
+  memoryReleases: number;
 }

@@ -64,7 +64,7 @@ class GatewayWorker {
 
   static async start(config: WorkerConfig): Promise<GatewayWorker> {
     const handlers = await startRouteHandlers(config.handlers, config.environments, config.integrationTimeoutMs, config.instancesPerRoute);
-    const registry = new ConnectionRegistry(config);
+    const registry = new ConnectionRegistry(config, globalThis.gc);
     const virtual = config.virtualConnections > 0 ? new VirtualConnections(config.workerIndex, config.workerCount, config.virtualConnections) : undefined;
     const links: (PeerLink | undefined)[] = [];
     const throttles = new SharedThrottles(config, (bucket, stock, want) => {
@@ -105,6 +105,7 @@ class GatewayWorker {
 
   stats(): WorkerStats {
     const cpu = process.cpuUsage();
+    const memory = process.memoryUsage();
     return {
       workerIndex: this.config.workerIndex,
       pid: process.pid,
@@ -116,7 +117,8 @@ class GatewayWorker {
       forwarded: this.forwarded,
       unsentBytes: this.registry.unsentBytes(),
       cpuMs: Math.round((cpu.user + cpu.system) / 1000),
-      rssBytes: process.memoryUsage.rss(),
+      rssBytes: memory.rss,
+      arrayBuffersBytes: memory.arrayBuffers,
     };
   }
 

@@ -340,7 +340,8 @@ describe('slow readers', () => {
     const total = 2 * 1024 * 1024;
     const recording = await startRecordingGateway({ maxBufferedBytesTotal: total });
     const client = managementClient(recording.gateway);
-    const rssBefore = (await recording.totals()).sum('rssBytes');
+    const before = await recording.totals();
+    const rssBefore = before.sum('rssBytes');
     const readers = await nonReadingClients(recording.gateway, 32);
     const ids = await eventually(() => {
       const connects = recording.events('$connect');
@@ -362,6 +363,13 @@ describe('slow readers', () => {
       return totals.sum('connections') === 0 ? totals : undefined;
     });
     expect(drained.sum('unsentBytes')).toBe(0);
+    // The messages that were held are given back at once, not at some later collection.
+    const released = await eventually(async () => {
+      const totals = await recording.totals();
+      return totals.sum('memoryReleases') > 0 ? totals : undefined;
+    });
+    console.log(`slow readers gone: array buffers ${before.sum('arrayBuffersBytes')} → ${full.sum('arrayBuffersBytes')} → ${released.sum('arrayBuffersBytes')} B, rss ${released.sum('rssBytes')} B`);
+    expect(released.sum('arrayBuffersBytes') - before.sum('arrayBuffersBytes')).toBeLessThan(total / 2);
     await recording.cleanup();
   });
 
