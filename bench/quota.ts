@@ -22,6 +22,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { sleep } from '#commons/helpers/concurrency';
 import { AWS_LIMITS } from '../functions/commons/aws-limits';
 import { defaultConfig, type SwarmcastConfig } from '../infra/config';
 import { localSfnClient } from '../local/demo';
@@ -206,10 +207,6 @@ async function naiveBroadcast(stack: LocalStack, deadline: number): Promise<numb
     api.destroy();
   }
   return failed;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Deliveries per second between consecutive samples, for the chart. */

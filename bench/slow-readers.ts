@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import { ApiGatewayManagementApiClient, LimitExceededException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import WebSocket from 'ws';
+import { sleep } from '#commons/helpers/concurrency';
 import { type Gateway, startGateway } from '../local/gateway';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/local-account';
 import { median } from './stats';
@@ -24,13 +25,10 @@ interface Round {
   beforeMiB: number;
   fullMiB: number;
   unsentMiB: number;
-  refusals: number;
   afterMiB: number[];
   /** Collections the worker ran itself once the backlog drained. */
   releases: number;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function workerStats(gateway: Gateway) {
   const [worker] = (await gateway.stats()).workers;
@@ -47,13 +45,13 @@ async function openReader(url: string): Promise<{ socket: WebSocket; id: string 
   return { socket, id };
 }
 
-/** Posts to `id` until the gateway answers 429; the posts made. */
-async function fillUntilRefused(client: ApiGatewayManagementApiClient, id: string): Promise<number> {
-  for (let posts = 1; ; posts++) {
+/** Posts to `id` until the gateway answers 429. */
+async function fillUntilRefused(client: ApiGatewayManagementApiClient, id: string): Promise<void> {
+  for (;;) {
     try {
       await client.send(new PostToConnectionCommand({ ConnectionId: id, Data: MESSAGE }));
     } catch (error) {
-      if (error instanceof LimitExceededException) return posts;
+      if (error instanceof LimitExceededException) return;
       throw error;
     }
   }
@@ -71,11 +69,7 @@ async function runRound(): Promise<Round> {
       await sleep(250);
     }
     for (const { socket } of clients) socket.pause();
-    let refusals = 0;
-    for (const { id } of clients) {
-      await fillUntilRefused(client, id);
-      refusals++;
-    }
+    for (const { id } of clients) await fillUntilRefused(client, id);
     const full = await workerStats(gateway);
     for (const { socket } of clients) socket.resume();
     while ((await workerStats(gateway)).unsentBytes > 0) await sleep(100);
@@ -90,7 +84,7 @@ async function runRound(): Promise<Round> {
     }
     for (const { socket } of clients) socket.close();
     client.destroy();
-    return { beforeMiB: before.rssBytes / MiB, fullMiB: full.rssBytes / MiB, unsentMiB: full.unsentBytes / MiB, refusals, afterMiB, releases };
+    return { beforeMiB: before.rssBytes / MiB, fullMiB: full.rssBytes / MiB, unsentMiB: full.unsentBytes / MiB, afterMiB, releases };
   } finally {
     await gateway.stop();
   }
@@ -103,7 +97,7 @@ async function main(): Promise<void> {
     const result = await runRound();
     results.push(result);
     console.log(
-      `round ${round}: rss ${result.beforeMiB.toFixed(0)} MiB before, ${result.fullMiB.toFixed(0)} MiB full (${result.unsentMiB.toFixed(0)} MiB unsent, ${result.refusals} sockets answered 429), ` +
+      `round ${round}: rss ${result.beforeMiB.toFixed(0)} MiB before, ${result.fullMiB.toFixed(0)} MiB full (${result.unsentMiB.toFixed(0)} MiB unsent, ${readers} sockets answered 429), ` +
         `after draining ${result.afterMiB.map((mib, i) => `${mib.toFixed(0)} MiB at +${AFTER_DRAIN_MS[i] / 1000} s`).join(', ')} (${result.releases} collections run by the worker)`,
     );
   }
