@@ -306,22 +306,25 @@ describe('local API Gateway, failures', () => {
   test('a crashed worker is reported, its connections are gone, and stop() still resolves', async () => {
     const onWorkerExit = jest.fn();
     const recording = await startRecordingGateway({ workers: 2, onWorkerExit });
-    const client = managementClient(recording.gateway);
-    const sockets = await Promise.all(Array.from({ length: 20 }, () => TestClient.connect(recording.gateway.webSocketUrl)));
-    const ids = await Promise.all(sockets.map((s) => s.whoami()));
-    const [victim] = (await recording.gateway.stats()).workers;
+    try {
+      const client = managementClient(recording.gateway);
+      const sockets = await Promise.all(Array.from({ length: 20 }, () => TestClient.connect(recording.gateway.webSocketUrl)));
+      const ids = await Promise.all(sockets.map((s) => s.whoami()));
+      const [victim] = (await recording.gateway.stats()).workers;
 
-    process.kill(victim.pid, 'SIGKILL');
-    await eventually(() => (onWorkerExit.mock.calls.length > 0 ? true : undefined));
-    const outcomes = await Promise.allSettled(ids.map((id) => client.send(new GetConnectionCommand({ ConnectionId: id }))));
-    await recording.cleanup();
+      process.kill(victim.pid, 'SIGKILL');
+      await eventually(() => (onWorkerExit.mock.calls.length > 0 ? true : undefined));
+      const outcomes = await Promise.allSettled(ids.map((id) => client.send(new GetConnectionCommand({ ConnectionId: id }))));
 
-    expect(onWorkerExit).toHaveBeenCalledWith(0, null, 'SIGKILL');
-    const gone = outcomes.filter((o) => o.status === 'rejected' && o.reason instanceof GoneException).length;
-    const alive = outcomes.filter((o) => o.status === 'fulfilled').length;
-    expect(victim.connections).toBeGreaterThan(0);
-    expect(gone).toBe(victim.connections);
-    expect(alive).toBe(20 - victim.connections);
+      expect(onWorkerExit).toHaveBeenCalledWith(0, null, 'SIGKILL');
+      const gone = outcomes.filter((o) => o.status === 'rejected' && o.reason instanceof GoneException).length;
+      const alive = outcomes.filter((o) => o.status === 'fulfilled').length;
+      expect(victim.connections).toBeGreaterThan(0);
+      expect(gone).toBe(victim.connections);
+      expect(alive).toBe(20 - victim.connections);
+    } finally {
+      await recording.cleanup();
+    }
   });
 });
 
@@ -330,30 +333,36 @@ describe('local API Gateway, failures', () => {
 describe('local API Gateway, timeouts', () => {
   test('an idle socket is closed with 1001 "Going away" and $disconnect runs', async () => {
     const recording = await startRecordingGateway({ idleTimeoutMs: 300 });
-    const socket = await TestClient.connect(`${recording.gateway.webSocketUrl}?tag=idle`);
+    try {
+      const socket = await TestClient.connect(`${recording.gateway.webSocketUrl}?tag=idle`);
 
-    await socket.untilClosed();
+      await socket.untilClosed();
 
-    expect(socket.closed).toEqual({ code: 1001, reason: 'Going away' });
-    const connect = await eventually(() => recording.events().find((e) => e.queryStringParameters?.tag === 'idle'));
-    await eventually(() =>
-      recording.events().find((e) => e.requestContext.connectionId === connect.requestContext.connectionId && e.requestContext.routeKey === '$disconnect'),
-    );
-    await recording.cleanup();
+      expect(socket.closed).toEqual({ code: 1001, reason: 'Going away' });
+      const connect = await eventually(() => recording.events().find((e) => e.queryStringParameters?.tag === 'idle'));
+      await eventually(() =>
+        recording.events().find((e) => e.requestContext.connectionId === connect.requestContext.connectionId && e.requestContext.routeKey === '$disconnect'),
+      );
+    } finally {
+      await recording.cleanup();
+    }
   });
 
   test('a busy socket is still closed at the maximum connection duration', async () => {
     const recording = await startRecordingGateway({ maxConnectionMs: 1_500 });
-    const socket = await TestClient.connect(recording.gateway.webSocketUrl);
-    const connectedAt = Date.now();
-    const keepBusy = setInterval(() => socket.socket.readyState === WebSocket.OPEN && socket.socket.send('ping'), 100);
+    try {
+      const socket = await TestClient.connect(recording.gateway.webSocketUrl);
+      const connectedAt = Date.now();
+      const keepBusy = setInterval(() => socket.socket.readyState === WebSocket.OPEN && socket.socket.send('ping'), 100);
 
-    await socket.untilClosed();
-    clearInterval(keepBusy);
+      await socket.untilClosed();
+      clearInterval(keepBusy);
 
-    expect(socket.closed?.code).toBe(1001);
-    expect(Date.now() - connectedAt).toBeGreaterThanOrEqual(1_400);
-    await recording.cleanup();
+      expect(socket.closed?.code).toBe(1001);
+      expect(Date.now() - connectedAt).toBeGreaterThanOrEqual(1_400);
+    } finally {
+      await recording.cleanup();
+    }
   });
 });
 
