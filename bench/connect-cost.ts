@@ -1,11 +1,12 @@
 /**
- * What one $connect costs the local DynamoDB: dynalite's requests/s per request type on this
- * machine, and registerConnection's own rate (its DynamoDB requests per call counted by a
- * middleware), with the same concurrency the gateway gives $connect. In-memory dynalite.
+ * What one $connect and one $disconnect cost the local DynamoDB: dynalite's PutItem and DeleteItem
+ * rates on this machine, and registerConnection's / unregisterConnection's own rates (their
+ * DynamoDB requests per call counted by a middleware, 1 each), with the same concurrency the
+ * gateway gives $connect. In-memory dynalite.
  *
  *   npx tsx bench/connect-cost.ts [operations=3000] [concurrency=64] [rounds=3]
  */
-import { BatchGetCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { startDynamoDb } from '../local/dynamodb';
 import { median } from './stats';
 
@@ -22,21 +23,21 @@ async function main(): Promise<void> {
   process.env.AWS_SECRET_ACCESS_KEY = 'local';
   // Imported after the endpoint is set: the shared client reads it when created.
   const { dynamoDb } = await import('#commons/clients/dynamodb');
-  const { registerConnection } = await import('#commons/connections');
+  const { registerConnection, unregisterConnection } = await import('#commons/connections');
   let requests = 0;
   dynamoDb.middlewareStack.add((next) => async (args) => {
     requests++;
     return next(args);
   }, { step: 'initialize', name: 'countRequests' });
 
-  const tables = { connections: db.tableNames.Connections, partitions: db.tableNames.Partitions };
+  const tables = { connections: db.tableNames.Connections };
   let sequence = 0;
+  let removed = 0;
   const kinds: Record<string, () => Promise<unknown>> = {
-    GetItem: () => dynamoDb.send(new GetCommand({ TableName: tables.partitions, Key: { partition: sequence++ % PARTITIONS } })),
-    BatchGetItem2: () => dynamoDb.send(new BatchGetCommand({ RequestItems: { [tables.partitions]: { Keys: [{ partition: sequence++ % PARTITIONS }, { partition: (sequence * 7) % PARTITIONS }] } } })),
-    PutItem: () => dynamoDb.send(new PutCommand({ TableName: tables.connections, Item: { connectionId: `put-${sequence++}`, partition: sequence % PARTITIONS, connectedAt: Date.now(), expiresAt: 2e9 } })),
-    UpdateItemAdd: () => dynamoDb.send(new UpdateCommand({ TableName: tables.partitions, Key: { partition: sequence++ % PARTITIONS }, UpdateExpression: 'ADD #c :one', ExpressionAttributeNames: { '#c': 'connections' }, ExpressionAttributeValues: { ':one': 1 } })),
+    PutItem: () => dynamoDb.send(new PutCommand({ TableName: tables.connections, Item: { partition: sequence % PARTITIONS, connectionId: `put-${sequence++}`, connectedAt: Date.now(), expiresAt: 2e9 } })),
+    DeleteItem: () => dynamoDb.send(new DeleteCommand({ TableName: tables.connections, Key: { partition: removed % PARTITIONS, connectionId: `put-${removed++}` } })),
     registerConnection: () => registerConnection(tables, { connectionId: `conn-${sequence++}`, partitionCount: PARTITIONS, ttlSeconds: 7200 }),
+    unregisterConnection: () => unregisterConnection(tables, `conn-${removed++}`, PARTITIONS),
   };
   for (const [kind, run] of Object.entries(kinds)) {
     const rates: number[] = [];

@@ -5,11 +5,11 @@ import { ENV } from '#commons/environment';
 import { getIntegerFromEnv, getStringFromEnv } from '#commons/helpers/env';
 import { recordConnect, withMetrics } from '#commons/helpers/metrics';
 
-const tables = { connections: getStringFromEnv(ENV.connectionsTable), partitions: getStringFromEnv(ENV.partitionsTable) };
+const tables = { connections: getStringFromEnv(ENV.connectionsTable) };
 const partitionCount = getIntegerFromEnv(ENV.partitionCount, { min: 1 });
 const ttlSeconds = getIntegerFromEnv(ENV.connectionTtlSeconds, { min: 60 });
 
-/** $connect: stores the connection in the less loaded of two random partitions. */
+/** $connect: one PutItem, in the partition the connection id hashes to. */
 export const handler = async (event: APIGatewayProxyWebsocketEventV2): Promise<APIGatewayProxyResult> =>
   withMetrics(async () => {
     await registerConnection(tables, { connectionId: event.requestContext.connectionId, partitionCount, ttlSeconds });

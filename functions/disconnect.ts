@@ -5,12 +5,13 @@
 import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { unregisterConnection } from '#commons/connections';
 import { ENV } from '#commons/environment';
-import { getStringFromEnv } from '#commons/helpers/env';
+import { getIntegerFromEnv, getStringFromEnv } from '#commons/helpers/env';
 
-const tables = { connections: getStringFromEnv(ENV.connectionsTable), partitions: getStringFromEnv(ENV.partitionsTable) };
+const tables = { connections: getStringFromEnv(ENV.connectionsTable) };
+const partitionCount = getIntegerFromEnv(ENV.partitionCount, { min: 1 });
 
 /** $disconnect (best effort on AWS: the sweep catches the ones it misses). */
 export const handler = async (event: APIGatewayProxyWebsocketEventV2): Promise<APIGatewayProxyResult> => {
-  await unregisterConnection(tables, event.requestContext.connectionId);
+  await unregisterConnection(tables, event.requestContext.connectionId, partitionCount);
   return { statusCode: 200, body: '' };
 };

@@ -7,7 +7,7 @@
  */
 import { ENV } from '#commons/environment';
 
-export type TableName = 'connections' | 'partitions' | 'broadcasts' | 'rateBudget';
+export type TableName = 'connections' | 'broadcasts' | 'rateBudget';
 export type TableAccess = 'read' | 'write' | 'readWrite';
 
 /** HTTP methods of the @connections management API: POST = PostToConnection, GET = GetConnection, DELETE = DeleteConnection. */
@@ -16,7 +16,6 @@ export type ManagementMethod = 'POST' | 'GET' | 'DELETE';
 /** The environment variable naming each table. */
 export const TABLE_VARIABLES = {
   connections: ENV.connectionsTable,
-  partitions: ENV.partitionsTable,
   broadcasts: ENV.broadcastsTable,
   rateBudget: ENV.rateBudgetTable,
 } as const satisfies Record<TableName, string>;
@@ -50,22 +49,23 @@ export interface FunctionNeeds {
 }
 
 export const FUNCTION_MANIFEST = {
+  // One PutItem per $connect and one DeleteItem per $disconnect, keyed by the id's partition.
   connect: {
-    tables: { connections: 'readWrite', partitions: 'readWrite' },
+    tables: { connections: 'write' },
     sendsToShardQueues: false,
     connectionsApi: [],
     settings: [ENV.partitionCount, ENV.connectionTtlSeconds],
   },
   disconnect: {
-    tables: { connections: 'readWrite', partitions: 'readWrite' },
+    tables: { connections: 'write' },
     sendsToShardQueues: false,
     connectionsApi: [],
-    settings: [],
+    settings: [ENV.partitionCount],
   },
   // $default answers through the route response: no table, no @connections.
   default: { tables: {}, sendsToShardQueues: false, connectionsApi: [], settings: [] },
   'prepare-broadcast': {
-    // A replay reads the broadcast it resumes. Every partition is visited: no counter is read.
+    // A replay reads the broadcast it resumes. Every partition is visited: nothing about the connections is read.
     tables: { broadcasts: 'readWrite' },
     sendsToShardQueues: false,
     connectionsApi: [],
@@ -81,8 +81,8 @@ export const FUNCTION_MANIFEST = {
     ],
   },
   'query-partitions': {
-    // Writes too: a sweep deletes expired rows and repairs the partition counters.
-    tables: { connections: 'readWrite', partitions: 'readWrite', broadcasts: 'readWrite' },
+    // Writes too: a sweep deletes expired rows.
+    tables: { connections: 'readWrite', broadcasts: 'readWrite' },
     sendsToShardQueues: true,
     connectionsApi: [],
     settings: [ENV.connectionIdsPerMessage, ENV.queryConcurrency],
@@ -90,7 +90,8 @@ export const FUNCTION_MANIFEST = {
   'read-progress': { tables: { broadcasts: 'read' }, sendsToShardQueues: false, connectionsApi: [], settings: [] },
   'post-message': {
     // rateBudget: every @connections call is leased from the account's delivery budget.
-    tables: { connections: 'readWrite', partitions: 'readWrite', broadcasts: 'readWrite', rateBudget: 'readWrite' },
+    // connections: deletes the rows of sockets that answered 410; it never reads them.
+    tables: { connections: 'write', broadcasts: 'readWrite', rateBudget: 'readWrite' },
     // Re-queues only the ids the budget or a 429 left undelivered.
     sendsToShardQueues: true,
     // GET: the sweep probes each connection (GetConnection).

@@ -18,7 +18,6 @@ const postConcurrency = getIntegerFromEnv(ENV.postConcurrency, { min: 1, max: 1_
 const managementApi = createManagementApiClient(endpoint);
 const tables = {
   connections: getStringFromEnv(ENV.connectionsTable),
-  partitions: getStringFromEnv(ENV.partitionsTable),
   broadcasts: getStringFromEnv(ENV.broadcastsTable),
 };
 const deliveryRatePerSecond = getIntegerFromEnv(ENV.deliveryRatePerSecond, { min: 1 });

@@ -10,7 +10,6 @@ import { shardQueueUrlsFromEnv } from '#commons/shard-queues';
 const settings = {
   tables: {
     connections: getStringFromEnv(ENV.connectionsTable),
-    partitions: getStringFromEnv(ENV.partitionsTable),
     broadcasts: getStringFromEnv(ENV.broadcastsTable),
   },
   shardQueueUrls: shardQueueUrlsFromEnv(),

@@ -9,7 +9,7 @@ import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import type { Construct } from 'constructs';
 import { ENV } from '#commons/environment';
-import { broadcastsTable, connectionsTable, partitionsTable, rateBudgetTable } from '#commons/tables';
+import { broadcastsTable, connectionsTable, rateBudgetTable } from '#commons/tables';
 import { InvalidConfigError, type SwarmcastConfig } from './config';
 import { OperationsDashboard } from './constructs/operations-dashboard';
 import { BroadcastStateMachine } from './constructs/broadcast-state-machine';
@@ -42,18 +42,17 @@ export class SwarmcastStack extends Stack {
 
     const tableProps = { pointInTimeRecovery: props.pointInTimeRecovery, removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.DESTROY };
     const connections = new SchemaTable(this, connectionsTable, tableProps);
-    const partitions = new SchemaTable(this, partitionsTable, tableProps);
     const broadcasts = new SchemaTable(this, broadcastsTable, tableProps);
     const rateBudget = new SchemaTable(this, rateBudgetTable, tableProps);
     // What each function may get: it takes what functions/manifest.ts names for it.
-    const resources: StackResources = { tables: { connections, partitions, broadcasts, rateBudget }, settings: settingsOf(config) };
+    const resources: StackResources = { tables: { connections, broadcasts, rateBudget }, settings: settingsOf(config) };
 
     // WebSocket routes: short, latency-bound calls (API Gateway waits at most 29 s anyway). They get
     // reserved concurrency rather than capping the consumers: consumers and map children may use up
     // the account's pool during a broadcast, and a reservation is the only guarantee that clients
     // can still connect and leave (a cap on the others would depend on every other function too).
     const routeConcurrency = { reservedConcurrentExecutions: config.routeReservedConcurrency };
-    const connect = new SwarmcastFunction(this, 'Connect', { name: 'connect', description: 'WebSocket $connect: store the connection in a partition.', ...routeConcurrency }).bindManifest(resources);
+    const connect = new SwarmcastFunction(this, 'Connect', { name: 'connect', description: 'WebSocket $connect: store the connection in the partition its id hashes to.', ...routeConcurrency }).bindManifest(resources);
     const disconnect = new SwarmcastFunction(this, 'Disconnect', { name: 'disconnect', description: 'WebSocket $disconnect: remove the connection.', ...routeConcurrency }).bindManifest(resources);
     // Not 'Default': CDK drops that word from logical ids.
     const defaultRoute = new SwarmcastFunction(this, 'DefaultRoute', { name: 'default', description: 'WebSocket $default: answers "ping" with "pong".' }).bindManifest(resources);
@@ -153,7 +152,6 @@ export class SwarmcastStack extends Stack {
     new CfnOutput(this, 'StateMachineArn', { value: broadcast.stateMachine.stateMachineArn, description: 'Start a broadcast here.' });
     new CfnOutput(this, 'BroadcastsTableName', { value: broadcasts.tableName });
     new CfnOutput(this, 'ConnectionsTableName', { value: connections.tableName });
-    new CfnOutput(this, 'PartitionsTableName', { value: partitions.tableName });
     new CfnOutput(this, 'DashboardUrl', {
       value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${operations.dashboard.dashboardName}`,
       description: 'Watch broadcasts here (README: Watching a broadcast on AWS).',

@@ -14,7 +14,7 @@ export interface LocalResources {
   region: string;
   dynamoDbEndpoint: string;
   sqsEndpoint: string;
-  tableNames: { Connections: string; Partitions: string; Broadcasts: string; RateBudget: string };
+  tableNames: { Connections: string; Broadcasts: string; RateBudget: string };
   shardQueueUrls: string[];
   connectionsEndpoint?: string;
 }
@@ -40,7 +40,6 @@ export function runtimeEnvironment(resources: LocalResources): Record<string, st
 function stackBindings(config: SwarmcastConfig, resources: LocalResources): Record<string, string> {
   const bindings: Record<string, string> = {
     [ENV.connectionsTable]: resources.tableNames.Connections,
-    [ENV.partitionsTable]: resources.tableNames.Partitions,
     [ENV.broadcastsTable]: resources.tableNames.Broadcasts,
     [ENV.rateBudgetTable]: resources.tableNames.RateBudget,
     [ENV.shardQueueUrlPrefix]: shardQueueUrlPrefix(resources.shardQueueUrls),

@@ -3,10 +3,11 @@
  * tables: the rows $connect would have written, without a socket or a handshake each. The bench
  * and the tests use them for sizes no socket swarm on this machine reaches quickly.
  */
-import { BatchWriteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AWS_LIMITS } from '../functions/commons/aws-limits';
 import { forEachWithConcurrency } from '../functions/commons/helpers/concurrency';
+import { partitionOf } from '../functions/commons/partitions';
 import { LOCAL_CREDENTIALS } from './local-account';
 import type { LocalStack } from './stack';
 
@@ -14,40 +15,31 @@ import type { LocalStack } from './stack';
 const WRITE_CONCURRENCY = 8;
 
 /**
- * Seeds virtual connections 0..count-1, connection n in partition `partitionOf(n)` (by default
- * n mod partitions: the even spread connect's two-choice placement approaches), and sets each
- * partition's counter to its rows. Returns the milliseconds it took.
+ * Seeds virtual connections 0..count-1, connection n in partition `partitionFor(n)` (by default
+ * the partition its id hashes to, where $connect would put it). Returns the milliseconds it took.
  */
 export async function seedVirtualConnections(
   stack: Pick<LocalStack, 'dynamoDbEndpoint' | 'region' | 'tableNames' | 'config' | 'gateway'>,
   count: number,
-  partitionOf: (n: number) => number = (n) => n % stack.config.partitions,
+  partitionFor: (n: number) => number = (n) => partitionOf(stack.gateway.virtualConnectionId(n), stack.config.partitions),
 ): Promise<number> {
   const started = Date.now();
   const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.dynamoDbEndpoint, region: stack.region, credentials: LOCAL_CREDENTIALS }));
-  const { Connections, Partitions } = stack.tableNames;
+  const { Connections } = stack.tableNames;
   const batchSize = AWS_LIMITS.dynamoDbBatchWriteItems.value;
   try {
     const now = Date.now();
     const expiresAt = Math.floor(now / 1000) + stack.config.connectionTtlSeconds;
-    const rowsPerPartition = new Map<number, number>();
     const batches = Array.from({ length: Math.ceil(count / batchSize) }, (_, b) => b);
     await forEachWithConcurrency(batches, WRITE_CONCURRENCY, async (b) => {
       let items = Array.from({ length: Math.min(batchSize, count - b * batchSize) }, (_, i) => {
         const n = b * batchSize + i;
-        const partition = partitionOf(n);
-        rowsPerPartition.set(partition, (rowsPerPartition.get(partition) ?? 0) + 1);
-        return { PutRequest: { Item: { connectionId: stack.gateway.virtualConnectionId(n), partition, connectedAt: now, expiresAt } } };
+        return { PutRequest: { Item: { partition: partitionFor(n), connectionId: stack.gateway.virtualConnectionId(n), connectedAt: now, expiresAt } } };
       });
       while (items.length > 0) {
         const { UnprocessedItems } = await dynamo.send(new BatchWriteCommand({ RequestItems: { [Connections]: items } }));
         items = (UnprocessedItems?.[Connections] ?? []) as typeof items;
       }
-    });
-    await forEachWithConcurrency([...rowsPerPartition], WRITE_CONCURRENCY, async ([partition, rows]) => {
-      await dynamo.send(
-        new UpdateCommand({ TableName: Partitions, Key: { partition }, UpdateExpression: 'SET connections = :rows', ExpressionAttributeValues: { ':rows': rows } }),
-      );
     });
   } finally {
     dynamo.destroy();

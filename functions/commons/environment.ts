@@ -4,7 +4,6 @@
  */
 export const ENV = {
   connectionsTable: 'CONNECTIONS_TABLE',
-  partitionsTable: 'PARTITIONS_TABLE',
   broadcastsTable: 'BROADCASTS_TABLE',
   partitionCount: 'PARTITION_COUNT',
   connectionTtlSeconds: 'CONNECTION_TTL_SECONDS',

@@ -9,7 +9,6 @@ import { packDeliveryTasks, sendDeliveryTasks, shardFor } from '#commons/deliver
 import { isThrottlingError, isUnavailableError, PartitionFailedError, ThrottledError, UnavailableError } from '#commons/errors';
 import { forEachWithConcurrency } from '#commons/helpers/concurrency';
 import { logger } from '#commons/helpers/logger';
-import { setConnectionCount } from '#commons/partitions';
 
 export interface FanOutSettings {
   tables: ConnectionTables & { broadcasts: string };
@@ -182,15 +181,10 @@ async function resendFailed(settings: FanOutSettings, broadcastId: string, parti
   return resent;
 }
 
-/** A partition's live connection ids; for a sweep, also its repair (see below). */
+/** A partition's live connection ids; a sweep also deletes its expired rows. */
 async function readPartition(settings: FanOutSettings, kind: BroadcastKind, partition: number): Promise<string[]> {
   const { live, expired } = await queryPartition(settings.tables.connections, partition);
-  if (kind === 'sweep') {
-    // Rows past their TTL go now (DynamoDB's own TTL lags up to ~2 days), and the counter
-    // restarts from the live rows; consumers then decrement it for each connection
-    // GetConnection reports gone.
-    if (expired.length > 0) await removeConnections(settings.tables, partition, expired);
-    await setConnectionCount(settings.tables.partitions, partition, live.length);
-  }
+  // Rows past their TTL go now: DynamoDB's own TTL lags up to ~2 days.
+  if (kind === 'sweep' && expired.length > 0) await removeConnections(settings.tables, partition, expired);
   return live;
 }

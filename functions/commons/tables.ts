@@ -23,25 +23,17 @@ export interface TableSchema {
   globalSecondaryIndexes: IndexSchema[];
 }
 
-/** One row per open socket; `byPartition` lets a Query task read one partition. */
+/**
+ * One row per open socket, keyed by its partition (functions/commons/partitions.ts: a hash of the
+ * connection id, so $connect is one PutItem and $disconnect one DeleteItem, both by key) and sorted
+ * by the id: a broadcast's Query reads one partition from the table itself, with consistent reads.
+ * No index and no counters: a GSI would double every write and read only eventually consistently.
+ */
 export const connectionsTable = {
   logicalName: 'Connections',
-  partitionKey: { name: 'connectionId', type: 'S' },
-  timeToLiveAttribute: 'expiresAt',
-  globalSecondaryIndexes: [
-    {
-      indexName: 'byPartition',
-      partitionKey: { name: 'partition', type: 'N' },
-      sortKey: { name: 'connectionId', type: 'S' },
-      nonKeyAttributes: ['expiresAt'],
-    },
-  ],
-} as const satisfies TableSchema;
-
-/** One row per partition with its live `connections` count. */
-export const partitionsTable = {
-  logicalName: 'Partitions',
   partitionKey: { name: 'partition', type: 'N' },
+  sortKey: { name: 'connectionId', type: 'S' },
+  timeToLiveAttribute: 'expiresAt',
   globalSecondaryIndexes: [],
 } as const satisfies TableSchema;
 
@@ -59,7 +51,7 @@ export const broadcastsTable = {
 
 /**
  * The account's delivery budget (functions/commons/rate-budget.ts): one small item per budget,
- * written once per lease. A table of its own rather than a key in Broadcasts or Partitions: those
+ * written once per lease. A table of its own rather than a key in Broadcasts or Connections: those
  * are scanned, reworked and sized for other access patterns, and the consumers need write access
  * to this one item's table only for the budget.
  */
@@ -69,4 +61,4 @@ export const rateBudgetTable = {
   globalSecondaryIndexes: [],
 } as const satisfies TableSchema;
 
-export const allTables: readonly TableSchema[] = [connectionsTable, partitionsTable, broadcastsTable, rateBudgetTable];
+export const allTables: readonly TableSchema[] = [connectionsTable, broadcastsTable, rateBudgetTable];

@@ -16,6 +16,11 @@ export class TableNotActiveError extends Error {
   override name = 'TableNotActiveError';
 }
 
+/** A `--data` directory written by a version whose table had other keys (e.g. Connections before it was keyed by partition). */
+export class TableKeysChangedError extends Error {
+  override name = 'TableKeysChangedError';
+}
+
 /** Local table name of a schema, e.g. prefix "swarmcast" + "Connections" = "swarmcast-Connections". */
 export function localTableName(tablePrefix: string, schema: TableSchema): string {
   return `${tablePrefix}-${schema.logicalName}`;
@@ -29,7 +34,14 @@ export async function createTables(client: DynamoDBClient, schemas: readonly Tab
   await Promise.all(
     schemas.map(async (schema) => {
       const tableName = localTableName(tablePrefix, schema);
-      if (!(await tableExists(client, tableName))) {
+      const existing = await existingKeys(client, tableName);
+      if (existing !== undefined && existing !== keysText(keySchema(schema.partitionKey, schema.sortKey))) {
+        throw new TableKeysChangedError(
+          `table ${tableName} in the data directory is keyed ${existing}, but this version keys it ${keysText(keySchema(schema.partitionKey, schema.sortKey))}: ` +
+            'start with another --data directory (or delete this one); clients reconnect into the new table, as on AWS after the upgrade (README, "Upgrading")',
+        );
+      }
+      if (existing === undefined) {
         try {
           await client.send(new CreateTableCommand(createTableInput(schema, tableName)));
         } catch (error) {
@@ -76,14 +88,19 @@ function keySchema(partitionKey: KeyAttribute, sortKey?: KeyAttribute): KeySchem
   return schema;
 }
 
-async function tableExists(client: DynamoDBClient, tableName: string): Promise<boolean> {
+/** The table's key schema as text ("partition HASH, connectionId RANGE"), or undefined if there is no such table. */
+async function existingKeys(client: DynamoDBClient, tableName: string): Promise<string | undefined> {
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
-    return true;
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    return keysText(Table?.KeySchema ?? []);
   } catch (error) {
-    if (error instanceof ResourceNotFoundException) return false;
+    if (error instanceof ResourceNotFoundException) return undefined;
     throw error;
   }
+}
+
+function keysText(keys: readonly KeySchemaElement[]): string {
+  return keys.map((key) => `${key.AttributeName} ${key.KeyType}`).join(', ');
 }
 
 /** The SDK waiter sleeps 20 s between checks; dynalite (createTableMs 0) is ACTIVE within a tick. */

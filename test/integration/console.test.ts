@@ -10,7 +10,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ClientSwarm } from '../../local/clients/swarm';
 import { startConsole, type ConsoleServer } from '../../local/console/server';
 import { startLocalStack, type LocalStack } from '../../local/stack';
-import { localDynamo, rowsAndCounters } from './helpers/tables';
+import { connectionRows, localDynamo } from './helpers/tables';
 
 /** What the functions run inside the page use of it (this project compiles without the DOM library). */
 declare const document: { querySelector(selector: string): { textContent: string | null } | null };
@@ -97,7 +97,7 @@ async function sendFromPage(message: string): Promise<string> {
 }
 
 async function populatedPartition(): Promise<{ partition: number; connections: number }> {
-  const { rows } = await rowsAndCounters(dynamo, stack.tableNames);
+  const { rows } = await connectionRows(dynamo, stack);
   const [partition] = [...rows.keys()].sort((a, b) => a - b);
   return { partition, connections: rows.get(partition)! };
 }

@@ -2,7 +2,7 @@
  * The local DynamoDB and SQS services with the real SDK v3 clients, no mocks: tables as the
  * CDK stack builds them, the TTL reaper, and the SQS event source's Lambda semantics.
  */
-import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -46,14 +46,14 @@ describe('local DynamoDB', () => {
     await dynamoDb.stop();
   });
 
-  it('creates the tables like the CDK stack: on demand, byPartition projecting expiresAt', async () => {
+  it('creates the tables like the CDK stack: on demand, Connections keyed by partition and id with no index', async () => {
     // prepare
-    const expectedNames = { Connections: 'itest-Connections', Partitions: 'itest-Partitions', Broadcasts: 'itest-Broadcasts', RateBudget: 'itest-RateBudget' };
+    const expectedNames = { Connections: 'itest-Connections', Broadcasts: 'itest-Broadcasts', RateBudget: 'itest-RateBudget' };
 
     // act
     const { Table } = await client.send(new DescribeTableCommand({ TableName: dynamoDb.tableNames.Connections }));
     const others = await Promise.all(
-      [dynamoDb.tableNames.Partitions, dynamoDb.tableNames.Broadcasts, dynamoDb.tableNames.RateBudget].map((TableName) => client.send(new DescribeTableCommand({ TableName }))),
+      [dynamoDb.tableNames.Broadcasts, dynamoDb.tableNames.RateBudget].map((TableName) => client.send(new DescribeTableCommand({ TableName }))),
     );
 
     // assess
@@ -61,21 +61,13 @@ describe('local DynamoDB', () => {
     expect(Table).toMatchObject({
       TableStatus: 'ACTIVE',
       BillingModeSummary: { BillingMode: 'PAY_PER_REQUEST' },
-      KeySchema: [{ AttributeName: 'connectionId', KeyType: 'HASH' }],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: 'byPartition',
-          IndexStatus: 'ACTIVE',
-          KeySchema: [
-            { AttributeName: 'partition', KeyType: 'HASH' },
-            { AttributeName: 'connectionId', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['expiresAt'] },
-        },
+      KeySchema: [
+        { AttributeName: 'partition', KeyType: 'HASH' },
+        { AttributeName: 'connectionId', KeyType: 'RANGE' },
       ],
     });
+    expect(Table?.GlobalSecondaryIndexes).toBeUndefined();
     expect(others.map(({ Table: table }) => table?.KeySchema)).toEqual([
-      [{ AttributeName: 'partition', KeyType: 'HASH' }],
       [
         { AttributeName: 'broadcastId', KeyType: 'HASH' },
         { AttributeName: 'item', KeyType: 'RANGE' },
@@ -84,14 +76,12 @@ describe('local DynamoDB', () => {
     ]);
   });
 
-  it('reaps expired rows and, like DynamoDB TTL, touches nothing else: the partition counters are the sweep\'s to repair', async () => {
+  it('reaps expired rows and, like DynamoDB TTL, touches nothing else', async () => {
     // prepare
     const past = Math.floor(Date.now() / 1000) - 10;
     const future = past + 3_600;
-    const { Connections, Partitions, Broadcasts } = dynamoDb.tableNames;
+    const { Connections, Broadcasts } = dynamoDb.tableNames;
     const put = (TableName: string, Item: Record<string, unknown>) => documents.send(new PutCommand({ TableName, Item }));
-    await put(Partitions, { partition: 1, connections: 3 });
-    await put(Partitions, { partition: 2, connections: 1 });
     await put(Connections, { connectionId: 'gone-a', partition: 1, expiresAt: past });
     await put(Connections, { connectionId: 'gone-b', partition: 1, expiresAt: past });
     await put(Connections, { connectionId: 'live', partition: 1, expiresAt: future });
@@ -100,13 +90,11 @@ describe('local DynamoDB', () => {
     const get = async (TableName: string, Key: Record<string, unknown>) => (await documents.send(new GetCommand({ TableName, Key }))).Item;
 
     // act: the 200 ms reaper interval does the work
-    await eventually(async () => expect(await get(Connections, { connectionId: 'gone-c' })).toBeUndefined());
+    await eventually(async () => expect(await get(Connections, { partition: 2, connectionId: 'gone-c' })).toBeUndefined());
 
     // assess
-    expect(await get(Partitions, { partition: 1 })).toEqual({ partition: 1, connections: 3 });
-    expect(await get(Partitions, { partition: 2 })).toEqual({ partition: 2, connections: 1 });
-    for (const connectionId of ['gone-a', 'gone-b', 'gone-c']) expect(await get(Connections, { connectionId })).toBeUndefined();
-    expect(await get(Connections, { connectionId: 'live' })).toBeDefined();
+    for (const [partition, connectionId] of [[1, 'gone-a'], [1, 'gone-b'], [2, 'gone-c']] as const) expect(await get(Connections, { partition, connectionId })).toBeUndefined();
+    expect(await get(Connections, { partition: 1, connectionId: 'live' })).toBeDefined();
     await eventually(async () => expect(await get(Broadcasts, { broadcastId: 'old', item: 'plan' })).toBeUndefined());
     // A second pass finds nothing left to delete.
     expect(await dynamoDb.reapExpired()).toEqual({ Connections: 0, Broadcasts: 0 });
@@ -139,20 +127,47 @@ describe('local DynamoDB', () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'swarmcast-dynamodb-'));
     const first = await startDynamoDb({ dataDir, tablePrefix: 'disk' });
     const firstClient = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: first.endpoint, region, credentials }));
-    await firstClient.send(new PutCommand({ TableName: first.tableNames.Partitions, Item: { partition: 7, connections: 42 } }));
+    await firstClient.send(new PutCommand({ TableName: first.tableNames.Connections, Item: { partition: 7, connectionId: 'kept=', expiresAt: 2e9 } }));
     firstClient.destroy();
     await first.stop();
 
     // act
     const second = await startDynamoDb({ dataDir, tablePrefix: 'disk' });
     const secondClient = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: second.endpoint, region, credentials }));
-    const { Item } = await secondClient.send(new GetCommand({ TableName: second.tableNames.Partitions, Key: { partition: 7 } }));
+    const { Item } = await secondClient.send(new GetCommand({ TableName: second.tableNames.Connections, Key: { partition: 7, connectionId: 'kept=' } }));
     secondClient.destroy();
     await second.stop();
     await rm(dataDir, { recursive: true, force: true });
 
     // assess
-    expect(Item).toEqual({ partition: 7, connections: 42 });
+    expect(Item).toEqual({ partition: 7, connectionId: 'kept=', expiresAt: 2e9 });
+  });
+
+  it('refuses a data directory whose Connections table has the keys of an older version, naming the table', async () => {
+    // prepare: a data directory as the version before partition keys left it
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'swarmcast-old-keys-'));
+    const first = await startDynamoDb({ dataDir, tablePrefix: 'old' });
+    const oldClient = new DynamoDBClient({ endpoint: first.endpoint, region, credentials });
+    await oldClient.send(new DeleteTableCommand({ TableName: first.tableNames.Connections }));
+    // DeleteTable answers before the table is gone: CreateTable would find it in use.
+    await eventually(() => expect(oldClient.send(new DescribeTableCommand({ TableName: first.tableNames.Connections }))).rejects.toThrow(/not found|ResourceNotFound/i));
+    await oldClient.send(
+      new CreateTableCommand({
+        TableName: first.tableNames.Connections,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'connectionId', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'connectionId', KeyType: 'HASH' }],
+      }),
+    );
+    oldClient.destroy();
+    await first.stop();
+
+    // act
+    const restart = startDynamoDb({ dataDir, tablePrefix: 'old' });
+
+    // assess
+    await expect(restart).rejects.toThrow(/table old-Connections in the data directory is keyed connectionId HASH, but this version keys it partition HASH, connectionId RANGE: start with another --data directory/);
+    await rm(dataDir, { recursive: true, force: true });
   });
 });
 

@@ -36,14 +36,14 @@ test('DynamoDB killed with its tables on disk: restarted on the same endpoint, i
   try {
     stack = await startLocalStack({ dataDir, config: { partitions: 4, shards: 1 } });
     const dynamo = localDynamo(stack);
-    const table = stack.tableNames.Partitions;
-    await dynamo.send(new PutCommand({ TableName: table, Item: { partition: 3, connectionCount: 7 } }));
+    const table = stack.tableNames.Connections;
+    await dynamo.send(new PutCommand({ TableName: table, Item: { partition: 3, connectionId: 'kept=', expiresAt: 2e9 } }));
     const firstPid = stack.dynamoDb.pid;
 
     process.kill(firstPid, 'SIGKILL');
 
     await waitUntil(() => stack!.dynamoDb.pid !== firstPid, 60_000);
-    await waitUntil(async () => (await dynamo.send(new GetCommand({ TableName: table, Key: { partition: 3 } })).catch(() => undefined))?.Item?.connectionCount === 7, 60_000);
+    await waitUntil(async () => (await dynamo.send(new GetCommand({ TableName: table, Key: { partition: 3, connectionId: 'kept=' } })).catch(() => undefined))?.Item?.expiresAt === 2e9, 60_000);
     const sfn = localSfnClient(stack);
     const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name: `after-restart-${Date.now()}`, input: JSON.stringify({ message: { text: 'still here' } }) }));
     await waitUntil(async () => (await sfn.send(new DescribeExecutionCommand({ executionArn }))).status !== 'RUNNING', 60_000);

@@ -1,10 +1,10 @@
-import { BatchGetCommand, DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler as connect } from '../../functions/connect';
 import { handler as disconnect } from '../../functions/disconnect';
 import { handler as onMessage } from '../../functions/default';
 import { queryPartition, removeConnections } from '#commons/connections';
-import { answerDeletes } from './helpers/dynamodb-answers';
+import { partitionOf } from '#commons/partitions';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 beforeEach(() => dynamo.reset());
@@ -12,39 +12,29 @@ beforeEach(() => dynamo.reset());
 const wsEvent = (connectionId: string, body?: string) => ({ requestContext: { connectionId }, body }) as never;
 
 describe('$connect', () => {
-  it('stores the connection with its partition and a 2-hour expiry, then counts it', async () => {
-    dynamo.on(BatchGetCommand).resolves({ Responses: { Partitions: [] } });
+  it('is one PutItem: the row in the partition its id hashes to, with a 2-hour expiry', async () => {
+    dynamo.on(PutCommand).resolves({});
     const before = Math.floor(Date.now() / 1000);
 
     await expect(connect(wsEvent('abc='))).resolves.toMatchObject({ statusCode: 200 });
 
-    const item = dynamo.commandCalls(PutCommand)[0].args[0].input.Item!;
-    expect(item.connectionId).toBe('abc=');
-    expect(item.partition).toBeGreaterThanOrEqual(0);
-    expect(item.partition).toBeLessThan(2_500);
-    expect(item.expiresAt - before).toBeGreaterThanOrEqual(7_200);
-    expect(item.expiresAt - before).toBeLessThanOrEqual(7_201);
-    const update = dynamo.commandCalls(UpdateCommand)[0].args[0].input;
-    expect(update.Key).toEqual({ partition: item.partition });
-    expect(update.ExpressionAttributeValues).toEqual({ ':delta': 1 });
+    expect(dynamo.calls()).toHaveLength(1);
+    const { TableName, Item } = dynamo.commandCalls(PutCommand)[0].args[0].input;
+    expect(TableName).toBe('Connections');
+    expect(Item).toMatchObject({ partition: partitionOf('abc=', 2_500), connectionId: 'abc=' });
+    expect(Item!.expiresAt - before).toBeGreaterThanOrEqual(7_200);
+    expect(Item!.expiresAt - before).toBeLessThanOrEqual(7_201);
   });
 });
 
 describe('$disconnect', () => {
-  it('deletes by key and decrements the partition the row was in', async () => {
-    answerDeletes(dynamo, [{ connectionId: 'abc=', partition: 17 }]);
-    await disconnect(wsEvent('abc='));
-    expect(dynamo.commandCalls(DeleteCommand)[0].args[0].input.Key).toEqual({ connectionId: 'abc=' });
-    expect(dynamo.commandCalls(QueryCommand)).toHaveLength(0);
-    const update = dynamo.commandCalls(UpdateCommand)[0].args[0].input;
-    expect(update.Key).toEqual({ partition: 17 });
-    expect(update.ExpressionAttributeValues).toEqual({ ':delta': -1 });
-  });
+  it('is one DeleteItem by the key recomputed from the id: no read, no counter', async () => {
+    dynamo.on(DeleteCommand).resolves({});
 
-  it('leaves the counter alone when the row was already gone', async () => {
-    answerDeletes(dynamo, []);
     await disconnect(wsEvent('abc='));
-    expect(dynamo.commandCalls(UpdateCommand)).toHaveLength(0);
+
+    expect(dynamo.calls()).toHaveLength(1);
+    expect(dynamo.commandCalls(DeleteCommand)[0].args[0].input).toMatchObject({ TableName: 'Connections', Key: { partition: partitionOf('abc=', 2_500), connectionId: 'abc=' } });
   });
 });
 
@@ -57,10 +47,10 @@ describe('$default', () => {
 });
 
 describe('queryPartition', () => {
-  it('follows pagination and splits out rows past their TTL', async () => {
+  it('reads the table itself with consistent reads, follows pagination and splits out rows past their TTL', async () => {
     dynamo
       .on(QueryCommand)
-      .resolvesOnce({ Items: [{ connectionId: 'a', expiresAt: 2_000 }, { connectionId: 'b', expiresAt: 500 }], LastEvaluatedKey: { connectionId: 'b', partition: 3 } })
+      .resolvesOnce({ Items: [{ connectionId: 'a', expiresAt: 2_000 }, { connectionId: 'b', expiresAt: 500 }], LastEvaluatedKey: { partition: 3, connectionId: 'b' } })
       .resolvesOnce({ Items: [{ connectionId: 'c', expiresAt: 3_000 }] });
 
     const result = await queryPartition('Connections', 3, 1_000);
@@ -68,19 +58,23 @@ describe('queryPartition', () => {
     expect(result).toEqual({ live: ['a', 'c'], expired: ['b'] });
     const calls = dynamo.commandCalls(QueryCommand);
     expect(calls).toHaveLength(2);
-    expect(calls[0].args[0].input).toMatchObject({ IndexName: 'byPartition', ExpressionAttributeValues: { ':partition': 3 } });
-    expect(calls[1].args[0].input.ExclusiveStartKey).toEqual({ connectionId: 'b', partition: 3 });
+    expect(calls[0].args[0].input).toMatchObject({ TableName: 'Connections', ConsistentRead: true, ExpressionAttributeValues: { ':partition': 3 } });
+    expect(calls[0].args[0].input.IndexName).toBeUndefined();
+    expect(calls[1].args[0].input.ExclusiveStartKey).toEqual({ partition: 3, connectionId: 'b' });
   });
 });
 
 describe('removeConnections', () => {
-  it('when one delete fails, still decrements by the rows really removed, then reports the failure', async () => {
-    answerDeletes(dynamo, [{ connectionId: 'a', partition: 2 }]);
-    dynamo.on(DeleteCommand, { Key: { connectionId: 'bad' } }).rejects(new Error('InternalServerError'));
+  it('deletes each gone id by its full key; a failed delete is reported after the others were tried', async () => {
+    dynamo.on(DeleteCommand).resolves({});
+    dynamo.on(DeleteCommand, { Key: { partition: 2, connectionId: 'bad' } }).rejects(new Error('InternalServerError'));
 
-    await expect(removeConnections({ connections: 'Connections', partitions: 'Partitions' }, 2, ['a', 'bad', 'b'])).rejects.toThrow('InternalServerError');
+    await expect(removeConnections({ connections: 'Connections' }, 2, ['a', 'bad', 'b'])).rejects.toThrow('InternalServerError');
 
-    expect(dynamo.commandCalls(DeleteCommand)).toHaveLength(3);
-    expect(dynamo.commandCalls(UpdateCommand)[0].args[0].input).toMatchObject({ Key: { partition: 2 }, ExpressionAttributeValues: { ':delta': -1 } });
+    expect(dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key)).toEqual([
+      { partition: 2, connectionId: 'a' },
+      { partition: 2, connectionId: 'bad' },
+      { partition: 2, connectionId: 'b' },
+    ]);
   });
 });

@@ -33,7 +33,7 @@ function recordingPoster() {
 const service = (poster: ConnectionPoster) =>
   new DeliveryService(
     {
-      tables: { connections: 'Connections', partitions: 'Partitions', broadcasts: 'Broadcasts' },
+      tables: { connections: 'Connections', broadcasts: 'Broadcasts' },
       shardQueueUrls: ['q0', 'q1'],
       postConcurrency: 4,
       maxDeliveryAttempts: 3,

@@ -32,7 +32,7 @@ const recordedCounts = () =>
 const sentPartitions = () => sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries!.map((e) => JSON.parse(e.MessageBody!).partition));
 
 const settings: FanOutSettings = {
-  tables: { connections: 'Connections', partitions: 'Partitions', broadcasts: 'Broadcasts' },
+  tables: { connections: 'Connections', broadcasts: 'Broadcasts' },
   shardQueueUrls: ['https://sqs.local/1/shard-0', 'https://sqs.local/1/shard-1'],
   connectionIdsPerMessage: 100,
   queryConcurrency: 8,
@@ -142,16 +142,15 @@ describe('query-partitions', () => {
     expect(enqueuedWrites()[0].ExpressionAttributeNames).toEqual({ '#p0': 'p2' });
   });
 
-  it('a sweep deletes expired rows and resets the counter to the live rows', async () => {
+  it('a sweep deletes expired rows by their key and enqueues only the live ones', async () => {
     dynamo.on(GetCommand).resolves({});
     dynamo.on(QueryCommand).resolves({ Items: [{ connectionId: 'live', expiresAt: future }, { connectionId: 'old', expiresAt: 10 }] });
-    answerDeletes(dynamo, [{ connectionId: 'old', partition: 4 }]);
+    answerDeletes(dynamo, [{ partition: 4, connectionId: 'old' }]);
 
-    await queryPartitions({ Items: [4], BatchInput: { broadcastId: 's1', kind: 'sweep' } });
+    const result = await queryPartitions({ Items: [4], BatchInput: { broadcastId: 's1', kind: 'sweep' } });
 
-    expect(dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key)).toEqual([{ connectionId: 'old' }]);
-    const repair = dynamo.commandCalls(UpdateCommand).map((c) => c.args[0].input).find((i) => i.UpdateExpression === 'SET #c = :count');
-    expect(repair).toMatchObject({ TableName: 'Partitions', Key: { partition: 4 }, ExpressionAttributeValues: { ':count': 1 } });
+    expect(dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key)).toEqual([{ partition: 4, connectionId: 'old' }]);
+    expect(result.connections).toBe(1);
   });
 });
 

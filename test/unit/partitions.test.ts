@@ -1,60 +1,65 @@
-import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import { lessLoaded, twoRandomPartitions } from '#commons/partitions';
-import { choosePartition } from '#commons/partitions';
+import { createHash } from 'node:crypto';
+import { partitionOf } from '#commons/partitions';
+import { ConnectionIdFactory } from '../../local/gateway/connection-id';
 
-const dynamo = mockClient(DynamoDBDocumentClient);
-beforeEach(() => dynamo.reset());
+/** Rows per partition when `ids` are hashed into `partitionCount` partitions. */
+function spread(ids: Iterable<string>, partitionCount: number): number[] {
+  const rows = new Array<number>(partitionCount).fill(0);
+  for (const id of ids) rows[partitionOf(id, partitionCount)]++;
+  return rows;
+}
 
-describe('partition choice: the better of two random choices', () => {
-  it('keeps the largest of 2,500 partitions within 1.25x of the mean over 100,000 connects', () => {
-    // prepare: a seeded generator keeps the run repeatable
-    let seed = 42;
-    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+function* gatewayIds(count: number): Generator<string> {
+  // Four gateway workers mint ids, as the local stack's do: sequential counters, random middles.
+  const factories = [0, 1, 2, 3].map((worker) => new ConnectionIdFactory(worker));
+  for (let i = 0; i < count; i++) yield factories[i % factories.length].next();
+}
+
+describe('partitionOf: a connection id hashed to its partition', () => {
+  it('keeps the fullest of 2,500 partitions within 1.25 × the mean at 400 connections per partition', () => {
+    // prepare: 1,000,000 ids shaped like API Gateway's
     const partitionCount = 2_500;
-    const counts = new Map<number, number>();
+    const connections = 400 * partitionCount;
 
     // act
-    for (let i = 0; i < 100_000; i++) {
-      const chosen = lessLoaded(twoRandomPartitions(partitionCount, random), counts, random);
-      counts.set(chosen, (counts.get(chosen) ?? 0) + 1);
-    }
+    const rows = spread(gatewayIds(connections), partitionCount);
 
     // assess
-    const mean = 100_000 / partitionCount;
-    const largest = Math.max(...counts.values());
-    const smallest = Math.min(...Array.from({ length: partitionCount }, (_, p) => counts.get(p) ?? 0));
-    expect(largest / mean).toBeLessThanOrEqual(1.25);
-    expect(smallest).toBeGreaterThan(0);
+    const mean = connections / partitionCount;
+    expect(Math.max(...rows) / mean).toBeLessThanOrEqual(1.25);
+    expect(Math.min(...rows)).toBeGreaterThan(0);
+    expect(rows.reduce((sum, n) => sum + n, 0)).toBe(connections);
   });
 
-  it('a single random choice would not meet the bar (the test can tell the difference)', () => {
-    let seed = 7;
-    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
-    const counts = new Map<number, number>();
-    for (let i = 0; i < 100_000; i++) {
-      const chosen = Math.floor(random() * 2_500);
-      counts.set(chosen, (counts.get(chosen) ?? 0) + 1);
+  it('is the documented function: the first 32 bits of SHA-256 of the id, mod the partition count', () => {
+    for (const id of ['L0SM9cOFvHcCIhw=', 'abc=', 'Ünïcode-id']) {
+      const expected = createHash('sha256').update(Buffer.from(id, 'utf8')).digest().readUInt32BE(0) % 2_500;
+      expect(partitionOf(id, 2_500)).toBe(expected);
     }
-    expect(Math.max(...counts.values()) / 40).toBeGreaterThan(1.25);
+    // Pinned values: another implementation (or language) must agree with these.
+    expect(partitionOf('L0SM9cOFvHcCIhw=', 2_500)).toBe(PINNED['L0SM9cOFvHcCIhw=']);
+    expect(partitionOf('abc=', 10_000)).toBe(PINNED['abc=']);
   });
 
-  it('always offers two distinct partitions', () => {
-    for (let i = 0; i < 1_000; i++) {
-      const [a, b] = twoRandomPartitions(3);
-      expect(a).not.toBe(b);
-      expect([a, b].every((p) => p >= 0 && p < 3)).toBe(true);
+  it('is stable and stays within [0, partitionCount)', () => {
+    for (const partitionCount of [1, 2, 7, 2_500, 10_000]) {
+      for (const id of gatewayIds(200)) {
+        const partition = partitionOf(id, partitionCount);
+        expect(partition).toBe(partitionOf(id, partitionCount));
+        expect(Number.isInteger(partition) && partition >= 0 && partition < partitionCount).toBe(true);
+      }
     }
   });
 
-  it('reads only the two candidate counters and picks the emptier one', async () => {
-    dynamo.on(BatchGetCommand).callsFake((input) => {
-      const keys = input.RequestItems.Partitions.Keys as { partition: number }[];
-      return { Responses: { Partitions: keys.map(({ partition }, i) => ({ partition, connections: i === 0 ? 9 : 3 })) } };
-    });
-    const chosen = await choosePartition('Partitions', 2_500);
-    const keys = dynamo.commandCalls(BatchGetCommand)[0].args[0].input.RequestItems!.Partitions.Keys!;
-    expect(keys).toHaveLength(2);
-    expect(chosen).toBe(keys[1].partition);
+  it('a weak hash of the same ids would not meet the bar (the test can tell the difference)', () => {
+    // The last character code mod P: most of the ids' entropy never reaches the partition.
+    const weak = new Array<number>(2_500).fill(0);
+    for (const id of gatewayIds(100_000)) weak[id.charCodeAt(id.length - 2) % 2_500]++;
+    expect(Math.max(...weak) / 40).toBeGreaterThan(1.25);
   });
 });
+
+const PINNED: Record<string, number> = {
+  'L0SM9cOFvHcCIhw=': 1_153,
+  'abc=': 5_016,
+};

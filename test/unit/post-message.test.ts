@@ -31,7 +31,7 @@ function fakePoster(outcomes: Record<string, (PostOutcome | 'reject')[]>) {
 
 let leaseStore: InMemoryLeaseStore;
 const settings = () => ({
-  tables: { connections: 'Connections', partitions: 'Partitions', broadcasts: 'Broadcasts' },
+  tables: { connections: 'Connections', broadcasts: 'Broadcasts' },
   shardQueueUrls: ['q0', 'q1'],
   postConcurrency: 4,
   maxDeliveryAttempts: 3,
@@ -88,16 +88,14 @@ describe('DeliveryService', () => {
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 3, ':gone': 0, ':failed': 0 });
   });
 
-  it('410 Gone: deletes that connection (not another) and decrements its partition', async () => {
+  it('410 Gone: deletes that connection (not another) by its key', async () => {
     const { poster } = fakePoster({ b: ['gone'] });
-    answerDeletes(dynamo, [{ connectionId: 'b', partition: 3 }]);
+    answerDeletes(dynamo, [{ partition: 3, connectionId: 'b' }]);
 
     await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b', 'c'] });
 
     const deletes = dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key);
-    expect(deletes).toEqual([{ connectionId: 'b' }]);
-    const decrement = dynamo.commandCalls(UpdateCommand).map((c) => c.args[0].input).find((i) => i.TableName === 'Partitions');
-    expect(decrement).toMatchObject({ Key: { partition: 3 }, ExpressionAttributeValues: { ':delta': -1 } });
+    expect(deletes).toEqual([{ partition: 3, connectionId: 'b' }]);
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 2, ':gone': 1, ':failed': 0 });
   });
 
@@ -231,7 +229,7 @@ describe('DeliveryService', () => {
 
   it('a sweep checks each connection with GetConnection and removes the gone ones', async () => {
     dynamo.on(GetCommand).resolves({ Item: { kind: 'sweep' } });
-    answerDeletes(dynamo, [{ connectionId: 'old', partition: 5 }]);
+    answerDeletes(dynamo, [{ partition: 5, connectionId: 'old' }]);
     managementApi.on(GetConnectionCommand, { ConnectionId: 'old' }).rejects(new GoneException({ message: 'gone', $metadata: { httpStatusCode: 410 } }));
     managementApi.on(GetConnectionCommand, { ConnectionId: 'live' }).resolves({});
     const { poster, calls } = fakePoster({});
@@ -239,7 +237,7 @@ describe('DeliveryService', () => {
     await deliverAndFlush(poster, { broadcastId: 's1', partition: 5, attempt: 0, connectionIds: ['live', 'old'] });
 
     expect(calls).toHaveLength(0);
-    expect(dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key)).toEqual([{ connectionId: 'old' }]);
+    expect(dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key)).toEqual([{ partition: 5, connectionId: 'old' }]);
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 1, ':gone': 1 });
   });
 });
@@ -286,7 +284,7 @@ describe('the sweep', () => {
     await deliverAndFlush(fakePoster({}).poster, sweepTask(Object.keys(answers)), 300);
 
     // assess
-    expect(dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key)).toEqual([{ connectionId: 'old' }]);
+    expect(dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key)).toEqual([{ partition: sweepTask([]).partition, connectionId: 'old' }]);
     const back = requeued();
     expect(back).toContainEqual(expect.objectContaining({ attempt: 0, connectionIds: ['busy'] }));
     expect(back).toContainEqual(expect.objectContaining({ attempt: 1, connectionIds: expect.arrayContaining(['broken', 'slow']) }));

@@ -7,7 +7,6 @@ Object.assign(process.env, {
   // Metrics print EMF JSON to stdout; the metrics tests turn them back on.
   POWERTOOLS_METRICS_DISABLED: 'true',
   CONNECTIONS_TABLE: 'Connections',
-  PARTITIONS_TABLE: 'Partitions',
   BROADCASTS_TABLE: 'Broadcasts',
   PARTITION_COUNT: '2500',
   CONNECTION_TTL_SECONDS: '7200',

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_CREDENTIALS } from '../../../local/local-account';
 import type { LocalStack } from '../../../local/stack';
+import { partitionOf } from '../../../functions/commons/partitions';
 
 /** Every row of a table, page by page. */
 export async function scanAll(dynamo: DynamoDBDocumentClient, tableName: string): Promise<Record<string, any>[]> {
@@ -15,13 +16,15 @@ export async function scanAll(dynamo: DynamoDBDocumentClient, tableName: string)
   return rows;
 }
 
-/** Partition → live rows, and partition → counter, to compare. */
-export async function rowsAndCounters(dynamo: DynamoDBDocumentClient, tableNames: LocalStack['tableNames']) {
+/** Partition → connection rows, and the rows that are not in the partition their id hashes to. */
+export async function connectionRows(dynamo: DynamoDBDocumentClient, stack: Pick<LocalStack, 'tableNames' | 'config'>) {
   const rows = new Map<number, number>();
-  for (const row of await scanAll(dynamo, tableNames.Connections)) rows.set(row.partition, (rows.get(row.partition) ?? 0) + 1);
-  const counters = new Map<number, number>();
-  for (const row of await scanAll(dynamo, tableNames.Partitions)) if (row.connections) counters.set(row.partition, row.connections);
-  return { rows, counters };
+  const misplaced: string[] = [];
+  for (const row of await scanAll(dynamo, stack.tableNames.Connections)) {
+    rows.set(row.partition, (rows.get(row.partition) ?? 0) + 1);
+    if (row.partition !== partitionOf(row.connectionId, stack.config.partitions)) misplaced.push(row.connectionId);
+  }
+  return { rows, misplaced };
 }
 
 /** A document client on the local stack's DynamoDB, for tests that plant or inspect rows. */
