@@ -1,7 +1,7 @@
 /**
- * The one way swarmcast starts a TypeScript process of its own (gateway workers, function
- * instances, the emulators, client processes, fault cases): the entry run under tsx, with an IPC
- * channel to this process.
+ * The one way swarmcast starts a process of its own (gateway workers, function instances, the
+ * emulators, client processes, fault cases): a TypeScript entry run under tsx, or a bundle under
+ * plain Node, with an IPC channel to this process.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
@@ -20,7 +20,12 @@ export interface ForkOptions {
   nodeFlags?: readonly string[];
 }
 
-export function forkTypeScript(entryFile: string, args: readonly string[], { env, stdout = 'inherit', detached = false, nodeFlags = [] }: ForkOptions = {}): ChildProcess {
+export function forkTypeScript(entryFile: string, args: readonly string[], options: ForkOptions = {}): ChildProcess {
+  return forkNode(entryFile, args, { ...options, nodeFlags: [...(options.nodeFlags ?? []), '--import', TSX_LOADER] });
+}
+
+/** The same for a JavaScript entry (a bundle): plain Node, no loader to start. */
+export function forkNode(entryFile: string, args: readonly string[], { env, stdout = 'inherit', detached = false, nodeFlags = [] }: ForkOptions = {}): ChildProcess {
   const stderr = typeof stdout === 'number' ? stdout : 'inherit';
-  return fork(entryFile, args, { execArgv: [...nodeFlags, '--import', TSX_LOADER], ...(env ? { env } : {}), stdio: ['ignore', stdout, stderr, 'ipc'], detached });
+  return fork(entryFile, args, { execArgv: [...nodeFlags], ...(env ? { env } : {}), stdio: ['ignore', stdout, stderr, 'ipc'], detached });
 }

@@ -13,6 +13,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ENV } from '#commons/environment';
+import { HANDLER_BUNDLE } from '../handler-bundle';
 import { FUNCTION_MANIFEST, type FunctionName, type FunctionNeeds, type ManagementMethod, type SettingVariable, TABLE_VARIABLES, type TableAccess, type TableName } from '../../functions/manifest';
 
 export type { FunctionName } from '../../functions/manifest';
@@ -93,14 +94,13 @@ export class SwarmcastFunction extends NodejsFunction {
         // esbuild is a devDependency: bundle on this machine, never in Docker.
         forceDockerBundling: false,
         format: OutputFormat.CJS,
-        target: 'node22',
+        target: HANDLER_BUNDLE.target,
         tsconfig: path.join(repoRoot, 'tsconfig.json'),
         // Bundle the pinned AWS SDK too instead of using the runtime's copy: what was tested is what runs.
         externalModules: [],
-        minify: true,
-        // Class and function names survive minification: readable stack traces and logged error names.
-        keepNames: true,
-        sourceMap: true,
+        minify: HANDLER_BUNDLE.minify,
+        keepNames: HANDLER_BUNDLE.keepNames,
+        sourceMap: HANDLER_BUNDLE.sourceMap,
         sourcesContent: false,
         // esbuild's per-file size report is noise in `cdk synth` and test output.
         logLevel: LogLevel.WARNING,

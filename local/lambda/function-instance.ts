@@ -1,12 +1,14 @@
 /**
- * The local Lambda runtime's handle on one function: a child process that loads the handler
- * module with exactly the function's environment (nothing inherited from this process), so each
- * stack gets its own module instances and a handler reading a variable its manifest entry does
- * not list fails to start here as on AWS.
+ * The local Lambda runtime's handle on one function: a child process that loads the handler's
+ * bundle (bundle.ts: the file Lambda runs) with exactly the function's environment (nothing
+ * inherited from this process), so each stack gets its own module instances and a handler reading
+ * a variable its manifest entry does not list fails to start here as on AWS.
  */
 import type { Context } from 'aws-lambda';
 import { join } from 'node:path';
-import { forkTypeScript } from '../fork-typescript';
+import { fileURLToPath } from 'node:url';
+import { forkNode } from '../fork-typescript';
+import { bundleHandler } from './bundle';
 import type { InstanceMessage, InvokeRequest, SerializedError } from './instance-protocol';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -24,7 +26,10 @@ export interface FunctionInstance {
 }
 
 export async function startFunctionInstance({ name, modulePath, env }: { name: string; modulePath: string; env: Record<string, string> }): Promise<FunctionInstance> {
-  const child = forkTypeScript(INSTANCE_ENTRY, [modulePath], { env });
+  const entryFile = modulePath.startsWith('file:') ? fileURLToPath(modulePath) : modulePath;
+  const [runner, handlerBundle] = await Promise.all([bundleHandler(INSTANCE_ENTRY), bundleHandler(entryFile)]);
+  // Source maps, as the deployed functions run (RUNTIME_ENVIRONMENT's NODE_OPTIONS): stack traces name the TypeScript lines.
+  const child = forkNode(runner, [handlerBundle], { env, nodeFlags: ['--enable-source-maps'] });
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   let nextId = 0;
   /** Set when a send fails: the process is going, whether or not its exit has been seen yet. */

@@ -1,9 +1,10 @@
 /**
- * One local function instance (forked by function-instance.ts with tsx loaded and exactly the
- * function's environment): loads the handler module as a Lambda cold start does, reports
+ * One local function instance (bundled and forked by function-instance.ts with exactly the
+ * function's environment): loads the handler's bundle as a Lambda cold start does, reports
  * whether it started, then runs the invocations the parent sends over IPC.
  */
 import type { Context } from 'aws-lambda';
+import { pathToFileURL } from 'node:url';
 import { lambdaContext } from './context';
 import type { InstanceMessage, InvokeRequest } from './instance-protocol';
 
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
   const modulePath = process.argv[2];
   let handler: Handler;
   try {
-    const loaded = (await import(modulePath)) as { handler?: Handler; default?: { handler?: Handler } };
+    const loaded = (await import(pathToFileURL(modulePath).href)) as { handler?: Handler; default?: { handler?: Handler } };
     // A CommonJS module's exports arrive as `default` when imported.
     const exported = loaded.handler ?? loaded.default?.handler;
     if (typeof exported !== 'function') throw new Error(`${modulePath} does not export a function named handler`);
