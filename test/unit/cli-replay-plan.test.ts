@@ -56,6 +56,19 @@ describe('planReplay: re-run exactly what the latest execution did not reach', (
     expect(planReplay(tolerated, tolerated)).toEqual(expected);
   });
 
+  it('after DeliveryTimeout the outcome is final: sends to the failed sockets only, never to those whose counts did not come', () => {
+    const delivery = { enqueued: 25, accounted: 22, delivered: 8, gone: 0, failed: 14, failedBy: { deadline: 14 } };
+    const timedOut = execution('b-1', { status: 'FAILED', error: 'DeliveryTimeout', partitions: { ...partitions, succeeded: 10, failed: 0 }, delivery });
+
+    expect(planReplay(timedOut, timedOut)).toEqual({ action: 'start', id: 'b-1-replay-1', input: { broadcastId: 'b-1', failedSockets: true }, failedSockets: 14 });
+  });
+
+  it('after DeliveryTimeout with no failed socket it refuses, saying why: the unaccounted clients may have the message', () => {
+    const timedOut = execution('b-1', { status: 'FAILED', error: 'DeliveryTimeout', partitions, delivery: { enqueued: 25, accounted: 0, delivered: 0, gone: 0, failed: 0 } });
+
+    expect(() => planReplay(timedOut, timedOut)).toThrow(/b-1 ended with no failed socket to replay \(0 of 25 connections accounted for\); the counts that never came are not replayed/);
+  });
+
   it('does nothing when every partition was reached', () => {
     const broadcast = execution('b-1', { summary: summary([]) });
 
