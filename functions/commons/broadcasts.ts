@@ -5,7 +5,7 @@
  * message or grows with the partition count:
  * - `message`: the kind and the message (≤ 128 KB), written once, read once per consumer container;
  * - `plan`: partition count, start time, timeout and `deliverBy`, the one delivery deadline (see deliveryDeadline);
- *   written once per execution (a replay restarts the clock), `deliverBy` moved later by ReadProgress;
+ *   written once per execution (a replay restarts the clock), `deliverBy` moved later by each enqueue and ReadProgress;
  * - `count#enqueued#<group>`: connections enqueued per partition for ENQUEUED_GROUP_SIZE partitions,
  *   each SET once (idempotent under retries and redrives);
  * - `count#delivered#<shard>`: delivered/gone/failed, ADDed to one of DELIVERY_COUNT_SHARDS items
@@ -288,12 +288,14 @@ export async function findEnqueued(tableName: string, broadcastId: string, parti
 /**
  * Records how many connections each partition enqueued, one small write per group item. SET (not
  * ADD) keeps it right when a child execution runs again: a partition's count is written once,
- * whatever the retries. Throttled writes are retried, then end in ThrottledError.
+ * whatever the retries. Throttled writes are retried, then end in ThrottledError. The plan's
+ * deadline moves with it (see extendDeadlineToEnqueue).
  */
 export async function recordEnqueued(tableName: string, broadcastId: string, counts: ReadonlyMap<number, number>, now = Date.now()): Promise<void> {
   const byGroup = groupByItem([...counts.keys()]);
-  await Promise.all(
-    [...byGroup].map(([item, members]) =>
+  await Promise.all([
+    extendDeadlineToEnqueue(tableName, broadcastId, now),
+    ...[...byGroup].map(([item, members]) =>
       withThrottlingRetries(`the enqueued counts of broadcast ${broadcastId}`, () =>
         dynamoDb.send(
           new UpdateCommand({
@@ -306,7 +308,30 @@ export async function recordEnqueued(tableName: string, broadcastId: string, cou
         ),
       ),
     ),
-  );
+  ]);
+}
+
+/**
+ * While the fan-out runs, the deadline is the latest enqueue so far + the timeout: consumers
+ * reading the plan then never give up on a socket before the deadline the state machine ends up
+ * judging by. One small conditional write per recordEnqueued; `lastEnqueuedAt` keeps it monotonic.
+ */
+async function extendDeadlineToEnqueue(tableName: string, broadcastId: string, now: number): Promise<void> {
+  try {
+    await withThrottlingRetries(`the deadline of broadcast ${broadcastId}`, () =>
+      dynamoDb.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: key(broadcastId, PLAN_ITEM),
+          UpdateExpression: 'SET deliverBy = deliveryTimeoutMs + :now, lastEnqueuedAt = :now',
+          ConditionExpression: 'attribute_exists(deliveryTimeoutMs) AND (attribute_not_exists(lastEnqueuedAt) OR lastEnqueuedAt < :now)',
+          ExpressionAttributeValues: { ':now': now },
+        }),
+      ),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
 }
 
 /** The attribute of a count item holding the failures of one reason. */

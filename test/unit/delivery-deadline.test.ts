@@ -6,8 +6,8 @@
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler as readProgress } from '../../functions/read-progress';
-import { DELIVERY_GRACE_MS, progressOf, type BroadcastState } from '#commons/broadcasts';
-import { budgetUntil, type CallBudget } from '#commons/delivery';
+import { DELIVERY_GRACE_MS, progressOf, recordEnqueued, type BroadcastState } from '#commons/broadcasts';
+import { budgetUntil, PlannedDeadline, type CallBudget } from '#commons/delivery';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const TIMEOUT_MS = 900_000;
@@ -66,6 +66,19 @@ describe('ReadProgress and the plan\'s deadline', () => {
   });
 });
 
+describe('the fan-out moves the deadline with each enqueue', () => {
+  test('recording enqueued counts sets the plan\'s deadline to this enqueue + the timeout, unless a later enqueue already did', async () => {
+    dynamo.on(UpdateCommand).resolves({});
+    await recordEnqueued('Broadcasts', 'b1', new Map([[3, 40]]), 7_000);
+    const plan = dynamo.commandCalls(UpdateCommand).map((call) => call.args[0].input).find((input) => input.Key!.item === 'plan');
+    expect(plan).toMatchObject({
+      UpdateExpression: 'SET deliverBy = deliveryTimeoutMs + :now, lastEnqueuedAt = :now',
+      ConditionExpression: 'attribute_exists(deliveryTimeoutMs) AND (attribute_not_exists(lastEnqueuedAt) OR lastEnqueuedAt < :now)',
+      ExpressionAttributeValues: { ':now': 7_000 },
+    });
+  });
+});
+
 describe('the budget closes at the deadline', () => {
   /** A budget that grants every call after `grantMs` of the test clock, and records what it was told. */
   function fakeBudget(clock: { now: number }, grantMs = 0) {
@@ -81,11 +94,13 @@ describe('the budget closes at the deadline', () => {
     };
     return { budget, told };
   }
+  /** A deadline of 2,000 on the test clock that the plan never moves. */
+  const fixedDeadline = (clock: { now: number }) => new PlannedDeadline(async () => 2_000, 2_000, () => clock.now);
 
   test('before the deadline it grants what the budget grants; at it, nothing, without asking the budget', async () => {
     const clock = { now: 1_000 };
     const { budget, told } = fakeBudget(clock);
-    const closing = budgetUntil(budget, 2_000, () => clock.now);
+    const closing = budgetUntil(budget, fixedDeadline(clock));
     closing.expect(2);
     await expect(closing.take()).resolves.toBe(true);
     clock.now = 2_000;
@@ -97,6 +112,35 @@ describe('the budget closes at the deadline', () => {
   test('a grant that comes after the deadline starts no call', async () => {
     const clock = { now: 1_900 };
     const { budget } = fakeBudget(clock, 200);
-    await expect(budgetUntil(budget, 2_000, () => clock.now).take()).resolves.toBe(false);
+    await expect(budgetUntil(budget, fixedDeadline(clock)).take()).resolves.toBe(false);
+  });
+});
+
+describe('the deadline a consumer knows', () => {
+  test('once it has come, the plan is read again: an enqueue since then moved it, so it has not passed', async () => {
+    const clock = { now: 1_000 };
+    const reads: number[] = [];
+    const deadline = new PlannedDeadline(async () => (reads.push(clock.now), 9_000), 2_000, () => clock.now);
+
+    await expect(deadline.passed()).resolves.toBe(false);
+    clock.now = 2_500;
+    await expect(deadline.passed()).resolves.toBe(false);
+    expect(deadline.knownMs).toBe(9_000);
+    clock.now = 9_000;
+    await expect(deadline.passed()).resolves.toBe(true);
+    expect(reads).toEqual([2_500, 9_000]);
+  });
+
+  test('past it, the plan is read at most once a second, and a failed read keeps the deadline known', async () => {
+    const clock = { now: 2_000 };
+    let reads = 0;
+    const deadline = new PlannedDeadline(async () => (reads++, Promise.reject(new Error('DynamoDB did not answer'))), 2_000, () => clock.now);
+
+    await expect(deadline.passed()).resolves.toBe(true);
+    clock.now = 2_500;
+    await expect(deadline.passed()).resolves.toBe(true);
+    clock.now = 3_000;
+    await expect(deadline.passed()).resolves.toBe(true);
+    expect(reads).toBe(1);
   });
 });

@@ -22,7 +22,7 @@ const enqueuedWrites = () =>
   dynamo
     .commandCalls(UpdateCommand)
     .map((c) => c.args[0].input)
-    .filter((i) => i.TableName === 'Broadcasts');
+    .filter((i) => i.TableName === 'Broadcasts' && i.Key!.item !== 'plan');
 
 /** Partition attribute → count, over every enqueued-count write so far. */
 const recordedCounts = () =>
