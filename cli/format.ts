@@ -91,7 +91,11 @@ function nextStep(s: BroadcastStatus): string | undefined {
       return `swarmcast replay ${s.broadcastId} sends to ${missedText(s.summary!.failedPartitions.length, s.summary!.failed)}, once the cause is fixed`;
     case 'failed':
       if (s.error === 'DeliveryIncomplete') return `swarmcast replay ${s.broadcastId} sends to ${missedText(0, s.delivery?.failed ?? 0)} (never to a socket that has the message), once the cause is fixed`;
-      if (s.error === 'DeliveryTimeout') return "every partition was enqueued but delivery stopped progressing: look for delivery tasks on the shard queues' dead-letter queues";
+      if (s.error === 'DeliveryTimeout') {
+        const failed = s.delivery?.failed ?? 0;
+        const lost = "the counts still missing a grace past the deadline are lost (look for delivery tasks on the shard queues' dead-letter queues) and never replayed";
+        return failed > 0 ? `swarmcast replay ${s.broadcastId} sends to ${missedText(0, failed)}; ${lost}` : lost;
+      }
       if (s.partitions) return `once the cause is fixed, swarmcast replay ${s.broadcastId} re-runs the failed partitions (the ones already enqueued are not sent again)`;
       if (s.kind === 'replay') return `it failed before visiting any partition: once the cause is fixed, swarmcast replay ${s.broadcastId} asks again`;
       return 'it failed before visiting any partition, so nothing was sent: fix the cause and send again';

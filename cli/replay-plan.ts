@@ -8,7 +8,9 @@
  *   execution `{"broadcastId", "failedSockets": true}` sends to exactly the failed sockets kept
  *   by the consumers, and to the partitions not reached;
  * - succeeded with every partition reached and no socket failed: nothing to do;
- * - failed with DeliveryTimeout: every partition was enqueued, so nothing is replayed.
+ * - failed with DeliveryTimeout: its outcome is final too (no consumer posts after the deadline, and
+ *   the execution ended a grace past it), so the failed sockets are replayed as above; the sockets
+ *   whose counts never came may have the message and are never sent to. With none failed, nothing is.
  */
 import type { BroadcastStatus } from './broadcast-status';
 import { isRunning } from './broadcast-status';
@@ -23,14 +25,14 @@ export function planReplay(broadcast: BroadcastStatus, latest: BroadcastStatus):
   if (isRunning(latest.status)) {
     throw new CliError(`${latest.id} is still running: wait for it to end (swarmcast status ${latest.id} --watch), then replay what it did not reach`);
   }
-  if (latest.error === 'DeliveryTimeout') {
-    // Every partition was enqueued, but deliveries stopped being counted: tasks left on a shard's
-    // dead-letter queue, or counts lost. Redriving would re-enter the timeout, not deliver anything.
+  const timedOut = latest.error === 'DeliveryTimeout';
+  const failedSockets = timedOut || latest.error === 'DeliveryIncomplete' || latest.status === 'SUCCEEDED' ? (latest.delivery?.failed ?? 0) : 0;
+  if (timedOut && failedSockets === 0) {
+    // Redriving or replaying partitions would send the message again to clients that have it.
     throw new CliError(
-      `${latest.id} enqueued its partitions but delivery stopped progressing (${latest.delivery ? `${latest.delivery.accounted} of ${latest.delivery.enqueued} connections accounted for` : 'no counts'}); look for delivery tasks on the shard queues' dead-letter queues — replaying partitions would send the message again to clients that have it`,
+      `${latest.id} ended with no failed socket to replay (${latest.delivery ? `${latest.delivery.accounted} of ${latest.delivery.enqueued} connections accounted for` : 'no counts'}); the counts that never came are not replayed, since those clients may have the message: look for delivery tasks on the shard queues' dead-letter queues`,
     );
   }
-  const failedSockets = latest.error === 'DeliveryIncomplete' || latest.status === 'SUCCEEDED' ? (latest.delivery?.failed ?? 0) : 0;
   if (failedSockets > 0) return { ...startReplay(broadcast, { broadcastId: broadcast.id, failedSockets: true }), failedSockets };
   if (latest.status !== 'SUCCEEDED') {
     if (latest.partitions) return { action: 'redrive', id: latest.id, failedPartitions: latest.partitions.total - latest.partitions.succeeded };

@@ -35,7 +35,8 @@ async function runCase({ name, clients: clientCount, deadlineMs }: CaseRequest):
   const make = FAULT_CASES.find((make) => make().name === name);
   if (!make) throw new Error(`no fault case named "${name}"`);
   const fault = make();
-  const stack = await startLocalStack({ progressPollMs: 200, ...fault.stack, config: { ...MATRIX_CONFIG, ...fault.stack?.config } });
+  const options = typeof fault.stack === 'function' ? fault.stack(clientCount) : fault.stack;
+  const stack = await startLocalStack({ progressPollMs: 200, ...options, config: { ...MATRIX_CONFIG, ...options?.config } });
   const sfn = localSfnClient(stack);
   const dynamo = localDynamo(stack);
   let clients: FaultClients | undefined;
@@ -68,9 +69,10 @@ async function runCase({ name, clients: clientCount, deadlineMs }: CaseRequest):
         const report = owed.report();
         return report.delivered >= report.alive || (await status().catch(() => 'RUNNING')) !== 'RUNNING';
       },
-      async ended() {
+      async ended(arn = executionArn!) {
+        const statusOf = async () => (await sfn.send(new DescribeExecutionCommand({ executionArn: arn }))).status ?? 'UNKNOWN';
         while (Date.now() < deadline) {
-          if ((await status().catch(() => 'RUNNING')) !== 'RUNNING' && (await idle())) return;
+          if ((await statusOf().catch(() => 'RUNNING')) !== 'RUNNING' && (await idle())) return;
           await sleep(200);
         }
       },
@@ -79,9 +81,9 @@ async function runCase({ name, clients: clientCount, deadlineMs }: CaseRequest):
     await fault.during?.(run);
     await run.ended();
     log(`broadcast ended: ${await status()}`);
-    await fault.after?.(run);
+    const replayed = await fault.after?.(run);
     const ms = Date.now() - startedAt;
-    const execution = await describe();
+    const execution = replayed ? await sfn.send(new DescribeExecutionCommand({ executionArn: replayed.executionArn })) : await describe();
     const finalStatus = `${execution.status}${execution.error ? ` ${execution.error}` : ''}${Date.now() >= deadline ? ' at the deadline' : ''}`;
     // Late copies (a redelivered batch) arrive within moments of the queues draining.
     await sleep(1_000);
@@ -91,7 +93,8 @@ async function runCase({ name, clients: clientCount, deadlineMs }: CaseRequest):
     const countersExact = await sweepAndCompare(run, report.open);
     // The broadcast's own count of posts that got no answer and went out again (its summary, the execution's output).
     const unanswered = (JSON.parse(execution.output ?? '{}') as { unanswered?: number }).unanswered ?? 0;
-    return { name, alive: report.alive, delivered: report.delivered, duplicates: report.duplicates, countersExact, status: finalStatus, ms, duplicatesAllowed: fault.duplicatesAllowed, unanswered };
+    const { outcome, outcomeProblems } = replayed ?? {};
+    return { name, alive: report.alive, delivered: report.delivered, duplicates: report.duplicates, countersExact, status: finalStatus, ms, duplicatesAllowed: fault.duplicatesAllowed, unanswered, outcome, outcomeProblems };
   } finally {
     await clients?.closeAll();
     await stack.stop().catch((error) => log(`stopping the stack failed: ${error}`));

@@ -4,11 +4,14 @@
  * DynamoDB, SQS and @connections), or what happens to processes and clients while the broadcast
  * runs. Each entry is a factory, so every case starts with its own switches.
  */
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { RedriveExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, RedriveExecutionCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { readBroadcastStatus } from '../cli/broadcast-status';
 import type { InjectedFault } from '../local/fault-proxy';
 import type { LocalStack, LocalStackOptions } from '../local/stack';
 import { type FaultClients, sleep } from './clients';
+import { outcomeProblemsOf, type ReportedCounts } from './verdict';
 
 /** What a case's hooks can see and do while its broadcast runs. */
 export interface CaseContext {
@@ -20,22 +23,22 @@ export interface CaseContext {
   deliveredTo(fraction: number): Promise<void>;
   /** True once every client owed the message and still open has it, or the execution ended, or the deadline passed. */
   settled(): Promise<boolean>;
-  /** Waits until the execution has ended and the shard queues are drained (or the deadline passed). */
-  ended(): Promise<void>;
+  /** Waits until the execution (the broadcast's unless given) has ended and the shard queues are drained (or the deadline passed). */
+  ended(executionArn?: string): Promise<void>;
   log(line: string): void;
 }
 
 export interface FaultCase {
   /** Short, unique, used by `--case`. */
   name: string;
-  /** Options of this case's local stack (fault rules close over the case's own switches). */
-  stack?: Partial<LocalStackOptions>;
+  /** Options of this case's local stack (fault rules close over the case's own switches), or them for the case's client count. */
+  stack?: Partial<LocalStackOptions> | ((clients: number) => Partial<LocalStackOptions>);
   /** Size of the broadcast message's padding in bytes (default 1 KiB). */
   messageBytes?: number;
   /** The fault, run from the moment the broadcast starts. */
   during?(run: CaseContext): Promise<void>;
-  /** Run after the broadcast ended, before measuring (the redrive). */
-  after?(run: CaseContext): Promise<void>;
+  /** Run after the broadcast ended, before measuring (the redrive, or the replays: then it says which execution to judge). */
+  after?(run: CaseContext): Promise<ReplayedOutcome | void>;
   /** Duplicates the case tolerates, set by the fault itself (the consumer kill); 0 by default. */
   duplicatesAllowed: number;
 }
@@ -83,6 +86,61 @@ function outage(name: string, service: 'dynamoDbFaults' | 'sqsFaults', fault: In
       run.log(`${service}: back`);
     },
   };
+}
+
+/** What a case that replays its broadcast measured of it: see CaseMeasurement's `outcome`. */
+export interface ReplayedOutcome {
+  /** The last replay: its status is the case's. */
+  executionArn: string;
+  outcome: string;
+  outcomeProblems: string[];
+}
+
+/** The delivery deadline of the cases that outlive it (the least deliveryTimeoutSeconds allows). */
+const SHORT_DEADLINE_SECONDS = 10;
+/** How long a client may take to read a message its post was answered for. */
+const LATE_READ_MS = 5_000;
+/** Failed-socket replays a case makes at most before it is judged on the last one. */
+const MAX_REPLAYS = 3;
+
+interface ReplayOptions {
+  /** The failure reasons the case expects; a socket failed for another is an untrue outcome. */
+  reasons: readonly string[];
+  /** The case's own expectations of the counts: what is wrong with them. */
+  check?: (reported: ReportedCounts) => string[];
+  /** Fixes the cause before the replays. */
+  fix?: () => void;
+}
+
+/**
+ * Checks the ended broadcast's counts (as `swarmcast status` shows them) against what its clients
+ * saw, then replays its failed sockets, as `swarmcast replay` does, until a replay succeeds.
+ */
+async function checkThenReplay(run: CaseContext, { reasons, check = () => [], fix }: ReplayOptions): Promise<ReplayedOutcome> {
+  const broadcastId = run.executionArn.slice(run.executionArn.lastIndexOf(':') + 1);
+  const target = { where: 'local' as const, sfn: run.sfn, stateMachineArn: run.stack.stateMachineArn, description: 'the case\'s local stack', pollIntervalMs: 200 };
+  const ended = await readBroadcastStatus(target, broadcastId, { withReplays: false });
+  // A post is answered once the gateway has written it: its client may read it moments later.
+  const readBy = Date.now() + LATE_READ_MS;
+  while (run.clients.report().delivered < (ended.delivery?.delivered ?? 0) && Date.now() < readBy) await sleep(50);
+  const outcomeProblems = [...outcomeProblemsOf(ended.delivery, run.clients.report(), reasons), ...(ended.delivery ? check(ended.delivery) : [])];
+  const reasonsText = Object.entries(ended.delivery?.failedBy ?? {}).map(([reason, count]) => `${count} ${reason}`).join(', ');
+  let outcome = `${ended.status}${ended.error ? ` ${ended.error}` : ''} (${ended.delivery?.delivered ?? '?'} delivered, ${ended.delivery?.failed ?? '?'} failed${reasonsText ? `: ${reasonsText}` : ''})`;
+  run.log(`broadcast: ${outcome}${outcomeProblems.length > 0 ? `; untrue: ${outcomeProblems.join('; ')}` : ''}`);
+  fix?.();
+  let executionArn = run.executionArn;
+  for (let replay = 1; ended.status !== 'SUCCEEDED' && replay <= MAX_REPLAYS; replay++) {
+    const started = await run.sfn.send(
+      new StartExecutionCommand({ stateMachineArn: run.stack.stateMachineArn, name: `${broadcastId}-replay-${replay}`, input: JSON.stringify({ broadcastId, failedSockets: true }) }),
+    );
+    executionArn = started.executionArn!;
+    await run.ended(executionArn);
+    const { status, error } = await run.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    run.log(`replay ${replay}: ${status}${error ? ` ${error}` : ''}`);
+    outcome = `${outcome}, replay ${replay} ${status}`;
+    if (status === 'SUCCEEDED') break;
+  }
+  return { executionArn, outcome, outcomeProblems };
 }
 
 /** Pids of this process's children whose command line contains `fragment` (a worker or function instance it forked). */
@@ -197,6 +255,42 @@ export const FAULT_CASES: readonly (() => FaultCase)[] = [
         await run.sfn.send(new RedriveExecutionCommand({ executionArn: run.executionArn }));
         await run.ended();
       },
+    };
+  },
+  () => ({
+    // A quota that delivers to the clients in 1.5 × the deadline (the default budget far above it, as
+    // a new user's would be): about a third fail at the deadline. Handshakes draw on it too.
+    name: 'quota-below-the-deadline',
+    duplicatesAllowed: 0,
+    stack: (clients) => {
+      const ratePerSecond = Math.max(2, Math.ceil(clients / (1.5 * SHORT_DEADLINE_SECONDS)));
+      return { quota: { ratePerSecond, burst: Math.ceil(ratePerSecond / 2) }, connectRate: 'off', config: { deliveryTimeoutSeconds: SHORT_DEADLINE_SECONDS } };
+    },
+    after: (run) => checkThenReplay(run, { reasons: ['deadline', 'slowReader'] }),
+  }),
+  () => {
+    // One socket in ten answers 429 to every post, as API Gateway does while a client's buffer is full,
+    // until the broadcast has ended; the healthy ones beside them must all get it in time.
+    let slowReading = true;
+    const slow = new Set<string>();
+    const isSlow = (connectionId: string) => createHash('sha256').update(connectionId).digest()[0] % 10 === 0;
+    return {
+      name: 'slow-readers-beside-healthy',
+      duplicatesAllowed: 0,
+      stack: {
+        config: { deliveryTimeoutSeconds: SHORT_DEADLINE_SECONDS },
+        connectionsFaults: (method, connectionId) => {
+          if (method !== 'POST' || !slowReading || !isSlow(connectionId)) return undefined;
+          slow.add(connectionId);
+          return 429;
+        },
+      },
+      after: (run) =>
+        checkThenReplay(run, {
+          reasons: ['slowReader'],
+          check: ({ failed }) => (failed === slow.size ? [] : [`${failed} failed, ${slow.size} slow readers`]),
+          fix: () => (slowReading = false),
+        }),
     };
   },
   () => ({

@@ -29,8 +29,41 @@ export interface CaseMeasurement {
    * this many are allowed in any case: the broadcast's summary and `status` report them.
    */
   unanswered: number;
+  /**
+   * In a case that replays its broadcast (it ended with failed sockets): how the broadcast itself
+   * ended, with its counts and the replays it took. `status` is then the last replay's.
+   */
+  outcome?: string;
+  /** Where the broadcast's own counts, once it ended, were not the truth its clients saw; empty when they were. */
+  outcomeProblems?: string[];
   /** Set when the case could not be run to a measurement (a setup step threw). */
   error?: string;
+}
+
+/** A broadcast's counts once its execution ended, as `swarmcast status` shows them. */
+export interface ReportedCounts {
+  enqueued: number;
+  accounted: number;
+  delivered: number;
+  failed: number;
+  failedBy?: Partial<Record<string, number>>;
+}
+
+/**
+ * Where the counts of an ended broadcast differ from what its clients saw (no client closed during
+ * it): every socket accounted for, `delivered` the clients that have it, `failed` those that do not,
+ * and no socket failed for a reason outside `reasons` (when given).
+ */
+export function outcomeProblemsOf(reported: ReportedCounts | undefined, clients: { alive: number; delivered: number }, reasons?: readonly string[]): string[] {
+  if (!reported) return ['the ended execution reported no counts'];
+  const problems: string[] = [];
+  if (reported.accounted !== reported.enqueued) problems.push(`${reported.enqueued - reported.accounted} of ${reported.enqueued} sockets unaccounted for when it ended`);
+  if (reported.delivered !== clients.delivered) problems.push(`it counted ${reported.delivered} delivered, ${clients.delivered} clients had it`);
+  if (reported.failed !== clients.alive - clients.delivered) problems.push(`it counted ${reported.failed} failed, ${clients.alive - clients.delivered} clients lacked it`);
+  for (const [reason, count] of Object.entries(reported.failedBy ?? {})) {
+    if (reasons && !reasons.includes(reason) && (count ?? 0) > 0) problems.push(`${count} failed as ${reason}`);
+  }
+  return problems;
 }
 
 export interface Verdict {
@@ -58,6 +91,8 @@ export function judge(measurement: CaseMeasurement): Verdict {
       reasons.push(allowed === 0 ? `${measurement.duplicates} duplicates` : `${measurement.duplicates} duplicates > ${allowed} allowed (${allowanceText(measurement)})`);
     }
     if (!measurement.countersExact) reasons.push('counters not exact after the sweep');
+    // A broadcast whose counts are not the truth sends operators to a replay that duplicates or misses.
+    for (const problem of measurement.outcomeProblems ?? []) reasons.push(`outcome untrue: ${problem}`);
     // An execution that says FAILED (or never ends) when every client has the message sends operators to a replay that duplicates.
     if (measurement.status !== 'SUCCEEDED') reasons.push(`execution ${measurement.status}`);
   }
@@ -86,7 +121,7 @@ export function caseLine(measurement: CaseMeasurement, verdict: Verdict = judge(
         `missed ${missedOf(measurement)}`,
         `duplicates ${measurement.duplicates}${duplicatesAllowedOf(measurement) > 0 ? ` (≤ ${duplicatesAllowedOf(measurement)} allowed: ${allowanceText(measurement)})` : ''}`,
         `counters ${measurement.countersExact ? 'exact' : 'WRONG'}`,
-        measurement.status,
+        measurement.outcome ? `broadcast ${measurement.outcome}, then ${measurement.status}` : measurement.status,
         `${(measurement.ms / 1000).toFixed(1)} s`,
       ].join(', ');
   const judged = verdict.pass ? 'PASS' : `FAIL (${verdict.reasons.join('; ')})`;
@@ -112,7 +147,7 @@ export function markdownTable(measurements: CaseMeasurement[]): string {
     const verdict = judge(m);
     const cells = m.error
       ? [m.name, '–', '–', '–', '–', '–', '–', '–']
-      : [m.name, m.alive, m.delivered, missedOf(m), m.duplicates, m.countersExact ? 'yes' : 'no', m.status, `${(m.ms / 1000).toFixed(1)} s`];
+      : [m.name, m.alive, m.delivered, missedOf(m), m.duplicates, m.countersExact ? 'yes' : 'no', m.outcome ? `${m.outcome}, then ${m.status}` : m.status, `${(m.ms / 1000).toFixed(1)} s`];
     const passed = m.duplicates > 0 ? `pass (≤ ${duplicatesAllowedOf(m)} allowed: ${allowanceText(m)})` : 'pass';
     return `| ${[...cells, verdict.pass ? passed : `**fail**: ${verdict.reasons.join('; ')}`].join(' | ')} |`;
   });

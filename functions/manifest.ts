@@ -87,7 +87,8 @@ export const FUNCTION_MANIFEST = {
     connectionsApi: [],
     settings: [ENV.connectionIdsPerMessage, ENV.queryConcurrency],
   },
-  'read-progress': { tables: { broadcasts: 'read' }, sendsToShardQueues: false, connectionsApi: [], settings: [] },
+  // Writes the plan's delivery deadline once the fan-out has ended.
+  'read-progress': { tables: { broadcasts: 'readWrite' }, sendsToShardQueues: false, connectionsApi: [], settings: [] },
   'post-message': {
     // rateBudget: every @connections call is leased from the account's delivery budget.
     // connections: deletes the rows of sockets that answered 410; it never reads them.
@@ -102,7 +103,6 @@ export const FUNCTION_MANIFEST = {
       ENV.maxDeliveryAttempts,
       ENV.deliveryRatePerSecond,
       ENV.sweepRatePerSecond,
-      ENV.deliveryTimeoutSeconds,
     ],
   },
 } as const satisfies Record<string, FunctionNeeds>;

@@ -33,7 +33,6 @@ const delivery = new DeliveryService(
     deliveryRatePerSecond,
     sweepRatePerSecond: getIntegerFromEnv(ENV.sweepRatePerSecond, { min: 1, max: deliveryRatePerSecond }),
     leaseStore: new DynamoDbLeaseStore(getStringFromEnv(ENV.rateBudgetTable)),
-    deliveryTimeoutMs: getIntegerFromEnv(ENV.deliveryTimeoutSeconds, { min: 1 }) * 1000,
   },
   new ConnectionPoster(endpoint, managementApi, postConcurrency),
   managementApi,

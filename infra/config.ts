@@ -4,7 +4,7 @@
  * (`"swarmcast": { "shards": 20 }`) or construct props. The local stack starts from the same defaults.
  */
 import { AWS_LIMITS } from '#commons/aws-limits';
-import { MAX_SQS_MESSAGE_BYTES } from '#commons/constants';
+import { DELIVERY_GRACE_SECONDS, MAX_SQS_MESSAGE_BYTES } from '#commons/constants';
 
 /** Every number swarmcast runs with. */
 export interface SwarmcastConfig {
@@ -46,7 +46,10 @@ export interface SwarmcastConfig {
   connectionTtlSeconds: number;
   /** Seconds between progress reads while awaiting delivery. */
   progressPollSeconds: number;
-  /** The broadcast fails if delivery is not finished this long after its last partition was enqueued (or its start). */
+  /**
+   * The delivery deadline: sockets not delivered this long after the last partition was enqueued
+   * (or the start) count as failed (`deadline`, or `slowReader` after 429s); replay re-sends to them.
+   */
   deliveryTimeoutSeconds: number;
   /** EventBridge schedule expression for the stale-connection sweep. */
   sweepSchedule: string;
@@ -240,9 +243,12 @@ export const HISTORY_EVENTS_FIXED = 100;
 /** The original run and one redrive: a redrive continues the same history and awaits delivery again. */
 export const AWAIT_RUNS_PER_EXECUTION = 2;
 
-/** The most history events one execution can reach with these settings (ReadProgress times out deliveryTimeoutSeconds after the last enqueue). */
+/**
+ * The most history events one execution can reach with these settings: ReadProgress polls until
+ * the deadline (deliveryTimeoutSeconds after the last enqueue) and at most DELIVERY_GRACE_SECONDS past it.
+ */
 export function maxHistoryEvents(config: Pick<SwarmcastConfig, 'deliveryTimeoutSeconds' | 'progressPollSeconds'>): number {
-  const pollsPerRun = Math.ceil(config.deliveryTimeoutSeconds / config.progressPollSeconds) + 1;
+  const pollsPerRun = Math.ceil((config.deliveryTimeoutSeconds + DELIVERY_GRACE_SECONDS) / config.progressPollSeconds) + 1;
   return HISTORY_EVENTS_FIXED + AWAIT_RUNS_PER_EXECUTION * pollsPerRun * HISTORY_EVENTS_PER_POLL;
 }
 
@@ -298,6 +304,6 @@ function assertWithinHistoryLimit(config: SwarmcastConfig): void {
   const maxPolls = Math.floor(((limit - HISTORY_EVENTS_FIXED) / AWAIT_RUNS_PER_EXECUTION / HISTORY_EVENTS_PER_POLL) - 1);
   throw new InvalidConfigError(
     `swarmcast settings deliveryTimeoutSeconds=${config.deliveryTimeoutSeconds} and progressPollSeconds=${config.progressPollSeconds} allow ${maxHistoryEvents(config).toLocaleString('en-US')} history events in one execution (a redrive included), over Step Functions' ${limit.toLocaleString('en-US')}: ` +
-      `deliveryTimeoutSeconds / progressPollSeconds must be at most ${maxPolls} (e.g. progressPollSeconds >= ${Math.ceil(config.deliveryTimeoutSeconds / maxPolls)})`,
+      `(deliveryTimeoutSeconds + ${DELIVERY_GRACE_SECONDS} s of grace) / progressPollSeconds must be at most ${maxPolls} (e.g. progressPollSeconds >= ${Math.ceil((config.deliveryTimeoutSeconds + DELIVERY_GRACE_SECONDS) / maxPolls)})`,
   );
 }

@@ -9,6 +9,7 @@ import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import type { Construct } from 'constructs';
 import { ENV } from '#commons/environment';
+import { CONSUMER_TIMEOUT_SECONDS } from '#commons/constants';
 import { broadcastsTable, connectionsTable, rateBudgetTable } from '#commons/tables';
 import { InvalidConfigError, type SwarmcastConfig } from './config';
 import { OperationsDashboard } from './constructs/operations-dashboard';
@@ -69,7 +70,7 @@ export class SwarmcastStack extends Stack {
 
     // The delivery hot loop: one PostToConnection per socket, CPU-bound in signing and I/O
     // bookkeeping, so it gets a full vCPU (1,769 MB) and a timeout that leaves room for 429 back-off.
-    const postMessageTimeout = Duration.seconds(60);
+    const postMessageTimeout = Duration.seconds(CONSUMER_TIMEOUT_SECONDS);
     const postMessage = new SwarmcastFunction(this, 'PostMessage', {
       name: 'post-message',
       description: 'Shard queue consumer: post the message to each connection id, sweep gone ones.',

@@ -4,7 +4,8 @@
  * most 1,000 WCU/s per partition, so nothing written during delivery shares an item with the
  * message or grows with the partition count:
  * - `message`: the kind and the message (≤ 128 KB), written once, read once per consumer container;
- * - `plan`: partition count, start time and timeout; written once per execution (a replay restarts the clock);
+ * - `plan`: partition count, start time, timeout and `deliverBy`, the one delivery deadline (see deliveryDeadline);
+ *   written once per execution (a replay restarts the clock), `deliverBy` moved later by each enqueue and ReadProgress;
  * - `count#enqueued#<group>`: connections enqueued per partition for ENQUEUED_GROUP_SIZE partitions,
  *   each SET once (idempotent under retries and redrives);
  * - `count#delivered#<shard>`: delivered/gone/failed, ADDed to one of DELIVERY_COUNT_SHARDS items
@@ -31,6 +32,7 @@ import { BroadcastNotFoundError, InvalidBroadcastError, isThrottlingError, Throt
 import { jitteredBackoffMs, sleep } from '#commons/helpers/concurrency';
 import { broadcastsTable } from '#commons/tables';
 import { AWS_LIMITS } from '#commons/aws-limits';
+import { DELIVERY_GRACE_SECONDS } from '#commons/constants';
 
 const BROADCAST_ID = broadcastsTable.partitionKey.name;
 const ITEM = broadcastsTable.sortKey.name;
@@ -86,7 +88,7 @@ export interface NewBroadcast {
   /** Partitions 0..partitionCount-1 are planned: every broadcast visits every partition. */
   partitionCount: number;
   startedAt: number;
-  /** The broadcast fails when delivery is unfinished this long after the last enqueue (or the start). */
+  /** Sockets not delivered this long after the last enqueue (or the start) count as failed. */
   deliveryTimeoutMs: number;
 }
 
@@ -95,7 +97,15 @@ export interface BroadcastPlan {
   partitionCount: number;
   startedAt: number;
   deliveryTimeoutMs: number;
+  /**
+   * The delivery deadline (epoch ms) consumers and ReadProgress both go by: no post starts after
+   * it. Absent only in plans written before it existed (deliveryDeadline then computes it).
+   */
+  deliverBy?: number;
 }
+
+/** ReadProgress waits this long past the deadline for the last counts (see DELIVERY_GRACE_SECONDS). */
+export const DELIVERY_GRACE_MS = DELIVERY_GRACE_SECONDS * 1000;
 
 /** The counters of a broadcast, summed over its count items. */
 export interface BroadcastCounters extends DeliveryCounts {
@@ -153,7 +163,8 @@ export async function createBroadcast(tableName: string, broadcast: NewBroadcast
       throw new InvalidBroadcastError(`broadcast ${broadcastId} already exists; to send to its failed partitions again, start a replay with {"broadcastId", "partitions"}`);
     }
   }
-  const plan: BroadcastPlan = { kind, partitionCount, startedAt, deliveryTimeoutMs };
+  // Fan-out has not begun: the deadline counts from the start until ReadProgress knows the last enqueue.
+  const plan: BroadcastPlan = { kind, partitionCount, startedAt, deliveryTimeoutMs, deliverBy: startedAt + deliveryTimeoutMs };
   await dynamoDb.send(new PutCommand({ TableName: tableName, Item: { ...key(broadcastId, PLAN_ITEM), ...plan, expiresAt: expiresAt(startedAt) } }));
   return plan;
 }
@@ -161,7 +172,49 @@ export async function createBroadcast(tableName: string, broadcast: NewBroadcast
 export async function getBroadcastPlan(tableName: string, broadcastId: string): Promise<BroadcastPlan> {
   const { Item } = await dynamoDb.send(new GetCommand({ TableName: tableName, Key: key(broadcastId, PLAN_ITEM), ConsistentRead: true }));
   if (!Item) throw new BroadcastNotFoundError(`no broadcast with id ${broadcastId}`);
-  return { kind: Item.kind, partitionCount: Item.partitionCount, startedAt: Item.startedAt, deliveryTimeoutMs: Item.deliveryTimeoutMs } as BroadcastPlan;
+  return { kind: Item.kind, partitionCount: Item.partitionCount, startedAt: Item.startedAt, deliveryTimeoutMs: Item.deliveryTimeoutMs, deliverBy: Item.deliverBy } as BroadcastPlan;
+}
+
+/**
+ * The delivery deadline a consumer goes by: the plan's `deliverBy` (start + timeout for plans
+ * without one). A throttled read ends in ThrottledError; the consumer re-queues the task unsent.
+ */
+export async function getDeliverBy(tableName: string, broadcastId: string): Promise<number> {
+  const { Item } = await withThrottlingRetries(`the plan of broadcast ${broadcastId}`, () =>
+    dynamoDb.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: key(broadcastId, PLAN_ITEM),
+        ConsistentRead: true,
+        ProjectionExpression: 'deliverBy, startedAt, deliveryTimeoutMs',
+      }),
+    ),
+  );
+  if (!Item) throw new BroadcastNotFoundError(`no broadcast with id ${broadcastId}`);
+  const deliverBy = (Item.deliverBy as number | undefined) ?? (Item.startedAt as number) + (Item.deliveryTimeoutMs as number);
+  if (!Number.isFinite(deliverBy)) throw new InvalidBroadcastError(`broadcast ${broadcastId} has a plan with no deadline: deliverBy, or startedAt and deliveryTimeoutMs, must be numbers`);
+  return deliverBy;
+}
+
+/**
+ * Moves the plan's deadline later to `deliverBy`, never earlier: ReadProgress does once the fan-out
+ * has ended (and again if a redrive enqueues later), so consumers go by the deadline it judges by.
+ */
+export async function extendDeliverBy(tableName: string, broadcastId: string, deliverBy: number): Promise<void> {
+  try {
+    await dynamoDb.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: key(broadcastId, PLAN_ITEM),
+        UpdateExpression: 'SET deliverBy = :deliverBy',
+        ConditionExpression: 'attribute_exists(#id) AND (attribute_not_exists(deliverBy) OR deliverBy < :deliverBy)',
+        ExpressionAttributeNames: { '#id': BROADCAST_ID },
+        ExpressionAttributeValues: { ':deliverBy': deliverBy },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
 }
 
 /** Reads just what a consumer needs to deliver: the kind and the message. A throttled read ends in ThrottledError. */
@@ -184,10 +237,10 @@ export async function getBroadcastPayload(tableName: string, broadcastId: string
 }
 
 /**
- * A replay restarts the clock. The plan stays "every partition": a replay's partitions are among
- * them, and a partition count raised since the broadcast widens it. A replay of a broadcast
- * still delivering (sockets unaccounted for, its delivery timeout not reached) is refused, as
- * `swarmcast replay` refuses it: what it would replay is not known yet.
+ * A replay restarts the clock, its deadline included. The plan stays "every partition": a replay's
+ * partitions are among them, and a partition count raised since the broadcast widens it. A replay
+ * of a broadcast still delivering (sockets unaccounted for, its deadline and grace not passed) is
+ * refused, as `swarmcast replay` refuses it: what it would replay is not known yet.
  */
 export async function beginReplay(tableName: string, broadcastId: string, partitionCount: number, startedAt: number): Promise<BroadcastPlan> {
   const [plan, counters] = await Promise.all([getBroadcastPlan(tableName, broadcastId), readCounters(tableName, broadcastId)]);
@@ -202,11 +255,11 @@ export async function beginReplay(tableName: string, broadcastId: string, partit
     new UpdateCommand({
       TableName: tableName,
       Key: key(broadcastId, PLAN_ITEM),
-      UpdateExpression: 'SET partitionCount = :count, startedAt = :startedAt',
-      ExpressionAttributeValues: { ':count': widened, ':startedAt': startedAt },
+      UpdateExpression: 'SET partitionCount = :count, startedAt = :startedAt, deliverBy = :deliverBy',
+      ExpressionAttributeValues: { ':count': widened, ':startedAt': startedAt, ':deliverBy': startedAt + plan.deliveryTimeoutMs },
     }),
   );
-  return { ...plan, partitionCount: widened, startedAt };
+  return { ...plan, partitionCount: widened, startedAt, deliverBy: startedAt + plan.deliveryTimeoutMs };
 }
 
 /** Which of `partitions` already have their enqueued count (a retried or redriven child skips them). */
@@ -235,12 +288,14 @@ export async function findEnqueued(tableName: string, broadcastId: string, parti
 /**
  * Records how many connections each partition enqueued, one small write per group item. SET (not
  * ADD) keeps it right when a child execution runs again: a partition's count is written once,
- * whatever the retries. Throttled writes are retried, then end in ThrottledError.
+ * whatever the retries. Throttled writes are retried, then end in ThrottledError. The plan's
+ * deadline moves with it (see extendDeadlineToEnqueue).
  */
 export async function recordEnqueued(tableName: string, broadcastId: string, counts: ReadonlyMap<number, number>, now = Date.now()): Promise<void> {
   const byGroup = groupByItem([...counts.keys()]);
-  await Promise.all(
-    [...byGroup].map(([item, members]) =>
+  await Promise.all([
+    extendDeadlineToEnqueue(tableName, broadcastId, now),
+    ...[...byGroup].map(([item, members]) =>
       withThrottlingRetries(`the enqueued counts of broadcast ${broadcastId}`, () =>
         dynamoDb.send(
           new UpdateCommand({
@@ -253,7 +308,30 @@ export async function recordEnqueued(tableName: string, broadcastId: string, cou
         ),
       ),
     ),
-  );
+  ]);
+}
+
+/**
+ * While the fan-out runs, the deadline is the latest enqueue so far + the timeout: consumers
+ * reading the plan then never give up on a socket before the deadline the state machine ends up
+ * judging by. One small conditional write per recordEnqueued; `lastEnqueuedAt` keeps it monotonic.
+ */
+async function extendDeadlineToEnqueue(tableName: string, broadcastId: string, now: number): Promise<void> {
+  try {
+    await withThrottlingRetries(`the deadline of broadcast ${broadcastId}`, () =>
+      dynamoDb.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: key(broadcastId, PLAN_ITEM),
+          UpdateExpression: 'SET deliverBy = deliveryTimeoutMs + :now, lastEnqueuedAt = :now',
+          ConditionExpression: 'attribute_exists(deliveryTimeoutMs) AND (attribute_not_exists(lastEnqueuedAt) OR lastEnqueuedAt < :now)',
+          ExpressionAttributeValues: { ':now': now },
+        }),
+      ),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
 }
 
 /** The attribute of a count item holding the failures of one reason. */
@@ -542,6 +620,9 @@ export interface BroadcastProgress {
   enqueued: number;
   accounted: number;
   done: boolean;
+  /** The delivery deadline (epoch ms): deliveryDeadline of the state read. */
+  deliverBy: number;
+  /** Sockets still unaccounted for DELIVERY_GRACE_MS past the deadline: their counts are lost (a DLQ, a lost write). */
   timedOut: boolean;
   /** Whether the failed sockets are within toleratedFailedSocketsPercentage: when done and not, the execution fails with DeliveryIncomplete. */
   failedSocketsTolerated: boolean;
@@ -575,7 +656,18 @@ export function withinFailedSocketsTolerance(failed: number, enqueued: number, t
 }
 
 /**
- * Delivery is done when every enqueued connection is delivered, gone or failed. Whether the
+ * The one delivery deadline: `deliveryTimeoutMs` after the last enqueue (or the start), or the
+ * plan's `deliverBy` if that is later (it only ever moves later). From the last enqueue, so a
+ * redrive hours later gets a full timeout for its children's delivery; not from the last delivery:
+ * a trickle of deliveries must not keep the AwaitDelivery loop going past the history limit (config.ts).
+ */
+export function deliveryDeadline(state: Pick<BroadcastState, 'startedAt' | 'lastEnqueuedAt' | 'deliveryTimeoutMs' | 'deliverBy'>): number {
+  return Math.max(state.deliverBy ?? 0, Math.max(state.startedAt, state.lastEnqueuedAt ?? 0) + state.deliveryTimeoutMs);
+}
+
+/**
+ * Delivery is done when every enqueued connection is delivered, gone or failed; consumers past
+ * the deadline count what is left as failed, so it is done soon after the deadline. Whether the
  * failed ones are too many is the operator's setting (toleratedFailedSocketsPercentage).
  */
 export function progressOf(state: BroadcastState, now = Date.now(), toleratedFailedSocketsPercentage = 0): BroadcastProgress {
@@ -583,10 +675,7 @@ export function progressOf(state: BroadcastState, now = Date.now(), toleratedFai
   const accounted = state.delivered + state.gone + state.failed;
   const done = accounted >= enqueued;
   const deliveryEnd = done ? Math.max(state.lastDeliveryAt ?? state.startedAt, state.startedAt) : now;
-  // The timeout runs from the last enqueue (or the start): a redrive hours later runs its children
-  // again and gets a full timeout for their delivery. Not from the last delivery: a trickle of
-  // deliveries must not keep the AwaitDelivery loop going past the history limit (config.ts).
-  const latestActivity = Math.max(state.startedAt, state.lastEnqueuedAt ?? 0);
+  const deliverBy = deliveryDeadline(state);
   const failedPartitions: number[] = [];
   for (let partition = 0; partition < state.partitionCount; partition++) if (!state.enqueued.has(partition)) failedPartitions.push(partition);
   const failedPercent = enqueued > 0 ? ((state.failed * 100) / enqueued).toFixed(2).replace(/\.?0+$/, '') : '0';
@@ -598,7 +687,8 @@ export function progressOf(state: BroadcastState, now = Date.now(), toleratedFai
     enqueued,
     accounted,
     done,
-    timedOut: !done && now > latestActivity + state.deliveryTimeoutMs,
+    deliverBy,
+    timedOut: !done && now > deliverBy + DELIVERY_GRACE_MS,
     failedSocketsTolerated: withinFailedSocketsTolerance(state.failed, enqueued, toleratedFailedSocketsPercentage),
     cause,
     summary: {

@@ -11,20 +11,19 @@ import { logger } from '#commons/helpers/logger';
 /**
  * The body of one shard-queue message: connection ids of one partition to deliver one
  * broadcast to. `attempt` counts re-queues of ids that hit a 5xx or no answer; ids that waited
- * for budget or were throttled (429) go back with the same attempt, until `deliverBy`.
+ * for budget or were throttled (429) go back with the same attempt, until the broadcast's
+ * delivery deadline (the plan's `deliverBy`).
  */
 export interface DeliveryTask {
   broadcastId: string;
   partition: number;
   attempt: number;
   connectionIds: string[];
-  /** Set on the first re-queue (epoch ms): ids still undelivered then count as failed. */
-  deliverBy?: number;
   /** The fan-out run that enqueued these ids: only one run's tasks deliver to a partition (claimPartition). A failed-sockets replay has none. */
   run?: string;
   /** On a run's first task of a partition: the partition's enqueued count, recorded by the consumer if the fan-out's own write was lost. */
   enqueued?: number;
-  /** Set when these ids answered 429 on their last call (a full buffer): past deliverBy they fail as slow readers. */
+  /** Set when these ids answered 429 on their last call (a full buffer): past the deadline they fail as slow readers. */
   throttled?: true;
 }
 
@@ -78,12 +77,11 @@ function validTask(task: Partial<DeliveryTask>): DeliveryTask {
     !Number.isInteger(task.attempt) ||
     !Array.isArray(task.connectionIds) ||
     !task.connectionIds.every((id) => typeof id === 'string') ||
-    (task.deliverBy !== undefined && !Number.isInteger(task.deliverBy)) ||
     (task.run !== undefined && typeof task.run !== 'string') ||
     (task.enqueued !== undefined && !Number.isInteger(task.enqueued)) ||
     (task.throttled !== undefined && task.throttled !== true)
   ) {
-    throw new DeliveryTaskError('message body must be {broadcastId: string, partition: integer, attempt: integer, connectionIds: string[], deliverBy?: integer, run?: string, enqueued?: integer, throttled?: true}');
+    throw new DeliveryTaskError('message body must be {broadcastId: string, partition: integer, attempt: integer, connectionIds: string[], run?: string, enqueued?: integer, throttled?: true}');
   }
   return task as DeliveryTask;
 }

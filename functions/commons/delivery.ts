@@ -10,6 +10,7 @@ import {
   claimPartition,
   findDoneTasks,
   getBroadcastPayload,
+  getDeliverBy,
   markTasksDone,
   putCarriedDeliveryCounts,
   recordFailedSockets,
@@ -160,8 +161,6 @@ export interface DeliverySettings {
   sweepRatePerSecond: number;
   /** Where the budget's lease item lives. */
   leaseStore: LeaseStore;
-  /** Ids first re-queued this long ago and still undelivered count as failed (the broadcast's delivery timeout). */
-  deliveryTimeoutMs: number;
 }
 
 /** A task DynamoDB could not prepare (payload, claim) comes back after this long. */
@@ -178,6 +177,8 @@ export class DeliveryInvocation {
   /** What the invocation's calls met, for its metrics. */
   readonly stats = new CallStats();
   private readonly budgets = new Map<BroadcastKind, RateBudget>();
+  /** Each broadcast's deadline, read when the invocation first meets the broadcast. */
+  private readonly deadlines = new Map<string, Promise<PlannedDeadline>>();
 
   constructor(
     private readonly settings: DeliverySettings,
@@ -200,6 +201,73 @@ export class DeliveryInvocation {
     }
     return budget;
   }
+
+  /** The broadcast's delivery deadline, from its plan. */
+  deadlineOf(broadcastId: string): Promise<PlannedDeadline> {
+    let deadline = this.deadlines.get(broadcastId);
+    if (!deadline) {
+      const read = () => getDeliverBy(this.settings.tables.broadcasts, broadcastId);
+      deadline = read().then((deliverBy) => new PlannedDeadline(read, deliverBy));
+      deadline.catch(() => this.deadlines.delete(broadcastId));
+      this.deadlines.set(broadcastId, deadline);
+    }
+    return deadline;
+  }
+}
+
+/** The plan is read again at most this often once the deadline an invocation knows has come. */
+const DEADLINE_REREAD_MS = 1_000;
+
+/**
+ * A broadcast's delivery deadline as its plan holds it. Each enqueue of the fan-out (and
+ * ReadProgress) moves it later, so once the deadline known here has come, the plan is read again
+ * before anything counts as past it; a read that fails keeps the known deadline.
+ */
+export class PlannedDeadline {
+  private checkedAt: number;
+  private rereading?: Promise<void>;
+
+  constructor(
+    private readonly read: () => Promise<number>,
+    /** The latest deadline read (epoch ms). */
+    public knownMs: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.checkedAt = now();
+  }
+
+  async passed(): Promise<boolean> {
+    if (this.now() < this.knownMs) return false;
+    if (this.now() - this.checkedAt >= DEADLINE_REREAD_MS) {
+      this.rereading ??= this.read()
+        .then((deliverBy) => void (this.knownMs = Math.max(this.knownMs, deliverBy)))
+        .catch((error: unknown) => logger.warn('could not read the delivery deadline again; going by the one read before', { error: error as Error }))
+        .finally(() => {
+          this.checkedAt = this.now();
+          this.rereading = undefined;
+        });
+      await this.rereading;
+    }
+    return this.now() >= this.knownMs;
+  }
+}
+
+/**
+ * `budget`, closed at the broadcast's deadline: no call starts after it, so every socket is
+ * delivered, gone or failed soon after it, and ReadProgress's counts are final.
+ */
+export function budgetUntil(budget: CallBudget, deadline: Pick<PlannedDeadline, 'passed'>): CallBudget {
+  return {
+    take: async () => {
+      if (await deadline.passed()) {
+        budget.expect(-1);
+        return false;
+      }
+      return (await budget.take()) && !(await deadline.passed());
+    },
+    throttled: () => budget.throttled(),
+    expect: (n) => budget.expect(n),
+  };
 }
 
 /**
@@ -305,6 +373,9 @@ interface BroadcastPayload {
   payload?: PreparedPayload;
 }
 
+/** A task ready to deliver: its broadcast's payload and delivery deadline. */
+type PreparedTask = BroadcastPayload & { deadline: PlannedDeadline };
+
 /**
  * Runs one delivery task: posts the broadcast's message to each of its connections (or,
  * for a sweep, checks each one) as the account's budget grants calls, removes the gone ones,
@@ -342,9 +413,9 @@ export class DeliveryService {
 
   /** Adds the task's counts to `tally`; the caller writes the tally once per invocation. */
   async deliver(task: DeliveryTask, tally: DeliveryTally, invocation: DeliveryInvocation): Promise<void> {
-    let ready: { kind: BroadcastKind; payload?: PreparedPayload } | undefined;
+    let ready: PreparedTask | undefined;
     try {
-      ready = await this.prepare(task);
+      ready = await this.prepare(task, invocation);
     } catch (error) {
       if (!isThrottlingError(error) && !isUnavailableError(error)) throw error;
       // Nothing was posted: the task goes back whole, later, without using up a receive of SQS's.
@@ -354,9 +425,9 @@ export class DeliveryService {
       return;
     }
     if (!ready) return;
-    const { kind, payload } = ready;
+    const { kind, payload, deadline } = ready;
     if (kind === 'message' && !payload) throw new DeliveryTaskError(`broadcast ${task.broadcastId} has no message to send`);
-    if (task.deliverBy !== undefined && Date.now() >= task.deliverBy) {
+    if (await deadline.passed()) {
       logger.error('delivery deadline passed before these connections got the message; counting them as failed', { broadcastId: task.broadcastId, count: task.connectionIds.length, throttled: task.throttled === true });
       // Sockets that answered 429 up to the deadline while the budget granted calls: slow readers whose buffer stayed full.
       const failed: FailedSockets = { [task.throttled ? 'slowReader' : 'deadline']: [...task.connectionIds] };
@@ -368,7 +439,7 @@ export class DeliveryService {
     const budget = invocation.budgetFor(kind);
     const settled = await settleConnections(task.connectionIds, probe, {
       limit: invocation.limit,
-      budget,
+      budget: budgetUntil(budget, deadline),
       retries: this.settings.retriesPerInvocation,
       retryBaseMs: this.settings.retryBaseMs,
       stats: invocation.stats,
@@ -383,7 +454,7 @@ export class DeliveryService {
         logger.error('could not remove gone connections; the next sweep will', { partition: task.partition, error: error as Error }),
       );
     }
-    const failed: FailedSockets = { ...settled.rejected, ...(await this.requeue(task, settled, budget.retryAfterMs)) };
+    const failed: FailedSockets = { ...settled.rejected, ...(await this.requeue(task, settled, budget.retryAfterMs, deadline)) };
     if (kind === 'message' && countFailed(failed) > 0) await this.keepFailed(task, failed);
     tally.add(task.broadcastId, { delivered: settled.delivered, gone: settled.gone.length, failed: countFailed(failed), failedBy: failureCounts(failed), unanswered: settled.unanswered });
   }
@@ -392,22 +463,24 @@ export class DeliveryService {
    * Puts the undelivered ids back on the queue, never the delivered ones: those that waited for
    * budget with the same attempt number (after `retryAfterMs`), those that hit 5xx with the
    * next. Returns those given up on (counted as failed), by reason: past the delivery deadline
-   * or the attempts, or not re-queued because SQS refused them after its retries.
+   * or the attempts, or not re-queued because SQS refused them after its retries. No delay
+   * outlasts the deadline: a task back after it is counted failed at once, within the grace.
    */
-  private async requeue(task: DeliveryTask, settled: SettledConnections, retryAfterMs: number): Promise<FailedSockets> {
+  private async requeue(task: DeliveryTask, settled: SettledConnections, retryAfterMs: number, deadline: PlannedDeadline): Promise<FailedSockets> {
+    const pastDeadline = await deadline.passed();
     const now = Date.now();
-    const deliverBy = task.deliverBy ?? now + this.settings.deliveryTimeoutMs;
     const nextAttempt = task.attempt + 1;
     const pastAttempts = nextAttempt >= this.settings.maxDeliveryAttempts;
-    const budgetDelaySeconds = Math.min(900, Math.ceil(retryAfterMs / 1000));
+    const untilDeadline = (seconds: number) => Math.max(0, Math.min(seconds, Math.ceil((deadline.knownMs - now) / 1000)));
+    const budgetDelaySeconds = untilDeadline(Math.min(900, Math.ceil(retryAfterMs / 1000)));
     const groups = [
-      { ids: settled.waiting, attempt: task.attempt, delaySeconds: budgetDelaySeconds, givenUp: now >= deliverBy ? ('deadline' as const) : undefined },
-      { ids: settled.throttled, attempt: task.attempt, delaySeconds: budgetDelaySeconds, throttled: true as const, givenUp: now >= deliverBy ? ('slowReader' as const) : undefined },
+      { ids: settled.waiting, attempt: task.attempt, delaySeconds: budgetDelaySeconds, givenUp: pastDeadline ? ('deadline' as const) : undefined },
+      { ids: settled.throttled, attempt: task.attempt, delaySeconds: budgetDelaySeconds, throttled: true as const, givenUp: pastDeadline ? ('slowReader' as const) : undefined },
       {
         ids: settled.unavailable,
         attempt: nextAttempt,
-        delaySeconds: Math.min(900, 2 ** nextAttempt),
-        givenUp: pastAttempts ? ('unavailable' as const) : now >= deliverBy ? ('deadline' as const) : undefined,
+        delaySeconds: untilDeadline(Math.min(900, 2 ** nextAttempt)),
+        givenUp: pastAttempts ? ('unavailable' as const) : pastDeadline ? ('deadline' as const) : undefined,
       },
     ];
     const failed: FailedSockets = {};
@@ -418,7 +491,7 @@ export class DeliveryService {
         continue;
       }
       const { enqueued: _carried, throttled: _wasThrottled, ...rest } = task;
-      const requeued: DeliveryTask = { ...rest, attempt, deliverBy, connectionIds: ids, ...(throttled ? { throttled } : {}) };
+      const requeued: DeliveryTask = { ...rest, attempt, connectionIds: ids, ...(throttled ? { throttled } : {}) };
       const unsent = await sendDeliveryTasks([requeued], this.settings.shardQueueUrls, shardFor(task.partition, nextAttempt), delaySeconds);
       if (unsent.size > 0) {
         logger.error('could not re-queue undelivered connections; counting them as failed', { broadcastId: task.broadcastId, count: ids.length });
@@ -436,13 +509,13 @@ export class DeliveryService {
   }
 
   /**
-   * What must hold before the first post: the payload, the partition claimed for the task's run
-   * (undefined: another run delivers to it, the task is dropped) and the partition's carried
-   * enqueued count recorded. Claims are kept per container: one write per partition and run.
+   * What must hold before the first post: the payload and the deadline, the partition claimed for
+   * the task's run (undefined: another run delivers to it, the task is dropped) and the partition's
+   * carried enqueued count recorded. Claims are kept per container: one write per partition and run.
    */
-  private async prepare(task: DeliveryTask): Promise<BroadcastPayload | undefined> {
-    const payload = await this.payloadOf(task.broadcastId);
-    if (task.run === undefined) return payload;
+  private async prepare(task: DeliveryTask, invocation: DeliveryInvocation): Promise<PreparedTask | undefined> {
+    const [payload, deadline] = await Promise.all([this.payloadOf(task.broadcastId), invocation.deadlineOf(task.broadcastId)]);
+    if (task.run === undefined) return { ...payload, deadline };
     const claim = `${task.broadcastId}#${task.partition}#${task.run}`;
     let claimed = this.claims.get(claim);
     if (claimed === undefined) {
@@ -455,7 +528,7 @@ export class DeliveryService {
       return undefined;
     }
     if (task.enqueued !== undefined) await carryEnqueued(this.settings.tables.broadcasts, task.broadcastId, task.partition, task.enqueued);
-    return payload;
+    return { ...payload, deadline };
   }
 
   private payloadOf(broadcastId: string): Promise<BroadcastPayload> {

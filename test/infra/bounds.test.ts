@@ -1,5 +1,5 @@
 import { AWS_LIMITS } from '#commons/aws-limits';
-import { MAX_SQS_MESSAGE_BYTES } from '#commons/constants';
+import { DELIVERY_GRACE_SECONDS, MAX_SQS_MESSAGE_BYTES } from '#commons/constants';
 import { bounds, defaultConfig, InvalidConfigError, maxHistoryEvents, resolveConfig, type SwarmcastConfig } from '../../infra/config';
 import { CONNECT_AUTHORIZER_SECRET_MAX_LENGTH } from '../../infra/swarmcast-stack';
 import { synthesize, type Synthesized } from './synth';
@@ -73,13 +73,13 @@ test('the maximum stack has the $connect authorizer on a REQUEST authorizer read
 });
 
 test('configuration validation rejects a poll interval that would pass the history limit, saying what is allowed', () => {
-  // 900 s / 1 s: 901 polls per run, two runs, 12 events each.
+  // (900 s + 60 s of grace) / 1 s: 961 polls per run, two runs, 12 events each.
   expect(() => resolveConfig({ deliveryTimeoutSeconds: 900, progressPollSeconds: 1 })).not.toThrow();
   expect(() => resolveConfig({ deliveryTimeoutSeconds: 86_400, progressPollSeconds: 2 })).toThrow(InvalidConfigError);
   expect(() => resolveConfig({ deliveryTimeoutSeconds: 86_400, progressPollSeconds: 2 })).toThrow(
-    /deliveryTimeoutSeconds=86400 and progressPollSeconds=2 allow 1,036,924 history events .* must be at most 1036 \(e\.g\. progressPollSeconds >= 84\)/,
+    /deliveryTimeoutSeconds=86400 and progressPollSeconds=2 allow 1,037,644 history events .* must be at most 1036 \(e\.g\. progressPollSeconds >= 84\)/,
   );
-  expect(maxHistoryEvents({ deliveryTimeoutSeconds: 1_036 * 84, progressPollSeconds: 84 })).toBeLessThanOrEqual(AWS_LIMITS.stepFunctionsHistoryEvents.value);
+  expect(maxHistoryEvents({ deliveryTimeoutSeconds: 1_036 * 84 - DELIVERY_GRACE_SECONDS, progressPollSeconds: 84 })).toBeLessThanOrEqual(AWS_LIMITS.stepFunctionsHistoryEvents.value);
   expect(maxHistoryEvents(defaultConfig)).toBeLessThanOrEqual(AWS_LIMITS.stepFunctionsHistoryEvents.value);
 });
 

@@ -227,7 +227,6 @@ describe.each(bothConfigs)('with the %s', (name) => {
       [ENV.maxDeliveryAttempts]: String(config.maxDeliveryAttempts),
       [ENV.deliveryRatePerSecond]: String(config.deliveryRatePerSecond),
       [ENV.sweepRatePerSecond]: String(config.sweepRatePerSecond),
-      [ENV.deliveryTimeoutSeconds]: String(config.deliveryTimeoutSeconds),
       [ENV.rateBudgetTable]: { Ref: logicalIdOf(synthesized.stack, rateBudgetTable.logicalName) },
     });
   });

@@ -134,7 +134,7 @@ describe('local Step Functions running broadcast.asl.json', () => {
     const execution = await settled(env.client, executionArn!);
 
     expect(execution).toMatchObject({ status: 'FAILED', error: 'DeliveryTimeout' });
-    expect(execution.cause).toMatch(/^Delivery did not finish within the configured delivery timeout/);
+    expect(execution.cause).toMatch(/^Delivery did not finish within the configured delivery timeout: some sockets were still unaccounted for a grace after the delivery deadline/);
     expect(enteredStates(await history(env.client, executionArn!)).slice(2)).toEqual([
       'AwaitDelivery', 'ReadProgress', 'Delivered?',
       'AwaitDelivery', 'ReadProgress', 'Delivered?', 'DeliveryTimedOut',

@@ -1,5 +1,6 @@
 import type { BroadcastStatus } from '../../cli/broadcast-status';
 import { CliError } from '../../cli/errors';
+import { renderStatus } from '../../cli/format';
 import { planReplay } from '../../cli/replay-plan';
 
 const ARN = 'arn:aws:states:eu-west-1:123456789012:execution:Broadcast:';
@@ -54,6 +55,29 @@ describe('planReplay: re-run exactly what the latest execution did not reach', (
     const expected = { action: 'start', id: 'b-1-replay-1', input: { broadcastId: 'b-1', failedSockets: true }, failedSockets: 7 };
     expect(planReplay(incomplete, incomplete)).toEqual(expected);
     expect(planReplay(tolerated, tolerated)).toEqual(expected);
+  });
+
+  it('after DeliveryTimeout the outcome is final: sends to the failed sockets only, never to those whose counts did not come', () => {
+    const delivery = { enqueued: 25, accounted: 22, delivered: 8, gone: 0, failed: 14, failedBy: { deadline: 14 } };
+    const timedOut = execution('b-1', { status: 'FAILED', error: 'DeliveryTimeout', partitions: { ...partitions, succeeded: 10, failed: 0 }, delivery });
+
+    expect(planReplay(timedOut, timedOut)).toEqual({ action: 'start', id: 'b-1-replay-1', input: { broadcastId: 'b-1', failedSockets: true }, failedSockets: 14 });
+  });
+
+  it('status after DeliveryTimeout advises what replay does: the failed sockets, never the unaccounted ones', () => {
+    const delivery = { enqueued: 25, accounted: 22, delivered: 8, gone: 0, failed: 14, failedBy: { deadline: 14 } };
+    const withFailed = execution('b-1', { status: 'FAILED', error: 'DeliveryTimeout', partitions, delivery });
+    const noneFailed = execution('b-1', { status: 'FAILED', error: 'DeliveryTimeout', partitions, delivery: { ...delivery, delivered: 22, failed: 0, failedBy: {} } });
+
+    expect(renderStatus(withFailed)).toContain('swarmcast replay b-1 sends to the 14 failed sockets; the counts still missing a grace past the deadline are lost');
+    expect(renderStatus(noneFailed)).not.toContain('swarmcast replay b-1 sends');
+    expect(renderStatus(noneFailed)).toContain("look for delivery tasks on the shard queues' dead-letter queues");
+  });
+
+  it('after DeliveryTimeout with no failed socket it refuses, saying why: the unaccounted clients may have the message', () => {
+    const timedOut = execution('b-1', { status: 'FAILED', error: 'DeliveryTimeout', partitions, delivery: { enqueued: 25, accounted: 0, delivered: 0, gone: 0, failed: 0 } });
+
+    expect(() => planReplay(timedOut, timedOut)).toThrow(/b-1 ended with no failed socket to replay \(0 of 25 connections accounted for\); the counts that never came are not replayed/);
   });
 
   it('does nothing when every partition was reached', () => {

@@ -42,7 +42,6 @@ const service = (poster: ConnectionPoster) =>
       deliveryRatePerSecond: 9_000,
       sweepRatePerSecond: 1_000,
       leaseStore: new InMemoryLeaseStore(systemClock, 0),
-      deliveryTimeoutMs: 900_000,
     },
     poster,
     new ApiGatewayManagementApiClient({}),
@@ -63,6 +62,7 @@ function answerClaims(claims: Map<string, Record<string, unknown>>) {
     return {};
   });
   dynamo.on(GetCommand, { Key: { broadcastId: 'b1', item: 'message' } }).resolves({ Item: { kind: 'message', message: 'hello' } });
+  dynamo.on(GetCommand, { Key: { broadcastId: 'b1', item: 'plan' } }).resolves({ Item: { deliverBy: Date.now() + 900_000 } });
   for (const partition of [1, 2, 3]) {
     dynamo.on(GetCommand, { Key: { broadcastId: 'b1', item: `claim#p${partition}` } }).callsFake(() => ({ Item: claims.get(`claim#p${partition}`) }));
   }
@@ -145,6 +145,7 @@ describe('consumers when a partition was enqueued twice (its count write was los
 
   it('DynamoDB down before the first post: the task goes back whole with a delay, nothing posted, no receive of SQS used up', async () => {
     dynamo.on(GetCommand).resolves({ Item: { kind: 'message', message: 'hello' } });
+    dynamo.on(GetCommand, { Key: { item: 'plan' } }).resolves({ Item: { deliverBy: Date.now() + 900_000 } });
     dynamo.on(PutCommand).rejects(refused());
     const { poster, calls } = recordingPoster();
     const task: DeliveryTask = { broadcastId: 'b1', partition: 1, attempt: 0, run: 'run-1', enqueued: 2, connectionIds: ['a', 'b'] };

@@ -1,5 +1,5 @@
 /** The fault matrix's verdict and report lines (faults/verdict.ts): what counts as missed, which duplicates pass. */
-import { caseLine, type CaseMeasurement, exitCodeOf, judge, markdownTable, missedOf, summaryLine } from '../../faults/verdict';
+import { caseLine, type CaseMeasurement, exitCodeOf, judge, markdownTable, missedOf, outcomeProblemsOf, summaryLine } from '../../faults/verdict';
 
 const clean: CaseMeasurement = { name: 'no-fault', alive: 2000, delivered: 2000, duplicates: 0, countersExact: true, status: 'SUCCEEDED', ms: 12_345, duplicatesAllowed: 0, unanswered: 0 };
 
@@ -32,6 +32,14 @@ describe('judge', () => {
     expect(judge({ ...clean, name: 'consumer-killed-mid-batch', duplicatesAllowed: 200, unanswered: 3, duplicates: 204 }).reasons).toEqual([
       '204 duplicates > 203 allowed (200 ids in the batches the kill cut short + 3 posts unanswered)',
     ]);
+  });
+
+  test('an ended broadcast whose counts are not what its clients saw fails the case, whatever the replays did', () => {
+    expect(judge({ ...clean, outcome: 'FAILED DeliveryTimeout (218 delivered, 0 failed), replay 1 SUCCEEDED', outcomeProblems: ['it counted 218 delivered, 400 clients had it'] })).toEqual({
+      pass: false,
+      reasons: ['outcome untrue: it counted 218 delivered, 400 clients had it'],
+    });
+    expect(judge({ ...clean, outcome: 'FAILED DeliveryIncomplete (260 delivered, 140 failed), replay 1 SUCCEEDED', outcomeProblems: [] }).pass).toBe(true);
   });
 
   test('counters left wrong after the sweep fail the case', () => {
@@ -89,5 +97,28 @@ describe('report lines', () => {
     expect(table[2]).toBe('| no-fault | 2000 | 2000 | 0 | 0 | yes | SUCCEEDED | 12.3 s | pass |');
     expect(markdownTable([{ ...clean, duplicates: 7, unanswered: 52 }]).split('\n')[2]).toBe('| no-fault | 2000 | 2000 | 0 | 7 | yes | SUCCEEDED | 12.3 s | pass (≤ 52 allowed: 52 posts unanswered) |');
     expect(table[3]).toBe('| dynamodb-down-20s | 2000 | 1500 | 500 | 0 | yes | RUNNING at the deadline | 12.3 s | **fail**: 500 missed; execution RUNNING at the deadline |');
+  });
+});
+
+describe('outcomeProblemsOf: are an ended broadcast\'s counts the truth its clients saw?', () => {
+  const clients = { alive: 400, delivered: 260 };
+
+  test('every socket accounted for, delivered and failed as the clients saw, for an expected reason: true', () => {
+    expect(outcomeProblemsOf({ enqueued: 400, accounted: 400, delivered: 260, failed: 140, failedBy: { deadline: 100, slowReader: 40 } }, clients, ['deadline', 'slowReader'])).toEqual([]);
+  });
+
+  test('the issue\'s broadcast: ended at the deadline with sockets in flight, delivered to after it', () => {
+    expect(outcomeProblemsOf({ enqueued: 400, accounted: 218, delivered: 218, failed: 0 }, { alive: 400, delivered: 400 })).toEqual([
+      '182 of 400 sockets unaccounted for when it ended',
+      'it counted 218 delivered, 400 clients had it',
+    ]);
+  });
+
+  test('a socket failed for a reason the case does not expect (a healthy client beside slow readers)', () => {
+    expect(outcomeProblemsOf({ enqueued: 400, accounted: 400, delivered: 260, failed: 140, failedBy: { slowReader: 40, deadline: 100 } }, clients, ['slowReader'])).toEqual(['100 failed as deadline']);
+  });
+
+  test('no counts at all', () => {
+    expect(outcomeProblemsOf(undefined, clients)).toEqual(['the ended execution reported no counts']);
   });
 });

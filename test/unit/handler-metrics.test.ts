@@ -95,6 +95,7 @@ describe('post-message metrics', () => {
   beforeEach(() => {
     dynamo.reset();
     dynamo.on(GetCommand).resolves({ Item: { kind: 'message', message: 'hi' } });
+    dynamo.on(GetCommand, { Key: { item: 'plan' } }).resolves({ Item: { deliverBy: Date.now() + 60_000 } });
     let reservedUntilUs = 0;
     answerUpdates(dynamo, ({ TableName, ExpressionAttributeValues: values = {} }) => {
       if (TableName !== 'RateBudget') return {};

@@ -64,6 +64,7 @@ beforeEach(() => {
 describe('post-message handler', () => {
   it('a message an earlier receive finished (its delete was lost) posts nothing; the others are posted and marked finished', async () => {
     dynamo.on(GetCommand).resolves({ Item: { kind: 'message', message: 'hi' } });
+    dynamo.on(GetCommand, { Key: { item: 'plan' } }).resolves({ Item: { deliverBy: Date.now() + 60_000 } });
     answerBudgetClock();
     dynamo.on(BatchGetCommand).resolves({ Responses: { Broadcasts: [{ item: 'done#m-finished' }] } });
     const finished = { broadcastId: 'b1', partition: 0, attempt: 0, connectionIds: ['already-1', 'already-2'] };
@@ -85,6 +86,7 @@ describe('post-message handler', () => {
 
   it('a batch of first receives looks nothing up (no earlier receive can have finished them), and still marks what it finishes', async () => {
     dynamo.on(GetCommand).resolves({ Item: { kind: 'message', message: 'hi' } });
+    dynamo.on(GetCommand, { Key: { item: 'plan' } }).resolves({ Item: { deliverBy: Date.now() + 60_000 } });
     answerBudgetClock();
     const task = { broadcastId: 'b3', partition: 0, attempt: 0, connectionIds: ['p', 'q'] };
 
@@ -98,6 +100,7 @@ describe('post-message handler', () => {
 
   it('if the finished tasks cannot be looked up, every task of the batch is delivered', async () => {
     dynamo.on(GetCommand).resolves({ Item: { kind: 'message', message: 'hi' } });
+    dynamo.on(GetCommand, { Key: { item: 'plan' } }).resolves({ Item: { deliverBy: Date.now() + 60_000 } });
     answerBudgetClock();
     dynamo.on(BatchGetCommand).rejects(Object.assign(new Error('connect ECONNREFUSED'), { name: 'Error' }));
     const task = { broadcastId: 'b2', partition: 0, attempt: 0, connectionIds: ['x', 'y'] };
@@ -110,6 +113,7 @@ describe('post-message handler', () => {
 
   it('delivers the good record to each of its ids and reports only the malformed message as a batch item failure', async () => {
     dynamo.on(GetCommand).resolves({ Item: { kind: 'message', message: 'hi' } });
+    dynamo.on(GetCommand, { Key: { item: 'plan' } }).resolves({ Item: { deliverBy: Date.now() + 60_000 } });
     answerBudgetClock();
     const good = { broadcastId: 'b1', partition: 0, attempt: 0, connectionIds: ['a+b/c=', 'd-e_f='] };
     const event = { Records: [record('good', JSON.stringify(good)), record('bad', 'oops')] } as unknown as SQSEvent;

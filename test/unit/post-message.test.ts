@@ -40,7 +40,6 @@ const settings = () => ({
   deliveryRatePerSecond: 9_000,
   sweepRatePerSecond: 1_000,
   leaseStore,
-  deliveryTimeoutMs: 900_000,
 });
 
 const newService = (poster: ConnectionPoster) => new DeliveryService(settings(), poster, new ApiGatewayManagementApiClient({}));
@@ -51,6 +50,7 @@ beforeEach(() => {
   sqs.reset();
   managementApi.reset();
   dynamo.on(GetCommand).resolves({ Item: { kind: 'message', message: 'hello' } });
+  answerPlan(Date.now() + 900_000);
   answerUpdates(dynamo);
   sqs.on(SendMessageBatchCommand).resolves({ Failed: [] });
 });
@@ -62,6 +62,9 @@ async function deliverAndFlush(poster: ConnectionPoster, task: DeliveryTask, bud
   await service.deliver(task, tally, service.newInvocation(REQUEUE_RESERVE_MS + budgetMs));
   await tally.flush();
 }
+
+/** Every broadcast's plan, with the delivery deadline the consumers go by. */
+const answerPlan = (deliverBy: number) => dynamo.on(GetCommand, { Key: { item: 'plan' } }).resolves({ Item: { deliverBy } });
 
 const countsWritten = () => dynamo.commandCalls(UpdateCommand).map((c) => c.args[0].input).filter((i) => i.TableName === 'Broadcasts');
 const requeued = () => sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries!).map((entry) => ({ ...JSON.parse(entry.MessageBody!), delaySeconds: entry.DelaySeconds }));
@@ -105,8 +108,18 @@ describe('DeliveryService', () => {
     await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b', 'c', 'd'] });
 
     expect(calls.filter((id) => id === 'a' || id === 'c')).toHaveLength(2); // delivered ones are never posted again
-    expect(requeued()).toEqual([{ broadcastId: 'b1', partition: 3, attempt: 1, connectionIds: ['b', 'd'], deliverBy: expect.any(Number), delaySeconds: 2 }]);
+    expect(requeued()).toEqual([{ broadcastId: 'b1', partition: 3, attempt: 1, connectionIds: ['b', 'd'], delaySeconds: 2 }]);
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 2, ':gone': 0, ':failed': 0 });
+  });
+
+  it('a re-queued task comes back by the deadline, not after it: its delay stops there', async () => {
+    const { poster } = fakePoster({ b: ['retry', 'retry'] });
+    answerPlan(Date.now() + 1_000);
+
+    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b'] });
+
+    // the next attempt would wait 2 s; the deadline is 1 s away
+    expect(requeued()).toEqual([expect.objectContaining({ connectionIds: ['b'], attempt: 1, delaySeconds: 1 })]);
   });
 
   it('a 5xx that clears on the in-invocation retry is delivered without re-queueing', async () => {
@@ -158,7 +171,7 @@ describe('DeliveryService', () => {
     // assess: throttled ids keep their attempt number though it is the last; 5xx ids are past their attempts
     expect(calls.filter((id) => id === 'a' || id === 'c')).toHaveLength(2);
     // (Their delay follows how far ahead the budget's clock runs, which a loaded machine changes: not asserted.)
-    expect(requeued()).toEqual([expect.objectContaining({ broadcastId: 'b1', partition: 3, attempt: 2, connectionIds: expect.arrayContaining(['b', 'd']), deliverBy: expect.any(Number) })]);
+    expect(requeued()).toEqual([expect.objectContaining({ broadcastId: 'b1', partition: 3, attempt: 2, connectionIds: expect.arrayContaining(['b', 'd']) })]);
     expect(requeued()[0].connectionIds).toHaveLength(2);
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 2, ':gone': 0, ':failed': 1 });
   });
@@ -171,8 +184,9 @@ describe('DeliveryService', () => {
     // act: first delivery re-queues b; then b's re-queued task and an unthrottled one arrive after the deadline
     await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b'] }, 300);
     const [again] = requeued();
-    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: again.connectionIds, deliverBy: Date.now() - 1, throttled: again.throttled });
-    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 4, attempt: 0, connectionIds: ['c'], deliverBy: Date.now() - 1 });
+    answerPlan(Date.now() - 1);
+    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: again.connectionIds, throttled: again.throttled });
+    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 4, attempt: 0, connectionIds: ['c'] });
 
     // assess
     expect(again).toMatchObject({ connectionIds: ['b'], throttled: true });
@@ -182,9 +196,10 @@ describe('DeliveryService', () => {
     expect(waited).toMatchObject({ ':failed': 1, ':deadline': 1 });
   });
 
-  it('ids re-queued for budget carry the first deadline, and count as failed once it has passed', async () => {
+  it('a task that arrives after the plan\'s deadline posts nothing and counts its ids as failed', async () => {
     const { poster, calls } = fakePoster({});
-    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b'], deliverBy: Date.now() - 1 });
+    answerPlan(Date.now() - 1);
+    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b'] });
     expect(calls).toHaveLength(0);
     expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 0, ':failed': 2 });
@@ -211,24 +226,28 @@ describe('DeliveryService', () => {
 
   it('a message whose broadcast has no text fails before any socket is posted to', async () => {
     dynamo.on(GetCommand).resolves({ Item: { kind: 'message' } });
+    answerPlan(Date.now() + 900_000);
     const { poster, calls } = fakePoster({});
     await expect(deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a'] })).rejects.toThrow('broadcast b1 has no message to send');
     expect(calls).toHaveLength(0);
   });
 
-  it('reads the broadcast strongly consistent, once per container', async () => {
+  it('reads the message strongly consistent once per container, the deadline once per invocation', async () => {
     const { poster } = fakePoster({});
     const tally = new DeliveryTally('Broadcasts');
     const service = newService(poster);
-    await service.deliver({ broadcastId: 'b1', partition: 1, attempt: 0, connectionIds: ['a'] }, tally, service.newInvocation(60_000));
-    await service.deliver({ broadcastId: 'b1', partition: 2, attempt: 0, connectionIds: ['b'] }, tally, service.newInvocation(60_000));
-    const reads = dynamo.commandCalls(GetCommand);
-    expect(reads).toHaveLength(1);
-    expect(reads[0].args[0].input.ConsistentRead).toBe(true);
+    const first = service.newInvocation(60_000);
+    await service.deliver({ broadcastId: 'b1', partition: 1, attempt: 0, connectionIds: ['a'] }, tally, first);
+    await service.deliver({ broadcastId: 'b1', partition: 2, attempt: 0, connectionIds: ['b'] }, tally, first);
+    await service.deliver({ broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['c'] }, tally, service.newInvocation(60_000));
+    const reads = dynamo.commandCalls(GetCommand).map((call) => call.args[0].input);
+    expect(reads.filter((read) => read.Key!.item === 'message')).toEqual([expect.objectContaining({ ConsistentRead: true })]);
+    expect(reads.filter((read) => read.Key!.item === 'plan')).toHaveLength(2);
   });
 
   it('a sweep checks each connection with GetConnection and removes the gone ones', async () => {
     dynamo.on(GetCommand).resolves({ Item: { kind: 'sweep' } });
+    answerPlan(Date.now() + 900_000);
     answerDeletes(dynamo, [{ partition: 5, connectionId: 'old' }]);
     managementApi.on(GetConnectionCommand, { ConnectionId: 'old' }).rejects(new GoneException({ message: 'gone', $metadata: { httpStatusCode: 410 } }));
     managementApi.on(GetConnectionCommand, { ConnectionId: 'live' }).resolves({});
@@ -248,6 +267,7 @@ describe('the sweep', () => {
 
   beforeEach(() => {
     dynamo.on(GetCommand).resolves({ Item: { kind: 'sweep' } });
+    answerPlan(Date.now() + 900_000);
     dynamo.on(DeleteCommand).resolves({ Attributes: { connectionId: 'old', partition: 5 } });
   });
 

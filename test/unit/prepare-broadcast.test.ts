@@ -68,6 +68,8 @@ describe('prepare-broadcast', () => {
     expect(message.Item).toMatchObject({ broadcastId: 'b-42', item: 'message', kind: 'message', message: 'hello' });
     expect(message.ConditionExpression).toBe('attribute_not_exists(#id)');
     expect(plan.Item).toMatchObject({ broadcastId: 'b-42', item: 'plan', kind: 'message', partitionCount: 2_500, deliveryTimeoutMs: 900_000 });
+    // until ReadProgress knows the last enqueue, the deadline counts from the start
+    expect(plan.Item!.deliverBy).toBe(plan.Item!.startedAt + 900_000);
     expect(dynamo.commandCalls(ScanCommand)).toHaveLength(0);
   });
 
@@ -101,8 +103,10 @@ describe('prepare-broadcast', () => {
     const prepared = await prepare({ input: { broadcastId: 'b-42', partitions: [4] }, executionName: 'b-42-replay-1' });
     expect(prepared).toMatchObject({ broadcastId: 'b-42', kind: 'message', partitions: [4] });
     expect(dynamo.commandCalls(PutCommand)).toHaveLength(0);
-    // the replay restarts the clock on the small plan item only
-    expect(dynamo.commandCalls(UpdateCommand)[0].args[0].input).toMatchObject({ Key: { broadcastId: 'b-42', item: 'plan' }, UpdateExpression: 'SET partitionCount = :count, startedAt = :startedAt' });
+    // the replay restarts the clock, its deadline with it, on the small plan item only
+    const update = dynamo.commandCalls(UpdateCommand)[0].args[0].input;
+    expect(update).toMatchObject({ Key: { broadcastId: 'b-42', item: 'plan' }, UpdateExpression: 'SET partitionCount = :count, startedAt = :startedAt, deliverBy = :deliverBy' });
+    expect(update.ExpressionAttributeValues![':deliverBy']).toBe(update.ExpressionAttributeValues![':startedAt'] + 900_000);
   });
 
   it('a replay of a broadcast still delivering is refused in one line, and nothing is written', async () => {
