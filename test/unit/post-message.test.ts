@@ -111,6 +111,21 @@ describe('DeliveryService', () => {
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 2, ':gone': 0, ':failed': 0 });
   });
 
+  it('ids re-queued after a 5xx go to the next shard, not behind the backlog of the shard they came from', async () => {
+    // prepare: three shards; partition 4 on its first attempt starts on shard 1
+    const { poster } = fakePoster({ b: ['retry', 'retry'] });
+    const service = new DeliveryService({ ...settings(), shardQueueUrls: ['q0', 'q1', 'q2'] }, poster, new ApiGatewayManagementApiClient({}));
+    const tally = new DeliveryTally('Broadcasts');
+
+    // act
+    await service.deliver({ broadcastId: 'b1', partition: 4, attempt: 0, connectionIds: ['a', 'b'] }, tally, service.newInvocation(60_000));
+
+    // assess
+    const sends = sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input);
+    expect(sends.map((input) => input.QueueUrl)).toEqual(['q2']);
+    expect(JSON.parse(sends[0].Entries![0].MessageBody!)).toMatchObject({ attempt: 1, connectionIds: ['b'] });
+  });
+
   it('a 5xx that clears on the in-invocation retry is delivered without re-queueing', async () => {
     const { poster } = fakePoster({ b: ['retry', 'delivered'] });
     await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b'] });
@@ -316,6 +331,21 @@ describe('settleConnections', () => {
     const result = await settleConnections(['bad', 'slow', 'ok'], probe, { limit: new ConcurrencyLimit(3), budget: unlimited, retries: 0, retryBaseMs: 1 });
     expect(finished.sort()).toEqual(['ok', 'slow']);
     expect(result).toMatchObject({ delivered: 2, rejected: { refused: ['bad'] } });
+  });
+
+  it('a 429 tells the budget (the account slows down) and the socket is tried again on the next grant', async () => {
+    // prepare: a budget that records what it is told
+    const told: string[] = [];
+    const budget: CallBudget = { take: async () => true, throttled: () => void told.push('throttled'), expect: (n) => void told.push(`expect ${n}`) };
+    const answers: Record<string, PostOutcome[]> = { b: ['throttled', 'delivered'] };
+    const probe = async (id: string) => answers[id]?.shift() ?? 'delivered';
+
+    // act
+    const result = await settleConnections(['a', 'b'], probe, { limit: new ConcurrencyLimit(2), budget, retries: 0, retryBaseMs: 1 });
+
+    // assess
+    expect(result.delivered).toBe(2);
+    expect(told).toEqual(['expect 2', 'throttled', 'expect 1']);
   });
 
   it('awaits every call and never has more than the shared limit in flight', async () => {
