@@ -51,13 +51,13 @@ export interface FunctionNeeds {
 
 export const FUNCTION_MANIFEST = {
   connect: {
-    tables: { connections: 'readWrite', partitions: 'readWrite' },
+    tables: { connections: 'write', partitions: 'readWrite' },
     sendsToShardQueues: false,
     connectionsApi: [],
     settings: [ENV.partitionCount, ENV.connectionTtlSeconds],
   },
   disconnect: {
-    tables: { connections: 'readWrite', partitions: 'readWrite' },
+    tables: { connections: 'write', partitions: 'write' },
     sendsToShardQueues: false,
     connectionsApi: [],
     settings: [],
@@ -82,7 +82,7 @@ export const FUNCTION_MANIFEST = {
   },
   'query-partitions': {
     // Writes too: a sweep deletes expired rows and repairs the partition counters.
-    tables: { connections: 'readWrite', partitions: 'readWrite', broadcasts: 'readWrite' },
+    tables: { connections: 'readWrite', partitions: 'write', broadcasts: 'readWrite' },
     sendsToShardQueues: true,
     connectionsApi: [],
     settings: [ENV.connectionIdsPerMessage, ENV.queryConcurrency],
@@ -90,7 +90,7 @@ export const FUNCTION_MANIFEST = {
   'read-progress': { tables: { broadcasts: 'read' }, sendsToShardQueues: false, connectionsApi: [], settings: [] },
   'post-message': {
     // rateBudget: every @connections call is leased from the account's delivery budget.
-    tables: { connections: 'readWrite', partitions: 'readWrite', broadcasts: 'readWrite', rateBudget: 'readWrite' },
+    tables: { connections: 'write', partitions: 'write', broadcasts: 'readWrite', rateBudget: 'readWrite' },
     // Re-queues only the ids the budget or a 429 left undelivered.
     sendsToShardQueues: true,
     // GET: the sweep probes each connection (GetConnection).
