@@ -7,7 +7,7 @@ import { ConnectionRegistry, type LocalConnection } from '../../../../local/gate
 import { RESULTS } from '../../../../local/gateway/management-results';
 
 /** A socket that never drains: every sent byte stays buffered, as with a client that stopped reading. */
-function stalledSocket() {
+function stalledSocket(): { socket: { readyState: number; bufferedAmount: number; send(data: Buffer): void; close(): void }; sent: Buffer[] } {
   const sent: Buffer[] = [];
   const socket = {
     readyState: WebSocket.OPEN,
