@@ -55,12 +55,40 @@ beforeEach(() => {
   sqs.on(SendMessageBatchCommand).resolves({ Failed: [] });
 });
 
-/** Delivers one task in an invocation that may lease budget for `budgetMs` more, then writes the counts. */
+/**
+ * Runs `work` in virtual time (jest's fake clock: Date, timers, performance), moving the clock on
+ * while it is pending: the budget's deadlines and the backoffs cost no real time and do not race a
+ * loaded machine. Promise callbacks and setImmediate stay real, so mocked SDK answers still arrive.
+ */
+async function inVirtualTime<T>(work: () => Promise<T>): Promise<T> {
+  jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+  try {
+    let settled = false;
+    // Held as a result, not a pending rejection: the clock keeps moving until it is read.
+    const running = work().then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+    void running.then(() => (settled = true));
+    // A cap far beyond any invocation here (15 virtual minutes), so a hang fails instead of spinning.
+    for (let elapsedMs = 0; !settled && elapsedMs < 900_000; elapsedMs += 5) await jest.advanceTimersByTimeAsync(5);
+    if (!settled) throw new Error('the work did not finish within 15 virtual minutes');
+    const outcome = await running;
+    if ('error' in outcome) throw outcome.error;
+    return outcome.value;
+  } finally {
+    jest.useRealTimers();
+  }
+}
+
+/** Delivers one task in an invocation that may lease budget for `budgetMs` more, then writes the counts; in virtual time. */
 async function deliverAndFlush(poster: ConnectionPoster, task: DeliveryTask, budgetMs = 60_000) {
-  const tally = new DeliveryTally('Broadcasts');
-  const service = newService(poster);
-  await service.deliver(task, tally, service.newInvocation(REQUEUE_RESERVE_MS + budgetMs));
-  await tally.flush();
+  await inVirtualTime(async () => {
+    const tally = new DeliveryTally('Broadcasts');
+    const service = newService(poster);
+    await service.deliver(task, tally, service.newInvocation(REQUEUE_RESERVE_MS + budgetMs));
+    await tally.flush();
+  });
 }
 
 const countsWritten = () => dynamo.commandCalls(UpdateCommand).map((c) => c.args[0].input).filter((i) => i.TableName === 'Broadcasts');
@@ -328,7 +356,7 @@ describe('settleConnections', () => {
       finished.push(id);
       return 'delivered' as const;
     };
-    const result = await settleConnections(['bad', 'slow', 'ok'], probe, { limit: new ConcurrencyLimit(3), budget: unlimited, retries: 0, retryBaseMs: 1 });
+    const result = await inVirtualTime(() => settleConnections(['bad', 'slow', 'ok'], probe, { limit: new ConcurrencyLimit(3), budget: unlimited, retries: 0, retryBaseMs: 1 }));
     expect(finished.sort()).toEqual(['ok', 'slow']);
     expect(result).toMatchObject({ delivered: 2, rejected: { refused: ['bad'] } });
   });
@@ -359,7 +387,7 @@ describe('settleConnections', () => {
       finished++;
       return 'delivered' as const;
     };
-    const result = await settleConnections(Array.from({ length: 50 }, (_, i) => `c${i}`), probe, { limit: new ConcurrencyLimit(5), budget: unlimited, retries: 0, retryBaseMs: 1 });
+    const result = await inVirtualTime(() => settleConnections(Array.from({ length: 50 }, (_, i) => `c${i}`), probe, { limit: new ConcurrencyLimit(5), budget: unlimited, retries: 0, retryBaseMs: 1 }));
     expect(finished).toBe(50);
     expect(result.delivered).toBe(50);
     expect(peak).toBe(5);
