@@ -151,11 +151,33 @@ describe('two stacks on one port', () => {
     }
   });
 
-  test('the port is free again once the gateway stopped', async () => {
+  test('the port is free again once the gateway stopped: nothing answers there, another program may bind it alone, a new gateway serves on it', async () => {
+    // prepare
     const first = await startRecordingGateway({ port: TAKEN_PORT });
+    expect(first.gateway.port).toBe(TAKEN_PORT);
+
+    // act
     await first.cleanup();
+
+    // assess: a connection is refused (no worker left listening), an exclusive bind succeeds, and a second gateway serves clients there
+    const refused = await new Promise<string>((resolve) => {
+      const probe = net.connect({ host: '127.0.0.1', port: TAKEN_PORT });
+      probe.once('connect', () => (probe.destroy(), resolve('connected')));
+      probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    });
+    expect(refused).toBe('ECONNREFUSED');
+    const exclusive = net.createServer();
+    await new Promise<void>((resolve, reject) => exclusive.once('error', reject).listen({ host: '127.0.0.1', port: TAKEN_PORT, exclusive: true }, () => resolve()));
+    await new Promise((resolve) => exclusive.close(resolve));
     const second = await startRecordingGateway({ port: TAKEN_PORT });
-    await second.cleanup();
+    try {
+      const socket = await open(second.gateway.webSocketUrl);
+      expect(await whoami(socket)).toMatch(/\S/);
+      expect((await second.totals()).stats.connections).toBe(1);
+      socket.close();
+    } finally {
+      await second.cleanup();
+    }
   });
 });
 

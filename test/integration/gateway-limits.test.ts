@@ -4,6 +4,7 @@
  * LimitExceededException), the new-connection rate (handshake 429, $connect not run), the
  * client swarm retrying refused handshakes, and virtual connections.
  */
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,6 +82,24 @@ async function openSocket(url: string): Promise<{ socket: WebSocket; connectionI
 
 const settle = <T>(promises: Promise<T>[]) => Promise.allSettled(promises);
 
+/**
+ * Calls `call` until it is accepted (the throttle's bucket refilled), one call every 50 ms, for at
+ * most a minute; returns the refusals on the way. Waits for the refill, not for a fixed time.
+ */
+async function untilAccepted(call: () => Promise<unknown>): Promise<{ refused: unknown[] }> {
+  const refused: unknown[] = [];
+  for (const giveUpAt = Date.now() + 60_000; Date.now() < giveUpAt; await new Promise((resolve) => setTimeout(resolve, 50))) {
+    const error = await call().then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    if (error === undefined) return { refused };
+    if (!(error instanceof LimitExceededException)) throw error;
+    refused.push(error);
+  }
+  throw new Error(`the throttle refused every call for a minute (${refused.length} calls)`);
+}
+
 describe('account throttle on @connections', () => {
   test('past the bucket the real SDK raises LimitExceededException, from the 429 API Gateway sends', async () => {
     const { gateway } = await start({ quota: { ratePerSecond: 1, burst: 10 }, connectRate: 'off' });
@@ -114,14 +133,12 @@ describe('account throttle on @connections', () => {
     const burstStarted = Date.now();
     const burst = await settle(Array.from({ length: 10 }, () => client.send(new GetConnectionCommand({ ConnectionId: connectionId }))));
     const refilledDuringBurst = Math.ceil(((Date.now() - burstStarted) / 1000) * quota.ratePerSecond);
-    // Long enough to refill the whole bucket from empty; a loaded machine only sleeps longer.
-    await new Promise((resolve) => setTimeout(resolve, (quota.burst / quota.ratePerSecond) * 1000 + 100));
-    const later = await settle(Array.from({ length: quota.burst }, () => client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'x' }))));
+    // The bucket is empty now: wait for the refill (a call accepted again), not for a fixed time.
+    await untilAccepted(() => client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'x' })));
 
     // The burst, less the tokens of the handshake and the "whoami" message, plus what the rate refilled while the calls ran.
     expect(burst.filter((r) => r.status === 'fulfilled').length).toBeLessThanOrEqual(quota.burst - 2 + refilledDuringBurst);
     expect(burst.some((r) => r.status === 'rejected' && r.reason instanceof LimitExceededException)).toBe(true);
-    expect(later.every((r) => r.status === 'fulfilled')).toBe(true);
     socket.close();
   });
 
@@ -223,16 +240,22 @@ describe('new-connection rate', () => {
 });
 
 describe('a swarm connecting for longer than the idle timeout', () => {
-  const idleTimeoutMs = 1_000;
+  const idleTimeoutMs = 2_000;
 
   test('keeps every socket open: quiet clients ping before the gateway would close them', async () => {
-    // 40 clients at 20/s connect for ~2 s, twice the idle timeout; then they sit quiet for 3 idle timeouts.
-    const { gateway } = await start({ workers: 2, idleTimeoutMs, connectRate: { ratePerSecond: 20, burst: 1 } });
+    // 40 clients at 15/s connect for ~2.7 s, longer than the idle timeout; then they sit quiet.
+    const { gateway } = await start({ workers: 2, idleTimeoutMs, connectRate: { ratePerSecond: 15, burst: 1 } });
     const clients = 40;
 
     const swarm = await ClientSwarm.connect(gateway.webSocketUrl, clients, { concurrency: 10, keepAliveMs: idleTimeoutMs / 4 });
     try {
-      await new Promise((resolve) => setTimeout(resolve, 3 * idleTimeoutMs));
+      // A socket that never pings, opened after the swarm: once the gateway closes it for idleness,
+      // every swarm client has sat quiet past the idle timeout too. Wait for that, not for a time.
+      let control: Awaited<ReturnType<typeof openSocket>> | undefined;
+      // Refused while over the connect rate: again, 50 ms later.
+      while (!control) control = await openSocket(gateway.webSocketUrl).catch(() => new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 50)));
+      const [code] = await once(control.socket, 'close');
+      expect(code).toBe(1001);
       const report = await swarm.report();
       expect(report.closedByServer).toBe(0);
       expect(report.open).toBe(clients);
@@ -280,8 +303,14 @@ describe('virtual connections', () => {
     const { virtualConnectionId } = await import('../../local/gateway/connection-id');
 
     const results = await settle(Array.from({ length: 30 }, (_, n) => client.send(new PostToConnectionCommand({ ConnectionId: gateway.virtualConnectionId(n), Data: 'x' }))));
-    await new Promise((resolve) => setTimeout(resolve, 1_500)); // a token again, at 1/s
-    const outOfRange = await client.send(new PostToConnectionCommand({ ConnectionId: virtualConnectionId(100, 2), Data: 'x' })).catch((error: unknown) => error);
+    // Once a token is back (1/s), the out-of-range id is answered for itself: 410.
+    let outOfRange: unknown;
+    await untilAccepted(() =>
+      client.send(new PostToConnectionCommand({ ConnectionId: virtualConnectionId(100, 2), Data: 'x' })).catch((error: unknown) => {
+        if (error instanceof LimitExceededException) throw error;
+        outOfRange = error;
+      }),
+    );
 
     const accepted = results.filter((r) => r.status === 'fulfilled').length;
     expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof LimitExceededException)).toBe(true);

@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { resolveConfig } from '../../infra/config';
+import type { FunctionName } from '../../functions/manifest';
 import { runDemo } from '../../local/demo';
 import { functionEnvironment, type LocalResources } from '../../local/environment';
 import { startFunctionInstance } from '../../local/lambda/function-instance';
@@ -44,10 +45,28 @@ describe('each function sees exactly its manifest environment', () => {
     }
   });
 
-  it('every real handler starts with its own environment', async () => {
-    for (const name of ['prepare-broadcast', 'query-partitions', 'read-progress', 'post-message'] as const) {
+  it('every real handler starts with its own environment and answers from its process until stopped', async () => {
+    // Inputs each handler answers from its own code and environment: a refusal, an empty batch, or
+    // DynamoDB unreachable at the environment's endpoint (127.0.0.1:1 here).
+    const cases: [FunctionName, unknown, unknown][] = [
+      ['prepare-broadcast', {}, expect.stringMatching(/^InvalidBroadcastError: the input must be a JSON object/)],
+      ['query-partitions', { Items: [0], BatchInput: { broadcastId: 'b-1', kind: 'message' } }, expect.stringMatching(/^UnavailableError: .*ECONNREFUSED 127\.0\.0\.1:1/)],
+      ['read-progress', { broadcastId: 'b-1' }, expect.stringMatching(/^UnavailableError: DynamoDB did not answer the progress read of broadcast b-1: connect ECONNREFUSED 127\.0\.0\.1:1/)],
+      ['post-message', { Records: [] }, { batchItemFailures: [] }],
+    ];
+    for (const [name, event, expected] of cases) {
       const instance = await startFunctionInstance({ name, modulePath: handlerModule(name), env: functionEnvironment(name, resolveConfig(), resources) });
-      await instance.stop();
+      try {
+        expect(instance.running).toBe(true);
+        const answer = await instance.handler(event, lambdaContext({ functionName: `swarmcast-${name}`, timeoutSeconds: 10 })).then(
+          (result) => result,
+          (error: Error) => `${error.name}: ${error.message}`,
+        );
+        expect([name, answer]).toEqual([name, expected]);
+      } finally {
+        await instance.stop();
+      }
+      expect(instance.running).toBe(false);
     }
   });
 });
@@ -68,6 +87,10 @@ describe('the gateway routes run in the same runtime', () => {
     try {
       const client = new WebSocket(gateway.webSocketUrl);
       await new Promise((resolve, reject) => client.once('open', resolve).once('error', reject));
+      // The handshake completed only after $connect answered: the gateway counts it accepted and holds the socket.
+      const stats = await gateway.stats();
+      expect(stats.connections).toBe(1);
+      expect(stats.workers.reduce((sum, worker) => sum + worker.connectsAccepted, 0)).toBe(1);
       client.close();
     } finally {
       await gateway.stop();

@@ -7,6 +7,9 @@ import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, Scan
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,6 +20,42 @@ import { startEventSource, type EventSourceOptions } from '../../local/sqs/event
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const region = 'us-east-1';
+
+/**
+ * A pass-through HTTP proxy in front of local SQS: counts the requests and the client
+ * connections still open, so a test can see a client stop talking to SQS.
+ */
+async function sqsProxy(target: string): Promise<{ endpoint: string; readonly requests: number; openConnections(): number; close(): Promise<void> }> {
+  let requests = 0;
+  const sockets = new Set<Socket>();
+  const server = createServer(async (request, response) => {
+    requests++;
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const headers = Object.fromEntries(Object.entries(request.headers).filter(([name]) => !['host', 'connection', 'content-length'].includes(name))) as Record<string, string>;
+    const answer = await fetch(`${target}${request.url}`, { method: request.method, headers, body: chunks.length > 0 ? Buffer.concat(chunks) : undefined });
+    response.writeHead(answer.status, Object.fromEntries([...answer.headers].filter(([name]) => !['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(name))));
+    response.end(Buffer.from(await answer.arrayBuffer()));
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    get requests() {
+      return requests;
+    },
+    openConnections: () => sockets.size,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
 
 /** Polls until `check` passes or the deadline fails the test with its last error. */
 async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 15_000): Promise<T> {
@@ -348,29 +387,41 @@ describe('local SQS and its event source', () => {
   });
 
   it('stop() waits for invocations in flight, then polls no more', async () => {
-    // prepare
+    // prepare: the event source talks to SQS through a proxy that sees its connections and
+    // requests; its one invocation takes a while (its own work, not a wait of the test)
     const queueUrl = sqs.shardQueueUrls[nextShard++];
+    const proxy = await sqsProxy(sqs.endpoint);
+    const order: string[] = [];
     let started = 0;
-    let finished = 0;
-    const source = await startEventSource(
-      sourceOptions(queueUrl, async () => {
+    const source = await startEventSource({
+      ...sourceOptions(queueUrl, async () => {
         started++;
         await sleep(300);
-        finished++;
+        order.push('invocation finished');
       }),
-    );
-    await send(queueUrl, ['slow']);
-    await eventually(() => expect(started).toBe(1));
+      sqsEndpoint: proxy.endpoint,
+    });
+    try {
+      await send(queueUrl, ['slow']);
+      await eventually(() => expect(started).toBe(1));
 
-    // act
-    await source.stop();
-    await send(queueUrl, ['after stop']);
-    await sleep(300);
+      // act
+      await source.stop();
+      order.push('stop resolved');
+      const requestsAtStop = proxy.requests;
+      await send(queueUrl, ['after stop']);
 
-    // assess
-    expect(finished).toBe(1);
-    expect(source.stats()).toMatchObject({ invocations: 1, deleted: 1, inFlightInvocations: 0 });
-    const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
-    expect(Attributes?.ApproximateNumberOfMessages).toBe('1');
+      // assess: the invocation ended before stop() did; then the source let go of every connection
+      // to SQS (an event: the proxy sees them close), having sent nothing after stop() resolved
+      expect(order).toEqual(['invocation finished', 'stop resolved']);
+      expect(source.stats()).toMatchObject({ invocations: 1, deleted: 1, inFlightInvocations: 0 });
+      await eventually(() => expect(proxy.openConnections()).toBe(0));
+      expect(proxy.requests).toBe(requestsAtStop);
+      const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+      expect(Attributes?.ApproximateNumberOfMessages).toBe('1');
+      expect(started).toBe(1);
+    } finally {
+      await proxy.close();
+    }
   });
 });

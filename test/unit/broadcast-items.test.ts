@@ -1,8 +1,8 @@
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand, type PutCommandInput, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand, type PutCommandInput, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { addDeliveryCounts, createBroadcast, DELIVERY_COUNT_SHARDS, getBroadcastPayload, recordEnqueued } from '#commons/broadcasts';
+import { addDeliveryCounts, createBroadcast, DELIVERY_COUNT_SHARDS, getBroadcastPayload, markTasksDone, recordEnqueued } from '#commons/broadcasts';
 import { AWS_LIMITS } from '#commons/aws-limits';
 import { MAX_MESSAGE_BYTES } from '#commons/constants';
 
@@ -126,5 +126,21 @@ describe('throttled reads and writes of the broadcast items', () => {
     dynamo.reset();
     dynamo.on(GetCommand).rejects(throttled());
     await expect(getBroadcastPayload('Broadcasts', 'b1')).rejects.toMatchObject({ name: 'ThrottledError' });
+  });
+});
+
+describe('done marks (markTasksDone)', () => {
+  it('each mark expires with the broadcast record, so marks never pile up', async () => {
+    // prepare: 30 finished tasks: two BatchWriteItem calls
+    dynamo.on(BatchWriteCommand).resolves({});
+    const tasks = Array.from({ length: 30 }, (_, i) => ({ broadcastId: 'b1', messageId: `m${i}` }));
+
+    // act
+    await markTasksDone('Broadcasts', tasks, 1_000_000);
+
+    // assess
+    const items = dynamo.commandCalls(BatchWriteCommand).flatMap((call) => call.args[0].input.RequestItems!.Broadcasts.map((request) => request.PutRequest!.Item!));
+    expect(items).toHaveLength(30);
+    for (const item of items) expect(item).toMatchObject({ broadcastId: 'b1', item: expect.stringMatching(/^done#m\d+$/), expiresAt: 1_000 + 15 * 24 * 60 * 60 });
   });
 });

@@ -1,6 +1,6 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { packDeliveryTasks, parseDeliveryTask, sendDeliveryTasks } from '#commons/delivery-tasks';
+import { packDeliveryTasks, parseDeliveryTask, sendDeliveryTasks, shardFor } from '#commons/delivery-tasks';
 import { MAX_SQS_MESSAGE_BYTES } from '#commons/constants';
 
 const sqs = mockClient(SQSClient);
@@ -22,8 +22,24 @@ describe('packDeliveryTasks', () => {
     for (const task of tasks) expect(Buffer.byteLength(JSON.stringify(task))).toBeLessThanOrEqual(16 * 1024);
   });
 
+  it("a run's first task of a partition carries the whole partition's count, the others none: a consumer records it if the fan-out's write was lost", () => {
+    const tasks = packDeliveryTasks('b1', 7, ids(1_201), 500, undefined, 'run-1');
+    expect(tasks.map((t) => t.enqueued)).toEqual([1_201, undefined, undefined]);
+    expect(tasks.every((t) => t.run === 'run-1')).toBe(true);
+    // A replay's tasks have no run: they claim nothing and carry no count.
+    expect(packDeliveryTasks('b1', 7, ids(3), 500)[0]).not.toHaveProperty('enqueued');
+  });
+
   it('makes no task for an empty partition', () => {
     expect(packDeliveryTasks('b1', 0, [], 500)).toEqual([]);
+  });
+});
+
+describe('shardFor', () => {
+  it.each([2, 3, 10])('a retry starts one shard further than the attempt before (%i shards), so it does not wait behind that backlog', (shards) => {
+    for (const partition of [0, 7, 2_499]) {
+      for (const attempt of [0, 1, 4]) expect(shardFor(partition, attempt + 1) % shards).toBe((shardFor(partition, attempt) + 1) % shards);
+    }
   });
 });
 

@@ -123,12 +123,15 @@ describe('consumers when a partition was enqueued twice (its count write was los
   it("records the partition's carried enqueued count before its first socket is posted, only where none is", async () => {
     answerClaims(new Map());
     const order: string[] = [];
-    dynamo.on(UpdateCommand).callsFake((input) => (order.push(`${input.Key.item} ${input.ConditionExpression ?? ''}`), {}));
+    const counts: unknown[] = [];
+    dynamo.on(UpdateCommand).callsFake((input) => (order.push(`${input.Key.item} ${input.ConditionExpression ?? ''}`), counts.push(input.ExpressionAttributeValues[':n']), {}));
     const poster = { post: async () => (order.push('post'), 'delivered' as const) } as unknown as ConnectionPoster;
 
-    await deliver({ broadcastId: 'b1', partition: 1, attempt: 0, run: 'run-1', enqueued: 1, connectionIds: ['a'] }, poster);
+    // The partition's first task of three: it carries the count of all 1,201 ids, not its own 500.
+    await deliver({ broadcastId: 'b1', partition: 1, attempt: 0, run: 'run-1', enqueued: 1_201, connectionIds: ['a'] }, poster);
 
     expect(order).toEqual(['count#enqueued#0000 attribute_not_exists(#p)', 'post', expect.stringMatching(/^count#delivered#/)]);
+    expect(counts[0]).toBe(1_201);
   });
 
   it('a run whose tasks did not all reach a queue is taken over by the next run; its own late tasks are then dropped', async () => {

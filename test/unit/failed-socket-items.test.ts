@@ -1,11 +1,17 @@
-/** The failed-socket items a consumer keeps and a failed-sockets replay takes over (functions/commons/broadcasts.ts). */
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+/** The failed-socket items a consumer keeps and a failed-sockets replay takes over (functions/commons/broadcasts.ts, functions/commons/partition-fan-out.ts). */
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteCommand, type DeleteCommandInput, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { recordFailedSockets, removeFailedSockets, retakeFailedSockets, type FailedSocketsItem } from '#commons/broadcasts';
+import { readFailedSockets, recordFailedSockets, removeFailedSockets, retakeFailedSockets, type FailedSocketsItem } from '#commons/broadcasts';
+import { fanOutPartitions, type FanOutSettings } from '#commons/partition-fan-out';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
-beforeEach(() => dynamo.reset());
+const sqs = mockClient(SQSClient);
+beforeEach(() => {
+  dynamo.reset();
+  sqs.reset();
+});
 
 const puts = () => dynamo.commandCalls(PutCommand).map((call) => call.args[0].input);
 
@@ -42,5 +48,61 @@ test('removing an item is conditional on its write id: a rewrite by the replay\'
     Key: { broadcastId: 'b-1', item: 'failed#p00007#abc' },
     ConditionExpression: 'writeId = :writeId',
     ExpressionAttributeValues: { ':writeId': 'w-1' },
+  });
+});
+
+test('reading a partition\'s failed sockets follows every page: a partition\'s items can pass the 1 MB a Query page holds', async () => {
+  // prepare: three pages
+  const row = (n: number) => ({ broadcastId: 'b-1', item: `failed#p00007#${n}`, connectionIds: [`c${n}`], failedBy: { deadline: 1 }, writeId: `w-${n}` });
+  dynamo
+    .on(QueryCommand)
+    .resolvesOnce({ Items: [row(1)], LastEvaluatedKey: { broadcastId: 'b-1', item: 'failed#p00007#1' } })
+    .resolvesOnce({ Items: [row(2)], LastEvaluatedKey: { broadcastId: 'b-1', item: 'failed#p00007#2' } })
+    .resolves({ Items: [row(3)] });
+
+  // act
+  const found = await readFailedSockets('Broadcasts', 'b-1', 7);
+
+  // assess
+  expect(found.map((failed) => failed.connectionIds[0])).toEqual(['c1', 'c2', 'c3']);
+  const starts = dynamo.commandCalls(QueryCommand).map((call) => call.args[0].input.ExclusiveStartKey);
+  expect(starts).toEqual([undefined, { broadcastId: 'b-1', item: 'failed#p00007#1' }, { broadcastId: 'b-1', item: 'failed#p00007#2' }]);
+});
+
+describe('a failed-sockets replay (fanOutPartitions with resendFailedSockets)', () => {
+  const settings: FanOutSettings = {
+    tables: { connections: 'Connections', broadcasts: 'Broadcasts' },
+    shardQueueUrls: ['q0'],
+    connectionIdsPerMessage: 100,
+    queryConcurrency: 4,
+  };
+
+  it('removes each failed-socket item once its ids are on a queue, so a second replay sends only to what the first could not deliver', async () => {
+    // prepare: partition 7 was reached; two failed-socket items kept in a table the mock holds
+    const table = new Map<string, Record<string, unknown>>([
+      ['failed#p00007#a', { broadcastId: 'b-1', item: 'failed#p00007#a', connectionIds: ['x', 'y'], failedBy: { deadline: 2 }, writeId: 'w-a' }],
+      ['failed#p00007#b', { broadcastId: 'b-1', item: 'failed#p00007#b', connectionIds: ['z'], failedBy: { slowReader: 1 }, writeId: 'w-b' }],
+    ]);
+    dynamo.on(GetCommand).resolves({ Item: { p7: 3 } });
+    dynamo.on(QueryCommand).callsFake((input: QueryCommandInput) => ({ Items: [...table.values()].filter((row) => String(row.item).startsWith(String(input.ExpressionAttributeValues![':prefix']))) }));
+    dynamo.on(DeleteCommand).callsFake((input: DeleteCommandInput) => {
+      const row = table.get(String(input.Key!.item));
+      if (row?.writeId === input.ExpressionAttributeValues![':writeId']) table.delete(String(input.Key!.item));
+      return {};
+    });
+    sqs.on(SendMessageBatchCommand).resolves({ Failed: [] });
+    const sentIds = () => sqs.commandCalls(SendMessageBatchCommand).flatMap((call) => call.args[0].input.Entries!.flatMap((entry) => JSON.parse(entry.MessageBody!).connectionIds));
+
+    // act: two replays, nothing failing in between
+    const first = await fanOutPartitions(settings, 'b-1', 'message', [7], { resendFailedSockets: true });
+    const afterFirst = sentIds();
+    const second = await fanOutPartitions(settings, 'b-1', 'message', [7], { resendFailedSockets: true });
+
+    // assess
+    expect(first.resent).toBe(3);
+    expect(afterFirst.sort()).toEqual(['x', 'y', 'z']);
+    expect(second.resent).toBe(0);
+    expect(sentIds()).toHaveLength(3);
+    expect(table.size).toBe(0);
   });
 });

@@ -34,6 +34,22 @@ describe('planBroadcast at 1M sockets, default configuration and quota: the figu
     expect(small.costUsd.total).toBeCloseTo(small.costUsd.items.reduce((sum, item) => sum + item.usd, 0), 10);
   });
 
+  it('bills one done-mark write per delivery task: the same broadcast cut into twice the tasks, in as many invocations, costs a write unit more per extra task', () => {
+    // prepare: 100 ids a task, 10 tasks a batch; then 50 ids a task, 20 tasks a batch
+    const writeUnits = (overrides: Partial<typeof config>) => {
+      const cut = planBroadcast({ connections: 1_000_000, messageBytes: 1_024, quota: DEFAULT_QUOTA, config: resolveConfig(overrides), site: 'aws' });
+      return { tasks: cut.deliveryTasks, writes: cut.costUsd.items.find((item) => item.service === 'DynamoDB' && item.unit === 'WRU')!.quantity };
+    };
+
+    // act
+    const coarse = writeUnits({ connectionIdsPerMessage: 100, consumerBatchSize: 10 });
+    const fine = writeUnits({ connectionIdsPerMessage: 50, consumerBatchSize: 20 });
+
+    // assess
+    expect(fine.tasks).toBe(2 * coarse.tasks);
+    expect(fine.writes - coarse.writes).toBeGreaterThanOrEqual(fine.tasks - coarse.tasks);
+  });
+
   it('prices keeping the sockets connected separately: ≈ $15 an hour', () => {
     expect(small.connectionHourUsd).toBeCloseTo(15, 6);
   });

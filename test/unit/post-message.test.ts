@@ -55,12 +55,40 @@ beforeEach(() => {
   sqs.on(SendMessageBatchCommand).resolves({ Failed: [] });
 });
 
-/** Delivers one task in an invocation that may lease budget for `budgetMs` more, then writes the counts. */
+/**
+ * Runs `work` in virtual time (jest's fake clock: Date, timers, performance), moving the clock on
+ * while it is pending: the budget's deadlines and the backoffs cost no real time and do not race a
+ * loaded machine. Promise callbacks and setImmediate stay real, so mocked SDK answers still arrive.
+ */
+async function inVirtualTime<T>(work: () => Promise<T>): Promise<T> {
+  jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+  try {
+    let settled = false;
+    // Held as a result, not a pending rejection: the clock keeps moving until it is read.
+    const running = work().then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+    void running.then(() => (settled = true));
+    // A cap far beyond any invocation here (15 virtual minutes), so a hang fails instead of spinning.
+    for (let elapsedMs = 0; !settled && elapsedMs < 900_000; elapsedMs += 5) await jest.advanceTimersByTimeAsync(5);
+    if (!settled) throw new Error('the work did not finish within 15 virtual minutes');
+    const outcome = await running;
+    if ('error' in outcome) throw outcome.error;
+    return outcome.value;
+  } finally {
+    jest.useRealTimers();
+  }
+}
+
+/** Delivers one task in an invocation that may lease budget for `budgetMs` more, then writes the counts; in virtual time. */
 async function deliverAndFlush(poster: ConnectionPoster, task: DeliveryTask, budgetMs = 60_000) {
-  const tally = new DeliveryTally('Broadcasts');
-  const service = newService(poster);
-  await service.deliver(task, tally, service.newInvocation(REQUEUE_RESERVE_MS + budgetMs));
-  await tally.flush();
+  await inVirtualTime(async () => {
+    const tally = new DeliveryTally('Broadcasts');
+    const service = newService(poster);
+    await service.deliver(task, tally, service.newInvocation(REQUEUE_RESERVE_MS + budgetMs));
+    await tally.flush();
+  });
 }
 
 /** Every broadcast's plan, with the delivery deadline the consumers go by. */
@@ -120,6 +148,21 @@ describe('DeliveryService', () => {
 
     // the next attempt would wait 2 s; the deadline is 1 s away
     expect(requeued()).toEqual([expect.objectContaining({ connectionIds: ['b'], attempt: 1, delaySeconds: 1 })]);
+  });
+
+  it('ids re-queued after a 5xx go to the next shard, not behind the backlog of the shard they came from', async () => {
+    // prepare: three shards; partition 4 on its first attempt starts on shard 1
+    const { poster } = fakePoster({ b: ['retry', 'retry'] });
+    const service = new DeliveryService({ ...settings(), shardQueueUrls: ['q0', 'q1', 'q2'] }, poster, new ApiGatewayManagementApiClient({}));
+    const tally = new DeliveryTally('Broadcasts');
+
+    // act
+    await service.deliver({ broadcastId: 'b1', partition: 4, attempt: 0, connectionIds: ['a', 'b'] }, tally, service.newInvocation(60_000));
+
+    // assess
+    const sends = sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input);
+    expect(sends.map((input) => input.QueueUrl)).toEqual(['q2']);
+    expect(JSON.parse(sends[0].Entries![0].MessageBody!)).toMatchObject({ attempt: 1, connectionIds: ['b'] });
   });
 
   it('a 5xx that clears on the in-invocation retry is delivered without re-queueing', async () => {
@@ -331,9 +374,24 @@ describe('settleConnections', () => {
       finished.push(id);
       return 'delivered' as const;
     };
-    const result = await settleConnections(['bad', 'slow', 'ok'], probe, { limit: new ConcurrencyLimit(3), budget: unlimited, retries: 0, retryBaseMs: 1 });
+    const result = await inVirtualTime(() => settleConnections(['bad', 'slow', 'ok'], probe, { limit: new ConcurrencyLimit(3), budget: unlimited, retries: 0, retryBaseMs: 1 }));
     expect(finished.sort()).toEqual(['ok', 'slow']);
     expect(result).toMatchObject({ delivered: 2, rejected: { refused: ['bad'] } });
+  });
+
+  it('a 429 tells the budget (the account slows down) and the socket is tried again on the next grant', async () => {
+    // prepare: a budget that records what it is told
+    const told: string[] = [];
+    const budget: CallBudget = { take: async () => true, throttled: () => void told.push('throttled'), expect: (n) => void told.push(`expect ${n}`) };
+    const answers: Record<string, PostOutcome[]> = { b: ['throttled', 'delivered'] };
+    const probe = async (id: string) => answers[id]?.shift() ?? 'delivered';
+
+    // act
+    const result = await settleConnections(['a', 'b'], probe, { limit: new ConcurrencyLimit(2), budget, retries: 0, retryBaseMs: 1 });
+
+    // assess
+    expect(result.delivered).toBe(2);
+    expect(told).toEqual(['expect 2', 'throttled', 'expect 1']);
   });
 
   it('awaits every call and never has more than the shared limit in flight', async () => {
@@ -347,7 +405,7 @@ describe('settleConnections', () => {
       finished++;
       return 'delivered' as const;
     };
-    const result = await settleConnections(Array.from({ length: 50 }, (_, i) => `c${i}`), probe, { limit: new ConcurrencyLimit(5), budget: unlimited, retries: 0, retryBaseMs: 1 });
+    const result = await inVirtualTime(() => settleConnections(Array.from({ length: 50 }, (_, i) => `c${i}`), probe, { limit: new ConcurrencyLimit(5), budget: unlimited, retries: 0, retryBaseMs: 1 }));
     expect(finished).toBe(50);
     expect(result.delivered).toBe(50);
     expect(peak).toBe(5);

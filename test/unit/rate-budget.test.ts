@@ -1,4 +1,4 @@
-import { LEASE_MS, RateBudget, leaseTokensFor, systemClock, type BudgetParty } from '#commons/rate-budget';
+import { LEASE_GRACE_MS, LEASE_MS, RateBudget, leaseTokensFor, systemClock, type BudgetParty } from '#commons/rate-budget';
 import { InMemoryLeaseStore, VirtualClock } from './fixtures/budget-simulation';
 import { leaseStoreContract } from './fixtures/lease-store-contract';
 
@@ -136,5 +136,113 @@ describe('RateBudget: consumers sharing one lease item, in virtual time', () => 
 describe('InMemoryLeaseStore keeps the lease-store contract (the DynamoDB store keeps it in test/integration/rate-budget.test.ts)', () => {
   it.each(leaseStoreContract)('%s', async (_, contract) => {
     await contract(new InMemoryLeaseStore(systemClock, 0));
+  });
+});
+
+describe('RateBudget decisions, one invocation at a time', () => {
+  const rate = 1_000; // one call per ms: a lease of LEASE_MS holds 25 calls
+
+  it('calls due during a stall are dropped after LEASE_GRACE_MS, not sent together afterwards', async () => {
+    // prepare: a slow store makes leases long (twice its round trip), so a stall leaves many calls due
+    const clock = new VirtualClock(START);
+    const budget = new RateBudget({ store: new InMemoryLeaseStore(clock, 100), clock, party: 'broadcast', ratePerSecond: rate, latestStartMs: START + 60_000 });
+    budget.expect(Number.POSITIVE_INFINITY);
+    const calls: number[] = [];
+    const worker = async () => {
+      while (clock.now() < START + 3_000 && (await budget.take())) {
+        calls.push(clock.now());
+        // Every worker stalls in the first 150 ms of each 300 (a slow store, a GC pause), then takes again at once.
+        const phase = (clock.now() - START) % 300;
+        await clock.sleep(phase < 150 ? 150 - phase : 1);
+      }
+    };
+
+    // act
+    void Promise.all(Array.from({ length: 50 }, worker));
+    await clock.runUntil(START + 3_000);
+
+    // assess: calls granted in any 10 ms were due within those 10 ms or the 25 ms of grace before them
+    const sorted = [...calls].sort((a, b) => a - b);
+    let busiest = 0;
+    for (let lo = 0, hi = 0; lo < sorted.length; lo++) {
+      while (hi < sorted.length && sorted[hi] < sorted[lo] + 10) hi++;
+      busiest = Math.max(busiest, hi - lo);
+    }
+    expect(LEASE_GRACE_MS).toBe(25);
+    expect(busiest).toBeLessThanOrEqual(((10 + 25) * rate) / 1000 + 1);
+    expect(budget.dropped).toBeGreaterThan(0);
+  });
+
+  it('a burst of 429s at one instant halves the share once, not once per 429', async () => {
+    // prepare: one full-rate lease of 25 calls, spent
+    const clock = new VirtualClock(START);
+    const budget = new RateBudget({ store: new InMemoryLeaseStore(clock), clock, party: 'broadcast', ratePerSecond: rate, latestStartMs: START + 60_000 });
+    const grants: number[] = [];
+    const takeCalls = async (n: number) => {
+      budget.expect(n);
+      for (let i = 0; i < n; i++) if (await budget.take()) grants.push(clock.now());
+    };
+    const first = takeCalls(25);
+    await clock.runUntil(START + 100);
+    await first;
+
+    // act: ten calls answer 429 at the same instant; then the next calls lease
+    for (let i = 0; i < 10; i++) budget.throttled();
+    const second = takeCalls(2);
+    await clock.runUntil(START + 1_000);
+    await second;
+
+    // assess: the next calls are due 2 ms apart (half the rate), not 16 ms (a sixteenth)
+    const afterCut = grants.slice(25);
+    expect(grants).toHaveLength(27);
+    expect(afterCut[1] - afterCut[0]).toBe(2);
+  });
+
+  it('after 429s stop, the share grows back to the full rate lease by lease', async () => {
+    // prepare: 20 calls in flight; 429s, one per lease's time, during the first 200 ms only
+    const clock = new VirtualClock(START);
+    const budget = new RateBudget({ store: new InMemoryLeaseStore(clock), clock, party: 'broadcast', ratePerSecond: rate, latestStartMs: START + 60_000 });
+    budget.expect(Number.POSITIVE_INFINITY);
+    const calls: number[] = [];
+    const worker = async () => {
+      while (clock.now() < START + 2_000 && (await budget.take())) {
+        calls.push(clock.now());
+        if (calls.length % 25 === 0 && clock.now() < START + 200) budget.throttled();
+        await clock.sleep(1);
+      }
+    };
+
+    // act
+    void Promise.all(Array.from({ length: 20 }, worker));
+    await clock.runUntil(START + 2_000);
+
+    // assess: the 429s slowed it; in the last second it runs at the full rate again
+    expect(calls.filter((t) => t < START + 250).length).toBeLessThan(0.5 * 250);
+    expect(calls.filter((t) => t >= START + 1_000 && t < START + 2_000).length).toBeGreaterThanOrEqual(0.9 * rate);
+  });
+
+  it('a budget closed while it holds a lease still grants every call of that lease, at its due time, and refuses only the calls beyond it', async () => {
+    // prepare: the invocation may start leases only in its first millisecond: one lease of 25 calls, then the budget closes
+    const clock = new VirtualClock(START);
+    const budget = new RateBudget({ store: new InMemoryLeaseStore(clock), clock, party: 'broadcast', ratePerSecond: rate, latestStartMs: START + 1 });
+    budget.expect(Number.POSITIVE_INFINITY);
+    const granted: number[] = [];
+    let refused = 0;
+    const take = async () => ((await budget.take()) ? granted.push(clock.now()) : refused++);
+
+    // act: 10 calls ask before it closes, 30 after
+    const early = Array.from({ length: 10 }, take);
+    while (!budget.closed) await clock.runUntil(clock.now() + 1);
+    expect(granted.length).toBeLessThan(10);
+    const late = Array.from({ length: 30 }, take);
+    await clock.runUntil(START + 1_000);
+    await Promise.all([...early, ...late]);
+
+    // assess
+    expect(budget.closed).toEqual({ reason: 'deadline', retryAfterMs: 0 });
+    expect(budget.leased).toBe(25);
+    expect(granted).toHaveLength(25);
+    expect(refused).toBe(15);
+    expect(new Set(granted).size).toBeGreaterThan(10); // spread over the lease, not at once
   });
 });

@@ -46,3 +46,28 @@ test('refuses a request changed after signing: path, query, body, a signed heade
   }
   expect(verifier.verify(original, body)).toBeUndefined();
 });
+
+describe('the signing time, as AWS checks it: within 15 minutes of the server clock, either way', () => {
+  const signedAt = new Date('2026-11-23T12:00:00Z');
+  afterEach(() => jest.useRealTimers());
+
+  it.each([
+    ['20 minutes old is refused', 20, 'InvalidSignatureException'],
+    ['20 minutes ahead is refused', -20, 'InvalidSignatureException'],
+    ['16 minutes old is refused', 16, 'InvalidSignatureException'],
+    ['14 minutes old is accepted', 14, undefined],
+    ['14 minutes ahead is accepted', -14, undefined],
+  ])('a signature %s', async (_, minutesLater, code) => {
+    // prepare: signed at `signedAt`, received `minutesLater` minutes after it
+    const request = await signer.sign({ method: 'POST', protocol: 'http:', hostname: '127.0.0.1', path: '/local/%40connections/x', headers: { host: '127.0.0.1:7710' }, body }, { signingDate: signedAt });
+    const received: ReceivedRequest = { method: 'POST', url: '/local/%40connections/x', headers: Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name.toLowerCase(), value])) };
+    jest.useFakeTimers({ now: signedAt.getTime() + minutesLater * 60_000 });
+
+    // act
+    const rejection = verifier.verify(received, body);
+
+    // assess
+    expect(rejection?.code).toBe(code);
+    if (code) expect(rejection?.message).toMatch(/^Signature expired: 20261123T120000Z is now earlier or later than 15 minutes from the server's time\.$/);
+  });
+});
