@@ -57,7 +57,7 @@ export class SwarmcastStack extends Stack {
     const connect = new SwarmcastFunction(this, 'Connect', { name: 'connect', description: 'WebSocket $connect: store the connection in a partition.', ...routeConcurrency }).bindManifest(resources);
     const disconnect = new SwarmcastFunction(this, 'Disconnect', { name: 'disconnect', description: 'WebSocket $disconnect: remove the connection.', ...routeConcurrency }).bindManifest(resources);
     // Not 'Default': CDK drops that word from logical ids.
-    const defaultRoute = new SwarmcastFunction(this, 'DefaultRoute', { name: 'default', description: 'WebSocket $default: answers "ping" with "pong".' }).bindManifest(resources);
+    const defaultRoute = new SwarmcastFunction(this, 'DefaultRoute', { name: 'default', description: 'WebSocket $default: answers the old keep-alive "ping" with "pong".' }).bindManifest(resources);
 
     // $default answers through the route response, so it needs no @connections access.
     const gateway = new WebSocketGateway(this, 'WebSocket', {
