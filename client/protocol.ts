@@ -36,11 +36,6 @@ export function between(range: { min: number; max: number }, random: () => numbe
   return range.min + random() * (range.max - range.min);
 }
 
-/** The wait before reconnect attempt `attempt` (0 first): uniform in [0, min(cap, base × 2^attempt)]. */
-export function reconnectDelayMs(attempt: number, random: () => number = Math.random): number {
-  return random() * Math.min(RECONNECT_BACKOFF_MS.cap, RECONNECT_BACKOFF_MS.base * 2 ** attempt);
-}
-
 /** A broadcast in the broadcast-id envelope (the stack's `broadcastIdEnvelope: true`). */
 export interface Envelope {
   broadcastId: string;
