@@ -45,7 +45,7 @@ export function configFromSettings(settings: readonly string[]): { config: Swarm
 export function registerPlanCommand(program: Command): void {
   program
     .command('plan')
-    .description('predict one broadcast before sending it: time to last delivery, @connections calls, Lambda concurrency and the AWS bill')
+    .description('predict one broadcast before sending it: time to last delivery, @connections calls, Lambda concurrency and the AWS bill; and what the connected sockets cost per hour')
     .addOption(new Option('--connections <n>', 'sockets to reach (required)').makeOptionMandatory().argParser(parsePositiveInteger('--connections', MAX_CONNECTIONS)))
     .addOption(
       new Option('--quota <rate[/burst]>', "the account's API Gateway throttle in calls/s (a raised quota, another Region's, or the local stack's emulated one)")
