@@ -1,12 +1,19 @@
 /**
  * What one broadcast will take, before it is sent: time to last delivery, @connections calls,
  * Lambda concurrency and the AWS bill, from the configuration, the account's quota and the
- * message size. Pure arithmetic (no I/O) so it can be unit-tested and checked against
- * `bench:quota`. Every AWS number comes from functions/commons/aws-limits.ts; every number of
- * our own is in PLAN_ASSUMPTIONS below, with where it comes from.
+ * message size; and what keeping N sockets connected costs per hour (connection minutes,
+ * keep-alives, reconnects). Pure arithmetic (no I/O) so it can be unit-tested and checked
+ * against `bench:quota`. Every AWS number comes from functions/commons/aws-limits.ts; what the
+ * code does (lease window, item names and sizes, batch sizes, the client's timings) is imported
+ * from the code itself (CODE_FACTS); every other number is in PLAN_ASSUMPTIONS below, with where
+ * it comes from.
  */
-import type { SwarmcastConfig } from '../infra/config';
+import { deliveryRatePerSecondFor, type SwarmcastConfig } from '../infra/config';
 import { AWS_BILLING_UNITS, AWS_LIMITS, AWS_PRICES_USD } from '#commons/aws-limits';
+import { DELIVERY_COUNT_SHARDS, ENQUEUED_GROUP_SIZE } from '#commons/broadcasts';
+import { LEASE_MS } from '#commons/rate-budget';
+import { broadcastsTable, connectionsTable, type KeyAttribute, type TableSchema } from '#commons/tables';
+import { MEAN_KEEP_ALIVE_INTERVAL_MS, MEAN_RECYCLE_AFTER_MS } from '../client/protocol';
 
 /** The account's API Gateway throttle as a token bucket: calls/s and bucket size. */
 export interface Quota {
@@ -52,15 +59,14 @@ interface SiteAssumptions {
   consumerCores: Assumption;
 }
 
-const DESIGN = '/work/shared/design.md';
 const STACK = 'infra/swarmcast-stack.ts';
 const GUESS = 'assumption, not measured';
 
 /** Every number of the model that is not in the configuration or in aws-limits.ts. */
 export const PLAN_ASSUMPTIONS = {
   aws: {
-    postCpuMs: { value: 0.1, source: `${DESIGN}: aws4 signing + undici pool, ~0.1 ms of CPU per call (measured, one core)` },
-    postRoundTripMs: { value: 20, source: `${DESIGN}: calls in flight ≈ quota × round trip (10,000/s × 20 ms)` },
+    postCpuMs: { value: 0.1, source: 'bench/post-throughput.ts: aws4 signing + undici pool, ~9,500 posts/s per core, ~0.1 ms of CPU per call' },
+    postRoundTripMs: { value: 20, source: 'infra/config.ts: a PostToConnection round trip within a Region takes ~10–30 ms' },
     taskStartMs: { value: 500, source: `${GUESS}: Lambda invoke from Step Functions with a Node.js cold start` },
     mapStartMs: { value: 1_000, source: `${GUESS}: a Distributed Map run starting its first child executions` },
     queryPageMs: { value: 10, source: `${GUESS}: DynamoDB's single-digit-millisecond latency plus the network` },
@@ -83,12 +89,12 @@ export const PLAN_ASSUMPTIONS = {
     taskStartMs: { value: 50, source: `${GUESS}: an in-process handler call` },
     mapStartMs: { value: 100, source: `${GUESS}: the local runner starting its children` },
     queryPageMs: { value: 5, source: `${GUESS}: a dynalite Query round trip on loopback` },
-    queryItemsPerSecondPerStream: { value: 35_000, source: `${DESIGN}: dynalite ~35k items/s Query as a child server` },
-    queryItemsPerSecondTotal: { value: 35_000, source: `${DESIGN}: one dynalite process serves every Query` },
+    queryItemsPerSecondPerStream: { value: 35_000, source: 'measured on this machine: dynalite as a child server (local/dynamodb/) Queries ~35k items/s' },
+    queryItemsPerSecondTotal: { value: 35_000, source: 'one dynalite process (local/dynamodb/) serves every Query' },
     dynamoDbRequestsPerSecondTotal: { value: 1_500, source: 'README.md Benchmarks: dynalite answers ~1,300–1,800 requests/s' },
-    sqsSendBatchMs: { value: 2, source: `${DESIGN}: local-aws-sqs ~12k messages/s sent` },
+    sqsSendBatchMs: { value: 2, source: 'measured on this machine: local-aws-sqs (local/sqs/) sends ~12k messages/s' },
     consumerPickupMs: { value: 100, source: `${GUESS}: the local poller's short wait` },
-    consumerCores: { value: 2, source: `${DESIGN}: this machine has 2 cores, shared with the other local services` },
+    consumerCores: { value: 2, source: 'this machine has 2 cores, shared with the other local services' },
   },
 } as const satisfies Record<PlanSite, SiteAssumptions>;
 
@@ -100,24 +106,60 @@ export const SIZE_ASSUMPTIONS = {
   smallFunctionMemoryMb: { value: 256, source: `${STACK} (SwarmcastFunction default)` },
   postMessageTimeoutSeconds: { value: 60, source: STACK },
   /** Billed duration of Prepare and of one ReadProgress. */
-  prepareMs: { value: 300, source: `${GUESS}: one Scan of the partitions table and one PutItem` },
-  readProgressMs: { value: 50, source: `${GUESS}: one GetItem` },
+  prepareMs: { value: 100, source: `${GUESS}: two PutItems (the message and the plan items)` },
+  readProgressMs: { value: 50, source: `${GUESS}: one GetItem and one Query of the count items` },
+  /** Billed duration of one $connect or $disconnect (one PutItem or DeleteItem). */
+  routeMs: { value: 50, source: `${GUESS}: one DynamoDB write; infra/config.ts sizes the route reservation on ~50 ms` },
   /** An API Gateway connection id, e.g. "L0SM9cOFvHcCIhw=". */
   connectionIdBytes: { value: 16, source: 'https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-mapping-template-reference.html ($context.connectionId)' },
-  /** One row of the byPartition index: connectionId, partition and expiresAt with their names. */
-  indexRowBytes: { value: 55, source: 'functions/commons/tables.ts (keys + expiresAt), DynamoDB item size rules' },
-  /** Per partition in the broadcast record: its number in `partitions` (~4 B) and its `enqueued` count (~9 B). */
-  broadcastRecordBytesPerPartition: { value: 13, source: 'functions/commons/broadcasts.ts, DynamoDB item size rules' },
-  broadcastRecordFixedBytes: { value: 200, source: 'functions/commons/broadcasts.ts (ids, counters, timestamps)' },
   /** JSON around the ids of one delivery task. */
   deliveryTaskEnvelopeBytes: { value: 100, source: 'functions/commons/delivery-tasks.ts' },
-  /** One row of the partitions table, read by Prepare's Scan. */
-  partitionRowBytes: { value: 30, source: 'functions/commons/tables.ts (partition, connections)' },
-  /** The delivery budget's lease: one small conditional write per consumer instance per window. */
-  budgetLeaseWindowMs: { value: 1_000, source: `${GUESS}: the token-lease pattern with a window of one second` },
+  /** One count item of a broadcast (an enqueued group of 64 partitions, or a delivered-count shard) is under 1 KB: one write unit. */
+  countItemBytes: { value: 1_024, source: 'functions/commons/broadcasts.ts (ENQUEUED_GROUP_SIZE: "stay far under 1 KB")' },
   /** Step Functions state transitions of one map child (its QueryPartitions task). */
   transitionsPerChild: { value: 1, source: 'statemachines/broadcast.asl.json' },
 } as const satisfies Record<string, Assumption>;
+
+/** DynamoDB's size of a number attribute's value: ~1 byte per two significant digits, plus one. */
+const numberBytes = (n: number): number => Math.ceil(String(Math.abs(Math.trunc(n))).length / 2) + 1;
+
+/**
+ * A row's size: every key attribute the schema names (its index keys too) with a 16-character
+ * connection id for a string and a 4-digit partition for a number, and the expiry (a 10-digit epoch).
+ */
+function connectionRowBytes(schema: TableSchema): number {
+  const keys = new Map<string, KeyAttribute['type']>();
+  for (const key of [schema.partitionKey, schema.sortKey, ...schema.globalSecondaryIndexes.flatMap((index) => [index.partitionKey, index.sortKey])]) {
+    if (key) keys.set(key.name, key.type);
+  }
+  let bytes = 0;
+  for (const [name, type] of keys) bytes += name.length + (type === 'S' ? SIZE_ASSUMPTIONS.connectionIdBytes.value : numberBytes(9_999));
+  if (schema.timeToLiveAttribute) bytes += schema.timeToLiveAttribute.length + numberBytes(2_000_000_000);
+  return bytes;
+}
+
+/**
+ * What the code does, read from the code: the plan follows it when it changes, and
+ * test/unit/plan-model.test.ts pins these values so the change is seen (README figures follow).
+ */
+export const CODE_FACTS = {
+  /** rate-budget.ts: a lease covers at least this much of the budget's time; one conditional write per lease. */
+  leaseMs: LEASE_MS,
+  /** broadcasts.ts: partitions per enqueued-count item (one UpdateItem per group a map child reaches). */
+  enqueuedGroupSize: ENQUEUED_GROUP_SIZE,
+  /** broadcasts.ts: delivered-count items ReadProgress sums (one ADD per consumer invocation goes to one of them). */
+  deliveryCountShards: DELIVERY_COUNT_SHARDS,
+  /** One connection row, as the connections table's schema (tables.ts) names its attributes. */
+  connectionRowBytes: connectionRowBytes(connectionsTable),
+  /** Key attributes of a broadcast item, beside its payload: the broadcast id (~40 characters) and the item name. */
+  broadcastItemKeyBytes: broadcastsTable.partitionKey.name.length + 40 + broadcastsTable.sortKey.name.length + 'message'.length,
+  /** What each $connect and $disconnect writes (connections.ts, after the Partitions table goes): one PutItem, one DeleteItem. */
+  connectWrites: 1,
+  disconnectWrites: 1,
+  /** client/protocol.ts: the client's mean keep-alive interval and mean connection lifetime. */
+  meanKeepAliveIntervalMs: MEAN_KEEP_ALIVE_INTERVAL_MS,
+  meanRecycleAfterMs: MEAN_RECYCLE_AFTER_MS,
+} as const;
 
 export interface PlanInput {
   connections: number;
@@ -177,8 +219,19 @@ export interface Plan {
   deadline?: { seconds: number; met: boolean; advice?: string };
   /** Keeping N sockets connected for an hour: not part of a broadcast's cost. */
   connectionHourUsd: number;
+  /** What N connected sockets cost per hour with clients following client/protocol.ts, beside the broadcast's. */
+  standing: StandingCost;
   /** Things the operator should know: the budget exceeds the quota, the account's Lambda concurrency is short. */
   warnings: string[];
+}
+
+/** Keeping N sockets connected, per hour: connection minutes, keep-alives and planned reconnects. */
+export interface StandingCost {
+  /** Keep-alive messages per second on the stage's route throttle and the account's (the ping route: API Gateway answers, no Lambda). */
+  keepAlivesPerSecond: number;
+  /** Planned reconnects per second (each a $connect and a $disconnect) when sockets live the client's mean lifetime. */
+  reconnectsPerSecond: number;
+  perHour: { total: number; items: CostItem[]; byPart: { connectionMinutes: number; keepAlive: number; reconnect: number } };
 }
 
 const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
@@ -190,8 +243,7 @@ const fmt = (n: number): string => Math.ceil(n).toLocaleString('en-US');
  * sets it — unless the operator set deliveryRatePerSecond explicitly.
  */
 export function budgetFor(config: SwarmcastConfig, quota: Quota, explicitRate: boolean): number {
-  if (explicitRate) return config.deliveryRatePerSecond;
-  return Math.max(1, Math.floor((config.deliveryRatePerSecond * quota.ratePerSecond) / DEFAULT_QUOTA.ratePerSecond));
+  return explicitRate ? config.deliveryRatePerSecond : deliveryRatePerSecondFor(quota.ratePerSecond);
 }
 
 export function planBroadcast(input: PlanInput, budgetPerSecond = budgetFor(input.config, input.quota, false)): Plan {
@@ -207,7 +259,7 @@ export function planBroadcast(input: PlanInput, budgetPerSecond = budgetFor(inpu
   const waves = ceilDiv(children, childrenAtOnce);
   const streams = childrenAtOnce * Math.min(config.queryConcurrency, config.partitionsPerChild);
   const itemsPerSecondPerStream = Math.min(assumed.queryItemsPerSecondPerStream.value, assumed.queryItemsPerSecondTotal.value / streams);
-  const pagesPerPartition = Math.max(1, ceilDiv(rowsPerPartition * SIZE_ASSUMPTIONS.indexRowBytes.value, 1024 * 1024));
+  const pagesPerPartition = Math.max(1, ceilDiv(rowsPerPartition * CODE_FACTS.connectionRowBytes, 1024 * 1024));
   const pageMs = Math.max(assumed.queryPageMs.value, (streams / assumed.dynamoDbRequestsPerSecondTotal.value) * 1000);
   const queryMsPerPartition = pagesPerPartition * pageMs + (rowsPerPartition / itemsPerSecondPerStream) * 1000;
   const queryMsPerChild = ceilDiv(config.partitionsPerChild, config.queryConcurrency) * queryMsPerPartition;
@@ -266,6 +318,18 @@ export function planBroadcast(input: PlanInput, budgetPerSecond = budgetFor(inpu
   const total = items.reduce((sum, item) => sum + item.usd, 0);
 
   const idealMs = (n / quota.ratePerSecond) * 1000;
+  const standing = standingCost(n);
+  if (standing.keepAlivesPerSecond > config.routeThrottleRatePerSecond) {
+    warnings.push(
+      `${fmt(n)} clients send ~${fmt(standing.keepAlivesPerSecond)} keep-alives/s, over the stage's route throttle (routeThrottleRatePerSecond ${fmt(config.routeThrottleRatePerSecond)}/s): raise it, or clients' pings are refused`,
+    );
+  }
+  const standingCalls = standing.keepAlivesPerSecond + standing.reconnectsPerSecond;
+  if (budgetPerSecond + standingCalls > quota.ratePerSecond) {
+    warnings.push(
+      `keep-alives and reconnects (~${fmt(standingCalls)}/s) plus the delivery budget (${fmt(budgetPerSecond)}/s) exceed the account's ${fmt(quota.ratePerSecond)}/s: during a broadcast some calls will be answered 429; lower deliveryRatePerSecond or raise the quota`,
+    );
+  }
   if (budgetPerSecond > quota.ratePerSecond) {
     warnings.push(`the delivery budget (${fmt(budgetPerSecond)}/s) is above the quota (${fmt(quota.ratePerSecond)}/s): ~${fmt(throttledCalls)} calls will be answered 429; set deliveryRatePerSecond below the quota`);
   }
@@ -306,7 +370,8 @@ export function planBroadcast(input: PlanInput, budgetPerSecond = budgetFor(inpu
     deliveryTasks,
     costUsd: { total, items, byService },
     deadline,
-    connectionHourUsd: (n * 60 * AWS_PRICES_USD.apiGatewayConnectionMinutesPerMillion.value) / 1e6,
+    connectionHourUsd: standing.perHour.byPart.connectionMinutes,
+    standing,
     warnings,
   };
 }
@@ -378,20 +443,23 @@ function costItems(p: {
   const receives = consumerInvocations * ceilDiv(config.consumerBatchSize, AWS_LIMITS.sqsBatchEntries.value);
   const sqsRequests = sendBatches * chunksPer(AWS_LIMITS.sqsBatchEntries.value) + receives * (chunksPer(Math.min(config.consumerBatchSize, AWS_LIMITS.sqsBatchEntries.value)) + 1);
 
-  // DynamoDB: an UpdateItem is charged by the whole broadcast record, which holds the message and a count per partition.
-  const recordBytes = SIZE_ASSUMPTIONS.broadcastRecordFixedBytes.value + p.messageBytes + config.partitions * SIZE_ASSUMPTIONS.broadcastRecordBytesPerPartition.value;
-  const recordWrite = ceilDiv(recordBytes, AWS_BILLING_UNITS.dynamoDbWriteUnitBytes.value);
-  const recordRead = ceilDiv(recordBytes, AWS_BILLING_UNITS.dynamoDbReadUnitBytes.value);
-  const enqueuedWrites = p.children * ceilDiv(config.partitionsPerChild, 100);
-  const leaseWrites = Math.ceil((p.heldConcurrency * p.deliverySeconds * 1000) / SIZE_ASSUMPTIONS.budgetLeaseWindowMs.value);
-  // One claim per partition (the first consumer of its run) and one done mark per delivery task, each a small item.
-  const claimAndDoneWrites = config.partitions + p.deliveryTasks;
-  const writeUnits = recordWrite * (1 + enqueuedWrites + consumerInvocations) + leaseWrites + claimAndDoneWrites;
-  const eventual = AWS_BILLING_UNITS.dynamoDbEventuallyConsistentReadFactor.value;
-  const queryUnits = config.partitions * ceilDiv(p.rowsPerPartition * SIZE_ASSUMPTIONS.indexRowBytes.value, AWS_BILLING_UNITS.dynamoDbReadUnitBytes.value) * eventual;
-  const scanUnits = ceilDiv(config.partitions * SIZE_ASSUMPTIONS.partitionRowBytes.value, AWS_BILLING_UNITS.dynamoDbReadUnitBytes.value) * eventual;
-  // Strongly consistent record reads: each child, each consumer instance once (payload cache), each progress poll.
-  const readUnits = queryUnits + scanUnits + recordRead * (p.children + p.heldConcurrency + p.polls);
+  // DynamoDB, what each function writes and reads (broadcasts.ts, partition-fan-out.ts, delivery.ts, rate-budget.ts):
+  // Prepare puts the message item and the plan item; each map child reads and then sets the
+  // enqueued-count groups its partitions fall in and Queries each partition (the base table,
+  // strongly consistent); each consumer invocation reads its tasks' done marks, claims each
+  // partition once, marks each task done and ADDs its counts to one count shard; the budget costs
+  // one conditional write per lease of at least LEASE_MS; each progress poll reads the plan and
+  // Queries the count items; each consumer instance reads the message item once.
+  const writeUnit = AWS_BILLING_UNITS.dynamoDbWriteUnitBytes.value;
+  const readUnit = AWS_BILLING_UNITS.dynamoDbReadUnitBytes.value;
+  const messageItemBytes = CODE_FACTS.broadcastItemKeyBytes + p.messageBytes;
+  const groupsReached = enqueuedGroupsReached(config.partitions, config.partitionsPerChild);
+  const leaseWrites = Math.ceil((p.deliverySeconds * 1000) / CODE_FACTS.leaseMs);
+  const writeUnits = ceilDiv(messageItemBytes, writeUnit) + 1 + groupsReached + config.partitions + p.deliveryTasks + consumerInvocations + leaseWrites;
+  const queryUnits = config.partitions * Math.max(1, ceilDiv(p.rowsPerPartition * CODE_FACTS.connectionRowBytes, readUnit));
+  const countItems = ceilDiv(config.partitions, CODE_FACTS.enqueuedGroupSize) + CODE_FACTS.deliveryCountShards;
+  const progressUnits = 1 + ceilDiv(countItems * SIZE_ASSUMPTIONS.countItemBytes.value, readUnit);
+  const readUnits = queryUnits + groupsReached + consumerInvocations * config.consumerBatchSize + p.heldConcurrency * ceilDiv(messageItemBytes, readUnit) + p.polls * progressUnits;
 
   // Step Functions: Prepare, FanOut, each child's task, three states per progress poll, Summary.
   const transitions = 2 + p.children * SIZE_ASSUMPTIONS.transitionsPerChild.value + 3 * p.polls + 1;
@@ -405,4 +473,55 @@ function costItems(p: {
     item('DynamoDB', 'read units', readUnits, 'RRU', price.dynamoDbReadUnitsPerMillion.value, 1e6),
     item('Step Functions', 'state transitions', transitions, 'transitions', price.stepFunctionsTransitionsPerThousand.value, 1e3),
   ];
+}
+
+/** The enqueued-count items (ENQUEUED_GROUP_SIZE partitions each) the map children write: a child's partitions may straddle two. */
+function enqueuedGroupsReached(partitions: number, partitionsPerChild: number): number {
+  let groups = 0;
+  for (let first = 0; first < partitions; first += partitionsPerChild) {
+    const last = Math.min(partitions, first + partitionsPerChild) - 1;
+    groups += Math.floor(last / CODE_FACTS.enqueuedGroupSize) - Math.floor(first / CODE_FACTS.enqueuedGroupSize) + 1;
+  }
+  return groups;
+}
+
+/**
+ * Keeping N sockets connected for an hour, with clients that follow client/protocol.ts: the
+ * connection minutes; a keep-alive per socket every mean interval, on the ping route (one
+ * message, no Lambda, no reply); a planned reconnect per socket every mean lifetime (a $connect
+ * and a $disconnect: two invocations and two DynamoDB writes; API Gateway bills connection
+ * minutes and messages, not the handshake).
+ */
+export function standingCost(n: number): StandingCost {
+  const price = AWS_PRICES_USD;
+  const hour = 3_600_000;
+  const keepAlives = (n * hour) / CODE_FACTS.meanKeepAliveIntervalMs;
+  const reconnects = (n * hour) / CODE_FACTS.meanRecycleAfterMs;
+  const routeGbSeconds = (2 * reconnects * SIZE_ASSUMPTIONS.routeMs.value * (SIZE_ASSUMPTIONS.smallFunctionMemoryMb.value / 1024)) / 1000;
+  const cost = (service: CostItem['service'], name: string, quantity: number, unit: string, unitPriceUsd: number, per: number): CostItem => ({
+    service,
+    item: name,
+    quantity,
+    unit,
+    unitPriceUsd,
+    per,
+    usd: (quantity * unitPriceUsd) / per,
+  });
+  const connectionMinutes = cost('API Gateway', 'connection minutes', n * 60, 'minutes', price.apiGatewayConnectionMinutesPerMillion.value, 1e6);
+  const keepAlive = cost('API Gateway', 'keep-alive messages (ping route, no Lambda)', keepAlives, 'messages', price.apiGatewayMessagesPerMillion.value, 1e6);
+  const reconnect = [
+    cost('Lambda', 'reconnects: $connect + $disconnect requests', 2 * reconnects, 'invocations', price.lambdaRequestsPerMillion.value, 1e6),
+    cost('Lambda', 'reconnects: $connect + $disconnect compute', routeGbSeconds, 'GB-s', price.lambdaArmGbSecond.value, 1),
+    cost('DynamoDB', 'reconnects: one PutItem + one DeleteItem', reconnects * (CODE_FACTS.connectWrites + CODE_FACTS.disconnectWrites), 'WRU', price.dynamoDbWriteUnitsPerMillion.value, 1e6),
+  ];
+  const items = [connectionMinutes, keepAlive, ...reconnect];
+  return {
+    keepAlivesPerSecond: keepAlives / 3_600,
+    reconnectsPerSecond: reconnects / 3_600,
+    perHour: {
+      total: items.reduce((sum, item) => sum + item.usd, 0),
+      items,
+      byPart: { connectionMinutes: connectionMinutes.usd, keepAlive: keepAlive.usd, reconnect: reconnect.reduce((sum, item) => sum + item.usd, 0) },
+    },
+  };
 }

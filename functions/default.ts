@@ -1,9 +1,10 @@
-/** The WebSocket API's $default route: every message a client sends. */
+/** The WebSocket API's $default route: every client message that selects no other route. */
 import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 
 /**
- * $default: answers a client's "ping" with "pong" through the route response, so clients
- * can keep a socket under the 10-minute idle timeout; anything else is ignored.
+ * $default: answers the text "ping" with "pong" through the route response, for clients written
+ * before the keep-alive route; anything else is ignored. New clients send {"action":"ping"},
+ * which API Gateway answers itself (client/protocol.ts): no Lambda, no reply.
  */
 export const handler = async (event: APIGatewayProxyWebsocketEventV2): Promise<APIGatewayProxyResult> => {
   if (event.body?.trim() === 'ping') return { statusCode: 200, body: 'pong' };

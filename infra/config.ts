@@ -3,7 +3,7 @@
  * Defaults suit a production broadcast to ~1M sockets; override any of them from cdk.json context
  * (`"swarmcast": { "shards": 20 }`) or construct props. The local stack starts from the same defaults.
  */
-import { AWS_LIMITS } from '#commons/aws-limits';
+import { AWS_LIMITS, defaultAccountQuota } from '#commons/aws-limits';
 import { DELIVERY_GRACE_SECONDS, MAX_SQS_MESSAGE_BYTES } from '#commons/constants';
 
 /** Every number swarmcast runs with. */
@@ -56,9 +56,20 @@ export interface SwarmcastConfig {
   /** WebSocket API stage name. */
   stageName: string;
 
-  // The account's API Gateway budget (aws-limits.ts: 10,000 calls/s per account and Region, shared
-  // by every @connections call and every $connect).
-  /** @connections calls per second that every consumer of every shard shares, whatever their number. */
+  // The account's API Gateway throttle, shared by every @connections call, every $connect and
+  // client message, and every other API of the account in this Region.
+  /**
+   * The account's throttle in this Region, calls per second: AWS's default is 10,000, or 2,500 in
+   * 13 Regions (aws-limits.ts, API_GATEWAY_LOW_QUOTA_REGIONS); a raised quota is what Service
+   * Quotas shows (L-8A5B8E43).
+   */
+  accountQuotaRatePerSecond: number;
+  /** Its burst (token bucket size): 5,000 by default, 1,250 in those 13 Regions. */
+  accountQuotaBurst: number;
+  /**
+   * @connections calls per second that every consumer of every shard shares, whatever their
+   * number. 90 % of accountQuotaRatePerSecond unless set (9,000 at the default quota).
+   */
   deliveryRatePerSecond: number;
   /**
    * The sweep's lower share of the same budget (GetConnection calls per second); it yields to a
@@ -73,10 +84,17 @@ export interface SwarmcastConfig {
    */
   connectAuthorizer?: string;
   /**
-   * Reserved concurrency of $connect and of $disconnect each: consumers and map children can
-   * use up the account's Lambda concurrency, and a route without a reservation would then be throttled.
+   * Reserved concurrency of $connect and of $disconnect each (and of the authorizer): consumers
+   * and map children can use up the account's Lambda concurrency, and a route without a
+   * reservation would then be throttled. 0: none, so a new account (whose Lambda concurrency may
+   * be far below 1,000) deploys; 50 needs an account concurrency of at least 100 + 50 per route.
    */
   routeReservedConcurrency: number;
+  /**
+   * Stage access logs (JSON, one line per request, kept a month). Off by default: API Gateway
+   * writes them only with the account's API Gateway CloudWatch role set (README, "On AWS").
+   */
+  accessLogs: boolean;
   /** WebSocket stage default route throttling: steady messages per second and burst, over all clients. */
   routeThrottleRatePerSecond: number;
   routeThrottleBurst: number;
@@ -123,8 +141,16 @@ const DESIGN_ROUND_TRIP_MS = 50;
  * (bench/post-throughput.ts: ~9,500 posts/s per core with aws4 + undici).
  */
 const CALLS_PER_SECOND_PER_INSTANCE = 200;
-const DEFAULT_DELIVERY_RATE_PER_SECOND = 9_000;
 const DEFAULT_SHARDS = 10;
+
+/**
+ * The delivery budget unless set: 90 % of the account's quota, leaving a tenth for $connect,
+ * client messages and the account's other API Gateway calls.
+ */
+export function deliveryRatePerSecondFor(accountQuotaRatePerSecond: number): number {
+  return Math.max(1, Math.floor(accountQuotaRatePerSecond * 0.9));
+}
+const DEFAULT_DELIVERY_RATE_PER_SECOND = deliveryRatePerSecondFor(AWS_LIMITS.apiGatewayAccountRatePerSecond.value);
 
 /**
  * Calls in flight per invocation, from the budget. The budget already bounds the account's calls
@@ -172,12 +198,15 @@ export const defaultConfig: SwarmcastConfig = {
   deliveryTimeoutSeconds: 15 * 60,
   sweepSchedule: 'rate(1 hour)',
   stageName: 'live',
-  // Headroom under the 10,000/s account quota for $connect and the account's other API Gateway calls.
+  accountQuotaRatePerSecond: AWS_LIMITS.apiGatewayAccountRatePerSecond.value,
+  accountQuotaBurst: AWS_LIMITS.apiGatewayAccountBurst.value,
   deliveryRatePerSecond: DEFAULT_DELIVERY_RATE_PER_SECOND,
   sweepRatePerSecond: sweepRatePerSecondFor(DEFAULT_DELIVERY_RATE_PER_SECOND),
   connectAuthorizer: undefined,
-  // 500 new connections/s (the account quota) × ~50 ms per $connect ≈ 25 in flight: 50 leaves room.
-  routeReservedConcurrency: 50,
+  // None: reserving needs account concurrency a new account may not have. Where it has, 50 suits
+  // 500 new connections/s (the account quota) × ~50 ms per $connect ≈ 25 in flight.
+  routeReservedConcurrency: 0,
+  accessLogs: false,
   routeThrottleRatePerSecond: 1_000,
   routeThrottleBurst: 500,
   alarmPeriodMinutes: 5,
@@ -192,7 +221,7 @@ export const defaultConfig: SwarmcastConfig = {
 };
 
 /** Bounds that AWS (or common sense) puts on each number. */
-export const bounds: Record<Exclude<keyof SwarmcastConfig, 'sweepSchedule' | 'stageName' | 'connectAuthorizer' | 'broadcastIdEnvelope'>, [number, number]> = {
+export const bounds: Record<Exclude<keyof SwarmcastConfig, 'sweepSchedule' | 'stageName' | 'connectAuthorizer' | 'broadcastIdEnvelope' | 'accessLogs'>, [number, number]> = {
   // The plan travels in Step Functions state (≤ 256 KiB) as the Map's item list: 10,000 keeps it well inside.
   partitions: [1, 10_000],
   // Five resources per shard (queue, DLQ, their SSL-only policies, the event source mapping)
@@ -215,11 +244,13 @@ export const bounds: Record<Exclude<keyof SwarmcastConfig, 'sweepSchedule' | 'st
   progressPollSeconds: [1, 3_600],
   deliveryTimeoutSeconds: [10, 24 * 60 * 60],
   // Up to a raised account quota; the default quota is AWS_LIMITS.apiGatewayAccountRatePerSecond.
+  accountQuotaRatePerSecond: [1, 1_000_000],
+  accountQuotaBurst: [1, 1_000_000],
   deliveryRatePerSecond: [1, 1_000_000],
   sweepRatePerSecond: [1, 1_000_000],
-  // Up to three functions reserve this ($connect, $disconnect, the authorizer); Lambda keeps 100 of
-  // the account's concurrency (default 1,000) unreserved, so 3 × 200 still deploys in a default account.
-  routeReservedConcurrency: [1, 200],
+  // 0: no reservation. Up to three functions reserve this ($connect, $disconnect, the authorizer);
+  // Lambda keeps 100 of the account's concurrency (default 1,000) unreserved, so 3 × 200 still deploys in a default account.
+  routeReservedConcurrency: [0, 200],
   routeThrottleRatePerSecond: [1, AWS_LIMITS.apiGatewayAccountRatePerSecond.value],
   routeThrottleBurst: [1, AWS_LIMITS.apiGatewayAccountBurst.value],
   // A minute is CloudWatch's standard resolution; past an hour an alarm is no longer news.
@@ -252,6 +283,15 @@ export function maxHistoryEvents(config: Pick<SwarmcastConfig, 'deliveryTimeoutS
   return HISTORY_EVENTS_FIXED + AWAIT_RUNS_PER_EXECUTION * pollsPerRun * HISTORY_EVENTS_PER_POLL;
 }
 
+/**
+ * The account quota AWS gives a Region by default (2,500/1,250 in 13 Regions, else 10,000/5,000),
+ * as settings: infra/app.ts puts them under the deployer's overrides once the Region is known.
+ */
+export function accountQuotaDefaultsFor(region: string | undefined): Pick<SwarmcastConfig, 'accountQuotaRatePerSecond' | 'accountQuotaBurst'> {
+  const quota = defaultAccountQuota(region ?? '');
+  return { accountQuotaRatePerSecond: quota.ratePerSecond, accountQuotaBurst: quota.burst };
+}
+
 export class InvalidConfigError extends Error {
   override name = 'InvalidConfigError';
 }
@@ -271,7 +311,8 @@ export function resolveConfig(overrides: Partial<Record<keyof SwarmcastConfig, u
       throw new InvalidConfigError(`swarmcast setting ${key}=${JSON.stringify(value)} must be an integer from ${min} to ${max}`);
     }
   }
-  // Numbers that follow from the budget, unless set.
+  // Numbers that follow from the quota and the budget, unless set.
+  if (overrides.deliveryRatePerSecond === undefined) config.deliveryRatePerSecond = deliveryRatePerSecondFor(config.accountQuotaRatePerSecond as number);
   if (overrides.postConcurrency === undefined) config.postConcurrency = postConcurrencyFor(config.deliveryRatePerSecond as number);
   if (overrides.consumerMaxConcurrency === undefined) {
     config.consumerMaxConcurrency = consumerMaxConcurrencyFor(config.deliveryRatePerSecond as number, config.shards as number);
@@ -290,8 +331,8 @@ export function resolveConfig(overrides: Partial<Record<keyof SwarmcastConfig, u
   if (config.connectAuthorizer !== undefined && (typeof config.connectAuthorizer !== 'string' || !/\.[cm]?[jt]s$/.test(config.connectAuthorizer))) {
     throw new InvalidConfigError(`swarmcast setting connectAuthorizer=${JSON.stringify(config.connectAuthorizer)} must be the path of a .ts or .js handler file, relative to the repository root`);
   }
-  if (typeof config.broadcastIdEnvelope !== 'boolean') {
-    throw new InvalidConfigError(`swarmcast setting broadcastIdEnvelope=${JSON.stringify(config.broadcastIdEnvelope)} must be true or false`);
+  for (const key of ['broadcastIdEnvelope', 'accessLogs'] as const) {
+    if (typeof config[key] !== 'boolean') throw new InvalidConfigError(`swarmcast setting ${key}=${JSON.stringify(config[key])} must be true or false`);
   }
   assertWithinHistoryLimit(config as unknown as SwarmcastConfig);
   return config as unknown as SwarmcastConfig;

@@ -22,6 +22,7 @@ export function configOverridesFromContext(context: ContextSource): Overrides {
   }
   for (const [key, value] of Object.entries(overrides)) {
     if (typeof defaultConfig[key as keyof SwarmcastConfig] === 'number') overrides[key] = toNumber(value);
+    if (typeof defaultConfig[key as keyof SwarmcastConfig] === 'boolean') overrides[key] = toBoolean(value);
   }
   return overrides as Overrides;
 }
@@ -48,6 +49,13 @@ function toNumber(value: unknown): unknown {
   const text = value.trim().replaceAll('_', '');
   if (text === '' || !/^[+-]?\d+(\.\d+)?$/.test(text)) return value;
   return Number(text);
+}
+
+/** "true" and "false" (as `-c swarmcast:accessLogs=true` delivers them) are booleans; anything else stays (and fails validation by name). */
+function toBoolean(value: unknown): unknown {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  return value;
 }
 
 /** A boolean switch from context: true or "true" (as `-c key=true` delivers it). */

@@ -52,11 +52,12 @@ export class SwarmcastStack extends Stack {
     // reserved concurrency rather than capping the consumers: consumers and map children may use up
     // the account's pool during a broadcast, and a reservation is the only guarantee that clients
     // can still connect and leave (a cap on the others would depend on every other function too).
-    const routeConcurrency = { reservedConcurrentExecutions: config.routeReservedConcurrency };
+    // 0 reserves nothing (the default: a new account may lack the concurrency to reserve).
+    const routeConcurrency = { reservedConcurrentExecutions: config.routeReservedConcurrency || undefined };
     const connect = new SwarmcastFunction(this, 'Connect', { name: 'connect', description: 'WebSocket $connect: store the connection in the partition its id hashes to.', ...routeConcurrency }).bindManifest(resources);
     const disconnect = new SwarmcastFunction(this, 'Disconnect', { name: 'disconnect', description: 'WebSocket $disconnect: remove the connection.', ...routeConcurrency }).bindManifest(resources);
     // Not 'Default': CDK drops that word from logical ids.
-    const defaultRoute = new SwarmcastFunction(this, 'DefaultRoute', { name: 'default', description: 'WebSocket $default: answers "ping" with "pong".' }).bindManifest(resources);
+    const defaultRoute = new SwarmcastFunction(this, 'DefaultRoute', { name: 'default', description: 'WebSocket $default: answers the old keep-alive "ping" with "pong".' }).bindManifest(resources);
 
     // $default answers through the route response, so it needs no @connections access.
     const gateway = new WebSocketGateway(this, 'WebSocket', {
@@ -66,6 +67,7 @@ export class SwarmcastStack extends Stack {
       defaultRoute,
       connectAuthorizer: config.connectAuthorizer ? this.connectAuthorizer(config.connectAuthorizer, routeConcurrency) : undefined,
       throttle: { rateLimit: config.routeThrottleRatePerSecond, burstLimit: config.routeThrottleBurst },
+      accessLogs: config.accessLogs,
     });
 
     // The delivery hot loop: one PostToConnection per socket, CPU-bound in signing and I/O
@@ -160,7 +162,7 @@ export class SwarmcastStack extends Stack {
   }
 
   /** The deployer's $connect authorizer; its secret is a NoEcho stack parameter, never in the template. */
-  private connectAuthorizer(entryFile: string, concurrency: { reservedConcurrentExecutions: number }): SwarmcastFunction {
+  private connectAuthorizer(entryFile: string, concurrency: { reservedConcurrentExecutions?: number }): SwarmcastFunction {
     const secret = new CfnParameter(this, 'ConnectAuthorizerSecret', {
       type: 'String',
       noEcho: true,

@@ -13,7 +13,7 @@ import { budgetFor, DEFAULT_QUOTA, planBroadcast, type CostItem, type Plan, type
 
 interface PlanOptions {
   connections: number;
-  quota: Quota;
+  quota?: Quota;
   messageBytes: number;
   deadlineSeconds?: number;
   set?: string[];
@@ -45,11 +45,11 @@ export function configFromSettings(settings: readonly string[]): { config: Swarm
 export function registerPlanCommand(program: Command): void {
   program
     .command('plan')
-    .description('predict one broadcast before sending it: time to last delivery, @connections calls, Lambda concurrency and the AWS bill')
+    .description('predict one broadcast before sending it: time to last delivery, @connections calls, Lambda concurrency and the AWS bill; and what the connected sockets cost per hour')
     .addOption(new Option('--connections <n>', 'sockets to reach (required)').makeOptionMandatory().argParser(parsePositiveInteger('--connections', MAX_CONNECTIONS)))
     .addOption(
-      new Option('--quota <rate[/burst]>', "the account's API Gateway throttle in calls/s (a raised quota, or the local stack's emulated one)")
-        .default(DEFAULT_QUOTA, `${DEFAULT_QUOTA.ratePerSecond}/${DEFAULT_QUOTA.burst}, AWS's default`)
+      new Option('--quota <rate[/burst]>', "the account's API Gateway throttle in calls/s (a raised quota, another Region's, or the local stack's emulated one)")
+        .default(undefined, `the settings accountQuotaRatePerSecond/accountQuotaBurst: ${DEFAULT_QUOTA.ratePerSecond}/${DEFAULT_QUOTA.burst}, AWS's default`)
         .argParser(parseQuota),
     )
     .addOption(
@@ -65,8 +65,9 @@ export function registerPlanCommand(program: Command): void {
       'after',
       `
 The configuration is infra/config.ts's defaults (what \`cdk deploy\` deploys without context) with
-your --set overrides; the delivery budget (deliveryRatePerSecond) keeps its share of --quota unless
-you --set it. Prices and quotas: functions/commons/aws-limits.ts; the model and its assumptions,
+your --set overrides; the quota is the accountQuota settings unless --quota says otherwise (2,500/1,250
+in 13 Regions: functions/commons/aws-limits.ts), and the delivery budget (deliveryRatePerSecond) is
+90 % of it unless you --set it. Prices and quotas: functions/commons/aws-limits.ts; the model and its assumptions,
 each with its source: cli/plan-model.ts.
 
 Examples:
@@ -77,15 +78,16 @@ Examples:
     .action((options: PlanOptions) => {
       const settings = options.set ?? [];
       const { config, explicit } = configFromSettings(settings);
+      const quota = options.quota ?? { ratePerSecond: config.accountQuotaRatePerSecond, burst: config.accountQuotaBurst };
       const input = {
         connections: options.connections,
         messageBytes: options.messageBytes,
-        quota: options.quota,
+        quota,
         config,
         site: options.local ? ('local' as const) : ('aws' as const),
         deadlineSeconds: options.deadlineSeconds,
       };
-      const plan = planBroadcast(input, budgetFor(config, options.quota, explicit.has('deliveryRatePerSecond')));
+      const plan = planBroadcast(input, budgetFor(config, quota, explicit.has('deliveryRatePerSecond')));
       console.log(options.json ? JSON.stringify(plan) : renderPlan(plan, settings));
     });
 }
@@ -123,10 +125,12 @@ export function renderPlan(plan: Plan, settings: readonly string[] = []): string
   if (plan.deadline) rows.push(['deadline', plan.deadline.met ? `${formatCount(plan.deadline.seconds)} s: met` : `not met: ${plan.deadline.advice}`]);
   const width = Math.max(...rows.map(([label]) => label.length));
   const header = ['SERVICE', 'ITEM', 'QUANTITY', 'UNIT PRICE', 'USD'];
-  const costRows = plan.costUsd.items.map((item) => [item.service, item.item, quantity(item), unitPrice(item), usd(item.usd)]);
-  costRows.push(['total', '', '', '', usd(plan.costUsd.total)]);
-  const widths = header.map((title, i) => Math.max(title.length, ...costRows.map((row) => row[i].length)));
+  const rowsOf = (items: CostItem[], total: number) => [...items.map((item) => [item.service, item.item, quantity(item), unitPrice(item), usd(item.usd)]), ['total', '', '', '', usd(total)]];
+  const costRows = rowsOf(plan.costUsd.items, plan.costUsd.total);
+  const standingRows = rowsOf(plan.standing.perHour.items, plan.standing.perHour.total);
+  const widths = header.map((title, i) => Math.max(title.length, ...[...costRows, ...standingRows].map((row) => row[i].length)));
   const line = (cells: string[]) => '  ' + cells.map((cell, i) => (i >= 2 && i !== 3 ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd();
+  const standing = plan.standing;
   return [
     `plan: one broadcast to ${formatCount(plan.connections)} sockets on ${where}, a ${formatCount(plan.messageBytes)}-byte message, quota ${quota}`,
     `  configuration: infra/config.ts defaults${settings.length ? ` with ${settings.join(', ')}` : ''}`,
@@ -137,7 +141,9 @@ export function renderPlan(plan: Plan, settings: readonly string[] = []): string
     line(header),
     ...costRows.map(line),
     '',
-    `  keeping ${formatCount(plan.connections)} sockets connected costs ${usd(plan.connectionHourUsd)} per hour (connection minutes; not part of the broadcast)`,
+    `keeping ${formatCount(plan.connections)} sockets connected, per hour (not part of the broadcast): clients following client/protocol.ts send ~${formatCount(Math.round(standing.keepAlivesPerSecond))} keep-alives/s and reconnect ~${formatCount(Math.round(standing.reconnectsPerSecond))}/s`,
+    line(header),
+    ...standingRows.map(line),
     ...plan.warnings.map((warning) => `\nwarning: ${warning}`),
   ].join('\n');
 }

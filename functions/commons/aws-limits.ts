@@ -20,12 +20,43 @@ export interface AwsNumber {
   source: string;
 }
 
+/**
+ * The 13 Regions whose default API Gateway account throttle is 2,500/s with a 1,250 burst instead
+ * of 10,000/5,000 (API_GATEWAY_QUOTAS, checked 2026-12-07): Africa (Cape Town), Europe (Milan),
+ * Asia Pacific (Jakarta), Middle East (UAE), Asia Pacific (Hyderabad), Asia Pacific (Melbourne),
+ * Europe (Spain), Europe (Zurich), Israel (Tel Aviv), Canada West (Calgary), Asia Pacific
+ * (Malaysia), Asia Pacific (Thailand), Mexico (Central).
+ */
+export const API_GATEWAY_LOW_QUOTA_REGIONS = [
+  'af-south-1',
+  'eu-south-1',
+  'ap-southeast-3',
+  'me-central-1',
+  'ap-south-2',
+  'ap-southeast-4',
+  'eu-south-2',
+  'eu-central-2',
+  'il-central-1',
+  'ca-west-1',
+  'ap-southeast-5',
+  'ap-southeast-7',
+  'mx-central-1',
+] as const;
+
 /** Quotas and limits (defaults; the account-level ones can be raised on request). */
 export const AWS_LIMITS = {
-  /** Account-wide API Gateway throttle, steady rate per Region: every @connections call and every $connect counts. */
+  /**
+   * Account-wide API Gateway throttle, steady rate per Region: every @connections call, every
+   * $connect and client message, every other API of the account counts. 2,500 in the Regions of
+   * API_GATEWAY_LOW_QUOTA_REGIONS; the deployed setting is infra/config.ts accountQuotaRatePerSecond.
+   */
   apiGatewayAccountRatePerSecond: { value: 10_000, source: API_GATEWAY_QUOTAS },
-  /** Account-wide API Gateway throttle, burst (token bucket size). */
+  /** Account-wide API Gateway throttle, burst (token bucket size); 1,250 in API_GATEWAY_LOW_QUOTA_REGIONS. */
   apiGatewayAccountBurst: { value: 5_000, source: API_GATEWAY_QUOTAS },
+  /** The account throttle's default rate in API_GATEWAY_LOW_QUOTA_REGIONS. */
+  apiGatewayLowRegionAccountRatePerSecond: { value: 2_500, source: API_GATEWAY_QUOTAS },
+  /** ... and its burst there. */
+  apiGatewayLowRegionAccountBurst: { value: 1_250, source: API_GATEWAY_QUOTAS },
   /** New WebSocket connections per second per account and Region. */
   webSocketNewConnectionsPerSecond: { value: 500, source: API_GATEWAY_WEBSOCKET_QUOTAS },
   /** WebSocket message payload size. */
@@ -112,3 +143,10 @@ export const AWS_BILLING_UNITS = {
   /** An eventually consistent read (every GSI Query) costs this fraction of a strongly consistent one. */
   dynamoDbEventuallyConsistentReadFactor: { value: 0.5, source: DYNAMODB_PRICING },
 } as const satisfies Record<string, AwsNumber>;
+
+/** AWS's default account throttle in a Region: what accountQuotaRatePerSecond / accountQuotaBurst (infra/config.ts) should be there unless the quota was raised. */
+export function defaultAccountQuota(region: string): { ratePerSecond: number; burst: number } {
+  return (API_GATEWAY_LOW_QUOTA_REGIONS as readonly string[]).includes(region)
+    ? { ratePerSecond: AWS_LIMITS.apiGatewayLowRegionAccountRatePerSecond.value, burst: AWS_LIMITS.apiGatewayLowRegionAccountBurst.value }
+    : { ratePerSecond: AWS_LIMITS.apiGatewayAccountRatePerSecond.value, burst: AWS_LIMITS.apiGatewayAccountBurst.value };
+}

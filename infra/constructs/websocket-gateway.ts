@@ -3,10 +3,11 @@ import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { WebSocketLambdaIntegration, WebSocketMockIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { KEEP_ALIVE_ROUTE, ROUTE_SELECTION_KEY } from '../../client/protocol';
 
 export interface WebSocketGatewayProps {
   stageName: string;
@@ -14,12 +15,14 @@ export interface WebSocketGatewayProps {
   connect: IFunction;
   /** $disconnect: removes it (best effort: API Gateway does not guarantee this route runs). */
   disconnect: IFunction;
-  /** $default: every other client message ("ping" is answered with "pong"). */
+  /** $default: every other client message (the old keep-alive "ping" is answered with "pong"). */
   defaultRoute: IFunction;
   /** A Lambda REQUEST authorizer run before $connect; without one anyone who knows the URL connects. */
   connectAuthorizer?: IFunction;
-  /** Stage default route throttling, over all clients together. */
+  /** Stage default route throttling, over all clients together (the keep-alive route included). */
   throttle: { rateLimit: number; burstLimit: number };
+  /** JSON access logs; API Gateway writes them only once the account's API Gateway CloudWatch role is set. */
+  accessLogs: boolean;
 }
 
 /** The API Gateway WebSocket API the clients connect to, and its one auto-deployed stage. */
@@ -38,25 +41,43 @@ export class WebSocketGateway extends Construct {
         authorizer: props.connectAuthorizer && new WebSocketLambdaAuthorizer('ConnectAuthorizer', props.connectAuthorizer, { identitySource: ['route.request.querystring.token'] }),
       },
       disconnectRouteOptions: { integration: new WebSocketLambdaIntegration('DisconnectIntegration', props.disconnect) },
+      routeSelectionExpression: `$request.body.${ROUTE_SELECTION_KEY}`,
       // returnResponse: the handler's return value goes back to the client ("pong").
       defaultRouteOptions: { integration: new WebSocketLambdaIntegration('DefaultRouteIntegration', props.defaultRoute), returnResponse: true },
     });
-    // Access logs need the account's API Gateway CloudWatch role (README, "On AWS").
-    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    // The keep-alive route: API Gateway answers {"action":"ping"} itself. A MOCK integration needs
+    // its status code from a request template; without returnResponse nothing goes back.
+    this.api.addRoute(KEEP_ALIVE_ROUTE, {
+      integration: new WebSocketMockIntegration('KeepAliveIntegration', {
+        requestTemplates: { $default: JSON.stringify({ statusCode: 200 }) },
+        templateSelectionExpression: '\\$default',
+      }),
+    });
+    // Access logs need the account's API Gateway CloudWatch role, an account-wide singleton the
+    // stack does not own (README, "On AWS"): opt-in.
+    const accessLogs = props.accessLogs ? new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }) : undefined;
     this.stage = new WebSocketStage(this, 'Stage', {
       webSocketApi: this.api,
       stageName: props.stageName,
       autoDeploy: true,
       throttle: props.throttle,
-      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: accessLogFormat() },
+      accessLogSettings: accessLogs && { destination: new LogGroupLogDestination(accessLogs), format: accessLogFormat() },
     });
+    if (!accessLogs) {
+      for (const id of ['AwsSolutions::AwsSolutions-APIG1', 'Serverless::Serverless-APIGWAccessLogging']) {
+        Validations.of(this.stage).acknowledge({
+          id,
+          reason: 'accessLogs is off (the default): a new account has no API Gateway CloudWatch role, which access logs need; set accessLogs=true once it has one (README, "On AWS").',
+        });
+      }
+    }
     if (!props.connectAuthorizer) {
       Validations.of(this.api.node.findChild('$connect-Route')).acknowledge({
         id: 'AwsSolutions::AwsSolutions-APIG4',
         reason: 'No connectAuthorizer configured: anyone who knows the URL may connect and receive broadcasts (README, "Who may connect").',
       });
     }
-    for (const route of ['$disconnect-Route', '$default-Route']) {
+    for (const route of ['$disconnect-Route', '$default-Route', `${KEEP_ALIVE_ROUTE}-Route`]) {
       Validations.of(this.api.node.findChild(route)).acknowledge({
         id: 'AwsSolutions::AwsSolutions-APIG4',
         reason: 'API Gateway authorizes a WebSocket client once, at $connect; other routes take no authorizer.',

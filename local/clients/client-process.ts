@@ -1,20 +1,24 @@
 /**
  * One client process of the local swarm: opens `count` real WebSocket connections from one
  * loopback source address (one process holds at most ~20,000 sockets here) and records,
- * per socket, when messages carrying the watched marker arrive. Like real clients, a refused
- * handshake is retried after a jittered backoff, until a deadline, and an open socket says
- * "ping" when it has been quiet for a while, so the gateway's idle timeout never closes it
- * (a large swarm connects for longer than that timeout). Driven over IPC by ClientSwarm
- * (local/clients/swarm.ts).
+ * per socket, when messages carrying the watched marker arrive. Like real clients (and the
+ * client helper, client/swarmcast-client.ts), a refused handshake is retried after a jittered
+ * backoff, until a deadline, and an open socket sends the keep-alive {"action":"ping"} at a
+ * jittered interval after the last thing it sent, so the gateway's idle timeout never closes
+ * it (a large swarm connects for longer than that timeout). Unlike the helper it keeps every
+ * repeat: the demo counts duplicates. Driven over IPC by ClientSwarm (local/clients/swarm.ts).
  */
 import WebSocket from 'ws';
+import { between, KEEP_ALIVE_MESSAGE } from '../../client/protocol';
 import type { ClientProcessCommand, ClientProcessReport } from './protocol';
 
 const sockets: WebSocket[] = [];
 /** Per socket: arrival times (ms since epoch) of messages containing the marker. */
 let arrivals: number[][] = [];
-/** Per socket: last time (ms since epoch) it sent or received anything. */
-let lastActiveAt: number[] = [];
+/** Per socket: when (ms since epoch) its next keep-alive is due. */
+let nextPingAt: number[] = [];
+/** Between a socket's keep-alives (set by the connect command). */
+let keepAliveRange = { min: 0, max: 0 };
 let marker = '';
 let closedByServer = 0;
 /** How often the keep-alive check runs, as a fraction of the keep-alive interval. */
@@ -26,8 +30,10 @@ const send = (message: ClientProcessReport) => process.send?.(message);
 
 /**
  * Backoff between failed handshakes (429 over the connect rate, 5xx, network errors): "full
- * jitter" over an exponential ceiling, as AWS's own SDKs retry, so refused clients spread out
- * instead of returning in waves.
+ * jitter" over an exponential ceiling, as AWS's own SDKs and the client helper retry, so refused
+ * clients spread out instead of returning in waves. Shorter than the helper's (1 s to 60 s): the
+ * demo's clients all start at once against the emulated connect rate, and a minute's wait would
+ * only stretch the demo.
  */
 const RETRY_BASE_MS = 100;
 const RETRY_CAP_MS = 5_000;
@@ -49,7 +55,7 @@ function attemptOpen(url: string, localAddress: string): Promise<Attempt> {
   });
 }
 
-async function connect(url: string, count: number, localAddress: string, concurrency: number, deadline: number, keepAliveMs: number): Promise<void> {
+async function connect(url: string, count: number, localAddress: string, concurrency: number, deadline: number, keepAliveMs: { min: number; max: number }): Promise<void> {
   let next = 0;
   let failed = 0;
   let retries = 0;
@@ -73,7 +79,7 @@ async function connect(url: string, count: number, localAddress: string, concurr
     while (next < count) await openOne(next++);
   };
   arrivals = new Array(count);
-  lastActiveAt = new Array(count);
+  nextPingAt = new Array(count);
   keepAlive(keepAliveMs);
   const progress = setInterval(() => send({ type: 'connecting', open: openCount(), closedByServer }), PROGRESS_EVERY_MS);
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
@@ -83,24 +89,24 @@ async function connect(url: string, count: number, localAddress: string, concurr
 
 const openCount = () => sockets.filter((s) => s && s.readyState === WebSocket.OPEN).length;
 
-/** One timer for all sockets: each quiet for `keepAliveMs` sends "ping" ($default answers "pong"). */
-function keepAlive(keepAliveMs: number): void {
+/** One timer for all sockets: each sends the keep-alive when its jittered time since its last one has passed (the keep-alive route: no Lambda, no reply). */
+function keepAlive(keepAliveMs: { min: number; max: number }): void {
+  keepAliveRange = keepAliveMs;
   const timer = setInterval(() => {
     const now = Date.now();
     sockets.forEach((socket, index) => {
-      if (!socket || socket.readyState !== WebSocket.OPEN || now - lastActiveAt[index] < keepAliveMs) return;
-      socket.send('ping');
-      lastActiveAt[index] = now;
+      if (!socket || socket.readyState !== WebSocket.OPEN || now < nextPingAt[index]) return;
+      socket.send(KEEP_ALIVE_MESSAGE);
+      nextPingAt[index] = now + between(keepAliveMs);
     });
-  }, Math.max(10, keepAliveMs / KEEP_ALIVE_CHECKS_PER_INTERVAL));
+  }, Math.max(10, keepAliveMs.min / KEEP_ALIVE_CHECKS_PER_INTERVAL));
   timer.unref();
 }
 
 function keep(index: number, socket: WebSocket): void {
   sockets[index] = socket;
-  lastActiveAt[index] = Date.now();
+  nextPingAt[index] = Date.now() + between(keepAliveRange);
   socket.on('message', (data) => {
-    lastActiveAt[index] = Date.now();
     if (marker && data.toString().includes(marker)) arrivals[index].push(Date.now());
   });
   socket.on('error', () => undefined); // ws follows every error with 'close'

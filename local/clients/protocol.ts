@@ -2,9 +2,10 @@
 export type ClientProcessCommand =
   /**
    * `deadline` (ms since epoch): a client still refused then gives up. `keepAliveMs`: an open
-   * client sends "ping" this often, as real clients do to stay under the gateway's idle timeout.
+   * client sends {"action":"ping"} at a random time in this range after its last one, as real
+   * clients do to stay under the gateway's idle timeout.
    */
-  | { type: 'connect'; url: string; count: number; localAddress: string; concurrency: number; deadline: number; keepAliveMs: number }
+  | { type: 'connect'; url: string; count: number; localAddress: string; concurrency: number; deadline: number; keepAliveMs: { min: number; max: number } }
   | { type: 'watch'; marker: string }
   | { type: 'report' }
   | { type: 'close'; abrupt?: number };

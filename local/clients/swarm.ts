@@ -6,6 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { forkTypeScript } from '../fork-typescript';
 import { AWS_LIMITS } from '../../functions/commons/aws-limits';
+import { KEEP_ALIVE_INTERVAL_MS } from '../../client/protocol';
 import type { ClientProcessCommand, ClientProcessReport } from './protocol';
 
 /** Sockets per client process: well under the ~20,000 open files one process may hold. */
@@ -22,8 +23,8 @@ const SOURCE_ADDRESSES = 20;
 const SLOWEST_CONNECTS_PER_SECOND = AWS_LIMITS.webSocketNewConnectionsPerSecond.value / 20;
 /** Connecting gives up when no client has opened for this long: the stack is stuck, waiting longer will not help. */
 const STALL_TIMEOUT_MS = 2 * 60_000;
-/** Half the gateway's idle timeout: a quiet client pings well before it would be closed. */
-const KEEP_ALIVE_MS = (AWS_LIMITS.webSocketIdleTimeoutSeconds.value * 1000) / 2;
+/** The jitter of the keep-alive as a share of its interval: the client helper's 8.5–9.5 minutes. */
+const KEEP_ALIVE_LOW_SHARE = KEEP_ALIVE_INTERVAL_MS.min / KEEP_ALIVE_INTERVAL_MS.max;
 /**
  * Handshakes in flight over all client processes. Locally every admitted handshake is a
  * $connect on dynalite (~200 $connect/s alone, 20-70/s on a loaded machine): more in flight
@@ -40,7 +41,10 @@ export interface SwarmConnectOptions {
   connectTimeoutMs?: number;
   /** Give up when no client has opened for this long (default 2 min). */
   stallTimeoutMs?: number;
-  /** An open client quiet for this long sends "ping" (default 5 min, half of API Gateway's idle timeout). */
+  /**
+   * An open client sends {"action":"ping"} at most this long after its last one, at a random
+   * time in the last ~11 % of it (default 9.5 min: the client helper's 8.5–9.5 minutes).
+   */
   keepAliveMs?: number;
   /** About once a second while connecting: clients open now, and sockets the server has closed so far. */
   onProgress?: (progress: ConnectProgress) => void;
@@ -79,7 +83,7 @@ export class ClientSwarm {
   static async connect(
     url: string,
     clients: number,
-    { concurrency = HANDSHAKES_IN_FLIGHT, connectTimeoutMs, stallTimeoutMs = STALL_TIMEOUT_MS, keepAliveMs = KEEP_ALIVE_MS, onProgress }: SwarmConnectOptions = {},
+    { concurrency = HANDSHAKES_IN_FLIGHT, connectTimeoutMs, stallTimeoutMs = STALL_TIMEOUT_MS, keepAliveMs = KEEP_ALIVE_INTERVAL_MS.max, onProgress }: SwarmConnectOptions = {},
   ): Promise<ClientSwarm> {
     const timeoutMs = connectTimeoutMs ?? 5 * 60_000 + (1000 * clients) / SLOWEST_CONNECTS_PER_SECOND;
     const deadline = Date.now() + timeoutMs;
@@ -93,7 +97,7 @@ export class ClientSwarm {
       const connecting = swarm.ask((index) => {
         const count = Math.floor(clients / processCount) + (index < clients % processCount ? 1 : 0);
         const inFlight = Math.max(1, Math.ceil(concurrency / processCount));
-        return { type: 'connect', url, count, localAddress: `127.0.0.${(index % SOURCE_ADDRESSES) + 1}`, concurrency: inFlight, deadline, keepAliveMs };
+        return { type: 'connect', url, count, localAddress: `127.0.0.${(index % SOURCE_ADDRESSES) + 1}`, concurrency: inFlight, deadline, keepAliveMs: { min: keepAliveMs * KEEP_ALIVE_LOW_SHARE, max: keepAliveMs } };
       }, 'connected', timeoutMs + 30_000);
       const results = await Promise.race([connecting, stall.stalled]);
       swarm.retries = results.reduce((sum, r) => sum + (r.type === 'connected' ? r.retries : 0), 0);

@@ -9,6 +9,8 @@ import { authorizeConnect } from './connect-authorizer';
 import { FrameSizeWatch } from './frame-size';
 import { checkHandshake, selectedSubprotocol } from './handshake';
 import { AWS_LIMITS } from './options';
+import { selectRoute } from './route-selection';
+import { KEEP_ALIVE_ROUTE } from '../../client/protocol';
 import { type InvocationOutcome, type RouteHandler, type RouteHandlers, responseBodyOf, statusCodeOf } from './route-handlers';
 
 export interface EndpointCounters {
@@ -24,18 +26,21 @@ export interface EndpointCounters {
   framesTooLarge: number;
   /** Client messages over the account throttle, answered "Too Many Requests" ($default never ran). */
   messagesThrottled: number;
+  /** Messages that took the keep-alive route: no function ran, nothing was sent back. */
+  keepAlives: number;
   disconnects: number;
 }
 
 /**
  * The WebSocket side of API Gateway: a malformed handshake is refused before anything runs
  * (handshake.ts); a valid one runs $connect before it is answered (a failing or >= 400 result
- * refuses it with that status; the subprotocol is the one $connect returns). Client text
- * messages run $default (a returned body is sent back, like a route response); a binary frame
+ * refuses it with that status; the subprotocol is the one $connect returns). A client text
+ * message {"action":"ping"} takes the keep-alive route, which runs nothing and answers nothing
+ * (the stack's MOCK route); other text messages run $default (a returned body is sent back, like a route response); a binary frame
  * closes the socket with 1003, and a frame over 32 KB with 1009, as API Gateway does. Every close runs $disconnect once, best effort.
  */
 export class WebSocketEndpoint {
-  readonly counters: EndpointCounters = { connectsAccepted: 0, connectsRefused: 0, connectsThrottled: 0, handshakesMalformed: 0, messages: 0, binaryRefused: 0, framesTooLarge: 0, messagesThrottled: 0, disconnects: 0 };
+  readonly counters: EndpointCounters = { connectsAccepted: 0, connectsRefused: 0, connectsThrottled: 0, handshakesMalformed: 0, messages: 0, binaryRefused: 0, framesTooLarge: 0, messagesThrottled: 0, keepAlives: 0, disconnects: 0 };
   private readonly server = new WebSocketServer({
     noServer: true,
     clientTracking: false, // the registry tracks sockets
@@ -159,9 +164,14 @@ export class WebSocketEndpoint {
       this.counters.messagesThrottled++;
       return reply(socket, errorMessage('Too Many Requests', facts));
     }
+    const text = data.toString('utf8');
+    if (selectRoute(text) === KEEP_ALIVE_ROUTE) {
+      this.counters.keepAlives++;
+      return;
+    }
     const handler = this.handlers.default;
     if (!handler) return reply(socket, errorMessage('Forbidden', facts));
-    const event = messageEvent(facts, data.toString('utf8'), false);
+    const event = messageEvent(facts, text, false);
     const outcome = await handler.invoke(event);
     if (outcome.kind === 'returned') {
       const body = responseBodyOf(outcome.value);

@@ -39,6 +39,8 @@ export interface WorkerStats {
   framesTooLarge: number;
   /** Client messages over the account throttle, answered "Too Many Requests". */
   messagesThrottled: number;
+  /** Client messages that took the keep-alive route ({"action":"ping"}): no function ran, nothing was sent back. */
+  keepAlives: number;
   disconnects: number;
   /** Posts written to this worker's sockets (whichever worker received the HTTP call). */
   posts: number;

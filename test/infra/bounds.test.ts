@@ -9,7 +9,7 @@ const boundedKeys = Object.keys(bounds) as Bounded[];
 
 /** Every bounded setting at its minimum, then at its maximum (a batch over 10 needs a batching window, which the maximum has). */
 const atMinimum = Object.fromEntries(boundedKeys.map((key) => [key, bounds[key][0]])) as Partial<SwarmcastConfig>;
-const atMaximum = { ...Object.fromEntries(boundedKeys.map((key) => [key, bounds[key][1]])), connectAuthorizer: 'examples/connect-authorizer.ts' } as Partial<SwarmcastConfig>;
+const atMaximum = { ...Object.fromEntries(boundedKeys.map((key) => [key, bounds[key][1]])), connectAuthorizer: 'examples/connect-authorizer.ts', accessLogs: true } as Partial<SwarmcastConfig>;
 
 /**
  * The longest value each CloudFormation token can take, for the environment size: generated
@@ -105,4 +105,22 @@ test('run-time guards: vended state machine logs, stage access logs and throttli
     expect(fn?.[1].Properties.ReservedConcurrentExecutions).toBe(config.routeReservedConcurrency);
   }
   expect(stack.stackName).toBe('Swarmcast');
+});
+
+test('a new account deploys the minimum: no access logs (no account CloudWatch role needed), no reserved concurrency', () => {
+  const { config, template } = stacks['every bound at its minimum'];
+  expect(config).toMatchObject({ accessLogs: false, routeReservedConcurrency: 0 });
+  const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
+  expect(stage.Properties.AccessLogSettings).toBeUndefined();
+  expect(Object.keys(template.findResources('AWS::Logs::LogGroup')).filter((id) => id.startsWith('WebSocketAccessLogs'))).toEqual([]);
+  for (const { Properties: fn } of Object.values(template.findResources('AWS::Lambda::Function'))) {
+    expect(fn.ReservedConcurrentExecutions).toBeUndefined();
+  }
+});
+
+test('the account quota is a setting at its edges, and the budget follows it unless set', () => {
+  expect(stacks['every bound at its minimum'].config).toMatchObject({ accountQuotaRatePerSecond: bounds.accountQuotaRatePerSecond[0], accountQuotaBurst: bounds.accountQuotaBurst[0] });
+  expect(stacks['every bound at its maximum'].config).toMatchObject({ accountQuotaRatePerSecond: bounds.accountQuotaRatePerSecond[1], accountQuotaBurst: bounds.accountQuotaBurst[1] });
+  expect(resolveConfig({ accountQuotaRatePerSecond: 2_500, accountQuotaBurst: 1_250 })).toMatchObject({ deliveryRatePerSecond: 2_250, sweepRatePerSecond: 250 });
+  expect(() => resolveConfig({ accountQuotaRatePerSecond: 0 })).toThrow(/accountQuotaRatePerSecond=0 must be an integer from 1 to 1000000/);
 });

@@ -39,3 +39,8 @@ test('flags accept true and "true" only', () => {
   expect(flagFromContext(context({ f: 'false' }), 'f')).toBe(false);
   expect(flagFromContext(context({}), 'f')).toBe(false);
 });
+
+test('switches given as "true" / "false" by -c become booleans; anything else is named by validation', () => {
+  expect(configOverridesFromContext(context({ 'swarmcast:accessLogs': 'true', 'swarmcast:broadcastIdEnvelope': 'false' }))).toEqual({ accessLogs: true, broadcastIdEnvelope: false });
+  expect(() => resolveConfig(configOverridesFromContext(context({ 'swarmcast:accessLogs': 'on' })))).toThrow(/accessLogs="on" must be true or false/);
+});

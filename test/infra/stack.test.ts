@@ -365,13 +365,29 @@ describe.each(bothConfigs)('with the %s', (name) => {
     });
   });
 
-  test('the WebSocket API routes $connect, $disconnect and $default on an auto-deployed stage', () => {
+  test('the WebSocket API routes $connect, $disconnect, ping and $default on an auto-deployed stage', () => {
     const { config, template } = get();
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((route) => route.Properties.RouteKey);
-    expect(routes.sort()).toEqual(['$connect', '$default', '$disconnect']);
+    expect(routes.sort()).toEqual(['$connect', '$default', '$disconnect', 'ping']);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET', RouteSelectionExpression: '$request.body.action' });
     // "pong" travels back as the route response.
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$default', RouteResponseSelectionExpression: '$default' });
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: config.stageName, AutoDeploy: true });
+  });
+
+  test('keep-alive: {"action":"ping"} is answered by API Gateway itself (MOCK), and nothing goes back (no route response)', () => {
+    const { template } = get();
+    const [[routeId, route]] = Object.entries(template.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: 'ping' } }));
+    expect(route.Properties.RouteResponseSelectionExpression).toBeUndefined();
+    const responses = Object.values(template.findResources('AWS::ApiGatewayV2::RouteResponse')).map((response) => response.Properties.RouteId.Ref);
+    expect(responses).not.toContain(routeId);
+    const integrationId = (route.Properties.Target['Fn::Join'][1] as unknown[]).map((part) => (part as { Ref?: string }).Ref).find(Boolean)!;
+    expect(template.toJSON().Resources[integrationId].Properties).toMatchObject({
+      IntegrationType: 'MOCK',
+      RequestTemplates: { $default: '{"statusCode":200}' },
+      TemplateSelectionExpression: '\\$default',
+    });
+    expect(routeId).toMatch(/^WebSocketApiping/);
   });
 
   test('outputs: StateMachineArn, WebSocketUrl, ConnectionsEndpoint, BroadcastsTableName, without exports', () => {

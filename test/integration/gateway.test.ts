@@ -20,6 +20,7 @@ import WebSocket from 'ws';
 import { ConnectionPoster, preparePayload } from '#commons/clients/management-api';
 import { type Gateway, type GatewayOptions, startGateway } from '../../local/gateway';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/local-account';
+import { KEEP_ALIVE_MESSAGE } from '../../client/protocol';
 
 // Starting worker processes takes a second or two, more on a loaded machine.
 jest.setTimeout(60_000);
@@ -129,9 +130,9 @@ class TestClient {
 }
 
 /** Polls the handlers' event file until `probe` finds what it looks for; the test's timeout bounds it. */
-async function eventually<T>(probe: () => T | undefined): Promise<T> {
+async function eventually<T>(probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
   for (;;) {
-    const value = probe();
+    const value = await probe();
     if (value !== undefined) return value;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -360,6 +361,52 @@ describe('local API Gateway, timeouts', () => {
 
       expect(socket.closed?.code).toBe(1001);
       expect(Date.now() - connectedAt).toBeGreaterThanOrEqual(1_400);
+    } finally {
+      await recording.cleanup();
+    }
+  });
+});
+
+describe('local API Gateway, the keep-alive route', () => {
+  test('{"action":"ping"} keeps a socket open past the idle timeout, runs no function and sends nothing back', async () => {
+    const recording = await startRecordingGateway({ idleTimeoutMs: 1_000 });
+    try {
+      const pinger = await TestClient.connect(`${recording.gateway.webSocketUrl}?tag=pinger`);
+      let pings = 0;
+      const keepAlive = setInterval(() => {
+        pinger.socket.send(KEEP_ALIVE_MESSAGE);
+        pings++;
+      }, 200);
+      // A quiet socket opened after the pinger: once the idle timeout closes it, the pinger has outlived the timeout too.
+      const quiet = await TestClient.connect(recording.gateway.webSocketUrl);
+      await quiet.untilClosed();
+      clearInterval(keepAlive);
+
+      expect(quiet.closed?.code).toBe(1001);
+      expect(pinger.closed).toBeUndefined();
+      await eventually(async () => ((await recording.gateway.stats()).workers[0].keepAlives === pings ? true : undefined));
+      // The old keep-alive still works through $default; its "pong" is the first thing the pinger ever received.
+      pinger.socket.send('ping');
+      expect(await pinger.next()).toBe('pong');
+      expect(pinger.received).toEqual([]);
+      const connect = await eventually(() => recording.events().find((e) => e.queryStringParameters?.tag === 'pinger'));
+      const messages = recording.events().filter((e) => e.requestContext.connectionId === connect.requestContext.connectionId && e.requestContext.routeKey === '$default');
+      expect(messages.map((e) => e.body)).toEqual(['ping']);
+      pinger.close();
+    } finally {
+      await recording.cleanup();
+    }
+  });
+
+  test('a ping counts against the throttle like any client message', async () => {
+    // The handshake takes one of the two tokens; at 1/s the next few pings find the bucket empty.
+    const recording = await startRecordingGateway({ quota: { ratePerSecond: 1, burst: 2 }, connectRate: 'off' });
+    try {
+      const pinger = await TestClient.connect(recording.gateway.webSocketUrl);
+      for (let i = 0; i < 5; i++) pinger.socket.send(KEEP_ALIVE_MESSAGE);
+
+      expect(JSON.parse(await pinger.next())).toMatchObject({ message: 'Too Many Requests' });
+      pinger.close();
     } finally {
       await recording.cleanup();
     }

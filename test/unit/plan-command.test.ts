@@ -41,7 +41,24 @@ describe('swarmcast plan', () => {
     expect(out).toMatch(/^  time to last delivery  11\d\.\d s \(ideal N\/quota 100\.0 s/m);
     expect(out).toMatch(/^  API Gateway +messages, 4 × 32 KB per post +4,000,000 messages +\$1\.00 per million messages +\$4\.00$/m);
     expect(out).toMatch(/^  Step Functions +state transitions +\d+ transitions +\$0\.025 per thousand transitions +\$0\.\d{4}$/m);
-    expect(out).toContain('keeping 1,000,000 sockets connected costs $15.00 per hour');
+    expect(out).toContain('keeping 1,000,000 sockets connected, per hour (not part of the broadcast): clients following client/protocol.ts send ~1,852 keep-alives/s and reconnect ~155/s');
+    expect(out).toMatch(/^  API Gateway +connection minutes +60,000,000 minutes +\$0\.250 per million minutes +\$15\.00$/m);
+    expect(out).toMatch(/^  API Gateway +keep-alive messages \(ping route, no Lambda\) +6,666,667 messages +\$1\.00 per million messages +\$6\.67$/m);
+  });
+
+  it('--json states the standing cost per hour beside the broadcast', async () => {
+    const { out } = await runPlan(['--connections', '1000000', '--json']);
+
+    const plan = JSON.parse(out);
+    expect(plan.costUsd.total).toBeGreaterThan(1);
+    expect(plan.standing).toMatchObject({ keepAlivesPerSecond: expect.closeTo(1_852, 0), reconnectsPerSecond: expect.closeTo(155, 0) });
+    expect(plan.standing.perHour.byPart).toMatchObject({ connectionMinutes: 15, keepAlive: expect.closeTo(6.67, 2) });
+  });
+
+  it('takes the quota from the accountQuota settings, and the budget is 90 % of it', async () => {
+    const { out } = await runPlan(['--connections', '100000', '--set', 'accountQuotaRatePerSecond=2500', '--set', 'accountQuotaBurst=1250', '--json']);
+
+    expect(JSON.parse(out)).toMatchObject({ quota: { ratePerSecond: 2_500, burst: 1_250 }, budgetPerSecond: 2_250 });
   });
 
   it('applies --set over the defaults of infra/config.ts', async () => {
