@@ -23,8 +23,12 @@ export interface DeliveryTask {
   run?: string;
   /** On a run's first task of a partition: the partition's enqueued count, recorded by the consumer if the fan-out's own write was lost. */
   enqueued?: number;
-  /** Set when these ids answered 429 on their last call (a full buffer): past the deadline they fail as slow readers. */
-  throttled?: true;
+  /**
+   * Set when these ids answered 429 on their last calls (a full buffer): how many rounds they have
+   * gone back so (`true`, from an earlier version, counts as one). Each round waits longer on the
+   * queue; past the deadline they fail as slow readers.
+   */
+  throttled?: true | number;
 }
 
 /** Delivery counts whose write failed, carried on a shard queue until DynamoDB answers (putCarriedDeliveryCounts). */
@@ -79,9 +83,9 @@ function validTask(task: Partial<DeliveryTask>): DeliveryTask {
     !task.connectionIds.every((id) => typeof id === 'string') ||
     (task.run !== undefined && typeof task.run !== 'string') ||
     (task.enqueued !== undefined && !Number.isInteger(task.enqueued)) ||
-    (task.throttled !== undefined && task.throttled !== true)
+    (task.throttled !== undefined && task.throttled !== true && !(Number.isInteger(task.throttled) && (task.throttled as number) > 0))
   ) {
-    throw new DeliveryTaskError('message body must be {broadcastId: string, partition: integer, attempt: integer, connectionIds: string[], run?: string, enqueued?: integer, throttled?: true}');
+    throw new DeliveryTaskError('message body must be {broadcastId: string, partition: integer, attempt: integer, connectionIds: string[], run?: string, enqueued?: integer, throttled?: true or a positive integer}');
   }
   return task as DeliveryTask;
 }

@@ -36,7 +36,7 @@ export interface SettledConnections {
   gone: string[];
   /** Not called for want of budget in this invocation: re-queued with the same attempt. */
   waiting: string[];
-  /** Answered 429 on their last call, then no budget was left: re-queued with the same attempt, marked `throttled`. */
+  /** Answered 429 on their last calls (past SOCKET_THROTTLE_RETRIES, or then no budget was left): re-queued with the same attempt and a longer delay each round. */
   throttled: string[];
   /** 5xx or no answer on every try: re-queued with the next attempt number, never re-sent to the others. */
   unavailable: string[];
@@ -72,15 +72,25 @@ export interface SettleOptions {
   retryBaseMs: number;
   /** Where the 429s, call latencies and budget waits go (the invocation's metrics). */
   stats?: CallStats;
+  /** The ids answered 429 before (a re-queued throttled task): their 429s are their own, not the account's. */
+  alreadyThrottled?: boolean;
 }
 
+/** A socket that answers 429 is tried again in the invocation after a jittered backoff from this base… */
+export const SOCKET_BACKOFF_BASE_MS = 250;
+/** …at most this many times; then it goes back to the queue (throttledRequeueSeconds), so it never holds the invocation. */
+export const SOCKET_THROTTLE_RETRIES = 2;
+
 /**
- * Calls `probe` once per connection, each call granted by the budget. A throttled (429)
- * socket is tried again on the next grant, as often as the budget grants: a 429 is not a
- * failure of the socket. A 5xx is tried again `retries` times with jittered backoff. Every
- * call is awaited before this returns, and none can make it throw: a socket whose call fails
- * outright is counted as rejected, because failing the whole task would send the message
- * again to every socket that already has it.
+ * Calls `probe` once per connection, each call granted by the budget. A 429 means the account is
+ * over its rate *or* this one socket's buffer is full, so it delays that socket alone: it is tried
+ * again after a jittered per-socket backoff, a few times, then re-queued with a longer delay. Only a
+ * socket's first 429 (`alreadyThrottled` false) tells the budget: a slow reader that keeps
+ * answering 429 then costs the account's other sockets nothing, while an account over its rate
+ * answers 429 to socket after socket and the budget comes down. A 429 is never an attempt. A 5xx
+ * is tried again `retries` times with jittered backoff. Every call is awaited before this returns,
+ * and none can make it throw: a socket whose call fails outright is counted as rejected, because
+ * failing the whole task would send the message again to every socket that already has it.
  */
 export async function settleConnections(connectionIds: readonly string[], probe: (connectionId: string) => Promise<PostOutcome>, options: SettleOptions): Promise<SettledConnections> {
   const { limit, budget, retries, retryBaseMs, stats } = options;
@@ -96,7 +106,7 @@ export async function settleConnections(connectionIds: readonly string[], probe:
       stats?.latency.add(performance.now() - granted);
     }
   };
-  const settle = async (connectionId: string, failures: number, lastThrottled = false): Promise<void> => {
+  const settle = async (connectionId: string, failures: number, throttles = 0): Promise<void> => {
     // The call slot first, then the grant: a grant is spent at once, never left to expire in a queue.
     const outcome = await limit
       .run(() => call(connectionId))
@@ -107,12 +117,17 @@ export async function settleConnections(connectionIds: readonly string[], probe:
       });
     if (outcome === 'delivered') settled.delivered++;
     else if (outcome === 'gone') settled.gone.push(connectionId);
-    else if (outcome === 'no budget') (lastThrottled ? settled.throttled : settled.waiting).push(connectionId);
+    else if (outcome === 'no budget') (throttles > 0 ? settled.throttled : settled.waiting).push(connectionId);
     else if (outcome === 'throttled') {
       if (stats) stats.throttled++;
-      budget.throttled();
+      if (throttles === 0 && !options.alreadyThrottled) budget.throttled();
+      if (throttles >= SOCKET_THROTTLE_RETRIES) {
+        settled.throttled.push(connectionId);
+        return;
+      }
+      await sleep(SOCKET_BACKOFF_BASE_MS + jitteredBackoffMs(throttles + 1, SOCKET_BACKOFF_BASE_MS, 2_000));
       budget.expect(1);
-      await settle(connectionId, failures, true);
+      await settle(connectionId, failures, throttles + 1);
     } else if (outcome === 'retry' || outcome === 'unanswered') {
       if (outcome === 'unanswered') settled.unanswered++;
       if (failures >= retries) {
@@ -161,6 +176,15 @@ export interface DeliverySettings {
   sweepRatePerSecond: number;
   /** Where the budget's lease item lives. */
   leaseStore: LeaseStore;
+}
+
+/**
+ * How long ids still answering 429 wait on the queue before their next round: 2, 4, 8 … 60 s. A
+ * slow reader thus costs a few calls a minute until it drains or the deadline fails it, not a
+ * call at every grant.
+ */
+export function throttledRequeueSeconds(round: number): number {
+  return Math.min(60, 2 ** Math.max(1, round));
 }
 
 /** A task DynamoDB could not prepare (payload, claim) comes back after this long. */
@@ -428,7 +452,7 @@ export class DeliveryService {
     const { kind, payload, deadline } = ready;
     if (kind === 'message' && !payload) throw new DeliveryTaskError(`broadcast ${task.broadcastId} has no message to send`);
     if (await deadline.passed()) {
-      logger.error('delivery deadline passed before these connections got the message; counting them as failed', { broadcastId: task.broadcastId, count: task.connectionIds.length, throttled: task.throttled === true });
+      logger.error('delivery deadline passed before these connections got the message; counting them as failed', { broadcastId: task.broadcastId, count: task.connectionIds.length, throttled: task.throttled !== undefined });
       // Sockets that answered 429 up to the deadline while the budget granted calls: slow readers whose buffer stayed full.
       const failed: FailedSockets = { [task.throttled ? 'slowReader' : 'deadline']: [...task.connectionIds] };
       if (kind === 'message') await this.keepFailed(task, failed);
@@ -443,6 +467,7 @@ export class DeliveryService {
       retries: this.settings.retriesPerInvocation,
       retryBaseMs: this.settings.retryBaseMs,
       stats: invocation.stats,
+      alreadyThrottled: task.throttled !== undefined,
     });
     if (countFailed(settled.rejected) > 0) {
       logger.error('connections rejected the message; counting them as failed', { broadcastId: task.broadcastId, rejected: failureCounts(settled.rejected), error: settled.firstRejection as Error });
@@ -473,9 +498,16 @@ export class DeliveryService {
     const pastAttempts = nextAttempt >= this.settings.maxDeliveryAttempts;
     const untilDeadline = (seconds: number) => Math.max(0, Math.min(seconds, Math.ceil((deadline.knownMs - now) / 1000)));
     const budgetDelaySeconds = untilDeadline(Math.min(900, Math.ceil(retryAfterMs / 1000)));
+    const throttledRounds = task.throttled === true ? 1 : (task.throttled ?? 0);
     const groups = [
       { ids: settled.waiting, attempt: task.attempt, delaySeconds: budgetDelaySeconds, givenUp: pastDeadline ? ('deadline' as const) : undefined },
-      { ids: settled.throttled, attempt: task.attempt, delaySeconds: budgetDelaySeconds, throttled: true as const, givenUp: pastDeadline ? ('slowReader' as const) : undefined },
+      {
+        ids: settled.throttled,
+        attempt: task.attempt,
+        delaySeconds: untilDeadline(Math.max(budgetDelaySeconds, throttledRequeueSeconds(throttledRounds + 1))),
+        throttled: throttledRounds + 1,
+        givenUp: pastDeadline ? ('slowReader' as const) : undefined,
+      },
       {
         ids: settled.unavailable,
         attempt: nextAttempt,

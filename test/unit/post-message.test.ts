@@ -3,7 +3,7 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { ConnectionPoster, PostOutcome } from '#commons/clients/management-api';
-import { DeliveryService, DeliveryTally, REQUEUE_RESERVE_MS, checkConnection, settleConnections, type CallBudget } from '#commons/delivery';
+import { DeliveryService, DeliveryTally, REQUEUE_RESERVE_MS, SOCKET_THROTTLE_RETRIES, checkConnection, settleConnections, throttledRequeueSeconds, type CallBudget } from '#commons/delivery';
 import type { DeliveryTask } from '#commons/delivery-tasks';
 import { PostRejectedError } from '#commons/clients/management-api';
 import { ConcurrencyLimit } from '#commons/helpers/concurrency';
@@ -195,12 +195,27 @@ describe('DeliveryService', () => {
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 1, ':failed': 1 });
   });
 
-  it('a 429 is tried again on the next grant and never counts as an attempt', async () => {
+  it('a 429 delays that socket alone: a few tries after a per-socket backoff, then back on the queue marked throttled, never an attempt', async () => {
+    // prepare: b's buffer is full for its first four calls
     const { poster, calls } = fakePoster({ b: ['throttled', 'throttled', 'throttled', 'throttled', 'delivered'] });
+
+    // act
     await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 2, connectionIds: ['a', 'b'] });
-    expect(calls.filter((id) => id === 'b')).toHaveLength(5);
-    expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
-    expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 2, ':failed': 0 });
+
+    // assess: one call and SOCKET_THROTTLE_RETRIES more, then b waits on the queue, with its attempt number unchanged
+    expect(calls.filter((id) => id === 'b')).toHaveLength(1 + SOCKET_THROTTLE_RETRIES);
+    expect(requeued()).toEqual([expect.objectContaining({ connectionIds: ['b'], attempt: 2, throttled: 1, delaySeconds: throttledRequeueSeconds(1) })]);
+    expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 1, ':failed': 0 });
+  });
+
+  it('a throttled task that comes back waits longer each round: 2, 4, 8 … 60 s', async () => {
+    const always = (outcome: PostOutcome) => Array.from({ length: 100 }, () => outcome);
+    const { poster } = fakePoster({ b: always('throttled') });
+
+    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['b'], throttled: 3 });
+
+    expect(requeued()).toEqual([expect.objectContaining({ connectionIds: ['b'], throttled: 4, delaySeconds: 16 })]);
+    expect([1, 2, 3, 4, 5, 6, 7, 20].map(throttledRequeueSeconds)).toEqual([2, 4, 8, 16, 32, 60, 60, 60]);
   });
 
   it('some delivered, some throttled until the budget closes, some 5xx: each group goes back on its own terms, the delivered never', async () => {
@@ -232,7 +247,7 @@ describe('DeliveryService', () => {
     await deliverAndFlush(poster, { broadcastId: 'b1', partition: 4, attempt: 0, connectionIds: ['c'] });
 
     // assess
-    expect(again).toMatchObject({ connectionIds: ['b'], throttled: true });
+    expect(again).toMatchObject({ connectionIds: ['b'], throttled: 1 });
     const [, slow, waited] = countsWritten().map((write) => write.ExpressionAttributeValues);
     expect(slow).toMatchObject({ ':failed': 1, ':slowReader': 1 });
     expect(slow).not.toHaveProperty(':deadline');
@@ -379,19 +394,36 @@ describe('settleConnections', () => {
     expect(result).toMatchObject({ delivered: 2, rejected: { refused: ['bad'] } });
   });
 
-  it('a 429 tells the budget (the account slows down) and the socket is tried again on the next grant', async () => {
-    // prepare: a budget that records what it is told
+  it('a socket\'s first 429 tells the budget (the account may be over its rate); its repeats do not, and a healthy socket is not held', async () => {
+    // prepare: a budget that records what it is told; b answers 429 twice, then takes the message
     const told: string[] = [];
     const budget: CallBudget = { take: async () => true, throttled: () => void told.push('throttled'), expect: (n) => void told.push(`expect ${n}`) };
-    const answers: Record<string, PostOutcome[]> = { b: ['throttled', 'delivered'] };
-    const probe = async (id: string) => answers[id]?.shift() ?? 'delivered';
+    const answers: Record<string, PostOutcome[]> = { b: ['throttled', 'throttled', 'delivered'] };
+    const delivered: string[] = [];
+    const probe = async (id: string) => {
+      const outcome = answers[id]?.shift() ?? 'delivered';
+      if (outcome === 'delivered') delivered.push(id);
+      return outcome;
+    };
 
     // act
-    const result = await settleConnections(['a', 'b'], probe, { limit: new ConcurrencyLimit(2), budget, retries: 0, retryBaseMs: 1 });
+    const result = await inVirtualTime(() => settleConnections(['a', 'b'], probe, { limit: new ConcurrencyLimit(2), budget, retries: 0, retryBaseMs: 1 }));
 
-    // assess
+    // assess: one signal for b, whatever its repeats; a was delivered before b's backoff ended
     expect(result.delivered).toBe(2);
-    expect(told).toEqual(['expect 2', 'throttled', 'expect 1']);
+    expect(delivered).toEqual(['a', 'b']);
+    expect(told).toEqual(['expect 2', 'throttled', 'expect 1', 'expect 1']);
+  });
+
+  it('the 429s of ids that came back throttled are their own: they never tell the budget', async () => {
+    const told: string[] = [];
+    const budget: CallBudget = { take: async () => true, throttled: () => void told.push('throttled'), expect: () => {} };
+    const probe = async () => 'throttled' as const;
+
+    const result = await inVirtualTime(() => settleConnections(['slow'], probe, { limit: new ConcurrencyLimit(1), budget, retries: 0, retryBaseMs: 1, alreadyThrottled: true }));
+
+    expect(result.throttled).toEqual(['slow']);
+    expect(told).toEqual([]);
   });
 
   it('awaits every call and never has more than the shared limit in flight', async () => {
