@@ -157,18 +157,18 @@ export class WebSocketEndpoint {
       this.registry.close(connection, UNSUPPORTED_DATA.code, UNSUPPORTED_DATA.reason);
       return;
     }
+    const text = data.toString('utf8');
+    // The route is selected as the message arrives, and counted with it: a snapshot of the counters never sees one without the other.
+    const keepAlive = selectRoute(text) === KEEP_ALIVE_ROUTE;
     this.counters.messages++;
+    if (keepAlive) this.counters.keepAlives++;
     this.registry.touch(connection);
     // A client's message is a request of the account like any other: API Gateway's account throttle covers it.
     if (!(await this.admitMessage())) {
       this.counters.messagesThrottled++;
       return reply(socket, errorMessage('Too Many Requests', facts));
     }
-    const text = data.toString('utf8');
-    if (selectRoute(text) === KEEP_ALIVE_ROUTE) {
-      this.counters.keepAlives++;
-      return;
-    }
+    if (keepAlive) return;
     const handler = this.handlers.default;
     if (!handler) return reply(socket, errorMessage('Forbidden', facts));
     const event = messageEvent(facts, text, false);
