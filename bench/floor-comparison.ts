@@ -59,14 +59,16 @@ const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 
 /**
  * One line: each demo figure / the floor's. Connecting compares times, so a ratio above 1 is
- * slower for every figure (connects/s is the inverse: 143/s against 1,111/s is 7.8 ×).
+ * slower for every figure (connects/s is the inverse: 143/s against 1,111/s is 7.8 ×). The
+ * demo's memory includes its workers' baseline (local/demo.ts reports no growth), so at a
+ * thousand sockets that ratio says more about the baseline than about a socket.
  */
 export function floorComparison(clients: number, demo: DemoFigures, floor: FloorMedians): string {
   const demoConnectsPerSecond = Math.round((clients * 1000) / Math.max(1, demo.connectMs));
   const memory =
     demo.gatewayBytesPerSocket === undefined
       ? `memory per socket: the demo's not recorded, the floor's ${kb(floor.serverBytesPerSocket)}`
-      : `memory per socket ${kb(demo.gatewayBytesPerSocket)} / ${kb(floor.serverBytesPerSocket)} = ${timesTheFloor(demo.gatewayBytesPerSocket, floor.serverBytesPerSocket)}`;
+      : `memory per socket (gateway RSS with its baseline / floor's growth) ${kb(demo.gatewayBytesPerSocket)} / ${kb(floor.serverBytesPerSocket)} = ${timesTheFloor(demo.gatewayBytesPerSocket, floor.serverBytesPerSocket)}`;
   return [
     `last delivery ${ms(demo.lastDeliveryMs)} / ${ms(floor.lastDeliveryMs)} = ${timesTheFloor(demo.lastDeliveryMs, floor.lastDeliveryMs)}`,
     `connecting ${ms(demo.connectMs)} / ${ms(floor.connectMs)} = ${timesTheFloor(demo.connectMs, floor.connectMs)} (${demoConnectsPerSecond.toLocaleString('en-US')}/s against ${floor.connectsPerSecond.toLocaleString('en-US')}/s)`,

@@ -36,7 +36,7 @@ describe('the floor beside the demo', () => {
 
     const line = floorComparison(1_000, { lastDeliveryMs: 13_598, connectMs: 6_989, gatewayBytesPerSocket: 81_920 }, floor);
 
-    expect(line).toBe('last delivery 13,598 ms / 25 ms = 544 ×, connecting 6,989 ms / 900 ms = 7.8 × (143/s against 1,111/s), memory per socket 80.0 KB / 5.5 KB = 15 ×');
+    expect(line).toBe('last delivery 13,598 ms / 25 ms = 544 ×, connecting 6,989 ms / 900 ms = 7.8 × (143/s against 1,111/s), memory per socket (gateway RSS with its baseline / floor\'s growth) 80.0 KB / 5.5 KB = 15 ×');
   });
 
   it("says the demo's memory was not recorded for results kept before it was", () => {
