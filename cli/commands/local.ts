@@ -1,10 +1,10 @@
 /**
  * `swarmcast local`: runs the local stack and its web console until Ctrl-C, and publishes the
- * stack's endpoints (local/discovery.ts) so the other commands find it without flags.
+ * stack's endpoints in the registry of local stacks (local/discovery.ts) so the other commands find it without flags.
  */
 import { Command, Option } from 'commander';
 import { startConsole } from '../../local/console/server';
-import { publishLocalStack, unpublishEndpoints } from '../../local/discovery';
+import { publishLocalStack, removeStaleEntries, unpublishLocalStack } from '../../local/discovery';
 import { startLocalStack } from '../../local/stack';
 import type { Throttle } from '../../local/gateway';
 import { formatThrottle } from '../../local/gateway/throttles';
@@ -52,6 +52,7 @@ export function registerLocalCommand(program: Command): void {
       await stack.stop();
       throw error;
     });
+    await removeStaleEntries();
     await publishLocalStack(stack);
     const { region, webSocketUrl, connectionsEndpoint, stepFunctionsEndpoint, dynamoDbEndpoint, sqsEndpoint, stateMachineArn } = stack;
     if (options.json) {
@@ -91,7 +92,7 @@ Ctrl-C stops everything.`);
       process.exitCode = 1;
     }
     console.error('\nswarmcast local: stopping…');
-    await unpublishEndpoints();
+    await unpublishLocalStack();
     await webConsole.stop();
     await stack.stop();
     console.error('swarmcast local: stopped.');

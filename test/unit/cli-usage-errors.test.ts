@@ -16,10 +16,10 @@ let tempDir: string;
 beforeAll(async () => {
   tempDir = await mkdtemp(path.join(os.tmpdir(), 'swarmcast-usage-'));
   // No local stack to find: a command that got past its checks would go to the mocked client.
-  process.env.SWARMCAST_LOCAL_FILE = path.join(tempDir, 'none.json');
+  process.env.SWARMCAST_LOCAL_DIR = path.join(tempDir, 'none');
 });
 afterAll(async () => {
-  delete process.env.SWARMCAST_LOCAL_FILE;
+  delete process.env.SWARMCAST_LOCAL_DIR;
   await rm(tempDir, { recursive: true, force: true });
 });
 beforeEach(() => {
