@@ -25,6 +25,12 @@ export interface EndpointCounters {
   /** Client messages over the account throttle, answered "Too Many Requests" ($default never ran). */
   messagesThrottled: number;
   disconnects: number;
+  /** Handshakes between their arrival and their answer (a gauge, not a count). */
+  connectsInFlight: number;
+  /** $disconnect invocations started and not yet ended (a gauge). */
+  disconnectsInFlight: number;
+  /** Clients that left while $connect ran, after it succeeded: $disconnect ran for them instead of an accept. */
+  connectsAbandoned: number;
 }
 
 /**
@@ -35,7 +41,7 @@ export interface EndpointCounters {
  * closes the socket with 1003, and a frame over 32 KB with 1009, as API Gateway does. Every close runs $disconnect once, best effort.
  */
 export class WebSocketEndpoint {
-  readonly counters: EndpointCounters = { connectsAccepted: 0, connectsRefused: 0, connectsThrottled: 0, handshakesMalformed: 0, messages: 0, binaryRefused: 0, framesTooLarge: 0, messagesThrottled: 0, disconnects: 0 };
+  readonly counters: EndpointCounters = { connectsAccepted: 0, connectsRefused: 0, connectsThrottled: 0, handshakesMalformed: 0, messages: 0, binaryRefused: 0, framesTooLarge: 0, messagesThrottled: 0, disconnects: 0, connectsInFlight: 0, disconnectsInFlight: 0, connectsAbandoned: 0 };
   private readonly server = new WebSocketServer({
     noServer: true,
     clientTracking: false, // the registry tracks sockets
@@ -63,7 +69,8 @@ export class WebSocketEndpoint {
 
   /** The http server's 'upgrade' listener. */
   readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    void this.connect(request, socket, head);
+    this.counters.connectsInFlight++;
+    void this.connect(request, socket, head).finally(() => this.counters.connectsInFlight--);
   };
 
   /** Resolves when the $disconnect invocations started so far have ended. */
@@ -105,8 +112,11 @@ export class WebSocketEndpoint {
       const subprotocol = outcome.kind === 'returned' ? selectedSubprotocol(outcome.value) : undefined;
       if (subprotocol) this.subprotocols.set(request, subprotocol);
     }
-    if (socket.destroyed) {
-      // The client left while $connect ran: the handler saw the connection, so $disconnect must too.
+    if (socket.destroyed || !socket.readable || !socket.writable) {
+      // The client left while $connect ran (reset, or closed its side: ws would drop such a socket
+      // without a word). On AWS no connection is left: $disconnect removes what $connect wrote.
+      this.counters.connectsAbandoned++;
+      socket.destroy();
       this.disconnect(facts, 1006, '');
       return;
     }
@@ -178,7 +188,11 @@ export class WebSocketEndpoint {
     if (!handler) return;
     const running = handler.invoke(disconnectEvent(facts, code, reason)).then((outcome) => integrationStatus(outcome, handler));
     this.disconnectsRunning.add(running);
-    void running.finally(() => this.disconnectsRunning.delete(running));
+    this.counters.disconnectsInFlight++;
+    void running.finally(() => {
+      this.disconnectsRunning.delete(running);
+      this.counters.disconnectsInFlight--;
+    });
   }
 }
 

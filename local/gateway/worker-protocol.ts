@@ -40,6 +40,11 @@ export interface WorkerStats {
   /** Client messages over the account throttle, answered "Too Many Requests". */
   messagesThrottled: number;
   disconnects: number;
+  /** Handshakes not yet answered, and $disconnect invocations not yet ended (gauges). */
+  connectsInFlight: number;
+  disconnectsInFlight: number;
+  /** Clients that left while $connect ran; $disconnect ran for them. */
+  connectsAbandoned: number;
   /** Posts written to this worker's sockets (whichever worker received the HTTP call). */
   posts: number;
   gone: number;
