@@ -78,3 +78,12 @@ describe('--endpoint errors name the flag', () => {
     nothingStarted();
   });
 });
+
+describe('integer options take plain decimal digits only', () => {
+  it.each(['0x10', ' 7 ', '1e1', '+5', '7.0'])('--limit %j', async (value) => {
+    expect((await stderrOf('list', '--limit', value)).trimEnd().split('\n')).toEqual([
+      `swarmcast: option '--limit <n>' argument '${value}' is invalid. --limit must be a whole number from 1 to 1,000. (swarmcast --help shows the usage)`,
+    ]);
+    expect(sfn.commandCalls(ListStateMachinesCommand)).toHaveLength(0);
+  });
+});
