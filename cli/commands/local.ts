@@ -8,6 +8,7 @@ import { publishLocalStack, removeStaleEntries, unpublishLocalStack } from '../.
 import { startLocalStack } from '../../local/stack';
 import type { Throttle } from '../../local/gateway';
 import { formatThrottle } from '../../local/gateway/throttles';
+import { checkDataDir } from '../data-dir';
 import { parsePositiveInteger, throttleOptions } from '../options';
 import { collectSetting, overridesFromSettings, SET_OPTION_HELP } from '../settings';
 
@@ -39,6 +40,7 @@ export function registerLocalCommand(program: Command): void {
   for (const option of throttleOptions()) command.addOption(option);
   command.action(async (options: LocalOptions) => {
     const { overrides } = overridesFromSettings([...(options.set ?? []), ...(options.connectAuthorizer ? [`connectAuthorizer=${options.connectAuthorizer}`] : [])]);
+    if (options.data !== undefined) await checkDataDir(options.data);
     const stack = await startLocalStack({
       config: overrides,
       gatewayPort: options.port,
