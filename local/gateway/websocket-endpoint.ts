@@ -52,6 +52,8 @@ export class WebSocketEndpoint {
   });
   private readonly subprotocols = new WeakMap<IncomingMessage, string>();
   private readonly disconnectsRunning = new Set<Promise<unknown>>();
+  private readonly handshakesRunning = new Set<Promise<unknown>>();
+  private stopping = false;
   private readonly acceptedPaths: Set<string>;
 
   constructor(
@@ -70,12 +72,23 @@ export class WebSocketEndpoint {
   /** The http server's 'upgrade' listener. */
   readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     this.counters.connectsInFlight++;
-    void this.connect(request, socket, head).finally(() => this.counters.connectsInFlight--);
+    const running = this.connect(request, socket, head).finally(() => {
+      this.counters.connectsInFlight--;
+      this.handshakesRunning.delete(running);
+    });
+    this.handshakesRunning.add(running);
   };
 
-  /** Resolves when the $disconnect invocations started so far have ended. */
+  /** From now on a handshake whose $connect ends is refused and its $disconnect run: the gateway is stopping. */
+  beginStop(): void {
+    this.stopping = true;
+  }
+
+  /** Resolves when no handshake is in flight and every $disconnect started, also by those, has ended. */
   async settle(): Promise<void> {
-    await Promise.all([...this.disconnectsRunning]);
+    while (this.disconnectsRunning.size > 0 || this.handshakesRunning.size > 0) {
+      await Promise.all([...this.disconnectsRunning, ...this.handshakesRunning]);
+    }
   }
 
   private async connect(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -118,6 +131,13 @@ export class WebSocketEndpoint {
       this.counters.connectsAbandoned++;
       socket.destroy();
       this.disconnect(facts, 1006, '');
+      return;
+    }
+    if (this.stopping) {
+      // The gateway closed every socket while this $connect ran: accepting now would leave a socket and its row behind.
+      this.counters.connectsRefused++;
+      refuse(socket, 503);
+      this.disconnect(facts, 1001, 'Going away');
       return;
     }
     this.server.handleUpgrade(request, socket, head, (ws) => this.accept(ws, socket, facts));
