@@ -209,7 +209,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           (how) =>
             `DynamoDB (dynalite) ${how}; ${options.dataDir ? `the tables in ${options.dataDir} are kept` : 'its tables were in memory and are lost'}, so the stack stops: start it again`,
         ),
-        sqs.died.then((how) => `SQS (local-aws-sqs) ${how}; the delivery tasks it held were in memory and are lost, so the stack stops: start it again and replay what did not arrive`),
+        // `replay` cannot help: the executions live in this process and stop with it, even with --data.
+        sqs.died.then(
+          (how) =>
+            `SQS (local-aws-sqs) ${how}; the delivery tasks it held were in memory and are lost, and the broadcasts' executions end with the stack, so none can be replayed: start it again and send again what did not arrive (clients that had it get it twice unless they drop repeats by broadcast id: broadcastIdEnvelope)`,
+        ),
       ]),
       stop: stopAll,
     };

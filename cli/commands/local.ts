@@ -97,6 +97,7 @@ Ctrl-C stops everything.`);
     await unpublishLocalStack();
     await webConsole.stop();
     await stack.stop();
-    console.error('swarmcast local: stopped.');
+    // Stopping can print many lines (handlers failing against the dead service): the reason comes last, once more.
+    console.error(failure ? `swarmcast local: stopped because ${failure}` : 'swarmcast local: stopped.');
   });
 }

@@ -1,9 +1,12 @@
 /**
- * Ctrl-C on `swarmcast local` while clients connect: the terminal sends SIGINT to the whole
- * process group (the stack, its gateway workers, every local function instance). The stack closes
- * the sockets and waits for their $disconnects; none may be lost because a function instance died
- * of the same Ctrl-C. The tables are kept with --data and read afterwards from a fresh dynalite.
+ * How `swarmcast local` stops, run as the real CLI in a process group of its own.
+ * Ctrl-C while clients connect: the terminal sends SIGINT to the whole group (the stack, its
+ * gateway workers, every local function instance). The stack closes the sockets and waits for
+ * their $disconnects; none may be lost because a function instance died of the same Ctrl-C. The
+ * tables are kept with --data and read afterwards from a fresh dynalite.
+ * A service that dies: the reason is the last line printed, whatever stopping printed before it.
  */
+import { readFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
@@ -45,8 +48,14 @@ beforeAll(async () => {
 });
 afterAll(() => rm(tempDir, { recursive: true, force: true }));
 
-test(`Ctrl-C while ${CLIENTS} clients connect runs every $disconnect (and refuses the connects it cut short) before the stack stops: no row is left`, async () => {
-  const dataDir = path.join(tempDir, 'tables');
+interface RunningLocal {
+  child: ReturnType<typeof spawn>;
+  printed: { webSocketUrl: string; dynamoDbEndpoint: string; region: string };
+  exited: Promise<number | null>;
+  stderr: () => string;
+}
+
+async function startLocal(dataDir: string): Promise<RunningLocal> {
   const [port, stepFunctionsPort, consolePort] = [await freePort(), await freePort(), await freePort()];
   const child = spawn(process.execPath, [BIN, 'local', '--json', '--data', dataDir, '--port', String(port), '--stepfunctions-port', String(stepFunctionsPort), '--console-port', String(consolePort)], {
     detached: true, // its own process group, as a terminal's foreground job
@@ -54,16 +63,30 @@ test(`Ctrl-C while ${CLIENTS} clients connect runs every $disconnect (and refuse
     env: { ...process.env, SWARMCAST_LOCAL_DIR: path.join(tempDir, 'registry') },
   });
   let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const printed = await new Promise<{ webSocketUrl: string; dynamoDbEndpoint: string; region: string }>((resolve, reject) => {
+  const printed = await new Promise<RunningLocal['printed']>((resolve, reject) => {
     let stdout = '';
-    child.stdout.on('data', (chunk) => {
+    child.stdout!.on('data', (chunk) => {
       stdout += chunk;
       if (stdout.includes('\n')) resolve(JSON.parse(stdout.slice(0, stdout.indexOf('\n'))));
     });
     void exited.then((code) => reject(new Error(`swarmcast local exited with ${code}: ${stderr}`)));
   });
+  return { child, printed, exited, stderr: () => stderr };
+}
+
+/** The child processes of `pid` whose command line mentions `entry` (Linux /proc). */
+async function childrenRunning(pid: number, entry: string): Promise<number[]> {
+  const children = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')).trim().split(/\s+/).filter(Boolean).map(Number);
+  const found: number[] = [];
+  for (const child of children) if ((await readFile(`/proc/${child}/cmdline`, 'utf8').catch(() => '')).includes(entry)) found.push(child);
+  return found;
+}
+
+test(`Ctrl-C while ${CLIENTS} clients connect runs every $disconnect (and refuses the connects it cut short) before the stack stops: no row is left`, async () => {
+  const dataDir = path.join(tempDir, 'tables');
+  const { child, printed, exited } = await startLocal(dataDir);
   const tableName = 'swarmcast-Connections';
   // Clients keep connecting while Ctrl-C arrives: some connected, some in $connect, some not yet there.
   const sockets = Array.from({ length: CLIENTS }, () => {
@@ -83,4 +106,16 @@ test(`Ctrl-C while ${CLIENTS} clients connect runs every $disconnect (and refuse
   } finally {
     await dynamoDb.stop();
   }
+});
+
+test('SQS dying stops the stack, and the last line says why and what can be done (no replay: the executions are gone)', async () => {
+  const { child, exited, stderr } = await startLocal(path.join(tempDir, 'tables-sqs'));
+  const [sqs] = await childrenRunning(child.pid!, 'sqs-server-process');
+
+  process.kill(sqs, 'SIGKILL');
+
+  expect(await exited).toBe(1);
+  expect(stderr().trimEnd().split('\n').at(-1)).toBe(
+    "swarmcast local: stopped because SQS (local-aws-sqs) exited with SIGKILL; the delivery tasks it held were in memory and are lost, and the broadcasts' executions end with the stack, so none can be replayed: start it again and send again what did not arrive (clients that had it get it twice unless they drop repeats by broadcast id: broadcastIdEnvelope)",
+  );
 });
