@@ -46,6 +46,8 @@ export interface LocalStackOptions {
   dynamoDbFaults?: FaultRule;
   /** Answer chosen @connections calls of the in-process handlers with an HTTP error (fault-injection tests). */
   connectionsFaults?: ConnectionsFaultRule;
+  /** Finished executions the local Step Functions keep, the newest (default 1,000); older ones are forgotten. */
+  keepFinishedExecutions?: number;
   /** Answer chosen SQS requests of the handlers and the shard consumers' poller with an error (fault-injection tests). */
   sqsFaults?: FaultRule;
 }
@@ -179,6 +181,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         [functionArn('read-progress'), handlers['read-progress']],
       ]),
       waitOverrideMs: options.progressPollMs ?? 100,
+      keepFinishedExecutions: options.keepFinishedExecutions,
     });
     stops.push(() => stepFunctions.stop());
     const stateMachineArn = stepFunctions.registerStateMachine({

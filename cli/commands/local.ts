@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { startConsole } from '../../local/console/server';
 import { publishLocalStack, removeStaleEntries, unpublishLocalStack } from '../../local/discovery';
 import { startLocalStack } from '../../local/stack';
+import { DEFAULT_KEEP_FINISHED_EXECUTIONS } from '../../local/stepfunctions/service';
 import type { Throttle } from '../../local/gateway';
 import { formatThrottle } from '../../local/gateway/throttles';
 import { checkDataDir } from '../data-dir';
@@ -17,6 +18,7 @@ interface LocalOptions {
   stepfunctionsPort: number;
   consolePort: number;
   gatewayWorkers: number;
+  keepExecutions: number;
   data?: string;
   set?: string[];
   connectAuthorizer?: string;
@@ -33,6 +35,7 @@ export function registerLocalCommand(program: Command): void {
     .addOption(new Option('--stepfunctions-port <n>', 'port of the Step Functions API').default(7701).argParser(parsePositiveInteger('--stepfunctions-port', 65_535)))
     .addOption(new Option('--gateway-workers <n>', 'gateway processes (each holds up to ~20,000 sockets)').default(1).argParser(parsePositiveInteger('--gateway-workers', 16)))
     .addOption(new Option('--console-port <n>', 'port of the web console').default(7702).argParser(parsePositiveInteger('--console-port', 65_535)))
+    .addOption(new Option('--keep-executions <n>', 'finished broadcasts whose executions stay in memory, the newest (AWS keeps them 90 days)').default(DEFAULT_KEEP_FINISHED_EXECUTIONS).argParser(parsePositiveInteger('--keep-executions', 1_000_000)))
     .option('--data <dir>', 'keep the tables on disk in this folder across restarts (default: in memory)')
     .addOption(new Option('--set <key=value>', `${SET_OPTION_HELP}, e.g. --set deliveryTimeoutSeconds=10`).argParser(collectSetting))
     .option('--connect-authorizer <file>', 'a $connect REQUEST authorizer handler to run before $connect, as on AWS (its secret from CONNECT_AUTHORIZER_SECRET)')
@@ -47,6 +50,7 @@ export function registerLocalCommand(program: Command): void {
       stepFunctionsPort: options.stepfunctionsPort,
       gatewayWorkers: options.gatewayWorkers,
       dataDir: options.data,
+      keepFinishedExecutions: options.keepExecutions,
       quota: options.quota,
       connectRate: options.connectRate,
     });

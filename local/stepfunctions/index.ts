@@ -29,6 +29,8 @@ export interface StepFunctionsOptions {
   retryOverrideMs?: number;
   /** Events an execution's history may hold before it fails (default AWS's 25,000); tests lower it to reach it quickly. */
   historyEventLimit?: number;
+  /** Finished executions kept in memory, the newest (default 1,000; AWS keeps them 90 days): a long-running stack stays bounded. */
+  keepFinishedExecutions?: number;
 }
 
 export interface LocalStepFunctions {
