@@ -46,7 +46,7 @@ export interface LocalStackOptions {
   dynamoDbFaults?: FaultRule;
   /** Answer chosen @connections calls of the in-process handlers with an HTTP error (fault-injection tests). */
   connectionsFaults?: ConnectionsFaultRule;
-  /** Finished executions the local Step Functions keep, the newest (default 1,000); older ones are forgotten. */
+  /** Finished executions the local Step Functions keep, the newest (default 100); older ones are forgotten. */
   keepFinishedExecutions?: number;
   /** Answer chosen SQS requests of the handlers and the shard consumers' poller with an error (fault-injection tests). */
   sqsFaults?: FaultRule;
