@@ -74,8 +74,10 @@ export interface BroadcastStatus {
   delivery?: DeliveryCounters;
   /** The final output, once succeeded. */
   summary?: BroadcastSummary;
-  /** Replay executions of this broadcast (`<id>-replay-N`), oldest first. */
+  /** Replay executions of this broadcast (`<id>-replay-N` started with `{"broadcastId": id}`), oldest first. */
   replays: ReplayInfo[];
+  /** The highest N of any execution named `<id>-replay-N`, a replay or not: the next replay's name must be past it. */
+  highestReplayName?: number;
 }
 
 /** The execution named `id` under the state machine (the ARN scheme is the same on AWS and locally). */
@@ -89,11 +91,12 @@ export async function readBroadcastStatus(target: Target, id: string, { withRepl
   const executionArn = executionArnOf(target.stateMachineArn, id);
   const execution = await target.sfn.send(new DescribeExecutionCommand({ executionArn }));
   const summary = execution.status === 'SUCCEEDED' ? parseJson<BroadcastSummary>(execution.output) : undefined;
-  const [partitions, progress, replays] = await Promise.all([
+  const [partitions, progress, found] = await Promise.all([
     readPartitionCounts(target, executionArn),
     summary ? undefined : readLatestProgress(target, executionArn),
-    withReplays ? readReplays(target, id, execution.startDate) : [],
+    withReplays ? readReplays(target, id, execution.startDate) : { replays: [], highestReplayName: 0 },
   ]);
+  const { replays, highestReplayName } = found;
   const input = parseJson<Record<string, unknown>>(execution.input);
   return {
     id,
@@ -112,6 +115,7 @@ export async function readBroadcastStatus(target: Target, id: string, { withRepl
     delivery: summary ? countersOfSummary(summary) : progress && countersOfProgress(progress),
     summary,
     replays,
+    highestReplayName,
   };
 }
 
@@ -169,9 +173,11 @@ function countersOfSummary(summary: BroadcastSummary): DeliveryCounters {
 
 /**
  * Replays are named `<id>-replay-N` and start after their broadcast: listing newest first,
- * the search stops at the broadcast's own start instead of reading the whole history.
+ * the search stops at the broadcast's own start instead of reading the whole history. The name
+ * alone proves nothing (anyone can start `X-replay-1` by hand): a replay is an execution so named
+ * whose input asks to replay this broadcast (`{"broadcastId": id, ...}`), as the CLI starts them.
  */
-async function readReplays(target: Target, id: string, since: Date | undefined): Promise<ReplayInfo[]> {
+async function readReplays(target: Target, id: string, since: Date | undefined): Promise<{ replays: ReplayInfo[]; highestReplayName: number }> {
   const found: ExecutionListItem[] = [];
   let nextToken: string | undefined;
   do {
@@ -182,14 +188,17 @@ async function readReplays(target: Target, id: string, since: Date | undefined):
     nextToken = since && oldest && oldest < since ? undefined : page.nextToken;
   } while (nextToken);
   found.sort((a, b) => replayNumber(id, a.name!)! - replayNumber(id, b.name!)!);
-  return Promise.all(
-    found.map(async (execution): Promise<ReplayInfo> => {
-      const info: ReplayInfo = { id: execution.name!, status: execution.status ?? 'UNKNOWN', startDate: execution.startDate?.toISOString() };
-      if (execution.status !== 'SUCCEEDED') return info;
-      const { output } = await target.sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }));
-      return { ...info, failedPartitions: parseJson<BroadcastSummary>(output)?.failedPartitions };
-    }),
+  const described = await Promise.all(
+    found.map(async (execution) => ({ execution, described: await target.sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn })) })),
   );
+  const replays = described
+    .filter(({ described }) => parseJson<Record<string, unknown>>(described.input)?.broadcastId === id)
+    .map(({ execution, described }): ReplayInfo => {
+      const info: ReplayInfo = { id: execution.name!, status: execution.status ?? 'UNKNOWN', startDate: execution.startDate?.toISOString() };
+      return execution.status === 'SUCCEEDED' ? { ...info, failedPartitions: parseJson<BroadcastSummary>(described.output)?.failedPartitions } : info;
+    });
+  // Names taken by executions that are not replays still cannot be used for the next replay.
+  return { replays, highestReplayName: Math.max(0, ...found.map((execution) => replayNumber(id, execution.name!)!)) };
 }
 
 export interface ListedExecution {

@@ -10,10 +10,10 @@ import {
   ThrottleSyntaxError,
 } from '../local/gateway/throttles';
 
-/** A commander argument parser for a whole number from 1 to `max`, naming the option when it is not. */
+/** A commander argument parser for a whole number from 1 to `max` in plain decimal digits (not "0x10", " 7 " or "1e3"), naming the option when it is not. */
 export function parsePositiveInteger(name: string, max: number) {
   return (value: string): number => {
-    const n = Number(value);
+    const n = /^\d+$/.test(value) ? Number(value) : NaN;
     if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`${name} must be a whole number from 1 to ${max.toLocaleString('en-US')}.`);
     return n;
   };

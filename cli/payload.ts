@@ -48,11 +48,56 @@ export async function readBroadcastInput(options: PayloadOptions): Promise<{ mes
 async function readMessage({ message, messageJson, file }: PayloadOptions): Promise<unknown> {
   if (message !== undefined) return message;
   if (messageJson !== undefined) return parseJson(messageJson, '--message-json');
-  const text = await readFile(file!, 'utf8').catch((error: NodeJS.ErrnoException) => {
+  const bytes = await readFile(file!).catch((error: NodeJS.ErrnoException) => {
     throw new CliError(`cannot read --file ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
   });
+  const text = utf8Text(bytes, file!);
   // A .json file is a JSON value to send; any other file is text, sent as it is.
   return file!.toLowerCase().endsWith('.json') ? parseJson(text, `--file ${file}`) : text;
+}
+
+/**
+ * The file as UTF-8 text. Bytes that are not UTF-8 are refused rather than replaced with U+FFFD:
+ * a WebSocket text message must be UTF-8, and a silent replacement would send something else.
+ */
+function utf8Text(bytes: Buffer, file: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const offset = firstInvalidUtf8Offset(bytes);
+    throw new CliError(`--file ${file} is not UTF-8 text (from byte offset ${offset}); a WebSocket text message must be UTF-8: convert the file first, e.g. iconv -f latin1 -t utf-8`);
+  }
+}
+
+/** Where the first sequence that is not UTF-8 starts: found by halving, then stepping back to a whole character. */
+function firstInvalidUtf8Offset(bytes: Buffer): number {
+  // Streaming, a prefix that ends inside a character is still valid: only a wrong byte fails it.
+  const valid = (end: number) => {
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, end), { stream: true });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let [low, high] = [0, bytes.length];
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    if (valid(middle)) low = middle;
+    else high = middle - 1;
+  }
+  // The bad sequence starts where the last whole character before `low` ends (at most 3 bytes back).
+  const complete = (end: number) => {
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, end));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let start = low;
+  while (start > 0 && !complete(start)) start--;
+  return start;
 }
 
 function parseJson(text: string, source: string): unknown {

@@ -48,7 +48,7 @@ export function planReplay(broadcast: BroadcastStatus, latest: BroadcastStatus):
 }
 
 function startReplay(broadcast: BroadcastStatus, input: ReplayInput): Extract<ReplayPlan, { action: 'start' }> {
-  const next = Math.max(0, ...broadcast.replays.map((replay) => replayNumber(broadcast.id, replay.id) ?? 0)) + 1;
+  const next = Math.max(broadcast.highestReplayName ?? 0, ...broadcast.replays.map((replay) => replayNumber(broadcast.id, replay.id) ?? 0)) + 1;
   const id = replayId(broadcast.id, next);
   if (id.length > 80) throw new CliError(`the replay's execution name ${id} would be longer than 80 characters; start it by hand with ${JSON.stringify(input)}`);
   return { action: 'start', id, input };

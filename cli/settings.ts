@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { configOverridesFromContext } from '../infra/context';
-import { InvalidConfigError, resolveConfig, type SwarmcastConfig } from '../infra/config';
+import { defaultConfig, InvalidConfigError, resolveConfig, type SwarmcastConfig } from '../infra/config';
 import { CliError } from './errors';
 
 export const SET_OPTION_HELP = 'a setting of infra/config.ts other than its default, as deployed with -c swarmcast:KEY=VALUE (repeatable)';
@@ -18,6 +18,13 @@ export function collectSetting(value: string, previous: string[] = []): string[]
 /** The --set pairs as overrides of infra/config.ts, checked by resolveConfig; a bad one is a one-line CliError. */
 export function overridesFromSettings(settings: readonly string[] = []): { overrides: Partial<SwarmcastConfig>; config: SwarmcastConfig } {
   const pairs = Object.fromEntries(settings.map((setting) => [setting.slice(0, setting.indexOf('=')), setting.slice(setting.indexOf('=') + 1)]));
+  for (const [key, value] of Object.entries(pairs)) {
+    // Own keys only: "constructor" or "toString" are in every object, not settings.
+    if (!Object.hasOwn(defaultConfig, key)) throw new CliError(`--set: unknown swarmcast setting "${key}"; known settings: ${Object.keys(defaultConfig).join(', ')}`);
+    if (typeof defaultConfig[key as keyof SwarmcastConfig] === 'number' && !/^\d+$/.test(value)) {
+      throw new CliError(`--set: ${key} must be a whole number in decimal digits, not ${JSON.stringify(value)}`);
+    }
+  }
   try {
     const overrides = configOverridesFromContext({ tryGetContext: (key) => (key === 'swarmcast' ? pairs : undefined) }) as Partial<SwarmcastConfig>;
     return { overrides, config: resolveConfig(overrides) };

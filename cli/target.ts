@@ -5,7 +5,7 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { Option, type Command } from 'commander';
-import { findLocalStack } from '../local/discovery';
+import { findLocalStacks, type PublishedLocalStack, registryDir } from '../local/discovery';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_STATE_MACHINE_NAME } from '../local/local-account';
 import { CliError } from './errors';
 
@@ -44,8 +44,9 @@ export function addTargetOptions(command: Command): Command {
 }
 
 /**
- * Precedence: explicit flags (--state-machine-arn, then --endpoint, then --stack) > a running
- * `swarmcast local` (found through local/discovery.ts) > the AWS stack "Swarmcast".
+ * Precedence: explicit flags (--state-machine-arn, then --endpoint, then --stack) > the one running
+ * `swarmcast local` (found through local/discovery.ts) > the AWS stack "Swarmcast" when the
+ * registry holds no local stack at all.
  * Region and credentials for AWS come from the standard SDK chain.
  */
 export async function resolveTarget(options: TargetOptions): Promise<Target> {
@@ -71,15 +72,36 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
     return { where: 'local', sfn, stateMachineArn, description: `Step Functions API at ${options.endpoint} (--endpoint), state machine ${stateMachineArn}`, pollIntervalMs: 250 };
   }
   if (!options.stack) {
-    const local = await findLocalStack();
+    const local = await onlyLocalStack(options.local === true);
     if (local) {
       return localTarget(local.stepFunctionsEndpoint, local.region, local.stateMachineArn, `local stack (swarmcast local, pid ${local.pid}) at ${local.stepFunctionsEndpoint}`);
     }
-    if (options.local) {
-      throw new CliError('no local stack is running: start one with `npx swarmcast local` in another terminal, or pass --endpoint URL');
-    }
   }
   return stackTarget(options.stack ?? DEFAULT_STACK_NAME);
+}
+
+/** How one local stack is named in a message: its process and its Step Functions API. */
+export const describeLocalStack = (stack: PublishedLocalStack): string => `pid ${stack.pid} (Step Functions API ${stack.stepFunctionsEndpoint})`;
+
+/**
+ * The one running local stack, or undefined when the registry holds none at all (then AWS is the
+ * default). Several running, or only entries of stacks that died, is an error: the user was working
+ * locally, and the CLI must not move to AWS (a real account) or pick a stack without being told.
+ */
+async function onlyLocalStack(required: boolean): Promise<PublishedLocalStack | undefined> {
+  const { running, stale } = await findLocalStacks();
+  if (running.length === 1) return running[0];
+  if (running.length > 1) {
+    throw new CliError(`${running.length} local stacks are running: ${running.map(describeLocalStack).join(', ')}; choose one with --endpoint URL`);
+  }
+  if (required) throw new CliError('no local stack is running: start one with `npx swarmcast local` in another terminal, or pass --endpoint URL');
+  if (stale.length > 0) {
+    throw new CliError(
+      `the local stack ${stale.map(describeLocalStack).join(', ')} is no longer running (it ended without removing its entry in ${registryDir()}): ` +
+        'start `npx swarmcast local` again, or pass --stack NAME to use the AWS stack (starting `swarmcast local` once also clears the entry)',
+    );
+  }
+  return undefined;
 }
 
 async function stackTarget(stackName: string): Promise<Target> {

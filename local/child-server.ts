@@ -9,6 +9,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Server } from 'node:http';
 import { forkTypeScript } from './fork-typescript';
+import { errorLine } from './repeated-errors';
 
 export interface ChildServer {
   /** http://127.0.0.1:<port> */
@@ -26,6 +27,21 @@ export interface ListeningMessage {
   port: number;
 }
 
+/** What a child entry sends when an error it did not handle ends it: the one line that says why. */
+export interface FatalMessage {
+  fatal: string;
+}
+
+/** A full disk is named as such: the error itself says only "IO error: …" deep in a path. */
+const DISK_FULL = /ENOSPC|no space left on device/i;
+
+/** How a child ended unasked, with the error that ended it when it said, and the disk when that was the cause. */
+export function describeExit(code: number | null, signal: NodeJS.Signals | null, fatal: string | undefined): string {
+  const how = `exited with ${signal ?? `code ${code}`}`;
+  if (!fatal) return how;
+  return `${how} after ${fatal}${DISK_FULL.test(fatal) ? ' — the disk is full (ENOSPC): free space on it, or give --data a folder on another disk' : ''}`;
+}
+
 export class ChildServerError extends Error {
   override name = 'ChildServerError';
 }
@@ -33,10 +49,14 @@ export class ChildServerError extends Error {
 export async function forkServer(entryFile: string, options: unknown): Promise<ChildServer> {
   const child = forkTypeScript(entryFile, [JSON.stringify(options)]);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let fatal: string | undefined;
+  child.on('message', (message: Partial<FatalMessage>) => {
+    if (typeof message?.fatal === 'string') fatal = message.fatal;
+  });
   const port = await waitForPort(child, entryFile);
   let stopping = false;
   // Requests would fail with ECONNREFUSED and nothing else: the owner says which emulator died, and what follows.
-  const died = new Promise<string>((resolve) => child.once('exit', (code, signal) => stopping || resolve(`exited with ${signal ?? `code ${code}`}`)));
+  const died = new Promise<string>((resolve) => child.once('exit', (code, signal) => stopping || resolve(describeExit(code, signal, fatal))));
   return {
     endpoint: `http://127.0.0.1:${port}`,
     died,
@@ -55,7 +75,12 @@ function waitForPort(child: ChildProcess, entryFile: string): Promise<number> {
       child.kill('SIGKILL');
       reject(new ChildServerError(`${entryFile} did not start: ${reason}`));
     };
-    child.once('message', (message: ListeningMessage) => resolve(message.port));
+    const onMessage = (message: Partial<ListeningMessage>) => {
+      if (typeof message?.port !== 'number') return;
+      child.off('message', onMessage);
+      resolve(message.port);
+    };
+    child.on('message', onMessage);
     child.once('error', (error) => fail(error.message));
     child.once('exit', (code, signal) => fail(`exited with ${signal ?? code}`));
   });
@@ -90,4 +115,11 @@ export function serveFromChild(server: Server, port = 0): void {
   process.on('disconnect', close);
   // Ctrl-C reaches the whole process group; the parent decides when this child stops.
   process.on('SIGINT', () => {});
+  // An error nobody handled (dynalite throws LevelDB's write errors, "No space left on device"
+  // among them): its trace once here, its one line to the parent, which names it in the stop line.
+  process.on('uncaughtException', (error) => {
+    console.error(error);
+    if (!process.connected) process.exit(1);
+    process.send!({ fatal: errorLine(error) } satisfies FatalMessage, undefined, {}, () => process.exit(1));
+  });
 }

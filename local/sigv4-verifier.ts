@@ -54,29 +54,22 @@ export class SigV4Verifier {
   }
 
   /**
+   * What can be refused before the body is read: no signature, a malformed one, another key,
+   * service or region, or an expired date. A service reads the body only when this passes.
+   */
+  checkHeaders(request: ReceivedRequest): SigV4Rejection | undefined {
+    const parsed = this.parse(request);
+    return 'code' in parsed ? parsed : undefined;
+  }
+
+  /**
    * Undefined when the request is signed by the local credentials over exactly what was received.
    * Synchronous and without a signer object: it runs for every @connections call of a broadcast.
    */
   verify(request: ReceivedRequest, body: Buffer): SigV4Rejection | undefined {
-    const authorization = request.headers.authorization;
-    if (authorization === undefined) return { code: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' };
-    const parsed = AUTHORIZATION.exec(authorization);
-    if (!parsed) return { code: 'IncompleteSignatureException', message: `Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters of AWS4-HMAC-SHA256. Authorization=${authorization}` };
-    const [, accessKeyId, scopeDate, region, service, signedHeaderList, signature] = parsed;
-    if (accessKeyId !== this.credentials.accessKeyId) return { code: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' };
-    if (service !== this.service) return invalid(`Credential should be scoped to correct service: '${this.service}'.`);
-    if (region !== this.region) return invalid(`Credential should be scoped to a valid region, not '${region}'.`);
-
-    const amzDate = header(request.headers, 'x-amz-date');
-    const signedHeaders = signedHeaderList.split(';');
-    if (!amzDate || !signedHeaders.includes('x-amz-date') || !signedHeaders.includes('host')) {
-      return { code: 'IncompleteSignatureException', message: 'Authorization header requires the host and x-amz-date headers to be signed.' };
-    }
-    const signingDate = parseAmzDate(amzDate);
-    if (!signingDate || !amzDate.startsWith(scopeDate)) return invalid(SIGNATURE_MISMATCH);
-    if (Math.abs(Date.now() - signingDate.getTime()) > MAX_CLOCK_SKEW_MS) {
-      return invalid(`Signature expired: ${amzDate} is now earlier or later than 15 minutes from the server's time.`);
-    }
+    const parsed = this.parse(request);
+    if ('code' in parsed) return parsed;
+    const { scopeDate, region, service, amzDate, signedHeaders, signature } = parsed;
 
     // Services other than S3 hash the body they received; a declared hash must match it.
     const payloadHash = createHash('sha256').update(body).digest('hex');
@@ -100,6 +93,30 @@ export class SigV4Verifier {
     const expected = createHmac('sha256', this.signingKey(scopeDate)).update(stringToSign).digest();
     const sent = Buffer.from(signature, 'hex');
     return sent.length === expected.length && timingSafeEqual(sent, expected) ? undefined : invalid(SIGNATURE_MISMATCH);
+  }
+
+  /** The Authorization header's parts, checked as far as they can be without the body. */
+  private parse(request: ReceivedRequest): SigV4Rejection | { scopeDate: string; region: string; service: string; amzDate: string; signedHeaders: string[]; signature: string } {
+    const authorization = request.headers.authorization;
+    if (authorization === undefined) return { code: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' };
+    const parsed = AUTHORIZATION.exec(authorization);
+    if (!parsed) return { code: 'IncompleteSignatureException', message: `Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters of AWS4-HMAC-SHA256. Authorization=${authorization}` };
+    const [, accessKeyId, scopeDate, region, service, signedHeaderList, signature] = parsed;
+    if (accessKeyId !== this.credentials.accessKeyId) return { code: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' };
+    if (service !== this.service) return invalid(`Credential should be scoped to correct service: '${this.service}'.`);
+    if (region !== this.region) return invalid(`Credential should be scoped to a valid region, not '${region}'.`);
+
+    const amzDate = header(request.headers, 'x-amz-date');
+    const signedHeaders = signedHeaderList.split(';');
+    if (!amzDate || !signedHeaders.includes('x-amz-date') || !signedHeaders.includes('host')) {
+      return { code: 'IncompleteSignatureException', message: 'Authorization header requires the host and x-amz-date headers to be signed.' };
+    }
+    const signingDate = parseAmzDate(amzDate);
+    if (!signingDate || !amzDate.startsWith(scopeDate)) return invalid(SIGNATURE_MISMATCH);
+    if (Math.abs(Date.now() - signingDate.getTime()) > MAX_CLOCK_SKEW_MS) {
+      return invalid(`Signature expired: ${amzDate} is now earlier or later than 15 minutes from the server's time.`);
+    }
+    return { scopeDate, region, service, amzDate, signedHeaders, signature };
   }
 
   /** kSigning = HMAC chain of the secret over the day, region, service and "aws4_request". */

@@ -46,6 +46,8 @@ export interface LocalStackOptions {
   dynamoDbFaults?: FaultRule;
   /** Answer chosen @connections calls of the in-process handlers with an HTTP error (fault-injection tests). */
   connectionsFaults?: ConnectionsFaultRule;
+  /** Finished executions the local Step Functions keep, the newest (default 100); older ones are forgotten. */
+  keepFinishedExecutions?: number;
   /** Answer chosen SQS requests of the handlers and the shard consumers' poller with an error (fault-injection tests). */
   sqsFaults?: FaultRule;
 }
@@ -179,6 +181,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         [functionArn('read-progress'), handlers['read-progress']],
       ]),
       waitOverrideMs: options.progressPollMs ?? 100,
+      keepFinishedExecutions: options.keepFinishedExecutions,
     });
     stops.push(() => stepFunctions.stop());
     const stateMachineArn = stepFunctions.registerStateMachine({
@@ -209,7 +212,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           (how) =>
             `DynamoDB (dynalite) ${how}; ${options.dataDir ? `the tables in ${options.dataDir} are kept` : 'its tables were in memory and are lost'}, so the stack stops: start it again`,
         ),
-        sqs.died.then((how) => `SQS (local-aws-sqs) ${how}; the delivery tasks it held were in memory and are lost, so the stack stops: start it again and replay what did not arrive`),
+        // `replay` cannot help: the executions live in this process and stop with it, even with --data.
+        sqs.died.then(
+          (how) =>
+            `SQS (local-aws-sqs) ${how}; the delivery tasks it held were in memory and are lost, and the broadcasts' executions end with the stack, so none can be replayed: start it again and send again what did not arrive (clients that had it get it twice unless they drop repeats by broadcast id: broadcastIdEnvelope)`,
+        ),
       ]),
       stop: stopAll,
     };

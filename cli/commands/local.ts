@@ -1,13 +1,15 @@
 /**
  * `swarmcast local`: runs the local stack and its web console until Ctrl-C, and publishes the
- * stack's endpoints (local/discovery.ts) so the other commands find it without flags.
+ * stack's endpoints in the registry of local stacks (local/discovery.ts) so the other commands find it without flags.
  */
 import { Command, Option } from 'commander';
 import { startConsole } from '../../local/console/server';
-import { publishLocalStack, unpublishEndpoints } from '../../local/discovery';
+import { publishLocalStack, removeStaleEntries, unpublishLocalStack } from '../../local/discovery';
 import { startLocalStack } from '../../local/stack';
+import { DEFAULT_KEEP_FINISHED_EXECUTIONS } from '../../local/stepfunctions/service';
 import type { Throttle } from '../../local/gateway';
 import { formatThrottle } from '../../local/gateway/throttles';
+import { checkDataDir } from '../data-dir';
 import { parsePositiveInteger, throttleOptions } from '../options';
 import { collectSetting, overridesFromSettings, SET_OPTION_HELP } from '../settings';
 
@@ -16,6 +18,7 @@ interface LocalOptions {
   stepfunctionsPort: number;
   consolePort: number;
   gatewayWorkers: number;
+  keepExecutions: number;
   data?: string;
   set?: string[];
   connectAuthorizer?: string;
@@ -32,6 +35,7 @@ export function registerLocalCommand(program: Command): void {
     .addOption(new Option('--stepfunctions-port <n>', 'port of the Step Functions API').default(7701).argParser(parsePositiveInteger('--stepfunctions-port', 65_535)))
     .addOption(new Option('--gateway-workers <n>', 'gateway processes (each holds up to ~20,000 sockets)').default(1).argParser(parsePositiveInteger('--gateway-workers', 16)))
     .addOption(new Option('--console-port <n>', 'port of the web console').default(7702).argParser(parsePositiveInteger('--console-port', 65_535)))
+    .addOption(new Option('--keep-executions <n>', 'finished broadcasts whose executions stay in memory, the newest (AWS keeps them 90 days)').default(DEFAULT_KEEP_FINISHED_EXECUTIONS).argParser(parsePositiveInteger('--keep-executions', 1_000_000)))
     .option('--data <dir>', 'keep the tables on disk in this folder across restarts (default: in memory)')
     .addOption(new Option('--set <key=value>', `${SET_OPTION_HELP}, e.g. --set deliveryTimeoutSeconds=10`).argParser(collectSetting))
     .option('--connect-authorizer <file>', 'a $connect REQUEST authorizer handler to run before $connect, as on AWS (its secret from CONNECT_AUTHORIZER_SECRET)')
@@ -39,12 +43,14 @@ export function registerLocalCommand(program: Command): void {
   for (const option of throttleOptions()) command.addOption(option);
   command.action(async (options: LocalOptions) => {
     const { overrides } = overridesFromSettings([...(options.set ?? []), ...(options.connectAuthorizer ? [`connectAuthorizer=${options.connectAuthorizer}`] : [])]);
+    if (options.data !== undefined) await checkDataDir(options.data);
     const stack = await startLocalStack({
       config: overrides,
       gatewayPort: options.port,
       stepFunctionsPort: options.stepfunctionsPort,
       gatewayWorkers: options.gatewayWorkers,
       dataDir: options.data,
+      keepFinishedExecutions: options.keepExecutions,
       quota: options.quota,
       connectRate: options.connectRate,
     });
@@ -52,6 +58,7 @@ export function registerLocalCommand(program: Command): void {
       await stack.stop();
       throw error;
     });
+    await removeStaleEntries();
     await publishLocalStack(stack);
     const { region, webSocketUrl, connectionsEndpoint, stepFunctionsEndpoint, dynamoDbEndpoint, sqsEndpoint, stateMachineArn } = stack;
     if (options.json) {
@@ -91,9 +98,10 @@ Ctrl-C stops everything.`);
       process.exitCode = 1;
     }
     console.error('\nswarmcast local: stopping…');
-    await unpublishEndpoints();
+    await unpublishLocalStack();
     await webConsole.stop();
     await stack.stop();
-    console.error('swarmcast local: stopped.');
+    // Stopping can print many lines (handlers failing against the dead service): the reason comes last, once more.
+    console.error(failure ? `swarmcast local: stopped because ${failure}` : 'swarmcast local: stopped.');
   });
 }

@@ -71,6 +71,8 @@ export const AWS_LIMITS = {
   apiGatewayIntegrationTimeoutSeconds: { value: 29, source: API_GATEWAY_WEBSOCKET_QUOTAS },
   /** Step Functions state input/output payload. */
   stepFunctionsPayloadBytes: { value: 256 * 1024, source: STEP_FUNCTIONS_QUOTAS },
+  /** One Step Functions API request, headers and body together ("Maximum request size: 1 MB per request"); the local API bounds the body by it. */
+  stepFunctionsApiRequestBytes: { value: 1024 * 1024, source: STEP_FUNCTIONS_QUOTAS },
   /** Events in one Standard execution's history (a redrive continues the same history). */
   stepFunctionsHistoryEvents: { value: 25_000, source: STEP_FUNCTIONS_QUOTAS },
   /** Distributed Map child executions running at once. */

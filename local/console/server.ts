@@ -5,6 +5,7 @@
  * credentials, and the page shows exactly what `swarmcast status` / `list` would.
  */
 import { readFile } from 'node:fs/promises';
+import { BodyTooLargeError, readBoundedBody } from '../bounded-body';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -98,7 +99,7 @@ async function handle(target: Target, request: IncomingMessage, response: Server
   }
   const execution = /^\/api\/executions\/([^/]+)(\/replay)?$/.exec(url.pathname);
   if (execution) {
-    const id = checkBroadcastId(decodeURIComponent(execution[1]));
+    const id = checkBroadcastId(decodePathSegment(execution[1]));
     if (request.method === 'GET' && !execution[2]) {
       const status = await readBroadcastStatus(target, id);
       sendJson(response, 200, { ...status, outcome: outcomeOf(status) });
@@ -120,17 +121,22 @@ async function handle(target: Target, request: IncomingMessage, response: Server
   throw new HttpError(404, `no such page or call: ${route}`);
 }
 
+/** A %-escaped path segment; a malformed escape is the caller's mistake (400), not the console's. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, `the id in the path is not a valid %-escaped text: ${JSON.stringify(segment)}; escape it with encodeURIComponent`);
+  }
+}
+
 async function readJsonBody(request: IncomingMessage): Promise<unknown> {
   if (!/^application\/json\b/.test(request.headers['content-type'] ?? '')) throw new HttpError(415, 'send the request body as application/json');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, `the request body is over ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
+  const body = await readBoundedBody(request, MAX_BODY_BYTES).catch((error: unknown) => {
+    throw error instanceof BodyTooLargeError ? new HttpError(413, `the request body is over ${MAX_BODY_BYTES} bytes`) : error;
+  });
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null');
+    return JSON.parse(body.toString('utf8') || 'null');
   } catch {
     throw new HttpError(400, 'the request body is not valid JSON');
   }

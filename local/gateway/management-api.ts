@@ -1,6 +1,7 @@
 /** The local @connections API over HTTP, as each gateway worker serves it. */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { discardRestOfBody, declaredOver } from '../bounded-body';
 import type { SigV4Verifier } from '../sigv4-verifier';
 import { AWS_LIMITS } from './options';
 import type { ManagementOp } from './peer-forwarding';
@@ -18,7 +19,9 @@ const OP_BY_METHOD: Record<string, ManagementOp | undefined> = { POST: 'post', G
 /**
  * The HTTP face of the @connections API: POST/GET/DELETE /{stage}/@connections/{id}.
  * Requests are answered as API Gateway does, so the unchanged SDK client works against it.
- * The SigV4 signature is checked against the local credentials (403 as API Gateway's).
+ * The SigV4 signature is checked against the local credentials (403 as API Gateway's). An
+ * unsigned call, or a body declared over the 128 KB message limit, is refused before the body is
+ * read; a chunked body stops being read once past the limit (bounded-body.ts).
  * This is the hot path of a broadcast: no per-request URL object, no awaits when the
  * socket is local.
  */
@@ -32,8 +35,19 @@ export function managementRequestListener(stage: string, route: RouteManagementC
       request.resume();
       return send(response, RESULTS.forbidden);
     }
+    if (request.headers.authorization === undefined) {
+      discardRestOfBody(response, LINGER_BYTES);
+      return send(response, RESULTS.unauthenticated('MissingAuthenticationTokenException', 'Missing Authentication Token'));
+    }
+    if (declaredOver(request, AWS_LIMITS.maxMessageBytes)) {
+      discardRestOfBody(response, LINGER_BYTES);
+      return send(response, RESULTS.payloadTooLarge);
+    }
     readBody(request, (data) => {
-      if (data === undefined) return send(response, RESULTS.payloadTooLarge);
+      if (data === undefined) {
+        discardRestOfBody(response, LINGER_BYTES);
+        return send(response, RESULTS.payloadTooLarge);
+      }
       const rejection = verifier.verify(request, data);
       if (rejection) return send(response, RESULTS.unauthenticated(rejection.code, rejection.message));
       const result = route(op, connectionId, data);
@@ -56,25 +70,25 @@ function connectionIdOf(url: string, start: number): string | undefined {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** What is still read (and dropped) after an early answer, so that a client writing on reads the answer first. */
+const LINGER_BYTES = 1024 * 1024;
 
-/** Collects the raw body; undefined when it exceeds the 128 KB message limit (still drained, keeping keep-alive). */
+/** Collects the raw body; undefined as soon as it exceeds the 128 KB message limit (nothing more is read). */
 function readBody(request: IncomingMessage, onBody: (data: Buffer | undefined) => void): void {
-  const declared = Number(request.headers['content-length'] ?? 0);
-  let tooLarge = declared > AWS_LIMITS.maxMessageBytes;
   const chunks: Buffer[] = [];
   let size = 0;
-  request.on('data', (chunk: Buffer) => {
-    if (tooLarge) return;
+  const onData = (chunk: Buffer) => {
     size += chunk.length;
-    if (size > AWS_LIMITS.maxMessageBytes) {
-      tooLarge = true;
-      chunks.length = 0;
-    } else chunks.push(chunk);
-  });
-  request.on('end', () => {
-    if (tooLarge) onBody(undefined);
-    else onBody(chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
-  });
+    if (size <= AWS_LIMITS.maxMessageBytes) return void chunks.push(chunk);
+    request.off('data', onData);
+    request.off('end', onEnd);
+    request.pause();
+    chunks.length = 0;
+    onBody(undefined);
+  };
+  const onEnd = () => onBody(chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+  request.on('data', onData);
+  request.on('end', onEnd);
 }
 
 function send(response: ServerResponse, result: ManagementResult): void {

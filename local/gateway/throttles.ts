@@ -28,7 +28,7 @@ export class ThrottleSyntaxError extends Error {
 
 /** "RATE[/BURST]" or "off" → a throttle; a missing burst is half the rate, as AWS's 10,000/5,000. */
 export function parseQuota(text: string, name = '--quota'): Throttle {
-  const match = /^\s*(\d+)\s*(?:\/\s*(\d+)\s*)?$/.exec(text);
+  const match = /^(\d+)(?:\/(\d+))?$/.exec(text);
   if (text.trim() === 'off') return 'off';
   const rate = match ? Number(match[1]) : NaN;
   const burst = match?.[2] !== undefined ? Number(match[2]) : Math.max(1, Math.floor(rate / 2));
@@ -41,7 +41,7 @@ export function parseQuota(text: string, name = '--quota'): Throttle {
 /** "N" (new connections per second, burst N) or "off". */
 export function parseConnectRate(text: string, name = '--connect-rate'): Throttle {
   if (text.trim() === 'off') return 'off';
-  const rate = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
+  const rate = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!inRange(rate)) {
     throw new ThrottleSyntaxError(`${name} must be a whole number of connections per second from 1 to ${MAX_RATE.toLocaleString('en-US')} (AWS: 500) or "off", got "${text}".`);
   }

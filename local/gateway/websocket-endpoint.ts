@@ -29,6 +29,12 @@ export interface EndpointCounters {
   /** Messages that took the keep-alive route: no function ran, nothing was sent back. */
   keepAlives: number;
   disconnects: number;
+  /** Handshakes between their arrival and their answer (a gauge, not a count). */
+  connectsInFlight: number;
+  /** $disconnect invocations started and not yet ended (a gauge). */
+  disconnectsInFlight: number;
+  /** Clients that left while $connect ran, after it succeeded: $disconnect ran for them instead of an accept. */
+  connectsAbandoned: number;
 }
 
 /**
@@ -40,7 +46,7 @@ export interface EndpointCounters {
  * closes the socket with 1003, and a frame over 32 KB with 1009, as API Gateway does. Every close runs $disconnect once, best effort.
  */
 export class WebSocketEndpoint {
-  readonly counters: EndpointCounters = { connectsAccepted: 0, connectsRefused: 0, connectsThrottled: 0, handshakesMalformed: 0, messages: 0, binaryRefused: 0, framesTooLarge: 0, messagesThrottled: 0, keepAlives: 0, disconnects: 0 };
+  readonly counters: EndpointCounters = { connectsAccepted: 0, connectsRefused: 0, connectsThrottled: 0, handshakesMalformed: 0, messages: 0, binaryRefused: 0, framesTooLarge: 0, messagesThrottled: 0, keepAlives: 0, disconnects: 0, connectsInFlight: 0, disconnectsInFlight: 0, connectsAbandoned: 0 };
   private readonly server = new WebSocketServer({
     noServer: true,
     clientTracking: false, // the registry tracks sockets
@@ -51,6 +57,8 @@ export class WebSocketEndpoint {
   });
   private readonly subprotocols = new WeakMap<IncomingMessage, string>();
   private readonly disconnectsRunning = new Set<Promise<unknown>>();
+  private readonly handshakesRunning = new Set<Promise<unknown>>();
+  private stopping = false;
   private readonly acceptedPaths: Set<string>;
 
   constructor(
@@ -68,12 +76,24 @@ export class WebSocketEndpoint {
 
   /** The http server's 'upgrade' listener. */
   readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    void this.connect(request, socket, head);
+    this.counters.connectsInFlight++;
+    const running = this.connect(request, socket, head).finally(() => {
+      this.counters.connectsInFlight--;
+      this.handshakesRunning.delete(running);
+    });
+    this.handshakesRunning.add(running);
   };
 
-  /** Resolves when the $disconnect invocations started so far have ended. */
+  /** From now on a handshake whose $connect ends is refused and its $disconnect run: the gateway is stopping. */
+  beginStop(): void {
+    this.stopping = true;
+  }
+
+  /** Resolves when no handshake is in flight and every $disconnect started, also by those, has ended. */
   async settle(): Promise<void> {
-    await Promise.all([...this.disconnectsRunning]);
+    while (this.disconnectsRunning.size > 0 || this.handshakesRunning.size > 0) {
+      await Promise.all([...this.disconnectsRunning, ...this.handshakesRunning]);
+    }
   }
 
   private async connect(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -110,9 +130,19 @@ export class WebSocketEndpoint {
       const subprotocol = outcome.kind === 'returned' ? selectedSubprotocol(outcome.value) : undefined;
       if (subprotocol) this.subprotocols.set(request, subprotocol);
     }
-    if (socket.destroyed) {
-      // The client left while $connect ran: the handler saw the connection, so $disconnect must too.
+    if (socket.destroyed || !socket.readable || !socket.writable) {
+      // The client left while $connect ran (reset, or closed its side: ws would drop such a socket
+      // without a word). On AWS no connection is left: $disconnect removes what $connect wrote.
+      this.counters.connectsAbandoned++;
+      socket.destroy();
       this.disconnect(facts, 1006, '');
+      return;
+    }
+    if (this.stopping) {
+      // The gateway closed every socket while this $connect ran: accepting now would leave a socket and its row behind.
+      this.counters.connectsRefused++;
+      refuse(socket, 503);
+      this.disconnect(facts, 1001, 'Going away');
       return;
     }
     this.server.handleUpgrade(request, socket, head, (ws) => this.accept(ws, socket, facts));
@@ -188,7 +218,11 @@ export class WebSocketEndpoint {
     if (!handler) return;
     const running = handler.invoke(disconnectEvent(facts, code, reason)).then((outcome) => integrationStatus(outcome, handler));
     this.disconnectsRunning.add(running);
-    void running.finally(() => this.disconnectsRunning.delete(running));
+    this.counters.disconnectsInFlight++;
+    void running.finally(() => {
+      this.disconnectsRunning.delete(running);
+      this.counters.disconnectsInFlight--;
+    });
   }
 }
 

@@ -42,6 +42,11 @@ export interface WorkerStats {
   /** Client messages that took the keep-alive route ({"action":"ping"}): no function ran, nothing was sent back. */
   keepAlives: number;
   disconnects: number;
+  /** Handshakes not yet answered, and $disconnect invocations not yet ended (gauges). */
+  connectsInFlight: number;
+  disconnectsInFlight: number;
+  /** Clients that left while $connect ran; $disconnect ran for them. */
+  connectsAbandoned: number;
   /** Posts written to this worker's sockets (whichever worker received the HTTP call). */
   posts: number;
   gone: number;

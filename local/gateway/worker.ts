@@ -128,6 +128,7 @@ class GatewayWorker {
 
   async stop(): Promise<void> {
     this.server.close();
+    this.endpoint.beginStop();
     this.registry.stopSweeping();
     await this.registry.closeAll(CLOSE_GRACE_MS);
     await this.endpoint.settle();

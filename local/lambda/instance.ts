@@ -41,6 +41,9 @@ async function main(): Promise<void> {
   });
   // The parent (a stack or a gateway worker) is gone: so is the function.
   process.once('disconnect', () => process.exit(0));
+  // Ctrl-C reaches the whole process group; the parent stops its instances once their work is done
+  // (the $disconnects of the sockets it closes), so an instance must not die of the same Ctrl-C.
+  process.on('SIGINT', () => {});
   send({ type: 'ready' });
 }
 

@@ -29,6 +29,8 @@ export interface StepFunctionsOptions {
   retryOverrideMs?: number;
   /** Events an execution's history may hold before it fails (default AWS's 25,000); tests lower it to reach it quickly. */
   historyEventLimit?: number;
+  /** Finished executions kept in memory, the newest (default 100; AWS keeps them 90 days): a long-running stack stays bounded. */
+  keepFinishedExecutions?: number;
 }
 
 export interface LocalStepFunctions {
@@ -36,6 +38,8 @@ export interface LocalStepFunctions {
   port: number;
   /** Registers (or replaces) a state machine; returns its ARN. */
   registerStateMachine(registration: StateMachineRegistration): string;
+  /** Executions held in memory, Map Run children included (what keepFinishedExecutions bounds). */
+  executionCount(): number;
   /** Aborts running executions and closes the server. */
   stop(): Promise<void>;
 }
@@ -54,6 +58,7 @@ export async function startStepFunctions(options: StepFunctionsOptions): Promise
     endpoint: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     registerStateMachine: (registration) => service.registerStateMachine(registration),
+    executionCount: () => service.executions.size,
     stop: async () => {
       await service.stopAll();
       server.closeAllConnections();

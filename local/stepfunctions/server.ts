@@ -2,10 +2,13 @@
  * The AWS JSON 1.0 protocol of Step Functions over node:http: POST /, the operation in
  * `X-Amz-Target: AWSStepFunctions.<Op>`, JSON in and out, errors as HTTP 400 with `__type`.
  * The real @aws-sdk/client-sfn works against it unchanged; requests must be SigV4-signed with
- * the local credentials, as on AWS.
+ * the local credentials, as on AWS. As AWS's front end does, a request is refused before its body
+ * is read when it is unsigned or its body is over the API's request limit.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { AWS_LIMITS } from '#commons/aws-limits';
+import { BodyTooLargeError, discardRestOfBody, readBoundedBody } from '../bounded-body';
 import { KEEP_ALIVE_TIMEOUT_MS } from '../child-server';
 import { SigV4Verifier } from '../sigv4-verifier';
 import { SfnApiError, unauthenticated } from './api-errors';
@@ -24,11 +27,8 @@ function toWire(value: unknown): unknown {
   return value;
 }
 
-async function readBody(request: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
+/** AWS counts the headers in its 1 MB request limit too; bounding the body by it is the local approximation. */
+const MAX_REQUEST_BYTES = AWS_LIMITS.stepFunctionsApiRequestBytes.value;
 
 function send(response: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -42,8 +42,17 @@ function send(response: ServerResponse, status: number, body: unknown): void {
 
 async function handle(service: StepFunctionsService, verifier: SigV4Verifier, request: IncomingMessage, response: ServerResponse): Promise<void> {
   try {
-    const raw = await readBody(request);
-    const rejection = await verifier.verify(request, raw);
+    const unsigned = verifier.checkHeaders(request);
+    if (unsigned) {
+      discardRestOfBody(response, MAX_REQUEST_BYTES);
+      throw unauthenticated(unsigned.code, unsigned.message);
+    }
+    const raw = await readBoundedBody(request, MAX_REQUEST_BYTES).catch((error: unknown) => {
+      if (!(error instanceof BodyTooLargeError)) throw error;
+      discardRestOfBody(response, MAX_REQUEST_BYTES);
+      throw new SfnApiError('RequestEntityTooLargeException', `Request body is over ${MAX_REQUEST_BYTES.toLocaleString('en-US')} bytes, the Step Functions API request limit`, 413);
+    });
+    const rejection = verifier.verify(request, raw);
     if (rejection) throw unauthenticated(rejection.code, rejection.message);
     const target = String(request.headers['x-amz-target'] ?? '');
     const operation = target.startsWith(TARGET_PREFIX) ? operations[target.slice(TARGET_PREFIX.length)] : undefined;

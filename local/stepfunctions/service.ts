@@ -35,7 +35,17 @@ export interface StepFunctionsServiceOptions {
   waitOverrideMs?: number | Record<string, number>;
   retryOverrideMs?: number;
   historyEventLimit?: number;
+  /** Finished top-level executions kept (with their Map Runs and children); older ones are dropped. */
+  keepFinishedExecutions?: number;
 }
+
+/**
+ * AWS keeps a finished execution 90 days; a local stack that ran for a day would hold every
+ * history in memory. The last this-many finished broadcasts are kept: enough for `list`,
+ * `status` and `replay` of anything recent. One broadcast at the default 2,500 partitions held
+ * ~1.4 MB of the main process (bench/long-running.ts: +27 MB over 20), so 100 is ~140 MB.
+ */
+export const DEFAULT_KEEP_FINISHED_EXECUTIONS = 100;
 
 export class StepFunctionsService implements ExecutionEnvironment, MapRunHost {
   readonly stateMachines = new Map<string, RegisteredStateMachine>();
@@ -46,9 +56,14 @@ export class StepFunctionsService implements ExecutionEnvironment, MapRunHost {
   readonly waitOverrideMs?: number | Record<string, number>;
   readonly retryOverrideMs?: number;
   readonly historyEventLimit?: number;
+  readonly keepFinishedExecutions: number;
 
   constructor(options: StepFunctionsServiceOptions) {
     this.historyEventLimit = options.historyEventLimit;
+    this.keepFinishedExecutions = options.keepFinishedExecutions ?? DEFAULT_KEEP_FINISHED_EXECUTIONS;
+    if (!Number.isInteger(this.keepFinishedExecutions) || this.keepFinishedExecutions < 1) {
+      throw new RangeError(`keepFinishedExecutions must be a whole number from 1, got ${options.keepFinishedExecutions}`);
+    }
     this.lambdas = options.lambdas;
     this.waitOverrideMs = options.waitOverrideMs;
     this.retryOverrideMs = options.retryOverrideMs;
@@ -83,8 +98,22 @@ export class StepFunctionsService implements ExecutionEnvironment, MapRunHost {
       this.historyEventLimit,
     );
     this.executions.set(executionArn, execution);
-    void execution.start();
+    void execution.start().then(() => this.dropOldExecutions());
     return execution;
+  }
+
+  /** Forgets the oldest finished top-level executions past keepFinishedExecutions, with their Map Runs and children. */
+  dropOldExecutions(): void {
+    const finished = [...this.executions.values()].filter((execution) => !execution.mapRunArn && execution.status !== 'RUNNING');
+    const dropped = finished.slice(0, Math.max(0, finished.length - this.keepFinishedExecutions));
+    if (dropped.length === 0) return;
+    const droppedMapRuns = new Set<string>();
+    for (const execution of dropped) {
+      this.executions.delete(execution.arn);
+      for (const mapRun of execution.mapRuns) droppedMapRuns.add(mapRun.arn);
+    }
+    for (const arn of droppedMapRuns) this.mapRuns.delete(arn);
+    for (const [arn, execution] of this.executions) if (execution.mapRunArn && droppedMapRuns.has(execution.mapRunArn)) this.executions.delete(arn);
   }
 
   runDistributedMap(stateName: string, state: AslState, input: unknown, parent: Execution): Promise<unknown> {

@@ -1,7 +1,7 @@
 /**
  * The operator CLI end to end against the local stack: the real `swarmcast` binary as a
- * subprocess (no TTY, no stdin, no AWS variables), finding the stack through the discovery
- * file, and real WebSocket clients counting what they receive.
+ * subprocess (no TTY, no stdin, no AWS variables), finding the stack through the registry
+ * of local stacks, and real WebSocket clients counting what they receive.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -31,11 +31,11 @@ let swarm: ClientSwarm;
 let sfn: SFNClient;
 let dynamo: DynamoDBDocumentClient;
 let tempDir: string;
-let discoveryFile: string;
+let registry: string;
 
 beforeAll(async () => {
   tempDir = await mkdtemp(path.join(os.tmpdir(), 'swarmcast-cli-'));
-  discoveryFile = path.join(tempDir, 'local.json');
+  registry = path.join(tempDir, 'local-stacks');
   stack = await startLocalStack({
     config: { partitions: PARTITIONS, partitionsPerChild: 1, toleratedFailurePercentage: TOLERATED_FAILURE_PERCENTAGE, shards: 3, connectionIdsPerMessage: 10 },
     progressPollMs: 50,
@@ -47,8 +47,8 @@ beforeAll(async () => {
       return undefined;
     },
   });
-  // discoveryFile() reads the variable when called: set it before publishing.
-  process.env.SWARMCAST_LOCAL_FILE = discoveryFile;
+  // registryDir() reads the variable when called: set it before publishing.
+  process.env.SWARMCAST_LOCAL_DIR = registry;
   await publishLocalStack(stack);
   sfn = localSfnClient(stack);
   dynamo = localDynamo(stack);
@@ -61,12 +61,12 @@ afterAll(async () => {
   await stack?.stop();
   dynamo?.destroy();
   sfn?.destroy();
-  delete process.env.SWARMCAST_LOCAL_FILE;
+  delete process.env.SWARMCAST_LOCAL_DIR;
   if (tempDir) await rm(tempDir, { recursive: true, force: true });
 }, 60_000);
 
 /** Runs `swarmcast ...args` against this file's stack. */
-const swarmcast = (args: string[], env: Record<string, string> = {}) => runCli(args, discoveryFile, env);
+const swarmcast = (args: string[], env: Record<string, string> = {}) => runCli(args, registry, env);
 
 const stderrLines = (run: CliRun) => run.stderr.trim().split('\n');
 
@@ -281,13 +281,31 @@ test('an unknown id, or no local stack behind --local, is one line saying what t
     ]);
   }
 
-  const noLocal = await swarmcast(['list', '--local'], { SWARMCAST_LOCAL_FILE: path.join(tempDir, 'nothing-here.json') });
+  const noLocal = await swarmcast(['list', '--local'], { SWARMCAST_LOCAL_DIR: path.join(tempDir, 'nothing-here') });
   expect(noLocal.code).toBe(1);
   expect(stderrLines(noLocal)).toEqual(['swarmcast: no local stack is running: start one with `npx swarmcast local` in another terminal, or pass --endpoint URL']);
 
-  // An explicit endpoint needs no discovery file.
-  const byEndpoint = await swarmcast(['list', '--endpoint', stack.stepFunctionsEndpoint, '--json'], { SWARMCAST_LOCAL_FILE: path.join(tempDir, 'nothing-here.json') });
+  // An explicit endpoint needs no registry entry.
+  const byEndpoint = await swarmcast(['list', '--endpoint', stack.stepFunctionsEndpoint, '--json'], { SWARMCAST_LOCAL_DIR: path.join(tempDir, 'nothing-here') });
   expect(byEndpoint.code).toBe(0);
   expect(stderrLines(byEndpoint)).toEqual([`swarmcast: using Step Functions API at ${stack.stepFunctionsEndpoint} (--endpoint), state machine ${stack.stateMachineArn}`]);
   expect(JSON.parse(byEndpoint.stdout).broadcasts.length).toBeGreaterThan(0);
+});
+
+test('with two local stacks running, `list --local` shows each, and `send` names both and the option that chooses one', async () => {
+  // The same stack published again under another running process: the registry holds two.
+  const twoStacks = path.join(tempDir, 'two-stacks');
+  process.env.SWARMCAST_LOCAL_DIR = twoStacks;
+  await publishLocalStack(stack, process.pid);
+  await publishLocalStack(stack, process.ppid);
+  process.env.SWARMCAST_LOCAL_DIR = registry;
+  const [list, send] = await Promise.all([
+    swarmcast(['list', '--local', '--json', '--limit', '1'], { SWARMCAST_LOCAL_DIR: twoStacks }),
+    swarmcast(['send', '--message', 'to which?'], { SWARMCAST_LOCAL_DIR: twoStacks }),
+  ]);
+
+  expect(list.code).toBe(0);
+  expect((JSON.parse(list.stdout) as { stacks: { pid: number }[] }).stacks.map((s) => s.pid)).toEqual([process.pid, process.ppid].sort((a, b) => a - b));
+  expect(send.code).toBe(1);
+  expect(stderrLines(send)).toEqual([expect.stringMatching(/^swarmcast: 2 local stacks are running: pid \d+ \(Step Functions API http:\/\/127\.0\.0\.1:\d+\), pid \d+ .*; choose one with --endpoint URL$/)]);
 });

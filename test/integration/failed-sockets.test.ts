@@ -25,11 +25,11 @@ let stack: LocalStack;
 let swarm: ClientSwarm;
 let sfn: SFNClient;
 let tempDir: string;
-let discoveryFile: string;
+let registry: string;
 
 beforeAll(async () => {
   tempDir = await mkdtemp(path.join(os.tmpdir(), 'swarmcast-failed-'));
-  discoveryFile = path.join(tempDir, 'local.json');
+  registry = path.join(tempDir, 'local-stacks');
   stack = await startLocalStack({
     config: { partitions: 8, partitionsPerChild: 2, shards: 2, connectionIdsPerMessage: 10 },
     progressPollMs: 50,
@@ -39,7 +39,7 @@ beforeAll(async () => {
       return 403;
     },
   });
-  process.env.SWARMCAST_LOCAL_FILE = discoveryFile;
+  process.env.SWARMCAST_LOCAL_DIR = registry;
   await publishLocalStack(stack);
   sfn = localSfnClient(stack);
   swarm = await ClientSwarm.connect(stack.webSocketUrl, CLIENTS);
@@ -50,11 +50,11 @@ afterAll(async () => {
   await swarm?.stop();
   await stack?.stop();
   sfn?.destroy();
-  delete process.env.SWARMCAST_LOCAL_FILE;
+  delete process.env.SWARMCAST_LOCAL_DIR;
   if (tempDir) await rm(tempDir, { recursive: true, force: true });
 }, 60_000);
 
-const swarmcast = (args: string[]) => runCli(args, discoveryFile);
+const swarmcast = (args: string[]) => runCli(args, registry);
 
 test('refused sockets fail the broadcast with DeliveryIncomplete and exit 2; the replay reaches exactly them, each once', async () => {
   // act: the broadcast, with about one socket in eight refusing posts

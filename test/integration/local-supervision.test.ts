@@ -22,7 +22,7 @@ afterEach(async () => {
 }, 60_000);
 
 test.each([
-  ['SQS', (s: LocalStack) => s.sqs.pid, 'SQS (local-aws-sqs) exited with SIGKILL; the delivery tasks it held were in memory and are lost, so the stack stops: start it again and replay what did not arrive'],
+  ['SQS', (s: LocalStack) => s.sqs.pid, "SQS (local-aws-sqs) exited with SIGKILL; the delivery tasks it held were in memory and are lost, and the broadcasts' executions end with the stack, so none can be replayed: start it again and send again what did not arrive (clients that had it get it twice unless they drop repeats by broadcast id: broadcastIdEnvelope)"],
   ['DynamoDB', (s: LocalStack) => s.dynamoDb.pid, 'DynamoDB (dynalite) exited with SIGKILL; its tables were in memory and are lost, so the stack stops: start it again'],
 ])('%s killed: the stack says so in one line', async (_service, pidOf, expected) => {
   stack = await startLocalStack({ config: { partitions: 4, shards: 1 } });

@@ -25,6 +25,18 @@ describe('readBroadcastInput: the send payload, checked before anything starts',
     expect(await readBroadcastInput({ file: path.join(tempDir, 'note.json') })).toEqual({ message: { text: 'hi' } });
   });
 
+  it('refuses a --file that is not UTF-8, naming where, instead of replacing it with U+FFFD', async () => {
+    const latin1 = path.join(tempDir, 'latin1.txt');
+    await writeFile(latin1, Buffer.from('caf\xe9 ol\xe9', 'latin1'));
+    const truncated = path.join(tempDir, 'truncated.json');
+    await writeFile(truncated, Buffer.concat([Buffer.from('"\u00e9'), Buffer.from([0xe2, 0x82])]));
+
+    await expect(readBroadcastInput({ file: latin1 })).rejects.toThrow(
+      new CliError(`--file ${latin1} is not UTF-8 text (from byte offset 3); a WebSocket text message must be UTF-8: convert the file first, e.g. iconv -f latin1 -t utf-8`),
+    );
+    await expect(readBroadcastInput({ file: truncated })).rejects.toThrow(/is not UTF-8 text \(from byte offset 3\)/);
+  });
+
   it.each([
     [{}, 'give the message with exactly one of --message TEXT, --message-json JSON or --file PATH'],
     [{ message: 'a', file: 'b' }, 'give the message with exactly one of --message TEXT, --message-json JSON or --file PATH (got --message and --file)'],

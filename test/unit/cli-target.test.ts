@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CloudFormationClient, CloudFormationServiceException, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -6,7 +6,7 @@ import { ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CliError, explainError } from '../../cli/errors';
 import { resolveTarget, type Target } from '../../cli/target';
-import type { PublishedLocalStack } from '../../local/discovery';
+import { publishLocalStack as publish, unpublishLocalStack } from '../../local/discovery';
 
 const cloudFormation = mockClient(CloudFormationClient);
 const sfn = mockClient(SFNClient);
@@ -17,20 +17,21 @@ const LOCAL_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:swarmcast-
 const DEAD_PID = 2 ** 23;
 
 let tempDir: string;
+let registries = 0;
 const opened: Target[] = [];
 
 beforeAll(async () => {
   tempDir = await mkdtemp(path.join(os.tmpdir(), 'swarmcast-target-'));
 });
 afterAll(async () => {
-  delete process.env.SWARMCAST_LOCAL_FILE;
+  delete process.env.SWARMCAST_LOCAL_DIR;
   await rm(tempDir, { recursive: true, force: true });
 });
 beforeEach(() => {
   cloudFormation.reset();
   sfn.reset();
-  // No local stack unless a test publishes one.
-  process.env.SWARMCAST_LOCAL_FILE = path.join(tempDir, 'none.json');
+  // A registry of its own per test: no local stack unless the test publishes one.
+  process.env.SWARMCAST_LOCAL_DIR = path.join(tempDir, `registry-${++registries}`);
 });
 afterEach(() => {
   for (const target of opened.splice(0)) target.sfn.destroy();
@@ -52,19 +53,20 @@ async function shownError(options: Parameters<typeof resolveTarget>[0]): Promise
   return error as CliError;
 }
 
-async function publishLocalStack(pid: number): Promise<void> {
-  const endpoints: PublishedLocalStack = {
+/** A local stack's entry in the registry, as `swarmcast local` writes it; its ports follow from `port`. */
+async function publishLocalStack(pid: number, port = 7701): Promise<void> {
+  await publish(
+    {
+      region: 'us-east-1',
+      webSocketUrl: `ws://127.0.0.1:${port - 1}/live`,
+      connectionsEndpoint: `http://127.0.0.1:${port - 1}/live`,
+      stepFunctionsEndpoint: `http://127.0.0.1:${port}`,
+      dynamoDbEndpoint: 'http://127.0.0.1:7702',
+      sqsEndpoint: 'http://127.0.0.1:7703',
+      stateMachineArn: LOCAL_ARN,
+    },
     pid,
-    region: 'us-east-1',
-    webSocketUrl: 'ws://127.0.0.1:7700/live',
-    connectionsEndpoint: 'http://127.0.0.1:7700/live',
-    stepFunctionsEndpoint: 'http://127.0.0.1:7701',
-    dynamoDbEndpoint: 'http://127.0.0.1:7702',
-    sqsEndpoint: 'http://127.0.0.1:7703',
-    stateMachineArn: LOCAL_ARN,
-  };
-  process.env.SWARMCAST_LOCAL_FILE = path.join(tempDir, `local-${pid}.json`);
-  await writeFile(process.env.SWARMCAST_LOCAL_FILE, JSON.stringify(endpoints));
+  );
 }
 
 const stackWithOutputs = (outputs: { OutputKey: string; OutputValue: string }[]) => ({
@@ -154,13 +156,57 @@ describe('local stack', () => {
     expect(target).toMatchObject({ where: 'aws', stateMachineArn: DEPLOYED_ARN });
   });
 
-  it('is ignored when its process is gone: the AWS stack "Swarmcast" is used', async () => {
+  it('whose process is gone is not a reason to move to AWS: an error says so and how to choose', async () => {
     await publishLocalStack(DEAD_PID);
+    cloudFormation.on(DescribeStacksCommand, { StackName: 'Swarmcast' }).resolves(stackWithOutputs([{ OutputKey: 'StateMachineArn', OutputValue: DEPLOYED_ARN }]));
+
+    const error = await shownError({});
+
+    expect(error.message).toMatch(new RegExp(`^the local stack pid ${DEAD_PID} \\(Step Functions API http://127.0.0.1:7701\\) is no longer running .*: start \`npx swarmcast local\` again, or pass --stack NAME to use the AWS stack`));
+    expect(cloudFormation.commandCalls(DescribeStacksCommand)).toHaveLength(0);
+  });
+
+  it('with no registry entry at all: the AWS stack "Swarmcast" is used', async () => {
     cloudFormation.on(DescribeStacksCommand, { StackName: 'Swarmcast' }).resolves(stackWithOutputs([{ OutputKey: 'StateMachineArn', OutputValue: DEPLOYED_ARN }]));
 
     const target = await resolve({});
 
     expect(target.where).toBe('aws');
+  });
+
+  it('a second stack that stops leaves the first one found (its own entry only is removed)', async () => {
+    await publishLocalStack(process.pid, 7701);
+    await publishLocalStack(process.ppid, 7711);
+    await unpublishLocalStack(process.ppid);
+
+    const target = await resolve({});
+
+    expect(target).toMatchObject({ where: 'local', description: `local stack (swarmcast local, pid ${process.pid}) at http://127.0.0.1:7701` });
+    expect(cloudFormation.commandCalls(DescribeStacksCommand)).toHaveLength(0);
+  });
+
+  it('with two running: an error names both and the option that chooses one', async () => {
+    await publishLocalStack(process.pid, 7701);
+    await publishLocalStack(process.ppid, 7711);
+
+    const [first, second] = [process.pid, process.ppid].sort((a, b) => a - b);
+    const ports = new Map([[process.pid, 7701], [process.ppid, 7711]]);
+    for (const options of [{}, { local: true }]) {
+      const error = await shownError(options);
+      expect(error.message).toBe(
+        `2 local stacks are running: pid ${first} (Step Functions API http://127.0.0.1:${ports.get(first)}), pid ${second} (Step Functions API http://127.0.0.1:${ports.get(second)}); choose one with --endpoint URL`,
+      );
+    }
+    expect(cloudFormation.commandCalls(DescribeStacksCommand)).toHaveLength(0);
+  });
+
+  it('an entry whose process is gone is ignored beside a running one', async () => {
+    await publishLocalStack(DEAD_PID, 7711);
+    await publishLocalStack(process.pid, 7701);
+
+    const target = await resolve({ local: true });
+
+    expect(target).toMatchObject({ where: 'local', description: `local stack (swarmcast local, pid ${process.pid}) at http://127.0.0.1:7701` });
   });
 
   it('with --local and none running: says how to start one', async () => {

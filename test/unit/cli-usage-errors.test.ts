@@ -16,10 +16,10 @@ let tempDir: string;
 beforeAll(async () => {
   tempDir = await mkdtemp(path.join(os.tmpdir(), 'swarmcast-usage-'));
   // No local stack to find: a command that got past its checks would go to the mocked client.
-  process.env.SWARMCAST_LOCAL_FILE = path.join(tempDir, 'none.json');
+  process.env.SWARMCAST_LOCAL_DIR = path.join(tempDir, 'none');
 });
 afterAll(async () => {
-  delete process.env.SWARMCAST_LOCAL_FILE;
+  delete process.env.SWARMCAST_LOCAL_DIR;
   await rm(tempDir, { recursive: true, force: true });
 });
 beforeEach(() => {
@@ -76,5 +76,14 @@ describe('--endpoint errors name the flag', () => {
   ])('%j', async (args, expected) => {
     expect((await stderrOf(...args)).trimEnd().split('\n')).toEqual([expected]);
     nothingStarted();
+  });
+});
+
+describe('integer options take plain decimal digits only', () => {
+  it.each(['0x10', ' 7 ', '1e1', '+5', '7.0'])('--limit %j', async (value) => {
+    expect((await stderrOf('list', '--limit', value)).trimEnd().split('\n')).toEqual([
+      `swarmcast: option '--limit <n>' argument '${value}' is invalid. --limit must be a whole number from 1 to 1,000. (swarmcast --help shows the usage)`,
+    ]);
+    expect(sfn.commandCalls(ListStateMachinesCommand)).toHaveLength(0);
   });
 });

@@ -48,11 +48,11 @@ export interface CliRun {
 }
 
 /** Runs `swarmcast ...args` as an operator would in a script: no TTY, no stdin, no AWS variables. */
-export function runCli(args: string[], discoveryFile: string, env: Record<string, string> = {}): Promise<CliRun> {
+export function runCli(args: string[], registry: string, env: Record<string, string> = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), SWARMCAST_LOCAL_FILE: discoveryFile, ...env },
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), SWARMCAST_LOCAL_DIR: registry, ...env },
       timeout: CLI_TIMEOUT_MS,
     });
     let stdout = '';
