@@ -26,18 +26,18 @@ let stack: LocalStack;
 let swarm: ClientSwarm;
 let sfn: SFNClient;
 let tempDir: string;
-let discoveryFile: string;
+let registry: string;
 
 beforeAll(async () => {
   tempDir = await mkdtemp(path.join(os.tmpdir(), 'swarmcast-deadline-'));
-  discoveryFile = path.join(tempDir, 'local.json');
+  registry = path.join(tempDir, 'local-stacks');
   stack = await startLocalStack({
     config: { deliveryTimeoutSeconds: DEADLINE_SECONDS, partitions: 8, partitionsPerChild: 2, shards: 2, connectionIdsPerMessage: 10 },
     quota: QUOTA,
     connectRate: 'off',
     progressPollMs: 100,
   });
-  process.env.SWARMCAST_LOCAL_FILE = discoveryFile;
+  process.env.SWARMCAST_LOCAL_DIR = registry;
   await publishLocalStack(stack);
   sfn = localSfnClient(stack);
   // Handshakes draw on the same quota: 150 at 10/s take ~15 s, retried by the swarm.
@@ -49,11 +49,11 @@ afterAll(async () => {
   await swarm?.stop();
   await stack?.stop();
   sfn?.destroy();
-  delete process.env.SWARMCAST_LOCAL_FILE;
+  delete process.env.SWARMCAST_LOCAL_DIR;
   if (tempDir) await rm(tempDir, { recursive: true, force: true });
 }, 60_000);
 
-const swarmcast = (args: string[]) => runCli(args, discoveryFile);
+const swarmcast = (args: string[]) => runCli(args, registry);
 
 test('a quota too low for the deadline: the execution ends with true, final counts, exit 2, and the replay reaches exactly the rest, once', async () => {
   // act: the broadcast
