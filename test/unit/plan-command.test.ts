@@ -106,7 +106,7 @@ describe('parseQuota', () => {
 
 describe('configFromSettings', () => {
   it('turns numeric strings into numbers and remembers which keys were given', () => {
-    const { config, explicit } = configFromSettings(['shards=20', 'partitions=5_000']);
+    const { config, explicit } = configFromSettings(['shards=20', 'partitions=5000']);
 
     expect(config).toMatchObject({ shards: 20, partitions: 5_000, mapMaxConcurrency: 100 });
     expect([...explicit]).toEqual(['shards', 'partitions']);
