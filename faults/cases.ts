@@ -225,7 +225,8 @@ export const FAULT_CASES: readonly (() => FaultCase)[] = [
       duplicatesAllowed: 0,
       async during(run) {
         await run.deliveredTo(0.25);
-        const [pid] = childPids('functions/post-message.ts');
+        // Instances run the handler's bundle (local/lambda/bundle.ts): its file is named after the function.
+        const [pid] = childPids('/post-message-');
         if (!pid) throw new Error('no post-message instance among this process\'s children');
         const { consumerBatchSize, connectionIdsPerMessage } = run.stack.config;
         // At least once: the batches the kill cuts short come back, and may repeat what they had sent.
