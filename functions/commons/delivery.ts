@@ -36,7 +36,7 @@ export interface SettledConnections {
   gone: string[];
   /** Not called for want of budget in this invocation: re-queued with the same attempt. */
   waiting: string[];
-  /** Answered 429: re-queued with the same attempt and a longer delay each round. */
+  /** Answered 429 on their last calls (past SOCKET_THROTTLE_RETRIES, or then no budget was left): re-queued with the same attempt and a longer delay each round. */
   throttled: string[];
   /** 5xx or no answer on every try: re-queued with the next attempt number, never re-sent to the others. */
   unavailable: string[];
@@ -76,17 +76,21 @@ export interface SettleOptions {
   alreadyThrottled?: boolean;
 }
 
+/** A socket that answers 429 is tried again in the invocation after a jittered backoff from this base… */
+export const SOCKET_BACKOFF_BASE_MS = 250;
+/** …at most this many times; then it goes back to the queue (throttledRequeueSeconds), so it never holds the invocation. */
+export const SOCKET_THROTTLE_RETRIES = 2;
+
 /**
  * Calls `probe` once per connection, each call granted by the budget. A 429 means the account is
- * over its rate *or* this one socket's buffer is full, so it delays that socket alone: after one
- * more try at the next grant it goes back to the queue (`throttled`), to wait there
- * (throttledRequeueSeconds) rather than hold the invocation and the healthy sockets behind it. Only ids that had not answered 429
- * before (`alreadyThrottled` false) tell the budget: a slow reader that keeps answering 429
- * then costs the account's other sockets nothing, while an account over its rate answers 429 to
- * socket after socket and the budget comes down. A 429 is never an attempt. A 5xx is tried again
- * `retries` times with jittered backoff. Every call is awaited before this returns, and none can
- * make it throw: a socket whose call fails outright is counted as rejected, because failing the
- * whole task would send the message again to every socket that already has it.
+ * over its rate *or* this one socket's buffer is full, so it delays that socket alone: it is tried
+ * again after a jittered per-socket backoff, a few times, then re-queued with a longer delay. Only a
+ * socket's first 429 (`alreadyThrottled` false) tells the budget: a slow reader that keeps
+ * answering 429 then costs the account's other sockets nothing, while an account over its rate
+ * answers 429 to socket after socket and the budget comes down. A 429 is never an attempt. A 5xx
+ * is tried again `retries` times with jittered backoff. Every call is awaited before this returns,
+ * and none can make it throw: a socket whose call fails outright is counted as rejected, because
+ * failing the whole task would send the message again to every socket that already has it.
  */
 export async function settleConnections(connectionIds: readonly string[], probe: (connectionId: string) => Promise<PostOutcome>, options: SettleOptions): Promise<SettledConnections> {
   const { limit, budget, retries, retryBaseMs, stats } = options;
@@ -102,7 +106,7 @@ export async function settleConnections(connectionIds: readonly string[], probe:
       stats?.latency.add(performance.now() - granted);
     }
   };
-  const settle = async (connectionId: string, failures: number, throttled = false): Promise<void> => {
+  const settle = async (connectionId: string, failures: number, throttles = 0): Promise<void> => {
     // The call slot first, then the grant: a grant is spent at once, never left to expire in a queue.
     const outcome = await limit
       .run(() => call(connectionId))
@@ -113,17 +117,17 @@ export async function settleConnections(connectionIds: readonly string[], probe:
       });
     if (outcome === 'delivered') settled.delivered++;
     else if (outcome === 'gone') settled.gone.push(connectionId);
-    else if (outcome === 'no budget') settled.waiting.push(connectionId);
+    else if (outcome === 'no budget') (throttles > 0 ? settled.throttled : settled.waiting).push(connectionId);
     else if (outcome === 'throttled') {
       if (stats) stats.throttled++;
-      if (throttled || options.alreadyThrottled) {
+      if (throttles === 0 && !options.alreadyThrottled) budget.throttled();
+      if (throttles >= SOCKET_THROTTLE_RETRIES) {
         settled.throttled.push(connectionId);
         return;
       }
-      // A first 429 may be the account's rate for a moment: tell the budget, try once more at the next grant.
-      budget.throttled();
+      await sleep(SOCKET_BACKOFF_BASE_MS + jitteredBackoffMs(throttles + 1, SOCKET_BACKOFF_BASE_MS, 2_000));
       budget.expect(1);
-      await settle(connectionId, failures, true);
+      await settle(connectionId, failures, throttles + 1);
     } else if (outcome === 'retry' || outcome === 'unanswered') {
       if (outcome === 'unanswered') settled.unanswered++;
       if (failures >= retries) {
