@@ -33,7 +33,11 @@ export interface RatePoint {
 }
 
 /** Deliveries per second over time, one line per mode, with the emulated quota as a rule. */
-export function deliveriesChart(points: readonly RatePoint[], quotaPerSecond: number, title: string): Record<string, unknown> {
+export function deliveriesChart(
+  points: readonly RatePoint[],
+  quotaPerSecond: number,
+  title: string,
+): Record<string, unknown> {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
@@ -53,8 +57,14 @@ export function deliveriesChart(points: readonly RatePoint[], quotaPerSecond: nu
       {
         data: { values: [{ quota: quotaPerSecond, label: `quota ${quotaPerSecond.toLocaleString('en-US')}/s` }] },
         layer: [
-          { mark: { type: 'rule', strokeDash: [6, 4], color: 'black' }, encoding: { y: { field: 'quota', type: 'quantitative' } } },
-          { mark: { type: 'text', align: 'left', dx: 4, dy: -6, x: 0 }, encoding: { y: { field: 'quota', type: 'quantitative' }, text: { field: 'label' } } },
+          {
+            mark: { type: 'rule', strokeDash: [6, 4], color: 'black' },
+            encoding: { y: { field: 'quota', type: 'quantitative' } },
+          },
+          {
+            mark: { type: 'text', align: 'left', dx: 4, dy: -6, x: 0 },
+            encoding: { y: { field: 'quota', type: 'quantitative' }, text: { field: 'label' } },
+          },
         ],
       },
     ],
@@ -80,7 +90,9 @@ function logTicks(values: readonly number[]): number[] {
   const low = Math.floor(Math.log10(Math.min(...values)));
   const high = Math.ceil(Math.log10(Math.max(...values)));
   const steps = high - low <= 2 ? [1, 2, 5] : [1];
-  const ticks = Array.from({ length: high - low + 1 }, (_, i) => steps.map((step) => Number((step * 10 ** (low + i)).toPrecision(1)))).flat();
+  const ticks = Array.from({ length: high - low + 1 }, (_, i) =>
+    steps.map((step) => Number((step * 10 ** (low + i)).toPrecision(1))),
+  ).flat();
   return ticks.filter((tick) => tick <= 10 ** high);
 }
 
@@ -96,7 +108,12 @@ const floorLabel = (ms: number) => (ms < 1 ? '< 1 ms' : `${ms.toLocaleString('en
  * so are demo points without a floor. `conditions` (the machine's load, say) is one more subtitle
  * line: figures from a loaded machine say so.
  */
-export function lastDeliveryChart(points: readonly LastDeliveryPoint[], title: string, planned: readonly number[] = [], conditions?: string): Record<string, unknown> {
+export function lastDeliveryChart(
+  points: readonly LastDeliveryPoint[],
+  title: string,
+  planned: readonly number[] = [],
+  conditions?: string,
+): Record<string, unknown> {
   const measured = new Set(points.map((p) => p.clients));
   const missing = planned.filter((clients) => !measured.has(clients));
   const withoutFloor = points.filter((p) => p.floorLastDeliveryMs === undefined).map((p) => p.clients);
@@ -107,9 +124,23 @@ export function lastDeliveryChart(points: readonly LastDeliveryPoint[], title: s
     ...(conditions ? [conditions] : []),
   ];
   const values = points.flatMap((p) => [
-    { clients: p.clients, series: DEMO_SERIES, seconds: p.lastDeliveryMs / 1000, label: secondsLabel(p.lastDeliveryMs) },
+    {
+      clients: p.clients,
+      series: DEMO_SERIES,
+      seconds: p.lastDeliveryMs / 1000,
+      label: secondsLabel(p.lastDeliveryMs),
+    },
     // A log axis has no 0: a floor under the clients' 1 ms clock is drawn at 1 ms and labelled as under it.
-    ...(p.floorLastDeliveryMs === undefined ? [] : [{ clients: p.clients, series: FLOOR_SERIES, seconds: Math.max(1, p.floorLastDeliveryMs) / 1000, label: floorLabel(p.floorLastDeliveryMs) }]),
+    ...(p.floorLastDeliveryMs === undefined
+      ? []
+      : [
+          {
+            clients: p.clients,
+            series: FLOOR_SERIES,
+            seconds: Math.max(1, p.floorLastDeliveryMs) / 1000,
+            label: floorLabel(p.floorLastDeliveryMs),
+          },
+        ]),
   ]);
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -128,11 +159,26 @@ export function lastDeliveryChart(points: readonly LastDeliveryPoint[], title: s
         type: 'quantitative',
         title: 'clients (real sockets, log scale)',
         // Room either side, so the end points' labels clear the y axis and the edge.
-        scale: { type: 'log', domain: [Math.min(...planned, ...measured) / 1.4, Math.max(...planned, ...measured) * 1.4] },
+        scale: {
+          type: 'log',
+          domain: [Math.min(...planned, ...measured) / 1.4, Math.max(...planned, ...measured) * 1.4],
+        },
         axis: { values: [...new Set([...planned, ...measured])].sort((x, y) => x - y), format: ',d' },
       },
-      y: { field: 'seconds', type: 'quantitative', title: 'time to last delivery (s, median, log scale)', scale: { type: 'log' }, axis: { values: logTicks(values.map((v) => v.seconds)), format: '~g' } },
-      color: { field: 'series', type: 'nominal', title: null, scale: { domain: [DEMO_SERIES, FLOOR_SERIES] }, legend: { orient: 'bottom', labelLimit: 400 } },
+      y: {
+        field: 'seconds',
+        type: 'quantitative',
+        title: 'time to last delivery (s, median, log scale)',
+        scale: { type: 'log' },
+        axis: { values: logTicks(values.map((v) => v.seconds)), format: '~g' },
+      },
+      color: {
+        field: 'series',
+        type: 'nominal',
+        title: null,
+        scale: { domain: [DEMO_SERIES, FLOOR_SERIES] },
+        legend: { orient: 'bottom', labelLimit: 400 },
+      },
     },
   };
 }

@@ -25,18 +25,39 @@ async function main(): Promise<void> {
   const { dynamoDb } = await import('#commons/clients/dynamodb');
   const { registerConnection, unregisterConnection } = await import('#commons/connections');
   let requests = 0;
-  dynamoDb.middlewareStack.add((next) => async (args) => {
-    requests++;
-    return next(args);
-  }, { step: 'initialize', name: 'countRequests' });
+  dynamoDb.middlewareStack.add(
+    (next) => async (args) => {
+      requests++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countRequests' },
+  );
 
   const tables = { connections: db.tableNames.Connections };
   let sequence = 0;
   let removed = 0;
   const kinds: Record<string, () => Promise<unknown>> = {
-    PutItem: () => dynamoDb.send(new PutCommand({ TableName: tables.connections, Item: { partition: sequence % PARTITIONS, connectionId: `put-${sequence++}`, connectedAt: Date.now(), expiresAt: 2e9 } })),
-    DeleteItem: () => dynamoDb.send(new DeleteCommand({ TableName: tables.connections, Key: { partition: removed % PARTITIONS, connectionId: `put-${removed++}` } })),
-    registerConnection: () => registerConnection(tables, { connectionId: `conn-${sequence++}`, partitionCount: PARTITIONS, ttlSeconds: 7200 }),
+    PutItem: () =>
+      dynamoDb.send(
+        new PutCommand({
+          TableName: tables.connections,
+          Item: {
+            partition: sequence % PARTITIONS,
+            connectionId: `put-${sequence++}`,
+            connectedAt: Date.now(),
+            expiresAt: 2e9,
+          },
+        }),
+      ),
+    DeleteItem: () =>
+      dynamoDb.send(
+        new DeleteCommand({
+          TableName: tables.connections,
+          Key: { partition: removed % PARTITIONS, connectionId: `put-${removed++}` },
+        }),
+      ),
+    registerConnection: () =>
+      registerConnection(tables, { connectionId: `conn-${sequence++}`, partitionCount: PARTITIONS, ttlSeconds: 7200 }),
     unregisterConnection: () => unregisterConnection(tables, `conn-${removed++}`, PARTITIONS),
   };
   for (const [kind, run] of Object.entries(kinds)) {
@@ -46,13 +67,17 @@ async function main(): Promise<void> {
       requests = 0;
       let next = 0;
       const start = performance.now();
-      await Promise.all(Array.from({ length: concurrency }, async () => {
-        while (next++ < operations) await run();
-      }));
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next++ < operations) await run();
+        }),
+      );
       rates.push((operations * 1000) / (performance.now() - start));
       perCall = requests / operations;
     }
-    console.log(`${kind.padEnd(20)} ${Math.round(median(rates)).toLocaleString('en-US').padStart(7)} calls/s  (median of ${rounds} × ${operations}, ${concurrency} in flight; ${perCall.toFixed(2)} DynamoDB requests per call)`);
+    console.log(
+      `${kind.padEnd(20)} ${Math.round(median(rates)).toLocaleString('en-US').padStart(7)} calls/s  (median of ${rounds} × ${operations}, ${concurrency} in flight; ${perCall.toFixed(2)} DynamoDB requests per call)`,
+    );
   }
   await db.stop();
 }

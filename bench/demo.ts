@@ -47,9 +47,18 @@ function readResults(): DemoResult[] {
 }
 
 async function drawChart(results: readonly DemoResult[]): Promise<void> {
-  const points = [...results].sort((a, b) => a.clients - b.clients).map((r) => ({ clients: r.clients, lastDeliveryMs: r.lastDeliveryMs, floorLastDeliveryMs: r.floor?.lastDeliveryMs }));
+  const points = [...results]
+    .sort((a, b) => a.clients - b.clients)
+    .map((r) => ({
+      clients: r.clients,
+      lastDeliveryMs: r.lastDeliveryMs,
+      floorLastDeliveryMs: r.floor?.lastDeliveryMs,
+    }));
   const title = 'Time to last delivery: the local demo and its floor (real sockets, one machine)';
-  const file = await writeChart('demo-last-delivery', lastDeliveryChart(points, title, CHART_CLIENT_COUNTS, loadConditions(results)));
+  const file = await writeChart(
+    'demo-last-delivery',
+    lastDeliveryChart(points, title, CHART_CLIENT_COUNTS, loadConditions(results)),
+  );
   console.log(`chart: ${path.relative(process.cwd(), file)}`);
 }
 
@@ -58,7 +67,10 @@ function loadConditions(results: readonly DemoResult[]): string {
   const loads = results.flatMap((r) => r.loadAverages ?? []);
   const unrecorded = results.filter((r) => !r.loadAverages).map((r) => r.clients.toLocaleString('en-US'));
   const parts = [];
-  if (loads.length > 0) parts.push(`load average ${Math.min(...loads).toFixed(0)}–${Math.max(...loads).toFixed(0)} on ${os.cpus().length} cores as the runs started`);
+  if (loads.length > 0)
+    parts.push(
+      `load average ${Math.min(...loads).toFixed(0)}–${Math.max(...loads).toFixed(0)} on ${os.cpus().length} cores as the runs started`,
+    );
   if (unrecorded.length > 0) parts.push(`load not recorded for ${unrecorded.join(', ')} clients`);
   return parts.join('; ');
 }
@@ -66,7 +78,9 @@ function loadConditions(results: readonly DemoResult[]): string {
 async function main(): Promise<void> {
   if (process.argv[2] === '--chart') return drawChart(readResults());
 
-  const clientCounts = (process.argv[2] ?? '1000,5000').split(',').map((text) => parseCount('each client count', text, 1, MAX_FLOOR_CLIENTS));
+  const clientCounts = (process.argv[2] ?? '1000,5000')
+    .split(',')
+    .map((text) => parseCount('each client count', text, 1, MAX_FLOOR_CLIENTS));
   const runs = parseCount('runs', process.argv[3] ?? '3', 1, 20);
   const cli = path.join(__dirname, '..', 'cli', 'main.ts');
 
@@ -85,7 +99,8 @@ async function main(): Promise<void> {
     const floor = floorMedians(floorRuns);
     const med = (pick: (s: DemoSummary) => number) => Math.round(median(summaries.map(pick)));
     const m = (pick: (s: DemoSummary) => number) => med(pick).toLocaleString('en-US');
-    const stage = (pick: (s: DemoSummary) => number | null) => Math.round(median(summaries.map((s) => pick(s) ?? NaN))).toLocaleString('en-US');
+    const stage = (pick: (s: DemoSummary) => number | null) =>
+      Math.round(median(summaries.map((s) => pick(s) ?? NaN))).toLocaleString('en-US');
     const result: DemoResult = {
       clients,
       runs,
@@ -109,24 +124,40 @@ async function main(): Promise<void> {
       `           demo / plain ws floor (medians, same run): ${floorComparison(clients, result, floor)}`,
     );
   }
-  console.log(`\nnpx tsx bench/demo.ts ${clientCounts.join(',')} ${runs}   (median of ${runs} runs each, every run delivered exactly once, each followed by a floor run)`);
+  console.log(
+    `\nnpx tsx bench/demo.ts ${clientCounts.join(',')} ${runs}   (median of ${runs} runs each, every run delivered exactly once, each followed by a floor run)`,
+  );
   console.log(lines.join('\n'));
   await drawChart(readResults());
 }
 
 function saveResults(results: DemoResult[]): void {
   mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
-  writeFileSync(RESULTS_FILE, `${JSON.stringify([...results].sort((a, b) => a.clients - b.clients), null, 1)}\n`);
+  writeFileSync(
+    RESULTS_FILE,
+    `${JSON.stringify(
+      [...results].sort((a, b) => a.clients - b.clients),
+      null,
+      1,
+    )}\n`,
+  );
 }
 
 /** One `swarmcast demo --json` in a fresh process; a run that did not deliver exactly once stops the benchmark, saying why. */
 function runDemo(cli: string, clients: number, run: number): DemoSummary {
-  const child = spawnSync(process.execPath, ['--import', 'tsx', cli, 'demo', '--json', '--clients', String(clients)], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  const child = spawnSync(process.execPath, ['--import', 'tsx', cli, 'demo', '--json', '--clients', String(clients)], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
+  });
   const lastLine = child.stdout.trim().split('\n').pop() ?? '';
   const summary = lastLine.startsWith('{') ? (JSON.parse(lastLine) as DemoSummary) : undefined;
   if (summary?.ok) return summary;
-  const why = summary ? `delivered ${summary.delivered}, received ${summary.received} (${summary.duplicates} duplicates), failed ${summary.failed}, execution ${summary.executionStatus}` : child.stderr.trim().split('\n').slice(-5).join(' | ');
-  throw new Error(`run ${run + 1} with ${clients} clients did not deliver exactly once (exit ${child.status ?? child.signal}): ${why}`);
+  const why = summary
+    ? `delivered ${summary.delivered}, received ${summary.received} (${summary.duplicates} duplicates), failed ${summary.failed}, execution ${summary.executionStatus}`
+    : child.stderr.trim().split('\n').slice(-5).join(' | ');
+  throw new Error(
+    `run ${run + 1} with ${clients} clients did not deliver exactly once (exit ${child.status ?? child.signal}): ${why}`,
+  );
 }
 
 main().catch((error) => {

@@ -7,7 +7,7 @@
  *
  *   npx tsx bench/floor.ts [clients=1000] [runs=3]
  */
-import { type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';
@@ -53,7 +53,9 @@ export interface FloorOptions {
 export function parseCount(name: string, text: string, min: number, max: number): number {
   const value = Number(text);
   if (!/^\d+$/.test(text.trim()) || value < min || value > max) {
-    throw new BenchInputError(`${name} must be a whole number from ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}, got "${text}"`);
+    throw new BenchInputError(
+      `${name} must be a whole number from ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}, got "${text}"`,
+    );
   }
   return value;
 }
@@ -111,8 +113,15 @@ export class FloorServer {
 }
 
 /** IPC between measureFloor and bench/floor-server-process.ts. */
-export type FloorServerCommand = { type: 'listen'; port: number } | { type: 'measure' } | { type: 'broadcast'; message: string } | { type: 'close' };
-export type FloorServerReport = { type: 'listening'; rssBytes: number } | { type: 'measured'; sockets: number; rssBytes: number } | { type: 'closed' };
+export type FloorServerCommand =
+  | { type: 'listen'; port: number }
+  | { type: 'measure' }
+  | { type: 'broadcast'; message: string }
+  | { type: 'close' };
+export type FloorServerReport =
+  | { type: 'listening'; rssBytes: number }
+  | { type: 'measured'; sockets: number; rssBytes: number }
+  | { type: 'closed' };
 
 /** A FloorServer in a child process, for the sockets past this process's share. */
 class FloorServerProcess {
@@ -147,11 +156,15 @@ class FloorServerProcess {
 
   private ask(command: FloorServerCommand, answer: FloorServerReport['type']): Promise<FloorServerReport> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => done(new Error(`floor server process did not answer "${answer}" within ${SERVER_ANSWER_TIMEOUT_MS} ms`)), SERVER_ANSWER_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => done(new Error(`floor server process did not answer "${answer}" within ${SERVER_ANSWER_TIMEOUT_MS} ms`)),
+        SERVER_ANSWER_TIMEOUT_MS,
+      );
       const onMessage = (message: FloorServerReport) => {
         if (message.type === answer) done(undefined, message);
       };
-      const onExit = (code: number | null) => done(new Error(`floor server process exited (code ${code}) before answering "${answer}"`));
+      const onExit = (code: number | null) =>
+        done(new Error(`floor server process exited (code ${code}) before answering "${answer}"`));
       const done = (error?: Error, message?: FloorServerReport) => {
         clearTimeout(timer);
         this.child.off('message', onMessage);
@@ -172,9 +185,14 @@ class FloorServerProcess {
  * socket and times it from the send to the last client's arrival. Stops everything it started,
  * and throws unless every client got the message exactly once.
  */
-export async function measureFloor(clients: number, { socketsPerServer = SOCKETS_PER_SERVER }: FloorOptions = {}): Promise<FloorResult> {
+export async function measureFloor(
+  clients: number,
+  { socketsPerServer = SOCKETS_PER_SERVER }: FloorOptions = {},
+): Promise<FloorResult> {
   if (!Number.isInteger(clients) || clients < 1 || clients > MAX_FLOOR_CLIENTS) {
-    throw new BenchInputError(`the floor's clients must be a whole number from 1 to ${MAX_FLOOR_CLIENTS.toLocaleString('en-US')}, got ${clients}`);
+    throw new BenchInputError(
+      `the floor's clients must be a whole number from 1 to ${MAX_FLOOR_CLIENTS.toLocaleString('en-US')}, got ${clients}`,
+    );
   }
   const serverCount = Math.ceil(clients / socketsPerServer);
   const local = await FloorServer.listen(0);
@@ -194,7 +212,8 @@ export async function measureFloor(clients: number, { socketsPerServer = SOCKETS
     const shares = await Promise.all(remote.map((server) => server.measure()));
     const sockets = local.sockets + shares.reduce((sum, s) => sum + s.sockets, 0);
     const rssAfter = local.rssBytes() + shares.reduce((sum, s) => sum + s.rssBytes, 0);
-    if (sockets !== clients) throw new FloorDeliveryError(`the floor's servers hold ${sockets} sockets after ${clients} clients connected`);
+    if (sockets !== clients)
+      throw new FloorDeliveryError(`the floor's servers hold ${sockets} sockets after ${clients} clients connected`);
 
     const marker = randomUUID();
     await swarm.watch(marker);
@@ -204,7 +223,9 @@ export async function measureFloor(clients: number, { socketsPerServer = SOCKETS
     local.broadcast(message);
     const report = await swarm.waitForAll(DELIVERY_TIMEOUT_MS);
     if (report.received !== clients || report.duplicates > 0) {
-      throw new FloorDeliveryError(`the floor's broadcast reached ${report.received} of ${clients} clients (${report.duplicates} duplicates) within ${DELIVERY_TIMEOUT_MS / 1000} s`);
+      throw new FloorDeliveryError(
+        `the floor's broadcast reached ${report.received} of ${clients} clients (${report.duplicates} duplicates) within ${DELIVERY_TIMEOUT_MS / 1000} s`,
+      );
     }
     return {
       clients,
@@ -227,7 +248,9 @@ async function main(): Promise<void> {
   const results: FloorResult[] = [];
   for (let run = 0; run < runs; run++) results.push(await measureFloor(clients));
   const m = floorMedians(results);
-  console.log(`npx tsx bench/floor.ts ${clients} ${runs}   (a plain ws broadcast, median of ${runs} runs, ${results[0].serverProcesses} server process(es))`);
+  console.log(
+    `npx tsx bench/floor.ts ${clients} ${runs}   (a plain ws broadcast, median of ${runs} runs, ${results[0].serverProcesses} server process(es))`,
+  );
   console.log(
     `  ${clients.toLocaleString('en-US')} clients: last delivery ${m.lastDeliveryMs.toLocaleString('en-US')} ms, connecting ${m.connectMs.toLocaleString('en-US')} ms (${m.connectsPerSecond.toLocaleString('en-US')}/s), server memory ${(m.serverBytesPerSocket / 1024).toFixed(1)} KB per socket`,
   );
@@ -235,7 +258,11 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((error) => {
-    console.error(error instanceof BenchInputError ? `${error.message}\nusage: npx tsx bench/floor.ts [clients=1000] [runs=3]` : `bench/floor.ts failed: ${error instanceof Error ? error.stack : error}`);
+    console.error(
+      error instanceof BenchInputError
+        ? `${error.message}\nusage: npx tsx bench/floor.ts [clients=1000] [runs=3]`
+        : `bench/floor.ts failed: ${error instanceof Error ? error.stack : error}`,
+    );
     process.exit(1);
   });
 }

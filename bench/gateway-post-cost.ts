@@ -20,8 +20,19 @@ const rounds = Number(process.argv[3] ?? 5);
 const CONCURRENCY = 64;
 
 async function main(): Promise<void> {
-  const gateway = await startGateway({ handlers: {}, workers: 1, handlerOutput: 'ignore', quota: 'off', connectRate: 'off', virtualConnections: posts });
-  const client = new ApiGatewayManagementApiClient({ endpoint: gateway.connectionsEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const gateway = await startGateway({
+    handlers: {},
+    workers: 1,
+    handlerOutput: 'ignore',
+    quota: 'off',
+    connectRate: 'off',
+    virtualConnections: posts,
+  });
+  const client = new ApiGatewayManagementApiClient({
+    endpoint: gateway.connectionsEndpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
   const poster = new ConnectionPoster(gateway.connectionsEndpoint, client, CONCURRENCY);
   const payload = preparePayload(JSON.stringify({ text: 'bench' }));
   const ids = Array.from({ length: posts }, (_, n) => gateway.virtualConnectionId(n));
@@ -42,17 +53,22 @@ async function main(): Promise<void> {
         callerUs: Math.round((caller.user + caller.system) / posts),
       };
       results.push(result);
-      console.log(`round ${round + 1}: ${result.perSecond} posts/s, gateway ${result.gatewayUs} µs CPU/post, caller ${result.callerUs} µs CPU/post`);
+      console.log(
+        `round ${round + 1}: ${result.perSecond} posts/s, gateway ${result.gatewayUs} µs CPU/post, caller ${result.callerUs} µs CPU/post`,
+      );
     }
     const virtual = await gateway.virtualDeliveries();
-    if (virtual.delivered !== posts || virtual.posts !== posts * rounds) throw new Error(`counted ${virtual.delivered} ids, ${virtual.posts} posts`);
+    if (virtual.delivered !== posts || virtual.posts !== posts * rounds)
+      throw new Error(`counted ${virtual.delivered} ids, ${virtual.posts} posts`);
   } finally {
     await poster.close();
     client.destroy();
     await gateway.stop();
   }
   const m = (key: keyof (typeof results)[number]) => median(results.map((r) => r[key]));
-  console.log(`median of ${rounds}: ${m('perSecond')} posts/s, gateway ${m('gatewayUs')} µs CPU/post, caller ${m('callerUs')} µs CPU/post`);
+  console.log(
+    `median of ${rounds}: ${m('perSecond')} posts/s, gateway ${m('gatewayUs')} µs CPU/post, caller ${m('callerUs')} µs CPU/post`,
+  );
   console.log(`npx tsx bench/gateway-post-cost.ts ${posts} ${rounds}`);
 }
 

@@ -34,7 +34,11 @@ async function main(): Promise<void> {
   const ids = (await readFile(`/tmp/swarmcast-bench-ids-${process.pid}`, 'utf8')).trim().split('\n');
   await rm(`/tmp/swarmcast-bench-ids-${process.pid}`);
   const credentials = LOCAL_CREDENTIALS; // the local @connections API checks SigV4 against these
-  const client = new ApiGatewayManagementApiClient({ endpoint: gateway.connectionsEndpoint, region: 'us-east-1', credentials });
+  const client = new ApiGatewayManagementApiClient({
+    endpoint: gateway.connectionsEndpoint,
+    region: 'us-east-1',
+    credentials,
+  });
   const poster = new ConnectionPoster(gateway.connectionsEndpoint, client, CONCURRENCY);
 
   const posters: Record<string, (id: string, message: string) => Promise<void>> = {
@@ -46,7 +50,10 @@ async function main(): Promise<void> {
       if (outcome !== 'delivered') throw new Error(`post answered ${outcome}`);
     },
   };
-  const results: Record<string, { rate: number[]; cpuUs: number[] }> = { sdk: { rate: [], cpuUs: [] }, 'connection-poster': { rate: [], cpuUs: [] } };
+  const results: Record<string, { rate: number[]; cpuUs: number[] }> = {
+    sdk: { rate: [], cpuUs: [] },
+    'connection-poster': { rate: [], cpuUs: [] },
+  };
   for (let round = 0; round <= rounds; round++) {
     for (const [name, post] of Object.entries(posters)) {
       const marker = `${name}-${round}`;
@@ -58,10 +65,11 @@ async function main(): Promise<void> {
       const report = await swarm.waitForAll(60_000);
       const seconds = (performance.now() - start) / 1000;
       const cpu = process.cpuUsage(cpuBefore);
-      if (report.received !== sockets || report.duplicates !== 0) throw new Error(`${name}: ${report.received}/${sockets} received, ${report.duplicates} duplicates`);
+      if (report.received !== sockets || report.duplicates !== 0)
+        throw new Error(`${name}: ${report.received}/${sockets} received, ${report.duplicates} duplicates`);
       if (round === 0) continue; // warm-up round: JIT, keep-alive connections
       results[name].rate.push(sockets / seconds);
-      results[name].cpuUs.push(((cpu.user + cpu.system) / sockets));
+      results[name].cpuUs.push((cpu.user + cpu.system) / sockets);
     }
   }
   await swarm.close();
@@ -69,13 +77,19 @@ async function main(): Promise<void> {
   await poster.close();
   await gateway.stop();
 
-  console.log(`\nnpx tsx bench/post-throughput.ts ${sockets} ${rounds}   (${sockets} sockets, ${CONCURRENCY} posts in flight, median of ${rounds} rounds)`);
+  console.log(
+    `\nnpx tsx bench/post-throughput.ts ${sockets} ${rounds}   (${sockets} sockets, ${CONCURRENCY} posts in flight, median of ${rounds} rounds)`,
+  );
   for (const [name, { rate, cpuUs }] of Object.entries(results)) {
-    console.log(`  ${name.padEnd(18)} ${Math.round(median(rate)).toLocaleString('en-US').padStart(7)} posts/s   ${median(cpuUs).toFixed(0).padStart(4)} µs caller CPU per post`);
+    console.log(
+      `  ${name.padEnd(18)} ${Math.round(median(rate)).toLocaleString('en-US').padStart(7)} posts/s   ${median(cpuUs).toFixed(0).padStart(4)} µs caller CPU per post`,
+    );
   }
   const ratio = median(results['connection-poster'].rate) / median(results.sdk.rate);
   const cpuRatio = median(results.sdk.cpuUs) / median(results['connection-poster'].cpuUs);
-  console.log(`  connection-poster vs sdk: ${ratio.toFixed(1)}x the posts/s, ${cpuRatio.toFixed(1)}x less CPU per post`);
+  console.log(
+    `  connection-poster vs sdk: ${ratio.toFixed(1)}x the posts/s, ${cpuRatio.toFixed(1)}x less CPU per post`,
+  );
 }
 
 void main();

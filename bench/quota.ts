@@ -90,7 +90,9 @@ function idealMs(connections: number, quota: RateLimit): number {
 }
 
 function documentClient(endpoint: string): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }));
+  return DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
+  );
 }
 
 /** One mode in this process: a local stack on the seeded tables, one broadcast, its counts. */
@@ -104,16 +106,33 @@ async function runMode({ mode, connections, quota, resultFile }: ChildArgs): Pro
   });
   const samples: ModeResult['samples'] = [];
   const seedMs = await seedVirtualConnections(stack, connections);
-  console.error(`${mode}: seeded ${connections.toLocaleString('en-US')} connection rows in ${(seedMs / 1000).toFixed(1)} s`);
+  console.error(
+    `${mode}: seeded ${connections.toLocaleString('en-US')} connection rows in ${(seedMs / 1000).toFixed(1)} s`,
+  );
   const sqs = new SQSClient({ endpoint: stack.sqsEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const queuedTasks = async () => {
     const attributes = await Promise.all(
-      stack.shardQueueUrls.map((QueueUrl) => sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))),
+      stack.shardQueueUrls.map((QueueUrl) =>
+        sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl,
+            AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+          }),
+        ),
+      ),
     );
-    return attributes.reduce((sum, { Attributes: a = {} }) => sum + Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0), 0);
+    return attributes.reduce(
+      (sum, { Attributes: a = {} }) =>
+        sum + Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
+      0,
+    );
   };
   const gatewayCounts = async () => {
-    const [virtual, stats, queued] = await Promise.all([stack.gateway.virtualDeliveries(), stack.gateway.stats(), queuedTasks()]);
+    const [virtual, stats, queued] = await Promise.all([
+      stack.gateway.virtualDeliveries(),
+      stack.gateway.stats(),
+      queuedTasks(),
+    ]);
     return {
       delivered: virtual.delivered,
       posts: virtual.posts,
@@ -164,11 +183,19 @@ async function runMode({ mode, connections, quota, resultFile }: ChildArgs): Pro
   }
 }
 
-async function stateMachineBroadcast(stack: LocalStack, mode: Mode, deadline: number): Promise<{ failed: number; timedOut: boolean }> {
+async function stateMachineBroadcast(
+  stack: LocalStack,
+  mode: Mode,
+  deadline: number,
+): Promise<{ failed: number; timedOut: boolean }> {
   const sfn = localSfnClient(stack);
   try {
     const { executionArn } = await sfn.send(
-      new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name: `bench-${mode}-${Date.now()}`, input: JSON.stringify({ message: { text: 'bench' } }) }),
+      new StartExecutionCommand({
+        stateMachineArn: stack.stateMachineArn,
+        name: `bench-${mode}-${Date.now()}`,
+        input: JSON.stringify({ message: { text: 'bench' } }),
+      }),
     );
     let execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
     while (execution.status === 'RUNNING' && Date.now() < deadline) {
@@ -191,14 +218,22 @@ async function stateMachineBroadcast(stack: LocalStack, mode: Mode, deadline: nu
  */
 async function naiveBroadcast(stack: LocalStack, deadline: number): Promise<number> {
   const dynamo = documentClient(stack.dynamoDbEndpoint);
-  const api = new ApiGatewayManagementApiClient({ endpoint: stack.connectionsEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const api = new ApiGatewayManagementApiClient({
+    endpoint: stack.connectionsEndpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
   const data = Buffer.from(JSON.stringify({ text: 'bench' }));
   let failed = 0;
   try {
     let ExclusiveStartKey: Record<string, unknown> | undefined;
     do {
       const page = await dynamo.send(new ScanCommand({ TableName: stack.tableNames.Connections, ExclusiveStartKey }));
-      const results = await Promise.allSettled((page.Items ?? []).map((row) => api.send(new PostToConnectionCommand({ ConnectionId: row.connectionId as string, Data: data }))));
+      const results = await Promise.allSettled(
+        (page.Items ?? []).map((row) =>
+          api.send(new PostToConnectionCommand({ ConnectionId: row.connectionId as string, Data: data })),
+        ),
+      );
       failed += results.filter((r) => r.status === 'rejected').length;
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey && Date.now() < deadline);
@@ -215,13 +250,19 @@ function ratePoints(result: ModeResult): RatePoint[] {
   for (let i = 1; i < result.samples.length; i++) {
     const [a, b] = [result.samples[i - 1], result.samples[i]];
     if (b.ms <= a.ms) continue;
-    points.push({ mode: result.mode, seconds: a.ms / 1000, deliveriesPerSecond: Math.round(((b.posts - a.posts) * 1000) / (b.ms - a.ms)) });
+    points.push({
+      mode: result.mode,
+      seconds: a.ms / 1000,
+      deliveriesPerSecond: Math.round(((b.posts - a.posts) * 1000) / (b.ms - a.ms)),
+    });
   }
   return points;
 }
 
 function usage(message: string): never {
-  console.error(`bench:quota: ${message}\nusage: npm run bench:quota -- --connections N --quota RATE[/BURST] [--modes ${MODES.join(',')}] [--json]   (N from 1 to ${MAX_CONNECTIONS.toLocaleString('en-US')})`);
+  console.error(
+    `bench:quota: ${message}\nusage: npm run bench:quota -- --connections N --quota RATE[/BURST] [--modes ${MODES.join(',')}] [--json]   (N from 1 to ${MAX_CONNECTIONS.toLocaleString('en-US')})`,
+  );
   process.exit(2);
 }
 
@@ -238,7 +279,8 @@ async function main(): Promise<void> {
   if (values.child) return runMode(JSON.parse(values.child) as ChildArgs);
 
   const connections = Number(values.connections);
-  if (!Number.isInteger(connections) || connections < 1 || connections > MAX_CONNECTIONS) usage(`--connections must be a whole number, got "${values.connections}"`);
+  if (!Number.isInteger(connections) || connections < 1 || connections > MAX_CONNECTIONS)
+    usage(`--connections must be a whole number, got "${values.connections}"`);
   if (!values.quota) usage('--quota is required');
   let quota: RateLimit;
   try {
@@ -260,7 +302,9 @@ async function main(): Promise<void> {
     for (const mode of modes as Mode[]) {
       const resultFile = path.join(resultsTmp, `${mode}.json`);
       const args: ChildArgs = { mode, connections, quota, resultFile };
-      execFileSync(process.execPath, ['--import', 'tsx', __filename, '--child', JSON.stringify(args)], { stdio: ['ignore', 'ignore', 'inherit'] });
+      execFileSync(process.execPath, ['--import', 'tsx', __filename, '--child', JSON.stringify(args)], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
       const result = JSON.parse(readFileSync(resultFile, 'utf8')) as ModeResult;
       results.push(result);
       const { samples, ...summary } = result;
@@ -274,12 +318,21 @@ async function main(): Promise<void> {
   const resultsDir = path.join(__dirname, 'results');
   mkdirSync(resultsDir, { recursive: true });
   const resultsFile = path.join(resultsDir, `quota-${connections}-${quota.ratePerSecond}.json`);
-  writeFileSync(resultsFile, `${JSON.stringify({ command, measuredAt: new Date().toISOString(), quota, results }, null, 1)}\n`);
+  writeFileSync(
+    resultsFile,
+    `${JSON.stringify({ command, measuredAt: new Date().toISOString(), quota, results }, null, 1)}\n`,
+  );
   const chart = await writeChart(
     'quota-deliveries',
-    deliveriesChart(results.flatMap(ratePoints), quota.ratePerSecond, `${connections.toLocaleString('en-US')} connections at a quota of ${formatThrottle(quota)}/s`),
+    deliveriesChart(
+      results.flatMap(ratePoints),
+      quota.ratePerSecond,
+      `${connections.toLocaleString('en-US')} connections at a quota of ${formatThrottle(quota)}/s`,
+    ),
   );
-  log(`\n${command}\nresults: ${path.relative(process.cwd(), resultsFile)}, chart: ${path.relative(process.cwd(), chart)}`);
+  log(
+    `\n${command}\nresults: ${path.relative(process.cwd(), resultsFile)}, chart: ${path.relative(process.cwd(), chart)}`,
+  );
 }
 
 function formatResult(r: Omit<ModeResult, 'samples'>): string {

@@ -7,7 +7,11 @@
  *   npx tsx bench/slow-readers.ts [readers=500] [rounds=3]
  */
 import { join } from 'node:path';
-import { ApiGatewayManagementApiClient, LimitExceededException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import {
+  ApiGatewayManagementApiClient,
+  LimitExceededException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
 import WebSocket from 'ws';
 import { sleep } from '#commons/helpers/concurrency';
 import { type Gateway, startGateway } from '../local/gateway';
@@ -58,14 +62,27 @@ async function fillUntilRefused(client: ApiGatewayManagementApiClient, id: strin
 }
 
 async function runRound(): Promise<Round> {
-  const gateway = await startGateway({ workers: 1, handlers: { default: join(__dirname, 'fixtures', 'whoami.ts') }, handlerOutput: 'ignore' });
+  const gateway = await startGateway({
+    workers: 1,
+    handlers: { default: join(__dirname, 'fixtures', 'whoami.ts') },
+    handlerOutput: 'ignore',
+  });
   try {
-    const client = new ApiGatewayManagementApiClient({ endpoint: gateway.connectionsEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    const client = new ApiGatewayManagementApiClient({
+      endpoint: gateway.connectionsEndpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      maxAttempts: 1,
+    });
     const before = await workerStats(gateway);
     const clients: { socket: WebSocket; id: string }[] = [];
     // Within the 500 new connections per second of AWS's default.
     for (let i = 0; i < readers; i += 100) {
-      clients.push(...(await Promise.all(Array.from({ length: Math.min(100, readers - i) }, () => openReader(gateway.webSocketUrl)))));
+      clients.push(
+        ...(await Promise.all(
+          Array.from({ length: Math.min(100, readers - i) }, () => openReader(gateway.webSocketUrl)),
+        )),
+      );
       await sleep(250);
     }
     for (const { socket } of clients) socket.pause();
@@ -84,7 +101,13 @@ async function runRound(): Promise<Round> {
     }
     for (const { socket } of clients) socket.close();
     client.destroy();
-    return { beforeMiB: before.rssBytes / MiB, fullMiB: full.rssBytes / MiB, unsentMiB: full.unsentBytes / MiB, afterMiB, releases };
+    return {
+      beforeMiB: before.rssBytes / MiB,
+      fullMiB: full.rssBytes / MiB,
+      unsentMiB: full.unsentBytes / MiB,
+      afterMiB,
+      releases,
+    };
   } finally {
     await gateway.stop();
   }

@@ -39,7 +39,8 @@ export function checkBroadcastId(id: string, flag = 'the broadcast id'): string 
   try {
     return parseBroadcastId(id);
   } catch (error) {
-    if (error instanceof InvalidBroadcastError) throw new CliError(`${flag} must be 1–80 letters, digits, "-" or "_", not ${JSON.stringify(id)}`);
+    if (error instanceof InvalidBroadcastError)
+      throw new CliError(`${flag} must be 1–80 letters, digits, "-" or "_", not ${JSON.stringify(id)}`);
     throw error;
   }
 }

@@ -87,7 +87,11 @@ export function executionArnOf(stateMachineArn: string, id: string): string {
 
 export const isRunning = (status: string): boolean => status === 'RUNNING' || status === 'PENDING_REDRIVE';
 
-export async function readBroadcastStatus(target: Target, id: string, { withReplays = true } = {}): Promise<BroadcastStatus> {
+export async function readBroadcastStatus(
+  target: Target,
+  id: string,
+  { withReplays = true } = {},
+): Promise<BroadcastStatus> {
   const executionArn = executionArnOf(target.stateMachineArn, id);
   const execution = await target.sfn.send(new DescribeExecutionCommand({ executionArn }));
   const summary = execution.status === 'SUCCEEDED' ? parseJson<BroadcastSummary>(execution.output) : undefined;
@@ -132,7 +136,10 @@ function kindOf(execution: DescribeExecutionCommandOutput): ExecutionKind {
  */
 async function readPartitionCounts(target: Target, executionArn: string): Promise<PartitionCounts | undefined> {
   const { mapRuns = [] } = await target.sfn.send(new ListMapRunsCommand({ executionArn }));
-  const latest = mapRuns.reduce<(typeof mapRuns)[number] | undefined>((newest, run) => (!newest || (run.startDate?.getTime() ?? 0) > (newest.startDate?.getTime() ?? 0) ? run : newest), undefined);
+  const latest = mapRuns.reduce<(typeof mapRuns)[number] | undefined>(
+    (newest, run) => (!newest || (run.startDate?.getTime() ?? 0) > (newest.startDate?.getTime() ?? 0) ? run : newest),
+    undefined,
+  );
   if (!latest?.mapRunArn) return undefined;
   const { itemCounts } = await target.sfn.send(new DescribeMapRunCommand({ mapRunArn: latest.mapRunArn }));
   if (!itemCounts) return undefined;
@@ -150,13 +157,26 @@ const RECENT_EVENTS = 50;
 
 /** The latest progress read: its state's output carries read-progress's result at READ_PROGRESS_RESULT_PATH ($.status), so at `status.progress`. */
 async function readLatestProgress(target: Target, executionArn: string): Promise<BroadcastProgress | undefined> {
-  const { events = [] } = await target.sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: RECENT_EVENTS }));
-  const exited = events.find((event) => event.type === 'TaskStateExited' && event.stateExitedEventDetails?.name === READ_PROGRESS_STATE);
-  return parseJson<{ status?: { progress?: BroadcastProgress } }>(exited?.stateExitedEventDetails?.output)?.status?.progress;
+  const { events = [] } = await target.sfn.send(
+    new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: RECENT_EVENTS }),
+  );
+  const exited = events.find(
+    (event) => event.type === 'TaskStateExited' && event.stateExitedEventDetails?.name === READ_PROGRESS_STATE,
+  );
+  return parseJson<{ status?: { progress?: BroadcastProgress } }>(exited?.stateExitedEventDetails?.output)?.status
+    ?.progress;
 }
 
 function countersOfProgress({ enqueued, accounted, summary }: BroadcastProgress): DeliveryCounters {
-  return { enqueued, accounted, delivered: summary.delivered, gone: summary.gone, failed: summary.failed, failedBy: summary.failedBy, unanswered: summary.unanswered };
+  return {
+    enqueued,
+    accounted,
+    delivered: summary.delivered,
+    gone: summary.gone,
+    failed: summary.failed,
+    failedBy: summary.failedBy,
+    unanswered: summary.unanswered,
+  };
 }
 
 function countersOfSummary(summary: BroadcastSummary): DeliveryCounters {
@@ -177,11 +197,17 @@ function countersOfSummary(summary: BroadcastSummary): DeliveryCounters {
  * alone proves nothing (anyone can start `X-replay-1` by hand): a replay is an execution so named
  * whose input asks to replay this broadcast (`{"broadcastId": id, ...}`), as the CLI starts them.
  */
-async function readReplays(target: Target, id: string, since: Date | undefined): Promise<{ replays: ReplayInfo[]; highestReplayName: number }> {
+async function readReplays(
+  target: Target,
+  id: string,
+  since: Date | undefined,
+): Promise<{ replays: ReplayInfo[]; highestReplayName: number }> {
   const found: ExecutionListItem[] = [];
   let nextToken: string | undefined;
   do {
-    const page = await target.sfn.send(new ListExecutionsCommand({ stateMachineArn: target.stateMachineArn, maxResults: 100, nextToken }));
+    const page = await target.sfn.send(
+      new ListExecutionsCommand({ stateMachineArn: target.stateMachineArn, maxResults: 100, nextToken }),
+    );
     const executions = page.executions ?? [];
     found.push(...executions.filter((execution) => execution.name && replayNumber(id, execution.name) !== undefined));
     const oldest = executions.at(-1)?.startDate;
@@ -189,13 +215,22 @@ async function readReplays(target: Target, id: string, since: Date | undefined):
   } while (nextToken);
   found.sort((a, b) => replayNumber(id, a.name!)! - replayNumber(id, b.name!)!);
   const described = await Promise.all(
-    found.map(async (execution) => ({ execution, described: await target.sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn })) })),
+    found.map(async (execution) => ({
+      execution,
+      described: await target.sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn })),
+    })),
   );
   const replays = described
     .filter(({ described }) => parseJson<Record<string, unknown>>(described.input)?.broadcastId === id)
     .map(({ execution, described }): ReplayInfo => {
-      const info: ReplayInfo = { id: execution.name!, status: execution.status ?? 'UNKNOWN', startDate: execution.startDate?.toISOString() };
-      return execution.status === 'SUCCEEDED' ? { ...info, failedPartitions: parseJson<BroadcastSummary>(described.output)?.failedPartitions } : info;
+      const info: ReplayInfo = {
+        id: execution.name!,
+        status: execution.status ?? 'UNKNOWN',
+        startDate: execution.startDate?.toISOString(),
+      };
+      return execution.status === 'SUCCEEDED'
+        ? { ...info, failedPartitions: parseJson<BroadcastSummary>(described.output)?.failedPartitions }
+        : info;
     });
   // Names taken by executions that are not replays still cannot be used for the next replay.
   return { replays, highestReplayName: Math.max(0, ...found.map((execution) => replayNumber(id, execution.name!)!)) };
@@ -215,7 +250,13 @@ export async function listRecentExecutions(target: Target, limit: number): Promi
   const listed: ExecutionListItem[] = [];
   let nextToken: string | undefined;
   do {
-    const page = await target.sfn.send(new ListExecutionsCommand({ stateMachineArn: target.stateMachineArn, maxResults: Math.min(limit - listed.length, 1000), nextToken }));
+    const page = await target.sfn.send(
+      new ListExecutionsCommand({
+        stateMachineArn: target.stateMachineArn,
+        maxResults: Math.min(limit - listed.length, 1000),
+        nextToken,
+      }),
+    );
     listed.push(...(page.executions ?? []));
     nextToken = page.nextToken;
   } while (nextToken && listed.length < limit);

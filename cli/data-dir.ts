@@ -28,7 +28,9 @@ export async function checkDataDir(dir: string): Promise<void> {
     await rm(probe, { force: true });
   } catch (error) {
     const { code, message } = error as NodeJS.ErrnoException;
-    throw new CliError(`--data ${dir} cannot hold the tables: ${(code && WHY[code]) ?? message} (${code ?? 'error'}); give a folder you can write to, or leave --data out to keep the tables in memory`);
+    throw new CliError(
+      `--data ${dir} cannot hold the tables: ${(code && WHY[code]) ?? message} (${code ?? 'error'}); give a folder you can write to, or leave --data out to keep the tables in memory`,
+    );
   }
 }
 
@@ -44,7 +46,8 @@ async function makeFolders(dir: string): Promise<void> {
       throw error;
     });
     if (found) {
-      if (!found.isDirectory()) throw Object.assign(new Error(`${current} is a file`), { code: current === dir ? 'EEXIST' : 'ENOTDIR' });
+      if (!found.isDirectory())
+        throw Object.assign(new Error(`${current} is a file`), { code: current === dir ? 'EEXIST' : 'ENOTDIR' });
       break;
     }
     missing.unshift(current);

@@ -14,8 +14,19 @@ export const EXIT = { error: 1, broadcastIncomplete: 2 } as const;
 
 type ErrorLike = Error & { code?: string; address?: string; port?: number; Code?: string };
 
-const THROTTLED = new Set(['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'TooManyRequests', 'RequestLimitExceeded']);
-const CREDENTIALS_REJECTED = new Set(['UnrecognizedClientException', 'InvalidClientTokenId', 'InvalidSignatureException', 'IncompleteSignature']);
+const THROTTLED = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'TooManyRequests',
+  'RequestLimitExceeded',
+]);
+const CREDENTIALS_REJECTED = new Set([
+  'UnrecognizedClientException',
+  'InvalidClientTokenId',
+  'InvalidSignatureException',
+  'IncompleteSignature',
+]);
 const SESSION_EXPIRED = new Set(['ExpiredToken', 'ExpiredTokenException', 'TokenRefreshRequired']);
 
 /** The execution name in an SDK message like "Execution Does Not Exist: 'arn:…:execution:<machine>:<name>'". */
@@ -33,7 +44,9 @@ export function explainError(error: unknown): unknown {
 
   if (name === 'ExecutionDoesNotExist') {
     const id = executionNameIn(message);
-    return new CliError(`no broadcast or sweep ${id ? `with id "${id}" ` : ''}on this target; \`swarmcast list\` shows the recent ones`);
+    return new CliError(
+      `no broadcast or sweep ${id ? `with id "${id}" ` : ''}on this target; \`swarmcast list\` shows the recent ones`,
+    );
   }
   if (name === 'StateMachineDoesNotExist') {
     return new CliError(`${message}; check --state-machine-arn, or deploy the stack (npx cdk deploy)`);
@@ -45,29 +58,44 @@ export function explainError(error: unknown): unknown {
     );
   }
   if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
-    return new CliError('no AWS credentials found: set AWS_PROFILE (after `aws sso login`) or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY — or run `swarmcast local` to work without AWS');
+    return new CliError(
+      'no AWS credentials found: set AWS_PROFILE (after `aws sso login`) or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY — or run `swarmcast local` to work without AWS',
+    );
   }
   if (/Region is missing/i.test(message)) {
     return new CliError('no AWS Region set: export AWS_REGION=<region> (or set a region in your AWS profile)');
   }
-  if (SESSION_EXPIRED.has(name)) return new CliError('your AWS session has expired: log in again (e.g. `aws sso login`) and rerun the command');
-  if (CREDENTIALS_REJECTED.has(name)) return new CliError(`AWS rejected the credentials (${name}): check AWS_PROFILE or the access keys in use`);
+  if (SESSION_EXPIRED.has(name))
+    return new CliError('your AWS session has expired: log in again (e.g. `aws sso login`) and rerun the command');
+  if (CREDENTIALS_REJECTED.has(name))
+    return new CliError(`AWS rejected the credentials (${name}): check AWS_PROFILE or the access keys in use`);
   if (name === 'AccessDeniedException' || name === 'AccessDenied') {
-    return new CliError(`not allowed: ${message} — use credentials allowed to call Step Functions (states:*) and CloudFormation DescribeStacks`);
+    return new CliError(
+      `not allowed: ${message} — use credentials allowed to call Step Functions (states:*) and CloudFormation DescribeStacks`,
+    );
   }
   if (THROTTLED.has(name)) {
-    return new CliError(`AWS throttled the API calls (${name}) even after retries; wait a few seconds and rerun the command`);
+    return new CliError(
+      `AWS throttled the API calls (${name}) even after retries; wait a few seconds and rerun the command`,
+    );
   }
   if (name === 'ExecutionAlreadyExists') {
     const id = executionNameIn(message);
-    return new CliError(`an execution named ${id ? `"${id}" ` : ''}already exists (names are unique per state machine): give send another --id, or start the next sweep a second later`);
+    return new CliError(
+      `an execution named ${id ? `"${id}" ` : ''}already exists (names are unique per state machine): give send another --id, or start the next sweep a second later`,
+    );
   }
   if (name === 'ExecutionNotRedrivable') return new CliError(`cannot redrive: ${message}`);
   if (name === 'InvalidExecutionInput' || name === 'InvalidName' || name === 'InvalidArn') return new CliError(message);
   if (code === 'ECONNREFUSED' || code === 'ECONNRESET') {
-    const where = (error as ErrorLike).address ? `${(error as ErrorLike).address}:${(error as ErrorLike).port}` : 'the Step Functions API';
-    return new CliError(`cannot reach ${where} (${code}): is \`swarmcast local\` still running? Otherwise check --endpoint`);
+    const where = (error as ErrorLike).address
+      ? `${(error as ErrorLike).address}:${(error as ErrorLike).port}`
+      : 'the Step Functions API';
+    return new CliError(
+      `cannot reach ${where} (${code}): is \`swarmcast local\` still running? Otherwise check --endpoint`,
+    );
   }
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new CliError(`cannot resolve the AWS endpoint (${code}): check your network and AWS_REGION`);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return new CliError(`cannot resolve the AWS endpoint (${code}): check your network and AWS_REGION`);
   return error;
 }

@@ -26,14 +26,26 @@ export interface StartedExecution {
 export type ReplayOutcome = StartedExecution | { action: 'nothing'; reason: string };
 
 /** `input` as readBroadcastInput checked it; `id` already checked, or a new one. */
-export async function startBroadcast(target: Target, input: { message: unknown }, id = newBroadcastId()): Promise<StartedExecution> {
-  const { executionArn } = await target.sfn.send(new StartExecutionCommand({ stateMachineArn: target.stateMachineArn, name: id, input: JSON.stringify(input) }));
+export async function startBroadcast(
+  target: Target,
+  input: { message: unknown },
+  id = newBroadcastId(),
+): Promise<StartedExecution> {
+  const { executionArn } = await target.sfn.send(
+    new StartExecutionCommand({ stateMachineArn: target.stateMachineArn, name: id, input: JSON.stringify(input) }),
+  );
   return { action: 'start', id, executionArn: executionArn!, headline: `started broadcast ${id}` };
 }
 
 export async function startSweep(target: Target): Promise<StartedExecution> {
   const id = newSweepId();
-  const { executionArn } = await target.sfn.send(new StartExecutionCommand({ stateMachineArn: target.stateMachineArn, name: id, input: JSON.stringify({ kind: 'sweep' }) }));
+  const { executionArn } = await target.sfn.send(
+    new StartExecutionCommand({
+      stateMachineArn: target.stateMachineArn,
+      name: id,
+      input: JSON.stringify({ kind: 'sweep' }),
+    }),
+  );
   return { action: 'start', id, executionArn: executionArn!, headline: `started sweep ${id}` };
 }
 
@@ -57,7 +69,13 @@ export async function startReplay(target: Target, id: string): Promise<ReplayOut
       minRedriveCount: latest.redriveCount + 1,
     };
   }
-  const { executionArn } = await target.sfn.send(new StartExecutionCommand({ stateMachineArn: target.stateMachineArn, name: plan.id, input: JSON.stringify(plan.input) }));
+  const { executionArn } = await target.sfn.send(
+    new StartExecutionCommand({
+      stateMachineArn: target.stateMachineArn,
+      name: plan.id,
+      input: JSON.stringify(plan.input),
+    }),
+  );
   return {
     action: 'start',
     id: plan.id,

@@ -24,14 +24,22 @@ export type Outcome = 'running' | 'complete' | 'incomplete' | 'failed';
 export function outcomeOf(status: Pick<BroadcastStatus, 'status' | 'summary'>): Outcome {
   if (isRunning(status.status)) return 'running';
   if (status.status !== 'SUCCEEDED') return 'failed';
-  return (status.summary?.failedPartitions.length ?? 0) > 0 || (status.summary?.failed ?? 0) > 0 ? 'incomplete' : 'complete';
+  return (status.summary?.failedPartitions.length ?? 0) > 0 || (status.summary?.failed ?? 0) > 0
+    ? 'incomplete'
+    : 'complete';
 }
 
 /** One line of progress, for logs. */
 export function progressLine({ id, status, partitions, delivery }: BroadcastStatus): string {
   const parts = [`${id} ${status}`];
-  if (partitions) parts.push(`partitions ${partitions.succeeded + partitions.failed}/${partitions.total} done${partitions.failed ? ` (${partitions.failed} failed)` : ''}`);
-  if (delivery) parts.push(`delivery ${delivery.accounted}/${delivery.enqueued} (delivered ${delivery.delivered}, gone ${delivery.gone}, failed ${delivery.failed})`);
+  if (partitions)
+    parts.push(
+      `partitions ${partitions.succeeded + partitions.failed}/${partitions.total} done${partitions.failed ? ` (${partitions.failed} failed)` : ''}`,
+    );
+  if (delivery)
+    parts.push(
+      `delivery ${delivery.accounted}/${delivery.enqueued} (delivered ${delivery.delivered}, gone ${delivery.gone}, failed ${delivery.failed})`,
+    );
   return parts.join(' · ');
 }
 
@@ -39,39 +47,69 @@ export function renderStatus(s: BroadcastStatus): string {
   const rows: [string, string][] = [];
   if (s.startDate) {
     const end = s.stopDate ? Date.parse(s.stopDate) : Date.now();
-    rows.push(['started', `${formatTime(s.startDate)}, ${s.stopDate ? 'ran' : 'running for'} ${formatDuration(end - Date.parse(s.startDate))}`]);
+    rows.push([
+      'started',
+      `${formatTime(s.startDate)}, ${s.stopDate ? 'ran' : 'running for'} ${formatDuration(end - Date.parse(s.startDate))}`,
+    ]);
   }
   if (s.partitions) {
     const p = s.partitions;
-    rows.push(['partitions', `${formatCount(p.succeeded)} of ${formatCount(p.total)} succeeded, ${formatCount(p.failed)} failed, ${formatCount(p.running)} running, ${formatCount(p.pending)} pending`]);
+    rows.push([
+      'partitions',
+      `${formatCount(p.succeeded)} of ${formatCount(p.total)} succeeded, ${formatCount(p.failed)} failed, ${formatCount(p.running)} running, ${formatCount(p.pending)} pending`,
+    ]);
   }
-  if (s.summary?.failedPartitions.length) rows.push(['not reached', `partition${s.summary.failedPartitions.length === 1 ? '' : 's'} ${s.summary.failedPartitions.join(', ')}`]);
+  if (s.summary?.failedPartitions.length)
+    rows.push([
+      'not reached',
+      `partition${s.summary.failedPartitions.length === 1 ? '' : 's'} ${s.summary.failedPartitions.join(', ')}`,
+    ]);
   if (s.delivery) {
     const d = s.delivery;
     rows.push(
       s.kind === 'sweep'
-        ? ['connections', `${formatCount(d.enqueued)} checked: ${formatCount(d.delivered)} live, ${formatCount(d.gone)} gone (removed), ${formatCount(d.failed)} failed`]
-        : ['connections', `${formatCount(d.enqueued)} enqueued: ${formatCount(d.delivered)} delivered, ${formatCount(d.gone)} gone, ${formatCount(d.failed)} failed`],
+        ? [
+            'connections',
+            `${formatCount(d.enqueued)} checked: ${formatCount(d.delivered)} live, ${formatCount(d.gone)} gone (removed), ${formatCount(d.failed)} failed`,
+          ]
+        : [
+            'connections',
+            `${formatCount(d.enqueued)} enqueued: ${formatCount(d.delivered)} delivered, ${formatCount(d.gone)} gone, ${formatCount(d.failed)} failed`,
+          ],
     );
-    if (d.failed > 0 && d.failedBy && failureReasonsText(d.failedBy)) rows.push(['failed', failureReasonsText(d.failedBy)]);
-    if (d.unanswered) rows.push(['unanswered', `${plural(d.unanswered, 'post')} got no answer and went out again: up to that many sockets may have the message twice`]);
+    if (d.failed > 0 && d.failedBy && failureReasonsText(d.failedBy))
+      rows.push(['failed', failureReasonsText(d.failedBy)]);
+    if (d.unanswered)
+      rows.push([
+        'unanswered',
+        `${plural(d.unanswered, 'post')} got no answer and went out again: up to that many sockets may have the message twice`,
+      ]);
   } else if (isRunning(s.status)) {
     rows.push(['connections', 'no progress read yet (the fan-out is under way)']);
   }
   if (s.summary) rows.push(['delivery time', formatDuration(s.summary.durationMs)]);
   if (s.redriveCount > 0) rows.push(['redriven', plural(s.redriveCount, 'time')]);
   if (s.error) rows.push(['error', `${s.error}${s.cause ? `: ${oneLine(s.cause)}` : ''}`]);
-  for (const replay of s.replays) rows.push(['replay', `${replay.id} ${replay.status}${replay.failedPartitions ? `, ${reachedText(replay.failedPartitions)}` : ''}`]);
+  for (const replay of s.replays)
+    rows.push([
+      'replay',
+      `${replay.id} ${replay.status}${replay.failedPartitions ? `, ${reachedText(replay.failedPartitions)}` : ''}`,
+    ]);
   rows.push(['execution', s.executionArn]);
   const next = nextStep(s);
   if (next) rows.push(['next', next]);
   const width = Math.max(...rows.map(([label]) => label.length));
   const removed = s.kind === 'sweep' && s.summary ? ` — removed ${plural(s.summary.gone, 'gone connection')}` : '';
-  return [`${KIND_LABEL[s.kind]} ${s.id}: ${s.status}${removed}`, ...rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`)].join('\n');
+  return [
+    `${KIND_LABEL[s.kind]} ${s.id}: ${s.status}${removed}`,
+    ...rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`),
+  ].join('\n');
 }
 
 function reachedText(failedPartitions: number[]): string {
-  return failedPartitions.length === 0 ? 'all partitions reached' : `${plural(failedPartitions.length, 'partition')} not reached`;
+  return failedPartitions.length === 0
+    ? 'all partitions reached'
+    : `${plural(failedPartitions.length, 'partition')} not reached`;
 }
 
 /** What the operator can do next; the latest replay, if any, decides for the broadcast. */
@@ -90,20 +128,27 @@ function nextStep(s: BroadcastStatus): string | undefined {
     case 'incomplete':
       return `swarmcast replay ${s.broadcastId} sends to ${missedText(s.summary!.failedPartitions.length, s.summary!.failed)}, once the cause is fixed`;
     case 'failed':
-      if (s.error === 'DeliveryIncomplete') return `swarmcast replay ${s.broadcastId} sends to ${missedText(0, s.delivery?.failed ?? 0)} (never to a socket that has the message), once the cause is fixed`;
+      if (s.error === 'DeliveryIncomplete')
+        return `swarmcast replay ${s.broadcastId} sends to ${missedText(0, s.delivery?.failed ?? 0)} (never to a socket that has the message), once the cause is fixed`;
       if (s.error === 'DeliveryTimeout') {
         const failed = s.delivery?.failed ?? 0;
-        const lost = "the counts still missing a grace past the deadline are lost (look for delivery tasks on the shard queues' dead-letter queues) and never replayed";
+        const lost =
+          "the counts still missing a grace past the deadline are lost (look for delivery tasks on the shard queues' dead-letter queues) and never replayed";
         return failed > 0 ? `swarmcast replay ${s.broadcastId} sends to ${missedText(0, failed)}; ${lost}` : lost;
       }
-      if (s.partitions) return `once the cause is fixed, swarmcast replay ${s.broadcastId} re-runs the failed partitions (the ones already enqueued are not sent again)`;
-      if (s.kind === 'replay') return `it failed before visiting any partition: once the cause is fixed, swarmcast replay ${s.broadcastId} asks again`;
+      if (s.partitions)
+        return `once the cause is fixed, swarmcast replay ${s.broadcastId} re-runs the failed partitions (the ones already enqueued are not sent again)`;
+      if (s.kind === 'replay')
+        return `it failed before visiting any partition: once the cause is fixed, swarmcast replay ${s.broadcastId} asks again`;
       return 'it failed before visiting any partition, so nothing was sent: fix the cause and send again';
   }
 }
 
 function missedText(partitions: number, sockets: number): string {
-  const parts = [partitions > 0 && `the ${plural(partitions, 'partition')} not reached`, sockets > 0 && `the ${plural(sockets, 'failed socket')}`].filter(Boolean);
+  const parts = [
+    partitions > 0 && `the ${plural(partitions, 'partition')} not reached`,
+    sockets > 0 && `the ${plural(sockets, 'failed socket')}`,
+  ].filter(Boolean);
   return parts.length > 0 ? parts.join(' and ') : 'the failed sockets';
 }
 
@@ -118,11 +163,21 @@ export function renderList(executions: ListedExecution[]): string {
     e.status,
     e.startDate ? formatTime(e.startDate) : '',
     ...(e.summary
-      ? [e.summary.connections, e.summary.delivered, e.summary.gone, e.summary.failed, e.summary.failedPartitions.length].map(formatCount)
+      ? [
+          e.summary.connections,
+          e.summary.delivered,
+          e.summary.gone,
+          e.summary.failed,
+          e.summary.failedPartitions.length,
+        ].map(formatCount)
       : ['', '', '', '', '']),
   ]);
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i].length)));
   const numeric = (i: number) => i >= 4;
-  const line = (cells: string[]) => cells.map((cell, i) => (numeric(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (numeric(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }

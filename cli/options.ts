@@ -14,11 +14,11 @@ import {
 export function parsePositiveInteger(name: string, max: number) {
   return (value: string): number => {
     const n = /^\d+$/.test(value) ? Number(value) : NaN;
-    if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`${name} must be a whole number from 1 to ${max.toLocaleString('en-US')}.`);
+    if (!Number.isInteger(n) || n < 1 || n > max)
+      throw new InvalidArgumentError(`${name} must be a whole number from 1 to ${max.toLocaleString('en-US')}.`);
     return n;
   };
 }
-
 
 /** A commander argument parser for a throttle setting ("RATE[/BURST]", "N" or "off"), with the parser's one-line error. */
 export function parseThrottleOption(name: string, parse: (text: string, name: string) => Throttle) {
@@ -35,10 +35,16 @@ export function parseThrottleOption(name: string, parse: (text: string, name: st
 /** The --quota and --connect-rate options of every command that starts the local stack. */
 export function throttleOptions(): Option[] {
   return [
-    new Option('--quota <rate[/burst]>', "API Gateway's account throttle on @connections calls and handshakes, shared by all gateway workers (burst defaults to half the rate), or \"off\"")
+    new Option(
+      '--quota <rate[/burst]>',
+      'API Gateway\'s account throttle on @connections calls and handshakes, shared by all gateway workers (burst defaults to half the rate), or "off"',
+    )
       .default(DEFAULT_QUOTA, formatThrottle(DEFAULT_QUOTA))
       .argParser(parseThrottleOption('--quota', parseQuota)),
-    new Option('--connect-rate <n>', 'new WebSocket connections per second; over it the handshake answers 429 (or "off")')
+    new Option(
+      '--connect-rate <n>',
+      'new WebSocket connections per second; over it the handshake answers 429 (or "off")',
+    )
       .default(DEFAULT_CONNECT_RATE, String(DEFAULT_CONNECT_RATE.ratePerSecond))
       .argParser(parseThrottleOption('--connect-rate', parseConnectRate)),
   ];

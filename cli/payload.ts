@@ -30,7 +30,9 @@ const ANY_PARTITION_COUNT = Number.MAX_SAFE_INTEGER;
 export async function readBroadcastInput(options: PayloadOptions): Promise<{ message: unknown }> {
   const given = (['message', 'messageJson', 'file'] as const).filter((source) => options[source] !== undefined);
   if (given.length !== 1) {
-    throw new CliError(`give the message with exactly one of --message TEXT, --message-json JSON or --file PATH${given.length > 1 ? ` (got ${given.map((s) => FLAGS[s]).join(' and ')})` : ''}`);
+    throw new CliError(
+      `give the message with exactly one of --message TEXT, --message-json JSON or --file PATH${given.length > 1 ? ` (got ${given.map((s) => FLAGS[s]).join(' and ')})` : ''}`,
+    );
   }
   const message = await readMessage(options);
   if (message === '' || message === null) {
@@ -65,7 +67,9 @@ function utf8Text(bytes: Buffer, file: string): string {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     const offset = firstInvalidUtf8Offset(bytes);
-    throw new CliError(`--file ${file} is not UTF-8 text (from byte offset ${offset}); a WebSocket text message must be UTF-8: convert the file first, e.g. iconv -f latin1 -t utf-8`);
+    throw new CliError(
+      `--file ${file} is not UTF-8 text (from byte offset ${offset}); a WebSocket text message must be UTF-8: convert the file first, e.g. iconv -f latin1 -t utf-8`,
+    );
   }
 }
 

@@ -65,14 +65,29 @@ const GUESS = 'assumption, not measured';
 /** Every number of the model that is not in the configuration or in aws-limits.ts. */
 export const PLAN_ASSUMPTIONS = {
   aws: {
-    postCpuMs: { value: 0.1, source: 'bench/post-throughput.ts: aws4 signing + undici pool, ~9,500 posts/s per core, ~0.1 ms of CPU per call' },
-    postRoundTripMs: { value: 20, source: 'infra/config.ts: a PostToConnection round trip within a Region takes ~10–30 ms' },
+    postCpuMs: {
+      value: 0.1,
+      source: 'bench/post-throughput.ts: aws4 signing + undici pool, ~9,500 posts/s per core, ~0.1 ms of CPU per call',
+    },
+    postRoundTripMs: {
+      value: 20,
+      source: 'infra/config.ts: a PostToConnection round trip within a Region takes ~10–30 ms',
+    },
     taskStartMs: { value: 500, source: `${GUESS}: Lambda invoke from Step Functions with a Node.js cold start` },
     mapStartMs: { value: 1_000, source: `${GUESS}: a Distributed Map run starting its first child executions` },
     queryPageMs: { value: 10, source: `${GUESS}: DynamoDB's single-digit-millisecond latency plus the network` },
-    queryItemsPerSecondPerStream: { value: 250_000, source: `${GUESS}: a 1 MB page of ~55-byte index items in ~100 ms` },
-    queryItemsPerSecondTotal: { value: Number.POSITIVE_INFINITY, source: 'each partition is its own index key; AWS spreads them' },
-    dynamoDbRequestsPerSecondTotal: { value: Number.POSITIVE_INFINITY, source: 'on-demand tables scale per partition key' },
+    queryItemsPerSecondPerStream: {
+      value: 250_000,
+      source: `${GUESS}: a 1 MB page of ~55-byte index items in ~100 ms`,
+    },
+    queryItemsPerSecondTotal: {
+      value: Number.POSITIVE_INFINITY,
+      source: 'each partition is its own index key; AWS spreads them',
+    },
+    dynamoDbRequestsPerSecondTotal: {
+      value: Number.POSITIVE_INFINITY,
+      source: 'on-demand tables scale per partition key',
+    },
     sqsSendBatchMs: { value: 20, source: `${GUESS}: one SendMessageBatch round trip in the Region` },
     consumerPickupMs: { value: 500, source: `${GUESS}: the event source's long poll plus a consumer cold start` },
     consumerCores: { value: Number.POSITIVE_INFINITY, source: 'each consumer instance has its own vCPU (1,769 MB)' },
@@ -89,9 +104,15 @@ export const PLAN_ASSUMPTIONS = {
     taskStartMs: { value: 50, source: `${GUESS}: an in-process handler call` },
     mapStartMs: { value: 100, source: `${GUESS}: the local runner starting its children` },
     queryPageMs: { value: 5, source: `${GUESS}: a dynalite Query round trip on loopback` },
-    queryItemsPerSecondPerStream: { value: 35_000, source: 'measured on this machine: dynalite as a child server (local/dynamodb/) Queries ~35k items/s' },
+    queryItemsPerSecondPerStream: {
+      value: 35_000,
+      source: 'measured on this machine: dynalite as a child server (local/dynamodb/) Queries ~35k items/s',
+    },
     queryItemsPerSecondTotal: { value: 35_000, source: 'one dynalite process (local/dynamodb/) serves every Query' },
-    dynamoDbRequestsPerSecondTotal: { value: 1_500, source: 'README.md Benchmarks: dynalite answers ~1,300–1,800 requests/s' },
+    dynamoDbRequestsPerSecondTotal: {
+      value: 1_500,
+      source: 'README.md Benchmarks: dynalite answers ~1,300–1,800 requests/s',
+    },
     sqsSendBatchMs: { value: 2, source: 'measured on this machine: local-aws-sqs (local/sqs/) sends ~12k messages/s' },
     consumerPickupMs: { value: 100, source: `${GUESS}: the local poller's short wait` },
     consumerCores: { value: 2, source: 'this machine has 2 cores, shared with the other local services' },
@@ -111,11 +132,18 @@ export const SIZE_ASSUMPTIONS = {
   /** Billed duration of one $connect or $disconnect (one PutItem or DeleteItem). */
   routeMs: { value: 50, source: `${GUESS}: one DynamoDB write; infra/config.ts sizes the route reservation on ~50 ms` },
   /** An API Gateway connection id, e.g. "L0SM9cOFvHcCIhw=". */
-  connectionIdBytes: { value: 16, source: 'https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-mapping-template-reference.html ($context.connectionId)' },
+  connectionIdBytes: {
+    value: 16,
+    source:
+      'https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-mapping-template-reference.html ($context.connectionId)',
+  },
   /** JSON around the ids of one delivery task. */
   deliveryTaskEnvelopeBytes: { value: 100, source: 'functions/commons/delivery-tasks.ts' },
   /** One count item of a broadcast (an enqueued group of 64 partitions, or a delivered-count shard) is under 1 KB: one write unit. */
-  countItemBytes: { value: 1_024, source: 'functions/commons/broadcasts.ts (ENQUEUED_GROUP_SIZE: "stay far under 1 KB")' },
+  countItemBytes: {
+    value: 1_024,
+    source: 'functions/commons/broadcasts.ts (ENQUEUED_GROUP_SIZE: "stay far under 1 KB")',
+  },
   /** Step Functions state transitions of one map child (its QueryPartitions task). */
   transitionsPerChild: { value: 1, source: 'statemachines/broadcast.asl.json' },
 } as const satisfies Record<string, Assumption>;
@@ -129,11 +157,16 @@ const numberBytes = (n: number): number => Math.ceil(String(Math.abs(Math.trunc(
  */
 function connectionRowBytes(schema: TableSchema): number {
   const keys = new Map<string, KeyAttribute['type']>();
-  for (const key of [schema.partitionKey, schema.sortKey, ...schema.globalSecondaryIndexes.flatMap((index) => [index.partitionKey, index.sortKey])]) {
+  for (const key of [
+    schema.partitionKey,
+    schema.sortKey,
+    ...schema.globalSecondaryIndexes.flatMap((index) => [index.partitionKey, index.sortKey]),
+  ]) {
     if (key) keys.set(key.name, key.type);
   }
   let bytes = 0;
-  for (const [name, type] of keys) bytes += name.length + (type === 'S' ? SIZE_ASSUMPTIONS.connectionIdBytes.value : numberBytes(9_999));
+  for (const [name, type] of keys)
+    bytes += name.length + (type === 'S' ? SIZE_ASSUMPTIONS.connectionIdBytes.value : numberBytes(9_999));
   if (schema.timeToLiveAttribute) bytes += schema.timeToLiveAttribute.length + numberBytes(2_000_000_000);
   return bytes;
 }
@@ -152,7 +185,8 @@ export const CODE_FACTS = {
   /** One connection row, as the connections table's schema (tables.ts) names its attributes. */
   connectionRowBytes: connectionRowBytes(connectionsTable),
   /** Key attributes of a broadcast item, beside its payload: the broadcast id (~40 characters) and the item name. */
-  broadcastItemKeyBytes: broadcastsTable.partitionKey.name.length + 40 + broadcastsTable.sortKey.name.length + 'message'.length,
+  broadcastItemKeyBytes:
+    broadcastsTable.partitionKey.name.length + 40 + broadcastsTable.sortKey.name.length + 'message'.length,
   /** What each $connect and $disconnect writes (connections.ts, after the Partitions table goes): one PutItem, one DeleteItem. */
   connectWrites: 1,
   disconnectWrites: 1,
@@ -231,7 +265,11 @@ export interface StandingCost {
   keepAlivesPerSecond: number;
   /** Planned reconnects per second (each a $connect and a $disconnect) when sockets live the client's mean lifetime. */
   reconnectsPerSecond: number;
-  perHour: { total: number; items: CostItem[]; byPart: { connectionMinutes: number; keepAlive: number; reconnect: number } };
+  perHour: {
+    total: number;
+    items: CostItem[];
+    byPart: { connectionMinutes: number; keepAlive: number; reconnect: number };
+  };
 }
 
 const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
@@ -258,7 +296,10 @@ export function planBroadcast(input: PlanInput, budgetPerSecond = budgetFor(inpu
   const childrenAtOnce = Math.min(children, config.mapMaxConcurrency);
   const waves = ceilDiv(children, childrenAtOnce);
   const streams = childrenAtOnce * Math.min(config.queryConcurrency, config.partitionsPerChild);
-  const itemsPerSecondPerStream = Math.min(assumed.queryItemsPerSecondPerStream.value, assumed.queryItemsPerSecondTotal.value / streams);
+  const itemsPerSecondPerStream = Math.min(
+    assumed.queryItemsPerSecondPerStream.value,
+    assumed.queryItemsPerSecondTotal.value / streams,
+  );
   const pagesPerPartition = Math.max(1, ceilDiv(rowsPerPartition * CODE_FACTS.connectionRowBytes, 1024 * 1024));
   const pageMs = Math.max(assumed.queryPageMs.value, (streams / assumed.dynamoDbRequestsPerSecondTotal.value) * 1000);
   const queryMsPerPartition = pagesPerPartition * pageMs + (rowsPerPartition / itemsPerSecondPerStream) * 1000;
@@ -266,7 +307,9 @@ export function planBroadcast(input: PlanInput, budgetPerSecond = budgetFor(inpu
   const tasksPerPartition = Math.max(1, ceilDiv(rowsPerPartition, config.connectionIdsPerMessage));
   const deliveryTasks = tasksPerPartition * config.partitions;
   // Sends go to every shard at once, batch after batch within one shard.
-  const sendMsPerChild = ceilDiv(ceilDiv(tasksPerPartition * config.partitionsPerChild, config.shards), AWS_LIMITS.sqsBatchEntries.value) * assumed.sqsSendBatchMs.value;
+  const sendMsPerChild =
+    ceilDiv(ceilDiv(tasksPerPartition * config.partitionsPerChild, config.shards), AWS_LIMITS.sqsBatchEntries.value) *
+    assumed.sqsSendBatchMs.value;
   const childMs = assumed.taskStartMs.value + queryMsPerChild + sendMsPerChild;
   const mapStartedMs = assumed.taskStartMs.value + assumed.mapStartMs.value;
   const firstEnqueueMs = mapStartedMs + childMs;
@@ -277,10 +320,14 @@ export function planBroadcast(input: PlanInput, budgetPerSecond = budgetFor(inpu
   // Delivery: at the least of the quota, the budget, the consumers and the fan-out's supply.
   const perInstancePerSecond = Math.min(
     (config.postConcurrency / (assumed.postCpuMs.value + assumed.postRoundTripMs.value)) * 1000,
-    ((SIZE_ASSUMPTIONS.postMessageMemoryMb.value / AWS_LIMITS.lambdaMemoryMbPerVcpu.value) / assumed.postCpuMs.value) * 1000,
+    (SIZE_ASSUMPTIONS.postMessageMemoryMb.value / AWS_LIMITS.lambdaMemoryMbPerVcpu.value / assumed.postCpuMs.value) *
+      1000,
   );
   const maxConcurrency = config.shards * config.consumerMaxConcurrency;
-  const consumerCapacityPerSecond = Math.min(maxConcurrency * perInstancePerSecond, (assumed.consumerCores.value / assumed.postCpuMs.value) * 1000);
+  const consumerCapacityPerSecond = Math.min(
+    maxConcurrency * perInstancePerSecond,
+    (assumed.consumerCores.value / assumed.postCpuMs.value) * 1000,
+  );
   const attemptPerSecond = Math.min(budgetPerSecond, consumerCapacityPerSecond);
   const candidates = [
     { limitedBy: 'quota', rate: quota.ratePerSecond },
@@ -300,7 +347,10 @@ export function planBroadcast(input: PlanInput, budgetPerSecond = budgetFor(inpu
 
   // Calls: one post per socket; consumers trying faster than the quota earn a 429 per excess call
   // (no 429-adaptive slowing assumed: an upper bound).
-  const throttledCalls = attemptPerSecond > quota.ratePerSecond ? Math.round(((attemptPerSecond - quota.ratePerSecond) * Math.max(0, n - burstCalls)) / quota.ratePerSecond) : 0;
+  const throttledCalls =
+    attemptPerSecond > quota.ratePerSecond
+      ? Math.round(((attemptPerSecond - quota.ratePerSecond) * Math.max(0, n - burstCalls)) / quota.ratePerSecond)
+      : 0;
   const calls = n + throttledCalls;
 
   const neededConcurrency = Math.ceil(rate / perInstancePerSecond);
@@ -312,7 +362,18 @@ export function planBroadcast(input: PlanInput, budgetPerSecond = budgetFor(inpu
   const invocationSeconds = postsPerInvocation / (rate / heldConcurrency);
 
   const polls = Math.max(1, Math.ceil(Math.max(0, durationMs - fanOutMs) / 1000 / config.progressPollSeconds));
-  const items = costItems({ n, messageBytes, config, deliveryTasks, children, childMs, heldConcurrency, deliverySeconds, polls, rowsPerPartition });
+  const items = costItems({
+    n,
+    messageBytes,
+    config,
+    deliveryTasks,
+    children,
+    childMs,
+    heldConcurrency,
+    deliverySeconds,
+    polls,
+    rowsPerPartition,
+  });
   const byService = { 'API Gateway': 0, Lambda: 0, SQS: 0, DynamoDB: 0, 'Step Functions': 0 };
   for (const item of items) byService[item.service] += item.usd;
   const total = items.reduce((sum, item) => sum + item.usd, 0);
@@ -331,7 +392,9 @@ export function planBroadcast(input: PlanInput, budgetPerSecond = budgetFor(inpu
     );
   }
   if (budgetPerSecond > quota.ratePerSecond) {
-    warnings.push(`the delivery budget (${fmt(budgetPerSecond)}/s) is above the quota (${fmt(quota.ratePerSecond)}/s): ~${fmt(throttledCalls)} calls will be answered 429; set deliveryRatePerSecond below the quota`);
+    warnings.push(
+      `the delivery budget (${fmt(budgetPerSecond)}/s) is above the quota (${fmt(quota.ratePerSecond)}/s): ~${fmt(throttledCalls)} calls will be answered 429; set deliveryRatePerSecond below the quota`,
+    );
   }
   if (invocationSeconds > SIZE_ASSUMPTIONS.postMessageTimeoutSeconds.value) {
     warnings.push(
@@ -348,7 +411,19 @@ export function planBroadcast(input: PlanInput, budgetPerSecond = budgetFor(inpu
       ? undefined
       : durationMs <= input.deadlineSeconds * 1000
         ? { seconds: input.deadlineSeconds, met: true }
-        : { seconds: input.deadlineSeconds, met: false, advice: deadlineAdvice({ n, deadlineSeconds: input.deadlineSeconds, quota, budgetPerSecond, firstDeliveryMs, limitedBy, rate }) };
+        : {
+            seconds: input.deadlineSeconds,
+            met: false,
+            advice: deadlineAdvice({
+              n,
+              deadlineSeconds: input.deadlineSeconds,
+              quota,
+              budgetPerSecond,
+              firstDeliveryMs,
+              limitedBy,
+              rate,
+            }),
+          };
 
   return {
     connections: n,
@@ -388,7 +463,8 @@ function deadlineAdvice(p: {
 }): string {
   const head = `${fmt(p.n)} sockets cannot be reached in ${p.deadlineSeconds.toLocaleString('en-US')} s`;
   const deliverySeconds = p.deadlineSeconds - p.firstDeliveryMs / 1000;
-  if (deliverySeconds <= 0) return `${head}: the start-up alone takes ${(p.firstDeliveryMs / 1000).toFixed(1)} s before the first delivery`;
+  if (deliverySeconds <= 0)
+    return `${head}: the start-up alone takes ${(p.firstDeliveryMs / 1000).toFixed(1)} s before the first delivery`;
   if (p.limitedBy === 'consumers' || p.limitedBy === 'fan-out') {
     return `${head}: the ${p.limitedBy} deliver at most ${fmt(p.rate)}/s; raise ${p.limitedBy === 'consumers' ? 'shards, consumerMaxConcurrency or postConcurrency' : 'mapMaxConcurrency or queryConcurrency'} (--set)`;
   }
@@ -414,7 +490,14 @@ function costItems(p: {
 }): CostItem[] {
   const { n, config } = p;
   const price = AWS_PRICES_USD;
-  const item = (service: CostItem['service'], name: string, quantity: number, unit: string, unitPriceUsd: number, per: number): CostItem => ({
+  const item = (
+    service: CostItem['service'],
+    name: string,
+    quantity: number,
+    unit: string,
+    unitPriceUsd: number,
+    per: number,
+  ): CostItem => ({
     service,
     item: name,
     quantity,
@@ -432,16 +515,24 @@ function costItems(p: {
   const consumerInvocations = ceilDiv(p.deliveryTasks, config.consumerBatchSize);
   const consumerGbSeconds = p.heldConcurrency * p.deliverySeconds * gb(SIZE_ASSUMPTIONS.postMessageMemoryMb.value);
   const childGbSeconds = (p.children * p.childMs * gb(SIZE_ASSUMPTIONS.queryPartitionsMemoryMb.value)) / 1000;
-  const smallGbSeconds = ((SIZE_ASSUMPTIONS.prepareMs.value + p.polls * SIZE_ASSUMPTIONS.readProgressMs.value) * gb(SIZE_ASSUMPTIONS.smallFunctionMemoryMb.value)) / 1000;
+  const smallGbSeconds =
+    ((SIZE_ASSUMPTIONS.prepareMs.value + p.polls * SIZE_ASSUMPTIONS.readProgressMs.value) *
+      gb(SIZE_ASSUMPTIONS.smallFunctionMemoryMb.value)) /
+    1000;
   const invocations = consumerInvocations + p.children + 1 + p.polls;
 
   // SQS: tasks go out 10 to a SendMessageBatch and come in 10 to a batch; each 64 KB of a call's payload is one request.
-  const taskBytes = SIZE_ASSUMPTIONS.deliveryTaskEnvelopeBytes.value + Math.min(p.rowsPerPartition, config.connectionIdsPerMessage) * (SIZE_ASSUMPTIONS.connectionIdBytes.value + 3);
-  const chunksPer = (entries: number): number => Math.max(1, ceilDiv(entries * taskBytes, AWS_BILLING_UNITS.sqsRequestChunkBytes.value));
+  const taskBytes =
+    SIZE_ASSUMPTIONS.deliveryTaskEnvelopeBytes.value +
+    Math.min(p.rowsPerPartition, config.connectionIdsPerMessage) * (SIZE_ASSUMPTIONS.connectionIdBytes.value + 3);
+  const chunksPer = (entries: number): number =>
+    Math.max(1, ceilDiv(entries * taskBytes, AWS_BILLING_UNITS.sqsRequestChunkBytes.value));
   const sendBatches = ceilDiv(p.deliveryTasks, AWS_LIMITS.sqsBatchEntries.value);
   // The event source receives up to 10 messages per ReceiveMessage and deletes them in one DeleteMessageBatch.
   const receives = consumerInvocations * ceilDiv(config.consumerBatchSize, AWS_LIMITS.sqsBatchEntries.value);
-  const sqsRequests = sendBatches * chunksPer(AWS_LIMITS.sqsBatchEntries.value) + receives * (chunksPer(Math.min(config.consumerBatchSize, AWS_LIMITS.sqsBatchEntries.value)) + 1);
+  const sqsRequests =
+    sendBatches * chunksPer(AWS_LIMITS.sqsBatchEntries.value) +
+    receives * (chunksPer(Math.min(config.consumerBatchSize, AWS_LIMITS.sqsBatchEntries.value)) + 1);
 
   // DynamoDB, what each function writes and reads (broadcasts.ts, partition-fan-out.ts, delivery.ts, rate-budget.ts):
   // Prepare puts the message item and the plan item; each map child reads and then sets the
@@ -455,23 +546,57 @@ function costItems(p: {
   const messageItemBytes = CODE_FACTS.broadcastItemKeyBytes + p.messageBytes;
   const groupsReached = enqueuedGroupsReached(config.partitions, config.partitionsPerChild);
   const leaseWrites = Math.ceil((p.deliverySeconds * 1000) / CODE_FACTS.leaseMs);
-  const writeUnits = ceilDiv(messageItemBytes, writeUnit) + 1 + groupsReached + config.partitions + p.deliveryTasks + consumerInvocations + leaseWrites;
-  const queryUnits = config.partitions * Math.max(1, ceilDiv(p.rowsPerPartition * CODE_FACTS.connectionRowBytes, readUnit));
+  const writeUnits =
+    ceilDiv(messageItemBytes, writeUnit) +
+    1 +
+    groupsReached +
+    config.partitions +
+    p.deliveryTasks +
+    consumerInvocations +
+    leaseWrites;
+  const queryUnits =
+    config.partitions * Math.max(1, ceilDiv(p.rowsPerPartition * CODE_FACTS.connectionRowBytes, readUnit));
   const countItems = ceilDiv(config.partitions, CODE_FACTS.enqueuedGroupSize) + CODE_FACTS.deliveryCountShards;
   const progressUnits = 1 + ceilDiv(countItems * SIZE_ASSUMPTIONS.countItemBytes.value, readUnit);
-  const readUnits = queryUnits + groupsReached + consumerInvocations * config.consumerBatchSize + p.heldConcurrency * ceilDiv(messageItemBytes, readUnit) + p.polls * progressUnits;
+  const readUnits =
+    queryUnits +
+    groupsReached +
+    consumerInvocations * config.consumerBatchSize +
+    p.heldConcurrency * ceilDiv(messageItemBytes, readUnit) +
+    p.polls * progressUnits;
 
   // Step Functions: Prepare, FanOut, each child's task, three states per progress poll, Summary.
   const transitions = 2 + p.children * SIZE_ASSUMPTIONS.transitionsPerChild.value + 3 * p.polls + 1;
 
   return [
-    item('API Gateway', `messages, ${meteredPerPost} × 32 KB per post`, n * meteredPerPost, 'messages', price.apiGatewayMessagesPerMillion.value, 1e6),
-    item('Lambda', 'compute', consumerGbSeconds + childGbSeconds + smallGbSeconds, 'GB-s', price.lambdaArmGbSecond.value, 1),
+    item(
+      'API Gateway',
+      `messages, ${meteredPerPost} × 32 KB per post`,
+      n * meteredPerPost,
+      'messages',
+      price.apiGatewayMessagesPerMillion.value,
+      1e6,
+    ),
+    item(
+      'Lambda',
+      'compute',
+      consumerGbSeconds + childGbSeconds + smallGbSeconds,
+      'GB-s',
+      price.lambdaArmGbSecond.value,
+      1,
+    ),
     item('Lambda', 'requests', invocations, 'invocations', price.lambdaRequestsPerMillion.value, 1e6),
     item('SQS', 'requests, per 64 KB', sqsRequests, 'requests', price.sqsRequestsPerMillion.value, 1e6),
     item('DynamoDB', 'write units', writeUnits, 'WRU', price.dynamoDbWriteUnitsPerMillion.value, 1e6),
     item('DynamoDB', 'read units', readUnits, 'RRU', price.dynamoDbReadUnitsPerMillion.value, 1e6),
-    item('Step Functions', 'state transitions', transitions, 'transitions', price.stepFunctionsTransitionsPerThousand.value, 1e3),
+    item(
+      'Step Functions',
+      'state transitions',
+      transitions,
+      'transitions',
+      price.stepFunctionsTransitionsPerThousand.value,
+      1e3,
+    ),
   ];
 }
 
@@ -497,8 +622,16 @@ export function standingCost(n: number): StandingCost {
   const hour = 3_600_000;
   const keepAlives = (n * hour) / CODE_FACTS.meanKeepAliveIntervalMs;
   const reconnects = (n * hour) / CODE_FACTS.meanRecycleAfterMs;
-  const routeGbSeconds = (2 * reconnects * SIZE_ASSUMPTIONS.routeMs.value * (SIZE_ASSUMPTIONS.smallFunctionMemoryMb.value / 1024)) / 1000;
-  const cost = (service: CostItem['service'], name: string, quantity: number, unit: string, unitPriceUsd: number, per: number): CostItem => ({
+  const routeGbSeconds =
+    (2 * reconnects * SIZE_ASSUMPTIONS.routeMs.value * (SIZE_ASSUMPTIONS.smallFunctionMemoryMb.value / 1024)) / 1000;
+  const cost = (
+    service: CostItem['service'],
+    name: string,
+    quantity: number,
+    unit: string,
+    unitPriceUsd: number,
+    per: number,
+  ): CostItem => ({
     service,
     item: name,
     quantity,
@@ -507,12 +640,47 @@ export function standingCost(n: number): StandingCost {
     per,
     usd: (quantity * unitPriceUsd) / per,
   });
-  const connectionMinutes = cost('API Gateway', 'connection minutes', n * 60, 'minutes', price.apiGatewayConnectionMinutesPerMillion.value, 1e6);
-  const keepAlive = cost('API Gateway', 'keep-alive messages (ping route, no Lambda)', keepAlives, 'messages', price.apiGatewayMessagesPerMillion.value, 1e6);
+  const connectionMinutes = cost(
+    'API Gateway',
+    'connection minutes',
+    n * 60,
+    'minutes',
+    price.apiGatewayConnectionMinutesPerMillion.value,
+    1e6,
+  );
+  const keepAlive = cost(
+    'API Gateway',
+    'keep-alive messages (ping route, no Lambda)',
+    keepAlives,
+    'messages',
+    price.apiGatewayMessagesPerMillion.value,
+    1e6,
+  );
   const reconnect = [
-    cost('Lambda', 'reconnects: $connect + $disconnect requests', 2 * reconnects, 'invocations', price.lambdaRequestsPerMillion.value, 1e6),
-    cost('Lambda', 'reconnects: $connect + $disconnect compute', routeGbSeconds, 'GB-s', price.lambdaArmGbSecond.value, 1),
-    cost('DynamoDB', 'reconnects: one PutItem + one DeleteItem', reconnects * (CODE_FACTS.connectWrites + CODE_FACTS.disconnectWrites), 'WRU', price.dynamoDbWriteUnitsPerMillion.value, 1e6),
+    cost(
+      'Lambda',
+      'reconnects: $connect + $disconnect requests',
+      2 * reconnects,
+      'invocations',
+      price.lambdaRequestsPerMillion.value,
+      1e6,
+    ),
+    cost(
+      'Lambda',
+      'reconnects: $connect + $disconnect compute',
+      routeGbSeconds,
+      'GB-s',
+      price.lambdaArmGbSecond.value,
+      1,
+    ),
+    cost(
+      'DynamoDB',
+      'reconnects: one PutItem + one DeleteItem',
+      reconnects * (CODE_FACTS.connectWrites + CODE_FACTS.disconnectWrites),
+      'WRU',
+      price.dynamoDbWriteUnitsPerMillion.value,
+      1e6,
+    ),
   ];
   const items = [connectionMinutes, keepAlive, ...reconnect];
   return {
@@ -521,7 +689,11 @@ export function standingCost(n: number): StandingCost {
     perHour: {
       total: items.reduce((sum, item) => sum + item.usd, 0),
       items,
-      byPart: { connectionMinutes: connectionMinutes.usd, keepAlive: keepAlive.usd, reconnect: reconnect.reduce((sum, item) => sum + item.usd, 0) },
+      byPart: {
+        connectionMinutes: connectionMinutes.usd,
+        keepAlive: keepAlive.usd,
+        reconnect: reconnect.reduce((sum, item) => sum + item.usd, 0),
+      },
     },
   };
 }

@@ -19,7 +19,9 @@ export function usageErrorLine(text: string): string {
 export function createProgram(): Command {
   const program = new Command()
     .name('swarmcast')
-    .description('Broadcast one message to every client of an API Gateway WebSocket API — on AWS, or on the local stack.')
+    .description(
+      'Broadcast one message to every client of an API Gateway WebSocket API — on AWS, or on the local stack.',
+    )
     .addOption(new Option('--verbose', 'show stack traces of errors'))
     // A usage error is one line that says what was wrong and where the usage is, not the whole help.
     .configureOutput({ outputError: (text, write) => write(usageErrorLine(text)) })

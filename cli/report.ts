@@ -20,7 +20,15 @@ export interface OutputOptions {
  */
 export function reportStarted(started: StartedExecution, { wait, json }: OutputOptions): void {
   if (json) {
-    if (!wait) console.log(JSON.stringify({ action: started.action, id: started.id, executionArn: started.executionArn, ...(started.partitions && { partitions: started.partitions }) }));
+    if (!wait)
+      console.log(
+        JSON.stringify({
+          action: started.action,
+          id: started.id,
+          executionArn: started.executionArn,
+          ...(started.partitions && { partitions: started.partitions }),
+        }),
+      );
     return;
   }
   console.log(started.headline);
@@ -31,7 +39,8 @@ export function reportStarted(started: StartedExecution, { wait, json }: OutputO
 /** Starts, then with --wait follows to the end: the whole output of send, replay and sweep. */
 export async function reportAndWait(target: Target, started: StartedExecution, options: OutputOptions): Promise<void> {
   reportStarted(started, options);
-  if (options.wait) await waitAndReport(target, started.id, { json: options.json, minRedriveCount: started.minRedriveCount });
+  if (options.wait)
+    await waitAndReport(target, started.id, { json: options.json, minRedriveCount: started.minRedriveCount });
 }
 
 /**
@@ -39,7 +48,11 @@ export async function reportAndWait(target: Target, started: StartedExecution, o
  * every planned partition or any socket failed (the execution failed, or succeeded within its
  * tolerances), so scripts know a replay is due.
  */
-export async function waitAndReport(target: Target, id: string, options: WatchOptions & { json?: boolean } = {}): Promise<void> {
+export async function waitAndReport(
+  target: Target,
+  id: string,
+  options: WatchOptions & { json?: boolean } = {},
+): Promise<void> {
   const status = await watchUntilDone(target, id, { ...options, quiet: options.quiet ?? options.json });
   console.log(options.json ? JSON.stringify(status) : renderStatus(status));
   if (outcomeOf(status) !== 'complete') process.exitCode = EXIT.broadcastIncomplete;

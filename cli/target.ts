@@ -37,10 +37,25 @@ export interface Target {
 /** The flags every command that talks to a stack takes. */
 export function addTargetOptions(command: Command): Command {
   return command
-    .addOption(new Option('--stack <name>', `AWS: read the state machine from this CloudFormation stack's outputs (default "${DEFAULT_STACK_NAME}" when no local stack runs)`))
+    .addOption(
+      new Option(
+        '--stack <name>',
+        `AWS: read the state machine from this CloudFormation stack's outputs (default "${DEFAULT_STACK_NAME}" when no local stack runs)`,
+      ),
+    )
     .addOption(new Option('--state-machine-arn <arn>', 'use this state machine (wins over --stack)'))
-    .addOption(new Option('--endpoint <url>', 'the Step Functions API of a local stack, e.g. http://127.0.0.1:7701').conflicts('stack'))
-    .addOption(new Option('--local', 'use the running `swarmcast local` stack; fail if none runs').conflicts(['stack', 'stateMachineArn', 'endpoint']));
+    .addOption(
+      new Option('--endpoint <url>', 'the Step Functions API of a local stack, e.g. http://127.0.0.1:7701').conflicts(
+        'stack',
+      ),
+    )
+    .addOption(
+      new Option('--local', 'use the running `swarmcast local` stack; fail if none runs').conflicts([
+        'stack',
+        'stateMachineArn',
+        'endpoint',
+      ]),
+    );
 }
 
 /**
@@ -53,9 +68,17 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
   if (options.endpoint !== undefined) checkEndpoint(options.endpoint);
   if (options.stateMachineArn) {
     const region = STATE_MACHINE_ARN.exec(options.stateMachineArn)?.[1];
-    if (!region) throw new CliError(`--state-machine-arn must look like arn:aws:states:<region>:<account>:stateMachine:<name>, not "${options.stateMachineArn}"`);
+    if (!region)
+      throw new CliError(
+        `--state-machine-arn must look like arn:aws:states:<region>:<account>:stateMachine:<name>, not "${options.stateMachineArn}"`,
+      );
     if (options.endpoint) {
-      return localTarget(options.endpoint, region, options.stateMachineArn, `state machine ${options.stateMachineArn} at ${options.endpoint}`);
+      return localTarget(
+        options.endpoint,
+        region,
+        options.stateMachineArn,
+        `state machine ${options.stateMachineArn} at ${options.endpoint}`,
+      );
     }
     // The ARN names its Region: talk to that one whatever the profile says.
     const sfn = new SFNClient({ region, maxAttempts: AWS_MAX_ATTEMPTS });
@@ -67,21 +90,35 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
     const stateMachineArn = await onlyStateMachineAt(sfn, options.endpoint).catch((error: unknown) => {
       if (error instanceof CliError) throw error;
       const { name, message, code } = error as Error & { code?: string };
-      throw new CliError(`--endpoint ${options.endpoint} did not answer as a Step Functions API (${code ?? name}${message && message !== name ? `: ${message}` : ''}); is \`swarmcast local\` running there?`);
+      throw new CliError(
+        `--endpoint ${options.endpoint} did not answer as a Step Functions API (${code ?? name}${message && message !== name ? `: ${message}` : ''}); is \`swarmcast local\` running there?`,
+      );
     });
-    return { where: 'local', sfn, stateMachineArn, description: `Step Functions API at ${options.endpoint} (--endpoint), state machine ${stateMachineArn}`, pollIntervalMs: 250 };
+    return {
+      where: 'local',
+      sfn,
+      stateMachineArn,
+      description: `Step Functions API at ${options.endpoint} (--endpoint), state machine ${stateMachineArn}`,
+      pollIntervalMs: 250,
+    };
   }
   if (!options.stack) {
     const local = await onlyLocalStack(options.local === true);
     if (local) {
-      return localTarget(local.stepFunctionsEndpoint, local.region, local.stateMachineArn, `local stack (swarmcast local, pid ${local.pid}) at ${local.stepFunctionsEndpoint}`);
+      return localTarget(
+        local.stepFunctionsEndpoint,
+        local.region,
+        local.stateMachineArn,
+        `local stack (swarmcast local, pid ${local.pid}) at ${local.stepFunctionsEndpoint}`,
+      );
     }
   }
   return stackTarget(options.stack ?? DEFAULT_STACK_NAME);
 }
 
 /** How one local stack is named in a message: its process and its Step Functions API. */
-export const describeLocalStack = (stack: PublishedLocalStack): string => `pid ${stack.pid} (Step Functions API ${stack.stepFunctionsEndpoint})`;
+export const describeLocalStack = (stack: PublishedLocalStack): string =>
+  `pid ${stack.pid} (Step Functions API ${stack.stepFunctionsEndpoint})`;
 
 /**
  * The one running local stack, or undefined when the registry holds none at all (then AWS is the
@@ -92,9 +129,14 @@ async function onlyLocalStack(required: boolean): Promise<PublishedLocalStack | 
   const { running, stale } = await findLocalStacks();
   if (running.length === 1) return running[0];
   if (running.length > 1) {
-    throw new CliError(`${running.length} local stacks are running: ${running.map(describeLocalStack).join(', ')}; choose one with --endpoint URL`);
+    throw new CliError(
+      `${running.length} local stacks are running: ${running.map(describeLocalStack).join(', ')}; choose one with --endpoint URL`,
+    );
   }
-  if (required) throw new CliError('no local stack is running: start one with `npx swarmcast local` in another terminal, or pass --endpoint URL');
+  if (required)
+    throw new CliError(
+      'no local stack is running: start one with `npx swarmcast local` in another terminal, or pass --endpoint URL',
+    );
   if (stale.length > 0) {
     throw new CliError(
       `the local stack ${stale.map(describeLocalStack).join(', ')} is no longer running (it ended without removing its entry in ${registryDir()}): ` +
@@ -108,9 +150,13 @@ async function stackTarget(stackName: string): Promise<Target> {
   const cloudFormation = new CloudFormationClient({ maxAttempts: AWS_MAX_ATTEMPTS });
   try {
     const { Stacks = [] } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
-    const stateMachineArn = Stacks[0]?.Outputs?.find((output) => output.OutputKey === STATE_MACHINE_OUTPUT)?.OutputValue;
+    const stateMachineArn = Stacks[0]?.Outputs?.find(
+      (output) => output.OutputKey === STATE_MACHINE_OUTPUT,
+    )?.OutputValue;
     if (!stateMachineArn) {
-      throw new CliError(`stack "${stackName}" has no ${STATE_MACHINE_OUTPUT} output: is it a swarmcast stack, and is its deployment finished? Pass --state-machine-arn otherwise`);
+      throw new CliError(
+        `stack "${stackName}" has no ${STATE_MACHINE_OUTPUT} output: is it a swarmcast stack, and is its deployment finished? Pass --state-machine-arn otherwise`,
+      );
     }
     const region = await cloudFormation.config.region();
     const sfn = new SFNClient({ region, maxAttempts: AWS_MAX_ATTEMPTS });
@@ -133,7 +179,9 @@ function checkEndpoint(endpoint: string): void {
     url = undefined;
   }
   if (!url || !['http:', 'https:'].includes(url.protocol) || url.hostname === '') {
-    throw new CliError(`--endpoint must be the http:// or https:// URL of a Step Functions API, e.g. http://127.0.0.1:7701, not ${JSON.stringify(endpoint)}`);
+    throw new CliError(
+      `--endpoint must be the http:// or https:// URL of a Step Functions API, e.g. http://127.0.0.1:7701, not ${JSON.stringify(endpoint)}`,
+    );
   }
 }
 
@@ -148,9 +196,14 @@ function localClient(endpoint: string, region: string): SFNClient {
 /** Behind a bare --endpoint: its only state machine, or the one the local stack registers. */
 async function onlyStateMachineAt(sfn: SFNClient, endpoint: string): Promise<string> {
   const { stateMachines = [] } = await sfn.send(new ListStateMachinesCommand({}));
-  const chosen = stateMachines.length === 1 ? stateMachines[0] : stateMachines.find((machine) => machine.name === LOCAL_STATE_MACHINE_NAME);
+  const chosen =
+    stateMachines.length === 1
+      ? stateMachines[0]
+      : stateMachines.find((machine) => machine.name === LOCAL_STATE_MACHINE_NAME);
   if (!chosen?.stateMachineArn) {
-    throw new CliError(`found ${stateMachines.length} state machines at ${endpoint} and none named ${LOCAL_STATE_MACHINE_NAME}; pass --state-machine-arn too`);
+    throw new CliError(
+      `found ${stateMachines.length} state machines at ${endpoint} and none named ${LOCAL_STATE_MACHINE_NAME}; pass --state-machine-arn too`,
+    );
   }
   return chosen.stateMachineArn;
 }

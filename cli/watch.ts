@@ -103,15 +103,30 @@ function progressLines(): ProgressDisplay {
 
 /** First the fan-out over partitions, then delivery over connections: the bar follows whichever is under way. */
 function progressBar(): ProgressDisplay {
-  const bar = new SingleBar({ format: '  {phase} {bar} {value}/{total} {unit}  {details}', hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
+  const bar = new SingleBar(
+    { format: '  {phase} {bar} {value}/{total} {unit}  {details}', hideCursor: true, clearOnComplete: true },
+    Presets.shades_classic,
+  );
   let started = false;
   return {
     update(status) {
       const { partitions, delivery } = status;
       if (!partitions && !delivery) return; // Prepare is still running: no total to show yet
       const [value, total, payload] = delivery
-        ? [delivery.accounted, delivery.enqueued, { phase: 'delivery', unit: 'connections', details: `delivered ${delivery.delivered}, gone ${delivery.gone}, failed ${delivery.failed}` }]
-        : [(partitions?.succeeded ?? 0) + (partitions?.failed ?? 0), partitions?.total ?? 0, { phase: 'fan-out ', unit: 'partitions', details: partitions?.failed ? `${partitions.failed} failed` : '' }];
+        ? [
+            delivery.accounted,
+            delivery.enqueued,
+            {
+              phase: 'delivery',
+              unit: 'connections',
+              details: `delivered ${delivery.delivered}, gone ${delivery.gone}, failed ${delivery.failed}`,
+            },
+          ]
+        : [
+            (partitions?.succeeded ?? 0) + (partitions?.failed ?? 0),
+            partitions?.total ?? 0,
+            { phase: 'fan-out ', unit: 'partitions', details: partitions?.failed ? `${partitions.failed} failed` : '' },
+          ];
       if (!started) {
         bar.start(Math.max(total, 1), value, payload);
         started = true;

@@ -47,7 +47,9 @@ export function envelopeOf(frame: string): Envelope | undefined {
   if (!frame.startsWith('{"broadcastId"')) return undefined;
   try {
     const parsed = JSON.parse(frame) as Partial<Envelope>;
-    return typeof parsed.broadcastId === 'string' && typeof parsed.message === 'string' ? { broadcastId: parsed.broadcastId, message: parsed.message } : undefined;
+    return typeof parsed.broadcastId === 'string' && typeof parsed.message === 'string'
+      ? { broadcastId: parsed.broadcastId, message: parsed.message }
+      : undefined;
   } catch {
     return undefined;
   }

@@ -15,7 +15,14 @@
  * // ... client.close() when done: no more reconnects.
  * ```
  */
-import { between, envelopeOf, KEEP_ALIVE_INTERVAL_MS, KEEP_ALIVE_MESSAGE, RECONNECT_BACKOFF_MS, RECYCLE_AFTER_MS } from './protocol';
+import {
+  between,
+  envelopeOf,
+  KEEP_ALIVE_INTERVAL_MS,
+  KEEP_ALIVE_MESSAGE,
+  RECONNECT_BACKOFF_MS,
+  RECYCLE_AFTER_MS,
+} from './protocol';
 
 /** What the client needs of a WebSocket: the browser's, Node 22's global, and `ws` all have it. */
 export interface WebSocketLike {
@@ -78,7 +85,12 @@ export class SwarmcastClient {
   private readonly random: () => number;
 
   constructor(private readonly options: SwarmcastClientOptions) {
-    this.timing = { keepAliveMs: KEEP_ALIVE_INTERVAL_MS, recycleAfterMs: RECYCLE_AFTER_MS, backoffMs: RECONNECT_BACKOFF_MS, ...options.timing };
+    this.timing = {
+      keepAliveMs: KEEP_ALIVE_INTERVAL_MS,
+      recycleAfterMs: RECYCLE_AFTER_MS,
+      backoffMs: RECONNECT_BACKOFF_MS,
+      ...options.timing,
+    };
     this.random = options.random ?? Math.random;
   }
 
@@ -171,16 +183,22 @@ export class SwarmcastClient {
 
   private scheduleKeepAlive(): void {
     clearTimeout(this.keepAliveTimer);
-    this.keepAliveTimer = setTimeout(() => {
-      if (this.socket?.readyState === OPEN) this.socket.send(KEEP_ALIVE_MESSAGE);
-      this.scheduleKeepAlive();
-    }, between(this.timing.keepAliveMs, this.random));
+    this.keepAliveTimer = setTimeout(
+      () => {
+        if (this.socket?.readyState === OPEN) this.socket.send(KEEP_ALIVE_MESSAGE);
+        this.scheduleKeepAlive();
+      },
+      between(this.timing.keepAliveMs, this.random),
+    );
   }
 
   private receive(data: unknown): void {
     const text = typeof data === 'string' ? data : String(data);
     const envelope = envelopeOf(text);
-    if (!envelope) return this.options.onMessage(text);
+    if (!envelope) {
+      this.options.onMessage(text);
+      return;
+    }
     if (this.seen.has(envelope.broadcastId)) {
       this.repeatsDropped++;
       return;

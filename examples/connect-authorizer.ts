@@ -23,10 +23,14 @@ export const handler = async (event: APIGatewayRequestAuthorizerEvent): Promise<
   const token = event.queryStringParameters?.token;
   if (!token) throw new Error('Unauthorized');
   const [expiry, signature] = token.split('.');
-  const valid = /^\d+$/.test(expiry ?? '') && Number(expiry) > Date.now() / 1000 && sameHex(signature ?? '', sign(expiry, secret));
+  const valid =
+    /^\d+$/.test(expiry ?? '') && Number(expiry) > Date.now() / 1000 && sameHex(signature ?? '', sign(expiry, secret));
   return {
     principalId: valid ? `token-${expiry}` : 'anonymous',
-    policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: valid ? 'Allow' : 'Deny', Resource: event.methodArn }] },
+    policyDocument: {
+      Version: '2012-10-17',
+      Statement: [{ Action: 'execute-api:Invoke', Effect: valid ? 'Allow' : 'Deny', Resource: event.methodArn }],
+    },
   };
 };
 

@@ -36,7 +36,11 @@ async function runCase({ name, clients: clientCount, deadlineMs }: CaseRequest):
   if (!make) throw new Error(`no fault case named "${name}"`);
   const fault = make();
   const options = typeof fault.stack === 'function' ? fault.stack(clientCount) : fault.stack;
-  const stack = await startLocalStack({ progressPollMs: 200, ...options, config: { ...MATRIX_CONFIG, ...options?.config } });
+  const stack = await startLocalStack({
+    progressPollMs: 200,
+    ...options,
+    config: { ...MATRIX_CONFIG, ...options?.config },
+  });
   const sfn = localSfnClient(stack);
   const dynamo = localDynamo(stack);
   let clients: FaultClients | undefined;
@@ -49,7 +53,9 @@ async function runCase({ name, clients: clientCount, deadlineMs }: CaseRequest):
 
     const startedAt = Date.now();
     const deadline = startedAt + deadlineMs;
-    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name, input: JSON.stringify({ message }) }));
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name, input: JSON.stringify({ message }) }),
+    );
     log(`broadcast ${name} started to ${clients.expectedCount} clients`);
     const owed = clients;
     const describe = () => sfn.send(new DescribeExecutionCommand({ executionArn: executionArn! }));
@@ -70,7 +76,8 @@ async function runCase({ name, clients: clientCount, deadlineMs }: CaseRequest):
         return report.delivered >= report.alive || (await status().catch(() => 'RUNNING')) !== 'RUNNING';
       },
       async ended(arn = executionArn!) {
-        const statusOf = async () => (await sfn.send(new DescribeExecutionCommand({ executionArn: arn }))).status ?? 'UNKNOWN';
+        const statusOf = async () =>
+          (await sfn.send(new DescribeExecutionCommand({ executionArn: arn }))).status ?? 'UNKNOWN';
         while (Date.now() < deadline) {
           if ((await statusOf().catch(() => 'RUNNING')) !== 'RUNNING' && (await idle())) return;
           await sleep(200);
@@ -83,7 +90,9 @@ async function runCase({ name, clients: clientCount, deadlineMs }: CaseRequest):
     log(`broadcast ended: ${await status()}`);
     const replayed = await fault.after?.(run);
     const ms = Date.now() - startedAt;
-    const execution = replayed ? await sfn.send(new DescribeExecutionCommand({ executionArn: replayed.executionArn })) : await describe();
+    const execution = replayed
+      ? await sfn.send(new DescribeExecutionCommand({ executionArn: replayed.executionArn }))
+      : await describe();
     const finalStatus = `${execution.status}${execution.error ? ` ${execution.error}` : ''}${Date.now() >= deadline ? ' at the deadline' : ''}`;
     // Late copies (a redelivered batch) arrive within moments of the queues draining.
     await sleep(1_000);
@@ -94,7 +103,19 @@ async function runCase({ name, clients: clientCount, deadlineMs }: CaseRequest):
     // The broadcast's own count of posts that got no answer and went out again (its summary, the execution's output).
     const unanswered = (JSON.parse(execution.output ?? '{}') as { unanswered?: number }).unanswered ?? 0;
     const { outcome, outcomeProblems } = replayed ?? {};
-    return { name, alive: report.alive, delivered: report.delivered, duplicates: report.duplicates, countersExact, status: finalStatus, ms, duplicatesAllowed: fault.duplicatesAllowed, unanswered, outcome, outcomeProblems };
+    return {
+      name,
+      alive: report.alive,
+      delivered: report.delivered,
+      duplicates: report.duplicates,
+      countersExact,
+      status: finalStatus,
+      ms,
+      duplicatesAllowed: fault.duplicatesAllowed,
+      unanswered,
+      outcome,
+      outcomeProblems,
+    };
   } finally {
     await clients?.closeAll();
     await stack.stop().catch((error) => log(`stopping the stack failed: ${error}`));
@@ -108,7 +129,13 @@ async function runCase({ name, clients: clientCount, deadlineMs }: CaseRequest):
    * $disconnect to settle, then says no.
    */
   async function sweepAndCompare(run: CaseContext, openSockets: number): Promise<boolean> {
-    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name: `sweep-${name}`, input: JSON.stringify({ kind: 'sweep' }) }));
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: stack.stateMachineArn,
+        name: `sweep-${name}`,
+        input: JSON.stringify({ kind: 'sweep' }),
+      }),
+    );
     const giveUpAt = Date.now() + SWEEP_TIMEOUT_MS;
     let settleBy = Infinity;
     for (;;) {
@@ -118,7 +145,9 @@ async function runCase({ name, clients: clientCount, deadlineMs }: CaseRequest):
       const sweep = await sfn.send(new DescribeExecutionCommand({ executionArn }));
       if (sweep.status !== 'RUNNING') settleBy = Math.min(settleBy, Date.now() + SETTLE_TIMEOUT_MS);
       if (exact || Date.now() > settleBy || Date.now() > giveUpAt) {
-        run.log(`sweep ${sweep.status}; rows ${total} for ${openSockets} open sockets${misplaced.length > 0 ? `; ${misplaced.length} rows outside their id's partition` : ''}`);
+        run.log(
+          `sweep ${sweep.status}; rows ${total} for ${openSockets} open sockets${misplaced.length > 0 ? `; ${misplaced.length} rows outside their id's partition` : ''}`,
+        );
         return exact;
       }
       await sleep(500);
@@ -131,7 +160,18 @@ runCase(request).then(
   (measurement) => process.send!(measurement, () => process.exit(0)),
   (error: Error) => {
     log(`case failed: ${error.stack ?? error}`);
-    const measurement: CaseMeasurement = { name: request.name, alive: 0, delivered: 0, duplicates: 0, countersExact: false, status: 'NOT RUN', ms: 0, duplicatesAllowed: 0, unanswered: 0, error: error.message.split('\n')[0] };
+    const measurement: CaseMeasurement = {
+      name: request.name,
+      alive: 0,
+      delivered: 0,
+      duplicates: 0,
+      countersExact: false,
+      status: 'NOT RUN',
+      ms: 0,
+      duplicatesAllowed: 0,
+      unanswered: 0,
+      error: error.message.split('\n')[0],
+    };
     process.send!(measurement, () => process.exit(1));
   },
 );

@@ -6,7 +6,12 @@
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { DescribeExecutionCommand, RedriveExecutionCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  RedriveExecutionCommand,
+  StartExecutionCommand,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
 import { readBroadcastStatus } from '../cli/broadcast-status';
 import type { InjectedFault } from '../local/fault-proxy';
 import type { LocalStack, LocalStackOptions } from '../local/stack';
@@ -65,10 +70,26 @@ const CHURN_TICK_MS = 100;
 /** Churn lasts at most this long: 2,000 connects and 2,000 disconnects. */
 const CHURN_MS = 10_000;
 
-const DYNAMODB_THROTTLED: InjectedFault = { statusCode: 400, errorType: 'ProvisionedThroughputExceededException', message: 'injected: throughput exceeds the table provisioned throughput' };
-const DYNAMODB_DOWN: InjectedFault = { statusCode: 503, errorType: 'ServiceUnavailable', message: 'injected: DynamoDB is unavailable' };
-const SQS_DOWN: InjectedFault = { statusCode: 503, errorType: 'ServiceUnavailable', message: 'injected: SQS is unavailable' };
-const QUERY_DENIED: InjectedFault = { statusCode: 400, errorType: 'AccessDeniedException', message: 'injected: not authorized to query this partition' };
+const DYNAMODB_THROTTLED: InjectedFault = {
+  statusCode: 400,
+  errorType: 'ProvisionedThroughputExceededException',
+  message: 'injected: throughput exceeds the table provisioned throughput',
+};
+const DYNAMODB_DOWN: InjectedFault = {
+  statusCode: 503,
+  errorType: 'ServiceUnavailable',
+  message: 'injected: DynamoDB is unavailable',
+};
+const SQS_DOWN: InjectedFault = {
+  statusCode: 503,
+  errorType: 'ServiceUnavailable',
+  message: 'injected: SQS is unavailable',
+};
+const QUERY_DENIED: InjectedFault = {
+  statusCode: 400,
+  errorType: 'AccessDeniedException',
+  message: 'injected: not authorized to query this partition',
+};
 
 /** An outage switch: `during` turns it on for OUTAGE_MS once the broadcast is delivering. */
 function outage(name: string, service: 'dynamoDbFaults' | 'sqsFaults', fault: InjectedFault): FaultCase {
@@ -116,22 +137,40 @@ interface ReplayOptions {
  * Checks the ended broadcast's counts (as `swarmcast status` shows them) against what its clients
  * saw, then replays its failed sockets, as `swarmcast replay` does, until a replay succeeds.
  */
-async function checkThenReplay(run: CaseContext, { reasons, check = () => [], fix }: ReplayOptions): Promise<ReplayedOutcome> {
+async function checkThenReplay(
+  run: CaseContext,
+  { reasons, check = () => [], fix }: ReplayOptions,
+): Promise<ReplayedOutcome> {
   const broadcastId = run.executionArn.slice(run.executionArn.lastIndexOf(':') + 1);
-  const target = { where: 'local' as const, sfn: run.sfn, stateMachineArn: run.stack.stateMachineArn, description: 'the case\'s local stack', pollIntervalMs: 200 };
+  const target = {
+    where: 'local' as const,
+    sfn: run.sfn,
+    stateMachineArn: run.stack.stateMachineArn,
+    description: "the case's local stack",
+    pollIntervalMs: 200,
+  };
   const ended = await readBroadcastStatus(target, broadcastId, { withReplays: false });
   // A post is answered once the gateway has written it: its client may read it moments later.
   const readBy = Date.now() + LATE_READ_MS;
   while (run.clients.report().delivered < (ended.delivery?.delivered ?? 0) && Date.now() < readBy) await sleep(50);
-  const outcomeProblems = [...outcomeProblemsOf(ended.delivery, run.clients.report(), reasons), ...(ended.delivery ? check(ended.delivery) : [])];
-  const reasonsText = Object.entries(ended.delivery?.failedBy ?? {}).map(([reason, count]) => `${count} ${reason}`).join(', ');
+  const outcomeProblems = [
+    ...outcomeProblemsOf(ended.delivery, run.clients.report(), reasons),
+    ...(ended.delivery ? check(ended.delivery) : []),
+  ];
+  const reasonsText = Object.entries(ended.delivery?.failedBy ?? {})
+    .map(([reason, count]) => `${count} ${reason}`)
+    .join(', ');
   let outcome = `${ended.status}${ended.error ? ` ${ended.error}` : ''} (${ended.delivery?.delivered ?? '?'} delivered, ${ended.delivery?.failed ?? '?'} failed${reasonsText ? `: ${reasonsText}` : ''})`;
   run.log(`broadcast: ${outcome}${outcomeProblems.length > 0 ? `; untrue: ${outcomeProblems.join('; ')}` : ''}`);
   fix?.();
   let executionArn = run.executionArn;
   for (let replay = 1; ended.status !== 'SUCCEEDED' && replay <= MAX_REPLAYS; replay++) {
     const started = await run.sfn.send(
-      new StartExecutionCommand({ stateMachineArn: run.stack.stateMachineArn, name: `${broadcastId}-replay-${replay}`, input: JSON.stringify({ broadcastId, failedSockets: true }) }),
+      new StartExecutionCommand({
+        stateMachineArn: run.stack.stateMachineArn,
+        name: `${broadcastId}-replay-${replay}`,
+        input: JSON.stringify({ broadcastId, failedSockets: true }),
+      }),
     );
     executionArn = started.executionArn!;
     await run.ended(executionArn);
@@ -149,8 +188,13 @@ function childPids(fragment: string): number[] {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const parent = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
-      if (parent === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(fragment)) pids.push(Number(entry));
+      const parent = Number(
+        readFileSync(`/proc/${entry}/stat`, 'utf8')
+          .replace(/^.*\) /s, '')
+          .split(' ')[1],
+      );
+      if (parent === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(fragment))
+        pids.push(Number(entry));
     } catch {
       // the process ended while we looked
     }
@@ -201,7 +245,8 @@ export const FAULT_CASES: readonly (() => FaultCase)[] = [
       const stopAt = Date.now() + CHURN_MS;
       while (Date.now() < stopAt && !(await run.settled())) {
         run.clients.closeRandom(perTick);
-        for (let i = 0; i < perTick; i++) joining.push(run.clients.openOne(Date.now() + 30_000).catch((error) => run.log(String(error))));
+        for (let i = 0; i < perTick; i++)
+          joining.push(run.clients.openOne(Date.now() + 30_000).catch((error) => run.log(String(error))));
         await sleep(CHURN_TICK_MS);
       }
       await Promise.all(joining);
@@ -227,7 +272,7 @@ export const FAULT_CASES: readonly (() => FaultCase)[] = [
         await run.deliveredTo(0.25);
         // Instances run the handler's bundle (local/lambda/bundle.ts): its file is named after the function.
         const [pid] = childPids('/post-message-');
-        if (!pid) throw new Error('no post-message instance among this process\'s children');
+        if (!pid) throw new Error("no post-message instance among this process's children");
         const { consumerBatchSize, connectionIdsPerMessage } = run.stack.config;
         // At least once: the batches the kill cuts short come back, and may repeat what they had sent.
         const inFlight = Math.max(1, run.stack.consumers.stats().inFlightInvocations);
@@ -246,8 +291,12 @@ export const FAULT_CASES: readonly (() => FaultCase)[] = [
       duplicatesAllowed: 0,
       stack: {
         dynamoDbFaults: (operation, input) => {
-          const partition = (input.ExpressionAttributeValues as Record<string, { N?: string }> | undefined)?.[':partition']?.N;
-          return refusing && operation === 'Query' && partition !== undefined && Number(partition) % 5 === 0 ? QUERY_DENIED : undefined;
+          const partition = (input.ExpressionAttributeValues as Record<string, { N?: string }> | undefined)?.[
+            ':partition'
+          ]?.N;
+          return refusing && operation === 'Query' && partition !== undefined && Number(partition) % 5 === 0
+            ? QUERY_DENIED
+            : undefined;
         },
       },
       async after(run) {
@@ -265,7 +314,11 @@ export const FAULT_CASES: readonly (() => FaultCase)[] = [
     duplicatesAllowed: 0,
     stack: (clients) => {
       const ratePerSecond = Math.max(2, Math.ceil(clients / (1.5 * SHORT_DEADLINE_SECONDS)));
-      return { quota: { ratePerSecond, burst: Math.ceil(ratePerSecond / 2) }, connectRate: 'off', config: { deliveryTimeoutSeconds: SHORT_DEADLINE_SECONDS } };
+      return {
+        quota: { ratePerSecond, burst: Math.ceil(ratePerSecond / 2) },
+        connectRate: 'off',
+        config: { deliveryTimeoutSeconds: SHORT_DEADLINE_SECONDS },
+      };
     },
     after: (run) => checkThenReplay(run, { reasons: ['deadline', 'slowReader'] }),
   }),
@@ -301,7 +354,7 @@ export const FAULT_CASES: readonly (() => FaultCase)[] = [
     async during(run) {
       await run.deliveredTo(0.25);
       const [pid] = childPids('local/gateway/worker.ts');
-      if (!pid) throw new Error('no gateway worker among this process\'s children');
+      if (!pid) throw new Error("no gateway worker among this process's children");
       run.log(`gateway worker ${pid} killed`);
       process.kill(pid, 'SIGKILL');
     },

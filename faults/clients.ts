@@ -60,7 +60,12 @@ export class FaultClients {
       const outcome = await attemptOpen(this.url);
       if ('socket' in outcome) return this.keep(outcome.socket);
       if (!outcome.retryable || Date.now() >= deadline) throw new Error(`a client could not connect: ${outcome.error}`);
-      await sleep(Math.min(Math.random() * Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** attempt), Math.max(0, deadline - Date.now())));
+      await sleep(
+        Math.min(
+          Math.random() * Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** attempt),
+          Math.max(0, deadline - Date.now()),
+        ),
+      );
     }
   }
 

@@ -54,12 +54,21 @@ export interface ReportedCounts {
  * it): every socket accounted for, `delivered` the clients that have it, `failed` those that do not,
  * and no socket failed for a reason outside `reasons` (when given).
  */
-export function outcomeProblemsOf(reported: ReportedCounts | undefined, clients: { alive: number; delivered: number }, reasons?: readonly string[]): string[] {
+export function outcomeProblemsOf(
+  reported: ReportedCounts | undefined,
+  clients: { alive: number; delivered: number },
+  reasons?: readonly string[],
+): string[] {
   if (!reported) return ['the ended execution reported no counts'];
   const problems: string[] = [];
-  if (reported.accounted !== reported.enqueued) problems.push(`${reported.enqueued - reported.accounted} of ${reported.enqueued} sockets unaccounted for when it ended`);
-  if (reported.delivered !== clients.delivered) problems.push(`it counted ${reported.delivered} delivered, ${clients.delivered} clients had it`);
-  if (reported.failed !== clients.alive - clients.delivered) problems.push(`it counted ${reported.failed} failed, ${clients.alive - clients.delivered} clients lacked it`);
+  if (reported.accounted !== reported.enqueued)
+    problems.push(
+      `${reported.enqueued - reported.accounted} of ${reported.enqueued} sockets unaccounted for when it ended`,
+    );
+  if (reported.delivered !== clients.delivered)
+    problems.push(`it counted ${reported.delivered} delivered, ${clients.delivered} clients had it`);
+  if (reported.failed !== clients.alive - clients.delivered)
+    problems.push(`it counted ${reported.failed} failed, ${clients.alive - clients.delivered} clients lacked it`);
   for (const [reason, count] of Object.entries(reported.failedBy ?? {})) {
     if (reasons && !reasons.includes(reason) && (count ?? 0) > 0) problems.push(`${count} failed as ${reason}`);
   }
@@ -83,12 +92,17 @@ export function judge(measurement: CaseMeasurement): Verdict {
   else {
     // A case in which no client survived would pass on nothing.
     if (measurement.alive === 0) reasons.push('no client alive at the end: the case proves nothing');
-    if (measurement.delivered > measurement.alive) reasons.push(`delivered ${measurement.delivered} > alive ${measurement.alive}: the count is wrong`);
+    if (measurement.delivered > measurement.alive)
+      reasons.push(`delivered ${measurement.delivered} > alive ${measurement.alive}: the count is wrong`);
     const missed = missedOf(measurement);
     if (missed > 0) reasons.push(`${missed} missed`);
     const allowed = duplicatesAllowedOf(measurement);
     if (measurement.duplicates > allowed) {
-      reasons.push(allowed === 0 ? `${measurement.duplicates} duplicates` : `${measurement.duplicates} duplicates > ${allowed} allowed (${allowanceText(measurement)})`);
+      reasons.push(
+        allowed === 0
+          ? `${measurement.duplicates} duplicates`
+          : `${measurement.duplicates} duplicates > ${allowed} allowed (${allowanceText(measurement)})`,
+      );
     }
     if (!measurement.countersExact) reasons.push('counters not exact after the sweep');
     // A broadcast whose counts are not the truth sends operators to a replay that duplicates or misses.
@@ -106,7 +120,8 @@ export function duplicatesAllowedOf(measurement: Pick<CaseMeasurement, 'duplicat
 
 function allowanceText(measurement: Pick<CaseMeasurement, 'duplicatesAllowed' | 'unanswered'>): string {
   const parts: string[] = [];
-  if (measurement.duplicatesAllowed > 0) parts.push(`${measurement.duplicatesAllowed} ids in the batches the kill cut short`);
+  if (measurement.duplicatesAllowed > 0)
+    parts.push(`${measurement.duplicatesAllowed} ids in the batches the kill cut short`);
   if (measurement.unanswered > 0) parts.push(`${measurement.unanswered} posts unanswered`);
   return parts.join(' + ');
 }
@@ -147,7 +162,16 @@ export function markdownTable(measurements: CaseMeasurement[]): string {
     const verdict = judge(m);
     const cells = m.error
       ? [m.name, '–', '–', '–', '–', '–', '–', '–']
-      : [m.name, m.alive, m.delivered, missedOf(m), m.duplicates, m.countersExact ? 'yes' : 'no', m.outcome ? `${m.outcome}, then ${m.status}` : m.status, `${(m.ms / 1000).toFixed(1)} s`];
+      : [
+          m.name,
+          m.alive,
+          m.delivered,
+          missedOf(m),
+          m.duplicates,
+          m.countersExact ? 'yes' : 'no',
+          m.outcome ? `${m.outcome}, then ${m.status}` : m.status,
+          `${(m.ms / 1000).toFixed(1)} s`,
+        ];
     const passed = m.duplicates > 0 ? `pass (≤ ${duplicatesAllowedOf(m)} allowed: ${allowanceText(m)})` : 'pass';
     return `| ${[...cells, verdict.pass ? passed : `**fail**: ${verdict.reasons.join('; ')}`].join(' | ')} |`;
   });

@@ -45,7 +45,8 @@ const delivery = new DeliveryService(
  * record in one write; if DynamoDB does not take it, they ride a shard queue until it does.
  * A task an earlier receive of the same message finished is not delivered again.
  */
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => withMetrics(() => deliverBatch(event, context));
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+  withMetrics(() => deliverBatch(event, context));
 
 async function deliverBatch(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   // A processor per invocation: it holds the batch's state, and the local stack runs
@@ -57,7 +58,9 @@ async function deliverBatch(event: SQSEvent, context: Context): Promise<SQSBatch
   // Only a message SQS delivered before can have been finished by an earlier receive: the first receives need no lookup.
   const tasks = event.Records.flatMap(({ messageId, attributes }) => {
     const message = messages.get(messageId)!;
-    return attributes.ApproximateReceiveCount === '1' || message instanceof Error || isCarriedCounts(message) ? [] : [{ broadcastId: message.broadcastId, messageId }];
+    return attributes.ApproximateReceiveCount === '1' || message instanceof Error || isCarriedCounts(message)
+      ? []
+      : [{ broadcastId: message.broadcastId, messageId }];
   });
   const finished = await FinishedTasks.lookUp(tables.broadcasts, tasks);
   const deliverRecord = async (record: SQSRecord): Promise<void> => {

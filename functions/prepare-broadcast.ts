@@ -46,14 +46,26 @@ export const handler = async ({ input, executionName }: PrepareEvent): Promise<P
   if (request.kind === 'replay') {
     const plan = await beginReplay(broadcastsTable, request.broadcastId, partitionCount, startedAt);
     const partitions = request.partitions ?? Array.from({ length: plan.partitionCount }, (_, partition) => partition);
-    return { broadcastId: request.broadcastId, kind: plan.kind, partitions, resendFailedSockets: request.failedSockets, startedAt, config: mapConfig };
+    return {
+      broadcastId: request.broadcastId,
+      kind: plan.kind,
+      partitions,
+      resendFailedSockets: request.failedSockets,
+      startedAt,
+      config: mapConfig,
+    };
   }
   const kind = request.kind === 'sweep' ? 'sweep' : 'message';
   await createBroadcast(broadcastsTable, {
     broadcastId: executionName,
     kind,
     // Stored framed: consumers send the stored text as it is, and a replay sends the same frame.
-    message: request.kind !== 'message' ? undefined : broadcastIdEnvelope ? frameWithBroadcastId(executionName, request.message) : request.message,
+    message:
+      request.kind !== 'message'
+        ? undefined
+        : broadcastIdEnvelope
+          ? frameWithBroadcastId(executionName, request.message)
+          : request.message,
     partitionCount,
     startedAt,
     deliveryTimeoutMs,

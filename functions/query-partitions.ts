@@ -26,7 +26,9 @@ export interface QueryPartitionsEvent {
 /** QueryPartitions task (map child): enqueue every connection of the batch's partitions. DynamoDB or SQS not answering ends in UnavailableError, which the state machine retries. */
 export const handler = async ({ Items, BatchInput }: QueryPartitionsEvent): Promise<FanOutResult> =>
   withMetrics(async () => {
-    const result = await fanOutPartitions(settings, BatchInput.broadcastId, BatchInput.kind, Items, { resendFailedSockets: BatchInput.resendFailedSockets === true }).catch((error) => {
+    const result = await fanOutPartitions(settings, BatchInput.broadcastId, BatchInput.kind, Items, {
+      resendFailedSockets: BatchInput.resendFailedSockets === true,
+    }).catch((error) => {
       throw asRetryable(error, `partitions ${Items.join(', ')} of broadcast ${BatchInput.broadcastId}`);
     });
     recordFanOut(result.partitions, result.connections);

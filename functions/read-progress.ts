@@ -26,7 +26,8 @@ export const handler = async (event: ReadProgressEvent): Promise<BroadcastProgre
   try {
     const state = await getBroadcastState(broadcastsTable, event.broadcastId);
     const progress = progressOf(state, Date.now(), event.toleratedFailedSocketsPercentage ?? 0);
-    if (!progress.done && progress.deliverBy !== state.deliverBy) await extendDeliverBy(broadcastsTable, event.broadcastId, progress.deliverBy);
+    if (!progress.done && progress.deliverBy !== state.deliverBy)
+      await extendDeliverBy(broadcastsTable, event.broadcastId, progress.deliverBy);
     return progress;
   } catch (error) {
     throw asRetryable(error, `DynamoDB did not answer the progress read of broadcast ${event.broadcastId}`);

@@ -221,7 +221,13 @@ export const defaultConfig: SwarmcastConfig = {
 };
 
 /** Bounds that AWS (or common sense) puts on each number. */
-export const bounds: Record<Exclude<keyof SwarmcastConfig, 'sweepSchedule' | 'stageName' | 'connectAuthorizer' | 'broadcastIdEnvelope' | 'accessLogs'>, [number, number]> = {
+export const bounds: Record<
+  Exclude<
+    keyof SwarmcastConfig,
+    'sweepSchedule' | 'stageName' | 'connectAuthorizer' | 'broadcastIdEnvelope' | 'accessLogs'
+  >,
+  [number, number]
+> = {
   // The plan travels in Step Functions state (≤ 256 KiB) as the Map's item list: 10,000 keeps it well inside.
   partitions: [1, 10_000],
   // Five resources per shard (queue, DLQ, their SSL-only policies, the event source mapping)
@@ -278,8 +284,11 @@ export const AWAIT_RUNS_PER_EXECUTION = 2;
  * The most history events one execution can reach with these settings: ReadProgress polls until
  * the deadline (deliveryTimeoutSeconds after the last enqueue) and at most DELIVERY_GRACE_SECONDS past it.
  */
-export function maxHistoryEvents(config: Pick<SwarmcastConfig, 'deliveryTimeoutSeconds' | 'progressPollSeconds'>): number {
-  const pollsPerRun = Math.ceil((config.deliveryTimeoutSeconds + DELIVERY_GRACE_SECONDS) / config.progressPollSeconds) + 1;
+export function maxHistoryEvents(
+  config: Pick<SwarmcastConfig, 'deliveryTimeoutSeconds' | 'progressPollSeconds'>,
+): number {
+  const pollsPerRun =
+    Math.ceil((config.deliveryTimeoutSeconds + DELIVERY_GRACE_SECONDS) / config.progressPollSeconds) + 1;
   return HISTORY_EVENTS_FIXED + AWAIT_RUNS_PER_EXECUTION * pollsPerRun * HISTORY_EVENTS_PER_POLL;
 }
 
@@ -287,7 +296,9 @@ export function maxHistoryEvents(config: Pick<SwarmcastConfig, 'deliveryTimeoutS
  * The account quota AWS gives a Region by default (2,500/1,250 in 13 Regions, else 10,000/5,000),
  * as settings: infra/app.ts puts them under the deployer's overrides once the Region is known.
  */
-export function accountQuotaDefaultsFor(region: string | undefined): Pick<SwarmcastConfig, 'accountQuotaRatePerSecond' | 'accountQuotaBurst'> {
+export function accountQuotaDefaultsFor(
+  region: string | undefined,
+): Pick<SwarmcastConfig, 'accountQuotaRatePerSecond' | 'accountQuotaBurst'> {
   const quota = defaultAccountQuota(region ?? '');
   return { accountQuotaRatePerSecond: quota.ratePerSecond, accountQuotaBurst: quota.burst };
 }
@@ -301,23 +312,33 @@ export function resolveConfig(overrides: Partial<Record<keyof SwarmcastConfig, u
   const config: Record<string, unknown> = { ...defaultConfig };
   for (const [key, value] of Object.entries(overrides)) {
     if (!(key in defaultConfig)) {
-      throw new InvalidConfigError(`unknown swarmcast setting "${key}"; known settings: ${Object.keys(defaultConfig).join(', ')}`);
+      throw new InvalidConfigError(
+        `unknown swarmcast setting "${key}"; known settings: ${Object.keys(defaultConfig).join(', ')}`,
+      );
     }
     if (value !== undefined) config[key] = value;
   }
   for (const [key, [min, max]] of Object.entries(bounds)) {
     const value = config[key];
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      throw new InvalidConfigError(`swarmcast setting ${key}=${JSON.stringify(value)} must be an integer from ${min} to ${max}`);
+      throw new InvalidConfigError(
+        `swarmcast setting ${key}=${JSON.stringify(value)} must be an integer from ${min} to ${max}`,
+      );
     }
   }
   // Numbers that follow from the quota and the budget, unless set.
-  if (overrides.deliveryRatePerSecond === undefined) config.deliveryRatePerSecond = deliveryRatePerSecondFor(config.accountQuotaRatePerSecond as number);
-  if (overrides.postConcurrency === undefined) config.postConcurrency = postConcurrencyFor(config.deliveryRatePerSecond as number);
+  if (overrides.deliveryRatePerSecond === undefined)
+    config.deliveryRatePerSecond = deliveryRatePerSecondFor(config.accountQuotaRatePerSecond as number);
+  if (overrides.postConcurrency === undefined)
+    config.postConcurrency = postConcurrencyFor(config.deliveryRatePerSecond as number);
   if (overrides.consumerMaxConcurrency === undefined) {
-    config.consumerMaxConcurrency = consumerMaxConcurrencyFor(config.deliveryRatePerSecond as number, config.shards as number);
+    config.consumerMaxConcurrency = consumerMaxConcurrencyFor(
+      config.deliveryRatePerSecond as number,
+      config.shards as number,
+    );
   }
-  if (overrides.sweepRatePerSecond === undefined) config.sweepRatePerSecond = sweepRatePerSecondFor(config.deliveryRatePerSecond as number);
+  if (overrides.sweepRatePerSecond === undefined)
+    config.sweepRatePerSecond = sweepRatePerSecondFor(config.deliveryRatePerSecond as number);
   if ((config.sweepRatePerSecond as number) > (config.deliveryRatePerSecond as number)) {
     throw new InvalidConfigError(
       `swarmcast setting sweepRatePerSecond=${config.sweepRatePerSecond} must not exceed deliveryRatePerSecond=${config.deliveryRatePerSecond}: the sweep draws on the same budget`,
@@ -328,11 +349,17 @@ export function resolveConfig(overrides: Partial<Record<keyof SwarmcastConfig, u
       throw new InvalidConfigError(`swarmcast setting ${key} must be a non-empty string`);
     }
   }
-  if (config.connectAuthorizer !== undefined && (typeof config.connectAuthorizer !== 'string' || !/\.[cm]?[jt]s$/.test(config.connectAuthorizer))) {
-    throw new InvalidConfigError(`swarmcast setting connectAuthorizer=${JSON.stringify(config.connectAuthorizer)} must be the path of a .ts or .js handler file, relative to the repository root`);
+  if (
+    config.connectAuthorizer !== undefined &&
+    (typeof config.connectAuthorizer !== 'string' || !/\.[cm]?[jt]s$/.test(config.connectAuthorizer))
+  ) {
+    throw new InvalidConfigError(
+      `swarmcast setting connectAuthorizer=${JSON.stringify(config.connectAuthorizer)} must be the path of a .ts or .js handler file, relative to the repository root`,
+    );
   }
   for (const key of ['broadcastIdEnvelope', 'accessLogs'] as const) {
-    if (typeof config[key] !== 'boolean') throw new InvalidConfigError(`swarmcast setting ${key}=${JSON.stringify(config[key])} must be true or false`);
+    if (typeof config[key] !== 'boolean')
+      throw new InvalidConfigError(`swarmcast setting ${key}=${JSON.stringify(config[key])} must be true or false`);
   }
   assertWithinHistoryLimit(config as unknown as SwarmcastConfig);
   return config as unknown as SwarmcastConfig;
@@ -342,7 +369,7 @@ export function resolveConfig(overrides: Partial<Record<keyof SwarmcastConfig, u
 function assertWithinHistoryLimit(config: SwarmcastConfig): void {
   const limit = AWS_LIMITS.stepFunctionsHistoryEvents.value;
   if (maxHistoryEvents(config) <= limit) return;
-  const maxPolls = Math.floor(((limit - HISTORY_EVENTS_FIXED) / AWAIT_RUNS_PER_EXECUTION / HISTORY_EVENTS_PER_POLL) - 1);
+  const maxPolls = Math.floor((limit - HISTORY_EVENTS_FIXED) / AWAIT_RUNS_PER_EXECUTION / HISTORY_EVENTS_PER_POLL - 1);
   throw new InvalidConfigError(
     `swarmcast settings deliveryTimeoutSeconds=${config.deliveryTimeoutSeconds} and progressPollSeconds=${config.progressPollSeconds} allow ${maxHistoryEvents(config).toLocaleString('en-US')} history events in one execution (a redrive included), over Step Functions' ${limit.toLocaleString('en-US')}: ` +
       `(deliveryTimeoutSeconds + ${DELIVERY_GRACE_SECONDS} s of grace) / progressPollSeconds must be at most ${maxPolls} (e.g. progressPollSeconds >= ${Math.ceil((config.deliveryTimeoutSeconds + DELIVERY_GRACE_SECONDS) / maxPolls)})`,

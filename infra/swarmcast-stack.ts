@@ -41,7 +41,10 @@ export class SwarmcastStack extends Stack {
     const { config } = props;
     assertDeployable(config);
 
-    const tableProps = { pointInTimeRecovery: props.pointInTimeRecovery, removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.DESTROY };
+    const tableProps = {
+      pointInTimeRecovery: props.pointInTimeRecovery,
+      removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.DESTROY,
+    };
     const connections = new SchemaTable(this, connectionsTable, tableProps);
     const broadcasts = new SchemaTable(this, broadcastsTable, tableProps);
     const rateBudget = new SchemaTable(this, rateBudgetTable, tableProps);
@@ -54,10 +57,21 @@ export class SwarmcastStack extends Stack {
     // can still connect and leave (a cap on the others would depend on every other function too).
     // 0 reserves nothing (the default: a new account may lack the concurrency to reserve).
     const routeConcurrency = { reservedConcurrentExecutions: config.routeReservedConcurrency || undefined };
-    const connect = new SwarmcastFunction(this, 'Connect', { name: 'connect', description: 'WebSocket $connect: store the connection in the partition its id hashes to.', ...routeConcurrency }).bindManifest(resources);
-    const disconnect = new SwarmcastFunction(this, 'Disconnect', { name: 'disconnect', description: 'WebSocket $disconnect: remove the connection.', ...routeConcurrency }).bindManifest(resources);
+    const connect = new SwarmcastFunction(this, 'Connect', {
+      name: 'connect',
+      description: 'WebSocket $connect: store the connection in the partition its id hashes to.',
+      ...routeConcurrency,
+    }).bindManifest(resources);
+    const disconnect = new SwarmcastFunction(this, 'Disconnect', {
+      name: 'disconnect',
+      description: 'WebSocket $disconnect: remove the connection.',
+      ...routeConcurrency,
+    }).bindManifest(resources);
     // Not 'Default': CDK drops that word from logical ids.
-    const defaultRoute = new SwarmcastFunction(this, 'DefaultRoute', { name: 'default', description: 'WebSocket $default: answers the old keep-alive "ping" with "pong".' }).bindManifest(resources);
+    const defaultRoute = new SwarmcastFunction(this, 'DefaultRoute', {
+      name: 'default',
+      description: 'WebSocket $default: answers the old keep-alive "ping" with "pong".',
+    }).bindManifest(resources);
 
     // $default answers through the route response, so it needs no @connections access.
     const gateway = new WebSocketGateway(this, 'WebSocket', {
@@ -65,7 +79,9 @@ export class SwarmcastStack extends Stack {
       connect,
       disconnect,
       defaultRoute,
-      connectAuthorizer: config.connectAuthorizer ? this.connectAuthorizer(config.connectAuthorizer, routeConcurrency) : undefined,
+      connectAuthorizer: config.connectAuthorizer
+        ? this.connectAuthorizer(config.connectAuthorizer, routeConcurrency)
+        : undefined,
       throttle: { rateLimit: config.routeThrottleRatePerSecond, burstLimit: config.routeThrottleBurst },
       accessLogs: config.accessLogs,
     });
@@ -128,14 +144,26 @@ export class SwarmcastStack extends Stack {
 
     // $disconnect is best effort: the scheduled sweep finds and removes stale connections. A sweep
     // EventBridge could not start (throttled, permissions) lands in a DLQ instead of vanishing.
-    const sweepDeadLetters = new Queue(this, 'SweepScheduleDlq', { retentionPeriod: Duration.days(14), encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true });
+    const sweepDeadLetters = new Queue(this, 'SweepScheduleDlq', {
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
     for (const id of ['Serverless::Serverless-SQSRedrivePolicy', 'AwsSolutions::AwsSolutions-SQS3']) {
-      Validations.of(sweepDeadLetters).acknowledge({ id, reason: 'A dead-letter queue is where failed events end: it has no DLQ of its own.' });
+      Validations.of(sweepDeadLetters).acknowledge({
+        id,
+        reason: 'A dead-letter queue is where failed events end: it has no DLQ of its own.',
+      });
     }
     new Rule(this, 'SweepSchedule', {
       description: 'swarmcast: periodic stale-connection sweep.',
       schedule: Schedule.expression(config.sweepSchedule),
-      targets: [new SfnStateMachine(broadcast.stateMachine, { input: RuleTargetInput.fromObject({ kind: 'sweep' }), deadLetterQueue: sweepDeadLetters })],
+      targets: [
+        new SfnStateMachine(broadcast.stateMachine, {
+          input: RuleTargetInput.fromObject({ kind: 'sweep' }),
+          deadLetterQueue: sweepDeadLetters,
+        }),
+      ],
     });
 
     const operations = new OperationsDashboard(this, 'Operations', {
@@ -151,8 +179,14 @@ export class SwarmcastStack extends Stack {
     });
 
     new CfnOutput(this, 'WebSocketUrl', { value: gateway.url, description: 'Clients connect here.' });
-    new CfnOutput(this, 'ConnectionsEndpoint', { value: gateway.connectionsEndpoint, description: '@connections management API base.' });
-    new CfnOutput(this, 'StateMachineArn', { value: broadcast.stateMachine.stateMachineArn, description: 'Start a broadcast here.' });
+    new CfnOutput(this, 'ConnectionsEndpoint', {
+      value: gateway.connectionsEndpoint,
+      description: '@connections management API base.',
+    });
+    new CfnOutput(this, 'StateMachineArn', {
+      value: broadcast.stateMachine.stateMachineArn,
+      description: 'Start a broadcast here.',
+    });
     new CfnOutput(this, 'BroadcastsTableName', { value: broadcasts.tableName });
     new CfnOutput(this, 'ConnectionsTableName', { value: connections.tableName });
     new CfnOutput(this, 'DashboardUrl', {
@@ -162,13 +196,17 @@ export class SwarmcastStack extends Stack {
   }
 
   /** The deployer's $connect authorizer; its secret is a NoEcho stack parameter, never in the template. */
-  private connectAuthorizer(entryFile: string, concurrency: { reservedConcurrentExecutions?: number }): SwarmcastFunction {
+  private connectAuthorizer(
+    entryFile: string,
+    concurrency: { reservedConcurrentExecutions?: number },
+  ): SwarmcastFunction {
     const secret = new CfnParameter(this, 'ConnectAuthorizerSecret', {
       type: 'String',
       noEcho: true,
       minLength: 16,
       maxLength: CONNECT_AUTHORIZER_SECRET_MAX_LENGTH,
-      description: 'Secret of the $connect authorizer (CONNECT_AUTHORIZER_SECRET), e.g. the HMAC key of examples/connect-authorizer.ts.',
+      description:
+        'Secret of the $connect authorizer (CONNECT_AUTHORIZER_SECRET), e.g. the HMAC key of examples/connect-authorizer.ts.',
     });
     return new SwarmcastFunction(this, 'ConnectAuthorizer', {
       name: 'connect-authorizer',

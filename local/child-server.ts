@@ -56,7 +56,9 @@ export async function forkServer(entryFile: string, options: unknown): Promise<C
   const port = await waitForPort(child, entryFile);
   let stopping = false;
   // Requests would fail with ECONNREFUSED and nothing else: the owner says which emulator died, and what follows.
-  const died = new Promise<string>((resolve) => child.once('exit', (code, signal) => stopping || resolve(describeExit(code, signal, fatal))));
+  const died = new Promise<string>((resolve) =>
+    child.once('exit', (code, signal) => stopping || resolve(describeExit(code, signal, fatal))),
+  );
   return {
     endpoint: `http://127.0.0.1:${port}`,
     died,

@@ -10,7 +10,10 @@ export type ConnectionsFaultRule = (method: string, connectionId: string) => num
  * API Gateway error instead of forwarding them, so a test can make some sockets refuse posts
  * (403 ForbiddenException) the way a real API does, through the handlers' real HTTP client.
  */
-export async function startConnectionsFaultProxy(targetEndpoint: string, rule: ConnectionsFaultRule): Promise<{ endpoint: string; stop(): Promise<void> }> {
+export async function startConnectionsFaultProxy(
+  targetEndpoint: string,
+  rule: ConnectionsFaultRule,
+): Promise<{ endpoint: string; stop(): Promise<void> }> {
   const target = new URL(targetEndpoint);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const server = http.createServer((request, response) => {
@@ -18,14 +21,27 @@ export async function startConnectionsFaultProxy(targetEndpoint: string, rule: C
     const status = rule(request.method ?? 'GET', connectionId);
     if (status !== undefined) {
       request.resume();
-      response.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': status === 403 ? 'ForbiddenException' : 'InjectedFault' });
+      response.writeHead(status, {
+        'content-type': 'application/json',
+        'x-amzn-errortype': status === 403 ? 'ForbiddenException' : 'InjectedFault',
+      });
       response.end(JSON.stringify({ message: `injected: ${status} for ${connectionId}` }));
       return;
     }
-    const forwarded = http.request({ host: target.hostname, port: target.port, path: request.url, method: request.method, headers: request.headers, agent }, (answer) => {
-      response.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(response);
-    });
+    const forwarded = http.request(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: request.url,
+        method: request.method,
+        headers: request.headers,
+        agent,
+      },
+      (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      },
+    );
     forwarded.on('error', () => {
       if (!response.headersSent) response.writeHead(502);
       response.end();

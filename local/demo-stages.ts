@@ -41,13 +41,18 @@ export async function readDemoStages({
   /** Each client's first receive time (ms since epoch). */
   arrivals: readonly number[];
 }): Promise<DemoStages> {
-  const [events, counters] = await Promise.all([executionHistory(sfn, executionArn), readCounters(broadcastsTable, broadcastId, dynamoDb)]);
+  const [events, counters] = await Promise.all([
+    executionHistory(sfn, executionArn),
+    readCounters(broadcastsTable, broadcastId, dynamoDb),
+  ]);
   const startedAt = events.find((event) => event.type === 'ExecutionStarted')?.timestamp?.getTime();
   if (startedAt === undefined) throw new Error(`execution ${executionArn} has no ExecutionStarted event`);
   const since = (at: number | undefined) => (at === undefined ? null : at - startedAt);
   const eventTime = (matches: (event: HistoryEvent) => boolean) => events.find(matches)?.timestamp?.getTime();
   return {
-    prepared: since(eventTime((event) => event.type === 'TaskStateExited' && event.stateExitedEventDetails?.name === 'Prepare')),
+    prepared: since(
+      eventTime((event) => event.type === 'TaskStateExited' && event.stateExitedEventDetails?.name === 'Prepare'),
+    ),
     fanOutStarted: since(eventTime((event) => event.type === 'MapRunStarted')),
     fanOutEnded: since(eventTime((event) => MAP_RUN_ENDS.has(event.type!))),
     firstEnqueued: since(counters.firstEnqueuedAt),
@@ -62,7 +67,9 @@ async function executionHistory(sfn: SFNClient, executionArn: string): Promise<H
   const events: HistoryEvent[] = [];
   let nextToken: string | undefined;
   do {
-    const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, includeExecutionData: false, nextToken }));
+    const page = await sfn.send(
+      new GetExecutionHistoryCommand({ executionArn, includeExecutionData: false, nextToken }),
+    );
     events.push(...(page.events ?? []));
     nextToken = page.nextToken;
   } while (nextToken);

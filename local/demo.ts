@@ -5,7 +5,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  SFNClient,
+  StartExecutionCommand,
+  type DescribeExecutionCommandOutput,
+} from '@aws-sdk/client-sfn';
 import type { SwarmcastConfig } from '../infra/config';
 import { ClientSwarm, type ConnectProgress, type SwarmReport } from './clients/swarm';
 import type { GatewayStats, Throttle } from './gateway';
@@ -81,9 +86,23 @@ function percentile(sortedValues: readonly number[], p: number): number {
  * The README's main job: start the local stack, connect real WebSocket clients, run one
  * broadcast through the state machine, and measure what every client received.
  */
-export async function runDemo({ clients, config, quota, connectRate, timeoutMs = deliveryTimeoutMs(clients), onPhase = () => {}, onProgress, onConnectProgress }: DemoOptions): Promise<DemoSummary> {
+export async function runDemo({
+  clients,
+  config,
+  quota,
+  connectRate,
+  timeoutMs = deliveryTimeoutMs(clients),
+  onPhase = () => {},
+  onProgress,
+  onConnectProgress,
+}: DemoOptions): Promise<DemoSummary> {
   onPhase('starting the local stack');
-  const stack = await startLocalStack({ config, quota, connectRate, gatewayWorkers: Math.max(1, Math.ceil(clients / SOCKETS_PER_GATEWAY)) });
+  const stack = await startLocalStack({
+    config,
+    quota,
+    connectRate,
+    gatewayWorkers: Math.max(1, Math.ceil(clients / SOCKETS_PER_GATEWAY)),
+  });
   let swarm: ClientSwarm | undefined;
   try {
     onPhase(`connecting ${clients.toLocaleString('en-US')} WebSocket clients`);
@@ -113,7 +132,14 @@ export async function runDemo({ clients, config, quota, connectRate, timeoutMs =
     await waitUntilIdle(stack, 10_000);
     const report = await swarm.report();
     const delivered = await stack.gateway.stats();
-    const stages = await readDemoStages({ sfn, dynamoDb: localDynamoDbClient(stack), executionArn: executionArn!, broadcastsTable: stack.tableNames.Broadcasts, broadcastId, arrivals: report.firstArrivals });
+    const stages = await readDemoStages({
+      sfn,
+      dynamoDb: localDynamoDbClient(stack),
+      executionArn: executionArn!,
+      broadcastsTable: stack.tableNames.Broadcasts,
+      broadcastId,
+      arrivals: report.firstArrivals,
+    });
     return summarize({
       clients,
       report,
@@ -121,7 +147,10 @@ export async function runDemo({ clients, config, quota, connectRate, timeoutMs =
       startedAt,
       connect: { ms: connectMs, retries: swarm.retries, gateway: connected },
       throttled: delivered.workers.reduce((sum, w) => sum + w.throttled, 0),
-      throttles: { quota: formatThrottle(stack.gateway.throttles.quota), connectRate: formatThrottle(stack.gateway.throttles.connectRate) },
+      throttles: {
+        quota: formatThrottle(stack.gateway.throttles.quota),
+        connectRate: formatThrottle(stack.gateway.throttles.connectRate),
+      },
       broadcastId,
       executionArn: executionArn!,
       stages,
@@ -143,15 +172,22 @@ export function localSfnClient(stack: Pick<LocalStack, 'stepFunctionsEndpoint' |
 }
 
 function localDynamoDbClient(stack: LocalStack): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.dynamoDbEndpoint, region: stack.region, credentials: LOCAL_CREDENTIALS }));
+  return DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: stack.dynamoDbEndpoint, region: stack.region, credentials: LOCAL_CREDENTIALS }),
+  );
 }
 
 async function waitUntilIdle(stack: LocalStack, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await stack.consumers.idle()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  while (!(await stack.consumers.idle()) && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
-export async function waitForExecution(sfn: SFNClient, executionArn: string, deadline: number): Promise<DescribeExecutionCommandOutput> {
+export async function waitForExecution(
+  sfn: SFNClient,
+  executionArn: string,
+  deadline: number,
+): Promise<DescribeExecutionCommandOutput> {
   for (;;) {
     const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
     if (execution.status !== 'RUNNING' || Date.now() > deadline) return execution;
@@ -200,13 +236,18 @@ function summarize({
     connectMs: connect.ms,
     connectRetries: connect.retries,
     gatewayRssBytes,
-    gatewayBytesPerSocket: connect.gateway.connections > 0 ? Math.round(gatewayRssBytes / connect.gateway.connections) : 0,
+    gatewayBytesPerSocket:
+      connect.gateway.connections > 0 ? Math.round(gatewayRssBytes / connect.gateway.connections) : 0,
     throttled,
     ...throttles,
     executionStatus: execution.status ?? 'UNKNOWN',
     executionArn,
     broadcastId,
     stages,
-    ok: execution.status === 'SUCCEEDED' && report.received === report.open && report.open === clients && report.duplicates === 0,
+    ok:
+      execution.status === 'SUCCEEDED' &&
+      report.received === report.open &&
+      report.open === clients &&
+      report.duplicates === 0,
   };
 }

@@ -26,8 +26,25 @@ const entryFile = (pid: number): string => path.join(registryDir(), `${pid}.json
 
 /** Publishes a running stack's endpoints under its process id (this process unless given). */
 export async function publishLocalStack(stack: LocalStackEndpoints, pid = process.pid): Promise<void> {
-  const { region, webSocketUrl, connectionsEndpoint, stepFunctionsEndpoint, dynamoDbEndpoint, sqsEndpoint, stateMachineArn } = stack;
-  const entry: PublishedLocalStack = { pid, region, webSocketUrl, connectionsEndpoint, stepFunctionsEndpoint, dynamoDbEndpoint, sqsEndpoint, stateMachineArn };
+  const {
+    region,
+    webSocketUrl,
+    connectionsEndpoint,
+    stepFunctionsEndpoint,
+    dynamoDbEndpoint,
+    sqsEndpoint,
+    stateMachineArn,
+  } = stack;
+  const entry: PublishedLocalStack = {
+    pid,
+    region,
+    webSocketUrl,
+    connectionsEndpoint,
+    stepFunctionsEndpoint,
+    dynamoDbEndpoint,
+    sqsEndpoint,
+    stateMachineArn,
+  };
   await mkdir(registryDir(), { recursive: true });
   // Written aside, then renamed: a reader never sees half an entry.
   const partial = `${entryFile(pid)}.${process.pid}.tmp`;
@@ -54,7 +71,9 @@ export async function findLocalStacks(): Promise<LocalStacks> {
   } catch {
     return { running: [], stale: [] };
   }
-  const entries = await Promise.all(names.filter((name) => /^\d+\.json$/.test(name)).map((name) => readEntry(path.join(registryDir(), name))));
+  const entries = await Promise.all(
+    names.filter((name) => /^\d+\.json$/.test(name)).map((name) => readEntry(path.join(registryDir(), name))),
+  );
   const found: LocalStacks = { running: [], stale: [] };
   for (const entry of entries) if (entry) (isRunning(entry.pid) ? found.running : found.stale).push(entry);
   found.running.sort((a, b) => a.pid - b.pid);
@@ -64,7 +83,11 @@ export async function findLocalStacks(): Promise<LocalStacks> {
 async function readEntry(file: string): Promise<PublishedLocalStack | undefined> {
   try {
     const entry = JSON.parse(await readFile(file, 'utf8')) as PublishedLocalStack;
-    return Number.isInteger(entry.pid) && typeof entry.stepFunctionsEndpoint === 'string' && typeof entry.stateMachineArn === 'string' ? entry : undefined;
+    return Number.isInteger(entry.pid) &&
+      typeof entry.stepFunctionsEndpoint === 'string' &&
+      typeof entry.stateMachineArn === 'string'
+      ? entry
+      : undefined;
   } catch {
     return undefined;
   }

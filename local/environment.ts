@@ -32,7 +32,8 @@ export function runtimeEnvironment(resources: LocalResources): Record<string, st
     // No CloudWatch here: Powertools would print every invocation's metrics as EMF JSON to stdout.
     POWERTOOLS_METRICS_DISABLED: 'true',
   };
-  for (const [variable, value] of Object.entries(process.env)) if (variable.startsWith('POWERTOOLS_') && value !== undefined) env[variable] = value;
+  for (const [variable, value] of Object.entries(process.env))
+    if (variable.startsWith('POWERTOOLS_') && value !== undefined) env[variable] = value;
   return env;
 }
 
@@ -51,7 +52,11 @@ function stackBindings(config: SwarmcastConfig, resources: LocalResources): Reco
 }
 
 /** Exactly the environment Lambda gives `name` in the deployed stack, pointed at the local resources. */
-export function functionEnvironment(name: FunctionName, config: SwarmcastConfig, resources: LocalResources): Record<string, string> {
+export function functionEnvironment(
+  name: FunctionName,
+  config: SwarmcastConfig,
+  resources: LocalResources,
+): Record<string, string> {
   const bindings = stackBindings(config, resources);
   const env = runtimeEnvironment(resources);
   for (const variable of variablesOf(FUNCTION_MANIFEST[name])) {

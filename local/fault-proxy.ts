@@ -33,7 +33,10 @@ export async function startFaultProxy(targetEndpoint: string, rule: FaultRule): 
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const body = Buffer.concat(chunks);
-      const operation = String(request.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
+      const operation =
+        String(request.headers['x-amz-target'] ?? '')
+          .split('.')
+          .pop() ?? '';
       let input: Record<string, unknown> = {};
       try {
         input = JSON.parse(body.toString('utf8') || '{}');
@@ -42,12 +45,22 @@ export async function startFaultProxy(targetEndpoint: string, rule: FaultRule): 
       }
       const fault = rule(operation, input);
       if (fault) {
-        response.writeHead(fault.statusCode, { 'Content-Type': 'application/x-amz-json-1.0', 'x-amzn-ErrorType': fault.errorType });
+        response.writeHead(fault.statusCode, {
+          'Content-Type': 'application/x-amz-json-1.0',
+          'x-amzn-ErrorType': fault.errorType,
+        });
         response.end(JSON.stringify({ __type: fault.errorType, message: fault.message }));
         return;
       }
       const upstream = http.request(
-        { host: target.hostname, port: target.port, method: request.method, path: request.url, headers: request.headers, agent },
+        {
+          host: target.hostname,
+          port: target.port,
+          method: request.method,
+          path: request.url,
+          headers: request.headers,
+          agent,
+        },
         (upstreamResponse) => {
           response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
           upstreamResponse.pipe(response);

@@ -25,7 +25,16 @@ export function forkTypeScript(entryFile: string, args: readonly string[], optio
 }
 
 /** The same for a JavaScript entry (a bundle): plain Node, no loader to start. */
-export function forkNode(entryFile: string, args: readonly string[], { env, stdout = 'inherit', detached = false, nodeFlags = [] }: ForkOptions = {}): ChildProcess {
+export function forkNode(
+  entryFile: string,
+  args: readonly string[],
+  { env, stdout = 'inherit', detached = false, nodeFlags = [] }: ForkOptions = {},
+): ChildProcess {
   const stderr = typeof stdout === 'number' ? stdout : 'inherit';
-  return fork(entryFile, args, { execArgv: [...nodeFlags], ...(env ? { env } : {}), stdio: ['ignore', stdout, stderr, 'ipc'], detached });
+  return fork(entryFile, args, {
+    execArgv: [...nodeFlags],
+    ...(env ? { env } : {}),
+    stdio: ['ignore', stdout, stderr, 'ipc'],
+    detached,
+  });
 }

@@ -5,5 +5,6 @@ import { LOCAL_ACCOUNT, LOCAL_REGION } from './local-account';
 
 export type { FunctionName };
 
-export const functionArn = (name: FunctionName): string => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:swarmcast-${name}`;
+export const functionArn = (name: FunctionName): string =>
+  `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:swarmcast-${name}`;
 export const handlerModule = (name: FunctionName): string => path.join(__dirname, '..', 'functions', `${name}.ts`);

@@ -11,7 +11,8 @@ export function errorLine(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const { code } = error as Error & { code?: string };
   const label = code ?? error.name;
-  const message = error.message || (error instanceof AggregateError ? error.errors.map((inner) => errorLine(inner)).join('; ') : '');
+  const message =
+    error.message || (error instanceof AggregateError ? error.errors.map((inner) => errorLine(inner)).join('; ') : '');
   return message.startsWith(label) || message.includes(label) ? message : `${label}: ${message}`;
 }
 
@@ -55,7 +56,9 @@ export class RepeatedErrorLog {
   }
 
   private summarize(what: string, key: string, seen: Repeats, now: number): void {
-    this.write(`${what}: failed ${seen.count.toLocaleString('en-US')} more times in ${Math.round((now - seen.windowStart) / 1000)} s (last: ${seen.last})`);
+    this.write(
+      `${what}: failed ${seen.count.toLocaleString('en-US')} more times in ${Math.round((now - seen.windowStart) / 1000)} s (last: ${seen.last})`,
+    );
     this.repeats.set(key, { count: 0, last: seen.last, windowStart: now });
   }
 }

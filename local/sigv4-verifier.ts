@@ -12,7 +12,11 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-account';
 
 /** Why a request was refused: the error code AWS uses and its message. */
 export interface SigV4Rejection {
-  code: 'MissingAuthenticationTokenException' | 'IncompleteSignatureException' | 'UnrecognizedClientException' | 'InvalidSignatureException';
+  code:
+    | 'MissingAuthenticationTokenException'
+    | 'IncompleteSignatureException'
+    | 'UnrecognizedClientException'
+    | 'InvalidSignatureException';
   message: string;
 }
 
@@ -33,7 +37,8 @@ export interface SigV4VerifierOptions {
 /** AWS refuses a request whose X-Amz-Date is more than 15 minutes from its clock. */
 const MAX_CLOCK_SKEW_MS = 15 * 60_000;
 
-const AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=([^/\s]+)\/(\d{8})\/([^/\s]+)\/([^/\s]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;_.-]+),\s*Signature=([0-9a-f]{64})$/;
+const AUTHORIZATION =
+  /^AWS4-HMAC-SHA256 Credential=([^/\s]+)\/(\d{8})\/([^/\s]+)\/([^/\s]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;_.-]+),\s*Signature=([0-9a-f]{64})$/;
 
 const SIGNATURE_MISMATCH =
   'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
@@ -96,20 +101,38 @@ export class SigV4Verifier {
   }
 
   /** The Authorization header's parts, checked as far as they can be without the body. */
-  private parse(request: ReceivedRequest): SigV4Rejection | { scopeDate: string; region: string; service: string; amzDate: string; signedHeaders: string[]; signature: string } {
+  private parse(request: ReceivedRequest):
+    | SigV4Rejection
+    | {
+        scopeDate: string;
+        region: string;
+        service: string;
+        amzDate: string;
+        signedHeaders: string[];
+        signature: string;
+      } {
     const authorization = request.headers.authorization;
-    if (authorization === undefined) return { code: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' };
+    if (authorization === undefined)
+      return { code: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' };
     const parsed = AUTHORIZATION.exec(authorization);
-    if (!parsed) return { code: 'IncompleteSignatureException', message: `Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters of AWS4-HMAC-SHA256. Authorization=${authorization}` };
+    if (!parsed)
+      return {
+        code: 'IncompleteSignatureException',
+        message: `Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters of AWS4-HMAC-SHA256. Authorization=${authorization}`,
+      };
     const [, accessKeyId, scopeDate, region, service, signedHeaderList, signature] = parsed;
-    if (accessKeyId !== this.credentials.accessKeyId) return { code: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' };
+    if (accessKeyId !== this.credentials.accessKeyId)
+      return { code: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' };
     if (service !== this.service) return invalid(`Credential should be scoped to correct service: '${this.service}'.`);
     if (region !== this.region) return invalid(`Credential should be scoped to a valid region, not '${region}'.`);
 
     const amzDate = header(request.headers, 'x-amz-date');
     const signedHeaders = signedHeaderList.split(';');
     if (!amzDate || !signedHeaders.includes('x-amz-date') || !signedHeaders.includes('host')) {
-      return { code: 'IncompleteSignatureException', message: 'Authorization header requires the host and x-amz-date headers to be signed.' };
+      return {
+        code: 'IncompleteSignatureException',
+        message: 'Authorization header requires the host and x-amz-date headers to be signed.',
+      };
     }
     const signingDate = parseAmzDate(amzDate);
     if (!signingDate || !amzDate.startsWith(scopeDate)) return invalid(SIGNATURE_MISMATCH);
@@ -124,8 +147,10 @@ export class SigV4Verifier {
     let key = this.signingKeys.get(day);
     if (!key) {
       key = Buffer.from(`AWS4${this.credentials.secretAccessKey}`);
-      for (const part of [day, this.region, this.service, 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
-      if (this.signingKeys.size >= MAX_CACHED_KEYS) this.signingKeys.delete(this.signingKeys.keys().next().value as string);
+      for (const part of [day, this.region, this.service, 'aws4_request'])
+        key = createHmac('sha256', key).update(part).digest();
+      if (this.signingKeys.size >= MAX_CACHED_KEYS)
+        this.signingKeys.delete(this.signingKeys.keys().next().value as string);
       this.signingKeys.set(day, key);
     }
     return key;
@@ -162,7 +187,10 @@ function canonicalQuery(query: string): string {
 
 /** Line breaks to spaces, runs of blanks to one, trimmed. */
 function canonicalHeaderValue(value: string): string {
-  return value.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '');
+  return value
+    .replace(/[\r\n]/g, ' ')
+    .replace(/[ \t]+/g, ' ')
+    .replace(/^ | $/g, '');
 }
 
 /** RFC 3986 escaping, as the SDK signs: encodeURIComponent and also !'()*. */

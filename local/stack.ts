@@ -92,18 +92,35 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const config = resolveConfig(options.config);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
-    for (const stop of stops.reverse()) await stop().catch((error) => console.error(`swarmcast local: stopping a service failed: ${error}`));
+    for (const stop of stops.reverse())
+      await stop().catch((error) => console.error(`swarmcast local: stopping a service failed: ${error}`));
     stops.length = 0;
   };
   try {
-    const dynamoDb = await startDynamoDb({ dataDir: options.dataDir, tablePrefix: 'swarmcast', reaperIntervalMs: options.reaperIntervalMs, region: LOCAL_REGION });
+    const dynamoDb = await startDynamoDb({
+      dataDir: options.dataDir,
+      tablePrefix: 'swarmcast',
+      reaperIntervalMs: options.reaperIntervalMs,
+      region: LOCAL_REGION,
+    });
     stops.push(() => dynamoDb.stop());
     // 60 s, not AWS's 6 × the function timeout: a local invocation cannot be cut off, and a task that
     // failed on purpose in a test should come back within the test.
-    const sqs = await startSqs({ shards: config.shards, maxReceiveCount: config.maxReceiveCount, visibilityTimeoutSeconds: 60, region: LOCAL_REGION });
+    const sqs = await startSqs({
+      shards: config.shards,
+      maxReceiveCount: config.maxReceiveCount,
+      visibilityTimeoutSeconds: 60,
+      region: LOCAL_REGION,
+    });
     stops.push(() => sqs.stop());
 
-    const resources: LocalResources = { region: LOCAL_REGION, dynamoDbEndpoint: dynamoDb.endpoint, sqsEndpoint: sqs.endpoint, tableNames: dynamoDb.tableNames, shardQueueUrls: sqs.shardQueueUrls };
+    const resources: LocalResources = {
+      region: LOCAL_REGION,
+      dynamoDbEndpoint: dynamoDb.endpoint,
+      sqsEndpoint: sqs.endpoint,
+      tableNames: dynamoDb.tableNames,
+      shardQueueUrls: sqs.shardQueueUrls,
+    };
     const gateway = await startGateway({
       handlers: {
         connect: handlerModule('connect'),
@@ -150,17 +167,34 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       handlerSqsEndpoint = proxy.endpoint;
     }
     // The other functions run in the same local Lambda runtime, each with exactly its environment.
-    const handlerResources = { ...resources, dynamoDbEndpoint: handlerDynamoDbEndpoint, connectionsEndpoint: handlerConnectionsEndpoint, sqsEndpoint: handlerSqsEndpoint };
+    const handlerResources = {
+      ...resources,
+      dynamoDbEndpoint: handlerDynamoDbEndpoint,
+      connectionsEndpoint: handlerConnectionsEndpoint,
+      sqsEndpoint: handlerSqsEndpoint,
+    };
     const functions = await Promise.allSettled(
       (['prepare-broadcast', 'query-partitions', 'read-progress', 'post-message'] as const).map((name) =>
-        startLocalFunction({ name, modulePath: handlerModule(name), env: functionEnvironment(name, config, handlerResources), maxInstances: config.localInstancesPerFunction }),
+        startLocalFunction({
+          name,
+          modulePath: handlerModule(name),
+          env: functionEnvironment(name, config, handlerResources),
+          maxInstances: config.localInstancesPerFunction,
+        }),
       ),
     );
     for (const started of functions) if (started.status === 'fulfilled') stops.push(() => started.value.stop());
     const failed = functions.find((started) => started.status === 'rejected');
     if (failed) throw failed.reason;
-    const [prepareBroadcast, queryPartitions, readProgress, postMessage] = functions.map((started) => (started as PromiseFulfilledResult<LocalFunction>).value.handler);
-    const handlers = { 'prepare-broadcast': prepareBroadcast, 'query-partitions': queryPartitions, 'read-progress': readProgress, 'post-message': postMessage };
+    const [prepareBroadcast, queryPartitions, readProgress, postMessage] = functions.map(
+      (started) => (started as PromiseFulfilledResult<LocalFunction>).value.handler,
+    );
+    const handlers = {
+      'prepare-broadcast': prepareBroadcast,
+      'query-partitions': queryPartitions,
+      'read-progress': readProgress,
+      'post-message': postMessage,
+    };
 
     const consumers = await startEventSource({
       queueUrls: sqs.shardQueueUrls,

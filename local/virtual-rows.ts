@@ -21,10 +21,13 @@ const WRITE_CONCURRENCY = 8;
 export async function seedVirtualConnections(
   stack: Pick<LocalStack, 'dynamoDbEndpoint' | 'region' | 'tableNames' | 'config' | 'gateway'>,
   count: number,
-  partitionFor: (n: number) => number = (n) => partitionOf(stack.gateway.virtualConnectionId(n), stack.config.partitions),
+  partitionFor: (n: number) => number = (n) =>
+    partitionOf(stack.gateway.virtualConnectionId(n), stack.config.partitions),
 ): Promise<number> {
   const started = Date.now();
-  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.dynamoDbEndpoint, region: stack.region, credentials: LOCAL_CREDENTIALS }));
+  const dynamo = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: stack.dynamoDbEndpoint, region: stack.region, credentials: LOCAL_CREDENTIALS }),
+  );
   const { Connections } = stack.tableNames;
   const batchSize = AWS_LIMITS.dynamoDbBatchWriteItems.value;
   try {
@@ -34,10 +37,21 @@ export async function seedVirtualConnections(
     await forEachWithConcurrency(batches, WRITE_CONCURRENCY, async (b) => {
       let items = Array.from({ length: Math.min(batchSize, count - b * batchSize) }, (_, i) => {
         const n = b * batchSize + i;
-        return { PutRequest: { Item: { partition: partitionFor(n), connectionId: stack.gateway.virtualConnectionId(n), connectedAt: now, expiresAt } } };
+        return {
+          PutRequest: {
+            Item: {
+              partition: partitionFor(n),
+              connectionId: stack.gateway.virtualConnectionId(n),
+              connectedAt: now,
+              expiresAt,
+            },
+          },
+        };
       });
       while (items.length > 0) {
-        const { UnprocessedItems } = await dynamo.send(new BatchWriteCommand({ RequestItems: { [Connections]: items } }));
+        const { UnprocessedItems } = await dynamo.send(
+          new BatchWriteCommand({ RequestItems: { [Connections]: items } }),
+        );
         items = (UnprocessedItems?.[Connections] ?? []) as typeof items;
       }
     });

@@ -19,7 +19,12 @@ export type StateMachineFunction = keyof typeof FUNCTION_ARN_PLACEHOLDERS;
 
 /** The definition substitutions, given each function's ARN. */
 export function arnSubstitutions(arnOf: (name: StateMachineFunction) => string): Record<string, string> {
-  return Object.fromEntries(Object.entries(FUNCTION_ARN_PLACEHOLDERS).map(([name, placeholder]) => [placeholder, arnOf(name as StateMachineFunction)]));
+  return Object.fromEntries(
+    Object.entries(FUNCTION_ARN_PLACEHOLDERS).map(([name, placeholder]) => [
+      placeholder,
+      arnOf(name as StateMachineFunction),
+    ]),
+  );
 }
 
 /** The task state that reads the broadcast's progress, and where it puts read-progress's result ({ progress, ... }). */

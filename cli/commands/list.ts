@@ -2,7 +2,7 @@
  * `swarmcast list`: recent broadcasts, replays and sweeps, newest first, with the counts of finished
  * ones; with several local stacks running and no target flag, each stack's, under its name.
  */
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { findLocalStacks } from '../../local/discovery';
 import { listRecentExecutions } from '../broadcast-status';
 import { renderList } from '../format';
@@ -17,16 +17,22 @@ interface ListOptions extends TargetOptions {
 export function registerListCommand(program: Command): void {
   const command = program
     .command('list')
-    .description('recent broadcasts, replays and sweeps, newest first, with the summary counts of finished ones (of each local stack when several run)')
+    .description(
+      'recent broadcasts, replays and sweeps, newest first, with the summary counts of finished ones (of each local stack when several run)',
+    )
     .addOption(new Option('--limit <n>', 'how many').default(20).argParser(parsePositiveInteger('--limit', 1_000)))
     .option('--json', 'print one JSON object');
   addTargetOptions(command).action(async (options: ListOptions) => {
-    const { running } = options.endpoint || options.stateMachineArn || options.stack ? { running: [] } : await findLocalStacks();
+    const { running } =
+      options.endpoint || options.stateMachineArn || options.stack ? { running: [] } : await findLocalStacks();
     if (running.length > 1) {
       // Listing reads only: showing every stack is safe, where starting anything must name one.
       const stacks = [];
       for (const stack of running) {
-        const broadcasts = await withTarget({ endpoint: stack.stepFunctionsEndpoint, stateMachineArn: stack.stateMachineArn }, (target) => listRecentExecutions(target, options.limit));
+        const broadcasts = await withTarget(
+          { endpoint: stack.stepFunctionsEndpoint, stateMachineArn: stack.stateMachineArn },
+          (target) => listRecentExecutions(target, options.limit),
+        );
         stacks.push({ pid: stack.pid, stepFunctionsEndpoint: stack.stepFunctionsEndpoint, broadcasts });
         if (!options.json) console.log(`local stack ${describeLocalStack(stack)}:\n${renderList(broadcasts)}\n`);
       }

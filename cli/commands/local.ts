@@ -2,7 +2,7 @@
  * `swarmcast local`: runs the local stack and its web console until Ctrl-C, and publishes the
  * stack's endpoints in the registry of local stacks (local/discovery.ts) so the other commands find it without flags.
  */
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { startConsole } from '../../local/console/server';
 import { publishLocalStack, removeStaleEntries, unpublishLocalStack } from '../../local/discovery';
 import { startLocalStack } from '../../local/stack';
@@ -30,19 +30,54 @@ interface LocalOptions {
 export function registerLocalCommand(program: Command): void {
   const command = program
     .command('local')
-    .description('run the local stack for your own clients until Ctrl-C: WebSocket API, @connections API, Step Functions, DynamoDB and SQS on loopback')
-    .addOption(new Option('--port <n>', 'port of the WebSocket and @connections endpoint').default(7700).argParser(parsePositiveInteger('--port', 65_535)))
-    .addOption(new Option('--stepfunctions-port <n>', 'port of the Step Functions API').default(7701).argParser(parsePositiveInteger('--stepfunctions-port', 65_535)))
-    .addOption(new Option('--gateway-workers <n>', 'gateway processes (each holds up to ~20,000 sockets)').default(1).argParser(parsePositiveInteger('--gateway-workers', 16)))
-    .addOption(new Option('--console-port <n>', 'port of the web console').default(7702).argParser(parsePositiveInteger('--console-port', 65_535)))
-    .addOption(new Option('--keep-executions <n>', 'finished broadcasts whose executions stay in memory, the newest (AWS keeps them 90 days)').default(DEFAULT_KEEP_FINISHED_EXECUTIONS).argParser(parsePositiveInteger('--keep-executions', 1_000_000)))
+    .description(
+      'run the local stack for your own clients until Ctrl-C: WebSocket API, @connections API, Step Functions, DynamoDB and SQS on loopback',
+    )
+    .addOption(
+      new Option('--port <n>', 'port of the WebSocket and @connections endpoint')
+        .default(7700)
+        .argParser(parsePositiveInteger('--port', 65_535)),
+    )
+    .addOption(
+      new Option('--stepfunctions-port <n>', 'port of the Step Functions API')
+        .default(7701)
+        .argParser(parsePositiveInteger('--stepfunctions-port', 65_535)),
+    )
+    .addOption(
+      new Option('--gateway-workers <n>', 'gateway processes (each holds up to ~20,000 sockets)')
+        .default(1)
+        .argParser(parsePositiveInteger('--gateway-workers', 16)),
+    )
+    .addOption(
+      new Option('--console-port <n>', 'port of the web console')
+        .default(7702)
+        .argParser(parsePositiveInteger('--console-port', 65_535)),
+    )
+    .addOption(
+      new Option(
+        '--keep-executions <n>',
+        'finished broadcasts whose executions stay in memory, the newest (AWS keeps them 90 days)',
+      )
+        .default(DEFAULT_KEEP_FINISHED_EXECUTIONS)
+        .argParser(parsePositiveInteger('--keep-executions', 1_000_000)),
+    )
     .option('--data <dir>', 'keep the tables on disk in this folder across restarts (default: in memory)')
-    .addOption(new Option('--set <key=value>', `${SET_OPTION_HELP}, e.g. --set deliveryTimeoutSeconds=10`).argParser(collectSetting))
-    .option('--connect-authorizer <file>', 'a $connect REQUEST authorizer handler to run before $connect, as on AWS (its secret from CONNECT_AUTHORIZER_SECRET)')
+    .addOption(
+      new Option('--set <key=value>', `${SET_OPTION_HELP}, e.g. --set deliveryTimeoutSeconds=10`).argParser(
+        collectSetting,
+      ),
+    )
+    .option(
+      '--connect-authorizer <file>',
+      'a $connect REQUEST authorizer handler to run before $connect, as on AWS (its secret from CONNECT_AUTHORIZER_SECRET)',
+    )
     .option('--json', 'print one JSON object: where each service listens (then run until Ctrl-C)');
   for (const option of throttleOptions()) command.addOption(option);
   command.action(async (options: LocalOptions) => {
-    const { overrides } = overridesFromSettings([...(options.set ?? []), ...(options.connectAuthorizer ? [`connectAuthorizer=${options.connectAuthorizer}`] : [])]);
+    const { overrides } = overridesFromSettings([
+      ...(options.set ?? []),
+      ...(options.connectAuthorizer ? [`connectAuthorizer=${options.connectAuthorizer}`] : []),
+    ]);
     if (options.data !== undefined) await checkDataDir(options.data);
     const stack = await startLocalStack({
       config: overrides,
@@ -54,16 +89,40 @@ export function registerLocalCommand(program: Command): void {
       quota: options.quota,
       connectRate: options.connectRate,
     });
-    const webConsole = await startConsole({ stepFunctionsEndpoint: stack.stepFunctionsEndpoint, stateMachineArn: stack.stateMachineArn, port: options.consolePort }).catch(async (error) => {
+    const webConsole = await startConsole({
+      stepFunctionsEndpoint: stack.stepFunctionsEndpoint,
+      stateMachineArn: stack.stateMachineArn,
+      port: options.consolePort,
+    }).catch(async (error) => {
       await stack.stop();
       throw error;
     });
     await removeStaleEntries();
     await publishLocalStack(stack);
-    const { region, webSocketUrl, connectionsEndpoint, stepFunctionsEndpoint, dynamoDbEndpoint, sqsEndpoint, stateMachineArn } = stack;
+    const {
+      region,
+      webSocketUrl,
+      connectionsEndpoint,
+      stepFunctionsEndpoint,
+      dynamoDbEndpoint,
+      sqsEndpoint,
+      stateMachineArn,
+    } = stack;
     if (options.json) {
       const throttles = { quota: formatThrottle(options.quota), connectRate: formatThrottle(options.connectRate) };
-      console.log(JSON.stringify({ region, webSocketUrl, connectionsEndpoint, stepFunctionsEndpoint, dynamoDbEndpoint, sqsEndpoint, stateMachineArn, consoleUrl: webConsole.url, throttles }));
+      console.log(
+        JSON.stringify({
+          region,
+          webSocketUrl,
+          connectionsEndpoint,
+          stepFunctionsEndpoint,
+          dynamoDbEndpoint,
+          sqsEndpoint,
+          stateMachineArn,
+          consoleUrl: webConsole.url,
+          throttles,
+        }),
+      );
     } else
       console.log(`swarmcast local stack is running${options.data ? ` (tables kept in ${options.data})` : ' (in memory)'}
 

@@ -3,7 +3,7 @@
  * concurrency, cost — before sending it. The arithmetic is in ../plan-model.ts; this file reads
  * the flags and prints the result.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { AWS_LIMITS } from '#commons/aws-limits';
 import type { SwarmcastConfig } from '../../infra/config';
 import { collectSetting, overridesFromSettings, SET_OPTION_HELP } from '../settings';
@@ -30,8 +30,17 @@ export function parseQuota(value: string): Quota {
   const match = /^(\d[\d_]*)(?:\/(\d[\d_]*))?$/.exec(value.trim());
   const rate = match ? Number(match[1].replaceAll('_', '')) : NaN;
   const burst = match?.[2] !== undefined ? Number(match[2].replaceAll('_', '')) : Math.max(1, Math.floor(rate / 2));
-  if (!Number.isInteger(rate) || rate < 1 || rate > MAX_QUOTA || !Number.isInteger(burst) || burst < 1 || burst > MAX_QUOTA) {
-    throw new InvalidArgumentError(`--quota must be RATE or RATE/BURST, whole numbers of calls from 1 to ${formatCount(MAX_QUOTA)} (AWS's default is ${formatCount(DEFAULT_QUOTA.ratePerSecond)}/${formatCount(DEFAULT_QUOTA.burst)}).`);
+  if (
+    !Number.isInteger(rate) ||
+    rate < 1 ||
+    rate > MAX_QUOTA ||
+    !Number.isInteger(burst) ||
+    burst < 1 ||
+    burst > MAX_QUOTA
+  ) {
+    throw new InvalidArgumentError(
+      `--quota must be RATE or RATE/BURST, whole numbers of calls from 1 to ${formatCount(MAX_QUOTA)} (AWS's default is ${formatCount(DEFAULT_QUOTA.ratePerSecond)}/${formatCount(DEFAULT_QUOTA.burst)}).`,
+    );
   }
   return { ratePerSecond: rate, burst };
 }
@@ -45,11 +54,23 @@ export function configFromSettings(settings: readonly string[]): { config: Swarm
 export function registerPlanCommand(program: Command): void {
   program
     .command('plan')
-    .description('predict one broadcast before sending it: time to last delivery, @connections calls, Lambda concurrency and the AWS bill; and what the connected sockets cost per hour')
-    .addOption(new Option('--connections <n>', 'sockets to reach (required)').makeOptionMandatory().argParser(parsePositiveInteger('--connections', MAX_CONNECTIONS)))
+    .description(
+      'predict one broadcast before sending it: time to last delivery, @connections calls, Lambda concurrency and the AWS bill; and what the connected sockets cost per hour',
+    )
     .addOption(
-      new Option('--quota <rate[/burst]>', "the account's API Gateway throttle in calls/s (a raised quota, another Region's, or the local stack's emulated one)")
-        .default(undefined, `the settings accountQuotaRatePerSecond/accountQuotaBurst: ${DEFAULT_QUOTA.ratePerSecond}/${DEFAULT_QUOTA.burst}, AWS's default`)
+      new Option('--connections <n>', 'sockets to reach (required)')
+        .makeOptionMandatory()
+        .argParser(parsePositiveInteger('--connections', MAX_CONNECTIONS)),
+    )
+    .addOption(
+      new Option(
+        '--quota <rate[/burst]>',
+        "the account's API Gateway throttle in calls/s (a raised quota, another Region's, or the local stack's emulated one)",
+      )
+        .default(
+          undefined,
+          `the settings accountQuotaRatePerSecond/accountQuotaBurst: ${DEFAULT_QUOTA.ratePerSecond}/${DEFAULT_QUOTA.burst}, AWS's default`,
+        )
         .argParser(parseQuota),
     )
     .addOption(
@@ -57,9 +78,19 @@ export function registerPlanCommand(program: Command): void {
         .default(DEFAULT_MESSAGE_BYTES)
         .argParser(parsePositiveInteger('--message-bytes', AWS_LIMITS.webSocketMessageBytes.value)),
     )
-    .addOption(new Option('--deadline-seconds <s>', 'say whether the broadcast can be done this soon, and what would make it').argParser(parsePositiveInteger('--deadline-seconds', 24 * 60 * 60)))
+    .addOption(
+      new Option(
+        '--deadline-seconds <s>',
+        'say whether the broadcast can be done this soon, and what would make it',
+      ).argParser(parsePositiveInteger('--deadline-seconds', 24 * 60 * 60)),
+    )
     .addOption(new Option('--set <key=value>', SET_OPTION_HELP).argParser(collectSetting))
-    .addOption(new Option('--local', "predict the local stack on this machine (its services' measured speeds) instead of AWS: checks the model against bench:quota"))
+    .addOption(
+      new Option(
+        '--local',
+        "predict the local stack on this machine (its services' measured speeds) instead of AWS: checks the model against bench:quota",
+      ),
+    )
     .addOption(new Option('--json', 'print one JSON object (durationMs, calls, costUsd.total and the breakdown)'))
     .addHelpText(
       'after',
@@ -78,7 +109,10 @@ Examples:
     .action((options: PlanOptions) => {
       const settings = options.set ?? [];
       const { config, explicit } = configFromSettings(settings);
-      const quota = options.quota ?? { ratePerSecond: config.accountQuotaRatePerSecond, burst: config.accountQuotaBurst };
+      const quota = options.quota ?? {
+        ratePerSecond: config.accountQuotaRatePerSecond,
+        burst: config.accountQuotaBurst,
+      };
       const input = {
         connections: options.connections,
         messageBytes: options.messageBytes,
@@ -96,7 +130,10 @@ const usd = (value: number): string => `$${value.toFixed(value >= 1 ? 2 : 4)}`;
 const PER = { 1: '', 1e3: 'thousand ', 1e6: 'million ' } as Record<number, string>;
 
 function unitPrice(item: CostItem): string {
-  const price = item.unitPriceUsd < 0.001 ? `$${item.unitPriceUsd}` : `$${item.unitPriceUsd.toFixed(item.unitPriceUsd < 1 ? 3 : 2)}`;
+  const price =
+    item.unitPriceUsd < 0.001
+      ? `$${item.unitPriceUsd}`
+      : `$${item.unitPriceUsd.toFixed(item.unitPriceUsd < 1 ? 3 : 2)}`;
   return `${price} per ${PER[item.per] ?? `${formatCount(item.per)} `}${item.unit}`;
 }
 
@@ -116,20 +153,43 @@ export function renderPlan(plan: Plan, settings: readonly string[] = []): string
   }[plan.limitedBy];
   const l = plan.lambda;
   const rows: [string, string][] = [
-    ['time to last delivery', `${formatDuration(plan.durationMs)} (ideal N/quota ${formatDuration(plan.idealMs)}; fan-out done at ${seconds(plan.fanOutMs)}, first delivery at ${seconds(plan.firstDeliveryMs)})`],
+    [
+      'time to last delivery',
+      `${formatDuration(plan.durationMs)} (ideal N/quota ${formatDuration(plan.idealMs)}; fan-out done at ${seconds(plan.fanOutMs)}, first delivery at ${seconds(plan.firstDeliveryMs)})`,
+    ],
     ['delivery rate', `${formatCount(Math.floor(plan.deliveryRatePerSecond))} calls/s, set by ${limitedBy}`],
-    ['@connections calls', `${formatCount(plan.calls)} (${formatCount(plan.posts)} PostToConnection, ${formatCount(plan.throttledCalls)} answered 429)`],
-    ['Lambda concurrency', `the rate needs ${formatCount(l.neededConcurrency)} consumer instance${l.neededConcurrency === 1 ? '' : 's'}; the shard queues hold ~${formatCount(l.heldConcurrency)}, at most ${formatCount(l.maxConcurrency)}; peak with the map children ${formatCount(l.peakAccountConcurrency)} of the account's ${formatCount(AWS_LIMITS.lambdaAccountConcurrency.value)}`],
+    [
+      '@connections calls',
+      `${formatCount(plan.calls)} (${formatCount(plan.posts)} PostToConnection, ${formatCount(plan.throttledCalls)} answered 429)`,
+    ],
+    [
+      'Lambda concurrency',
+      `the rate needs ${formatCount(l.neededConcurrency)} consumer instance${l.neededConcurrency === 1 ? '' : 's'}; the shard queues hold ~${formatCount(l.heldConcurrency)}, at most ${formatCount(l.maxConcurrency)}; peak with the map children ${formatCount(l.peakAccountConcurrency)} of the account's ${formatCount(AWS_LIMITS.lambdaAccountConcurrency.value)}`,
+    ],
     ['delivery tasks', `${formatCount(plan.deliveryTasks)} SQS messages`],
   ];
-  if (plan.deadline) rows.push(['deadline', plan.deadline.met ? `${formatCount(plan.deadline.seconds)} s: met` : `not met: ${plan.deadline.advice}`]);
+  if (plan.deadline)
+    rows.push([
+      'deadline',
+      plan.deadline.met ? `${formatCount(plan.deadline.seconds)} s: met` : `not met: ${plan.deadline.advice}`,
+    ]);
   const width = Math.max(...rows.map(([label]) => label.length));
   const header = ['SERVICE', 'ITEM', 'QUANTITY', 'UNIT PRICE', 'USD'];
-  const rowsOf = (items: CostItem[], total: number) => [...items.map((item) => [item.service, item.item, quantity(item), unitPrice(item), usd(item.usd)]), ['total', '', '', '', usd(total)]];
+  const rowsOf = (items: CostItem[], total: number) => [
+    ...items.map((item) => [item.service, item.item, quantity(item), unitPrice(item), usd(item.usd)]),
+    ['total', '', '', '', usd(total)],
+  ];
   const costRows = rowsOf(plan.costUsd.items, plan.costUsd.total);
   const standingRows = rowsOf(plan.standing.perHour.items, plan.standing.perHour.total);
-  const widths = header.map((title, i) => Math.max(title.length, ...[...costRows, ...standingRows].map((row) => row[i].length)));
-  const line = (cells: string[]) => '  ' + cells.map((cell, i) => (i >= 2 && i !== 3 ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd();
+  const widths = header.map((title, i) =>
+    Math.max(title.length, ...[...costRows, ...standingRows].map((row) => row[i].length)),
+  );
+  const line = (cells: string[]) =>
+    '  ' +
+    cells
+      .map((cell, i) => (i >= 2 && i !== 3 ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   const standing = plan.standing;
   return [
     `plan: one broadcast to ${formatCount(plan.connections)} sockets on ${where}, a ${formatCount(plan.messageBytes)}-byte message, quota ${quota}`,

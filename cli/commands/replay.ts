@@ -1,5 +1,5 @@
 /** `swarmcast replay`: re-runs what a broadcast or sweep did not reach; cli/replay-plan.ts decides how. */
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { checkBroadcastId } from '../broadcast-ids';
 import { startReplay } from '../executions';
 import { reportAndWait, type OutputOptions } from '../report';
@@ -8,9 +8,14 @@ import { addTargetOptions, withTarget, type TargetOptions } from '../target';
 export function registerReplayCommand(program: Command): void {
   const command = program
     .command('replay')
-    .description('re-run exactly the failed partitions of a broadcast or sweep; partitions already reached are not sent again')
+    .description(
+      're-run exactly the failed partitions of a broadcast or sweep; partitions already reached are not sent again',
+    )
     .argument('<id>', 'the broadcast or sweep id (a replay id stands for its broadcast)')
-    .option('--wait', 'show progress until the replay ends, then the summary; exit 2 if it did not reach every partition or any socket failed')
+    .option(
+      '--wait',
+      'show progress until the replay ends, then the summary; exit 2 if it did not reach every partition or any socket failed',
+    )
     .option('--json', 'print one JSON object: what was started (or why nothing), or with --wait the final status');
   addTargetOptions(command).action(async (id: string, options: TargetOptions & OutputOptions) => {
     checkBroadcastId(id);

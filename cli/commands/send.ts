@@ -1,5 +1,5 @@
 /** `swarmcast send`: starts a broadcast of one message, checked (cli/payload.ts) before anything starts. */
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { checkBroadcastId } from '../broadcast-ids';
 import { startBroadcast } from '../executions';
 import { readBroadcastInput, type PayloadOptions } from '../payload';
@@ -18,12 +18,17 @@ export function registerSendCommand(program: Command): void {
     .option('--message-json <json>', 'the message as a JSON value, e.g. \'{"type":"notice","text":"hi"}\'')
     .option('--file <path>', 'send this file: a .json file as a JSON value, any other file as text')
     .option('--id <id>', 'the broadcast id (the execution name); default b-<UTC time>-<random>')
-    .option('--wait', 'show progress until the broadcast ends, then its summary; exit 2 if it did not reach every partition or any socket failed')
+    .option(
+      '--wait',
+      'show progress until the broadcast ends, then its summary; exit 2 if it did not reach every partition or any socket failed',
+    )
     .option('--json', 'print one JSON object: the broadcast id and execution, or with --wait its final status');
   addTargetOptions(command).action(async (options: SendOptions) => {
     // Checked before the target is even resolved: a bad message starts nothing.
     const input = await readBroadcastInput(options);
     const id = options.id === undefined ? undefined : checkBroadcastId(options.id, '--id');
-    await withTarget(options, async (target) => reportAndWait(target, await startBroadcast(target, input, id), options));
+    await withTarget(options, async (target) =>
+      reportAndWait(target, await startBroadcast(target, input, id), options),
+    );
   });
 }

@@ -1,5 +1,5 @@
 /** `swarmcast status`: the state of one broadcast, replay or sweep, once or followed to its end (--watch). */
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { checkBroadcastId } from '../broadcast-ids';
 import { readBroadcastStatus } from '../broadcast-status';
 import { renderStatus } from '../format';
@@ -16,7 +16,10 @@ export function registerStatusCommand(program: Command): void {
     .command('status')
     .description("a broadcast's (or sweep's) state: execution, partitions of its map run, delivery counters, replays")
     .argument('<id>', 'the broadcast or sweep id (its execution name)')
-    .option('--watch', 'follow it until it ends (a live bar on a terminal, plain lines otherwise); exit 2 if it did not reach every partition or any socket failed')
+    .option(
+      '--watch',
+      'follow it until it ends (a live bar on a terminal, plain lines otherwise); exit 2 if it did not reach every partition or any socket failed',
+    )
     .option('--json', 'print one JSON object');
   addTargetOptions(command).action(async (id: string, options: StatusOptions) => {
     checkBroadcastId(id);

@@ -2,7 +2,7 @@
  * `swarmcast sweep`: starts a sweep now, the same execution the stack runs on a schedule: gone
  * connections removed, partition counters repaired.
  */
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { startSweep } from '../executions';
 import { reportAndWait, type OutputOptions } from '../report';
 import { addTargetOptions, withTarget, type TargetOptions } from '../target';
@@ -10,7 +10,9 @@ import { addTargetOptions, withTarget, type TargetOptions } from '../target';
 export function registerSweepCommand(program: Command): void {
   const command = program
     .command('sweep')
-    .description('check every connection (GetConnection), remove the gone ones and repair the partition counters; the stack also runs this on a schedule')
+    .description(
+      'check every connection (GetConnection), remove the gone ones and repair the partition counters; the stack also runs this on a schedule',
+    )
     .option('--wait', 'show progress until the sweep ends, then how many connections it removed')
     .option('--json', 'print one JSON object: the sweep id and execution, or with --wait its final status');
   addTargetOptions(command).action(async (options: TargetOptions & OutputOptions) => {

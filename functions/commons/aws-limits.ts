@@ -5,15 +5,18 @@
  */
 
 const API_GATEWAY_QUOTAS = 'https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html';
-const API_GATEWAY_WEBSOCKET_QUOTAS = 'https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html';
+const API_GATEWAY_WEBSOCKET_QUOTAS =
+  'https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html';
 const STEP_FUNCTIONS_QUOTAS = 'https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html';
 const SQS_QUOTAS = 'https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html';
 const LAMBDA_QUOTAS = 'https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html';
 const DYNAMODB_QUOTAS = 'https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html';
-const CLOUDFORMATION_QUOTAS = 'https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html';
+const CLOUDFORMATION_QUOTAS =
+  'https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html';
 const LAMBDA_SQS_SCALING = 'https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html';
 const LAMBDA_MEMORY = 'https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html';
-const CLOUDWATCH_EMF = 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html';
+const CLOUDWATCH_EMF =
+  'https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html';
 
 export interface AwsNumber {
   value: number;
@@ -149,6 +152,12 @@ export const AWS_BILLING_UNITS = {
 /** AWS's default account throttle in a Region: what accountQuotaRatePerSecond / accountQuotaBurst (infra/config.ts) should be there unless the quota was raised. */
 export function defaultAccountQuota(region: string): { ratePerSecond: number; burst: number } {
   return (API_GATEWAY_LOW_QUOTA_REGIONS as readonly string[]).includes(region)
-    ? { ratePerSecond: AWS_LIMITS.apiGatewayLowRegionAccountRatePerSecond.value, burst: AWS_LIMITS.apiGatewayLowRegionAccountBurst.value }
-    : { ratePerSecond: AWS_LIMITS.apiGatewayAccountRatePerSecond.value, burst: AWS_LIMITS.apiGatewayAccountBurst.value };
+    ? {
+        ratePerSecond: AWS_LIMITS.apiGatewayLowRegionAccountRatePerSecond.value,
+        burst: AWS_LIMITS.apiGatewayLowRegionAccountBurst.value,
+      }
+    : {
+        ratePerSecond: AWS_LIMITS.apiGatewayAccountRatePerSecond.value,
+        burst: AWS_LIMITS.apiGatewayAccountBurst.value,
+      };
 }

@@ -25,7 +25,10 @@ export function parseBroadcastRequest(input: unknown, partitionCount: number): B
   const keys = Object.keys(fields);
   const allowOnly = (allowed: string[]) => {
     const unknown = keys.filter((key) => !allowed.includes(key));
-    if (unknown.length > 0) throw new InvalidBroadcastError(`unknown field(s) ${unknown.map((k) => `"${k}"`).join(', ')}; the input is ${SHAPES}`);
+    if (unknown.length > 0)
+      throw new InvalidBroadcastError(
+        `unknown field(s) ${unknown.map((k) => `"${k}"`).join(', ')}; the input is ${SHAPES}`,
+      );
   };
 
   if (fields.kind === 'sweep') {
@@ -39,11 +42,18 @@ export function parseBroadcastRequest(input: unknown, partitionCount: number): B
     allowOnly(['broadcastId', 'partitions', 'failedSockets', 'kind']);
     const broadcastId = parseBroadcastId(fields.broadcastId);
     if (fields.failedSockets !== undefined && fields.failedSockets !== true && fields.failedSockets !== false) {
-      throw new InvalidBroadcastError(`"failedSockets" must be true or false, not ${JSON.stringify(fields.failedSockets)}`);
+      throw new InvalidBroadcastError(
+        `"failedSockets" must be true or false, not ${JSON.stringify(fields.failedSockets)}`,
+      );
     }
     const failedSockets = fields.failedSockets === true;
     if (failedSockets && fields.partitions === undefined) return { kind: 'replay', broadcastId, failedSockets };
-    return { kind: 'replay', broadcastId, partitions: parsePartitions(fields.partitions, partitionCount), failedSockets };
+    return {
+      kind: 'replay',
+      broadcastId,
+      partitions: parsePartitions(fields.partitions, partitionCount),
+      failedSockets,
+    };
   }
   allowOnly(['message', 'kind']);
   return { kind: 'message', message: messageText(fields.message) };
@@ -51,7 +61,9 @@ export function parseBroadcastRequest(input: unknown, partitionCount: number): B
 
 export function parseBroadcastId(value: unknown): string {
   if (typeof value !== 'string' || !BROADCAST_ID.test(value)) {
-    throw new InvalidBroadcastError(`"broadcastId" must be 1–80 letters, digits, "-" or "_", not ${JSON.stringify(value)}`);
+    throw new InvalidBroadcastError(
+      `"broadcastId" must be 1–80 letters, digits, "-" or "_", not ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -60,8 +72,15 @@ function parsePartitions(value: unknown, partitionCount: number): number[] {
   const allowed = `a non-empty list of distinct partition numbers from 0 to ${partitionCount - 1}`;
   if (!Array.isArray(value) || value.length === 0) throw new InvalidBroadcastError(`"partitions" must be ${allowed}`);
   const bad = value.filter((p) => !Number.isInteger(p) || p < 0 || p >= partitionCount);
-  if (bad.length > 0) throw new InvalidBroadcastError(`"partitions" has ${bad.slice(0, 5).map((p) => JSON.stringify(p)).join(', ')}; it must be ${allowed}`);
-  if (new Set(value).size !== value.length) throw new InvalidBroadcastError(`"partitions" lists a partition twice; it must be ${allowed}`);
+  if (bad.length > 0)
+    throw new InvalidBroadcastError(
+      `"partitions" has ${bad
+        .slice(0, 5)
+        .map((p) => JSON.stringify(p))
+        .join(', ')}; it must be ${allowed}`,
+    );
+  if (new Set(value).size !== value.length)
+    throw new InvalidBroadcastError(`"partitions" lists a partition twice; it must be ${allowed}`);
   return [...(value as number[])].sort((a, b) => a - b);
 }
 
@@ -73,7 +92,9 @@ function messageText(message: unknown): string {
   const text = typeof message === 'string' ? message : JSON.stringify(message);
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > MAX_MESSAGE_BYTES) {
-    throw new InvalidBroadcastError(`"message" is ${bytes.toLocaleString('en-US')} bytes; a WebSocket message can carry at most ${MAX_MESSAGE_BYTES.toLocaleString('en-US')} bytes (128 KB)`);
+    throw new InvalidBroadcastError(
+      `"message" is ${bytes.toLocaleString('en-US')} bytes; a WebSocket message can carry at most ${MAX_MESSAGE_BYTES.toLocaleString('en-US')} bytes (128 KB)`,
+    );
   }
   return text;
 }

@@ -25,7 +25,18 @@
  * expires with the broadcast (expiresAt).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { BatchGetCommand, type BatchGetCommandOutput, BatchWriteCommand, type BatchWriteCommandOutput, DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  BatchWriteCommand,
+  type BatchWriteCommandOutput,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { dynamoDb } from '#commons/clients/dynamodb';
 import { BroadcastNotFoundError, InvalidBroadcastError, isThrottlingError, ThrottledError } from '#commons/errors';
@@ -63,7 +74,15 @@ export type BroadcastKind = 'message' | 'sweep';
  * socket up to the deadline (a slow reader: its buffer stayed full); 403 or 413; another answer
  * no retry can fix; 5xx or no answer past maxDeliveryAttempts; or SQS refused to take it back.
  */
-export const FAILURE_REASONS = ['deadline', 'slowReader', 'forbidden', 'tooLarge', 'refused', 'unavailable', 'unqueued'] as const;
+export const FAILURE_REASONS = [
+  'deadline',
+  'slowReader',
+  'forbidden',
+  'tooLarge',
+  'refused',
+  'unavailable',
+  'unqueued',
+] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 export type FailureCounts = Partial<Record<FailureReason, number>>;
 
@@ -121,7 +140,8 @@ export type BroadcastState = BroadcastPlan & BroadcastCounters & { broadcastId: 
 
 const key = (broadcastId: string, item: string) => ({ [BROADCAST_ID]: broadcastId, [ITEM]: item });
 const expiresAt = (fromMs: number) => Math.floor(fromMs / 1000) + RECORD_RETENTION_SECONDS;
-export const enqueuedGroupItem = (partition: number): string => `${ENQUEUED_PREFIX}${String(Math.floor(partition / ENQUEUED_GROUP_SIZE)).padStart(4, '0')}`;
+export const enqueuedGroupItem = (partition: number): string =>
+  `${ENQUEUED_PREFIX}${String(Math.floor(partition / ENQUEUED_GROUP_SIZE)).padStart(4, '0')}`;
 const partitionAttribute = (partition: number): string => `p${partition}`;
 
 /**
@@ -134,7 +154,8 @@ async function withThrottlingRetries<T>(what: string, call: () => Promise<T>, ba
       return await call();
     } catch (error) {
       if (!isThrottlingError(error)) throw error;
-      if (attempt === WRITE_ATTEMPTS) throw new ThrottledError(`DynamoDB throttled ${what} ${WRITE_ATTEMPTS} times`, { cause: error });
+      if (attempt === WRITE_ATTEMPTS)
+        throw new ThrottledError(`DynamoDB throttled ${what} ${WRITE_ATTEMPTS} times`, { cause: error });
       await sleep(jitteredBackoffMs(attempt, baseMs, 5_000));
     }
   }
@@ -160,19 +181,40 @@ export async function createBroadcast(tableName: string, broadcast: NewBroadcast
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
     const existing = await getBroadcastPayload(tableName, broadcastId);
     if (existing.kind !== kind || existing.message !== message) {
-      throw new InvalidBroadcastError(`broadcast ${broadcastId} already exists; to send to its failed partitions again, start a replay with {"broadcastId", "partitions"}`);
+      throw new InvalidBroadcastError(
+        `broadcast ${broadcastId} already exists; to send to its failed partitions again, start a replay with {"broadcastId", "partitions"}`,
+      );
     }
   }
   // Fan-out has not begun: the deadline counts from the start until ReadProgress knows the last enqueue.
-  const plan: BroadcastPlan = { kind, partitionCount, startedAt, deliveryTimeoutMs, deliverBy: startedAt + deliveryTimeoutMs };
-  await dynamoDb.send(new PutCommand({ TableName: tableName, Item: { ...key(broadcastId, PLAN_ITEM), ...plan, expiresAt: expiresAt(startedAt) } }));
+  const plan: BroadcastPlan = {
+    kind,
+    partitionCount,
+    startedAt,
+    deliveryTimeoutMs,
+    deliverBy: startedAt + deliveryTimeoutMs,
+  };
+  await dynamoDb.send(
+    new PutCommand({
+      TableName: tableName,
+      Item: { ...key(broadcastId, PLAN_ITEM), ...plan, expiresAt: expiresAt(startedAt) },
+    }),
+  );
   return plan;
 }
 
 export async function getBroadcastPlan(tableName: string, broadcastId: string): Promise<BroadcastPlan> {
-  const { Item } = await dynamoDb.send(new GetCommand({ TableName: tableName, Key: key(broadcastId, PLAN_ITEM), ConsistentRead: true }));
+  const { Item } = await dynamoDb.send(
+    new GetCommand({ TableName: tableName, Key: key(broadcastId, PLAN_ITEM), ConsistentRead: true }),
+  );
   if (!Item) throw new BroadcastNotFoundError(`no broadcast with id ${broadcastId}`);
-  return { kind: Item.kind, partitionCount: Item.partitionCount, startedAt: Item.startedAt, deliveryTimeoutMs: Item.deliveryTimeoutMs, deliverBy: Item.deliverBy } as BroadcastPlan;
+  return {
+    kind: Item.kind,
+    partitionCount: Item.partitionCount,
+    startedAt: Item.startedAt,
+    deliveryTimeoutMs: Item.deliveryTimeoutMs,
+    deliverBy: Item.deliverBy,
+  } as BroadcastPlan;
 }
 
 /**
@@ -191,8 +233,12 @@ export async function getDeliverBy(tableName: string, broadcastId: string): Prom
     ),
   );
   if (!Item) throw new BroadcastNotFoundError(`no broadcast with id ${broadcastId}`);
-  const deliverBy = (Item.deliverBy as number | undefined) ?? (Item.startedAt as number) + (Item.deliveryTimeoutMs as number);
-  if (!Number.isFinite(deliverBy)) throw new InvalidBroadcastError(`broadcast ${broadcastId} has a plan with no deadline: deliverBy, or startedAt and deliveryTimeoutMs, must be numbers`);
+  const deliverBy =
+    (Item.deliverBy as number | undefined) ?? (Item.startedAt as number) + (Item.deliveryTimeoutMs as number);
+  if (!Number.isFinite(deliverBy))
+    throw new InvalidBroadcastError(
+      `broadcast ${broadcastId} has a plan with no deadline: deliverBy, or startedAt and deliveryTimeoutMs, must be numbers`,
+    );
   return deliverBy;
 }
 
@@ -218,7 +264,10 @@ export async function extendDeliverBy(tableName: string, broadcastId: string, de
 }
 
 /** Reads just what a consumer needs to deliver: the kind and the message. A throttled read ends in ThrottledError. */
-export async function getBroadcastPayload(tableName: string, broadcastId: string): Promise<{ kind: BroadcastKind; message?: string }> {
+export async function getBroadcastPayload(
+  tableName: string,
+  broadcastId: string,
+): Promise<{ kind: BroadcastKind; message?: string }> {
   const { Item } = await withThrottlingRetries(`the message read of broadcast ${broadcastId}`, () =>
     dynamoDb.send(
       new GetCommand({
@@ -242,8 +291,16 @@ export async function getBroadcastPayload(tableName: string, broadcastId: string
  * of a broadcast still delivering (sockets unaccounted for, its deadline and grace not passed) is
  * refused, as `swarmcast replay` refuses it: what it would replay is not known yet.
  */
-export async function beginReplay(tableName: string, broadcastId: string, partitionCount: number, startedAt: number): Promise<BroadcastPlan> {
-  const [plan, counters] = await Promise.all([getBroadcastPlan(tableName, broadcastId), readCounters(tableName, broadcastId)]);
+export async function beginReplay(
+  tableName: string,
+  broadcastId: string,
+  partitionCount: number,
+  startedAt: number,
+): Promise<BroadcastPlan> {
+  const [plan, counters] = await Promise.all([
+    getBroadcastPlan(tableName, broadcastId),
+    readCounters(tableName, broadcastId),
+  ]);
   const progress = progressOf({ broadcastId, ...plan, ...counters }, startedAt);
   if (!progress.done && !progress.timedOut) {
     throw new InvalidBroadcastError(
@@ -256,14 +313,22 @@ export async function beginReplay(tableName: string, broadcastId: string, partit
       TableName: tableName,
       Key: key(broadcastId, PLAN_ITEM),
       UpdateExpression: 'SET partitionCount = :count, startedAt = :startedAt, deliverBy = :deliverBy',
-      ExpressionAttributeValues: { ':count': widened, ':startedAt': startedAt, ':deliverBy': startedAt + plan.deliveryTimeoutMs },
+      ExpressionAttributeValues: {
+        ':count': widened,
+        ':startedAt': startedAt,
+        ':deliverBy': startedAt + plan.deliveryTimeoutMs,
+      },
     }),
   );
   return { ...plan, partitionCount: widened, startedAt, deliverBy: startedAt + plan.deliveryTimeoutMs };
 }
 
 /** Which of `partitions` already have their enqueued count (a retried or redriven child skips them). */
-export async function findEnqueued(tableName: string, broadcastId: string, partitions: readonly number[]): Promise<Set<number>> {
+export async function findEnqueued(
+  tableName: string,
+  broadcastId: string,
+  partitions: readonly number[],
+): Promise<Set<number>> {
   const byGroup = groupByItem(partitions);
   const found = new Set<number>();
   await Promise.all(
@@ -275,7 +340,9 @@ export async function findEnqueued(tableName: string, broadcastId: string, parti
             Key: key(broadcastId, item),
             ConsistentRead: true,
             ProjectionExpression: members.map((_, i) => `#p${i}`).join(', '),
-            ExpressionAttributeNames: Object.fromEntries(members.map((partition, i) => [`#p${i}`, partitionAttribute(partition)])),
+            ExpressionAttributeNames: Object.fromEntries(
+              members.map((partition, i) => [`#p${i}`, partitionAttribute(partition)]),
+            ),
           }),
         ),
       );
@@ -291,7 +358,12 @@ export async function findEnqueued(tableName: string, broadcastId: string, parti
  * whatever the retries. Throttled writes are retried, then end in ThrottledError. The plan's
  * deadline moves with it (see extendDeadlineToEnqueue).
  */
-export async function recordEnqueued(tableName: string, broadcastId: string, counts: ReadonlyMap<number, number>, now = Date.now()): Promise<void> {
+export async function recordEnqueued(
+  tableName: string,
+  broadcastId: string,
+  counts: ReadonlyMap<number, number>,
+  now = Date.now(),
+): Promise<void> {
   const byGroup = groupByItem([...counts.keys()]);
   await Promise.all([
     extendDeadlineToEnqueue(tableName, broadcastId, now),
@@ -302,8 +374,14 @@ export async function recordEnqueued(tableName: string, broadcastId: string, cou
             TableName: tableName,
             Key: key(broadcastId, item),
             UpdateExpression: `SET ${members.map((_, i) => `#p${i} = :n${i}`).join(', ')}, firstEnqueuedAt = if_not_exists(firstEnqueuedAt, :now), lastEnqueuedAt = :now, expiresAt = :expiresAt`,
-            ExpressionAttributeNames: Object.fromEntries(members.map((partition, i) => [`#p${i}`, partitionAttribute(partition)])),
-            ExpressionAttributeValues: { ...Object.fromEntries(members.map((partition, i) => [`:n${i}`, counts.get(partition)])), ':now': now, ':expiresAt': expiresAt(now) },
+            ExpressionAttributeNames: Object.fromEntries(
+              members.map((partition, i) => [`#p${i}`, partitionAttribute(partition)]),
+            ),
+            ExpressionAttributeValues: {
+              ...Object.fromEntries(members.map((partition, i) => [`:n${i}`, counts.get(partition)])),
+              ':now': now,
+              ':expiresAt': expiresAt(now),
+            },
           }),
         ),
       ),
@@ -324,7 +402,8 @@ async function extendDeadlineToEnqueue(tableName: string, broadcastId: string, n
           TableName: tableName,
           Key: key(broadcastId, PLAN_ITEM),
           UpdateExpression: 'SET deliverBy = deliveryTimeoutMs + :now, lastEnqueuedAt = :now',
-          ConditionExpression: 'attribute_exists(deliveryTimeoutMs) AND (attribute_not_exists(lastEnqueuedAt) OR lastEnqueuedAt < :now)',
+          ConditionExpression:
+            'attribute_exists(deliveryTimeoutMs) AND (attribute_not_exists(lastEnqueuedAt) OR lastEnqueuedAt < :now)',
           ExpressionAttributeValues: { ':now': now },
         }),
       ),
@@ -338,7 +417,13 @@ async function extendDeadlineToEnqueue(tableName: string, broadcastId: string, n
 const failedByAttribute = (reason: FailureReason): string => `failed_${reason}`;
 
 /** One small write per consumer invocation, to one of the delivery count shards. */
-export async function addDeliveryCounts(tableName: string, broadcastId: string, counts: DeliveryCounts, now = Date.now(), shard = Math.floor(Math.random() * DELIVERY_COUNT_SHARDS)): Promise<void> {
+export async function addDeliveryCounts(
+  tableName: string,
+  broadcastId: string,
+  counts: DeliveryCounts,
+  now = Date.now(),
+  shard = Math.floor(Math.random() * DELIVERY_COUNT_SHARDS),
+): Promise<void> {
   const reasons = FAILURE_REASONS.filter((reason) => (counts.failedBy?.[reason] ?? 0) !== 0);
   const unanswered = counts.unanswered ?? 0;
   await dynamoDb.send(
@@ -363,7 +448,13 @@ export async function addDeliveryCounts(tableName: string, broadcastId: string, 
  * The counts of one invocation whose ADD failed, carried on a shard queue and written here once
  * DynamoDB answers: a PUT keyed by `countId`, so a carrier SQS delivers twice counts once.
  */
-export async function putCarriedDeliveryCounts(tableName: string, broadcastId: string, countId: string, counts: DeliveryCounts, now = Date.now()): Promise<void> {
+export async function putCarriedDeliveryCounts(
+  tableName: string,
+  broadcastId: string,
+  countId: string,
+  counts: DeliveryCounts,
+  now = Date.now(),
+): Promise<void> {
   const reasons = FAILURE_REASONS.filter((reason) => (counts.failedBy?.[reason] ?? 0) !== 0);
   await withThrottlingRetries(`the carried delivery counts of broadcast ${broadcastId}`, () =>
     dynamoDb.send(
@@ -389,14 +480,21 @@ export async function putCarriedDeliveryCounts(tableName: string, broadcastId: s
  * (DynamoDB did not answer after its tasks went out): the first task of a partition carries the
  * count. Written only where none is, before any of the task's sockets is counted delivered.
  */
-export async function carryEnqueued(tableName: string, broadcastId: string, partition: number, count: number, now = Date.now()): Promise<void> {
+export async function carryEnqueued(
+  tableName: string,
+  broadcastId: string,
+  partition: number,
+  count: number,
+  now = Date.now(),
+): Promise<void> {
   try {
     await withThrottlingRetries(`the enqueued count of broadcast ${broadcastId}`, () =>
       dynamoDb.send(
         new UpdateCommand({
           TableName: tableName,
           Key: key(broadcastId, enqueuedGroupItem(partition)),
-          UpdateExpression: 'SET #p = :n, firstEnqueuedAt = if_not_exists(firstEnqueuedAt, :now), lastEnqueuedAt = :now, expiresAt = :expiresAt',
+          UpdateExpression:
+            'SET #p = :n, firstEnqueuedAt = if_not_exists(firstEnqueuedAt, :now), lastEnqueuedAt = :now, expiresAt = :expiresAt',
           ConditionExpression: 'attribute_not_exists(#p)',
           ExpressionAttributeNames: { '#p': partitionAttribute(partition) },
           ExpressionAttributeValues: { ':n': count, ':now': now, ':expiresAt': expiresAt(now) },
@@ -416,14 +514,21 @@ const claimKey = (broadcastId: string, partition: number) => key(broadcastId, `$
  * abandoned (some of its tasks never reached a queue) and this is another run. One conditional
  * PutItem (~1 WCU) per partition and container; the rare refusal costs a GetItem more.
  */
-export async function claimPartition(tableName: string, broadcastId: string, partition: number, run: string, now = Date.now()): Promise<boolean> {
+export async function claimPartition(
+  tableName: string,
+  broadcastId: string,
+  partition: number,
+  run: string,
+  now = Date.now(),
+): Promise<boolean> {
   try {
     await withThrottlingRetries(`the claim of partition ${partition} of broadcast ${broadcastId}`, () =>
       dynamoDb.send(
         new PutCommand({
           TableName: tableName,
           Item: { ...claimKey(broadcastId, partition), run, expiresAt: expiresAt(now) },
-          ConditionExpression: 'attribute_not_exists(#id) OR (#run = :run AND attribute_not_exists(abandoned)) OR (#run <> :run AND abandoned = :true)',
+          ConditionExpression:
+            'attribute_not_exists(#id) OR (#run = :run AND attribute_not_exists(abandoned)) OR (#run <> :run AND abandoned = :true)',
           ExpressionAttributeNames: { '#id': BROADCAST_ID, '#run': 'run' },
           ExpressionAttributeValues: { ':run': run, ':true': true },
         }),
@@ -435,7 +540,9 @@ export async function claimPartition(tableName: string, broadcastId: string, par
   }
   // Refused: either another live run holds it, or this very run holds it abandoned (its tasks that
   // did go out still deliver until another run takes the partition over).
-  const { Item } = await dynamoDb.send(new GetCommand({ TableName: tableName, Key: claimKey(broadcastId, partition), ConsistentRead: true }));
+  const { Item } = await dynamoDb.send(
+    new GetCommand({ TableName: tableName, Key: claimKey(broadcastId, partition), ConsistentRead: true }),
+  );
   return Item?.run === run;
 }
 
@@ -443,7 +550,13 @@ export async function claimPartition(tableName: string, broadcastId: string, par
  * Marks a run whose tasks of `partition` did not all reach a queue: the partition fails and a
  * replay's run may take it over (claimPartition). Only while no other run holds it.
  */
-export async function abandonRun(tableName: string, broadcastId: string, partition: number, run: string, now = Date.now()): Promise<void> {
+export async function abandonRun(
+  tableName: string,
+  broadcastId: string,
+  partition: number,
+  run: string,
+  now = Date.now(),
+): Promise<void> {
   try {
     await dynamoDb.send(
       new PutCommand({
@@ -460,20 +573,38 @@ export async function abandonRun(tableName: string, broadcastId: string, partiti
 }
 
 /** A partition's failed-socket items all begin with this. */
-export const failedSocketsPrefix = (partition: number): string => `${FAILED_PREFIX}p${String(partition).padStart(5, '0')}#`;
+export const failedSocketsPrefix = (partition: number): string =>
+  `${FAILED_PREFIX}p${String(partition).padStart(5, '0')}#`;
 
 /**
  * Keeps the ids one delivery task gave up on, for a replay: one PutItem of a small item keyed by
  * the ids themselves, so SQS delivering the task again overwrites it instead of adding another.
  * `writeId` tells this write from a later one of the same ids (see takeOverFailedSockets).
  */
-export async function recordFailedSockets(tableName: string, broadcastId: string, partition: number, connectionIds: readonly string[], failedBy: FailureCounts, now = Date.now()): Promise<void> {
-  const hash = createHash('sha256').update([...connectionIds].sort().join(',')).digest('hex').slice(0, 20);
+export async function recordFailedSockets(
+  tableName: string,
+  broadcastId: string,
+  partition: number,
+  connectionIds: readonly string[],
+  failedBy: FailureCounts,
+  now = Date.now(),
+): Promise<void> {
+  const hash = createHash('sha256')
+    .update([...connectionIds].sort().join(','))
+    .digest('hex')
+    .slice(0, 20);
   await withThrottlingRetries(`the failed sockets of broadcast ${broadcastId}`, () =>
     dynamoDb.send(
       new PutCommand({
         TableName: tableName,
-        Item: { ...key(broadcastId, `${failedSocketsPrefix(partition)}${hash}`), connectionIds: [...connectionIds], failedBy, writeId: randomUUID(), failedAt: now, expiresAt: expiresAt(now) },
+        Item: {
+          ...key(broadcastId, `${failedSocketsPrefix(partition)}${hash}`),
+          connectionIds: [...connectionIds],
+          failedBy,
+          writeId: randomUUID(),
+          failedAt: now,
+          expiresAt: expiresAt(now),
+        },
       }),
     ),
   );
@@ -487,7 +618,11 @@ export interface FailedSocketsItem {
 }
 
 /** The failed-socket items of one partition (paginated Query). */
-export async function readFailedSockets(tableName: string, broadcastId: string, partition: number): Promise<FailedSocketsItem[]> {
+export async function readFailedSockets(
+  tableName: string,
+  broadcastId: string,
+  partition: number,
+): Promise<FailedSocketsItem[]> {
   const found: FailedSocketsItem[] = [];
   let ExclusiveStartKey: Record<string, unknown> | undefined;
   do {
@@ -503,7 +638,13 @@ export async function readFailedSockets(tableName: string, broadcastId: string, 
         }),
       ),
     );
-    for (const row of page.Items ?? []) found.push({ item: row[ITEM], connectionIds: row.connectionIds ?? [], failedBy: row.failedBy ?? {}, writeId: row.writeId });
+    for (const row of page.Items ?? [])
+      found.push({
+        item: row[ITEM],
+        connectionIds: row.connectionIds ?? [],
+        failedBy: row.failedBy ?? {},
+        writeId: row.writeId,
+      });
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);
   return found;
@@ -514,13 +655,30 @@ export async function readFailedSockets(tableName: string, broadcastId: string, 
  * item's failures as negative counts, keyed by the write it takes over (PUT: a retried child writes it once), which reopens
  * delivery for those sockets — the replay's consumers count them delivered, gone or failed anew.
  */
-export async function retakeFailedSockets(tableName: string, broadcastId: string, failed: FailedSocketsItem, now = Date.now()): Promise<void> {
-  const negative = Object.fromEntries(Object.entries(failed.failedBy).map(([reason, count]) => [failedByAttribute(reason as FailureReason), -(count as number)]));
+export async function retakeFailedSockets(
+  tableName: string,
+  broadcastId: string,
+  failed: FailedSocketsItem,
+  now = Date.now(),
+): Promise<void> {
+  const negative = Object.fromEntries(
+    Object.entries(failed.failedBy).map(([reason, count]) => [
+      failedByAttribute(reason as FailureReason),
+      -(count as number),
+    ]),
+  );
   await withThrottlingRetries(`the retaken counts of broadcast ${broadcastId}`, () =>
     dynamoDb.send(
       new PutCommand({
         TableName: tableName,
-        Item: { ...key(broadcastId, `${RETAKEN_PREFIX}${failed.writeId}`), delivered: 0, gone: 0, failed: -failed.connectionIds.length, ...negative, expiresAt: expiresAt(now) },
+        Item: {
+          ...key(broadcastId, `${RETAKEN_PREFIX}${failed.writeId}`),
+          delivered: 0,
+          gone: 0,
+          failed: -failed.connectionIds.length,
+          ...negative,
+          expiresAt: expiresAt(now),
+        },
       }),
     ),
   );
@@ -530,10 +688,19 @@ export async function retakeFailedSockets(tableName: string, broadcastId: string
  * Removes a taken-over item once its ids are on the queues, unless a consumer of the replay has
  * written it again meanwhile (the same ids failing again): that write is the replay's own.
  */
-export async function removeFailedSockets(tableName: string, broadcastId: string, failed: FailedSocketsItem): Promise<void> {
+export async function removeFailedSockets(
+  tableName: string,
+  broadcastId: string,
+  failed: FailedSocketsItem,
+): Promise<void> {
   try {
     await dynamoDb.send(
-      new DeleteCommand({ TableName: tableName, Key: key(broadcastId, failed.item), ConditionExpression: 'writeId = :writeId', ExpressionAttributeValues: { ':writeId': failed.writeId } }),
+      new DeleteCommand({
+        TableName: tableName,
+        Key: key(broadcastId, failed.item),
+        ConditionExpression: 'writeId = :writeId',
+        ExpressionAttributeValues: { ':writeId': failed.writeId },
+      }),
     );
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
@@ -546,8 +713,19 @@ export const deliveryCountItem = (shard: number): string => `${DELIVERED_PREFIX}
  * Sums every count item of the broadcast (one paginated Query; the message item is outside its
  * range). `client` lets a reader outside a handler (the local demo) bring its own endpoint.
  */
-export async function readCounters(tableName: string, broadcastId: string, client: DynamoDBDocumentClient = dynamoDb): Promise<BroadcastCounters> {
-  const counters: BroadcastCounters = { enqueued: new Map(), delivered: 0, gone: 0, failed: 0, failedBy: {}, unanswered: 0 };
+export async function readCounters(
+  tableName: string,
+  broadcastId: string,
+  client: DynamoDBDocumentClient = dynamoDb,
+): Promise<BroadcastCounters> {
+  const counters: BroadcastCounters = {
+    enqueued: new Map(),
+    delivered: 0,
+    gone: 0,
+    failed: 0,
+    failedBy: {},
+    unanswered: 0,
+  };
   let ExclusiveStartKey: Record<string, unknown> | undefined;
   do {
     const page = await client.send(
@@ -576,7 +754,8 @@ function addCountItem(counters: BroadcastCounters, row: Record<string, unknown>)
     counters.unanswered = (counters.unanswered ?? 0) + ((row.unanswered as number) ?? 0);
     for (const reason of FAILURE_REASONS) {
       const count = row[failedByAttribute(reason)];
-      if (typeof count === 'number' && count !== 0) counters.failedBy![reason] = (counters.failedBy![reason] ?? 0) + count;
+      if (typeof count === 'number' && count !== 0)
+        counters.failedBy![reason] = (counters.failedBy![reason] ?? 0) + count;
     }
     counters.lastDeliveryAt = later(counters.lastDeliveryAt, row.lastDeliveryAt);
     return;
@@ -591,7 +770,10 @@ function addCountItem(counters: BroadcastCounters, row: Record<string, unknown>)
 
 /** The plan and the summed counters: what ReadProgress and `swarmcast status` need. */
 export async function getBroadcastState(tableName: string, broadcastId: string): Promise<BroadcastState> {
-  const [plan, counters] = await Promise.all([getBroadcastPlan(tableName, broadcastId), readCounters(tableName, broadcastId)]);
+  const [plan, counters] = await Promise.all([
+    getBroadcastPlan(tableName, broadcastId),
+    readCounters(tableName, broadcastId),
+  ]);
   return { broadcastId, ...plan, ...counters };
 }
 
@@ -661,7 +843,9 @@ export function withinFailedSocketsTolerance(failed: number, enqueued: number, t
  * redrive hours later gets a full timeout for its children's delivery; not from the last delivery:
  * a trickle of deliveries must not keep the AwaitDelivery loop going past the history limit (config.ts).
  */
-export function deliveryDeadline(state: Pick<BroadcastState, 'startedAt' | 'lastEnqueuedAt' | 'deliveryTimeoutMs' | 'deliverBy'>): number {
+export function deliveryDeadline(
+  state: Pick<BroadcastState, 'startedAt' | 'lastEnqueuedAt' | 'deliveryTimeoutMs' | 'deliverBy'>,
+): number {
   return Math.max(state.deliverBy ?? 0, Math.max(state.startedAt, state.lastEnqueuedAt ?? 0) + state.deliveryTimeoutMs);
 }
 
@@ -670,14 +854,19 @@ export function deliveryDeadline(state: Pick<BroadcastState, 'startedAt' | 'last
  * the deadline count what is left as failed, so it is done soon after the deadline. Whether the
  * failed ones are too many is the operator's setting (toleratedFailedSocketsPercentage).
  */
-export function progressOf(state: BroadcastState, now = Date.now(), toleratedFailedSocketsPercentage = 0): BroadcastProgress {
+export function progressOf(
+  state: BroadcastState,
+  now = Date.now(),
+  toleratedFailedSocketsPercentage = 0,
+): BroadcastProgress {
   const enqueued = [...state.enqueued.values()].reduce((sum, count) => sum + count, 0);
   const accounted = state.delivered + state.gone + state.failed;
   const done = accounted >= enqueued;
   const deliveryEnd = done ? Math.max(state.lastDeliveryAt ?? state.startedAt, state.startedAt) : now;
   const deliverBy = deliveryDeadline(state);
   const failedPartitions: number[] = [];
-  for (let partition = 0; partition < state.partitionCount; partition++) if (!state.enqueued.has(partition)) failedPartitions.push(partition);
+  for (let partition = 0; partition < state.partitionCount; partition++)
+    if (!state.enqueued.has(partition)) failedPartitions.push(partition);
   const failedPercent = enqueued > 0 ? ((state.failed * 100) / enqueued).toFixed(2).replace(/\.?0+$/, '') : '0';
   const reasons = failureReasonsText(state.failedBy);
   const cause =
@@ -713,7 +902,8 @@ export interface TaskMessage {
 }
 
 const doneKey = ({ broadcastId, messageId }: TaskMessage) => key(broadcastId, `${DONE_PREFIX}${messageId}`);
-const inChunks = <T>(items: readonly T[], size: number): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+const inChunks = <T>(items: readonly T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 
 /**
  * The message ids of `messages` whose tasks a consumer already finished. Consistent reads in
@@ -725,13 +915,29 @@ export async function findDoneTasks(tableName: string, messages: readonly TaskMe
     let keys: Record<string, unknown>[] | undefined = chunk.map(doneKey);
     for (let attempt = 1; keys && keys.length > 0; attempt++) {
       const asked: Record<string, unknown>[] = keys;
-      const { Responses, UnprocessedKeys }: BatchGetCommandOutput = await withThrottlingRetries(`the finished tasks of ${chunk.length} messages`, () =>
-        dynamoDb.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: asked, ConsistentRead: true, ProjectionExpression: '#item', ExpressionAttributeNames: { '#item': ITEM } } } })),
+      const { Responses, UnprocessedKeys }: BatchGetCommandOutput = await withThrottlingRetries(
+        `the finished tasks of ${chunk.length} messages`,
+        () =>
+          dynamoDb.send(
+            new BatchGetCommand({
+              RequestItems: {
+                [tableName]: {
+                  Keys: asked,
+                  ConsistentRead: true,
+                  ProjectionExpression: '#item',
+                  ExpressionAttributeNames: { '#item': ITEM },
+                },
+              },
+            }),
+          ),
       );
       for (const row of Responses?.[tableName] ?? []) done.add(String(row[ITEM]).slice(DONE_PREFIX.length));
       keys = UnprocessedKeys?.[tableName]?.Keys;
       if (keys && keys.length > 0) {
-        if (attempt === WRITE_ATTEMPTS) throw new ThrottledError(`DynamoDB left ${keys.length} finished-task keys unprocessed ${WRITE_ATTEMPTS} times`);
+        if (attempt === WRITE_ATTEMPTS)
+          throw new ThrottledError(
+            `DynamoDB left ${keys.length} finished-task keys unprocessed ${WRITE_ATTEMPTS} times`,
+          );
         await sleep(jitteredBackoffMs(attempt, 100, 5_000));
       }
     }
@@ -740,17 +946,27 @@ export async function findDoneTasks(tableName: string, messages: readonly TaskMe
 }
 
 /** Marks the tasks of `messages` finished: BatchWriteItem calls of at most 25 PUTs; unprocessed ones are sent again. */
-export async function markTasksDone(tableName: string, messages: readonly TaskMessage[], now = Date.now()): Promise<void> {
+export async function markTasksDone(
+  tableName: string,
+  messages: readonly TaskMessage[],
+  now = Date.now(),
+): Promise<void> {
   for (const chunk of inChunks(messages, AWS_LIMITS.dynamoDbBatchWriteItems.value)) {
-    let requests: Record<string, unknown>[] | undefined = chunk.map((message) => ({ PutRequest: { Item: { ...doneKey(message), doneAt: now, expiresAt: expiresAt(now) } } }));
+    let requests: Record<string, unknown>[] | undefined = chunk.map((message) => ({
+      PutRequest: { Item: { ...doneKey(message), doneAt: now, expiresAt: expiresAt(now) } },
+    }));
     for (let attempt = 1; requests && requests.length > 0; attempt++) {
       const asked: Record<string, unknown>[] = requests;
-      const { UnprocessedItems }: BatchWriteCommandOutput = await withThrottlingRetries(`the finished marks of ${chunk.length} tasks`, () =>
-        dynamoDb.send(new BatchWriteCommand({ RequestItems: { [tableName]: asked } })),
+      const { UnprocessedItems }: BatchWriteCommandOutput = await withThrottlingRetries(
+        `the finished marks of ${chunk.length} tasks`,
+        () => dynamoDb.send(new BatchWriteCommand({ RequestItems: { [tableName]: asked } })),
       );
       requests = UnprocessedItems?.[tableName];
       if (requests && requests.length > 0) {
-        if (attempt === WRITE_ATTEMPTS) throw new ThrottledError(`DynamoDB left ${requests.length} finished marks unprocessed ${WRITE_ATTEMPTS} times`);
+        if (attempt === WRITE_ATTEMPTS)
+          throw new ThrottledError(
+            `DynamoDB left ${requests.length} finished marks unprocessed ${WRITE_ATTEMPTS} times`,
+          );
         await sleep(jitteredBackoffMs(attempt, 100, 5_000));
       }
     }

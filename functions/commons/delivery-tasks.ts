@@ -33,7 +33,16 @@ export interface DeliveryTask {
 
 /** Delivery counts whose write failed, carried on a shard queue until DynamoDB answers (putCarriedDeliveryCounts). */
 export interface CarriedCounts {
-  carriedCounts: { broadcastId: string; countId: string; delivered: number; gone: number; failed: number; failedBy: Partial<Record<string, number>>; unanswered?: number; deliveredAt: number };
+  carriedCounts: {
+    broadcastId: string;
+    countId: string;
+    delivered: number;
+    gone: number;
+    failed: number;
+    failedBy: Partial<Record<string, number>>;
+    unanswered?: number;
+    deliveredAt: number;
+  };
 }
 
 export type ShardMessage = DeliveryTask | CarriedCounts;
@@ -57,9 +66,22 @@ export function parseShardMessage(body: string): ShardMessage {
   }
   if (message?.carriedCounts === undefined) return validTask(message);
   const carried = message.carriedCounts;
-  const counts = [carried?.delivered, carried?.gone, carried?.failed, carried?.deliveredAt, carried?.unanswered ?? 0, ...Object.values(carried?.failedBy ?? {})];
-  if (typeof carried?.broadcastId !== 'string' || typeof carried.countId !== 'string' || !counts.every(Number.isInteger)) {
-    throw new DeliveryTaskError('carried counts must be {broadcastId: string, countId: string, delivered, gone, failed, deliveredAt: integer, failedBy: {reason: integer}, unanswered?: integer}');
+  const counts = [
+    carried?.delivered,
+    carried?.gone,
+    carried?.failed,
+    carried?.deliveredAt,
+    carried?.unanswered ?? 0,
+    ...Object.values(carried?.failedBy ?? {}),
+  ];
+  if (
+    typeof carried?.broadcastId !== 'string' ||
+    typeof carried.countId !== 'string' ||
+    !counts.every(Number.isInteger)
+  ) {
+    throw new DeliveryTaskError(
+      'carried counts must be {broadcastId: string, countId: string, delivered, gone, failed, deliveredAt: integer, failedBy: {reason: integer}, unanswered?: integer}',
+    );
   }
   return message as CarriedCounts;
 }
@@ -83,9 +105,13 @@ function validTask(task: Partial<DeliveryTask>): DeliveryTask {
     !task.connectionIds.every((id) => typeof id === 'string') ||
     (task.run !== undefined && typeof task.run !== 'string') ||
     (task.enqueued !== undefined && !Number.isInteger(task.enqueued)) ||
-    (task.throttled !== undefined && task.throttled !== true && !(Number.isInteger(task.throttled) && (task.throttled as number) > 0))
+    (task.throttled !== undefined &&
+      task.throttled !== true &&
+      !(Number.isInteger(task.throttled) && (task.throttled as number) > 0))
   ) {
-    throw new DeliveryTaskError('message body must be {broadcastId: string, partition: integer, attempt: integer, connectionIds: string[], run?: string, enqueued?: integer, throttled?: true or a positive integer}');
+    throw new DeliveryTaskError(
+      'message body must be {broadcastId: string, partition: integer, attempt: integer, connectionIds: string[], run?: string, enqueued?: integer, throttled?: true or a positive integer}',
+    );
   }
   return task as DeliveryTask;
 }
@@ -106,7 +132,14 @@ export function packDeliveryTasks(
   let current: string[] = [];
   let bytes = ENVELOPE_BYTES + Buffer.byteLength(broadcastId);
   const flush = () => {
-    if (current.length > 0) tasks.push({ broadcastId, partition, attempt: 0, connectionIds: current, ...(run !== undefined && { run, ...(tasks.length === 0 && { enqueued: connectionIds.length }) }) });
+    if (current.length > 0)
+      tasks.push({
+        broadcastId,
+        partition,
+        attempt: 0,
+        connectionIds: current,
+        ...(run !== undefined && { run, ...(tasks.length === 0 && { enqueued: connectionIds.length }) }),
+      });
     current = [];
     bytes = ENVELOPE_BYTES + Buffer.byteLength(broadcastId);
   };
@@ -137,7 +170,12 @@ export function shardFor(partition: number, attempt = 0): number {
  * backoff. Returns the indexes of the tasks that could not be sent after the last attempt;
  * every other task is on its queue. Never throws, so the caller knows exactly what went out.
  */
-export async function sendDeliveryTasks(tasks: readonly ShardMessage[], shardQueueUrls: readonly string[], firstShard: number, delaySeconds = 0): Promise<Set<number>> {
+export async function sendDeliveryTasks(
+  tasks: readonly ShardMessage[],
+  shardQueueUrls: readonly string[],
+  firstShard: number,
+  delaySeconds = 0,
+): Promise<Set<number>> {
   const byShard = new Map<string, SendMessageBatchRequestEntry[]>();
   tasks.forEach((task, index) => {
     const queueUrl = shardQueueUrls[(firstShard + index) % shardQueueUrls.length];
@@ -157,7 +195,10 @@ export async function sendDeliveryTasks(tasks: readonly ShardMessage[], shardQue
 }
 
 /** One SendMessageBatch with its retries; returns the entries still not sent. */
-async function sendBatch(queueUrl: string, batch: SendMessageBatchRequestEntry[]): Promise<SendMessageBatchRequestEntry[]> {
+async function sendBatch(
+  queueUrl: string,
+  batch: SendMessageBatchRequestEntry[],
+): Promise<SendMessageBatchRequestEntry[]> {
   let pending = batch;
   for (let attempt = 0; pending.length > 0 && attempt < MAX_SEND_ATTEMPTS; attempt++) {
     if (attempt > 0) await sleep(jitteredBackoffMs(attempt, 100, 2_000));
@@ -167,7 +208,8 @@ async function sendBatch(queueUrl: string, batch: SendMessageBatchRequestEntry[]
       pending = pending.filter((entry) => failedIds.has(entry.Id));
     } catch (error) {
       // The whole call failed (after the SDK's own retries): nothing of `pending` went out.
-      if (attempt === MAX_SEND_ATTEMPTS - 1) logger.error('SendMessageBatch failed', { queueUrl, entries: pending.length, error: error as Error });
+      if (attempt === MAX_SEND_ATTEMPTS - 1)
+        logger.error('SendMessageBatch failed', { queueUrl, entries: pending.length, error: error as Error });
     }
   }
   return pending;

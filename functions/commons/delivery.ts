@@ -2,7 +2,11 @@
  * What the shard-queue consumer (functions/post-message.ts) does with a delivery task: posts to
  * each connection as the account's budget grants calls, re-queues what is left, and counts it all.
  */
-import { GetConnectionCommand, GoneException, type ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import {
+  GetConnectionCommand,
+  GoneException,
+  type ApiGatewayManagementApiClient,
+} from '@aws-sdk/client-apigatewaymanagementapi';
 import { randomUUID } from 'node:crypto';
 import {
   addDeliveryCounts,
@@ -23,7 +27,13 @@ import {
 import type { ConnectionPoster, PostOutcome, PreparedPayload } from '#commons/clients/management-api';
 import { preparePayload } from '#commons/clients/management-api';
 import { removeConnections, type ConnectionTables } from '#commons/connections';
-import { DeliveryTaskError, sendDeliveryTasks, shardFor, type CarriedCounts, type DeliveryTask } from '#commons/delivery-tasks';
+import {
+  DeliveryTaskError,
+  sendDeliveryTasks,
+  shardFor,
+  type CarriedCounts,
+  type DeliveryTask,
+} from '#commons/delivery-tasks';
 import { isThrottlingError, isUnavailableError } from '#commons/errors';
 import { ConcurrencyLimit, jitteredBackoffMs, sleep } from '#commons/helpers/concurrency';
 import { logger } from '#commons/helpers/logger';
@@ -50,12 +60,16 @@ export interface SettledConnections {
 /** Sockets given up on, by reason. */
 export type FailedSockets = Partial<Record<FailureReason, string[]>>;
 
-export const countFailed = (failed: FailedSockets): number => Object.values(failed).reduce((sum, ids) => sum + ids.length, 0);
-const failureCounts = (failed: FailedSockets): FailureCounts => Object.fromEntries(Object.entries(failed).map(([reason, ids]) => [reason, ids.length]));
+export const countFailed = (failed: FailedSockets): number =>
+  Object.values(failed).reduce((sum, ids) => sum + ids.length, 0);
+const failureCounts = (failed: FailedSockets): FailureCounts =>
+  Object.fromEntries(Object.entries(failed).map(([reason, ids]) => [reason, ids.length]));
 
 /** Which reason a call that threw stands for: API Gateway answers 403 and 413 with their status (the SDK's $metadata, or PostRejectedError's statusCode). */
 function rejectionReason(error: unknown): FailureReason {
-  const status = (error as { statusCode?: number }).statusCode ?? (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const status =
+    (error as { statusCode?: number }).statusCode ??
+    (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   return status === 403 ? 'forbidden' : status === 413 ? 'tooLarge' : 'refused';
 }
 
@@ -92,9 +106,21 @@ export const SOCKET_THROTTLE_RETRIES = 2;
  * and none can make it throw: a socket whose call fails outright is counted as rejected, because
  * failing the whole task would send the message again to every socket that already has it.
  */
-export async function settleConnections(connectionIds: readonly string[], probe: (connectionId: string) => Promise<PostOutcome>, options: SettleOptions): Promise<SettledConnections> {
+export async function settleConnections(
+  connectionIds: readonly string[],
+  probe: (connectionId: string) => Promise<PostOutcome>,
+  options: SettleOptions,
+): Promise<SettledConnections> {
   const { limit, budget, retries, retryBaseMs, stats } = options;
-  const settled: SettledConnections = { delivered: 0, gone: [], waiting: [], throttled: [], unavailable: [], unanswered: 0, rejected: {} };
+  const settled: SettledConnections = {
+    delivered: 0,
+    gone: [],
+    waiting: [],
+    throttled: [],
+    unavailable: [],
+    unanswered: 0,
+    rejected: {},
+  };
   const call = async (connectionId: string): Promise<PostOutcome | 'no budget'> => {
     const asked = performance.now();
     if (!(await budget.take())) return 'no budget';
@@ -265,7 +291,11 @@ export class PlannedDeadline {
     if (this.now() - this.checkedAt >= DEADLINE_REREAD_MS) {
       this.rereading ??= this.read()
         .then((deliverBy) => void (this.knownMs = Math.max(this.knownMs, deliverBy)))
-        .catch((error: unknown) => logger.warn('could not read the delivery deadline again; going by the one read before', { error: error as Error }))
+        .catch((error: unknown) =>
+          logger.warn('could not read the delivery deadline again; going by the one read before', {
+            error: error as Error,
+          }),
+        )
         .finally(() => {
           this.checkedAt = this.now();
           this.rereading = undefined;
@@ -311,31 +341,69 @@ export class DeliveryTally {
   add(broadcastId: string, { delivered, gone, failed, failedBy = {}, unanswered = 0 }: DeliveryCounts): void {
     const total = this.counts.get(broadcastId) ?? { delivered: 0, gone: 0, failed: 0, failedBy: {}, unanswered: 0 };
     const sumBy: FailureCounts = { ...total.failedBy };
-    for (const [reason, count] of Object.entries(failedBy) as [FailureReason, number][]) sumBy[reason] = (sumBy[reason] ?? 0) + count;
-    this.counts.set(broadcastId, { delivered: total.delivered + delivered, gone: total.gone + gone, failed: total.failed + failed, failedBy: sumBy, unanswered: (total.unanswered ?? 0) + unanswered });
+    for (const [reason, count] of Object.entries(failedBy) as [FailureReason, number][])
+      sumBy[reason] = (sumBy[reason] ?? 0) + count;
+    this.counts.set(broadcastId, {
+      delivered: total.delivered + delivered,
+      gone: total.gone + gone,
+      failed: total.failed + failed,
+      failedBy: sumBy,
+      unanswered: (total.unanswered ?? 0) + unanswered,
+    });
   }
 
   /** The invocation's counts over all its broadcasts (for metrics). */
   totals(): DeliveryCounts {
     const sum = { delivered: 0, gone: 0, failed: 0 };
-    for (const c of this.counts.values()) (sum.delivered += c.delivered), (sum.gone += c.gone), (sum.failed += c.failed);
+    for (const c of this.counts.values())
+      (sum.delivered += c.delivered), (sum.gone += c.gone), (sum.failed += c.failed);
     return sum;
   }
 
   async flush(): Promise<void> {
-    await Promise.all([...this.counts].map(([broadcastId, counts]) => this.write(broadcastId, counts).catch((error) => this.carry(broadcastId, counts, error))));
+    await Promise.all(
+      [...this.counts].map(([broadcastId, counts]) =>
+        this.write(broadcastId, counts).catch((error) => this.carry(broadcastId, counts, error)),
+      ),
+    );
     this.counts.clear();
   }
 
   private async carry(broadcastId: string, counts: DeliveryCounts, writeError: unknown): Promise<void> {
-    const carrier: CarriedCounts = { carriedCounts: { broadcastId, countId: randomUUID(), delivered: counts.delivered, gone: counts.gone, failed: counts.failed, failedBy: counts.failedBy ?? {}, unanswered: counts.unanswered ?? 0, deliveredAt: Date.now() } };
-    const unsent = this.carrierQueueUrls.length > 0 ? await sendDeliveryTasks([carrier], this.carrierQueueUrls, Math.floor(Math.random() * this.carrierQueueUrls.length)) : new Set([0]);
+    const carrier: CarriedCounts = {
+      carriedCounts: {
+        broadcastId,
+        countId: randomUUID(),
+        delivered: counts.delivered,
+        gone: counts.gone,
+        failed: counts.failed,
+        failedBy: counts.failedBy ?? {},
+        unanswered: counts.unanswered ?? 0,
+        deliveredAt: Date.now(),
+      },
+    };
+    const unsent =
+      this.carrierQueueUrls.length > 0
+        ? await sendDeliveryTasks(
+            [carrier],
+            this.carrierQueueUrls,
+            Math.floor(Math.random() * this.carrierQueueUrls.length),
+          )
+        : new Set([0]);
     if (unsent.size === 0) {
-      logger.warn('could not add delivery counts; carried on a shard queue until DynamoDB takes them', { broadcastId, counts, error: writeError as Error });
+      logger.warn('could not add delivery counts; carried on a shard queue until DynamoDB takes them', {
+        broadcastId,
+        counts,
+        error: writeError as Error,
+      });
       return;
     }
     // The sockets got the message; failing the batch would send it to them again.
-    logger.error('could not add delivery counts nor carry them; the broadcast will time out waiting for them', { broadcastId, counts, error: writeError as Error });
+    logger.error('could not add delivery counts nor carry them; the broadcast will time out waiting for them', {
+      broadcastId,
+      counts,
+      error: writeError as Error,
+    });
   }
 
   /** Beyond the SDK's own retries: a lost count leaves the broadcast waiting for its delivery timeout. */
@@ -368,10 +436,13 @@ export class FinishedTasks {
   /** If DynamoDB does not answer, nothing counts as finished: a lost delete is rare, a skipped task would be a missed socket. */
   static async lookUp(broadcastsTable: string, tasks: readonly TaskMessage[]): Promise<FinishedTasks> {
     const finished = await findDoneTasks(broadcastsTable, tasks).catch((error: unknown) => {
-      logger.warn('could not look up which tasks of the batch are already finished; delivering all of them', { error: error as Error });
+      logger.warn('could not look up which tasks of the batch are already finished; delivering all of them', {
+        error: error as Error,
+      });
       return new Set<string>();
     });
-    if (finished.size > 0) logger.info('tasks an earlier receive of their message finished; not delivered again', { count: finished.size });
+    if (finished.size > 0)
+      logger.info('tasks an earlier receive of their message finished; not delivered again', { count: finished.size });
     return new FinishedTasks(broadcastsTable, finished);
   }
 
@@ -387,7 +458,10 @@ export class FinishedTasks {
   async flush(): Promise<void> {
     if (this.finishedNow.length === 0) return;
     await markTasksDone(this.broadcastsTable, this.finishedNow).catch((error: unknown) =>
-      logger.warn('could not mark finished tasks; if SQS sends them again their sockets get the message twice', { count: this.finishedNow.length, error: error as Error }),
+      logger.warn('could not mark finished tasks; if SQS sends them again their sockets get the message twice', {
+        count: this.finishedNow.length,
+        error: error as Error,
+      }),
     );
   }
 }
@@ -443,23 +517,45 @@ export class DeliveryService {
     } catch (error) {
       if (!isThrottlingError(error) && !isUnavailableError(error)) throw error;
       // Nothing was posted: the task goes back whole, later, without using up a receive of SQS's.
-      const unsent = await sendDeliveryTasks([task], this.settings.shardQueueUrls, task.partition, UNPREPARED_DELAY_SECONDS);
+      const unsent = await sendDeliveryTasks(
+        [task],
+        this.settings.shardQueueUrls,
+        task.partition,
+        UNPREPARED_DELAY_SECONDS,
+      );
       if (unsent.size > 0) throw error;
-      logger.warn('DynamoDB did not answer before delivery; the task is re-queued unsent', { broadcastId: task.broadcastId, partition: task.partition, error: error as Error });
+      logger.warn('DynamoDB did not answer before delivery; the task is re-queued unsent', {
+        broadcastId: task.broadcastId,
+        partition: task.partition,
+        error: error as Error,
+      });
       return;
     }
     if (!ready) return;
     const { kind, payload, deadline } = ready;
-    if (kind === 'message' && !payload) throw new DeliveryTaskError(`broadcast ${task.broadcastId} has no message to send`);
+    if (kind === 'message' && !payload)
+      throw new DeliveryTaskError(`broadcast ${task.broadcastId} has no message to send`);
     if (await deadline.passed()) {
-      logger.error('delivery deadline passed before these connections got the message; counting them as failed', { broadcastId: task.broadcastId, count: task.connectionIds.length, throttled: task.throttled !== undefined });
+      logger.error('delivery deadline passed before these connections got the message; counting them as failed', {
+        broadcastId: task.broadcastId,
+        count: task.connectionIds.length,
+        throttled: task.throttled !== undefined,
+      });
       // Sockets that answered 429 up to the deadline while the budget granted calls: slow readers whose buffer stayed full.
       const failed: FailedSockets = { [task.throttled ? 'slowReader' : 'deadline']: [...task.connectionIds] };
       if (kind === 'message') await this.keepFailed(task, failed);
-      tally.add(task.broadcastId, { delivered: 0, gone: 0, failed: countFailed(failed), failedBy: failureCounts(failed) });
+      tally.add(task.broadcastId, {
+        delivered: 0,
+        gone: 0,
+        failed: countFailed(failed),
+        failedBy: failureCounts(failed),
+      });
       return;
     }
-    const probe = kind === 'sweep' ? checkConnection(this.managementApi) : (connectionId: string) => this.poster.post(connectionId, payload!);
+    const probe =
+      kind === 'sweep'
+        ? checkConnection(this.managementApi)
+        : (connectionId: string) => this.poster.post(connectionId, payload!);
     const budget = invocation.budgetFor(kind);
     const settled = await settleConnections(task.connectionIds, probe, {
       limit: invocation.limit,
@@ -470,18 +566,34 @@ export class DeliveryService {
       alreadyThrottled: task.throttled !== undefined,
     });
     if (countFailed(settled.rejected) > 0) {
-      logger.error('connections rejected the message; counting them as failed', { broadcastId: task.broadcastId, rejected: failureCounts(settled.rejected), error: settled.firstRejection as Error });
+      logger.error('connections rejected the message; counting them as failed', {
+        broadcastId: task.broadcastId,
+        rejected: failureCounts(settled.rejected),
+        error: settled.firstRejection as Error,
+      });
     }
     // From here on nothing may fail the message: SQS would send it again and every socket
     // in it would get the broadcast twice.
     if (settled.gone.length > 0) {
       await removeConnections(this.settings.tables, task.partition, settled.gone).catch((error) =>
-        logger.error('could not remove gone connections; the next sweep will', { partition: task.partition, error: error as Error }),
+        logger.error('could not remove gone connections; the next sweep will', {
+          partition: task.partition,
+          error: error as Error,
+        }),
       );
     }
-    const failed: FailedSockets = { ...settled.rejected, ...(await this.requeue(task, settled, budget.retryAfterMs, deadline)) };
+    const failed: FailedSockets = {
+      ...settled.rejected,
+      ...(await this.requeue(task, settled, budget.retryAfterMs, deadline)),
+    };
     if (kind === 'message' && countFailed(failed) > 0) await this.keepFailed(task, failed);
-    tally.add(task.broadcastId, { delivered: settled.delivered, gone: settled.gone.length, failed: countFailed(failed), failedBy: failureCounts(failed), unanswered: settled.unanswered });
+    tally.add(task.broadcastId, {
+      delivered: settled.delivered,
+      gone: settled.gone.length,
+      failed: countFailed(failed),
+      failedBy: failureCounts(failed),
+      unanswered: settled.unanswered,
+    });
   }
 
   /**
@@ -491,16 +603,27 @@ export class DeliveryService {
    * or the attempts, or not re-queued because SQS refused them after its retries. No delay
    * outlasts the deadline: a task back after it is counted failed at once, within the grace.
    */
-  private async requeue(task: DeliveryTask, settled: SettledConnections, retryAfterMs: number, deadline: PlannedDeadline): Promise<FailedSockets> {
+  private async requeue(
+    task: DeliveryTask,
+    settled: SettledConnections,
+    retryAfterMs: number,
+    deadline: PlannedDeadline,
+  ): Promise<FailedSockets> {
     const pastDeadline = await deadline.passed();
     const now = Date.now();
     const nextAttempt = task.attempt + 1;
     const pastAttempts = nextAttempt >= this.settings.maxDeliveryAttempts;
-    const untilDeadline = (seconds: number) => Math.max(0, Math.min(seconds, Math.ceil((deadline.knownMs - now) / 1000)));
+    const untilDeadline = (seconds: number) =>
+      Math.max(0, Math.min(seconds, Math.ceil((deadline.knownMs - now) / 1000)));
     const budgetDelaySeconds = untilDeadline(Math.min(900, Math.ceil(retryAfterMs / 1000)));
     const throttledRounds = task.throttled === true ? 1 : (task.throttled ?? 0);
     const groups = [
-      { ids: settled.waiting, attempt: task.attempt, delaySeconds: budgetDelaySeconds, givenUp: pastDeadline ? ('deadline' as const) : undefined },
+      {
+        ids: settled.waiting,
+        attempt: task.attempt,
+        delaySeconds: budgetDelaySeconds,
+        givenUp: pastDeadline ? ('deadline' as const) : undefined,
+      },
       {
         ids: settled.throttled,
         attempt: task.attempt,
@@ -524,9 +647,17 @@ export class DeliveryService {
       }
       const { enqueued: _carried, throttled: _wasThrottled, ...rest } = task;
       const requeued: DeliveryTask = { ...rest, attempt, connectionIds: ids, ...(throttled ? { throttled } : {}) };
-      const unsent = await sendDeliveryTasks([requeued], this.settings.shardQueueUrls, shardFor(task.partition, nextAttempt), delaySeconds);
+      const unsent = await sendDeliveryTasks(
+        [requeued],
+        this.settings.shardQueueUrls,
+        shardFor(task.partition, nextAttempt),
+        delaySeconds,
+      );
       if (unsent.size > 0) {
-        logger.error('could not re-queue undelivered connections; counting them as failed', { broadcastId: task.broadcastId, count: ids.length });
+        logger.error('could not re-queue undelivered connections; counting them as failed', {
+          broadcastId: task.broadcastId,
+          count: ids.length,
+        });
         (failed.unqueued ??= []).push(...ids);
       }
     }
@@ -535,8 +666,19 @@ export class DeliveryService {
 
   /** Keeps the ids given up on for `swarmcast replay`; a lost write is logged, never a re-send to the task's other sockets. */
   private async keepFailed(task: DeliveryTask, failed: FailedSockets): Promise<void> {
-    await recordFailedSockets(this.settings.tables.broadcasts, task.broadcastId, task.partition, Object.values(failed).flat(), failureCounts(failed)).catch((error) =>
-      logger.error('could not keep the failed sockets; a replay will not reach them', { broadcastId: task.broadcastId, partition: task.partition, count: countFailed(failed), error: error as Error }),
+    await recordFailedSockets(
+      this.settings.tables.broadcasts,
+      task.broadcastId,
+      task.partition,
+      Object.values(failed).flat(),
+      failureCounts(failed),
+    ).catch((error) =>
+      logger.error('could not keep the failed sockets; a replay will not reach them', {
+        broadcastId: task.broadcastId,
+        partition: task.partition,
+        count: countFailed(failed),
+        error: error as Error,
+      }),
     );
   }
 
@@ -546,7 +688,10 @@ export class DeliveryService {
    * carried enqueued count recorded. Claims are kept per container: one write per partition and run.
    */
   private async prepare(task: DeliveryTask, invocation: DeliveryInvocation): Promise<PreparedTask | undefined> {
-    const [payload, deadline] = await Promise.all([this.payloadOf(task.broadcastId), invocation.deadlineOf(task.broadcastId)]);
+    const [payload, deadline] = await Promise.all([
+      this.payloadOf(task.broadcastId),
+      invocation.deadlineOf(task.broadcastId),
+    ]);
     if (task.run === undefined) return { ...payload, deadline };
     const claim = `${task.broadcastId}#${task.partition}#${task.run}`;
     let claimed = this.claims.get(claim);
@@ -556,10 +701,16 @@ export class DeliveryService {
       this.claims.set(claim, claimed);
     }
     if (!claimed) {
-      logger.warn('another run of this partition delivers to it; dropping this run\'s task unsent', { broadcastId: task.broadcastId, partition: task.partition, run: task.run, count: task.connectionIds.length });
+      logger.warn("another run of this partition delivers to it; dropping this run's task unsent", {
+        broadcastId: task.broadcastId,
+        partition: task.partition,
+        run: task.run,
+        count: task.connectionIds.length,
+      });
       return undefined;
     }
-    if (task.enqueued !== undefined) await carryEnqueued(this.settings.tables.broadcasts, task.broadcastId, task.partition, task.enqueued);
+    if (task.enqueued !== undefined)
+      await carryEnqueued(this.settings.tables.broadcasts, task.broadcastId, task.partition, task.enqueued);
     return { ...payload, deadline };
   }
 

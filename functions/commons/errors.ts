@@ -29,7 +29,14 @@ export class ThrottledError extends Error {
   override name = 'ThrottledError';
 }
 
-const THROTTLING_ERRORS = new Set(['ThrottlingException', 'ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'RequestThrottled', 'TooManyRequestsException', 'LimitExceededException']);
+const THROTTLING_ERRORS = new Set([
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'TooManyRequestsException',
+  'LimitExceededException',
+]);
 
 /** Whether an AWS SDK error says the call was throttled (and will succeed later). */
 export function isThrottlingError(error: unknown): boolean {
@@ -46,7 +53,15 @@ export class UnavailableError extends Error {
   override name = 'UnavailableError';
 }
 
-const NETWORK_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const NETWORK_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
 
 /** Whether an AWS SDK error says the service did not answer or failed on its side (and may answer later). */
 export function isUnavailableError(error: unknown): boolean {
@@ -62,5 +77,7 @@ export function isUnavailableError(error: unknown): boolean {
  */
 export function asRetryable(error: unknown, what: string): unknown {
   if (error instanceof UnavailableError || error instanceof ThrottledError) return error;
-  return isThrottlingError(error) || isUnavailableError(error) ? new UnavailableError(`${what}: ${(error as Error).message}`, { cause: error }) : error;
+  return isThrottlingError(error) || isUnavailableError(error)
+    ? new UnavailableError(`${what}: ${(error as Error).message}`, { cause: error })
+    : error;
 }

@@ -3,10 +3,24 @@
  * partitions: connection ids read, enqueued on the shard queues, and each partition's count recorded.
  */
 import { randomUUID } from 'node:crypto';
-import { abandonRun, findEnqueued, readFailedSockets, recordEnqueued, removeFailedSockets, retakeFailedSockets, type BroadcastKind } from '#commons/broadcasts';
+import {
+  abandonRun,
+  findEnqueued,
+  readFailedSockets,
+  recordEnqueued,
+  removeFailedSockets,
+  retakeFailedSockets,
+  type BroadcastKind,
+} from '#commons/broadcasts';
 import { queryPartition, removeConnections, type ConnectionTables } from '#commons/connections';
 import { packDeliveryTasks, sendDeliveryTasks, shardFor } from '#commons/delivery-tasks';
-import { isThrottlingError, isUnavailableError, PartitionFailedError, ThrottledError, UnavailableError } from '#commons/errors';
+import {
+  isThrottlingError,
+  isUnavailableError,
+  PartitionFailedError,
+  ThrottledError,
+  UnavailableError,
+} from '#commons/errors';
 import { forEachWithConcurrency } from '#commons/helpers/concurrency';
 import { logger } from '#commons/helpers/logger';
 
@@ -42,7 +56,13 @@ export interface FanOutResult {
  * machine retries the child), but its consumers record the count, and claim the partition for
  * this run, so the retry's (or a replay's) second set of tasks is dropped unsent.
  */
-export async function fanOutPartitions(settings: FanOutSettings, broadcastId: string, kind: BroadcastKind, partitions: readonly number[], { resendFailedSockets = false } = {}): Promise<FanOutResult> {
+export async function fanOutPartitions(
+  settings: FanOutSettings,
+  broadcastId: string,
+  kind: BroadcastKind,
+  partitions: readonly number[],
+  { resendFailedSockets = false } = {},
+): Promise<FanOutResult> {
   const enqueued = await findEnqueued(settings.tables.broadcasts, broadcastId, partitions);
   const resent = resendFailedSockets ? await resendFailed(settings, broadcastId, [...enqueued]) : undefined;
   const pending = partitions.filter((partition) => !enqueued.has(partition));
@@ -66,13 +86,19 @@ export async function fanOutPartitions(settings: FanOutSettings, broadcastId: st
 
   const failedList = failed.sort((a, b) => a - b).join(', ');
   if (failed.length > 0 && throttled === failed.length) {
-    throw new ThrottledError(`DynamoDB throttled the queries of partition(s) ${failedList} of broadcast ${broadcastId}`);
+    throw new ThrottledError(
+      `DynamoDB throttled the queries of partition(s) ${failedList} of broadcast ${broadcastId}`,
+    );
   }
   if (failed.length > 0 && throttled + unavailable === failed.length) {
-    throw new UnavailableError(`DynamoDB or SQS did not answer for partition(s) ${failedList} of broadcast ${broadcastId}`);
+    throw new UnavailableError(
+      `DynamoDB or SQS did not answer for partition(s) ${failedList} of broadcast ${broadcastId}`,
+    );
   }
   if (failed.length > 0) {
-    throw new PartitionFailedError(`could not enqueue partition(s) ${failedList} of broadcast ${broadcastId}; replay them once the cause is fixed`);
+    throw new PartitionFailedError(
+      `could not enqueue partition(s) ${failedList} of broadcast ${broadcastId}; replay them once the cause is fixed`,
+    );
   }
   return {
     broadcastId,
@@ -114,7 +140,11 @@ class PartitionEnqueuer {
   /** Settles once the partition's tasks are all queued and its count recorded; rejects if not. */
   enqueue(partition: number, connectionIds: string[]): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ partition, connectionIds, settle: (failure) => (failure === undefined ? resolve() : reject(failure)) });
+      this.waiting.push({
+        partition,
+        connectionIds,
+        settle: (failure) => (failure === undefined ? resolve() : reject(failure)),
+      });
       if (!this.sending) void this.sendWaitingGroups();
     });
   }
@@ -136,26 +166,40 @@ class PartitionEnqueuer {
 
   private async sendGroup(group: readonly QueriedPartition[]): Promise<void> {
     const { settings, broadcastId } = this;
-    const tasks = group.flatMap(({ partition, connectionIds }) => packDeliveryTasks(broadcastId, partition, connectionIds, settings.connectionIdsPerMessage, undefined, this.run));
+    const tasks = group.flatMap(({ partition, connectionIds }) =>
+      packDeliveryTasks(broadcastId, partition, connectionIds, settings.connectionIdsPerMessage, undefined, this.run),
+    );
     const unsent = await sendDeliveryTasks(tasks, settings.shardQueueUrls, this.nextShard);
     this.nextShard += tasks.length;
     // A partition counts as enqueued only when every one of its tasks is on a queue. One with a
     // task left unsent fails and is replayed whole: its sockets whose tasks did go out get the
     // message twice — rare (SQS refused the same entries five times) and logged.
     const unsentPartitions = new Set([...unsent].map((index) => tasks[index].partition));
-    if (unsent.size > 0) logger.error('some delivery tasks could not be enqueued', { broadcastId, unsent: unsent.size });
+    if (unsent.size > 0)
+      logger.error('some delivery tasks could not be enqueued', { broadcastId, unsent: unsent.size });
     // Their tasks that did go out still deliver, unless a replay's run takes the partition over first.
     await Promise.all(
       [...unsentPartitions].map((partition) =>
         abandonRun(settings.tables.broadcasts, broadcastId, partition, this.run).catch((error) =>
-          logger.error('could not mark a partly enqueued run abandoned; a replay of the partition will be dropped if its tasks are consumed first', { broadcastId, partition, error: error as Error }),
+          logger.error(
+            'could not mark a partly enqueued run abandoned; a replay of the partition will be dropped if its tasks are consumed first',
+            { broadcastId, partition, error: error as Error },
+          ),
         ),
       ),
     );
     const sent = group.filter(({ partition }) => !unsentPartitions.has(partition));
-    await recordEnqueued(settings.tables.broadcasts, broadcastId, new Map(sent.map(({ partition, connectionIds }) => [partition, connectionIds.length])));
+    await recordEnqueued(
+      settings.tables.broadcasts,
+      broadcastId,
+      new Map(sent.map(({ partition, connectionIds }) => [partition, connectionIds.length])),
+    );
     for (const queried of group) {
-      queried.settle(unsentPartitions.has(queried.partition) ? new DeliveryTasksNotSentError(`SQS did not take every delivery task of partition ${queried.partition}`) : undefined);
+      queried.settle(
+        unsentPartitions.has(queried.partition)
+          ? new DeliveryTasksNotSentError(`SQS did not take every delivery task of partition ${queried.partition}`)
+          : undefined,
+      );
     }
   }
 }
@@ -166,14 +210,21 @@ class PartitionEnqueuer {
  * then the item removed — so a second replay sends only to what this one could not deliver. A
  * child that dies between enqueueing and removing sends to those ids again when retried.
  */
-async function resendFailed(settings: FanOutSettings, broadcastId: string, partitions: readonly number[]): Promise<number> {
+async function resendFailed(
+  settings: FanOutSettings,
+  broadcastId: string,
+  partitions: readonly number[],
+): Promise<number> {
   let resent = 0;
   await forEachWithConcurrency(partitions, settings.queryConcurrency, async (partition) => {
     for (const failed of await readFailedSockets(settings.tables.broadcasts, broadcastId, partition)) {
       await retakeFailedSockets(settings.tables.broadcasts, broadcastId, failed);
       const tasks = packDeliveryTasks(broadcastId, partition, failed.connectionIds, settings.connectionIdsPerMessage);
       const unsent = await sendDeliveryTasks(tasks, settings.shardQueueUrls, shardFor(partition));
-      if (unsent.size > 0) throw new PartitionFailedError(`could not enqueue the failed sockets of partition ${partition} of broadcast ${broadcastId}; replay again once the cause is fixed`);
+      if (unsent.size > 0)
+        throw new PartitionFailedError(
+          `could not enqueue the failed sockets of partition ${partition} of broadcast ${broadcastId}; replay again once the cause is fixed`,
+        );
       await removeFailedSockets(settings.tables.broadcasts, broadcastId, failed);
       resent += failed.connectionIds.length;
     }

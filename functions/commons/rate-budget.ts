@@ -53,7 +53,14 @@ export interface BudgetClockItem {
  * or require that no broadcast leased since `yieldSinceUs`.
  */
 export type LeaseWrite =
-  | { kind: 'extend'; durationUs: number; notBeforeUs: number; notAfterUs: number; markBroadcastUs?: number; yieldSinceUs?: number }
+  | {
+      kind: 'extend';
+      durationUs: number;
+      notBeforeUs: number;
+      notAfterUs: number;
+      markBroadcastUs?: number;
+      yieldSinceUs?: number;
+    }
   | { kind: 'restart'; startUs: number; durationUs: number; markBroadcastUs?: number; yieldSinceUs?: number };
 
 /** Applies a LeaseWrite atomically; returns the item after it when applied, the current item when not. */
@@ -111,13 +118,16 @@ export class DynamoDbLeaseStore implements LeaseStore {
         }),
       );
       const item = clockFields(Attributes);
-      if (item.reservedUntilUs === undefined) throw new Error(`budget item ${this.budgetName} came back without reservedUntilUs`);
+      if (item.reservedUntilUs === undefined)
+        throw new Error(`budget item ${this.budgetName} came back without reservedUntilUs`);
       this.lastSeen = item;
       return { applied: true, item };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       // A consistent read, not ReturnValuesOnConditionCheckFailure: dynalite (the local stack) lacks it.
-      const { Item } = await budgetDynamoDb.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
+      const { Item } = await budgetDynamoDb.send(
+        new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }),
+      );
       this.lastSeen = clockFields(Item);
       return { applied: false, item: this.lastSeen };
     }
@@ -259,7 +269,8 @@ export class RateBudget {
     } else {
       const wanted = this.waiters.length + Math.max(0, this.demand);
       const heldUntilMs = this.leases.length > 0 ? this.leases[this.leases.length - 1].endMs : now;
-      if (!this.fetching && wanted > held && heldUntilMs - now < this.storeRoundTripMs + LEASE_MS) void this.fetchLease(wanted - held);
+      if (!this.fetching && wanted > held && heldUntilMs - now < this.storeRoundTripMs + LEASE_MS)
+        void this.fetchLease(wanted - held);
     }
     const wakeAt = Math.max(nextDueMs, now + MIN_WAKE_MS);
     if (this.waiters.length > 0 && wakeAt < this.wakeAt) {
@@ -297,7 +308,11 @@ export class RateBudget {
 
   /** Whether the sweep must yield: a broadcast leased within SWEEP_YIELD_MS. */
   private yields(item: BudgetClockItem, nowUs: number): boolean {
-    return this.options.party === 'sweep' && item.broadcastAtUs !== undefined && item.broadcastAtUs >= nowUs - SWEEP_YIELD_MS * 1000;
+    return (
+      this.options.party === 'sweep' &&
+      item.broadcastAtUs !== undefined &&
+      item.broadcastAtUs >= nowUs - SWEEP_YIELD_MS * 1000
+    );
   }
 
   /** One store write, timed: its round trip decides how far ahead leases must start. */
@@ -320,7 +335,8 @@ export class RateBudget {
     const durationUs = Math.ceil((tokens * 1e6) / rate);
     for (;;) {
       const now = this.clock.now();
-      const latestStartMs = party === 'sweep' ? Math.min(this.options.latestStartMs, now + SWEEP_MAX_LEAD_MS) : this.options.latestStartMs;
+      const latestStartMs =
+        party === 'sweep' ? Math.min(this.options.latestStartMs, now + SWEEP_MAX_LEAD_MS) : this.options.latestStartMs;
       if (now > latestStartMs) {
         this.closed = { reason: 'deadline', retryAfterMs: 0 };
         return undefined;
@@ -328,15 +344,27 @@ export class RateBudget {
       // The earliest start that is still ahead when the answer arrives.
       const earliestUs = Math.floor((now + this.storeRoundTripMs) * 1000);
       const nowUs = Math.floor(now * 1000);
-      const partyCondition = party === 'broadcast' ? { markBroadcastUs: nowUs } : { yieldSinceUs: nowUs - SWEEP_YIELD_MS * 1000 };
+      const partyCondition =
+        party === 'broadcast' ? { markBroadcastUs: nowUs } : { yieldSinceUs: nowUs - SWEEP_YIELD_MS * 1000 };
       // An idle clock (as last seen by this container) is restarted at once: one write, not a refused extend, a read and a restart.
       const lastSeen = this.options.store.lastSeen?.reservedUntilUs;
       if (lastSeen !== undefined && lastSeen < earliestUs) {
         const restarted = await this.write({ kind: 'restart', startUs: earliestUs, durationUs, ...partyCondition });
         if (restarted.applied) return leaseEndingAt(restarted.item.reservedUntilUs!, durationUs, tokens);
-        if (restarted.item.reservedUntilUs !== undefined && restarted.item.reservedUntilUs < earliestUs && !this.yields(restarted.item, nowUs)) continue;
+        if (
+          restarted.item.reservedUntilUs !== undefined &&
+          restarted.item.reservedUntilUs < earliestUs &&
+          !this.yields(restarted.item, nowUs)
+        )
+          continue;
       }
-      const extended = await this.write({ kind: 'extend', durationUs, notBeforeUs: earliestUs, notAfterUs: Math.floor(latestStartMs * 1000), ...partyCondition });
+      const extended = await this.write({
+        kind: 'extend',
+        durationUs,
+        notBeforeUs: earliestUs,
+        notAfterUs: Math.floor(latestStartMs * 1000),
+        ...partyCondition,
+      });
       if (extended.applied) return leaseEndingAt(extended.item.reservedUntilUs!, durationUs, tokens);
       const { reservedUntilUs } = extended.item;
       if (this.yields(extended.item, nowUs)) {

@@ -17,7 +17,9 @@ export function shardQueueUrls(prefix: string, shards: number): string[] {
 export function shardQueueUrlPrefix(urls: readonly string[]): string {
   const prefix = urls[0]?.replace(/0$/, '') ?? '';
   if (urls.length === 0 || urls.some((url, shard) => url !== shardQueueUrl(prefix, shard))) {
-    throw new ConfigurationError(`shard queue URLs must end in their shard number after one shared prefix, got ${urls.join(', ')}`);
+    throw new ConfigurationError(
+      `shard queue URLs must end in their shard number after one shared prefix, got ${urls.join(', ')}`,
+    );
   }
   return prefix;
 }

@@ -34,7 +34,9 @@ export class BroadcastStateMachine extends Construct {
       stateMachineName: props.stateMachineName,
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromFile(props.definitionFile),
-      definitionSubstitutions: Object.fromEntries(Object.entries(props.functions).map(([name, fn]) => [name, fn.functionArn])),
+      definitionSubstitutions: Object.fromEntries(
+        Object.entries(props.functions).map(([name, fn]) => [name, fn.functionArn]),
+      ),
       tracingEnabled: true,
       logs: {
         destination: new LogGroup(this, 'Logs', {
@@ -52,7 +54,8 @@ export class BroadcastStateMachine extends Construct {
       fn.grantInvoke(this.stateMachine);
       Validations.of(this.stateMachine.role).acknowledge({
         id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(fn).getLogicalId(fn.node.defaultChild as CfnElement)}.Arn>:*]`,
-        reason: 'grantInvoke covers the function\'s versions and aliases (ARN:*) besides the function: still only the functions the ASL names.',
+        reason:
+          "grantInvoke covers the function's versions and aliases (ARN:*) besides the function: still only the functions the ASL names.",
       });
     }
     Validations.of(this.stateMachine.role).acknowledge({
@@ -84,12 +87,18 @@ export class BroadcastStateMachine extends Construct {
         resources: [arn('execution', `${stateMachineName}:*`), ...childExecutions],
       }),
     );
-    role.addToPrincipalPolicy(new PolicyStatement({ actions: ['states:RedriveExecution'], resources: childExecutions }));
+    role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['states:RedriveExecution'], resources: childExecutions }),
+    );
     // Execution names are chosen at run time: the grants name this state machine's executions and its Map Runs' children, nothing wider.
-    for (const resource of [`execution:${stateMachineName}:*`, ...labels.map((label) => `execution:${stateMachineName}/${label}:*`)]) {
+    for (const resource of [
+      `execution:${stateMachineName}:*`,
+      ...labels.map((label) => `execution:${stateMachineName}/${label}:*`),
+    ]) {
       Validations.of(role).acknowledge({
         id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:${resource}]`,
-        reason: 'A Distributed Map starts, describes, stops and redrives child executions whose names exist only at run time.',
+        reason:
+          'A Distributed Map starts, describes, stops and redrives child executions whose names exist only at run time.',
       });
     }
   }
@@ -102,7 +111,9 @@ function assertSubstitutionsMatch(asl: string, substitutions: Readonly<Record<st
   const missing = [...placeholders].filter((name) => !provided.has(name));
   const unused = [...provided].filter((name) => !placeholders.has(name));
   if (missing.length > 0 || unused.length > 0) {
-    throw new Error(`state machine substitutions do not match the ASL file: missing ${missing.join(', ') || '-'}; unused ${unused.join(', ') || '-'}`);
+    throw new Error(
+      `state machine substitutions do not match the ASL file: missing ${missing.join(', ') || '-'}; unused ${unused.join(', ') || '-'}`,
+    );
   }
 }
 
@@ -122,7 +133,8 @@ export function distributedMapLabels(asl: string): string[] {
   const labels = new Set<string>();
   const visit = (states: Record<string, AslState> = {}) => {
     for (const state of Object.values(states)) {
-      if (state.Type === 'Map' && state.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED') labels.add(state.Label ?? '*');
+      if (state.Type === 'Map' && state.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED')
+        labels.add(state.Label ?? '*');
       visit(state.ItemProcessor?.States);
       visit(state.Iterator?.States);
       for (const branch of state.Branches ?? []) visit(branch.States);

@@ -5,7 +5,16 @@
  * come from functions/commons/helpers/metrics.ts.
  */
 import { Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, Dashboard, GraphWidget, MathExpression, Metric, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  MathExpression,
+  Metric,
+  TreatMissingData,
+  type IMetric,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
@@ -36,7 +45,14 @@ export class OperationsDashboard extends Construct {
     super(scope, id);
     const minute = Duration.minutes(1);
     const swarmcast = (metricName: string, statistic = 'Sum', period = minute): Metric =>
-      new Metric({ namespace: 'Swarmcast', metricName, dimensionsMap: { service: 'swarmcast' }, statistic, period, label: statistic === 'Sum' ? undefined : `${metricName} ${statistic}` });
+      new Metric({
+        namespace: 'Swarmcast',
+        metricName,
+        dimensionsMap: { service: 'swarmcast' },
+        statistic,
+        period,
+        label: statistic === 'Sum' ? undefined : `${metricName} ${statistic}`,
+      });
     /** 429s in percent of all answers: the 429s plus every socket's final outcome. */
     const throttledShare = (period: Duration): MathExpression =>
       new MathExpression({
@@ -54,18 +70,29 @@ export class OperationsDashboard extends Construct {
     // the console's Map Run page and `swarmcast status`); AWS/States has the account's open and
     // backlogged Map Runs, with no dimension: "Map Run Metrics" in
     // https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html#resource-count-metrics-map-run
-    const mapRuns = (metricName: string): Metric => new Metric({ namespace: 'AWS/States', metricName, statistic: 'Maximum', period: minute });
+    const mapRuns = (metricName: string): Metric =>
+      new Metric({ namespace: 'AWS/States', metricName, statistic: 'Maximum', period: minute });
     // Ids must differ between the expressions of one graph.
     const perSecond = (metricName: string, label: string): MathExpression => {
       const id = metricName.toLowerCase();
-      return new MathExpression({ expression: `${id} / PERIOD(${id})`, usingMetrics: { [id]: swarmcast(metricName) }, label, period: minute });
+      return new MathExpression({
+        expression: `${id} / PERIOD(${id})`,
+        usingMetrics: { [id]: swarmcast(metricName) },
+        label,
+        period: minute,
+      });
     };
 
     this.dashboard = new Dashboard(this, 'Dashboard', { dashboardName: props.dashboardName });
     this.dashboard.addWidgets(
       new GraphWidget({
         title: 'Posts per second against the delivery budget',
-        left: [perSecond('PostsDelivered', 'delivered/s'), perSecond('PostsGone', 'gone/s'), perSecond('PostsFailed', 'failed/s'), perSecond('PostsThrottled', '429s/s')],
+        left: [
+          perSecond('PostsDelivered', 'delivered/s'),
+          perSecond('PostsGone', 'gone/s'),
+          perSecond('PostsFailed', 'failed/s'),
+          perSecond('PostsThrottled', '429s/s'),
+        ],
         leftAnnotations: [{ value: props.deliveryRatePerSecond, label: 'deliveryRatePerSecond' }],
         width: 12,
       }),
@@ -79,7 +106,12 @@ export class OperationsDashboard extends Construct {
       new GraphWidget({
         title: '429 answers, % of all answers',
         left: [throttledShare(minute)],
-        leftAnnotations: [{ value: props.throttling.percentage, label: `alarm above ${props.throttling.percentage} % for ${props.throttling.periods} periods` }],
+        leftAnnotations: [
+          {
+            value: props.throttling.percentage,
+            label: `alarm above ${props.throttling.percentage} % for ${props.throttling.periods} periods`,
+          },
+        ],
         width: 8,
       }),
       new GraphWidget({
@@ -94,14 +126,31 @@ export class OperationsDashboard extends Construct {
       }),
     );
     this.dashboard.addWidgets(
-      new GraphWidget({ title: 'Messages visible per shard', left: props.queues.map((queue) => queue.metricApproximateNumberOfMessagesVisible({ period: minute })), width: 8 }),
-      new GraphWidget({ title: 'Age of oldest message per shard', left: props.queues.map((queue) => queue.metricApproximateAgeOfOldestMessage({ period: minute })), width: 8 }),
-      new GraphWidget({ title: 'Messages on the DLQs', left: props.deadLetterQueues.map((queue) => queue.metricApproximateNumberOfMessagesVisible({ period: minute })), width: 8 }),
+      new GraphWidget({
+        title: 'Messages visible per shard',
+        left: props.queues.map((queue) => queue.metricApproximateNumberOfMessagesVisible({ period: minute })),
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Age of oldest message per shard',
+        left: props.queues.map((queue) => queue.metricApproximateAgeOfOldestMessage({ period: minute })),
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Messages on the DLQs',
+        left: props.deadLetterQueues.map((queue) => queue.metricApproximateNumberOfMessagesVisible({ period: minute })),
+        width: 8,
+      }),
     );
     this.dashboard.addWidgets(
       new GraphWidget({
         title: 'Broadcasts (state machine executions)',
-        left: [props.stateMachine.metricStarted({ period: minute }), props.stateMachine.metricSucceeded({ period: minute }), props.stateMachine.metricFailed({ period: minute }), props.stateMachine.metricTimedOut({ period: minute })],
+        left: [
+          props.stateMachine.metricStarted({ period: minute }),
+          props.stateMachine.metricSucceeded({ period: minute }),
+          props.stateMachine.metricFailed({ period: minute }),
+          props.stateMachine.metricTimedOut({ period: minute }),
+        ],
         width: 12,
       }),
       new GraphWidget({
@@ -137,11 +186,21 @@ export class OperationsDashboard extends Construct {
     };
     for (let first = 0; first < props.deadLetterQueues.length; first += METRICS_PER_EXPRESSION) {
       const group = props.deadLetterQueues.slice(first, first + METRICS_PER_EXPRESSION);
-      const usingMetrics = Object.fromEntries(group.map((queue, i) => [`dlq${i}`, queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: props.alarmPeriod })]));
+      const usingMetrics = Object.fromEntries(
+        group.map((queue, i) => [
+          `dlq${i}`,
+          queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: props.alarmPeriod }),
+        ]),
+      );
       alarmWhenAny(
         `DeadLetters${first}`,
         `A message reached DLQ ${first}-${first + group.length - 1} (shard order, the last DLQ is the sweep schedule's): not all its connections were delivered (README: Watching a broadcast on AWS).`,
-        new MathExpression({ expression: Object.keys(usingMetrics).join(' + '), usingMetrics, period: props.alarmPeriod, label: 'messages on the DLQs' }),
+        new MathExpression({
+          expression: Object.keys(usingMetrics).join(' + '),
+          usingMetrics,
+          period: props.alarmPeriod,
+          label: 'messages on the DLQs',
+        }),
       );
     }
     this.alarms.push(
@@ -160,7 +219,10 @@ export class OperationsDashboard extends Construct {
       'A broadcast execution failed or timed out (README: Watching a broadcast on AWS).',
       new MathExpression({
         expression: 'failed + timedOut',
-        usingMetrics: { failed: props.stateMachine.metricFailed({ period: props.alarmPeriod }), timedOut: props.stateMachine.metricTimedOut({ period: props.alarmPeriod }) },
+        usingMetrics: {
+          failed: props.stateMachine.metricFailed({ period: props.alarmPeriod }),
+          timedOut: props.stateMachine.metricTimedOut({ period: props.alarmPeriod }),
+        },
         period: props.alarmPeriod,
         label: 'failed or timed-out broadcasts',
       }),

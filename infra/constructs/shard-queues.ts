@@ -47,12 +47,25 @@ export class ShardQueues extends Construct {
     const namePrefix = `${Stack.of(this).stackName}-shard-`;
     const longestName = `${shardQueueUrl(namePrefix, props.shards - 1)}-dlq`;
     if (longestName.length > MAX_QUEUE_NAME_LENGTH) {
-      throw new InvalidConfigError(`stack name ${Stack.of(this).stackName} is too long: queue name ${longestName} passes SQS's ${MAX_QUEUE_NAME_LENGTH} characters`);
+      throw new InvalidConfigError(
+        `stack name ${Stack.of(this).stackName} is too long: queue name ${longestName} passes SQS's ${MAX_QUEUE_NAME_LENGTH} characters`,
+      );
     }
-    this.urlPrefix = Fn.join('', ['https://sqs.', Aws.REGION, '.', Aws.URL_SUFFIX, '/', Aws.ACCOUNT_ID, '/', namePrefix]);
+    this.urlPrefix = Fn.join('', [
+      'https://sqs.',
+      Aws.REGION,
+      '.',
+      Aws.URL_SUFFIX,
+      '/',
+      Aws.ACCOUNT_ID,
+      '/',
+      namePrefix,
+    ]);
     // AWS: visibility timeout at least 6x the function timeout plus the batching window, so a
     // message throttled and retried by the poller is not received again while still in flight.
-    const visibilityTimeout = Duration.seconds(6 * props.consumerTimeout.toSeconds() + props.batchingWindow.toSeconds());
+    const visibilityTimeout = Duration.seconds(
+      6 * props.consumerTimeout.toSeconds() + props.batchingWindow.toSeconds(),
+    );
     for (let shard = 0; shard < props.shards; shard++) {
       const deadLetterQueue = new Queue(this, `Shard${shard}Dlq`, {
         queueName: `${shardQueueUrl(namePrefix, shard)}-dlq`,
@@ -69,7 +82,10 @@ export class ShardQueues extends Construct {
         enforceSSL: true,
         deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
       });
-      Validations.of(deadLetterQueue).acknowledge({ id: 'Serverless::Serverless-SQSRedrivePolicy', reason: 'A dead-letter queue is where failed messages end: it has no DLQ of its own.' });
+      Validations.of(deadLetterQueue).acknowledge({
+        id: 'Serverless::Serverless-SQSRedrivePolicy',
+        reason: 'A dead-letter queue is where failed messages end: it has no DLQ of its own.',
+      });
       this.deadLetterQueues.push(deadLetterQueue);
       this.queues.push(queue);
     }
@@ -91,7 +107,8 @@ export class ShardQueues extends Construct {
     }
     Validations.of(consumer).acknowledge({
       id: 'Serverless::Serverless-LambdaEventSourceMappingDestination',
-      reason: 'SQS event sources take no on-failure destination (streams and Kafka do): a failed message returns to its queue and, after maxReceiveCount, goes to the shard\'s DLQ.',
+      reason:
+        "SQS event sources take no on-failure destination (streams and Kafka do): a failed message returns to its queue and, after maxReceiveCount, goes to the shard's DLQ.",
     });
   }
 }

@@ -14,12 +14,25 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ENV } from '#commons/environment';
 import { HANDLER_BUNDLE } from '../handler-bundle';
-import { FUNCTION_MANIFEST, type FunctionName, type FunctionNeeds, type ManagementMethod, type SettingVariable, TABLE_VARIABLES, type TableAccess, type TableName } from '../../functions/manifest';
+import {
+  FUNCTION_MANIFEST,
+  type FunctionName,
+  type FunctionNeeds,
+  type ManagementMethod,
+  type SettingVariable,
+  TABLE_VARIABLES,
+  type TableAccess,
+  type TableName,
+} from '../../functions/manifest';
 
 export type { FunctionName } from '../../functions/manifest';
 
 /** What every function runs with besides its manifest's variables: source maps, and where Powertools Metrics publish. */
-export const RUNTIME_ENVIRONMENT = { NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_METRICS_NAMESPACE: 'Swarmcast', POWERTOOLS_SERVICE_NAME: 'swarmcast' } as const;
+export const RUNTIME_ENVIRONMENT = {
+  NODE_OPTIONS: '--enable-source-maps',
+  POWERTOOLS_METRICS_NAMESPACE: 'Swarmcast',
+  POWERTOOLS_SERVICE_NAME: 'swarmcast',
+} as const;
 
 /** The repository root: entry files, package-lock.json and tsconfig.json are resolved from here, never from the cwd. */
 export const repoRoot = path.join(__dirname, '..', '..');
@@ -72,7 +85,10 @@ export class SwarmcastFunction extends NodejsFunction {
     // Sibling constructs because `this` does not exist before super(). An explicit log group gets
     // a retention without the log-retention custom resource; an explicit role may write to that
     // log group only, instead of the managed AWSLambdaBasicExecutionRole's every log group.
-    const logGroup = new LogGroup(scope, `${id}Logs`, { retention: props.logRetention ?? RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     const role = new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     logGroup.grantWrite(role);
     super(scope, id, {
@@ -116,25 +132,29 @@ export class SwarmcastFunction extends NodejsFunction {
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
       reason: 'X-Ray tracing: xray:PutTraceSegments and PutTelemetryRecords have no resource-level permissions.',
     });
-    const runtime = 'Node 22 is the Node the project runs and tests on (node@22 from node_modules); moving to a newer runtime is a deliberate upgrade of both together.';
+    const runtime =
+      'Node 22 is the Node the project runs and tests on (node@22 from node_modules); moving to a newer runtime is a deliberate upgrade of both together.';
     Validations.of(this).acknowledge({ id: 'AwsSolutions::AwsSolutions-L1', reason: runtime });
     Validations.of(this).acknowledge({ id: 'Serverless::Serverless-LambdaLatestVersion', reason: runtime });
     Validations.of(this).acknowledge({
       id: 'Serverless::Serverless-LambdaDLQ',
-      reason: 'Invoked synchronously only (API Gateway routes, Step Functions tasks, the SQS event source, whose queues have their own DLQs): no asynchronous event for a function DLQ to keep.',
+      reason:
+        'Invoked synchronously only (API Gateway routes, Step Functions tasks, the SQS event source, whose queues have their own DLQs): no asynchronous event for a function DLQ to keep.',
     });
   }
 
   /** Environment variables and grants, exactly what functions/manifest.ts lists for this handler. */
   bindManifest(resources: StackResources): this {
-    if (!(this.handlerName in FUNCTION_MANIFEST)) throw new Error(`${this.handlerName} has no entry in functions/manifest.ts`);
+    if (!(this.handlerName in FUNCTION_MANIFEST))
+      throw new Error(`${this.handlerName} has no entry in functions/manifest.ts`);
     const name = this.handlerName as FunctionName;
     const needs: FunctionNeeds = FUNCTION_MANIFEST[name];
     for (const [table, access] of Object.entries(needs.tables) as [TableName, TableAccess][]) {
       this.bindTable(TABLE_VARIABLES[table], resources.tables[table], access);
     }
     if (needs.sendsToShardQueues) this.bindShardQueues(required(resources.shardQueues, 'shard queues', name));
-    if (needs.connectionsApi.length > 0) this.bindConnectionsEndpoint(required(resources.stage, 'a WebSocket stage', name), needs.connectionsApi);
+    if (needs.connectionsApi.length > 0)
+      this.bindConnectionsEndpoint(required(resources.stage, 'a WebSocket stage', name), needs.connectionsApi);
     for (const variable of needs.settings) this.addEnvironment(variable, String(resources.settings[variable]));
     return this;
   }
@@ -174,7 +194,8 @@ export class SwarmcastFunction extends NodejsFunction {
     for (const method of methods) {
       Validations.of(this.role!).acknowledge({
         id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiId}>/${stage.stageName}/${method}/@connections/*]`,
-        reason: 'Connection ids exist only at run time: the grant is this stage\'s @connections, for the one method, never the API or "*".',
+        reason:
+          'Connection ids exist only at run time: the grant is this stage\'s @connections, for the one method, never the API or "*".',
       });
     }
     this.addEnvironment(ENV.connectionsEndpoint, stage.callbackUrl);
@@ -189,6 +210,7 @@ export class SwarmcastFunction extends NodejsFunction {
 }
 
 function required<T>(resource: T | undefined, what: string, name: FunctionName): T {
-  if (resource === undefined) throw new Error(`functions/manifest.ts says ${name} needs ${what}, but the stack bound it without`);
+  if (resource === undefined)
+    throw new Error(`functions/manifest.ts says ${name} needs ${what}, but the stack bound it without`);
   return resource;
 }

@@ -38,12 +38,21 @@ export class WebSocketGateway extends Construct {
       connectRouteOptions: {
         integration: new WebSocketLambdaIntegration('ConnectIntegration', props.connect),
         // The token travels in the query string: browsers cannot set headers on a WebSocket.
-        authorizer: props.connectAuthorizer && new WebSocketLambdaAuthorizer('ConnectAuthorizer', props.connectAuthorizer, { identitySource: ['route.request.querystring.token'] }),
+        authorizer:
+          props.connectAuthorizer &&
+          new WebSocketLambdaAuthorizer('ConnectAuthorizer', props.connectAuthorizer, {
+            identitySource: ['route.request.querystring.token'],
+          }),
       },
-      disconnectRouteOptions: { integration: new WebSocketLambdaIntegration('DisconnectIntegration', props.disconnect) },
+      disconnectRouteOptions: {
+        integration: new WebSocketLambdaIntegration('DisconnectIntegration', props.disconnect),
+      },
       routeSelectionExpression: `$request.body.${ROUTE_SELECTION_KEY}`,
       // returnResponse: the handler's return value goes back to the client ("pong").
-      defaultRouteOptions: { integration: new WebSocketLambdaIntegration('DefaultRouteIntegration', props.defaultRoute), returnResponse: true },
+      defaultRouteOptions: {
+        integration: new WebSocketLambdaIntegration('DefaultRouteIntegration', props.defaultRoute),
+        returnResponse: true,
+      },
     });
     // The keep-alive route: API Gateway answers {"action":"ping"} itself. A MOCK integration needs
     // its status code from a request template; without returnResponse nothing goes back.
@@ -55,26 +64,33 @@ export class WebSocketGateway extends Construct {
     });
     // Access logs need the account's API Gateway CloudWatch role, an account-wide singleton the
     // stack does not own (README, "On AWS"): opt-in.
-    const accessLogs = props.accessLogs ? new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }) : undefined;
+    const accessLogs = props.accessLogs
+      ? new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY })
+      : undefined;
     this.stage = new WebSocketStage(this, 'Stage', {
       webSocketApi: this.api,
       stageName: props.stageName,
       autoDeploy: true,
       throttle: props.throttle,
-      accessLogSettings: accessLogs && { destination: new LogGroupLogDestination(accessLogs), format: accessLogFormat() },
+      accessLogSettings: accessLogs && {
+        destination: new LogGroupLogDestination(accessLogs),
+        format: accessLogFormat(),
+      },
     });
     if (!accessLogs) {
       for (const id of ['AwsSolutions::AwsSolutions-APIG1', 'Serverless::Serverless-APIGWAccessLogging']) {
         Validations.of(this.stage).acknowledge({
           id,
-          reason: 'accessLogs is off (the default): a new account has no API Gateway CloudWatch role, which access logs need; set accessLogs=true once it has one (README, "On AWS").',
+          reason:
+            'accessLogs is off (the default): a new account has no API Gateway CloudWatch role, which access logs need; set accessLogs=true once it has one (README, "On AWS").',
         });
       }
     }
     if (!props.connectAuthorizer) {
       Validations.of(this.api.node.findChild('$connect-Route')).acknowledge({
         id: 'AwsSolutions::AwsSolutions-APIG4',
-        reason: 'No connectAuthorizer configured: anyone who knows the URL may connect and receive broadcasts (README, "Who may connect").',
+        reason:
+          'No connectAuthorizer configured: anyone who knows the URL may connect and receive broadcasts (README, "Who may connect").',
       });
     }
     for (const route of ['$disconnect-Route', '$default-Route', `${KEEP_ALIVE_ROUTE}-Route`]) {

@@ -45,7 +45,11 @@ type Attempt = { socket: WebSocket } | { error: string; retryable: boolean };
 
 function attemptOpen(url: string, localAddress: string): Promise<Attempt> {
   return new Promise((resolve) => {
-    const socket = new WebSocket(url, { localAddress, perMessageDeflate: false, handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
+    const socket = new WebSocket(url, {
+      localAddress,
+      perMessageDeflate: false,
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+    });
     socket.once('open', () => resolve({ socket }));
     socket.once('error', (error) => {
       // ws reports a refused handshake as "Unexpected server response: <status>".
@@ -55,7 +59,14 @@ function attemptOpen(url: string, localAddress: string): Promise<Attempt> {
   });
 }
 
-async function connect(url: string, count: number, localAddress: string, concurrency: number, deadline: number, keepAliveMs: { min: number; max: number }): Promise<void> {
+async function connect(
+  url: string,
+  count: number,
+  localAddress: string,
+  concurrency: number,
+  deadline: number,
+  keepAliveMs: { min: number; max: number },
+): Promise<void> {
   let next = 0;
   let failed = 0;
   let retries = 0;
@@ -81,7 +92,10 @@ async function connect(url: string, count: number, localAddress: string, concurr
   arrivals = new Array(count);
   nextPingAt = new Array(count);
   keepAlive(keepAliveMs);
-  const progress = setInterval(() => send({ type: 'connecting', open: openCount(), closedByServer }), PROGRESS_EVERY_MS);
+  const progress = setInterval(
+    () => send({ type: 'connecting', open: openCount(), closedByServer }),
+    PROGRESS_EVERY_MS,
+  );
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
   clearInterval(progress);
   send({ type: 'connected', open: sockets.filter(Boolean).length, failed, retries, firstError });
@@ -92,14 +106,17 @@ const openCount = () => sockets.filter((s) => s && s.readyState === WebSocket.OP
 /** One timer for all sockets: each sends the keep-alive when its jittered time since its last one has passed (the keep-alive route: no Lambda, no reply). */
 function keepAlive(keepAliveMs: { min: number; max: number }): void {
   keepAliveRange = keepAliveMs;
-  const timer = setInterval(() => {
-    const now = Date.now();
-    sockets.forEach((socket, index) => {
-      if (!socket || socket.readyState !== WebSocket.OPEN || now < nextPingAt[index]) return;
-      socket.send(KEEP_ALIVE_MESSAGE);
-      nextPingAt[index] = now + between(keepAliveMs);
-    });
-  }, Math.max(10, keepAliveMs.min / KEEP_ALIVE_CHECKS_PER_INTERVAL));
+  const timer = setInterval(
+    () => {
+      const now = Date.now();
+      sockets.forEach((socket, index) => {
+        if (!socket || socket.readyState !== WebSocket.OPEN || now < nextPingAt[index]) return;
+        socket.send(KEEP_ALIVE_MESSAGE);
+        nextPingAt[index] = now + between(keepAliveMs);
+      });
+    },
+    Math.max(10, keepAliveMs.min / KEEP_ALIVE_CHECKS_PER_INTERVAL),
+  );
   timer.unref();
 }
 
@@ -142,7 +159,14 @@ function closeAll(abruptCount: number): void {
 process.on('message', (command: ClientProcessCommand) => {
   switch (command.type) {
     case 'connect':
-      void connect(command.url, command.count, command.localAddress, command.concurrency, command.deadline, command.keepAliveMs);
+      void connect(
+        command.url,
+        command.count,
+        command.localAddress,
+        command.concurrency,
+        command.deadline,
+        command.keepAliveMs,
+      );
       break;
     case 'watch':
       marker = command.marker;

@@ -5,7 +5,15 @@ export type ClientProcessCommand =
    * client sends {"action":"ping"} at a random time in this range after its last one, as real
    * clients do to stay under the gateway's idle timeout.
    */
-  | { type: 'connect'; url: string; count: number; localAddress: string; concurrency: number; deadline: number; keepAliveMs: { min: number; max: number } }
+  | {
+      type: 'connect';
+      url: string;
+      count: number;
+      localAddress: string;
+      concurrency: number;
+      deadline: number;
+      keepAliveMs: { min: number; max: number };
+    }
   | { type: 'watch'; marker: string }
   | { type: 'report' }
   | { type: 'close'; abrupt?: number };
@@ -16,5 +24,12 @@ export type ClientProcessReport =
   /** While connecting, about once a second: sockets open now, and those the server has closed so far. */
   | { type: 'connecting'; open: number; closedByServer: number }
   | { type: 'watching' }
-  | { type: 'report'; open: number; received: number; duplicates: number; firstArrivals: number[]; closedByServer: number }
+  | {
+      type: 'report';
+      open: number;
+      received: number;
+      duplicates: number;
+      firstArrivals: number[];
+      closedByServer: number;
+    }
   | { type: 'closed' };

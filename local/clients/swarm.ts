@@ -83,7 +83,13 @@ export class ClientSwarm {
   static async connect(
     url: string,
     clients: number,
-    { concurrency = HANDSHAKES_IN_FLIGHT, connectTimeoutMs, stallTimeoutMs = STALL_TIMEOUT_MS, keepAliveMs = KEEP_ALIVE_INTERVAL_MS.max, onProgress }: SwarmConnectOptions = {},
+    {
+      concurrency = HANDSHAKES_IN_FLIGHT,
+      connectTimeoutMs,
+      stallTimeoutMs = STALL_TIMEOUT_MS,
+      keepAliveMs = KEEP_ALIVE_INTERVAL_MS.max,
+      onProgress,
+    }: SwarmConnectOptions = {},
   ): Promise<ClientSwarm> {
     const timeoutMs = connectTimeoutMs ?? 5 * 60_000 + (1000 * clients) / SLOWEST_CONNECTS_PER_SECOND;
     const deadline = Date.now() + timeoutMs;
@@ -94,11 +100,23 @@ export class ClientSwarm {
     const swarm = new ClientSwarm(processes);
     const stall = swarm.watchConnecting(clients, stallTimeoutMs, onProgress);
     try {
-      const connecting = swarm.ask((index) => {
-        const count = Math.floor(clients / processCount) + (index < clients % processCount ? 1 : 0);
-        const inFlight = Math.max(1, Math.ceil(concurrency / processCount));
-        return { type: 'connect', url, count, localAddress: `127.0.0.${(index % SOURCE_ADDRESSES) + 1}`, concurrency: inFlight, deadline, keepAliveMs: { min: keepAliveMs * KEEP_ALIVE_LOW_SHARE, max: keepAliveMs } };
-      }, 'connected', timeoutMs + 30_000);
+      const connecting = swarm.ask(
+        (index) => {
+          const count = Math.floor(clients / processCount) + (index < clients % processCount ? 1 : 0);
+          const inFlight = Math.max(1, Math.ceil(concurrency / processCount));
+          return {
+            type: 'connect',
+            url,
+            count,
+            localAddress: `127.0.0.${(index % SOURCE_ADDRESSES) + 1}`,
+            concurrency: inFlight,
+            deadline,
+            keepAliveMs: { min: keepAliveMs * KEEP_ALIVE_LOW_SHARE, max: keepAliveMs },
+          };
+        },
+        'connected',
+        timeoutMs + 30_000,
+      );
       const results = await Promise.race([connecting, stall.stalled]);
       swarm.retries = results.reduce((sum, r) => sum + (r.type === 'connected' ? r.retries : 0), 0);
       const failed = results.reduce((sum, r) => sum + (r.type === 'connected' ? r.failed : 0), 0);
@@ -143,7 +161,11 @@ export class ClientSwarm {
           mostOpen = progress.open;
           grewAt = Date.now();
         } else if (Date.now() - grewAt >= stallTimeoutMs) {
-          reject(new Error(`no client connected for ${Math.round(stallTimeoutMs / 1000)} s: ${progress.open} of ${clients} open, ${progress.closedByServer} closed by the server`));
+          reject(
+            new Error(
+              `no client connected for ${Math.round(stallTimeoutMs / 1000)} s: ${progress.open} of ${clients} open, ${progress.closedByServer} closed by the server`,
+            ),
+          );
         }
       }, 1_000);
     });
@@ -164,7 +186,14 @@ export class ClientSwarm {
 
   async report(): Promise<SwarmReport> {
     const reports = await this.ask(() => ({ type: 'report' }), 'report');
-    const total: SwarmReport = { clients: 0, open: 0, received: 0, duplicates: 0, closedByServer: 0, firstArrivals: [] };
+    const total: SwarmReport = {
+      clients: 0,
+      open: 0,
+      received: 0,
+      duplicates: 0,
+      closedByServer: 0,
+      firstArrivals: [],
+    };
     for (const r of reports) {
       if (r.type !== 'report') continue;
       total.open += r.open;
@@ -206,16 +235,24 @@ export class ClientSwarm {
     );
   }
 
-  private ask(command: (index: number) => ClientProcessCommand, answer: ClientProcessReport['type'], timeoutMs = 60_000): Promise<ClientProcessReport[]> {
+  private ask(
+    command: (index: number) => ClientProcessCommand,
+    answer: ClientProcessReport['type'],
+    timeoutMs = 60_000,
+  ): Promise<ClientProcessReport[]> {
     return Promise.all(
       this.processes.map(
         (child, index) =>
           new Promise<ClientProcessReport>((resolve, reject) => {
-            const timer = setTimeout(() => done(new Error(`client process ${index} did not answer "${answer}" within ${timeoutMs} ms`)), timeoutMs);
+            const timer = setTimeout(
+              () => done(new Error(`client process ${index} did not answer "${answer}" within ${timeoutMs} ms`)),
+              timeoutMs,
+            );
             const onMessage = (message: ClientProcessReport) => {
               if (message.type === answer) done(undefined, message);
             };
-            const onExit = (code: number | null) => done(new Error(`client process ${index} exited (code ${code}) before answering "${answer}"`));
+            const onExit = (code: number | null) =>
+              done(new Error(`client process ${index} exited (code ${code}) before answering "${answer}"`));
             const done = (error?: Error, message?: ClientProcessReport) => {
               clearTimeout(timer);
               child.off('message', onMessage);

@@ -36,7 +36,8 @@ const PAGE_FILES: Record<string, { file: string; type: string }> = {
   '/console.css': { file: 'console.css', type: 'text/css; charset=utf-8' },
 };
 /** The page runs only its own files: no inline script, nothing from elsewhere. */
-const CONTENT_SECURITY_POLICY = "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 /** A message is at most 128 KB; JSON-escaped it can grow, so leave room. */
 const MAX_BODY_BYTES = 1024 * 1024;
 const RECENT_EXECUTIONS = 25;
@@ -51,7 +52,10 @@ class HttpError extends Error {
 }
 
 export async function startConsole(options: ConsoleOptions): Promise<ConsoleServer> {
-  const target = await resolveTarget({ endpoint: options.stepFunctionsEndpoint, stateMachineArn: options.stateMachineArn });
+  const target = await resolveTarget({
+    endpoint: options.stepFunctionsEndpoint,
+    stateMachineArn: options.stateMachineArn,
+  });
   const server = createServer((request, response) => {
     handle(target, request, response).catch((thrown: unknown) => {
       const error = explainError(thrown);
@@ -78,7 +82,8 @@ async function handle(target: Target, request: IncomingMessage, response: Server
   // Only pages from this console may drive it: another site's page, or a DNS name rebound to
   // loopback, must not start broadcasts (a JSON body also forces a CORS preflight we never allow).
   const port = (request.socket.address() as AddressInfo).port;
-  if (request.headers.host !== `127.0.0.1:${port}` && request.headers.host !== `localhost:${port}`) throw new HttpError(403, `open the console at http://127.0.0.1:${port}/`);
+  if (request.headers.host !== `127.0.0.1:${port}` && request.headers.host !== `localhost:${port}`)
+    throw new HttpError(403, `open the console at http://127.0.0.1:${port}/`);
   const url = new URL(request.url ?? '/', 'http://console');
   const route = `${request.method} ${url.pathname}`;
 
@@ -89,12 +94,20 @@ async function handle(target: Target, request: IncomingMessage, response: Server
   const page = request.method === 'GET' ? PAGE_FILES[url.pathname] : undefined;
   if (page) {
     const body = await readFile(path.join(PAGE_DIR, page.file));
-    response.writeHead(200, { 'content-type': page.type, 'content-security-policy': CONTENT_SECURITY_POLICY, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+    response.writeHead(200, {
+      'content-type': page.type,
+      'content-security-policy': CONTENT_SECURITY_POLICY,
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    });
     response.end(body);
     return;
   }
   if (route === 'GET /api/executions') {
-    sendJson(response, 200, { stateMachineArn: target.stateMachineArn, broadcasts: await listRecentExecutions(target, RECENT_EXECUTIONS) });
+    sendJson(response, 200, {
+      stateMachineArn: target.stateMachineArn,
+      broadcasts: await listRecentExecutions(target, RECENT_EXECUTIONS),
+    });
     return;
   }
   const execution = /^\/api\/executions\/([^/]+)(\/replay)?$/.exec(url.pathname);
@@ -126,14 +139,20 @@ function decodePathSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw new HttpError(400, `the id in the path is not a valid %-escaped text: ${JSON.stringify(segment)}; escape it with encodeURIComponent`);
+    throw new HttpError(
+      400,
+      `the id in the path is not a valid %-escaped text: ${JSON.stringify(segment)}; escape it with encodeURIComponent`,
+    );
   }
 }
 
 async function readJsonBody(request: IncomingMessage): Promise<unknown> {
-  if (!/^application\/json\b/.test(request.headers['content-type'] ?? '')) throw new HttpError(415, 'send the request body as application/json');
+  if (!/^application\/json\b/.test(request.headers['content-type'] ?? ''))
+    throw new HttpError(415, 'send the request body as application/json');
   const body = await readBoundedBody(request, MAX_BODY_BYTES).catch((error: unknown) => {
-    throw error instanceof BodyTooLargeError ? new HttpError(413, `the request body is over ${MAX_BODY_BYTES} bytes`) : error;
+    throw error instanceof BodyTooLargeError
+      ? new HttpError(413, `the request body is over ${MAX_BODY_BYTES} bytes`)
+      : error;
   });
   try {
     return JSON.parse(body.toString('utf8') || 'null');
@@ -147,6 +166,10 @@ function sendJson(response: ServerResponse, statusCode: number, body: unknown): 
     response.destroy();
     return;
   }
-  response.writeHead(statusCode, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+  response.writeHead(statusCode, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
   response.end(JSON.stringify(body));
 }

@@ -30,7 +30,11 @@ export function localTableName(tablePrefix: string, schema: TableSchema): string
  * Creates each table the way the CDK stack does (on-demand, GSIs projecting INCLUDE), unless
  * it exists already: a `--data DIR` restart finds its tables and rows in place.
  */
-export async function createTables(client: DynamoDBClient, schemas: readonly TableSchema[], tablePrefix: string): Promise<void> {
+export async function createTables(
+  client: DynamoDBClient,
+  schemas: readonly TableSchema[],
+  tablePrefix: string,
+): Promise<void> {
   await Promise.all(
     schemas.map(async (schema) => {
       const tableName = localTableName(tablePrefix, schema);
@@ -58,7 +62,9 @@ export function createTableInput(schema: TableSchema, tableName: string): Create
   const keys = [
     schema.partitionKey,
     ...(schema.sortKey ? [schema.sortKey] : []),
-    ...schema.globalSecondaryIndexes.flatMap((index) => (index.sortKey ? [index.partitionKey, index.sortKey] : [index.partitionKey])),
+    ...schema.globalSecondaryIndexes.flatMap((index) =>
+      index.sortKey ? [index.partitionKey, index.sortKey] : [index.partitionKey],
+    ),
   ];
   // Each key attribute is defined once, even when several indexes use it.
   const attributeDefinitions = [...new Map(keys.map((key) => [key.name, key])).values()].map(

@@ -39,7 +39,12 @@ const DYNALITE_ENTRY = path.join(__dirname, 'dynalite-process.ts');
 /** Restarts of a dynalite with its tables on disk before the stack gives up on it: one that keeps dying has a reason to. */
 const MAX_RESTARTS = 3;
 
-export async function startDynamoDb({ dataDir, tablePrefix, reaperIntervalMs = 60_000, region = LOCAL_REGION }: LocalDynamoDbOptions): Promise<LocalDynamoDb> {
+export async function startDynamoDb({
+  dataDir,
+  tablePrefix,
+  reaperIntervalMs = 60_000,
+  region = LOCAL_REGION,
+}: LocalDynamoDbOptions): Promise<LocalDynamoDb> {
   if (dataDir) await mkdir(dataDir, { recursive: true });
   const server = await superviseDynalite(dataDir);
   const client = new DynamoDBClient({ endpoint: server.endpoint, region, credentials: LOCAL_CREDENTIALS });
@@ -102,7 +107,9 @@ async function superviseDynalite(dataDir: string | undefined): Promise<ChildServ
           return resolve(`${how} and did not restart: ${(error as Error).message}`);
         }
         if (stopping) return void current.stop();
-        console.error(`swarmcast local: DynamoDB (dynalite) ${how}; restarted on the same port with the tables in ${dataDir} (restart ${restarts} of at most ${MAX_RESTARTS})`);
+        console.error(
+          `swarmcast local: DynamoDB (dynalite) ${how}; restarted on the same port with the tables in ${dataDir} (restart ${restarts} of at most ${MAX_RESTARTS})`,
+        );
         watch(current);
       });
     watch(current);

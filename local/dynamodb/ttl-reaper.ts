@@ -94,12 +94,18 @@ async function reapTable(client: DynamoDBDocumentClient, { schema, tableName }: 
     names: { '#ttl': schema.timeToLiveAttribute! },
     values: { ':now': nowSeconds },
   };
-  const filter = { FilterExpression: expired.expression, ExpressionAttributeNames: expired.names, ExpressionAttributeValues: expired.values };
+  const filter = {
+    FilterExpression: expired.expression,
+    ExpressionAttributeNames: expired.names,
+    ExpressionAttributeValues: expired.values,
+  };
   let deleted = 0;
   let startKey: Item | undefined;
   // Scan pages are ≤ 1 MB: follow LastEvaluatedKey to the end, or rows are silently skipped.
   do {
-    const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey, Limit: SCAN_PAGE_ROWS, ...filter }));
+    const page = await client.send(
+      new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey, Limit: SCAN_PAGE_ROWS, ...filter }),
+    );
     startKey = page.LastEvaluatedKey;
     const keyNames = [schema.partitionKey.name, ...(schema.sortKey ? [schema.sortKey.name] : [])];
     const keys = (page.Items ?? []).map((item) => Object.fromEntries(keyNames.map((name) => [name, item[name]])));
@@ -111,7 +117,12 @@ async function reapTable(client: DynamoDBDocumentClient, { schema, tableName }: 
 }
 
 /** Whether this call deleted the row (not if it was gone or no longer expired). */
-async function deleteIfExpired(client: DynamoDBDocumentClient, tableName: string, key: Item, expired: ExpiredCondition): Promise<boolean> {
+async function deleteIfExpired(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  key: Item,
+  expired: ExpiredCondition,
+): Promise<boolean> {
   try {
     await client.send(
       new DeleteCommand({

@@ -8,7 +8,9 @@ import { connectEvent, type ConnectionFacts } from './lambda-events';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from '../local-account';
 import type { RouteHandler } from './route-handlers';
 
-export type AuthorizerDecision = { allowed: true; context?: Record<string, unknown>; principalId?: string } | { allowed: false; status: 401 | 403 | 500 };
+export type AuthorizerDecision =
+  | { allowed: true; context?: Record<string, unknown>; principalId?: string }
+  | { allowed: false; status: 401 | 403 | 500 };
 
 interface PolicyStatement {
   Effect?: string;
@@ -21,7 +23,12 @@ export function authorizerEvent(facts: ConnectionFacts, query: URLSearchParams, 
   return { ...connectEvent(facts, query), type: 'REQUEST', methodArn };
 }
 
-export async function authorizeConnect(authorizer: RouteHandler, facts: ConnectionFacts, query: URLSearchParams, region = LOCAL_REGION): Promise<AuthorizerDecision> {
+export async function authorizeConnect(
+  authorizer: RouteHandler,
+  facts: ConnectionFacts,
+  query: URLSearchParams,
+  region = LOCAL_REGION,
+): Promise<AuthorizerDecision> {
   const event = authorizerEvent(facts, query, region);
   const outcome = await authorizer.invoke(event);
   if (outcome.kind === 'failed') {
@@ -30,22 +37,40 @@ export async function authorizeConnect(authorizer: RouteHandler, facts: Connecti
     return { allowed: false, status: 500 };
   }
   if (outcome.kind === 'timedOut') return { allowed: false, status: 500 };
-  const result = outcome.value as { principalId?: string; policyDocument?: { Statement?: PolicyStatement[] }; context?: Record<string, unknown> } | null;
+  const result = outcome.value as {
+    principalId?: string;
+    policyDocument?: { Statement?: PolicyStatement[] };
+    context?: Record<string, unknown>;
+  } | null;
   const statements = result?.policyDocument?.Statement;
   if (!Array.isArray(statements)) {
     console.error(`[gateway] ${authorizer.functionName} returned no policyDocument.Statement`);
     return { allowed: false, status: 500 };
   }
-  const matching = statements.filter((statement) => invokes(statement) && list(statement.Resource).some((resource) => arnMatches(resource, event.methodArn)));
-  if (matching.some((statement) => statement.Effect === 'Deny') || !matching.some((statement) => statement.Effect === 'Allow')) return { allowed: false, status: 403 };
+  const matching = statements.filter(
+    (statement) =>
+      invokes(statement) && list(statement.Resource).some((resource) => arnMatches(resource, event.methodArn)),
+  );
+  if (
+    matching.some((statement) => statement.Effect === 'Deny') ||
+    !matching.some((statement) => statement.Effect === 'Allow')
+  )
+    return { allowed: false, status: 403 };
   return { allowed: true, context: result?.context, principalId: result?.principalId };
 }
 
-const list = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
-const invokes = (statement: PolicyStatement) => list(statement.Action).some((action) => arnMatches(action, 'execute-api:Invoke'));
+const list = (value: string | string[] | undefined): string[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+const invokes = (statement: PolicyStatement) =>
+  list(statement.Action).some((action) => arnMatches(action, 'execute-api:Invoke'));
 
 /** IAM-style match: `*` any run of characters, `?` one. */
 function arnMatches(pattern: string, value: string): boolean {
-  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const regex = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
   return regex.test(value);
 }

@@ -59,7 +59,16 @@ export interface RegistryCounters {
  */
 export class ConnectionRegistry {
   private readonly connections = new Map<string, LocalConnection>();
-  readonly counters: RegistryCounters = { posts: 0, gone: 0, limitExceeded: 0, limitExceededTotal: 0, postsBinary: 0, deleted: 0, timedOut: 0, memoryReleases: 0 };
+  readonly counters: RegistryCounters = {
+    posts: 0,
+    gone: 0,
+    limitExceeded: 0,
+    limitExceededTotal: 0,
+    postsBinary: 0,
+    deleted: 0,
+    timedOut: 0,
+    memoryReleases: 0,
+  };
   private readonly sweeper: NodeJS.Timeout;
   /** Sockets that had unsent bytes after a post: the only ones the worker-wide sum needs to read. */
   private readonly backlogged = new Set<LocalConnection>();
@@ -159,7 +168,11 @@ export class ConnectionRegistry {
    * sweep, up to 2.7 MB of 5.4 MB stayed on a busy machine).
    */
   private releaseDrainedBacklog(now: number): void {
-    if (!this.collectGarbage || this.backlogPeakBytes < Math.min(RELEASE_AFTER_BACKLOG_BYTES, this.limits.maxBufferedBytesTotal / 2)) return;
+    if (
+      !this.collectGarbage ||
+      this.backlogPeakBytes < Math.min(RELEASE_AFTER_BACKLOG_BYTES, this.limits.maxBufferedBytesTotal / 2)
+    )
+      return;
     const drained = this.unsentBytes(now) === 0;
     const quietSweep = drained && this.drainedAtLastSweep;
     this.drainedAtLastSweep = drained;
@@ -210,7 +223,10 @@ export class ConnectionRegistry {
     const sockets = [...this.connections.values()].map((c) => c.socket);
     for (const connection of [...this.connections.values()]) this.close(connection, GOING_AWAY.code, GOING_AWAY.reason);
     const closed = sockets.map(
-      (socket) => new Promise<void>((resolve) => (socket.readyState === WebSocket.CLOSED ? resolve() : socket.once('close', () => resolve()))),
+      (socket) =>
+        new Promise<void>((resolve) =>
+          socket.readyState === WebSocket.CLOSED ? resolve() : socket.once('close', () => resolve()),
+        ),
     );
     const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([Promise.all(closed), grace]);

@@ -21,22 +21,39 @@ const KEY = /^[+/0-9A-Za-z]{22}==$/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 export function checkHandshake(request: IncomingMessage): HandshakeRejection | undefined {
-  if (request.method !== 'GET') return { status: 405, message: `a WebSocket handshake must be a GET, got ${request.method}`, headers: { Allow: 'GET' } };
+  if (request.method !== 'GET')
+    return {
+      status: 405,
+      message: `a WebSocket handshake must be a GET, got ${request.method}`,
+      headers: { Allow: 'GET' },
+    };
   const { headers } = request;
-  if (headers.upgrade?.toLowerCase() !== 'websocket') return { status: 400, message: `Upgrade must be "websocket", got "${headers.upgrade ?? ''}"` };
+  if (headers.upgrade?.toLowerCase() !== 'websocket')
+    return { status: 400, message: `Upgrade must be "websocket", got "${headers.upgrade ?? ''}"` };
   if (!tokensOf(headers.connection).some((token) => token.toLowerCase() === 'upgrade')) {
     return { status: 400, message: `Connection must include "Upgrade", got "${headers.connection ?? ''}"` };
   }
   const version = headers['sec-websocket-version'];
   if (version !== '13') {
     // RFC 6455 §4.2.2: an unsupported version is answered 426 with the versions the server speaks.
-    return { status: 426, message: `Sec-WebSocket-Version must be 13, got "${version ?? ''}"`, headers: { 'Sec-WebSocket-Version': '13' } };
+    return {
+      status: 426,
+      message: `Sec-WebSocket-Version must be 13, got "${version ?? ''}"`,
+      headers: { 'Sec-WebSocket-Version': '13' },
+    };
   }
   const key = headers['sec-websocket-key'];
-  if (!key || !KEY.test(key)) return { status: 400, message: `Sec-WebSocket-Key must be 16 bytes in base64 (24 characters ending in "=="), got "${key ?? ''}"` };
+  if (!key || !KEY.test(key))
+    return {
+      status: 400,
+      message: `Sec-WebSocket-Key must be 16 bytes in base64 (24 characters ending in "=="), got "${key ?? ''}"`,
+    };
   const protocols = headers['sec-websocket-protocol'];
   if (protocols !== undefined && !tokensOf(protocols).every((name) => TOKEN.test(name))) {
-    return { status: 400, message: `Sec-WebSocket-Protocol must be a comma-separated list of tokens, got "${protocols}"` };
+    return {
+      status: 400,
+      message: `Sec-WebSocket-Protocol must be a comma-separated list of tokens, got "${protocols}"`,
+    };
   }
   return undefined;
 }
@@ -52,5 +69,8 @@ export function selectedSubprotocol(result: unknown): string | undefined {
 }
 
 function tokensOf(header: string | undefined): string[] {
-  return (header ?? '').split(',').map((token) => token.trim()).filter(Boolean);
+  return (header ?? '')
+    .split(',')
+    .map((token) => token.trim())
+    .filter(Boolean);
 }

@@ -53,12 +53,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
   const virtualConnections = options.virtualConnections ?? 0;
   if (!Number.isInteger(virtualConnections) || virtualConnections < 0 || virtualConnections > MAX_VIRTUAL_CONNECTIONS) {
-    throw new RangeError(`virtualConnections must be an integer from 0 to ${MAX_VIRTUAL_CONNECTIONS}, got ${options.virtualConnections}`);
+    throw new RangeError(
+      `virtualConnections must be an integer from 0 to ${MAX_VIRTUAL_CONNECTIONS}, got ${options.virtualConnections}`,
+    );
   }
   const base = {
     workerCount,
     handlers: Object.fromEntries(Object.entries(options.handlers).map(([route, path]) => [route, resolvePath(path)])),
-    environments: Object.fromEntries(Object.keys(options.handlers).map((route) => [route, options.routeEnv?.[route as keyof RouteEnvironments] ?? options.env ?? {}])),
+    environments: Object.fromEntries(
+      Object.keys(options.handlers).map((route) => [
+        route,
+        options.routeEnv?.[route as keyof RouteEnvironments] ?? options.env ?? {},
+      ]),
+    ),
     instancesPerRoute: options.instancesPerRoute ?? DEFAULTS.instancesPerRoute,
     host: options.host ?? DEFAULTS.host,
     stage: options.stage ?? DEFAULTS.stage,
@@ -80,7 +87,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let port: number;
   let claim: PortClaim | undefined;
   try {
-    const peers = await Promise.all(workers.map((w) => w.call('init', { config: { ...base, workerIndex: w.index } satisfies WorkerConfig })));
+    const peers = await Promise.all(
+      workers.map((w) => w.call('init', { config: { ...base, workerIndex: w.index } satisfies WorkerConfig })),
+    );
     // Linked before listening: the first call any worker gets can already draw on the shared throttles.
     await Promise.all(workers.map((w) => w.call('link', { peerAddresses: peers.map((p) => p.peerAddress) })));
     // Only this gateway's workers may share its port (port-claim.ts). A port the kernel picks is new: no one else has it.
@@ -100,7 +109,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   for (const w of workers) {
     void w.exited.then(({ code, signal }) => {
       if (stopping) return;
-      console.error(`[gateway] worker ${w.index} (pid ${w.pid}) exited unexpectedly (code ${code}, signal ${signal}); its sockets are gone`);
+      console.error(
+        `[gateway] worker ${w.index} (pid ${w.pid}) exited unexpectedly (code ${code}, signal ${signal}); its sockets are gone`,
+      );
       options.onWorkerExit?.(w.index, code, signal);
     });
   }
@@ -130,11 +141,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return { workers: stats, connections: stats.reduce((sum, s) => sum + s.connections, 0) };
     },
     virtualConnectionId: (n) => {
-      if (!Number.isInteger(n) || n < 0 || n >= virtualConnections) throw new RangeError(`virtual connection ${n} does not exist (0 to ${virtualConnections - 1})`);
+      if (!Number.isInteger(n) || n < 0 || n >= virtualConnections)
+        throw new RangeError(`virtual connection ${n} does not exist (0 to ${virtualConnections - 1})`);
       return virtualConnectionId(n, workerCount);
     },
     virtualDeliveries: async ({ reset = false } = {}) => {
-      const counts = await Promise.all(workers.filter((w) => w.running).map((w) => w.call('virtualDeliveries', { reset })));
+      const counts = await Promise.all(
+        workers.filter((w) => w.running).map((w) => w.call('virtualDeliveries', { reset })),
+      );
       const total: VirtualDeliveries = { connections: 0, delivered: 0, duplicates: 0, posts: 0 };
       for (const c of counts) for (const key of Object.keys(total) as (keyof VirtualDeliveries)[]) total[key] += c[key];
       return total;

@@ -33,26 +33,34 @@ export function managementRequestListener(stage: string, route: RouteManagementC
     const connectionId = op && url.startsWith(prefix) ? connectionIdOf(url, prefix.length) : undefined;
     if (!op || connectionId === undefined) {
       request.resume();
-      return send(response, RESULTS.forbidden);
+      send(response, RESULTS.forbidden);
+      return;
     }
     if (request.headers.authorization === undefined) {
       discardRestOfBody(response, LINGER_BYTES);
-      return send(response, RESULTS.unauthenticated('MissingAuthenticationTokenException', 'Missing Authentication Token'));
+      send(response, RESULTS.unauthenticated('MissingAuthenticationTokenException', 'Missing Authentication Token'));
+      return;
     }
     if (declaredOver(request, AWS_LIMITS.maxMessageBytes)) {
       discardRestOfBody(response, LINGER_BYTES);
-      return send(response, RESULTS.payloadTooLarge);
+      send(response, RESULTS.payloadTooLarge);
+      return;
     }
     readBody(request, (data) => {
       if (data === undefined) {
         discardRestOfBody(response, LINGER_BYTES);
-        return send(response, RESULTS.payloadTooLarge);
+        send(response, RESULTS.payloadTooLarge);
+        return;
       }
       const rejection = verifier.verify(request, data);
       if (rejection) return send(response, RESULTS.unauthenticated(rejection.code, rejection.message));
       const result = route(op, connectionId, data);
       // A forward to a worker that died must still answer: 500, which callers retry, as API Gateway's own.
-      if (result instanceof Promise) void result.then((r) => send(response, r), () => send(response, RESULTS.internalError));
+      if (result instanceof Promise)
+        void result.then(
+          (r) => send(response, r),
+          () => send(response, RESULTS.internalError),
+        );
       else send(response, result);
     });
   };

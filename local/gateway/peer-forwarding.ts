@@ -26,7 +26,11 @@ const OPS: ManagementOp[] = ['post', 'describe', 'delete'];
 const LEASE_OP = 255;
 
 /** Listens for links from the other workers and answers their calls with `execute` and `grantLease`. */
-export async function startPeerServer(address: string, execute: ExecuteLocally, grantLease: GrantLease): Promise<net.Server> {
+export async function startPeerServer(
+  address: string,
+  execute: ExecuteLocally,
+  grantLease: GrantLease,
+): Promise<net.Server> {
   const server = net.createServer((socket) => {
     const out = new CorkedWriter(socket);
     readFrames(socket, (frame) => {

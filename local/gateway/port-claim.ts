@@ -18,7 +18,9 @@ export interface PortClaim {
 }
 
 const inUse = (host: string, port: number) =>
-  new PortInUseError(`port ${port} on ${host} is already in use (another swarmcast stack or another program listens there); choose another port`);
+  new PortInUseError(
+    `port ${port} on ${host} is already in use (another swarmcast stack or another program listens there); choose another port`,
+  );
 
 /** Claims a port nothing listens on yet: the lock, then a probe that nothing else is bound there. */
 export async function claimPort(host: string, port: number): Promise<PortClaim> {

@@ -57,14 +57,24 @@ export type RouteHandlers = Partial<Record<Route, RouteHandler>>;
  * Starts each route's function (tsx loads .ts modules); a module that does not start, or exports
  * no `handler`, fails the worker's start with the function's own error.
  */
-export async function startRouteHandlers(modules: RouteHandlerModules, environments: RouteEnvironments, timeoutMs: number, maxInstances: number): Promise<RouteHandlers> {
+export async function startRouteHandlers(
+  modules: RouteHandlerModules,
+  environments: RouteEnvironments,
+  timeoutMs: number,
+  maxInstances: number,
+): Promise<RouteHandlers> {
   const routes = ROUTES.filter((route) => modules[route]);
   const started = await Promise.allSettled(
     routes.map((route) => {
       const path = modules[route]!;
       // Same naming as the local Lambda ARNs: swarmcast-<entry file name>.
       const name = `swarmcast-${basename(path, extname(path))}`;
-      return startLocalFunction({ name, modulePath: pathToFileURL(path).href, env: environments[route] ?? {}, maxInstances });
+      return startLocalFunction({
+        name,
+        modulePath: pathToFileURL(path).href,
+        env: environments[route] ?? {},
+        maxInstances,
+      });
     }),
   );
   const handlers: RouteHandlers = {};

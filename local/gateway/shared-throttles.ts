@@ -41,7 +41,9 @@ export class SharedThrottles {
         const lease = (stock: number, want: number): Promise<number> | number => {
           const fallback = this.fallbacks[bucket];
           if (fallback) return fallback.lease(0, stock, want);
-          return leaseFromOwner(bucket, stock, want).catch((error: unknown) => this.onOwnerLost(bucket, throttle, error, stock, want));
+          return leaseFromOwner(bucket, stock, want).catch((error: unknown) =>
+            this.onOwnerLost(bucket, throttle, error, stock, want),
+          );
         };
         this.leases[bucket] = new TokenLease(lease, tokens);
       }
@@ -79,9 +81,14 @@ export class SharedThrottles {
     if (throttle === 'off') return want;
     if (!this.fallbacks[bucket]) {
       const { workerCount, workerIndex } = this.config;
-      const share = { ratePerSecond: throttle.ratePerSecond / workerCount, burst: Math.max(1, Math.floor(throttle.burst / workerCount)) };
+      const share = {
+        ratePerSecond: throttle.ratePerSecond / workerCount,
+        burst: Math.max(1, Math.floor(throttle.burst / workerCount)),
+      };
       this.fallbacks[bucket] = new BucketOwner(share, 1);
-      console.error(`[gateway] worker ${workerIndex}: no lease from worker ${BUCKET_OWNER_WORKER} (${error}); throttling on its own share (${share.ratePerSecond}/s, burst ${share.burst})`);
+      console.error(
+        `[gateway] worker ${workerIndex}: no lease from worker ${BUCKET_OWNER_WORKER} (${error}); throttling on its own share (${share.ratePerSecond}/s, burst ${share.burst})`,
+      );
     }
     return this.fallbacks[bucket]!.lease(0, stock, want);
   }

@@ -33,7 +33,9 @@ export function parseQuota(text: string, name = '--quota'): Throttle {
   const rate = match ? Number(match[1]) : NaN;
   const burst = match?.[2] !== undefined ? Number(match[2]) : Math.max(1, Math.floor(rate / 2));
   if (!match || !inRange(rate) || !inRange(burst)) {
-    throw new ThrottleSyntaxError(`${name} must be RATE[/BURST] (whole numbers from 1 to ${MAX_RATE.toLocaleString('en-US')}, e.g. 10000/5000) or "off", got "${text}".`);
+    throw new ThrottleSyntaxError(
+      `${name} must be RATE[/BURST] (whole numbers from 1 to ${MAX_RATE.toLocaleString('en-US')}, e.g. 10000/5000) or "off", got "${text}".`,
+    );
   }
   return { ratePerSecond: rate, burst };
 }
@@ -43,7 +45,9 @@ export function parseConnectRate(text: string, name = '--connect-rate'): Throttl
   if (text.trim() === 'off') return 'off';
   const rate = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!inRange(rate)) {
-    throw new ThrottleSyntaxError(`${name} must be a whole number of connections per second from 1 to ${MAX_RATE.toLocaleString('en-US')} (AWS: 500) or "off", got "${text}".`);
+    throw new ThrottleSyntaxError(
+      `${name} must be a whole number of connections per second from 1 to ${MAX_RATE.toLocaleString('en-US')} (AWS: 500) or "off", got "${text}".`,
+    );
   }
   return { ratePerSecond: rate, burst: rate };
 }

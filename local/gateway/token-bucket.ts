@@ -119,7 +119,10 @@ export class TokenLease {
     if (this.requesting) return;
     const want = this.leaseTokens + this.waiters.length;
     const answer = this.requestLease(this.stock, want);
-    if (typeof answer === 'number') return this.receive(answer, want);
+    if (typeof answer === 'number') {
+      this.receive(answer, want);
+      return;
+    }
     this.requesting = true;
     answer.then(
       (granted) => this.receive(granted, want),
@@ -139,7 +142,10 @@ export class TokenLease {
       return;
     }
     // A full grant was only a top-up asked for before these calls came: ask again for them.
-    if (granted === want) return this.topUp();
+    if (granted === want) {
+      this.topUp();
+      return;
+    }
     for (const waiter of this.waiters.splice(0)) waiter(false);
   }
 }

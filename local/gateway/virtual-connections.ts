@@ -48,7 +48,14 @@ export class VirtualConnections {
         this.posts++;
         return RESULTS.posted;
       case 'describe':
-        return { status: 200, body: JSON.stringify({ connectedAt: this.connectedAt, identity: { sourceIp: '127.0.0.1', userAgent: 'virtual' }, lastActiveAt: this.connectedAt }) };
+        return {
+          status: 200,
+          body: JSON.stringify({
+            connectedAt: this.connectedAt,
+            identity: { sourceIp: '127.0.0.1', userAgent: 'virtual' },
+            lastActiveAt: this.connectedAt,
+          }),
+        };
       case 'delete':
         return RESULTS.deleted;
     }

@@ -3,7 +3,7 @@ import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { type ConnectionIdFactory, randomRequestId } from './connection-id';
-import { type ConnectionRegistry, type LocalConnection } from './connection-registry';
+import type { ConnectionRegistry, LocalConnection } from './connection-registry';
 import { type ConnectionFacts, connectEvent, connectionFactsOf, disconnectEvent, messageEvent } from './lambda-events';
 import { authorizeConnect } from './connect-authorizer';
 import { FrameSizeWatch } from './frame-size';
@@ -11,7 +11,13 @@ import { checkHandshake, selectedSubprotocol } from './handshake';
 import { AWS_LIMITS } from './options';
 import { selectRoute } from './route-selection';
 import { KEEP_ALIVE_ROUTE } from '../../client/protocol';
-import { type InvocationOutcome, type RouteHandler, type RouteHandlers, responseBodyOf, statusCodeOf } from './route-handlers';
+import {
+  type InvocationOutcome,
+  type RouteHandler,
+  type RouteHandlers,
+  responseBodyOf,
+  statusCodeOf,
+} from './route-handlers';
 
 export interface EndpointCounters {
   connectsAccepted: number;
@@ -46,7 +52,21 @@ export interface EndpointCounters {
  * closes the socket with 1003, and a frame over 32 KB with 1009, as API Gateway does. Every close runs $disconnect once, best effort.
  */
 export class WebSocketEndpoint {
-  readonly counters: EndpointCounters = { connectsAccepted: 0, connectsRefused: 0, connectsThrottled: 0, handshakesMalformed: 0, messages: 0, binaryRefused: 0, framesTooLarge: 0, messagesThrottled: 0, keepAlives: 0, disconnects: 0, connectsInFlight: 0, disconnectsInFlight: 0, connectsAbandoned: 0 };
+  readonly counters: EndpointCounters = {
+    connectsAccepted: 0,
+    connectsRefused: 0,
+    connectsThrottled: 0,
+    handshakesMalformed: 0,
+    messages: 0,
+    binaryRefused: 0,
+    framesTooLarge: 0,
+    messagesThrottled: 0,
+    keepAlives: 0,
+    disconnects: 0,
+    connectsInFlight: 0,
+    disconnectsInFlight: 0,
+    connectsAbandoned: 0,
+  };
   private readonly server = new WebSocketServer({
     noServer: true,
     clientTracking: false, // the registry tracks sockets
@@ -208,7 +228,10 @@ export class WebSocketEndpoint {
       if (body !== undefined) reply(socket, body);
     } else {
       integrationStatus(outcome, handler); // logs the failure
-      reply(socket, errorMessage(outcome.kind === 'timedOut' ? 'Endpoint request timed out' : 'Internal server error', facts));
+      reply(
+        socket,
+        errorMessage(outcome.kind === 'timedOut' ? 'Endpoint request timed out' : 'Internal server error', facts),
+      );
     }
   }
 
@@ -216,7 +239,9 @@ export class WebSocketEndpoint {
     this.counters.disconnects++;
     const handler = this.handlers.disconnect;
     if (!handler) return;
-    const running = handler.invoke(disconnectEvent(facts, code, reason)).then((outcome) => integrationStatus(outcome, handler));
+    const running = handler
+      .invoke(disconnectEvent(facts, code, reason))
+      .then((outcome) => integrationStatus(outcome, handler));
     this.disconnectsRunning.add(running);
     this.counters.disconnectsInFlight++;
     void running.finally(() => {
@@ -252,8 +277,12 @@ const MESSAGE_TOO_BIG = { code: 1009, reason: 'Message too big' } as const;
 function refuse(socket: Duplex, status: number, body = '', headers: Record<string, string> = {}): void {
   if (socket.destroyed) return;
   const type = body ? 'Content-Type: application/json\r\n' : '';
-  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\n${extra}${type}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\n${extra}${type}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 function reply(socket: WebSocket, text: string): void {

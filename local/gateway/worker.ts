@@ -47,7 +47,11 @@ class GatewayWorker {
     private readonly peerServer: net.Server,
     private readonly links: (PeerLink | undefined)[],
   ) {
-    const onRequest = managementRequestListener(config.stage, this.route, new SigV4Verifier({ service: 'execute-api' }));
+    const onRequest = managementRequestListener(
+      config.stage,
+      this.route,
+      new SigV4Verifier({ service: 'execute-api' }),
+    );
     this.server = http.createServer(
       {
         keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
@@ -63,18 +67,35 @@ class GatewayWorker {
   }
 
   static async start(config: WorkerConfig): Promise<GatewayWorker> {
-    const handlers = await startRouteHandlers(config.handlers, config.environments, config.integrationTimeoutMs, config.instancesPerRoute);
+    const handlers = await startRouteHandlers(
+      config.handlers,
+      config.environments,
+      config.integrationTimeoutMs,
+      config.instancesPerRoute,
+    );
     const registry = new ConnectionRegistry(config, globalThis.gc);
-    const virtual = config.virtualConnections > 0 ? new VirtualConnections(config.workerIndex, config.workerCount, config.virtualConnections) : undefined;
+    const virtual =
+      config.virtualConnections > 0
+        ? new VirtualConnections(config.workerIndex, config.workerCount, config.virtualConnections)
+        : undefined;
     const links: (PeerLink | undefined)[] = [];
     const throttles = new SharedThrottles(config, (bucket, stock, want) => {
       const owner = links[BUCKET_OWNER_WORKER];
       return owner ? owner.lease(bucket, config.workerIndex, stock, want) : Promise.reject(new Error('not linked yet'));
     });
     const ids = new ConnectionIdFactory(config.workerIndex);
-    const endpoint = new WebSocketEndpoint(config, handlers, registry, ids, () => throttles.admitHandshake(), async () => throttles.admitCall());
+    const endpoint = new WebSocketEndpoint(
+      config,
+      handlers,
+      registry,
+      ids,
+      () => throttles.admitHandshake(),
+      async () => throttles.admitCall(),
+    );
     const execute: ExecuteLocally = (op, id, data) => executeOn(registry, virtual, op, id, data);
-    const peerServer = await startPeerServer(peerAddressOf(config), execute, (bucket, worker, stock, want) => throttles.grantLease(bucket, worker, stock, want));
+    const peerServer = await startPeerServer(peerAddressOf(config), execute, (bucket, worker, stock, want) =>
+      throttles.grantLease(bucket, worker, stock, want),
+    );
     return new GatewayWorker(config, handlers, endpoint, registry, virtual, throttles, peerServer, links);
   }
 
@@ -89,7 +110,9 @@ class GatewayWorker {
       this.server.listen({ host: this.config.host, port, reusePort: true, backlog: 4096 }, () => resolve());
     }).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE' && port !== 0) {
-        throw new Error(`port ${port} is in use (sharing it between workers needs SO_REUSEPORT: Node >= 22.12, running ${process.version})`);
+        throw new Error(
+          `port ${port} is in use (sharing it between workers needs SO_REUSEPORT: Node >= 22.12, running ${process.version})`,
+        );
       }
       throw error;
     });
@@ -174,7 +197,13 @@ function peerAddressOf(config: WorkerConfig): string {
   return `\0swarmcast-gateway-${process.pid}-worker-${config.workerIndex}`;
 }
 
-function executeOn(registry: ConnectionRegistry, virtual: VirtualConnections | undefined, op: ManagementOp, connectionId: string, data: Buffer) {
+function executeOn(
+  registry: ConnectionRegistry,
+  virtual: VirtualConnections | undefined,
+  op: ManagementOp,
+  connectionId: string,
+  data: Buffer,
+) {
   const virtualResult = virtual?.execute(op, connectionId);
   if (virtualResult) return virtualResult;
   switch (op) {
@@ -217,8 +246,10 @@ function sendReply(reply: WorkerReply, then?: () => void): void {
 
 process.on('message', (request: WorkerRequest) => {
   answer(request).then(
-    (result) => sendReply({ id: request.id, ok: true, result }, request.call === 'stop' ? () => process.exit(0) : undefined),
-    (error: unknown) => sendReply({ id: request.id, ok: false, error: error instanceof Error ? error.message : String(error) }),
+    (result) =>
+      sendReply({ id: request.id, ok: true, result }, request.call === 'stop' ? () => process.exit(0) : undefined),
+    (error: unknown) =>
+      sendReply({ id: request.id, ok: false, error: error instanceof Error ? error.message : String(error) }),
   );
 });
 

@@ -62,7 +62,11 @@ async function bundleIfStale(entryFile: string): Promise<string> {
     metafile: true,
     logLevel: 'warning',
   });
-  const record: BundleRecord = { key, builtAt, inputs: Object.keys(result.metafile.inputs).map((input) => path.resolve(REPO_ROOT, input)) };
+  const record: BundleRecord = {
+    key,
+    builtAt,
+    inputs: Object.keys(result.metafile.inputs).map((input) => path.resolve(REPO_ROOT, input)),
+  };
   await rename(temporary, outfile);
   await writeFile(`${recordFile}.${process.pid}.tmp`, JSON.stringify(record));
   await rename(`${recordFile}.${process.pid}.tmp`, recordFile);
@@ -74,7 +78,9 @@ async function isFresh(recordFile: string, key: string): Promise<boolean> {
   try {
     const record = JSON.parse(await readFile(recordFile, 'utf8')) as BundleRecord;
     if (record.key !== key) return false;
-    const changed = await Promise.all(record.inputs.map(async (input) => (await stat(input)).mtimeMs >= record.builtAt));
+    const changed = await Promise.all(
+      record.inputs.map(async (input) => (await stat(input)).mtimeMs >= record.builtAt),
+    );
     return !changed.includes(true);
   } catch {
     return false;

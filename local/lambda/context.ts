@@ -11,7 +11,13 @@ export interface ContextOptions {
   accountId?: string;
 }
 
-export function lambdaContext({ functionName, timeoutSeconds, awsRequestId = randomUUID(), region = LOCAL_REGION, accountId = LOCAL_ACCOUNT }: ContextOptions): Context {
+export function lambdaContext({
+  functionName,
+  timeoutSeconds,
+  awsRequestId = randomUUID(),
+  region = LOCAL_REGION,
+  accountId = LOCAL_ACCOUNT,
+}: ContextOptions): Context {
   const deadline = Date.now() + timeoutSeconds * 1000;
   const unsupported = () => {
     throw new Error('callback-style Context methods are not supported: return a Promise from the handler');

@@ -25,7 +25,15 @@ export interface FunctionInstance {
   stop(): Promise<void>;
 }
 
-export async function startFunctionInstance({ name, modulePath, env }: { name: string; modulePath: string; env: Record<string, string> }): Promise<FunctionInstance> {
+export async function startFunctionInstance({
+  name,
+  modulePath,
+  env,
+}: {
+  name: string;
+  modulePath: string;
+  env: Record<string, string>;
+}): Promise<FunctionInstance> {
   const entryFile = modulePath.startsWith('file:') ? fileURLToPath(modulePath) : modulePath;
   const [runner, handlerBundle] = await Promise.all([bundleHandler(INSTANCE_ENTRY), bundleHandler(entryFile)]);
   // Source maps, as the deployed functions run (RUNTIME_ENVIRONMENT's NODE_OPTIONS): stack traces name the TypeScript lines.
@@ -48,7 +56,8 @@ export async function startFunctionInstance({ name, modulePath, env }: { name: s
   const started = new Promise<void>((resolve, reject) => {
     child.on('message', (message: InstanceMessage) => {
       if (message.type === 'ready') resolve();
-      else if (message.type === 'init-error') reject(new Error(`function ${name} failed to start: ${message.error.message}`));
+      else if (message.type === 'init-error')
+        reject(new Error(`function ${name} failed to start: ${message.error.message}`));
       else {
         const waiter = pending.get(message.id);
         pending.delete(message.id);
@@ -70,7 +79,13 @@ export async function startFunctionInstance({ name, modulePath, env }: { name: s
     new Promise((resolve, reject) => {
       const id = nextId++;
       pending.set(id, { resolve, reject });
-      const request: InvokeRequest = { id, functionName: context.functionName, awsRequestId: context.awsRequestId, remainingMs: context.getRemainingTimeInMillis(), event };
+      const request: InvokeRequest = {
+        id,
+        functionName: context.functionName,
+        awsRequestId: context.awsRequestId,
+        remainingMs: context.getRemainingTimeInMillis(),
+        event,
+      };
       // An instance that died since it was picked fails this invocation, as a crashed Lambda
       // environment does; its trigger retries (SQS redelivers, Step Functions' Retry).
       child.send(request, (error) => {

@@ -22,7 +22,10 @@ async function main(): Promise<void> {
   const modulePath = process.argv[2];
   let handler: Handler;
   try {
-    const loaded = (await import(pathToFileURL(modulePath).href)) as { handler?: Handler; default?: { handler?: Handler } };
+    const loaded = (await import(pathToFileURL(modulePath).href)) as {
+      handler?: Handler;
+      default?: { handler?: Handler };
+    };
     // A CommonJS module's exports arrive as `default` when imported.
     const exported = loaded.handler ?? loaded.default?.handler;
     if (typeof exported !== 'function') throw new Error(`${modulePath} does not export a function named handler`);
@@ -33,7 +36,11 @@ async function main(): Promise<void> {
     return;
   }
   process.on('message', (request: InvokeRequest) => {
-    const context = lambdaContext({ functionName: request.functionName, timeoutSeconds: request.remainingMs / 1000, awsRequestId: request.awsRequestId });
+    const context = lambdaContext({
+      functionName: request.functionName,
+      timeoutSeconds: request.remainingMs / 1000,
+      awsRequestId: request.awsRequestId,
+    });
     handler(request.event, context).then(
       (result) => send({ type: 'result', id: request.id, ok: true, result: result ?? null }),
       (error: unknown) => send({ type: 'result', id: request.id, ok: false, error: describe(error) }),
@@ -48,7 +55,9 @@ async function main(): Promise<void> {
 }
 
 function describe(error: unknown): { name: string; message: string } {
-  return error instanceof Error ? { name: error.name, message: error.message } : { name: 'Error', message: String(error) };
+  return error instanceof Error
+    ? { name: error.name, message: error.message }
+    : { name: 'Error', message: String(error) };
 }
 
 void main();

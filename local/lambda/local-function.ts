@@ -24,8 +24,14 @@ export interface LocalFunctionOptions {
   maxInstances: number;
 }
 
-export async function startLocalFunction({ name, modulePath, env, maxInstances }: LocalFunctionOptions): Promise<LocalFunction> {
-  if (!Number.isInteger(maxInstances) || maxInstances < 1) throw new RangeError(`maxInstances of ${name} must be a positive integer, got ${maxInstances}`);
+export async function startLocalFunction({
+  name,
+  modulePath,
+  env,
+  maxInstances,
+}: LocalFunctionOptions): Promise<LocalFunction> {
+  if (!Number.isInteger(maxInstances) || maxInstances < 1)
+    throw new RangeError(`maxInstances of ${name} must be a positive integer, got ${maxInstances}`);
   const start = () => startFunctionInstance({ name, modulePath, env });
   const all: FunctionInstance[] = [await start()];
   const idle: FunctionInstance[] = [...all];

@@ -74,9 +74,19 @@ export async function startEventSource(options: EventSourceOptions): Promise<Eve
     endpoint: options.sqsEndpoint,
     region,
     credentials: LOCAL_CREDENTIALS,
-    requestHandler: { httpAgent: { keepAlive: true, maxSockets: 2 * options.queueUrls.length * options.maximumConcurrency } },
+    requestHandler: {
+      httpAgent: { keepAlive: true, maxSockets: 2 * options.queueUrls.length * options.maximumConcurrency },
+    },
   });
-  const stats: EventSourceStats = { invocations: 0, messages: 0, deleted: 0, failed: 0, failedInvocations: 0, deleteFailures: 0, inFlightInvocations: 0 };
+  const stats: EventSourceStats = {
+    invocations: 0,
+    messages: 0,
+    deleted: 0,
+    failed: 0,
+    failedInvocations: 0,
+    deleteFailures: 0,
+    inFlightInvocations: 0,
+  };
   const stopping = new AbortController();
   // One line per kind of failure for all the shards: a dead SQS fails every poll of every queue.
   const errors = new RepeatedErrorLog();
@@ -84,8 +94,19 @@ export async function startEventSource(options: EventSourceOptions): Promise<Eve
   try {
     mappings = await Promise.all(
       options.queueUrls.map(async (queueUrl) => {
-        const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
-        return new QueueMapping({ ...options, region, client, queueUrl, queueArn: Attributes!.QueueArn!, stats, stopping: stopping.signal, errors });
+        const { Attributes } = await client.send(
+          new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+        );
+        return new QueueMapping({
+          ...options,
+          region,
+          client,
+          queueUrl,
+          queueArn: Attributes!.QueueArn!,
+          stats,
+          stopping: stopping.signal,
+          errors,
+        });
       }),
     );
   } catch (error) {
@@ -242,7 +263,14 @@ class QueueMapping {
 
   /** The messageIds to leave on the queue, read from the response by Lambda's rules. */
   private async runHandler(batch: Message[]): Promise<Set<string>> {
-    const { handler, queueArn, functionName = 'swarmcast-post-message', functionTimeoutSeconds = 60, region, onHandlerError = console.error } = this.options;
+    const {
+      handler,
+      queueArn,
+      functionName = 'swarmcast-post-message',
+      functionTimeoutSeconds = 60,
+      region,
+      onHandlerError = console.error,
+    } = this.options;
     const everyMessage = new Set(batch.map((message) => message.MessageId!));
     const event: SQSEvent = { Records: [] };
     try {
@@ -252,7 +280,9 @@ class QueueMapping {
       const failures = response?.batchItemFailures ?? [];
       // Lambda fails the whole batch when an identifier is empty or names no message of the batch.
       if (failures.some(({ itemIdentifier }) => !everyMessage.has(itemIdentifier))) {
-        throw new InvalidBatchResponseError(`batchItemFailures names messages not in the batch: ${JSON.stringify(failures)}`);
+        throw new InvalidBatchResponseError(
+          `batchItemFailures names messages not in the batch: ${JSON.stringify(failures)}`,
+        );
       }
       return new Set(failures.map(({ itemIdentifier }) => itemIdentifier));
     } catch (error) {
@@ -276,7 +306,10 @@ class QueueMapping {
         stats.deleted += chunk.length - Failed.length;
         stats.deleteFailures += Failed.length;
       } catch (error) {
-        this.options.errors.report('local event source: DeleteMessageBatch failed on the shard queues; those messages will be delivered again', error);
+        this.options.errors.report(
+          'local event source: DeleteMessageBatch failed on the shard queues; those messages will be delivered again',
+          error,
+        );
         stats.deleteFailures += chunk.length;
       }
     }

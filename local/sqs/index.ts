@@ -33,12 +33,19 @@ export interface LocalSqs {
 /** What AWS allows at most, so a DLQ keeps failed messages for inspection. */
 const DLQ_RETENTION_SECONDS = 14 * 24 * 60 * 60;
 
-export async function startSqs({ shards, maxReceiveCount, visibilityTimeoutSeconds, region = LOCAL_REGION }: LocalSqsOptions): Promise<LocalSqs> {
+export async function startSqs({
+  shards,
+  maxReceiveCount,
+  visibilityTimeoutSeconds,
+  region = LOCAL_REGION,
+}: LocalSqsOptions): Promise<LocalSqs> {
   const server = await forkServer(path.join(__dirname, 'sqs-server-process.ts'), { region, accountId: LOCAL_ACCOUNT });
   const client = new SQSClient({ endpoint: server.endpoint, region, credentials: LOCAL_CREDENTIALS });
   try {
     const queues = await Promise.all(
-      Array.from({ length: shards }, (_, shard) => createShardQueue(client, `swarmcast-shard-${shard}`, maxReceiveCount, visibilityTimeoutSeconds)),
+      Array.from({ length: shards }, (_, shard) =>
+        createShardQueue(client, `swarmcast-shard-${shard}`, maxReceiveCount, visibilityTimeoutSeconds),
+      ),
     );
     return {
       endpoint: server.endpoint,
@@ -56,11 +63,21 @@ export async function startSqs({ shards, maxReceiveCount, visibilityTimeoutSecon
   }
 }
 
-async function createShardQueue(client: SQSClient, queueName: string, maxReceiveCount: number, visibilityTimeoutSeconds: number) {
+async function createShardQueue(
+  client: SQSClient,
+  queueName: string,
+  maxReceiveCount: number,
+  visibilityTimeoutSeconds: number,
+) {
   const dlq = await client.send(
-    new CreateQueueCommand({ QueueName: `${queueName}-dlq`, Attributes: { MessageRetentionPeriod: String(DLQ_RETENTION_SECONDS) } }),
+    new CreateQueueCommand({
+      QueueName: `${queueName}-dlq`,
+      Attributes: { MessageRetentionPeriod: String(DLQ_RETENTION_SECONDS) },
+    }),
   );
-  const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }));
+  const { Attributes } = await client.send(
+    new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }),
+  );
   const queue = await client.send(
     new CreateQueueCommand({
       QueueName: queueName,

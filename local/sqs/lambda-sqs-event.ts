@@ -27,7 +27,9 @@ export function toSqsRecord(message: Message, eventSourceARN: string, awsRegion:
   // A handler reading ApproximateReceiveCount must never see NaN: the poller asks for All attributes.
   const missing = REQUIRED_ATTRIBUTES.filter((name) => received[name] === undefined);
   if (!message.MessageId || !message.ReceiptHandle || missing.length > 0) {
-    throw new MalformedSqsMessageError(`message ${message.MessageId} from ${eventSourceARN} lacks ${missing.join(', ') || 'its id or receipt handle'}`);
+    throw new MalformedSqsMessageError(
+      `message ${message.MessageId} from ${eventSourceARN} lacks ${missing.join(', ') || 'its id or receipt handle'}`,
+    );
   }
   const attributes = Object.fromEntries(
     SYSTEM_ATTRIBUTES.filter((name) => received[name] !== undefined).map((name) => [name, received[name]]),

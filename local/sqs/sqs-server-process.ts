@@ -5,4 +5,6 @@ import { serveFromChild } from '../child-server';
 const { region, accountId } = JSON.parse(process.argv[2] ?? '{}') as { region: string; accountId: string };
 
 // createSqsServer (not createRequestHandler) because queue URLs take the port it learns once listening.
-createSqsServer({ port: 0, hostname: '127.0.0.1', region, accountId, emulateQueueCreationLifecycle: false }).then(serveFromChild);
+createSqsServer({ port: 0, hostname: '127.0.0.1', region, accountId, emulateQueueCreationLifecycle: false }).then(
+  serveFromChild,
+);

@@ -26,11 +26,14 @@ export class SfnApiError extends Error {
  * the common errors list MissingAuthenticationToken and InvalidClientTokenId as 403, and a
  * signature that does not match is the same refusal of who is calling.
  */
-export const unauthenticated = (code: string, message: string) => new SfnApiError(code, message, 403, 'com.amazon.coral.service');
+export const unauthenticated = (code: string, message: string) =>
+  new SfnApiError(code, message, 403, 'com.amazon.coral.service');
 
-export const executionDoesNotExist = (arn: string) => new SfnApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+export const executionDoesNotExist = (arn: string) =>
+  new SfnApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
 export const stateMachineDoesNotExist = (arn: string) =>
   new SfnApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
-export const mapRunDoesNotExist = (arn: string) => new SfnApiError('ResourceNotFound', `Map Run Does Not Exist: '${arn}'`);
+export const mapRunDoesNotExist = (arn: string) =>
+  new SfnApiError('ResourceNotFound', `Map Run Does Not Exist: '${arn}'`);
 export const invalidArn = (arn: unknown) => new SfnApiError('InvalidArn', `Invalid Arn: '${String(arn)}'`);
 export const validationError = (message: string) => new SfnApiError('ValidationException', message);

@@ -26,7 +26,8 @@ const MAX_PAGE_SIZE = 1000;
 
 function requireArn(request: Request, field: string, kind: string): string {
   const arn = request[field];
-  if (typeof arn !== 'string' || !arn.startsWith(`arn:aws:states:`) || !arn.includes(`:${kind}:`)) throw invalidArn(arn);
+  if (typeof arn !== 'string' || !arn.startsWith(`arn:aws:states:`) || !arn.includes(`:${kind}:`))
+    throw invalidArn(arn);
   return arn;
 }
 
@@ -47,16 +48,22 @@ function findStateMachine(service: StepFunctionsService, arn: string) {
 function page<T>(items: T[], request: Request): { items: T[]; nextToken?: string } {
   const size = Math.min(request.maxResults || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
   const start = request.nextToken ? Number(Buffer.from(String(request.nextToken), 'base64url').toString()) : 0;
-  if (!Number.isInteger(start) || start < 0) throw new SfnApiError('InvalidToken', `Invalid Token: '${request.nextToken}'`);
+  if (!Number.isInteger(start) || start < 0)
+    throw new SfnApiError('InvalidToken', `Invalid Token: '${request.nextToken}'`);
   const end = start + size;
-  return { items: items.slice(start, end), nextToken: end < items.length ? Buffer.from(String(end)).toString('base64url') : undefined };
+  return {
+    items: items.slice(start, end),
+    nextToken: end < items.length ? Buffer.from(String(end)).toString('base64url') : undefined,
+  };
 }
 
 function redriveStatus(execution: Execution): { redriveStatus: string; redriveStatusReason?: string } {
   const reason = execution.whyNotRedrivable();
   if (execution.mapRunArn) {
     // Children are redriven through their parent's Map Run, never on their own.
-    return reason ? { redriveStatus: 'NOT_REDRIVABLE', redriveStatusReason: reason } : { redriveStatus: 'REDRIVABLE_BY_MAP_RUN' };
+    return reason
+      ? { redriveStatus: 'NOT_REDRIVABLE', redriveStatusReason: reason }
+      : { redriveStatus: 'REDRIVABLE_BY_MAP_RUN' };
   }
   return reason ? { redriveStatus: 'NOT_REDRIVABLE', redriveStatusReason: reason } : { redriveStatus: 'REDRIVABLE' };
 }
@@ -67,18 +74,25 @@ function startExecution(service: StepFunctionsService, request: Request) {
   if (!/^[A-Za-z0-9_-]{1,80}$/.test(name)) throw new SfnApiError('InvalidName', `Invalid Name: '${name}'`);
   const input: string = request.input ?? '{}';
   if (Buffer.byteLength(input) > MAX_INPUT_BYTES) {
-    throw new SfnApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: 'input is larger than ${MAX_INPUT_BYTES} bytes'`);
+    throw new SfnApiError(
+      'InvalidExecutionInput',
+      `Invalid State Machine Execution Input: 'input is larger than ${MAX_INPUT_BYTES} bytes'`,
+    );
   }
   try {
     JSON.parse(input);
   } catch (err) {
-    throw new SfnApiError('InvalidExecutionInput', `Invalid State Machine Execution Input: '${(err as Error).message}'`);
+    throw new SfnApiError(
+      'InvalidExecutionInput',
+      `Invalid State Machine Execution Input: '${(err as Error).message}'`,
+    );
   }
   const arn = executionArn(machine.name, name);
   const existing = service.executions.get(arn);
   if (existing) {
     // Same name and input of a running execution is an idempotent retry; anything else is a conflict.
-    if (existing.status === 'RUNNING' && existing.input === input) return { executionArn: arn, startDate: existing.startDate };
+    if (existing.status === 'RUNNING' && existing.input === input)
+      return { executionArn: arn, startDate: existing.startDate };
     throw new SfnApiError('ExecutionAlreadyExists', `Execution Already Exists: '${arn}'`);
   }
   const execution = service.startExecution(machine, arn, input);
@@ -101,11 +115,16 @@ function describeExecution(service: StepFunctionsService, request: Request) {
 
 function listExecutions(service: StepFunctionsService, request: Request) {
   const { stateMachineArn, mapRunArn, statusFilter, redriveFilter } = request;
-  if (!stateMachineArn === !mapRunArn) throw validationError('Exactly one of stateMachineArn and mapRunArn must be given');
+  if (!stateMachineArn === !mapRunArn)
+    throw validationError('Exactly one of stateMachineArn and mapRunArn must be given');
   if (stateMachineArn) findStateMachine(service, requireArn(request, 'stateMachineArn', 'stateMachine'));
   else if (!service.mapRuns.has(mapRunArn)) throw mapRunDoesNotExist(mapRunArn);
   const matching = [...service.executions.values()]
-    .filter((execution) => (mapRunArn ? execution.mapRunArn === mapRunArn : !execution.mapRunArn && execution.machine.stateMachineArn === stateMachineArn))
+    .filter((execution) =>
+      mapRunArn
+        ? execution.mapRunArn === mapRunArn
+        : !execution.mapRunArn && execution.machine.stateMachineArn === stateMachineArn,
+    )
     .filter((execution) => !statusFilter || execution.status === statusFilter)
     .filter((execution) => !redriveFilter || (redriveFilter === 'REDRIVEN') === execution.redriveCount > 0)
     .reverse();
@@ -163,8 +182,11 @@ async function stopExecution(service: StepFunctionsService, request: Request) {
 
 function redriveExecution(service: StepFunctionsService, request: Request) {
   const execution = findExecution(service, request);
-  const reason = execution.mapRunArn ? 'A Map Run child is redriven by redriving its parent execution' : execution.whyNotRedrivable();
-  if (reason) throw new SfnApiError('ExecutionNotRedrivable', `Execution not redrivable: ${reason}: '${execution.arn}'`);
+  const reason = execution.mapRunArn
+    ? 'A Map Run child is redriven by redriving its parent execution'
+    : execution.whyNotRedrivable();
+  if (reason)
+    throw new SfnApiError('ExecutionNotRedrivable', `Execution not redrivable: ${reason}: '${execution.arn}'`);
   void execution.redrive();
   return { redriveDate: execution.redriveDate };
 }
@@ -233,7 +255,12 @@ function describeStateMachineForExecution(service: StepFunctionsService, request
 function listStateMachines(service: StepFunctionsService, request: Request) {
   const { items, nextToken } = page([...service.stateMachines.values()], request);
   return {
-    stateMachines: items.map((machine) => ({ stateMachineArn: machine.arn, name: machine.name, type: 'STANDARD', creationDate: machine.creationDate })),
+    stateMachines: items.map((machine) => ({
+      stateMachineArn: machine.arn,
+      name: machine.name,
+      type: 'STANDARD',
+      creationDate: machine.creationDate,
+    })),
     nextToken,
   };
 }

@@ -24,7 +24,17 @@ export const DISTRIBUTED_MAP_RESOURCE = 'arn:aws:states:::local:distributedMap';
 const UNBOUNDED_TASK_TIMEOUT_SECONDS = 7 * 24 * 3600;
 
 /** Fields a Map state shares with a Task state: they keep their meaning on the stand-in. */
-const FIELDS_KEPT_ON_STAND_IN = ['Comment', 'InputPath', 'ResultSelector', 'ResultPath', 'OutputPath', 'Retry', 'Catch', 'Next', 'End'];
+const FIELDS_KEPT_ON_STAND_IN = [
+  'Comment',
+  'InputPath',
+  'ResultSelector',
+  'ResultPath',
+  'OutputPath',
+  'Retry',
+  'Catch',
+  'Next',
+  'End',
+];
 
 export interface PreparedDefinition {
   definition: AslDefinition;
@@ -39,7 +49,10 @@ export interface PreparedDefinition {
 }
 
 /** Reads an ASL file (or takes a parsed definition) and fills `${Name}` from the substitutions. */
-export function loadDefinition(source: string | object, substitutions: Record<string, string> = {}): { text: string; definition: AslDefinition } {
+export function loadDefinition(
+  source: string | object,
+  substitutions: Record<string, string> = {},
+): { text: string; definition: AslDefinition } {
   const raw = typeof source === 'string' ? readFileSync(source, 'utf8') : JSON.stringify(source, null, 2);
   const text = raw.replace(/\$\{([A-Za-z0-9_]+)\}/g, (placeholder, name: string) => {
     const value = substitutions[name];
@@ -99,7 +112,11 @@ function prepareStates(states: Record<string, AslState>, prepared: PreparedDefin
 }
 
 function standInTask(map: AslState): AslState {
-  const task: AslState = { Type: 'Task', Resource: DISTRIBUTED_MAP_RESOURCE, TimeoutSeconds: UNBOUNDED_TASK_TIMEOUT_SECONDS };
+  const task: AslState = {
+    Type: 'Task',
+    Resource: DISTRIBUTED_MAP_RESOURCE,
+    TimeoutSeconds: UNBOUNDED_TASK_TIMEOUT_SECONDS,
+  };
   for (const field of FIELDS_KEPT_ON_STAND_IN) if (field in map) task[field] = map[field];
   return task;
 }

@@ -21,7 +21,13 @@ export interface MapRunHost {
 /** AWS runs at most 10,000 children of one Map Run at a time; MaxConcurrency 0 means that. */
 const UNBOUNDED_CONCURRENCY = 10_000;
 
-export async function runDistributedMap(stateName: string, state: AslState, input: unknown, parent: Execution, host: MapRunHost): Promise<unknown[]> {
+export async function runDistributedMap(
+  stateName: string,
+  state: AslState,
+  input: unknown,
+  parent: Execution,
+  host: MapRunHost,
+): Promise<unknown[]> {
   let mapRun = parent.takeMapRunToRedrive(stateName);
   if (mapRun && (mapRun.status === 'FAILED' || mapRun.status === 'ABORTED')) {
     mapRun.redrive();
@@ -36,7 +42,10 @@ export async function runDistributedMap(stateName: string, state: AslState, inpu
   const failure = await runChildren(mapRun, parent, host);
   if (failure) {
     mapRun.finish(parent.status === 'ABORTED' ? 'ABORTED' : 'FAILED');
-    parent.history.add(mapRun.status === 'ABORTED' ? 'MapRunAborted' : 'MapRunFailed', { error: failure.name, cause: failure.message });
+    parent.history.add(mapRun.status === 'ABORTED' ? 'MapRunAborted' : 'MapRunFailed', {
+      error: failure.name,
+      cause: failure.message,
+    });
     throw failure;
   }
   mapRun.finish('SUCCEEDED');
@@ -47,7 +56,9 @@ export async function runDistributedMap(stateName: string, state: AslState, inpu
 /** A tolerated failure leaves its error in the results, so the states after the Map can see which batch failed. */
 function resultOf(child: MapRunChild<Execution>): unknown {
   const execution = child.execution!;
-  return execution.status === 'SUCCEEDED' ? JSON.parse(execution.output!) : { Error: execution.error, Cause: execution.cause };
+  return execution.status === 'SUCCEEDED'
+    ? JSON.parse(execution.output!)
+    : { Error: execution.error, Cause: execution.cause };
 }
 
 /** Runs every child not yet succeeded, at most maxConcurrency at once; returns the error that ends the Map Run, if any. */
@@ -76,12 +87,19 @@ async function runChildren(mapRun: MapRun<Execution>, parent: Execution, host: M
   };
   const workers = Math.min(mapRun.settings.maxConcurrency || UNBOUNDED_CONCURRENCY, queue.length);
   await Promise.all(Array.from({ length: workers }, runNext));
-  if (!failure && parent.status === 'ABORTED') failure = new StatesError('States.Aborted', 'The parent execution was aborted');
+  if (!failure && parent.status === 'ABORTED')
+    failure = new StatesError('States.Aborted', 'The parent execution was aborted');
   return failure;
 }
 
-async function startMapRun(stateName: string, state: AslState, input: unknown, parent: Execution): Promise<MapRun<Execution>> {
-  if (state.ItemReader) throw statesRuntimeError(`${stateName}: ItemReader is not supported by the local Step Functions`);
+async function startMapRun(
+  stateName: string,
+  state: AslState,
+  input: unknown,
+  parent: Execution,
+): Promise<MapRun<Execution>> {
+  if (state.ItemReader)
+    throw statesRuntimeError(`${stateName}: ItemReader is not supported by the local Step Functions`);
   const settings = await readSettings(stateName, state, input);
   const items = await selectItems(state, settings.items, input, parent);
   const batcher = state.ItemBatcher;
@@ -118,7 +136,11 @@ async function readSettings(stateName: string, state: AslState, input: unknown):
       ...pathOrValue('maxConcurrency', state.MaxConcurrencyPath, state.MaxConcurrency),
       ...pathOrValue('maxItemsPerBatch', batcher.MaxItemsPerBatchPath, batcher.MaxItemsPerBatch),
       ...pathOrValue('maxInputBytesPerBatch', batcher.MaxInputBytesPerBatchPath, batcher.MaxInputBytesPerBatch),
-      ...pathOrValue('toleratedFailurePercentage', state.ToleratedFailurePercentagePath, state.ToleratedFailurePercentage),
+      ...pathOrValue(
+        'toleratedFailurePercentage',
+        state.ToleratedFailurePercentagePath,
+        state.ToleratedFailurePercentage,
+      ),
       ...pathOrValue('toleratedFailureCount', state.ToleratedFailureCountPath, state.ToleratedFailureCount),
     },
     input,
@@ -128,12 +150,17 @@ async function readSettings(stateName: string, state: AslState, input: unknown):
   const integer = (name: string, min: number, max = Infinity): number | undefined => {
     const value = read[name];
     if (value === undefined) return undefined;
-    if (!Number.isInteger(value) || value < min || value > max) throw statesRuntimeError(`${stateName}: ${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}`);
+    if (!Number.isInteger(value) || value < min || value > max)
+      throw statesRuntimeError(
+        `${stateName}: ${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}`,
+      );
     return value;
   };
   const percentage = read.toleratedFailurePercentage;
   if (percentage !== undefined && (typeof percentage !== 'number' || percentage < 0 || percentage > 100)) {
-    throw statesRuntimeError(`${stateName}: toleratedFailurePercentage must be a number in [0, 100], got ${JSON.stringify(percentage)}`);
+    throw statesRuntimeError(
+      `${stateName}: toleratedFailurePercentage must be a number in [0, 100], got ${JSON.stringify(percentage)}`,
+    );
   }
   return {
     items,
@@ -154,8 +181,17 @@ function pathOrValue(key: string, path: string | undefined, value: unknown): Rec
 async function selectItems(state: AslState, items: unknown[], input: unknown, parent: Execution): Promise<unknown[]> {
   const selector = state.ItemSelector ?? state.Parameters;
   if (selector === undefined) return items;
-  const execution = { Id: parent.arn, Name: parent.name, Input: JSON.parse(parent.input), StartTime: parent.startDate.toISOString() };
-  return Promise.all(items.map((value, index) => evaluate(selector, input, { Execution: execution, Map: { Item: { Index: index, Value: value } } })));
+  const execution = {
+    Id: parent.arn,
+    Name: parent.name,
+    Input: JSON.parse(parent.input),
+    StartTime: parent.startDate.toISOString(),
+  };
+  return Promise.all(
+    items.map((value, index) =>
+      evaluate(selector, input, { Execution: execution, Map: { Item: { Index: index, Value: value } } }),
+    ),
+  );
 }
 
 /** Path errors surface as the States.Runtime error AWS fails the state with, not as a wrapped ExecutionError. */

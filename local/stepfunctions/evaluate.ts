@@ -7,7 +7,11 @@ import { StateMachine } from 'aws-local-stepfunctions';
 
 type Json = any;
 
-export async function evaluateTemplate(template: Json, input: Json, context: Record<string, unknown> = {}): Promise<Json> {
+export async function evaluateTemplate(
+  template: Json,
+  input: Json,
+  context: Record<string, unknown> = {},
+): Promise<Json> {
   const machine = new StateMachine(
     { StartAt: 'Evaluate', States: { Evaluate: { Type: 'Pass', Parameters: template, End: true } } },
     { validationOptions: { noValidate: true } },

@@ -31,7 +31,10 @@ export interface MachineToRun {
   prepared: PreparedDefinition;
 }
 
-type Outcome = { status: 'SUCCEEDED'; output: unknown } | { status: 'FAILED' | 'TIMED_OUT'; error: string; cause: string } | { status: 'ABORTED' };
+type Outcome =
+  | { status: 'SUCCEEDED'; output: unknown }
+  | { status: 'FAILED' | 'TIMED_OUT'; error: string; cause: string }
+  | { status: 'ABORTED' };
 
 export class Execution {
   status: ExecutionStatus = 'RUNNING';
@@ -73,13 +76,18 @@ export class Execution {
   private failOnFullHistory(): void {
     if (this.status !== 'RUNNING') return;
     this.historyFull = true;
-    for (const mapRun of this.mapRuns) if (mapRun.status === 'RUNNING') mapRun.abortRunning('The parent execution reached the history limit');
+    for (const mapRun of this.mapRuns)
+      if (mapRun.status === 'RUNNING') mapRun.abortRunning('The parent execution reached the history limit');
     this.abortRun?.();
   }
 
   /** Starts the run; the promise settles when the execution stops. */
   start(): Promise<void> {
-    this.history.add('ExecutionStarted', { input: this.input, inputDetails: { truncated: false }, roleArn: this.machine.roleArn });
+    this.history.add('ExecutionStarted', {
+      input: this.input,
+      inputDetails: { truncated: false },
+      roleArn: this.machine.roleArn,
+    });
     this.settled = this.run(this.machine.prepared.definition.StartAt, JSON.parse(this.input));
     return this.settled;
   }
@@ -114,7 +122,8 @@ export class Execution {
     this.stopDate = new Date();
     this.error = error;
     this.cause = cause;
-    for (const mapRun of this.mapRuns) if (mapRun.status === 'RUNNING') mapRun.abortRunning('The parent execution was aborted');
+    for (const mapRun of this.mapRuns)
+      if (mapRun.status === 'RUNNING') mapRun.abortRunning('The parent execution was aborted');
     this.abortRun?.();
   }
 
@@ -131,7 +140,9 @@ export class Execution {
 
   private async run(startAt: string, input: unknown): Promise<void> {
     const { definition } = this.machine.prepared;
-    const machine = new StateMachine({ ...definition, StartAt: startAt } as any, { validationOptions: { noValidate: true } });
+    const machine = new StateMachine({ ...definition, StartAt: startAt } as any, {
+      validationOptions: { noValidate: true },
+    });
     const run = machine.run(input as any, { overrides: this.overrides(), context: this.contextObject() });
     this.abortRun = run.abort;
     const logged = this.followEventLog(run.eventLogs);
@@ -139,7 +150,8 @@ export class Execution {
       (output): Outcome => ({ status: 'SUCCEEDED', output }),
       (err: unknown): Outcome => {
         if (err instanceof ExecutionAbortedError) return { status: 'ABORTED' };
-        if (err instanceof ExecutionTimeoutError) return { status: 'TIMED_OUT', error: 'States.Timeout', cause: 'The execution timed out' };
+        if (err instanceof ExecutionTimeoutError)
+          return { status: 'TIMED_OUT', error: 'States.Timeout', cause: 'The execution timed out' };
         const failure = err instanceof ExecutionError ? (err.cause as Error) : (err as Error);
         return { status: 'FAILED', error: failure?.name ?? 'Error', cause: failure?.message ?? String(err) };
       },
@@ -172,7 +184,10 @@ export class Execution {
     } else {
       this.error = outcome.error;
       this.cause = outcome.cause;
-      this.history.add(outcome.status === 'FAILED' ? 'ExecutionFailed' : 'ExecutionTimedOut', { error: this.error, cause: this.cause });
+      this.history.add(outcome.status === 'FAILED' ? 'ExecutionFailed' : 'ExecutionTimedOut', {
+        error: this.error,
+        cause: this.cause,
+      });
     }
   }
 
@@ -180,7 +195,11 @@ export class Execution {
     const { prepared } = this.machine;
     for await (const event of events) {
       // Inline Map iterations carry an index; only top-level states are places to resume from.
-      if (event.type === 'StateEntered' && event.index === undefined && event.state.name in prepared.definition.States) {
+      if (
+        event.type === 'StateEntered' &&
+        event.index === undefined &&
+        event.state.name in prepared.definition.States
+      ) {
         this.resumeAt = { stateName: event.state.name, input: event.state.input };
       }
       this.history.addFromLibrary(event, prepared.stateTypes);
@@ -202,9 +221,13 @@ export class Execution {
     }
     const { waitOverrideMs, retryOverrideMs } = this.env;
     const waitTimeOverrides =
-      typeof waitOverrideMs === 'number' ? Object.fromEntries(prepared.waitStates.map((name) => [name, waitOverrideMs])) : waitOverrideMs;
+      typeof waitOverrideMs === 'number'
+        ? Object.fromEntries(prepared.waitStates.map((name) => [name, waitOverrideMs]))
+        : waitOverrideMs;
     const retryIntervalOverrides =
-      retryOverrideMs === undefined ? undefined : Object.fromEntries(prepared.retryingStates.map((name) => [name, retryOverrideMs]));
+      retryOverrideMs === undefined
+        ? undefined
+        : Object.fromEntries(prepared.retryingStates.map((name) => [name, retryOverrideMs]));
     return { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides };
   }
 
@@ -212,7 +235,12 @@ export class Execution {
   private async runTask(stateName: string, resource: string, input: any): Promise<unknown> {
     await drainEventLog();
     if (resource === DISTRIBUTED_MAP_RESOURCE) {
-      const mapRun = this.env.runDistributedMap(stateName, this.machine.prepared.distributedMaps.get(stateName)!, input, this);
+      const mapRun = this.env.runDistributedMap(
+        stateName,
+        this.machine.prepared.distributedMaps.get(stateName)!,
+        input,
+        this,
+      );
       this.mapRunsInFlight.add(mapRun);
       return mapRun.finally(() => this.mapRunsInFlight.delete(mapRun));
     }
@@ -225,7 +253,9 @@ export class Execution {
   }
 
   private async invokeLambdaTask(resource: string, parameters: any) {
-    const [resourceType, resourceName] = resource.startsWith('arn:aws:states:::') ? resource.slice(17).split(':') : ['lambda', 'invoke'];
+    const [resourceType, resourceName] = resource.startsWith('arn:aws:states:::')
+      ? resource.slice(17).split(':')
+      : ['lambda', 'invoke'];
     const task = { resourceType, resource: resourceName };
     this.history.add('TaskScheduled', { ...task, region: LOCAL_REGION, parameters: JSON.stringify(parameters) });
     this.history.add('TaskStarted', task);
@@ -233,7 +263,11 @@ export class Execution {
       const result = await invokeLambda(this.env.lambdas, parameters);
       // A handler that outlives an abort no longer belongs to the history.
       if (this.status !== 'RUNNING') return result;
-      this.history.add('TaskSucceeded', { ...task, output: JSON.stringify(result), outputDetails: { truncated: false } });
+      this.history.add('TaskSucceeded', {
+        ...task,
+        output: JSON.stringify(result),
+        outputDetails: { truncated: false },
+      });
       return result;
     } catch (err) {
       const { name, message } = err as Error;

@@ -65,11 +65,16 @@ export class ExecutionHistory {
     const typeOf = (name: string, fallback: string) => stateTypes.get(name) ?? fallback;
     switch (event.type) {
       case 'StateEntered':
-        this.add(`${typeOf(event.state.name, event.state.type)}StateEntered`, { name: event.state.name, input: json(event.state.input) }, at);
+        this.add(
+          `${typeOf(event.state.name, event.state.type)}StateEntered`,
+          { name: event.state.name, input: json(event.state.input) },
+          at,
+        );
         break;
       case 'StateExited': {
         const type = typeOf(event.state.name, event.state.type);
-        if (type !== 'Fail') this.add(`${type}StateExited`, { name: event.state.name, output: json(event.state.output) }, at);
+        if (type !== 'Fail')
+          this.add(`${type}StateExited`, { name: event.state.name, output: json(event.state.output) }, at);
         break;
       }
       case 'StateFailed':

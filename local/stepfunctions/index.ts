@@ -46,7 +46,8 @@ export interface LocalStepFunctions {
 
 export async function startStepFunctions(options: StepFunctionsOptions): Promise<LocalStepFunctions> {
   const host = options.host ?? '127.0.0.1';
-  if (!/^127\.|^localhost$|^::1$/.test(host)) throw new Error(`The local Step Functions listen on loopback only, not ${host}`);
+  if (!/^127\.|^localhost$|^::1$/.test(host))
+    throw new Error(`The local Step Functions listen on loopback only, not ${host}`);
   const service = new StepFunctionsService(options);
   const server = createStepFunctionsServer(service);
   await new Promise<void>((resolve, reject) => {

@@ -15,8 +15,12 @@ export interface Batch {
 
 const byteLength = (value: unknown): number => Buffer.byteLength(JSON.stringify(value));
 
-export function cutBatches(items: unknown[], { maxItems = Infinity, maxInputBytes = Infinity, batchInput }: BatchLimits): Batch[] {
-  const withBatchInput = (batch: unknown[]) => (batchInput === undefined ? { Items: batch } : { Items: batch, BatchInput: batchInput });
+export function cutBatches(
+  items: unknown[],
+  { maxItems = Infinity, maxInputBytes = Infinity, batchInput }: BatchLimits,
+): Batch[] {
+  const withBatchInput = (batch: unknown[]) =>
+    batchInput === undefined ? { Items: batch } : { Items: batch, BatchInput: batchInput };
   const batches: Batch[] = [];
   let current: unknown[] = [];
   for (const item of items) {

@@ -38,7 +38,11 @@ export interface LambdaInvokeResult {
   ExecutedVersion: string;
   Payload: unknown;
   StatusCode: number;
-  SdkHttpMetadata: { AllHttpHeaders: Record<string, string[]>; HttpHeaders: Record<string, string>; HttpStatusCode: number };
+  SdkHttpMetadata: {
+    AllHttpHeaders: Record<string, string[]>;
+    HttpHeaders: Record<string, string>;
+    HttpStatusCode: number;
+  };
   SdkResponseMetadata: { RequestId: string };
 }
 
@@ -49,14 +53,18 @@ export interface LambdaInvokeResult {
 export function resolveFunctionArn(functionName: string): string {
   const parts = functionName.split(':');
   if (parts[0] === 'arn') return parts.slice(0, 7).join(':');
-  if (parts.length >= 3 && parts[1] === 'function') return `arn:aws:lambda:${LOCAL_REGION}:${parts[0]}:function:${parts[2]}`;
+  if (parts.length >= 3 && parts[1] === 'function')
+    return `arn:aws:lambda:${LOCAL_REGION}:${parts[0]}:function:${parts[2]}`;
   return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${parts[0]}`;
 }
 
 /** A JSON round trip, as the real payload takes: no shared references, Dates become strings. */
 const overTheWire = (value: unknown): unknown => (value === undefined ? null : JSON.parse(JSON.stringify(value)));
 
-export async function invokeLambda(lambdas: LambdaRegistry, parameters: LambdaInvokeParameters): Promise<LambdaInvokeResult> {
+export async function invokeLambda(
+  lambdas: LambdaRegistry,
+  parameters: LambdaInvokeParameters,
+): Promise<LambdaInvokeResult> {
   const functionArn = resolveFunctionArn(String(parameters.FunctionName));
   const handler = lambdas.get(functionArn);
   if (!handler) {
@@ -73,7 +81,11 @@ export async function invokeLambda(lambdas: LambdaRegistry, parameters: LambdaIn
   } catch (err) {
     throw LambdaTaskError.fromHandlerError(err);
   }
-  const headers = { 'Content-Type': 'application/json', 'X-Amz-Executed-Version': '$LATEST', 'x-amzn-RequestId': context.awsRequestId };
+  const headers = {
+    'Content-Type': 'application/json',
+    'X-Amz-Executed-Version': '$LATEST',
+    'x-amzn-RequestId': context.awsRequestId,
+  };
   return {
     ExecutedVersion: '$LATEST',
     Payload: overTheWire(payload),

@@ -76,7 +76,8 @@ export class MapRun<Run extends ChildRun = ChildRun> {
 
   /** Aborts the children still running (past the tolerance, or the parent was stopped). */
   abortRunning(cause: string): void {
-    for (const child of this.children) if (child.execution?.status === 'RUNNING') child.execution.stop('States.Aborted', cause);
+    for (const child of this.children)
+      if (child.execution?.status === 'RUNNING') child.execution.stop('States.Aborted', cause);
   }
 
   finish(status: MapRunStatus): void {
@@ -94,7 +95,18 @@ export class MapRun<Run extends ChildRun = ChildRun> {
   /** itemCounts and executionCounts of DescribeMapRun. */
   counts() {
     const tally = (weight: (child: MapRunChild<Run>) => number) => {
-      const counts = { pending: 0, running: 0, succeeded: 0, failed: 0, timedOut: 0, aborted: 0, total: 0, resultsWritten: 0, failuresNotRedrivable: 0, pendingRedrive: 0 };
+      const counts = {
+        pending: 0,
+        running: 0,
+        succeeded: 0,
+        failed: 0,
+        timedOut: 0,
+        aborted: 0,
+        total: 0,
+        resultsWritten: 0,
+        failuresNotRedrivable: 0,
+        pendingRedrive: 0,
+      };
       for (const child of this.children) {
         const n = weight(child);
         counts.total += n;

@@ -22,7 +22,11 @@ function toWire(value: unknown): unknown {
   if (value instanceof Date) return value.getTime() / 1000;
   if (Array.isArray(value)) return value.map(toWire);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined).map(([key, field]) => [key, toWire(field)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, field]) => field !== undefined)
+        .map(([key, field]) => [key, toWire(field)]),
+    );
   }
   return value;
 }
@@ -40,7 +44,12 @@ function send(response: ServerResponse, status: number, body: unknown): void {
   response.end(text);
 }
 
-async function handle(service: StepFunctionsService, verifier: SigV4Verifier, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function handle(
+  service: StepFunctionsService,
+  verifier: SigV4Verifier,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
   try {
     const unsigned = verifier.checkHeaders(request);
     if (unsigned) {
@@ -50,13 +59,18 @@ async function handle(service: StepFunctionsService, verifier: SigV4Verifier, re
     const raw = await readBoundedBody(request, MAX_REQUEST_BYTES).catch((error: unknown) => {
       if (!(error instanceof BodyTooLargeError)) throw error;
       discardRestOfBody(response, MAX_REQUEST_BYTES);
-      throw new SfnApiError('RequestEntityTooLargeException', `Request body is over ${MAX_REQUEST_BYTES.toLocaleString('en-US')} bytes, the Step Functions API request limit`, 413);
+      throw new SfnApiError(
+        'RequestEntityTooLargeException',
+        `Request body is over ${MAX_REQUEST_BYTES.toLocaleString('en-US')} bytes, the Step Functions API request limit`,
+        413,
+      );
     });
     const rejection = verifier.verify(request, raw);
     if (rejection) throw unauthenticated(rejection.code, rejection.message);
     const target = String(request.headers['x-amz-target'] ?? '');
     const operation = target.startsWith(TARGET_PREFIX) ? operations[target.slice(TARGET_PREFIX.length)] : undefined;
-    if (request.method !== 'POST' || !operation) throw new SfnApiError('UnknownOperationException', `Unknown operation: '${target}'`);
+    if (request.method !== 'POST' || !operation)
+      throw new SfnApiError('UnknownOperationException', `Unknown operation: '${target}'`);
     const text = raw.toString('utf8');
     let body: Record<string, unknown>;
     try {
@@ -73,5 +87,8 @@ async function handle(service: StepFunctionsService, verifier: SigV4Verifier, re
 
 export function createStepFunctionsServer(service: StepFunctionsService): Server {
   const verifier = new SigV4Verifier({ service: 'states' });
-  return createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (request, response) => void handle(service, verifier, request, response));
+  return createServer(
+    { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS },
+    (request, response) => void handle(service, verifier, request, response),
+  );
 }

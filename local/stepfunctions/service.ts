@@ -62,7 +62,9 @@ export class StepFunctionsService implements ExecutionEnvironment, MapRunHost {
     this.historyEventLimit = options.historyEventLimit;
     this.keepFinishedExecutions = options.keepFinishedExecutions ?? DEFAULT_KEEP_FINISHED_EXECUTIONS;
     if (!Number.isInteger(this.keepFinishedExecutions) || this.keepFinishedExecutions < 1) {
-      throw new RangeError(`keepFinishedExecutions must be a whole number from 1, got ${options.keepFinishedExecutions}`);
+      throw new RangeError(
+        `keepFinishedExecutions must be a whole number from 1, got ${options.keepFinishedExecutions}`,
+      );
     }
     this.lambdas = options.lambdas;
     this.waitOverrideMs = options.waitOverrideMs;
@@ -91,7 +93,12 @@ export class StepFunctionsService implements ExecutionEnvironment, MapRunHost {
     const execution = new Execution(
       executionArn,
       nameOfArn(executionArn),
-      { stateMachineArn: machine.arn, stateMachineName: machine.name, roleArn: machine.roleArn, prepared: machine.prepared },
+      {
+        stateMachineArn: machine.arn,
+        stateMachineName: machine.name,
+        roleArn: machine.roleArn,
+        prepared: machine.prepared,
+      },
       input,
       this,
       undefined,
@@ -104,7 +111,9 @@ export class StepFunctionsService implements ExecutionEnvironment, MapRunHost {
 
   /** Forgets the oldest finished top-level executions past keepFinishedExecutions, with their Map Runs and children. */
   dropOldExecutions(): void {
-    const finished = [...this.executions.values()].filter((execution) => !execution.mapRunArn && execution.status !== 'RUNNING');
+    const finished = [...this.executions.values()].filter(
+      (execution) => !execution.mapRunArn && execution.status !== 'RUNNING',
+    );
     const dropped = finished.slice(0, Math.max(0, finished.length - this.keepFinishedExecutions));
     if (dropped.length === 0) return;
     const droppedMapRuns = new Set<string>();
@@ -113,7 +122,8 @@ export class StepFunctionsService implements ExecutionEnvironment, MapRunHost {
       for (const mapRun of execution.mapRuns) droppedMapRuns.add(mapRun.arn);
     }
     for (const arn of droppedMapRuns) this.mapRuns.delete(arn);
-    for (const [arn, execution] of this.executions) if (execution.mapRunArn && droppedMapRuns.has(execution.mapRunArn)) this.executions.delete(arn);
+    for (const [arn, execution] of this.executions)
+      if (execution.mapRunArn && droppedMapRuns.has(execution.mapRunArn)) this.executions.delete(arn);
   }
 
   runDistributedMap(stateName: string, state: AslState, input: unknown, parent: Execution): Promise<unknown> {
@@ -127,14 +137,24 @@ export class StepFunctionsService implements ExecutionEnvironment, MapRunHost {
   createChildExecution(parent: Execution, mapRun: MapRun<Execution>, input: unknown): Execution {
     const arn = childExecutionArn(parent.machine.stateMachineName, mapRun.label);
     const machine = { ...parent.machine, prepared: mapRun.processor };
-    const child = new Execution(arn, nameOfArn(arn), machine, JSON.stringify(input), this, mapRun.arn, this.historyEventLimit);
+    const child = new Execution(
+      arn,
+      nameOfArn(arn),
+      machine,
+      JSON.stringify(input),
+      this,
+      mapRun.arn,
+      this.historyEventLimit,
+    );
     this.executions.set(arn, child);
     return child;
   }
 
   /** Aborts what still runs, so pending waits and timers do not outlive the server. */
   async stopAll(): Promise<void> {
-    const running = [...this.executions.values()].filter((execution) => execution.status === 'RUNNING' && !execution.mapRunArn);
+    const running = [...this.executions.values()].filter(
+      (execution) => execution.status === 'RUNNING' && !execution.mapRunArn,
+    );
     for (const execution of running) execution.stop('States.Aborted', 'The local Step Functions stopped');
     await Promise.all(running.map((execution) => execution.whenSettled()));
   }

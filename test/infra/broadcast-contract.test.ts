@@ -1,6 +1,11 @@
 /** statemachines/broadcast.asl.json against statemachines/broadcast-contract.ts: what the CLI and both stacks rely on is there. */
 import { readFileSync } from 'node:fs';
-import { BROADCAST_ASL_FILE, FUNCTION_ARN_PLACEHOLDERS, READ_PROGRESS_RESULT_PATH, READ_PROGRESS_STATE } from '../../statemachines/broadcast-contract';
+import {
+  BROADCAST_ASL_FILE,
+  FUNCTION_ARN_PLACEHOLDERS,
+  READ_PROGRESS_RESULT_PATH,
+  READ_PROGRESS_STATE,
+} from '../../statemachines/broadcast-contract';
 
 const text = readFileSync(BROADCAST_ASL_FILE, 'utf8');
 const definition = JSON.parse(text);

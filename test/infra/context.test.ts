@@ -5,13 +5,17 @@ import { configOverridesFromContext, flagFromContext } from '../../infra/context
 const context = (values: Record<string, unknown>) => ({ tryGetContext: (key: string) => values[key] });
 
 test('numeric settings given as strings by -c become numbers; string settings stay strings', () => {
-  const overrides = configOverridesFromContext(context({ swarmcast: { shards: '20', partitions: ' 5_000 ', stageName: '2' } }));
+  const overrides = configOverridesFromContext(
+    context({ swarmcast: { shards: '20', partitions: ' 5_000 ', stageName: '2' } }),
+  );
   expect(overrides).toEqual({ shards: 20, partitions: 5_000, stageName: '2' });
   expect(resolveConfig(overrides)).toMatchObject({ shards: 20, partitions: 5_000, stageName: '2' });
 });
 
 test('the swarmcast object may arrive as a JSON string, and single keys override it', () => {
-  const overrides = configOverridesFromContext(context({ swarmcast: '{"shards": 4, "mapMaxConcurrency": 8}', 'swarmcast:shards': '6' }));
+  const overrides = configOverridesFromContext(
+    context({ swarmcast: '{"shards": 4, "mapMaxConcurrency": 8}', 'swarmcast:shards': '6' }),
+  );
   expect(overrides).toEqual({ shards: 6, mapMaxConcurrency: 8 });
 });
 
@@ -41,6 +45,10 @@ test('flags accept true and "true" only', () => {
 });
 
 test('switches given as "true" / "false" by -c become booleans; anything else is named by validation', () => {
-  expect(configOverridesFromContext(context({ 'swarmcast:accessLogs': 'true', 'swarmcast:broadcastIdEnvelope': 'false' }))).toEqual({ accessLogs: true, broadcastIdEnvelope: false });
-  expect(() => resolveConfig(configOverridesFromContext(context({ 'swarmcast:accessLogs': 'on' })))).toThrow(/accessLogs="on" must be true or false/);
+  expect(
+    configOverridesFromContext(context({ 'swarmcast:accessLogs': 'true', 'swarmcast:broadcastIdEnvelope': 'false' })),
+  ).toEqual({ accessLogs: true, broadcastIdEnvelope: false });
+  expect(() => resolveConfig(configOverridesFromContext(context({ 'swarmcast:accessLogs': 'on' })))).toThrow(
+    /accessLogs="on" must be true or false/,
+  );
 });

@@ -11,7 +11,16 @@ const TABLES = { connections: connectionsTable, broadcasts: broadcastsTable, rat
 type Table = keyof typeof TABLES;
 
 /** The actions of CDK's grantReadData and grantWriteData, written out. */
-const READ = ['BatchGetItem', 'ConditionCheckItem', 'DescribeTable', 'GetItem', 'GetRecords', 'GetShardIterator', 'Query', 'Scan'];
+const READ = [
+  'BatchGetItem',
+  'ConditionCheckItem',
+  'DescribeTable',
+  'GetItem',
+  'GetRecords',
+  'GetShardIterator',
+  'Query',
+  'Scan',
+];
 const WRITE = ['BatchWriteItem', 'DeleteItem', 'DescribeTable', 'PutItem', 'UpdateItem'];
 const READ_WRITE = [...new Set([...READ, ...WRITE])];
 
@@ -45,25 +54,37 @@ beforeAll(() => {
 function dynamoDbGrants(constructId: string): Record<string, string[]> {
   const { roleId } = functionOf(synthesized, constructId);
   const arns = Object.fromEntries(
-    Object.entries(TABLES).map(([table, schema]) => [table, JSON.stringify({ 'Fn::GetAtt': [logicalIdOf(synthesized.stack, schema.logicalName), 'Arn'] })]),
+    Object.entries(TABLES).map(([table, schema]) => [
+      table,
+      JSON.stringify({ 'Fn::GetAtt': [logicalIdOf(synthesized.stack, schema.logicalName), 'Arn'] }),
+    ]),
   );
   const grants: Record<string, Set<string>> = {};
   for (const { roles, statement } of policyStatements(synthesized.template)) {
     if (!roles.includes(roleId) || statement.Effect !== 'Allow') continue;
-    const actions = asArray(statement.Action).filter((action) => action.startsWith('dynamodb:')).map((action) => action.slice('dynamodb:'.length));
+    const actions = asArray(statement.Action)
+      .filter((action) => action.startsWith('dynamodb:'))
+      .map((action) => action.slice('dynamodb:'.length));
     if (actions.length === 0) continue;
     for (const resource of asArray(statement.Resource).map((r) => JSON.stringify(r))) {
-      const table = Object.keys(arns).find((name) => resource === arns[name] || resource.includes(`${arns[name]},"/index/*"`)) ?? '*';
+      const table =
+        Object.keys(arns).find((name) => resource === arns[name] || resource.includes(`${arns[name]},"/index/*"`)) ??
+        '*';
       for (const action of actions) (grants[table] ??= new Set()).add(action);
     }
   }
   return Object.fromEntries(Object.entries(grants).map(([table, actions]) => [table, [...actions].sort()]));
 }
 
-test.each(Object.keys(EXPECTED))('%s may take exactly the DynamoDB actions its calls need, on exactly its tables', (constructId) => {
-  const expected = Object.fromEntries(Object.entries(EXPECTED[constructId]).map(([table, actions]) => [table, [...actions].sort()]));
-  expect(dynamoDbGrants(constructId)).toEqual(expected);
-});
+test.each(Object.keys(EXPECTED))(
+  '%s may take exactly the DynamoDB actions its calls need, on exactly its tables',
+  (constructId) => {
+    const expected = Object.fromEntries(
+      Object.entries(EXPECTED[constructId]).map(([table, actions]) => [table, [...actions].sort()]),
+    );
+    expect(dynamoDbGrants(constructId)).toEqual(expected);
+  },
+);
 
 test('every function of the stack is in the list above', () => {
   const functions = synthesized.stack.node.findAll().filter((construct) => construct instanceof SwarmcastFunction);

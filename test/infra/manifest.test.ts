@@ -7,7 +7,15 @@ import { broadcastsTable, connectionsTable, rateBudgetTable } from '#commons/tab
 import { ENV } from '#commons/environment';
 import { RUNTIME_ENVIRONMENT, SwarmcastFunction } from '../../infra/constructs/swarmcast-function';
 import { settingsOf } from '../../infra/function-settings';
-import { FUNCTION_MANIFEST, type FunctionName, type ManagementMethod, type TableAccess, type TableName, TABLE_VARIABLES, variablesOf } from '../../functions/manifest';
+import {
+  FUNCTION_MANIFEST,
+  type FunctionName,
+  type ManagementMethod,
+  type TableAccess,
+  type TableName,
+  TABLE_VARIABLES,
+  variablesOf,
+} from '../../functions/manifest';
 import { asArray, logicalIdOf, policyStatements, synthesize, type Synthesized } from './synth';
 
 const SCHEMAS = { connections: connectionsTable, broadcasts: broadcastsTable, rateBudget: rateBudgetTable };
@@ -18,8 +26,12 @@ beforeAll(() => {
 }, 120_000);
 
 function functionsByName(): Map<FunctionName, SwarmcastFunction> {
-  const functions = synthesized.stack.node.findAll().filter((c): c is SwarmcastFunction => c instanceof SwarmcastFunction);
-  return new Map(functions.filter((fn) => fn.handlerName in FUNCTION_MANIFEST).map((fn) => [fn.handlerName as FunctionName, fn]));
+  const functions = synthesized.stack.node
+    .findAll()
+    .filter((c): c is SwarmcastFunction => c instanceof SwarmcastFunction);
+  return new Map(
+    functions.filter((fn) => fn.handlerName in FUNCTION_MANIFEST).map((fn) => [fn.handlerName as FunctionName, fn]),
+  );
 }
 
 function propertiesOf(fn: SwarmcastFunction): Record<string, any> {
@@ -30,23 +42,30 @@ function propertiesOf(fn: SwarmcastFunction): Record<string, any> {
 /** A table grant read back from the actions of the role's statements on that table. */
 function tableAccessIn(actions: Set<string>): TableAccess | undefined {
   const reads = actions.has('dynamodb:Query') && actions.has('dynamodb:GetItem');
-  const writes = actions.has('dynamodb:PutItem') && actions.has('dynamodb:UpdateItem') && actions.has('dynamodb:DeleteItem');
+  const writes =
+    actions.has('dynamodb:PutItem') && actions.has('dynamodb:UpdateItem') && actions.has('dynamodb:DeleteItem');
   return reads && writes ? 'readWrite' : reads ? 'read' : writes ? 'write' : undefined;
 }
 
 function grantsOf(fn: SwarmcastFunction) {
   const roleId = propertiesOf(fn).Role['Fn::GetAtt'][0] as string;
-  const statements = policyStatements(synthesized.template).filter(({ roles }) => roles.includes(roleId)).map(({ statement }) => statement);
+  const statements = policyStatements(synthesized.template)
+    .filter(({ roles }) => roles.includes(roleId))
+    .map(({ statement }) => statement);
   const resourceIds = (resource: unknown) => asArray(resource).map((r) => JSON.stringify(r));
 
   const tables: Partial<Record<TableName, TableAccess>> = {};
   for (const table of Object.keys(SCHEMAS) as TableName[]) {
     const arn = JSON.stringify({ 'Fn::GetAtt': [logicalIdOf(synthesized.stack, SCHEMAS[table].logicalName), 'Arn'] });
-    const actions = new Set(statements.filter((s) => resourceIds(s.Resource).includes(arn)).flatMap((s) => asArray(s.Action)));
+    const actions = new Set(
+      statements.filter((s) => resourceIds(s.Resource).includes(arn)).flatMap((s) => asArray(s.Action)),
+    );
     const access = tableAccessIn(actions);
     if (access) tables[table] = access;
   }
-  const sendsTo = statements.filter((s) => asArray(s.Action).includes('sqs:SendMessage')).flatMap((s) => resourceIds(s.Resource));
+  const sendsTo = statements
+    .filter((s) => asArray(s.Action).includes('sqs:SendMessage'))
+    .flatMap((s) => resourceIds(s.Resource));
   const methods = statements
     .filter((s) => asArray(s.Action).includes('execute-api:ManageConnections'))
     .flatMap((s) => asArray(s.Resource))
@@ -63,16 +82,23 @@ describe.each(Object.keys(FUNCTION_MANIFEST) as FunctionName[])('%s, as function
 
     expect(Object.keys(variables).sort()).toEqual([...variablesOf(needs), ...Object.keys(RUNTIME_ENVIRONMENT)].sort());
     for (const table of Object.keys(needs.tables) as TableName[]) {
-      expect(variables[TABLE_VARIABLES[table]]).toEqual({ Ref: logicalIdOf(synthesized.stack, SCHEMAS[table].logicalName) });
+      expect(variables[TABLE_VARIABLES[table]]).toEqual({
+        Ref: logicalIdOf(synthesized.stack, SCHEMAS[table].logicalName),
+      });
     }
     const settings = settingsOf(synthesized.config);
     for (const setting of needs.settings) expect(variables[setting]).toBe(String(settings[setting]));
-    if (needs.connectionsApi.length > 0) expect(JSON.stringify(variables[ENV.connectionsEndpoint])).toContain(logicalIdOf(synthesized.stack, 'WebSocket/Api'));
+    if (needs.connectionsApi.length > 0)
+      expect(JSON.stringify(variables[ENV.connectionsEndpoint])).toContain(
+        logicalIdOf(synthesized.stack, 'WebSocket/Api'),
+      );
   });
 
   test('its role grants exactly the table access, queue sends and @connections methods it needs', () => {
     const grants = grantsOf(functionsByName().get(name)!);
-    const shardQueues = Array.from({ length: synthesized.config.shards }, (_, k) => JSON.stringify({ 'Fn::GetAtt': [logicalIdOf(synthesized.stack, `ShardQueues/Shard${k}`), 'Arn'] }));
+    const shardQueues = Array.from({ length: synthesized.config.shards }, (_, k) =>
+      JSON.stringify({ 'Fn::GetAtt': [logicalIdOf(synthesized.stack, `ShardQueues/Shard${k}`), 'Arn'] }),
+    );
 
     expect(grants.tables).toEqual(needs.tables);
     expect(grants.sendsTo.sort()).toEqual(needs.sendsToShardQueues ? shardQueues.sort() : []);

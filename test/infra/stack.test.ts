@@ -58,7 +58,9 @@ interface Widget {
 function dashboardWidgets({ template }: Synthesized): Widget[] {
   const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
   const parts = dashboard.Properties.DashboardBody['Fn::Join'][1] as unknown[];
-  const body = parts.map((part) => (typeof part === 'string' ? part : `<${JSON.stringify(part).replace(/[{}"]/g, '')}>`)).join('');
+  const body = parts
+    .map((part) => (typeof part === 'string' ? part : `<${JSON.stringify(part).replace(/[{}"]/g, '')}>`))
+    .join('');
   return (JSON.parse(body) as { widgets: { properties: Widget }[] }).widgets.map((widget) => widget.properties);
 }
 
@@ -76,8 +78,20 @@ describe.each(bothConfigs)('with the %s', (name) => {
     const { template, config } = get();
     const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
     const body = JSON.stringify(dashboard.Properties.DashboardBody);
-    for (const metric of ['PostsDelivered', 'PostsGone', 'PostsFailed', 'PartitionsFannedOut', 'ConnectionsEnqueued', 'Connects', 'ConcurrentExecutions',
-      'ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage', 'ExecutionsStarted', 'ExecutionsFailed', 'ExecutionsTimedOut']) {
+    for (const metric of [
+      'PostsDelivered',
+      'PostsGone',
+      'PostsFailed',
+      'PartitionsFannedOut',
+      'ConnectionsEnqueued',
+      'Connects',
+      'ConcurrentExecutions',
+      'ApproximateNumberOfMessagesVisible',
+      'ApproximateAgeOfOldestMessage',
+      'ExecutionsStarted',
+      'ExecutionsFailed',
+      'ExecutionsTimedOut',
+    ]) {
       expect(body).toContain(`\\"${metric}\\"`);
     }
     expect(body).toContain(`\\"value\\":${config.deliveryRatePerSecond},\\"label\\":\\"deliveryRatePerSecond\\"`);
@@ -89,14 +103,18 @@ describe.each(bothConfigs)('with the %s', (name) => {
     const widgets = dashboardWidgets(get());
 
     const throttling = widgetTitled(widgets, /^429 answers/);
-    expect(throttling.metrics[0]).toEqual([expect.objectContaining({ expression: '100 * throttled / (throttled + delivered + gone + failed)' })]);
+    expect(throttling.metrics[0]).toEqual([
+      expect.objectContaining({ expression: '100 * throttled / (throttled + delivered + gone + failed)' }),
+    ]);
     expect(throttling.metrics.slice(1).map((row) => [row[1], options(row).id, options(row).stat])).toEqual([
       ['PostsThrottled', 'throttled', 'Sum'],
       ['PostsDelivered', 'delivered', 'Sum'],
       ['PostsGone', 'gone', 'Sum'],
       ['PostsFailed', 'failed', 'Sum'],
     ]);
-    expect(throttling.annotations?.horizontal).toEqual([expect.objectContaining({ value: config.throttlingAlarmPercentage })]);
+    expect(throttling.annotations?.horizontal).toEqual([
+      expect.objectContaining({ value: config.throttlingAlarmPercentage }),
+    ]);
     const statsOf = (title: RegExp, metricName: string) =>
       widgetTitled(widgets, title).metrics.map((row) => {
         expect(row.slice(0, 2)).toEqual(['Swarmcast', metricName]);
@@ -107,23 +125,35 @@ describe.each(bothConfigs)('with the %s', (name) => {
 
     const swarmcastRows = widgets.flatMap((widget) => widget.metrics).filter((row) => row[0] === 'Swarmcast');
     expect(new Set(swarmcastRows.map((row) => row[1]))).toEqual(
-      new Set(['PostsDelivered', 'PostsGone', 'PostsFailed', 'PostsThrottled', 'PostLatency', 'BudgetWait', 'PartitionsFannedOut', 'ConnectionsEnqueued', 'Connects']),
+      new Set([
+        'PostsDelivered',
+        'PostsGone',
+        'PostsFailed',
+        'PostsThrottled',
+        'PostLatency',
+        'BudgetWait',
+        'PartitionsFannedOut',
+        'ConnectionsEnqueued',
+        'Connects',
+      ]),
     );
     for (const row of swarmcastRows) expect(row.slice(2, -1)).toEqual(['service', 'swarmcast']);
   });
 
-  test('the dashboard: Map Run progress from partitions fanned out, the Query task (query-partitions) invocations and errors, and the account\'s open and backlogged Map Runs (AWS/States, no dimension)', () => {
+  test("the dashboard: Map Run progress from partitions fanned out, the Query task (query-partitions) invocations and errors, and the account's open and backlogged Map Runs (AWS/States, no dimension)", () => {
     const { stack } = get();
     const mapRun = widgetTitled(dashboardWidgets(get()), /^Map Run progress/);
     const queryPartitions = `<Ref:${logicalIdOf(stack, 'QueryPartitions')}>`;
 
-    expect(mapRun.metrics.map((row) => [...row.slice(0, -1), options(row).stat, options(row).yAxis ?? 'left'])).toEqual([
-      ['Swarmcast', 'PartitionsFannedOut', 'service', 'swarmcast', 'Sum', 'left'],
-      ['AWS/Lambda', 'Invocations', 'FunctionName', queryPartitions, 'Sum', 'left'],
-      ['AWS/Lambda', 'Errors', 'FunctionName', queryPartitions, 'Sum', 'left'],
-      ['AWS/States', 'ApproximateOpenMapRunCount', 'Maximum', 'right'],
-      ['AWS/States', 'ApproximateMapRunBacklogSize', 'Maximum', 'right'],
-    ]);
+    expect(mapRun.metrics.map((row) => [...row.slice(0, -1), options(row).stat, options(row).yAxis ?? 'left'])).toEqual(
+      [
+        ['Swarmcast', 'PartitionsFannedOut', 'service', 'swarmcast', 'Sum', 'left'],
+        ['AWS/Lambda', 'Invocations', 'FunctionName', queryPartitions, 'Sum', 'left'],
+        ['AWS/Lambda', 'Errors', 'FunctionName', queryPartitions, 'Sum', 'left'],
+        ['AWS/States', 'ApproximateOpenMapRunCount', 'Maximum', 'right'],
+        ['AWS/States', 'ApproximateMapRunBacklogSize', 'Maximum', 'right'],
+      ],
+    );
   });
 
   test('alarm on sustained throttling: 429s above throttlingAlarmPercentage of the answers in throttlingAlarmPeriods consecutive periods of alarmPeriodMinutes', () => {
@@ -141,8 +171,18 @@ describe.each(bothConfigs)('with the %s', (name) => {
       TreatMissingData: 'notBreaching',
     });
     const [expression, ...metrics] = throttling.Metrics;
-    expect(expression).toMatchObject({ Expression: '100 * throttled / (throttled + delivered + gone + failed)', ReturnData: true });
-    expect(metrics.map((m: { Id: string; MetricStat: { Metric: Record<string, unknown>; Period: number; Stat: string } }) => [m.Id, m.MetricStat])).toEqual(
+    expect(expression).toMatchObject({
+      Expression: '100 * throttled / (throttled + delivered + gone + failed)',
+      ReturnData: true,
+    });
+    expect(
+      metrics.map(
+        (m: { Id: string; MetricStat: { Metric: Record<string, unknown>; Period: number; Stat: string } }) => [
+          m.Id,
+          m.MetricStat,
+        ],
+      ),
+    ).toEqual(
       [
         ['throttled', 'PostsThrottled'],
         ['delivered', 'PostsDelivered'],
@@ -150,7 +190,15 @@ describe.each(bothConfigs)('with the %s', (name) => {
         ['failed', 'PostsFailed'],
       ].map(([id, metricName]) => [
         id,
-        { Metric: { Namespace: 'Swarmcast', MetricName: metricName, Dimensions: [{ Name: 'service', Value: 'swarmcast' }] }, Period: config.alarmPeriodMinutes * 60, Stat: 'Sum' },
+        {
+          Metric: {
+            Namespace: 'Swarmcast',
+            MetricName: metricName,
+            Dimensions: [{ Name: 'service', Value: 'swarmcast' }],
+          },
+          Period: config.alarmPeriodMinutes * 60,
+          Stat: 'Sum',
+        },
       ]),
     );
   });
@@ -163,10 +211,20 @@ describe.each(bothConfigs)('with the %s', (name) => {
     const dlqs = config.shards + 1; // every shard's and the sweep schedule's
     expect(alarms).toHaveLength(Math.ceil(dlqs / 10) + 1);
     const watched = alarms.flatMap((alarm) => alarm.Metrics.filter((m: { MetricStat?: unknown }) => m.MetricStat));
-    expect(watched.filter((m: { MetricStat: { Metric: { MetricName: string } } }) => m.MetricStat.Metric.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(dlqs);
+    expect(
+      watched.filter(
+        (m: { MetricStat: { Metric: { MetricName: string } } }) =>
+          m.MetricStat.Metric.MetricName === 'ApproximateNumberOfMessagesVisible',
+      ),
+    ).toHaveLength(dlqs);
     for (const alarm of alarms) {
-      expect(alarm).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
-      for (const m of alarm.Metrics.filter((m: { MetricStat?: unknown }) => m.MetricStat)) expect(m.MetricStat.Period).toBe(config.alarmPeriodMinutes * 60);
+      expect(alarm).toMatchObject({
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+      for (const m of alarm.Metrics.filter((m: { MetricStat?: unknown }) => m.MetricStat))
+        expect(m.MetricStat.Period).toBe(config.alarmPeriodMinutes * 60);
     }
     expect(JSON.stringify(alarms)).toContain('failed + timedOut');
   });
@@ -192,7 +250,7 @@ describe.each(bothConfigs)('with the %s', (name) => {
     expect([...placeholders].sort()).toEqual(Object.keys(substitutions).sort());
   });
 
-  test('FanOut is a Distributed Map whose numbers come from Prepare\'s output', () => {
+  test("FanOut is a Distributed Map whose numbers come from Prepare's output", () => {
     expect(get().definition.States.FanOut).toMatchObject({
       Type: 'Map',
       Label: 'FanOut',
@@ -220,7 +278,10 @@ describe.each(bothConfigs)('with the %s', (name) => {
       [ENV.partitionCount]: String(config.partitions),
       [ENV.connectionTtlSeconds]: String(config.connectionTtlSeconds),
     });
-    expect(env('QueryPartitions')).toMatchObject({ [ENV.connectionIdsPerMessage]: String(config.connectionIdsPerMessage), [ENV.queryConcurrency]: String(config.queryConcurrency) });
+    expect(env('QueryPartitions')).toMatchObject({
+      [ENV.connectionIdsPerMessage]: String(config.connectionIdsPerMessage),
+      [ENV.queryConcurrency]: String(config.queryConcurrency),
+    });
     expect(env('PostMessage')).toMatchObject({
       [ENV.postConcurrency]: String(config.postConcurrency),
       [ENV.postRetriesPerInvocation]: String(config.postRetriesPerInvocation),
@@ -238,17 +299,26 @@ describe.each(bothConfigs)('with the %s', (name) => {
     const shardIds = Array.from({ length: config.shards }, (_, k) => logicalIdOf(stack, `ShardQueues/Shard${k}`));
     const dlqIds = Array.from({ length: config.shards }, (_, k) => logicalIdOf(stack, `ShardQueues/Shard${k}Dlq`));
     // Besides the shards, one queue: the sweep schedule's dead letters.
-    expect(Object.keys(template.findResources('AWS::SQS::Queue')).sort()).toEqual([...shardIds, ...dlqIds, logicalIdOf(stack, 'SweepScheduleDlq')].sort());
+    expect(Object.keys(template.findResources('AWS::SQS::Queue')).sort()).toEqual(
+      [...shardIds, ...dlqIds, logicalIdOf(stack, 'SweepScheduleDlq')].sort(),
+    );
 
     shardIds.forEach((shardId, k) => {
       const queue = template.toJSON().Resources[shardId].Properties;
-      expect(queue.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [dlqIds[k], 'Arn'] }, maxReceiveCount: config.maxReceiveCount });
+      expect(queue.RedrivePolicy).toEqual({
+        deadLetterTargetArn: { 'Fn::GetAtt': [dlqIds[k], 'Arn'] },
+        maxReceiveCount: config.maxReceiveCount,
+      });
       // A message must not reappear while an invocation may still be working on it: AWS asks for
       // six times the function timeout plus the batching window the poller may hold it for.
-      expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * postMessage.properties.Timeout + config.consumerBatchingWindowSeconds);
+      expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(
+        6 * postMessage.properties.Timeout + config.consumerBatchingWindowSeconds,
+      );
     });
 
-    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).map((mapping) => mapping.Properties);
+    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).map(
+      (mapping) => mapping.Properties,
+    );
     expect(mappings.map((mapping) => mapping.EventSourceArn['Fn::GetAtt'][0]).sort()).toEqual([...shardIds].sort());
     for (const mapping of mappings) {
       expect(mapping).toMatchObject({
@@ -261,7 +331,7 @@ describe.each(bothConfigs)('with the %s', (name) => {
     }
   });
 
-  test('shard k\'s queue is named <stack>-shard-<k>, so SHARD_QUEUE_URL_PREFIX + k is its URL, for the fan-out and the consumer', () => {
+  test("shard k's queue is named <stack>-shard-<k>, so SHARD_QUEUE_URL_PREFIX + k is its URL, for the fan-out and the consumer", () => {
     const synthesized = get();
     const { config, stack, template } = synthesized;
     for (let k = 0; k < config.shards; k++) {
@@ -273,7 +343,18 @@ describe.each(bothConfigs)('with the %s', (name) => {
       const env = functionOf(synthesized, id).properties.Environment.Variables;
       expect(env[ENV.shardCount]).toBe(String(config.shards));
       expect(env[ENV.shardQueueUrlPrefix]).toEqual({
-        'Fn::Join': ['', ['https://sqs.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/', { Ref: 'AWS::AccountId' }, '/Swarmcast-shard-']],
+        'Fn::Join': [
+          '',
+          [
+            'https://sqs.',
+            { Ref: 'AWS::Region' },
+            '.',
+            { Ref: 'AWS::URLSuffix' },
+            '/',
+            { Ref: 'AWS::AccountId' },
+            '/Swarmcast-shard-',
+          ],
+        ],
       });
     }
   });
@@ -282,7 +363,9 @@ describe.each(bothConfigs)('with the %s', (name) => {
     const synthesized = get();
     const { config, stack, template } = synthesized;
     const apiId = logicalIdOf(stack, 'WebSocket/Api');
-    const grants = policyStatements(template).filter(({ statement }) => asArray(statement.Action).includes('execute-api:ManageConnections'));
+    const grants = policyStatements(template).filter(({ statement }) =>
+      asArray(statement.Action).includes('execute-api:ManageConnections'),
+    );
     expect(grants.length).toBeGreaterThan(0);
     const methodsByRole = new Map<string, string[]>();
     for (const { roles, statement } of grants) {
@@ -296,37 +379,59 @@ describe.each(bothConfigs)('with the %s', (name) => {
       }
     }
     // Only the consumer talks to @connections: POST delivers, GET is the sweep's probe.
-    expect(Object.fromEntries([...methodsByRole].map(([role, methods]) => [role, methods.sort()]))).toEqual({ [functionOf(synthesized, 'PostMessage').roleId]: ['GET', 'POST'] });
+    expect(Object.fromEntries([...methodsByRole].map(([role, methods]) => [role, methods.sort()]))).toEqual({
+      [functionOf(synthesized, 'PostMessage').roleId]: ['GET', 'POST'],
+    });
   });
 
   test('only the consumer reaches the budget table: it leases every @connections call there', () => {
     const synthesized = get();
     const { stack, template } = synthesized;
     const budgetTableId = logicalIdOf(stack, rateBudgetTable.logicalName);
-    const grants = policyStatements(template).filter(({ statement }) => JSON.stringify(statement.Resource ?? '').includes(`"${budgetTableId}"`));
+    const grants = policyStatements(template).filter(({ statement }) =>
+      JSON.stringify(statement.Resource ?? '').includes(`"${budgetTableId}"`),
+    );
     expect([...new Set(grants.flatMap(({ roles }) => roles))]).toEqual([functionOf(synthesized, 'PostMessage').roleId]);
-    expect(grants.flatMap(({ statement }) => asArray(statement.Action))).toEqual(expect.arrayContaining(['dynamodb:UpdateItem', 'dynamodb:GetItem']));
+    expect(grants.flatMap(({ statement }) => asArray(statement.Action))).toEqual(
+      expect.arrayContaining(['dynamodb:UpdateItem', 'dynamodb:GetItem']),
+    );
   });
 
   test('no IAM statement uses Resource "*" except the services that have no resource-level permissions', () => {
-    const wildcard = policyStatements(get().template).filter(({ statement }) => asArray(statement.Resource).includes('*'));
+    const wildcard = policyStatements(get().template).filter(({ statement }) =>
+      asArray(statement.Resource).includes('*'),
+    );
     // X-Ray and CloudWatch Logs vended delivery (state machine logging) only accept "*".
-    for (const { statement } of wildcard) expect(asArray(statement.Action).filter((action) => !/^(xray|logs):/.test(action))).toEqual([]);
+    for (const { statement } of wildcard)
+      expect(asArray(statement.Action).filter((action) => !/^(xray|logs):/.test(action))).toEqual([]);
   });
 
   test('the state machine role invokes only its three functions and runs only its own child executions', () => {
     const synthesized = get();
     const { stack, template } = synthesized;
     const roleId = logicalIdOf(stack, 'Broadcast/StateMachine/Role');
-    const statements = policyStatements(template).filter(({ roles }) => roles.includes(roleId)).map(({ statement }) => statement);
-    const invoked = statements.filter((s) => asArray(s.Action).includes('lambda:InvokeFunction')).flatMap((s) => asArray(s.Resource));
+    const statements = policyStatements(template)
+      .filter(({ roles }) => roles.includes(roleId))
+      .map(({ statement }) => statement);
+    const invoked = statements
+      .filter((s) => asArray(s.Action).includes('lambda:InvokeFunction'))
+      .flatMap((s) => asArray(s.Resource));
     const functionIds = new Set(invoked.map((resource) => JSON.stringify(resource).match(/"(\w+)","Arn"/)?.[1]));
-    expect([...functionIds].sort()).toEqual(['PrepareBroadcast', 'QueryPartitions', 'ReadProgress'].map((id) => logicalIdOf(stack, id)).sort());
+    expect([...functionIds].sort()).toEqual(
+      ['PrepareBroadcast', 'QueryPartitions', 'ReadProgress'].map((id) => logicalIdOf(stack, id)).sort(),
+    );
 
     const states = statements.filter((s) => asArray(s.Action).some((action) => action.startsWith('states:')));
-    expect(states.flatMap((s) => asArray(s.Action)).sort()).toEqual(['states:DescribeExecution', 'states:RedriveExecution', 'states:StartExecution', 'states:StopExecution']);
+    expect(states.flatMap((s) => asArray(s.Action)).sort()).toEqual([
+      'states:DescribeExecution',
+      'states:RedriveExecution',
+      'states:StartExecution',
+      'states:StopExecution',
+    ]);
     for (const resource of states.flatMap((s) => asArray(s.Resource))) {
-      expect(JSON.stringify(resource)).toMatch(/:(stateMachine:Swarmcast-broadcast"|execution:Swarmcast-broadcast(\/FanOut)?:\*")/);
+      expect(JSON.stringify(resource)).toMatch(
+        /:(stateMachine:Swarmcast-broadcast"|execution:Swarmcast-broadcast(\/FanOut)?:\*")/,
+      );
     }
   });
 
@@ -353,7 +458,9 @@ describe.each(bothConfigs)('with the %s', (name) => {
       { AttributeName: 'connectionId', KeyType: 'RANGE' },
     ]);
     expect(connections.GlobalSecondaryIndexes).toBeUndefined();
-    expect(Object.values(template.toJSON().Resources).filter((r: any) => r.Type === 'AWS::DynamoDB::GlobalTable')).toHaveLength(allTables.length);
+    expect(
+      Object.values(template.toJSON().Resources).filter((r: any) => r.Type === 'AWS::DynamoDB::GlobalTable'),
+    ).toHaveLength(allTables.length);
   });
 
   test('the sweep schedule starts the state machine with {"kind":"sweep"}', () => {
@@ -361,27 +468,43 @@ describe.each(bothConfigs)('with the %s', (name) => {
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: config.sweepSchedule,
       State: 'ENABLED',
-      Targets: [Match.objectLike({ Arn: { Ref: logicalIdOf(stack, 'Broadcast/StateMachine') }, Input: '{"kind":"sweep"}' })],
+      Targets: [
+        Match.objectLike({ Arn: { Ref: logicalIdOf(stack, 'Broadcast/StateMachine') }, Input: '{"kind":"sweep"}' }),
+      ],
     });
   });
 
   test('the WebSocket API routes $connect, $disconnect, ping and $default on an auto-deployed stage', () => {
     const { config, template } = get();
-    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((route) => route.Properties.RouteKey);
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
+      (route) => route.Properties.RouteKey,
+    );
     expect(routes.sort()).toEqual(['$connect', '$default', '$disconnect', 'ping']);
-    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET', RouteSelectionExpression: '$request.body.action' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'WEBSOCKET',
+      RouteSelectionExpression: '$request.body.action',
+    });
     // "pong" travels back as the route response.
-    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$default', RouteResponseSelectionExpression: '$default' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: '$default',
+      RouteResponseSelectionExpression: '$default',
+    });
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: config.stageName, AutoDeploy: true });
   });
 
   test('keep-alive: {"action":"ping"} is answered by API Gateway itself (MOCK), and nothing goes back (no route response)', () => {
     const { template } = get();
-    const [[routeId, route]] = Object.entries(template.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: 'ping' } }));
+    const [[routeId, route]] = Object.entries(
+      template.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: 'ping' } }),
+    );
     expect(route.Properties.RouteResponseSelectionExpression).toBeUndefined();
-    const responses = Object.values(template.findResources('AWS::ApiGatewayV2::RouteResponse')).map((response) => response.Properties.RouteId.Ref);
+    const responses = Object.values(template.findResources('AWS::ApiGatewayV2::RouteResponse')).map(
+      (response) => response.Properties.RouteId.Ref,
+    );
     expect(responses).not.toContain(routeId);
-    const integrationId = (route.Properties.Target['Fn::Join'][1] as unknown[]).map((part) => (part as { Ref?: string }).Ref).find(Boolean)!;
+    const integrationId = (route.Properties.Target['Fn::Join'][1] as unknown[])
+      .map((part) => (part as { Ref?: string }).Ref)
+      .find(Boolean)!;
     expect(template.toJSON().Resources[integrationId].Properties).toMatchObject({
       IntegrationType: 'MOCK',
       RequestTemplates: { $default: '{"statusCode":200}' },
@@ -393,11 +516,17 @@ describe.each(bothConfigs)('with the %s', (name) => {
   test('outputs: StateMachineArn, WebSocketUrl, ConnectionsEndpoint, BroadcastsTableName, without exports', () => {
     const { config, stack, template } = get();
     const outputs = template.findOutputs('*');
-    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(['StateMachineArn', 'WebSocketUrl', 'ConnectionsEndpoint', 'BroadcastsTableName']));
+    expect(Object.keys(outputs)).toEqual(
+      expect.arrayContaining(['StateMachineArn', 'WebSocketUrl', 'ConnectionsEndpoint', 'BroadcastsTableName']),
+    );
     expect(outputs.StateMachineArn.Value).toEqual({ Ref: logicalIdOf(stack, 'Broadcast/StateMachine') });
     for (const output of Object.values(outputs)) expect(output.Export).toBeUndefined();
     const endpoint = JSON.stringify(outputs.ConnectionsEndpoint.Value);
-    expect(endpoint).toMatch(new RegExp(`^\\{"Fn::Join":\\["",\\["https://",\\{"Ref":"${logicalIdOf(stack, 'WebSocket/Api')}"\\},".execute-api.".*"/${config.stageName}"\\]\\]\\}$`));
+    expect(endpoint).toMatch(
+      new RegExp(
+        `^\\{"Fn::Join":\\["",\\["https://",\\{"Ref":"${logicalIdOf(stack, 'WebSocket/Api')}"\\},".execute-api.".*"/${config.stageName}"\\]\\]\\}$`,
+      ),
+    );
   });
 
   test('all seven functions: Node 22 on arm64, X-Ray, their own log group with retention', () => {
@@ -406,7 +535,12 @@ describe.each(bothConfigs)('with the %s', (name) => {
     expect(functions).toHaveLength(7);
     const logGroups = template.toJSON().Resources;
     for (const { Properties: fn } of functions) {
-      expect(fn).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' }, Handler: 'index.handler' });
+      expect(fn).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        Handler: 'index.handler',
+      });
       expect(logGroups[fn.LoggingConfig.LogGroup.Ref].Properties.RetentionInDays).toBeGreaterThan(0);
     }
   });
@@ -422,6 +556,10 @@ test('each handler bundles into one file, #commons imports resolved', () => {
 });
 
 test('a consumer batch above 10 without a batching window fails at synth, naming the settings', () => {
-  expect(() => synthesize({ consumerBatchSize: 20, consumerBatchingWindowSeconds: 0 }, { bundle: false })).toThrow(InvalidConfigError);
-  expect(() => synthesize({ consumerBatchSize: 20, consumerBatchingWindowSeconds: 0 }, { bundle: false })).toThrow(/consumerBatchingWindowSeconds/);
+  expect(() => synthesize({ consumerBatchSize: 20, consumerBatchingWindowSeconds: 0 }, { bundle: false })).toThrow(
+    InvalidConfigError,
+  );
+  expect(() => synthesize({ consumerBatchSize: 20, consumerBatchingWindowSeconds: 0 }, { bundle: false })).toThrow(
+    /consumerBatchingWindowSeconds/,
+  );
 });

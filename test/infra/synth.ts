@@ -30,7 +30,9 @@ export interface AslDefinition {
  * Serverless packs check every synthesis: an unacknowledged finding fails it.
  */
 export function synthesize(overrides: Partial<SwarmcastConfig> = {}, { bundle = true } = {}): Synthesized {
-  const { context } = JSON.parse(readFileSync(path.join(repoRoot, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+  const { context } = JSON.parse(readFileSync(path.join(repoRoot, 'cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  };
   const app = new App({ context: { ...context, ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) } });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   const config = resolveConfig(overrides);
@@ -69,7 +71,10 @@ export function logicalIdOf(stack: Stack, constructPath: string): string {
 }
 
 /** A Lambda function's properties and the logical id of its role, by construct id ("PostMessage"). */
-export function functionOf(synthesized: Synthesized, constructId: string): { logicalId: string; roleId: string; properties: Record<string, any> } {
+export function functionOf(
+  synthesized: Synthesized,
+  constructId: string,
+): { logicalId: string; roleId: string; properties: Record<string, any> } {
   const logicalId = logicalIdOf(synthesized.stack, constructId);
   const properties = synthesized.template.toJSON().Resources[logicalId].Properties as Record<string, any>;
   return { logicalId, roleId: properties.Role['Fn::GetAtt'][0], properties };

@@ -4,7 +4,7 @@
  * at the same share of that quota as the default config takes of AWS's 10,000/s. Every socket
  * gets the message exactly once and nothing is counted failed: a 429 is backpressure.
  */
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { AWS_LIMITS } from '../../functions/commons/aws-limits';
 import { defaultConfig } from '../../infra/config';
 import { ClientSwarm } from '../../local/clients/swarm';
@@ -45,7 +45,11 @@ test('2,000 sockets under a 200/s quota each get the message exactly once, none 
   expect(DELIVERY_RATE).toBeLessThan(QUOTA.ratePerSecond);
   await swarm.watch('under-quota');
   const { executionArn } = await sfn.send(
-    new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name: 'under-quota', input: JSON.stringify({ message: { text: 'under-quota' } }) }),
+    new StartExecutionCommand({
+      stateMachineArn: stack.stateMachineArn,
+      name: 'under-quota',
+      input: JSON.stringify({ message: { text: 'under-quota' } }),
+    }),
   );
 
   await swarm.waitForAll(240_000);

@@ -6,7 +6,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { ClientSwarm } from '../../local/clients/swarm';
 import { localSfnClient } from '../../local/demo';
@@ -37,12 +37,23 @@ beforeAll(async () => {
   tempDir = await mkdtemp(path.join(os.tmpdir(), 'swarmcast-cli-'));
   registry = path.join(tempDir, 'local-stacks');
   stack = await startLocalStack({
-    config: { partitions: PARTITIONS, partitionsPerChild: 1, toleratedFailurePercentage: TOLERATED_FAILURE_PERCENTAGE, shards: 3, connectionIdsPerMessage: 10 },
+    config: {
+      partitions: PARTITIONS,
+      partitionsPerChild: 1,
+      toleratedFailurePercentage: TOLERATED_FAILURE_PERCENTAGE,
+      shards: 3,
+      connectionIdsPerMessage: 10,
+    },
     progressPollMs: 50,
     dynamoDbFaults: (operation, input) => {
-      const partition = (input.ExpressionAttributeValues as Record<string, { N?: string }> | undefined)?.[':partition']?.N;
+      const partition = (input.ExpressionAttributeValues as Record<string, { N?: string }> | undefined)?.[':partition']
+        ?.N;
       if (operation === 'Query' && partition !== undefined && failingPartitions.has(Number(partition))) {
-        return { statusCode: 400, errorType: 'AccessDeniedException', message: 'injected: not authorized to query this partition' };
+        return {
+          statusCode: 400,
+          errorType: 'AccessDeniedException',
+          message: 'injected: not authorized to query this partition',
+        };
       }
       return undefined;
     },
@@ -71,7 +82,8 @@ const swarmcast = (args: string[], env: Record<string, string> = {}) => runCli(a
 const stderrLines = (run: CliRun) => run.stderr.trim().split('\n');
 
 async function executionCount(): Promise<number> {
-  return (await sfn.send(new ListExecutionsCommand({ stateMachineArn: stack.stateMachineArn, maxResults: 1000 }))).executions!.length;
+  return (await sfn.send(new ListExecutionsCommand({ stateMachineArn: stack.stateMachineArn, maxResults: 1000 })))
+    .executions!.length;
 }
 
 const rowsOf = () => connectionRows(dynamo, stack);
@@ -84,7 +96,10 @@ async function populatedPartitions(n: number): Promise<number[]> {
 
 test('--help works for every command', async () => {
   const commands = ['send', 'status', 'list', 'replay', 'sweep', 'demo', 'local'];
-  const [top, ...each] = await Promise.all([swarmcast(['--help']), ...commands.map((command) => swarmcast([command, '--help']))]);
+  const [top, ...each] = await Promise.all([
+    swarmcast(['--help']),
+    ...commands.map((command) => swarmcast([command, '--help'])),
+  ]);
   expect(top.code).toBe(0);
   for (const command of commands) expect(top.stdout).toContain(command);
   each.forEach((run, i) => {
@@ -98,7 +113,9 @@ test('send starts a broadcast, status --watch follows it to the end, and every c
   await swarm.watch('cli-first');
   const sent = await swarmcast(['send', '--message-json', JSON.stringify({ text: 'cli-first' })]);
   expect(sent.code).toBe(0);
-  expect(stderrLines(sent)).toEqual([expect.stringMatching(/^swarmcast: using local stack \(swarmcast local, pid \d+\) at http:\/\/127\.0\.0\.1:\d+$/)]);
+  expect(stderrLines(sent)).toEqual([
+    expect.stringMatching(/^swarmcast: using local stack \(swarmcast local, pid \d+\) at http:\/\/127\.0\.0\.1:\d+$/),
+  ]);
   const id = /started broadcast (b-\d{8}-\d{6}-[0-9a-f]{6})/.exec(sent.stdout)![1];
   expect(sent.stdout).toContain(`arn:aws:states:us-east-1:000000000000:execution:swarmcast-broadcast:${id}`);
 
@@ -123,7 +140,12 @@ test('send starts a broadcast, status --watch follows it to the end, and every c
 
   const listed = await swarmcast(['list', '--json', '--limit', '5']);
   expect(listed.code).toBe(0);
-  expect(JSON.parse(listed.stdout).broadcasts[0]).toMatchObject({ id, kind: 'message', status: 'SUCCEEDED', summary: { delivered: CLIENTS } });
+  expect(JSON.parse(listed.stdout).broadcasts[0]).toMatchObject({
+    id,
+    kind: 'message',
+    status: 'SUCCEEDED',
+    summary: { delivered: CLIENTS },
+  });
   const table = await swarmcast(['list']);
   expect(table.stdout).toMatch(new RegExp(`^${id}\\s+broadcast\\s+SUCCEEDED`, 'm'));
 });
@@ -134,7 +156,13 @@ test('--json prints one JSON object: send --wait its final status, send alone wh
   expect(waited.code).toBe(0);
   expect(waited.stdout.trim().split('\n')).toHaveLength(1);
   const status = JSON.parse(waited.stdout);
-  expect(status).toMatchObject({ kind: 'message', message: 'cli-json', status: 'SUCCEEDED', delivery: { enqueued: CLIENTS, delivered: CLIENTS }, summary: { failedPartitions: [] } });
+  expect(status).toMatchObject({
+    kind: 'message',
+    message: 'cli-json',
+    status: 'SUCCEEDED',
+    delivery: { enqueued: CLIENTS, delivered: CLIENTS },
+    summary: { failedPartitions: [] },
+  });
   // No progress lines: stderr only names the target.
   expect(stderrLines(waited)).toEqual([expect.stringMatching(/^swarmcast: using local stack/)]);
   expect(await swarm.waitForAll(30_000)).toMatchObject({ received: CLIENTS, duplicates: 0 });
@@ -142,19 +170,28 @@ test('--json prints one JSON object: send --wait its final status, send alone wh
   const started = await swarmcast(['send', '--message-json', '{"text":"cli-json-again"}', '--json']);
   expect(started.code).toBe(0);
   const { id } = JSON.parse(started.stdout);
-  expect(JSON.parse(started.stdout)).toEqual({ action: 'start', id: expect.stringMatching(/^b-\d{8}-\d{6}-[0-9a-f]{6}$/), executionArn: `${stack.stateMachineArn.replace(':stateMachine:', ':execution:')}:${id}` });
+  expect(JSON.parse(started.stdout)).toEqual({
+    action: 'start',
+    id: expect.stringMatching(/^b-\d{8}-\d{6}-[0-9a-f]{6}$/),
+    executionArn: `${stack.stateMachineArn.replace(':stateMachine:', ':execution:')}:${id}`,
+  });
   const watched = await swarmcast(['status', id, '--watch', '--json']);
   expect(JSON.parse(watched.stdout)).toMatchObject({ id, message: { text: 'cli-json-again' }, status: 'SUCCEEDED' });
 
   const replayed = await swarmcast(['replay', status.id, '--json']);
   expect(replayed.code).toBe(0);
-  expect(JSON.parse(replayed.stdout)).toEqual({ action: 'nothing', reason: expect.stringMatching(/^nothing failed: /) });
+  expect(JSON.parse(replayed.stdout)).toEqual({
+    action: 'nothing',
+    reason: expect.stringMatching(/^nothing failed: /),
+  });
 
   // --json takes no value anywhere: a payload after it is refused, and nothing starts.
   const before = await executionCount();
   const misused = await swarmcast(['send', '--json', '{"text":"hi"}']);
   expect(misused.code).toBe(1);
-  expect(stderrLines(misused)).toEqual([expect.stringMatching(/^swarmcast: too many arguments for 'send'\..*\(swarmcast --help shows the usage\)$/)]);
+  expect(stderrLines(misused)).toEqual([
+    expect.stringMatching(/^swarmcast: too many arguments for 'send'\..*\(swarmcast --help shows the usage\)$/),
+  ]);
   expect(misused.stdout).toBe('');
   expect(await executionCount()).toBe(before);
 });
@@ -184,7 +221,9 @@ test('a partition failing within the tolerance: send --wait exits 2 naming it; r
 
   const status = JSON.parse((await swarmcast(['status', 'second', '--json'])).stdout);
   expect(status.summary.failedPartitions).toEqual([failing]);
-  expect(status.replays).toEqual([expect.objectContaining({ id: 'second-replay-1', status: 'SUCCEEDED', failedPartitions: [] })]);
+  expect(status.replays).toEqual([
+    expect.objectContaining({ id: 'second-replay-1', status: 'SUCCEEDED', failedPartitions: [] }),
+  ]);
   expect((await swarmcast(['status', 'second'])).stdout).toContain('second-replay-1 SUCCEEDED, all partitions reached');
 
   // Everything reached: a second replay starts nothing.
@@ -207,8 +246,12 @@ test('partitions failing past the tolerance fail the broadcast; replay redrives 
   expect(sent.stdout).toContain('States.ExceedToleratedFailureThreshold');
 
   // Children still running when the map failed finish in the background; let their deliveries land.
-  const enqueued = async () => Object.values(await enqueuedCounts(dynamo, stack.tableNames.Broadcasts, 'third')).reduce((a, b) => a + b, 0);
-  await waitUntil(async () => (await stack.consumers.idle()) && (await swarm.report()).received === (await enqueued()), 30_000);
+  const enqueued = async () =>
+    Object.values(await enqueuedCounts(dynamo, stack.tableNames.Broadcasts, 'third')).reduce((a, b) => a + b, 0);
+  await waitUntil(
+    async () => (await stack.consumers.idle()) && (await swarm.report()).received === (await enqueued()),
+    30_000,
+  );
   expect((await swarm.report()).received).toBeLessThan(CLIENTS);
 
   failingPartitions.clear();
@@ -222,14 +265,25 @@ test('partitions failing past the tolerance fail the broadcast; replay redrives 
   expect(await reportAfterDrain({ stack, swarm })).toMatchObject({ received: CLIENTS, duplicates: 0 });
 
   const status = JSON.parse((await swarmcast(['status', 'third', '--json'])).stdout);
-  expect(status).toMatchObject({ status: 'SUCCEEDED', redriveCount: 1, summary: { failedPartitions: [], delivered: CLIENTS } });
+  expect(status).toMatchObject({
+    status: 'SUCCEEDED',
+    redriveCount: 1,
+    summary: { failedPartitions: [], delivered: CLIENTS },
+  });
 });
 
 test('sweep removes connections that vanished without $disconnect', async () => {
-  const vanished = Array.from({ length: 12 }, (_, i) => `VanishedCli${String(i).padStart(2, '0')}=`).map((connectionId) => ({ connectionId, partition: partitionOf(connectionId, PARTITIONS) }));
+  const vanished = Array.from({ length: 12 }, (_, i) => `VanishedCli${String(i).padStart(2, '0')}=`).map(
+    (connectionId) => ({ connectionId, partition: partitionOf(connectionId, PARTITIONS) }),
+  );
   const expiresAt = Math.floor(Date.now() / 1000) + 3_600;
   for (const { connectionId, partition } of vanished) {
-    await dynamo.send(new PutCommand({ TableName: stack.tableNames.Connections, Item: { partition, connectionId, connectedAt: Date.now(), expiresAt } }));
+    await dynamo.send(
+      new PutCommand({
+        TableName: stack.tableNames.Connections,
+        Item: { partition, connectionId, connectedAt: Date.now(), expiresAt },
+      }),
+    );
   }
 
   const swept = await swarmcast(['sweep', '--wait']);
@@ -239,13 +293,19 @@ test('sweep removes connections that vanished without $disconnect', async () => 
   expect(swept.stdout).toContain(`${CLIENTS + 12} checked: ${CLIENTS} live, 12 gone (removed), 0 failed`);
 
   for (const { connectionId, partition } of vanished) {
-    const { Item } = await dynamo.send(new GetCommand({ TableName: stack.tableNames.Connections, Key: { partition, connectionId } }));
+    const { Item } = await dynamo.send(
+      new GetCommand({ TableName: stack.tableNames.Connections, Key: { partition, connectionId } }),
+    );
     expect(Item).toBeUndefined();
   }
   const { rows, misplaced } = await rowsOf();
   expect(misplaced).toEqual([]);
   expect([...rows.values()].reduce((a, b) => a + b, 0)).toBe(CLIENTS);
-  expect(JSON.parse((await swarmcast(['status', id, '--json'])).stdout)).toMatchObject({ kind: 'sweep', status: 'SUCCEEDED', summary: { gone: 12 } });
+  expect(JSON.parse((await swarmcast(['status', id, '--json'])).stdout)).toMatchObject({
+    kind: 'sweep',
+    status: 'SUCCEEDED',
+    summary: { gone: 12 },
+  });
 });
 
 test('bad input is refused with one clear line and a non-zero exit, before any execution starts', async () => {
@@ -254,10 +314,19 @@ test('bad input is refused with one clear line and a non-zero exit, before any e
   const before = await executionCount();
 
   const cases: [string[], RegExp][] = [
-    [['send', '--message-json', '{bad'], /^swarmcast: --message-json is not valid JSON \(.+\); for plain text use --message$/],
+    [
+      ['send', '--message-json', '{bad'],
+      /^swarmcast: --message-json is not valid JSON \(.+\); for plain text use --message$/,
+    ],
     [['send', '--message', ''], /^swarmcast: the message is empty/],
-    [['send', '--file', tooBig], /^swarmcast: cannot send: "message" is 131,073 bytes; a WebSocket message can carry at most 131,072 bytes \(128 KB\)$/],
-    [['send', '--file', path.join(tempDir, 'missing.txt')], /^swarmcast: cannot read --file .*missing\.txt: no such file$/],
+    [
+      ['send', '--file', tooBig],
+      /^swarmcast: cannot send: "message" is 131,073 bytes; a WebSocket message can carry at most 131,072 bytes \(128 KB\)$/,
+    ],
+    [
+      ['send', '--file', path.join(tempDir, 'missing.txt')],
+      /^swarmcast: cannot read --file .*missing\.txt: no such file$/,
+    ],
     [['send'], /^swarmcast: give the message with exactly one of --message TEXT, --message-json JSON or --file PATH$/],
     [['send', '--message', 'a', '--message-json', '"b"'], /exactly one of .* \(got --message and --message-json\)$/],
     [['send', '--message', 'a', '--id', 'not valid!'], /^swarmcast: --id must be 1–80 letters, digits, "-" or "_"/],
@@ -272,7 +341,10 @@ test('bad input is refused with one clear line and a non-zero exit, before any e
 });
 
 test('an unknown id, or no local stack behind --local, is one line saying what to do', async () => {
-  const [status, replay] = await Promise.all([swarmcast(['status', 'no-such-broadcast']), swarmcast(['replay', 'no-such-broadcast'])]);
+  const [status, replay] = await Promise.all([
+    swarmcast(['status', 'no-such-broadcast']),
+    swarmcast(['replay', 'no-such-broadcast']),
+  ]);
   for (const run of [status, replay]) {
     expect(run.code).toBe(1);
     expect(stderrLines(run)).toEqual([
@@ -283,12 +355,18 @@ test('an unknown id, or no local stack behind --local, is one line saying what t
 
   const noLocal = await swarmcast(['list', '--local'], { SWARMCAST_LOCAL_DIR: path.join(tempDir, 'nothing-here') });
   expect(noLocal.code).toBe(1);
-  expect(stderrLines(noLocal)).toEqual(['swarmcast: no local stack is running: start one with `npx swarmcast local` in another terminal, or pass --endpoint URL']);
+  expect(stderrLines(noLocal)).toEqual([
+    'swarmcast: no local stack is running: start one with `npx swarmcast local` in another terminal, or pass --endpoint URL',
+  ]);
 
   // An explicit endpoint needs no registry entry.
-  const byEndpoint = await swarmcast(['list', '--endpoint', stack.stepFunctionsEndpoint, '--json'], { SWARMCAST_LOCAL_DIR: path.join(tempDir, 'nothing-here') });
+  const byEndpoint = await swarmcast(['list', '--endpoint', stack.stepFunctionsEndpoint, '--json'], {
+    SWARMCAST_LOCAL_DIR: path.join(tempDir, 'nothing-here'),
+  });
   expect(byEndpoint.code).toBe(0);
-  expect(stderrLines(byEndpoint)).toEqual([`swarmcast: using Step Functions API at ${stack.stepFunctionsEndpoint} (--endpoint), state machine ${stack.stateMachineArn}`]);
+  expect(stderrLines(byEndpoint)).toEqual([
+    `swarmcast: using Step Functions API at ${stack.stepFunctionsEndpoint} (--endpoint), state machine ${stack.stateMachineArn}`,
+  ]);
   expect(JSON.parse(byEndpoint.stdout).broadcasts.length).toBeGreaterThan(0);
 });
 
@@ -305,7 +383,13 @@ test('with two local stacks running, `list --local` shows each, and `send` names
   ]);
 
   expect(list.code).toBe(0);
-  expect((JSON.parse(list.stdout) as { stacks: { pid: number }[] }).stacks.map((s) => s.pid)).toEqual([process.pid, process.ppid].sort((a, b) => a - b));
+  expect((JSON.parse(list.stdout) as { stacks: { pid: number }[] }).stacks.map((s) => s.pid)).toEqual(
+    [process.pid, process.ppid].sort((a, b) => a - b),
+  );
   expect(send.code).toBe(1);
-  expect(stderrLines(send)).toEqual([expect.stringMatching(/^swarmcast: 2 local stacks are running: pid \d+ \(Step Functions API http:\/\/127\.0\.0\.1:\d+\), pid \d+ .*; choose one with --endpoint URL$/)]);
+  expect(stderrLines(send)).toEqual([
+    expect.stringMatching(
+      /^swarmcast: 2 local stacks are running: pid \d+ \(Step Functions API http:\/\/127\.0\.0\.1:\d+\), pid \d+ .*; choose one with --endpoint URL$/,
+    ),
+  ]);
 });

@@ -6,7 +6,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiGatewayManagementApiClient, DeleteConnectionCommand, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import {
+  ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
 import WebSocket from 'ws';
 import { frameWithBroadcastId } from '#commons/broadcast-request';
 import { SwarmcastClient, type SwarmcastClientTiming, type WebSocketConstructor } from '../../client/swarmcast-client';
@@ -27,7 +31,11 @@ const IDLE_TIMEOUT_MS = 1_000;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'client-test-'));
   gateway = await startGateway({
-    handlers: { connect: join(FIXTURES, 'connect.ts'), disconnect: join(FIXTURES, 'disconnect.ts'), default: join(FIXTURES, 'default.ts') },
+    handlers: {
+      connect: join(FIXTURES, 'connect.ts'),
+      disconnect: join(FIXTURES, 'disconnect.ts'),
+      default: join(FIXTURES, 'default.ts'),
+    },
     env: { GATEWAY_EVENTS_FILE: join(dir, 'events.jsonl') },
     idleTimeoutMs: IDLE_TIMEOUT_MS,
   });
@@ -39,7 +47,10 @@ afterAll(async () => {
 
 function events(): RecordedEvent[] {
   try {
-    return readFileSync(join(dir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as RecordedEvent);
+    return readFileSync(join(dir, 'events.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as RecordedEvent);
   } catch {
     return [];
   }
@@ -47,8 +58,14 @@ function events(): RecordedEvent[] {
 
 /** The connection ids of the $connect (or $disconnect) events of sockets opened with `?tag=`. */
 const connectionIds = (tag: string, routeKey = '$connect') => {
-  const tagged = new Set(events().filter((e) => e.queryStringParameters?.tag === tag).map((e) => e.requestContext.connectionId));
-  return events().filter((e) => e.requestContext.routeKey === routeKey && tagged.has(e.requestContext.connectionId)).map((e) => e.requestContext.connectionId);
+  const tagged = new Set(
+    events()
+      .filter((e) => e.queryStringParameters?.tag === tag)
+      .map((e) => e.requestContext.connectionId),
+  );
+  return events()
+    .filter((e) => e.requestContext.routeKey === routeKey && tagged.has(e.requestContext.connectionId))
+    .map((e) => e.requestContext.connectionId);
 };
 
 /** Polls `probe` until it holds; the test's timeout bounds the wait. */
@@ -71,10 +88,19 @@ function helperClient(tag: string, timing: Partial<SwarmcastClientTiming>) {
   return { client, seen };
 }
 
-const management = () => new ApiGatewayManagementApiClient({ endpoint: gateway.connectionsEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+const management = () =>
+  new ApiGatewayManagementApiClient({
+    endpoint: gateway.connectionsEndpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    maxAttempts: 1,
+  });
 
 test('the helper keeps its socket past the idle timeout with pings, drops a repeated broadcast, and reconnects when the socket is deleted', async () => {
-  const { client, seen } = helperClient('helper', { keepAliveMs: { min: IDLE_TIMEOUT_MS / 5, max: IDLE_TIMEOUT_MS / 4 }, backoffMs: { base: 50, cap: 200 } });
+  const { client, seen } = helperClient('helper', {
+    keepAliveMs: { min: IDLE_TIMEOUT_MS / 5, max: IDLE_TIMEOUT_MS / 4 },
+    backoffMs: { base: 50, cap: 200 },
+  });
   await until(() => seen.opens === 1);
   // A quiet socket opened after the helper's: once the idle timeout closes it, the helper's has outlived it too.
   const quiet = new WebSocket(gateway.webSocketUrl);
@@ -86,7 +112,8 @@ test('the helper keeps its socket past the idle timeout with pings, drops a repe
   const [connectionId] = connectionIds('helper');
   const api = management();
   const frame = frameWithBroadcastId('b-1', 'hello');
-  for (const data of [frame, frame, 'bare']) await api.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
+  for (const data of [frame, frame, 'bare'])
+    await api.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
   await until(() => seen.messages.length === 2);
   expect(seen.messages).toEqual([
     ['hello', 'b-1'],

@@ -12,7 +12,8 @@ jest.setTimeout(60_000);
 
 const SECRET = 'integration-test-secret-0123456789';
 process.env.CONNECT_AUTHORIZER_SECRET = SECRET;
-const { issueToken } = require('../../examples/connect-authorizer') as typeof import('../../examples/connect-authorizer');
+const { issueToken } =
+  require('../../examples/connect-authorizer') as typeof import('../../examples/connect-authorizer');
 
 let gateway: Gateway;
 let dir: string;
@@ -60,7 +61,9 @@ test('no token: 401, and $connect never runs', async () => {
 
 test('a token the authorizer denies: 403, and $connect never runs', async () => {
   await expect(attempt(`?token=${issueToken(Math.floor(Date.now() / 1000) - 10)}`)).resolves.toBe(403);
-  await expect(attempt(`?token=${issueToken(Math.floor(Date.now() / 1000) + 600, 'wrong-secret-wrong-secret')}`)).resolves.toBe(403);
+  await expect(
+    attempt(`?token=${issueToken(Math.floor(Date.now() / 1000) + 600, 'wrong-secret-wrong-secret')}`),
+  ).resolves.toBe(403);
   expect(connectEvents()).toBe(0);
 });
 

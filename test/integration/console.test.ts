@@ -17,7 +17,16 @@ declare const document: { querySelector(selector: string): { textContent: string
 declare const window: { injected?: boolean };
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const CLIENTS = 120;
 const PARTITIONS = 12;
 /** 10 % of 12 partitions: one failed partition (8.3 %) is tolerated and named in `failedPartitions`. */
@@ -35,19 +44,33 @@ const pageErrors: string[] = [];
 
 beforeAll(async () => {
   stack = await startLocalStack({
-    config: { partitions: PARTITIONS, partitionsPerChild: 1, toleratedFailurePercentage: TOLERATED_FAILURE_PERCENTAGE, shards: 2, connectionIdsPerMessage: 10 },
+    config: {
+      partitions: PARTITIONS,
+      partitionsPerChild: 1,
+      toleratedFailurePercentage: TOLERATED_FAILURE_PERCENTAGE,
+      shards: 2,
+      connectionIdsPerMessage: 10,
+    },
     progressPollMs: 50,
     dynamoDbFaults: (operation, input) => {
-      const partition = (input.ExpressionAttributeValues as Record<string, { N?: string }> | undefined)?.[':partition']?.N;
+      const partition = (input.ExpressionAttributeValues as Record<string, { N?: string }> | undefined)?.[':partition']
+        ?.N;
       if (operation === 'Query' && partition !== undefined && failingPartitions.has(Number(partition))) {
-        return { statusCode: 400, errorType: 'AccessDeniedException', message: 'injected: not authorized to query this partition' };
+        return {
+          statusCode: 400,
+          errorType: 'AccessDeniedException',
+          message: 'injected: not authorized to query this partition',
+        };
       }
       return undefined;
     },
   });
   dynamo = localDynamo(stack);
   swarm = await ClientSwarm.connect(stack.webSocketUrl, CLIENTS);
-  webConsole = await startConsole({ stepFunctionsEndpoint: stack.stepFunctionsEndpoint, stateMachineArn: stack.stateMachineArn });
+  webConsole = await startConsole({
+    stepFunctionsEndpoint: stack.stepFunctionsEndpoint,
+    stateMachineArn: stack.stateMachineArn,
+  });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -76,10 +99,19 @@ const text = (selector: string) => page.locator(selector).textContent();
 /** Waits until every selector shows its text on the page (the page polls; nothing reloads it). */
 async function waitForTexts(expected: Record<string, string>, timeoutMs = 60_000): Promise<void> {
   try {
-    await page.waitForFunction((want) => Object.entries(want).every(([selector, value]) => document.querySelector(selector)?.textContent === value), expected, { timeout: timeoutMs, polling: 100 });
+    await page.waitForFunction(
+      (want) =>
+        Object.entries(want).every(([selector, value]) => document.querySelector(selector)?.textContent === value),
+      expected,
+      { timeout: timeoutMs, polling: 100 },
+    );
   } catch (error) {
-    const shown = Object.fromEntries(await Promise.all(Object.keys(expected).map(async (selector) => [selector, await text(selector)])));
-    throw new Error(`the page did not show ${JSON.stringify(expected)}; it shows ${JSON.stringify(shown)} (${(error as Error).message.split('\n')[0]})`);
+    const shown = Object.fromEntries(
+      await Promise.all(Object.keys(expected).map(async (selector) => [selector, await text(selector)])),
+    );
+    throw new Error(
+      `the page did not show ${JSON.stringify(expected)}; it shows ${JSON.stringify(shown)} (${(error as Error).message.split('\n')[0]})`,
+    );
   }
 }
 
@@ -132,7 +164,12 @@ test('a failed partition shows on the page, and the Replay button sends to just 
   await swarm.watch('console-second');
   const id = await sendFromPage('console-second');
 
-  await waitForTexts({ '#execution-status': 'SUCCEEDED', '#failed-partitions': `partition ${partition}`, '#delivery-delivered': String(CLIENTS - connections), '#partitions-failed': '1' });
+  await waitForTexts({
+    '#execution-status': 'SUCCEEDED',
+    '#failed-partitions': `partition ${partition}`,
+    '#delivery-delivered': String(CLIENTS - connections),
+    '#partitions-failed': '1',
+  });
   expect(await page.locator('#replay').isEnabled()).toBe(true);
   await page.screenshot({ path: '/tmp/console-test-shot.png' });
   expect((await swarm.waitForAll(3_000)).received).toBe(CLIENTS - connections);
@@ -169,7 +206,12 @@ test('a message that contains HTML is shown as text, never run', async () => {
 });
 
 /** A raw request, so the Host header can be what a rebound DNS name or another site would send. */
-function rawRequest(method: string, pathName: string, headers: Record<string, string>, body = ''): Promise<{ status: number; body: string }> {
+function rawRequest(
+  method: string,
+  pathName: string,
+  headers: Record<string, string>,
+  body = '',
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const request = httpRequest(new URL(pathName, webConsole.url), { method, headers }, (response) => {
       let text = '';
@@ -185,11 +227,23 @@ test('only the console page itself can start executions: no other host name, no 
   const port = new URL(webConsole.url).port;
   const json = { 'content-type': 'application/json' };
 
-  expect(await rawRequest('GET', '/api/executions', { host: `rebound.example:${port}` })).toEqual({ status: 403, body: JSON.stringify({ error: `open the console at http://127.0.0.1:${port}/` }) });
-  expect(await rawRequest('POST', '/api/broadcasts', { 'content-type': 'application/x-www-form-urlencoded' }, 'message=hi')).toMatchObject({ status: 415 });
-  expect(await rawRequest('POST', '/api/broadcasts', json, JSON.stringify({ message: '' }))).toEqual({ status: 400, body: JSON.stringify({ error: 'the message is empty: give the text to send with --message, --message-json or --file' }) });
+  expect(await rawRequest('GET', '/api/executions', { host: `rebound.example:${port}` })).toEqual({
+    status: 403,
+    body: JSON.stringify({ error: `open the console at http://127.0.0.1:${port}/` }),
+  });
+  expect(
+    await rawRequest('POST', '/api/broadcasts', { 'content-type': 'application/x-www-form-urlencoded' }, 'message=hi'),
+  ).toMatchObject({ status: 415 });
+  expect(await rawRequest('POST', '/api/broadcasts', json, JSON.stringify({ message: '' }))).toEqual({
+    status: 400,
+    body: JSON.stringify({
+      error: 'the message is empty: give the text to send with --message, --message-json or --file',
+    }),
+  });
   expect(await rawRequest('GET', '/api/executions/no-such-broadcast', {})).toEqual({
     status: 400,
-    body: JSON.stringify({ error: 'no broadcast or sweep with id "no-such-broadcast" on this target; `swarmcast list` shows the recent ones' }),
+    body: JSON.stringify({
+      error: 'no broadcast or sweep with id "no-such-broadcast" on this target; `swarmcast list` shows the recent ones',
+    }),
   });
 });

@@ -32,7 +32,13 @@ beforeAll(async () => {
   tempDir = await mkdtemp(path.join(os.tmpdir(), 'swarmcast-deadline-'));
   registry = path.join(tempDir, 'local-stacks');
   stack = await startLocalStack({
-    config: { deliveryTimeoutSeconds: DEADLINE_SECONDS, partitions: 8, partitionsPerChild: 2, shards: 2, connectionIdsPerMessage: 10 },
+    config: {
+      deliveryTimeoutSeconds: DEADLINE_SECONDS,
+      partitions: 8,
+      partitionsPerChild: 2,
+      shards: 2,
+      connectionIdsPerMessage: 10,
+    },
     quota: QUOTA,
     connectRate: 'off',
     progressPollMs: 100,
@@ -69,7 +75,13 @@ test('a quota too low for the deadline: the execution ends with true, final coun
   expect(missed).toBeGreaterThan(0);
   expect(sent.code).toBe(2);
   expect(ended).toMatchObject({ status: 'FAILED', error: 'DeliveryIncomplete' });
-  expect(ended.delivery).toMatchObject({ enqueued: CLIENTS, accounted: CLIENTS, delivered: afterBroadcast.received, gone: 0, failed: missed });
+  expect(ended.delivery).toMatchObject({
+    enqueued: CLIENTS,
+    accounted: CLIENTS,
+    delivered: afterBroadcast.received,
+    gone: 0,
+    failed: missed,
+  });
   const { deadline = 0, slowReader = 0, ...otherReasons } = ended.delivery!.failedBy ?? {};
   expect(deadline + slowReader).toBe(missed);
   expect(otherReasons).toEqual({});

@@ -5,10 +5,14 @@
 import { runDemo } from '../../local/demo';
 
 it('reports where the time went, each stage after the one it depends on', async () => {
-  const summary = await runDemo({ clients: 200, config: { partitions: 20, partitionsPerChild: 4, connectionIdsPerMessage: 10 } });
+  const summary = await runDemo({
+    clients: 200,
+    config: { partitions: 20, partitionsPerChild: 4, connectionIdsPerMessage: 10 },
+  });
 
   expect(summary).toMatchObject({ ok: true, received: 200, connections: 200 });
-  const { prepared, fanOutStarted, fanOutEnded, firstEnqueued, lastEnqueued, firstDelivery, lastDelivery } = summary.stages;
+  const { prepared, fanOutStarted, fanOutEnded, firstEnqueued, lastEnqueued, firstDelivery, lastDelivery } =
+    summary.stages;
   const times = [prepared, fanOutStarted, firstEnqueued, lastEnqueued, fanOutEnded];
   expect(times.every((ms) => typeof ms === 'number' && ms >= 0)).toBe(true);
   // the Map Run starts after Prepare, enqueues between its start and end

@@ -4,7 +4,7 @@
  * the outage out and end SUCCEEDED, every client getting the message exactly once, the counts
  * exact — and a replay of it afterwards must send nothing.
  */
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ClientSwarm } from '../../local/clients/swarm';
 import { localSfnClient, waitForExecution } from '../../local/demo';
@@ -28,12 +28,19 @@ let dynamo: DynamoDBDocumentClient;
 
 beforeAll(async () => {
   stack = await startLocalStack({
-    config: { partitions: PARTITIONS, partitionsPerChild: 1, toleratedFailurePercentage: 0, shards: 2, connectionIdsPerMessage: 5 },
+    config: {
+      partitions: PARTITIONS,
+      partitionsPerChild: 1,
+      toleratedFailurePercentage: 0,
+      shards: 2,
+      connectionIdsPerMessage: 5,
+    },
     progressPollMs: 50,
     dynamoDbFaults: (operation, input) => {
       const item = (input.Key as Record<string, { S?: string }> | undefined)?.item?.S ?? '';
       // The first enqueued-count write: that partition's tasks are already on the queues.
-      if (armed && outageStartedAt === 0 && operation === 'UpdateItem' && item.startsWith('count#enqueued#')) outageStartedAt = Date.now();
+      if (armed && outageStartedAt === 0 && operation === 'UpdateItem' && item.startsWith('count#enqueued#'))
+        outageStartedAt = Date.now();
       if (outageStartedAt === 0 || Date.now() > outageStartedAt + OUTAGE_MS) return undefined;
       refusedRequests++;
       return { statusCode: 500, errorType: 'InternalServerError', message: 'injected: DynamoDB is unavailable' };
@@ -53,7 +60,9 @@ afterAll(async () => {
 }, 60_000);
 
 async function run(input: unknown, name: string) {
-  const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name, input: JSON.stringify(input) }));
+  const { executionArn } = await sfn.send(
+    new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name, input: JSON.stringify(input) }),
+  );
   return waitForExecution(sfn, executionArn!, Date.now() + 170_000);
 }
 
@@ -69,13 +78,27 @@ test('an outage after the first partition went out: SUCCEEDED, every client once
   expect(refusedRequests).toBeGreaterThan(0);
   expect(report).toMatchObject({ open: CLIENTS, received: CLIENTS, duplicates: 0 });
   expect({ status: execution.status, error: execution.error, cause: execution.cause }).toEqual({ status: 'SUCCEEDED' });
-  expect(JSON.parse(execution.output!)).toMatchObject({ partitions: PARTITIONS, failedPartitions: [], connections: CLIENTS, delivered: CLIENTS, gone: 0, failed: 0 });
-  expect(Object.values(await enqueuedCounts(dynamo, stack.tableNames.Broadcasts, 'outage')).reduce((a, b) => a + b, 0)).toBe(CLIENTS);
+  expect(JSON.parse(execution.output!)).toMatchObject({
+    partitions: PARTITIONS,
+    failedPartitions: [],
+    connections: CLIENTS,
+    delivered: CLIENTS,
+    gone: 0,
+    failed: 0,
+  });
+  expect(
+    Object.values(await enqueuedCounts(dynamo, stack.tableNames.Broadcasts, 'outage')).reduce((a, b) => a + b, 0),
+  ).toBe(CLIENTS);
 
   // Every partition is recorded as enqueued: a replay of all of them is a no-op, never a second copy.
-  const replay = await run({ broadcastId: 'outage', partitions: Array.from({ length: PARTITIONS }, (_, p) => p) }, 'outage-replay');
+  const replay = await run(
+    { broadcastId: 'outage', partitions: Array.from({ length: PARTITIONS }, (_, p) => p) },
+    'outage-replay',
+  );
   await waitUntil(() => stack.consumers.idle());
   expect(replay.status).toBe('SUCCEEDED');
   expect(await swarm.report()).toMatchObject({ received: CLIENTS, duplicates: 0 });
-  expect((await sfn.send(new DescribeExecutionCommand({ executionArn: replay.executionArn }))).status).toBe('SUCCEEDED');
+  expect((await sfn.send(new DescribeExecutionCommand({ executionArn: replay.executionArn }))).status).toBe(
+    'SUCCEEDED',
+  );
 }, 240_000);

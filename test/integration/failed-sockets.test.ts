@@ -61,7 +61,11 @@ test('refused sockets fail the broadcast with DeliveryIncomplete and exit 2; the
   await swarm.watch('failed-sockets');
   const sent = await swarmcast(['send', '--message', 'failed-sockets', '--wait']);
   const id = /started broadcast (b-[\w-]+)/.exec(sent.stdout)![1];
-  const execution = await sfn.send(new DescribeExecutionCommand({ executionArn: `${stack.stateMachineArn.replace(':stateMachine:', ':execution:')}:${id}` }));
+  const execution = await sfn.send(
+    new DescribeExecutionCommand({
+      executionArn: `${stack.stateMachineArn.replace(':stateMachine:', ':execution:')}:${id}`,
+    }),
+  );
   const afterBroadcast = await reportAfterDrain({ stack, swarm });
 
   // assess: the truth about the sockets, and what to do next

@@ -19,6 +19,8 @@ describe('the floor (a plain ws broadcast to real loopback clients)', () => {
   });
 
   it.each([0, 1.5, 100_001])('refuses %p clients, saying what is allowed', async (clients) => {
-    await expect(measureFloor(clients)).rejects.toThrow(new BenchInputError(`the floor's clients must be a whole number from 1 to 100,000, got ${clients}`));
+    await expect(measureFloor(clients)).rejects.toThrow(
+      new BenchInputError(`the floor's clients must be a whole number from 1 to 100,000, got ${clients}`),
+    );
   });
 });

@@ -24,7 +24,11 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/local-account';
 jest.setTimeout(90_000);
 
 const FIXTURES = join(__dirname, 'fixtures', 'gateway-handlers');
-const HANDLERS = { connect: join(FIXTURES, 'connect.ts'), disconnect: join(FIXTURES, 'disconnect.ts'), default: join(FIXTURES, 'default.ts') };
+const HANDLERS = {
+  connect: join(FIXTURES, 'connect.ts'),
+  disconnect: join(FIXTURES, 'disconnect.ts'),
+  default: join(FIXTURES, 'default.ts'),
+};
 /** Ports of this test file's own (7750-7759 are this work's range on the shared machine). */
 const TAKEN_PORT = 7751;
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
@@ -37,7 +41,12 @@ interface RecordedEvent {
 async function startRecordingGateway(options: Partial<GatewayOptions> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'gateway-faults-'));
   const eventsFile = join(dir, 'events.jsonl');
-  const gateway = await startGateway({ handlerOutput: 'ignore', ...options, handlers: HANDLERS, env: { GATEWAY_EVENTS_FILE: eventsFile } });
+  const gateway = await startGateway({
+    handlerOutput: 'ignore',
+    ...options,
+    handlers: HANDLERS,
+    env: { GATEWAY_EVENTS_FILE: eventsFile },
+  });
   const events = (route?: string): RecordedEvent[] => {
     let lines: string[] = [];
     try {
@@ -45,11 +54,14 @@ async function startRecordingGateway(options: Partial<GatewayOptions> = {}) {
     } catch {
       // no event yet
     }
-    return lines.map((line) => JSON.parse(line) as RecordedEvent).filter((e) => route === undefined || e.requestContext.routeKey === route);
+    return lines
+      .map((line) => JSON.parse(line) as RecordedEvent)
+      .filter((e) => route === undefined || e.requestContext.routeKey === route);
   };
   const totals = async () => {
     const stats = await gateway.stats();
-    const sum = (key: keyof (typeof stats.workers)[number]) => stats.workers.reduce((total, w) => total + (w[key] as number), 0);
+    const sum = (key: keyof (typeof stats.workers)[number]) =>
+      stats.workers.reduce((total, w) => total + (w[key] as number), 0);
     return { stats, sum };
   };
   const cleanup = async () => {
@@ -60,7 +72,12 @@ async function startRecordingGateway(options: Partial<GatewayOptions> = {}) {
 }
 
 function managementClient(gateway: Gateway): ApiGatewayManagementApiClient {
-  return new ApiGatewayManagementApiClient({ endpoint: gateway.connectionsEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  return new ApiGatewayManagementApiClient({
+    endpoint: gateway.connectionsEndpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    maxAttempts: 1,
+  });
 }
 
 /** Sends `request` on a raw TCP socket and resolves with everything the server sent until it closed. */
@@ -83,7 +100,9 @@ function handshake(overrides: { method?: string; headers?: Record<string, string
     'Sec-WebSocket-Version': '13',
     ...overrides.headers,
   };
-  const lines = Object.entries(headers).filter(([, value]) => value !== undefined).map(([name, value]) => `${name}: ${value}`);
+  const lines = Object.entries(headers)
+    .filter(([, value]) => value !== undefined)
+    .map(([name, value]) => `${name}: ${value}`);
   return `${overrides.method ?? 'GET'} /live HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`;
 }
 
@@ -132,8 +151,12 @@ describe('two stacks on one port', () => {
       const client = managementClient(first.gateway);
       const sockets = await Promise.all(Array.from({ length: 40 }, () => open(first.gateway.webSocketUrl)));
       const ids = await Promise.all(sockets.map(whoami));
-      const received = sockets.map((socket) => new Promise<string>((resolve) => socket.once('message', (data) => resolve(data.toString()))));
-      await Promise.all(ids.map((id) => client.send(new PostToConnectionCommand({ ConnectionId: id, Data: Buffer.from('hello') }))));
+      const received = sockets.map(
+        (socket) => new Promise<string>((resolve) => socket.once('message', (data) => resolve(data.toString()))),
+      );
+      await Promise.all(
+        ids.map((id) => client.send(new PostToConnectionCommand({ ConnectionId: id, Data: Buffer.from('hello') }))),
+      );
       expect(await Promise.all(received)).toEqual(ids.map(() => 'hello'));
       for (const socket of sockets) socket.close();
     } finally {
@@ -143,9 +166,13 @@ describe('two stacks on one port', () => {
 
   test('a program already listening on the port with SO_REUSEPORT is not joined', async () => {
     const squatter = net.createServer((socket) => socket.destroy());
-    await new Promise<void>((resolve) => squatter.listen({ host: '127.0.0.1', port: TAKEN_PORT, reusePort: true } as net.ListenOptions, () => resolve()));
+    await new Promise<void>((resolve) =>
+      squatter.listen({ host: '127.0.0.1', port: TAKEN_PORT, reusePort: true } as net.ListenOptions, () => resolve()),
+    );
     try {
-      await expect(startRecordingGateway({ port: TAKEN_PORT })).rejects.toThrow(/port 7751 on 127\.0\.0\.1 is already in use/);
+      await expect(startRecordingGateway({ port: TAKEN_PORT })).rejects.toThrow(
+        /port 7751 on 127\.0\.0\.1 is already in use/,
+      );
     } finally {
       squatter.close();
     }
@@ -167,7 +194,9 @@ describe('two stacks on one port', () => {
     });
     expect(refused).toBe('ECONNREFUSED');
     const exclusive = net.createServer();
-    await new Promise<void>((resolve, reject) => exclusive.once('error', reject).listen({ host: '127.0.0.1', port: TAKEN_PORT, exclusive: true }, () => resolve()));
+    await new Promise<void>((resolve, reject) =>
+      exclusive.once('error', reject).listen({ host: '127.0.0.1', port: TAKEN_PORT, exclusive: true }, () => resolve()),
+    );
     await new Promise((resolve) => exclusive.close(resolve));
     const second = await startRecordingGateway({ port: TAKEN_PORT });
     try {
@@ -189,13 +218,38 @@ describe('handshakes', () => {
   afterAll(() => recording.cleanup());
 
   test.each([
-    ['Sec-WebSocket-Version 7', handshake({ headers: { 'Sec-WebSocket-Version': '7' } }), 426, 'Sec-WebSocket-Version must be 13, got "7"'],
-    ['no Sec-WebSocket-Version', handshake({ headers: { 'Sec-WebSocket-Version': undefined } }), 426, 'Sec-WebSocket-Version must be 13, got ""'],
-    ['a short Sec-WebSocket-Key', handshake({ headers: { 'Sec-WebSocket-Key': 'c2hvcnQ=' } }), 400, 'Sec-WebSocket-Key must be 16 bytes in base64 (24 characters ending in "=="), got "c2hvcnQ="'],
-    ['no Sec-WebSocket-Key', handshake({ headers: { 'Sec-WebSocket-Key': undefined } }), 400, 'Sec-WebSocket-Key must be 16 bytes in base64 (24 characters ending in "=="), got ""'],
+    [
+      'Sec-WebSocket-Version 7',
+      handshake({ headers: { 'Sec-WebSocket-Version': '7' } }),
+      426,
+      'Sec-WebSocket-Version must be 13, got "7"',
+    ],
+    [
+      'no Sec-WebSocket-Version',
+      handshake({ headers: { 'Sec-WebSocket-Version': undefined } }),
+      426,
+      'Sec-WebSocket-Version must be 13, got ""',
+    ],
+    [
+      'a short Sec-WebSocket-Key',
+      handshake({ headers: { 'Sec-WebSocket-Key': 'c2hvcnQ=' } }),
+      400,
+      'Sec-WebSocket-Key must be 16 bytes in base64 (24 characters ending in "=="), got "c2hvcnQ="',
+    ],
+    [
+      'no Sec-WebSocket-Key',
+      handshake({ headers: { 'Sec-WebSocket-Key': undefined } }),
+      400,
+      'Sec-WebSocket-Key must be 16 bytes in base64 (24 characters ending in "=="), got ""',
+    ],
     ['a POST', handshake({ method: 'POST' }), 405, 'a WebSocket handshake must be a GET, got POST'],
     ['Upgrade: h2c', handshake({ headers: { Upgrade: 'h2c' } }), 400, 'Upgrade must be "websocket", got "h2c"'],
-    ['a subprotocol that is no token', handshake({ headers: { 'Sec-WebSocket-Protocol': 'chat 1' } }), 400, 'Sec-WebSocket-Protocol must be a comma-separated list of tokens, got "chat 1"'],
+    [
+      'a subprotocol that is no token',
+      handshake({ headers: { 'Sec-WebSocket-Protocol': 'chat 1' } }),
+      400,
+      'Sec-WebSocket-Protocol must be a comma-separated list of tokens, got "chat 1"',
+    ],
   ])('%s is refused with one line before anything runs', async (_name, request, status, message) => {
     const before = await recording.totals();
     const answer = await rawExchange(recording.gateway.port, request);
@@ -203,18 +257,23 @@ describe('handshakes', () => {
     expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({ message });
     const after = await recording.totals();
     expect(recording.events('$connect')).toEqual([]);
-    for (const key of ['connectsAccepted', 'connectsRefused', 'connectsThrottled', 'messages'] as const) expect(after.sum(key)).toBe(before.sum(key));
+    for (const key of ['connectsAccepted', 'connectsRefused', 'connectsThrottled', 'messages'] as const)
+      expect(after.sum(key)).toBe(before.sum(key));
     expect(after.sum('handshakesMalformed')).toBe(before.sum('handshakesMalformed') + 1);
   });
 
   test('300 malformed handshakes leave no $connect behind', async () => {
-    const bad = [handshake({ headers: { 'Sec-WebSocket-Version': '7' } }), handshake({ headers: { 'Sec-WebSocket-Key': 'c2hvcnQ=' } }), handshake({ method: 'POST' })];
+    const bad = [
+      handshake({ headers: { 'Sec-WebSocket-Version': '7' } }),
+      handshake({ headers: { 'Sec-WebSocket-Key': 'c2hvcnQ=' } }),
+      handshake({ method: 'POST' }),
+    ];
     await Promise.all(Array.from({ length: 300 }, (_, i) => rawExchange(recording.gateway.port, bad[i % 3])));
     expect(recording.events('$connect')).toEqual([]);
     expect((await recording.totals()).sum('connectsAccepted')).toBe(0);
   });
 
-  test('the subprotocol is the one $connect selects, not the client\'s first choice', async () => {
+  test("the subprotocol is the one $connect selects, not the client's first choice", async () => {
     const selected = await open(`${recording.gateway.webSocketUrl}?protocol=chat2`, ['chat1', 'chat2']);
     expect(selected.protocol).toBe('chat2');
     selected.close();
@@ -250,9 +309,17 @@ describe('frames from clients', () => {
 
   test.each([
     ['a binary frame', (s: WebSocket) => s.send(Buffer.from('ping'), { binary: true }), 1003],
-    ['a text frame that is not UTF-8', (s: WebSocket) => s.send(Buffer.from([0x70, 0xc3, 0x28]), { binary: false }), 1007],
+    [
+      'a text frame that is not UTF-8',
+      (s: WebSocket) => s.send(Buffer.from([0x70, 0xc3, 0x28]), { binary: false }),
+      1007,
+    ],
     ['a single frame over 32 KB', (s: WebSocket) => s.send('x'.repeat(32 * 1024 + 1)), 1009],
-    ['a message over 128 KB, in frames of 32 KB', (s: WebSocket) => sendInFrames(s, 'x'.repeat(128 * 1024 + 1), 32 * 1024), 1009],
+    [
+      'a message over 128 KB, in frames of 32 KB',
+      (s: WebSocket) => sendInFrames(s, 'x'.repeat(128 * 1024 + 1), 32 * 1024),
+      1009,
+    ],
   ])('%s closes the socket and runs no $default', async (_name, send, code) => {
     const before = await recording.totals();
     const disconnects = recording.events('$disconnect').length;
@@ -314,7 +381,9 @@ describe('@connections bad input', () => {
   ])('a post to %s is refused and nothing is sent', async (_name, connectionId, error) => {
     const before = await recording.totals();
     const count = received.length;
-    await expect(client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from('x') }))).rejects.toBeInstanceOf(error);
+    await expect(
+      client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from('x') })),
+    ).rejects.toBeInstanceOf(error);
     expect((await recording.totals()).sum('posts')).toBe(before.sum('posts'));
     expect(received.length).toBe(count);
   });
@@ -323,7 +392,9 @@ describe('@connections bad input', () => {
     const before = await recording.totals();
     const count = received.length;
     const id = await eventually(() => recording.events('$connect')[0]?.requestContext.connectionId);
-    await expect(client.send(new PostToConnectionCommand({ ConnectionId: id, Data: Buffer.alloc(128 * 1024 + 1, 0x61) }))).rejects.toBeInstanceOf(PayloadTooLargeException);
+    await expect(
+      client.send(new PostToConnectionCommand({ ConnectionId: id, Data: Buffer.alloc(128 * 1024 + 1, 0x61) })),
+    ).rejects.toBeInstanceOf(PayloadTooLargeException);
     expect((await recording.totals()).sum('posts')).toBe(before.sum('posts'));
     expect(received.length).toBe(count);
   });
@@ -373,7 +444,9 @@ describe('slow readers', () => {
       const refused = [];
       for (const id of ids) refused.push(await postUntilRefused(client, id));
       const full = await recording.totals();
-      console.log(`slow readers: ${readers.length} sockets, unsent ${full.sum('unsentBytes')} B, rss ${rssBefore} → ${full.sum('rssBytes')} B, 429s ${full.sum('limitExceeded')} (total bound ${full.sum('limitExceededTotal')})`);
+      console.log(
+        `slow readers: ${readers.length} sockets, unsent ${full.sum('unsentBytes')} B, rss ${rssBefore} → ${full.sum('rssBytes')} B, 429s ${full.sum('limitExceeded')} (total bound ${full.sum('limitExceededTotal')})`,
+      );
       // Far below what 32 sockets took unbounded (4 MiB each, 128 MiB).
       expect(full.sum('rssBytes') - rssBefore).toBeLessThan(48 * 1024 * 1024);
       expect(refused.every(Boolean)).toBe(true);
@@ -394,9 +467,13 @@ describe('slow readers', () => {
         const totals = await recording.totals();
         return totals.sum('memoryReleases') > 0 ? totals : undefined;
       });
-      console.log(`slow readers gone: array buffers ${before.sum('arrayBuffersBytes')} → ${full.sum('arrayBuffersBytes')} → ${released.sum('arrayBuffersBytes')} B, rss ${released.sum('rssBytes')} B`);
+      console.log(
+        `slow readers gone: array buffers ${before.sum('arrayBuffersBytes')} → ${full.sum('arrayBuffersBytes')} → ${released.sum('arrayBuffersBytes')} B, rss ${released.sum('rssBytes')} B`,
+      );
       const held = full.sum('arrayBuffersBytes') - before.sum('arrayBuffersBytes');
-      expect(released.sum('arrayBuffersBytes') - before.sum('arrayBuffersBytes')).toBeLessThan(Math.max(total, held / 2));
+      expect(released.sum('arrayBuffersBytes') - before.sum('arrayBuffersBytes')).toBeLessThan(
+        Math.max(total, held / 2),
+      );
     } finally {
       await recording.cleanup();
     }

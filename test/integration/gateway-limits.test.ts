@@ -43,7 +43,12 @@ afterEach(async () => {
 async function start(options: Partial<GatewayOptions>) {
   eventsDir = mkdtempSync(join(tmpdir(), 'gateway-limits-'));
   const eventsFile = join(eventsDir, 'events.jsonl');
-  gateway = await startGateway({ handlerOutput: 'ignore', ...options, handlers: HANDLERS, env: { GATEWAY_EVENTS_FILE: eventsFile } });
+  gateway = await startGateway({
+    handlerOutput: 'ignore',
+    ...options,
+    handlers: HANDLERS,
+    env: { GATEWAY_EVENTS_FILE: eventsFile },
+  });
   const connectEvents = () => {
     try {
       return readFileSync(eventsFile, 'utf8')
@@ -88,7 +93,11 @@ const settle = <T>(promises: Promise<T>[]) => Promise.allSettled(promises);
  */
 async function untilAccepted(call: () => Promise<unknown>): Promise<{ refused: unknown[] }> {
   const refused: unknown[] = [];
-  for (const giveUpAt = Date.now() + 60_000; Date.now() < giveUpAt; await new Promise((resolve) => setTimeout(resolve, 50))) {
+  for (
+    const giveUpAt = Date.now() + 60_000;
+    Date.now() < giveUpAt;
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  ) {
     const error = await call().then(
       () => undefined,
       (reason: unknown) => reason,
@@ -106,16 +115,25 @@ describe('account throttle on @connections', () => {
     const { socket, connectionId } = await openSocket(gateway.webSocketUrl);
     const client = managementClient(gateway.connectionsEndpoint);
 
-    const results = await settle(Array.from({ length: 40 }, () => client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'x' }))));
+    const results = await settle(
+      Array.from({ length: 40 }, () =>
+        client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'x' })),
+      ),
+    );
     const url = new URL(`${gateway.connectionsEndpoint}/@connections/${encodeURIComponent(connectionId)}`);
-    const signed = aws4.sign({ host: url.host, path: url.pathname, method: 'POST', service: 'execute-api', region: LOCAL_REGION, body: 'x' }, LOCAL_CREDENTIALS);
+    const signed = aws4.sign(
+      { host: url.host, path: url.pathname, method: 'POST', service: 'execute-api', region: LOCAL_REGION, body: 'x' },
+      LOCAL_CREDENTIALS,
+    );
     const raw = await fetch(url, { method: 'POST', body: 'x', headers: signed.headers as Record<string, string> });
 
     const refused = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason);
     const accepted = results.length - refused.length;
     expect(accepted).toBeGreaterThanOrEqual(8); // the handshake and the "whoami" message took two tokens of the burst
     expect(accepted).toBeLessThanOrEqual(12); // the burst, plus what 1/s refills while the calls run
-    expect(refused.every((error) => error instanceof LimitExceededException && error.$metadata.httpStatusCode === 429)).toBe(true);
+    expect(
+      refused.every((error) => error instanceof LimitExceededException && error.$metadata.httpStatusCode === 429),
+    ).toBe(true);
     expect(raw.status).toBe(429);
     expect(raw.headers.get('x-amzn-errortype')).toBe('LimitExceededException');
     expect(await raw.json()).toEqual({ message: 'Rate exceeded' });
@@ -131,13 +149,17 @@ describe('account throttle on @connections', () => {
     const client = managementClient(gateway.connectionsEndpoint);
 
     const burstStarted = Date.now();
-    const burst = await settle(Array.from({ length: 10 }, () => client.send(new GetConnectionCommand({ ConnectionId: connectionId }))));
+    const burst = await settle(
+      Array.from({ length: 10 }, () => client.send(new GetConnectionCommand({ ConnectionId: connectionId }))),
+    );
     const refilledDuringBurst = Math.ceil(((Date.now() - burstStarted) / 1000) * quota.ratePerSecond);
     // The bucket is empty now: wait for the refill (a call accepted again), not for a fixed time.
     await untilAccepted(() => client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'x' })));
 
     // The burst, less the tokens of the handshake and the "whoami" message, plus what the rate refilled while the calls ran.
-    expect(burst.filter((r) => r.status === 'fulfilled').length).toBeLessThanOrEqual(quota.burst - 2 + refilledDuringBurst);
+    expect(burst.filter((r) => r.status === 'fulfilled').length).toBeLessThanOrEqual(
+      quota.burst - 2 + refilledDuringBurst,
+    );
     expect(burst.some((r) => r.status === 'rejected' && r.reason instanceof LimitExceededException)).toBe(true);
     socket.close();
   });
@@ -154,8 +176,23 @@ describe('account throttle on @connections', () => {
     const statuses = await Promise.all(
       Array.from({ length: 400 }, async (_, i) => {
         const callPath = `${path}/@connections/${encodeURIComponent(sockets[i % 8].connectionId)}`;
-        const { headers } = aws4.sign({ host: new URL(gateway.connectionsEndpoint).host, path: callPath, method: 'POST', service: 'execute-api', region: LOCAL_REGION, body: 'x' }, LOCAL_CREDENTIALS);
-        const response = await pool.request({ method: 'POST', path: callPath, body: 'x', headers: headers as Record<string, string> });
+        const { headers } = aws4.sign(
+          {
+            host: new URL(gateway.connectionsEndpoint).host,
+            path: callPath,
+            method: 'POST',
+            service: 'execute-api',
+            region: LOCAL_REGION,
+            body: 'x',
+          },
+          LOCAL_CREDENTIALS,
+        );
+        const response = await pool.request({
+          method: 'POST',
+          path: callPath,
+          body: 'x',
+          headers: headers as Record<string, string>,
+        });
         await response.body.dump();
         return response.statusCode;
       }),
@@ -187,7 +224,9 @@ describe('account throttle on client messages', () => {
     const elapsedSeconds = (performance.now() - started) / 1000;
 
     const answered = replies.filter((r) => r === connectionId).length;
-    const throttled = replies.filter((r) => r.startsWith('{')).map((r) => JSON.parse(r) as { message: string; connectionId: string });
+    const throttled = replies
+      .filter((r) => r.startsWith('{'))
+      .map((r) => JSON.parse(r) as { message: string; connectionId: string });
     expect(answered).toBeGreaterThanOrEqual(8); // the burst less the two tokens
     expect(answered).toBeLessThanOrEqual(9 + Math.ceil(elapsedSeconds)); // ... plus what 1/s refilled while the messages ran
     expect(throttled.length).toBe(20 - answered);
@@ -209,7 +248,9 @@ describe('new-connection rate', () => {
     const attempts = await settle(Array.from({ length: 20 }, () => openSocket(gateway.webSocketUrl)));
 
     const opened = attempts.filter((a) => a.status === 'fulfilled');
-    const refused = attempts.filter((a) => a.status === 'rejected').map((a) => (a as PromiseRejectedResult).reason.message);
+    const refused = attempts
+      .filter((a) => a.status === 'rejected')
+      .map((a) => (a as PromiseRejectedResult).reason.message);
     expect(opened.length).toBeGreaterThanOrEqual(5);
     expect(opened.length).toBeLessThanOrEqual(7);
     expect(refused.every((message) => message === 'Unexpected server response: 429')).toBe(true);
@@ -247,13 +288,19 @@ describe('a swarm connecting for longer than the idle timeout', () => {
     const { gateway } = await start({ workers: 2, idleTimeoutMs, connectRate: { ratePerSecond: 15, burst: 1 } });
     const clients = 40;
 
-    const swarm = await ClientSwarm.connect(gateway.webSocketUrl, clients, { concurrency: 10, keepAliveMs: idleTimeoutMs / 4 });
+    const swarm = await ClientSwarm.connect(gateway.webSocketUrl, clients, {
+      concurrency: 10,
+      keepAliveMs: idleTimeoutMs / 4,
+    });
     try {
       // A socket that never pings, opened after the swarm: once the gateway closes it for idleness,
       // every swarm client has sat quiet past the idle timeout too. Wait for that, not for a time.
       let control: Awaited<ReturnType<typeof openSocket>> | undefined;
       // Refused while over the connect rate: again, 50 ms later.
-      while (!control) control = await openSocket(gateway.webSocketUrl).catch(() => new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 50)));
+      while (!control)
+        control = await openSocket(gateway.webSocketUrl).catch(
+          () => new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 50)),
+        );
       const [code] = await once(control.socket, 'close');
       expect(code).toBe(1001);
       const report = await swarm.report();
@@ -276,9 +323,9 @@ describe('a swarm connecting for longer than the idle timeout', () => {
     // Every $connect throws (502, which clients retry): no client ever opens.
     const { gateway } = await start({ workers: 1 });
 
-    await expect(ClientSwarm.connect(`${gateway.webSocketUrl}?fail=1`, 5, { stallTimeoutMs: 2_000, connectTimeoutMs: 10_000 })).rejects.toThrow(
-      'no client connected for 2 s: 0 of 5 open, 0 closed by the server',
-    );
+    await expect(
+      ClientSwarm.connect(`${gateway.webSocketUrl}?fail=1`, 5, { stallTimeoutMs: 2_000, connectTimeoutMs: 10_000 }),
+    ).rejects.toThrow('no client connected for 2 s: 0 of 5 open, 0 closed by the server');
   });
 });
 
@@ -288,8 +335,12 @@ describe('virtual connections', () => {
     const client = managementClient(gateway.connectionsEndpoint);
     const ids = Array.from({ length: 1_000 }, (_, n) => gateway.virtualConnectionId(n));
 
-    await Promise.all(ids.slice(0, 900).map((id) => client.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'x' }))));
-    await Promise.all(ids.slice(0, 3).map((id) => client.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'again' }))));
+    await Promise.all(
+      ids.slice(0, 900).map((id) => client.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'x' }))),
+    );
+    await Promise.all(
+      ids.slice(0, 3).map((id) => client.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'again' }))),
+    );
     const described = await client.send(new GetConnectionCommand({ ConnectionId: ids[999] }));
     const counts = await gateway.virtualDeliveries({ reset: true });
     const afterReset = await gateway.virtualDeliveries();
@@ -304,22 +355,37 @@ describe('virtual connections', () => {
   });
 
   test('a virtual id out of range is gone, and the account throttle applies to virtual posts', async () => {
-    const { gateway } = await start({ workers: 2, virtualConnections: 100, quota: { ratePerSecond: 1, burst: 10 }, connectRate: 'off' });
+    const { gateway } = await start({
+      workers: 2,
+      virtualConnections: 100,
+      quota: { ratePerSecond: 1, burst: 10 },
+      connectRate: 'off',
+    });
     const client = managementClient(gateway.connectionsEndpoint);
     const { virtualConnectionId } = await import('../../local/gateway/connection-id');
 
-    const results = await settle(Array.from({ length: 30 }, (_, n) => client.send(new PostToConnectionCommand({ ConnectionId: gateway.virtualConnectionId(n), Data: 'x' }))));
+    const results = await settle(
+      Array.from({ length: 30 }, (_, n) =>
+        client.send(new PostToConnectionCommand({ ConnectionId: gateway.virtualConnectionId(n), Data: 'x' })),
+      ),
+    );
     // Once a token is back (1/s), the out-of-range id is answered for itself: 410.
     let outOfRange: unknown;
     await untilAccepted(() =>
-      client.send(new PostToConnectionCommand({ ConnectionId: virtualConnectionId(100, 2), Data: 'x' })).catch((error: unknown) => {
-        if (error instanceof LimitExceededException) throw error;
-        outOfRange = error;
-      }),
+      client
+        .send(new PostToConnectionCommand({ ConnectionId: virtualConnectionId(100, 2), Data: 'x' }))
+        .catch((error: unknown) => {
+          if (error instanceof LimitExceededException) throw error;
+          outOfRange = error;
+        }),
     );
 
     const accepted = results.filter((r) => r.status === 'fulfilled').length;
-    expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof LimitExceededException)).toBe(true);
+    expect(
+      results
+        .filter((r) => r.status === 'rejected')
+        .every((r) => (r as PromiseRejectedResult).reason instanceof LimitExceededException),
+    ).toBe(true);
     expect((await gateway.virtualDeliveries()).delivered).toBe(accepted);
     expect(accepted).toBeLessThanOrEqual(12);
     expect(outOfRange).toBeInstanceOf(GoneException);

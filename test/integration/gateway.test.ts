@@ -63,7 +63,12 @@ async function startRecordingGateway(options: Partial<GatewayOptions> = {}) {
 }
 
 function managementClient(gateway: Gateway, credentials = LOCAL_CREDENTIALS): ApiGatewayManagementApiClient {
-  return new ApiGatewayManagementApiClient({ endpoint: gateway.connectionsEndpoint, region: LOCAL_REGION, credentials, maxAttempts: 1 });
+  return new ApiGatewayManagementApiClient({
+    endpoint: gateway.connectionsEndpoint,
+    region: LOCAL_REGION,
+    credentials,
+    maxAttempts: 1,
+  });
 }
 
 /** A WebSocket client that queues what it receives. */
@@ -173,7 +178,11 @@ describe('local API Gateway, one worker', () => {
       identity: { sourceIp: '127.0.0.1' },
     });
     expect(connect.requestContext).toEqual(
-      expect.objectContaining({ apiId: expect.any(String), requestId: expect.any(String), domainName: expect.any(String) }),
+      expect.objectContaining({
+        apiId: expect.any(String),
+        requestId: expect.any(String),
+        domainName: expect.any(String),
+      }),
     );
     expect(connect.requestContext.connectedAt).toEqual(expect.any(Number));
     expect(connect.requestContext.requestTimeEpoch).toEqual(expect.any(Number));
@@ -194,7 +203,9 @@ describe('local API Gateway, one worker', () => {
 
     expect(pong).toBe('pong');
     expect(failure).toMatchObject({ message: 'Internal server error', connectionId });
-    const message = recording.events().find((e) => e.requestContext.connectionId === connectionId && e.body === 'ping')!;
+    const message = recording
+      .events()
+      .find((e) => e.requestContext.connectionId === connectionId && e.body === 'ping')!;
     expect(message.requestContext).toMatchObject({ routeKey: '$default', eventType: 'MESSAGE', connectionId });
     socket.close();
   });
@@ -223,22 +234,48 @@ describe('local API Gateway, one worker', () => {
     const post = async (headers: Record<string, string>) => {
       const response = await pool.request({ method: 'POST', path, headers, body: 'x' });
       const text = await response.body.text();
-      return { status: response.statusCode, errorType: response.headers['x-amzn-errortype'], body: text ? JSON.parse(text) : undefined };
+      return {
+        status: response.statusCode,
+        errorType: response.headers['x-amzn-errortype'],
+        body: text ? JSON.parse(text) : undefined,
+      };
     };
     const signedFor = (signedPath: string) =>
-      aws4.sign({ host, path: signedPath, method: 'POST', service: 'execute-api', region: LOCAL_REGION, body: 'x' }, LOCAL_CREDENTIALS).headers as Record<string, string>;
+      aws4.sign(
+        { host, path: signedPath, method: 'POST', service: 'execute-api', region: LOCAL_REGION, body: 'x' },
+        LOCAL_CREDENTIALS,
+      ).headers as Record<string, string>;
 
     const unsigned = await post({});
     const otherPath = await post(signedFor(`${pathname}/@connections/${encodeURIComponent('other' + connectionId)}`));
     const samePath = await post(signedFor(path));
-    const wrongSecret = managementClient(recording.gateway, { ...LOCAL_CREDENTIALS, secretAccessKey: 'not-the-secret' }).send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'x' }));
-    const unknownKey = managementClient(recording.gateway, { ...LOCAL_CREDENTIALS, accessKeyId: 'AKIDUNKNOWN' }).send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'x' }));
+    const wrongSecret = managementClient(recording.gateway, {
+      ...LOCAL_CREDENTIALS,
+      secretAccessKey: 'not-the-secret',
+    }).send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'x' }));
+    const unknownKey = managementClient(recording.gateway, { ...LOCAL_CREDENTIALS, accessKeyId: 'AKIDUNKNOWN' }).send(
+      new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'x' }),
+    );
 
-    expect(unsigned).toEqual({ status: 403, errorType: 'MissingAuthenticationTokenException', body: { message: 'Missing Authentication Token' } });
-    expect(otherPath).toMatchObject({ status: 403, errorType: 'InvalidSignatureException', body: { message: expect.stringMatching(/^The request signature we calculated does not match/) } });
+    expect(unsigned).toEqual({
+      status: 403,
+      errorType: 'MissingAuthenticationTokenException',
+      body: { message: 'Missing Authentication Token' },
+    });
+    expect(otherPath).toMatchObject({
+      status: 403,
+      errorType: 'InvalidSignatureException',
+      body: { message: expect.stringMatching(/^The request signature we calculated does not match/) },
+    });
     expect(samePath.status).toBe(200);
-    await expect(wrongSecret).rejects.toMatchObject({ name: 'InvalidSignatureException', $metadata: { httpStatusCode: 403 } });
-    await expect(unknownKey).rejects.toMatchObject({ name: 'UnrecognizedClientException', $metadata: { httpStatusCode: 403 } });
+    await expect(wrongSecret).rejects.toMatchObject({
+      name: 'InvalidSignatureException',
+      $metadata: { httpStatusCode: 403 },
+    });
+    await expect(unknownKey).rejects.toMatchObject({
+      name: 'UnrecognizedClientException',
+      $metadata: { httpStatusCode: 403 },
+    });
     expect(await socket.next()).toBe('x');
     await pool.close();
     socket.close();
@@ -250,7 +287,9 @@ describe('local API Gateway, one worker', () => {
     const socket = await TestClient.connect(recording.gateway.webSocketUrl);
     const connectionId = await socket.whoami();
 
-    const tooLarge = client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'x'.repeat(128 * 1024 + 1) }));
+    const tooLarge = client.send(
+      new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'x'.repeat(128 * 1024 + 1) }),
+    );
     await expect(tooLarge).rejects.toBeInstanceOf(PayloadTooLargeException);
     await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'y'.repeat(128 * 1024) }));
 
@@ -280,10 +319,14 @@ describe('local API Gateway, one worker', () => {
     await socket.untilClosed();
 
     const disconnect = await eventually(() =>
-      recording.events().find((e) => e.requestContext.connectionId === connectionId && e.requestContext.routeKey === '$disconnect'),
+      recording
+        .events()
+        .find((e) => e.requestContext.connectionId === connectionId && e.requestContext.routeKey === '$disconnect'),
     );
     expect(disconnect.requestContext.eventType).toBe('DISCONNECT');
-    await expect(client.send(new GetConnectionCommand({ ConnectionId: connectionId }))).rejects.toBeInstanceOf(GoneException);
+    await expect(client.send(new GetConnectionCommand({ ConnectionId: connectionId }))).rejects.toBeInstanceOf(
+      GoneException,
+    );
   });
 
   test('a $connect handler answering 403 refuses the upgrade; one that throws refuses with 502', async () => {
@@ -309,13 +352,17 @@ describe('local API Gateway, failures', () => {
     const recording = await startRecordingGateway({ workers: 2, onWorkerExit });
     try {
       const client = managementClient(recording.gateway);
-      const sockets = await Promise.all(Array.from({ length: 20 }, () => TestClient.connect(recording.gateway.webSocketUrl)));
+      const sockets = await Promise.all(
+        Array.from({ length: 20 }, () => TestClient.connect(recording.gateway.webSocketUrl)),
+      );
       const ids = await Promise.all(sockets.map((s) => s.whoami()));
       const [victim] = (await recording.gateway.stats()).workers;
 
       process.kill(victim.pid, 'SIGKILL');
       await eventually(() => (onWorkerExit.mock.calls.length > 0 ? true : undefined));
-      const outcomes = await Promise.allSettled(ids.map((id) => client.send(new GetConnectionCommand({ ConnectionId: id }))));
+      const outcomes = await Promise.allSettled(
+        ids.map((id) => client.send(new GetConnectionCommand({ ConnectionId: id }))),
+      );
 
       expect(onWorkerExit).toHaveBeenCalledWith(0, null, 'SIGKILL');
       const gone = outcomes.filter((o) => o.status === 'rejected' && o.reason instanceof GoneException).length;
@@ -342,7 +389,13 @@ describe('local API Gateway, timeouts', () => {
       expect(socket.closed).toEqual({ code: 1001, reason: 'Going away' });
       const connect = await eventually(() => recording.events().find((e) => e.queryStringParameters?.tag === 'idle'));
       await eventually(() =>
-        recording.events().find((e) => e.requestContext.connectionId === connect.requestContext.connectionId && e.requestContext.routeKey === '$disconnect'),
+        recording
+          .events()
+          .find(
+            (e) =>
+              e.requestContext.connectionId === connect.requestContext.connectionId &&
+              e.requestContext.routeKey === '$disconnect',
+          ),
       );
     } finally {
       await recording.cleanup();
@@ -354,7 +407,10 @@ describe('local API Gateway, timeouts', () => {
     try {
       const socket = await TestClient.connect(recording.gateway.webSocketUrl);
       const connectedAt = Date.now();
-      const keepBusy = setInterval(() => socket.socket.readyState === WebSocket.OPEN && socket.socket.send('ping'), 100);
+      const keepBusy = setInterval(
+        () => socket.socket.readyState === WebSocket.OPEN && socket.socket.send('ping'),
+        100,
+      );
 
       await socket.untilClosed();
       clearInterval(keepBusy);
@@ -384,13 +440,21 @@ describe('local API Gateway, the keep-alive route', () => {
 
       expect(quiet.closed?.code).toBe(1001);
       expect(pinger.closed).toBeUndefined();
-      await eventually(async () => ((await recording.gateway.stats()).workers[0].keepAlives === pings ? true : undefined));
+      await eventually(async () =>
+        (await recording.gateway.stats()).workers[0].keepAlives === pings ? true : undefined,
+      );
       // The old keep-alive still works through $default; its "pong" is the first thing the pinger ever received.
       pinger.socket.send('ping');
       expect(await pinger.next()).toBe('pong');
       expect(pinger.received).toEqual([]);
       const connect = await eventually(() => recording.events().find((e) => e.queryStringParameters?.tag === 'pinger'));
-      const messages = recording.events().filter((e) => e.requestContext.connectionId === connect.requestContext.connectionId && e.requestContext.routeKey === '$default');
+      const messages = recording
+        .events()
+        .filter(
+          (e) =>
+            e.requestContext.connectionId === connect.requestContext.connectionId &&
+            e.requestContext.routeKey === '$default',
+        );
       expect(messages.map((e) => e.body)).toEqual(['ping']);
       pinger.close();
     } finally {
@@ -424,7 +488,9 @@ describe('local API Gateway, two workers', () => {
   afterAll(() => recording.cleanup());
 
   test('200 clients spread over both workers are all reachable through the one management endpoint', async () => {
-    const sockets = await Promise.all(Array.from({ length: 200 }, () => TestClient.connect(recording.gateway.webSocketUrl)));
+    const sockets = await Promise.all(
+      Array.from({ length: 200 }, () => TestClient.connect(recording.gateway.webSocketUrl)),
+    );
     const ids = await Promise.all(sockets.map((s) => s.whoami()));
     const client = managementClient(recording.gateway);
 
@@ -450,7 +516,12 @@ describe('local API Gateway, two workers', () => {
 
     await Promise.all(sockets.map((s) => s.untilClosed()));
     expect(sockets.every((s) => s.closed?.code === 1001)).toBe(true);
-    const disconnected = new Set(local.events().filter((e) => e.requestContext.routeKey === '$disconnect').map((e) => e.requestContext.connectionId));
+    const disconnected = new Set(
+      local
+        .events()
+        .filter((e) => e.requestContext.routeKey === '$disconnect')
+        .map((e) => e.requestContext.connectionId),
+    );
     expect(ids.every((id) => disconnected.has(id))).toBe(true);
     await local.cleanup();
   });
@@ -458,7 +529,9 @@ describe('local API Gateway, two workers', () => {
   test('5,000 sockets: posts signed by ConnectionPoster and by the SDK each arrive once at every socket (rates logged)', async () => {
     const count = 5_000;
     const sockets: TestClient[] = [];
-    await inParallel(Array.from({ length: count }), 200, async () => sockets.push(await TestClient.connect(recording.gateway.webSocketUrl)));
+    await inParallel(Array.from({ length: count }), 200, async () =>
+      sockets.push(await TestClient.connect(recording.gateway.webSocketUrl)),
+    );
     const ids = await Promise.all(sockets.map((s) => s.whoami()));
     const client = managementClient(recording.gateway);
     const poster = new ConnectionPoster(recording.gateway.connectionsEndpoint, client, 32);
@@ -466,10 +539,13 @@ describe('local API Gateway, two workers', () => {
     const rates: Record<string, number> = {};
 
     for (const [name, post] of [
-      ['poster', async (id: string) => {
-        const outcome = await poster.post(id, payload);
-        if (outcome !== 'delivered') throw new Error(`post to ${id}: ${outcome}`);
-      }],
+      [
+        'poster',
+        async (id: string) => {
+          const outcome = await poster.post(id, payload);
+          if (outcome !== 'delivered') throw new Error(`post to ${id}: ${outcome}`);
+        },
+      ],
       ['sdk', (id: string) => client.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'broadcast' }))],
     ] as const) {
       const started = performance.now();

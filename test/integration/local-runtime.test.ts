@@ -31,15 +31,25 @@ describe('each function sees exactly its manifest environment', () => {
   it('a handler reading a variable outside its entry fails to start', async () => {
     const env = functionEnvironment('read-progress', resolveConfig(), resources);
     await expect(
-      startFunctionInstance({ name: 'read-progress', modulePath: path.join(__dirname, 'fixtures/lambda/reads-connections-table.ts'), env }),
+      startFunctionInstance({
+        name: 'read-progress',
+        modulePath: path.join(__dirname, 'fixtures/lambda/reads-connections-table.ts'),
+        env,
+      }),
     ).rejects.toThrow(/failed to start: CONNECTIONS_TABLE is not set/);
   });
 
   it('the same handler starts and answers where its entry lists the variable', async () => {
     const env = functionEnvironment('connect', resolveConfig(), resources);
-    const instance = await startFunctionInstance({ name: 'connect', modulePath: path.join(__dirname, 'fixtures/lambda/reads-connections-table.ts'), env });
+    const instance = await startFunctionInstance({
+      name: 'connect',
+      modulePath: path.join(__dirname, 'fixtures/lambda/reads-connections-table.ts'),
+      env,
+    });
     try {
-      await expect(instance.handler({}, lambdaContext({ functionName: 'swarmcast-connect', timeoutSeconds: 10 }))).resolves.toEqual({ table: 'c' });
+      await expect(
+        instance.handler({}, lambdaContext({ functionName: 'swarmcast-connect', timeoutSeconds: 10 })),
+      ).resolves.toEqual({ table: 'c' });
     } finally {
       await instance.stop();
     }
@@ -50,18 +60,34 @@ describe('each function sees exactly its manifest environment', () => {
     // DynamoDB unreachable at the environment's endpoint (127.0.0.1:1 here).
     const cases: [FunctionName, unknown, unknown][] = [
       ['prepare-broadcast', {}, expect.stringMatching(/^InvalidBroadcastError: the input must be a JSON object/)],
-      ['query-partitions', { Items: [0], BatchInput: { broadcastId: 'b-1', kind: 'message' } }, expect.stringMatching(/^UnavailableError: .*ECONNREFUSED 127\.0\.0\.1:1/)],
-      ['read-progress', { broadcastId: 'b-1' }, expect.stringMatching(/^UnavailableError: DynamoDB did not answer the progress read of broadcast b-1: connect ECONNREFUSED 127\.0\.0\.1:1/)],
+      [
+        'query-partitions',
+        { Items: [0], BatchInput: { broadcastId: 'b-1', kind: 'message' } },
+        expect.stringMatching(/^UnavailableError: .*ECONNREFUSED 127\.0\.0\.1:1/),
+      ],
+      [
+        'read-progress',
+        { broadcastId: 'b-1' },
+        expect.stringMatching(
+          /^UnavailableError: DynamoDB did not answer the progress read of broadcast b-1: connect ECONNREFUSED 127\.0\.0\.1:1/,
+        ),
+      ],
       ['post-message', { Records: [] }, { batchItemFailures: [] }],
     ];
     for (const [name, event, expected] of cases) {
-      const instance = await startFunctionInstance({ name, modulePath: handlerModule(name), env: functionEnvironment(name, resolveConfig(), resources) });
+      const instance = await startFunctionInstance({
+        name,
+        modulePath: handlerModule(name),
+        env: functionEnvironment(name, resolveConfig(), resources),
+      });
       try {
         expect(instance.running).toBe(true);
-        const answer = await instance.handler(event, lambdaContext({ functionName: `swarmcast-${name}`, timeoutSeconds: 10 })).then(
-          (result) => result,
-          (error: Error) => `${error.name}: ${error.message}`,
-        );
+        const answer = await instance
+          .handler(event, lambdaContext({ functionName: `swarmcast-${name}`, timeoutSeconds: 10 }))
+          .then(
+            (result) => result,
+            (error: Error) => `${error.name}: ${error.message}`,
+          );
         expect([name, answer]).toEqual([name, expected]);
       } finally {
         await instance.stop();
@@ -78,12 +104,18 @@ describe('the gateway routes run in the same runtime', () => {
   it('a route function reading a variable outside its entry fails the gateway start', async () => {
     // Before, one worker process held the union of the routes' environments, and $default saw CONNECTIONS_TABLE.
     await expect(
-      startGateway({ handlers: { connect: handlerModule('connect'), default: readsConnectionsTable }, routeEnv: { connect: routeEnv('connect'), default: routeEnv('default') } }),
+      startGateway({
+        handlers: { connect: handlerModule('connect'), default: readsConnectionsTable },
+        routeEnv: { connect: routeEnv('connect'), default: routeEnv('default') },
+      }),
     ).rejects.toThrow(/swarmcast-reads-connections-table failed to start: CONNECTIONS_TABLE is not set/);
   });
 
   it('the same handler behind $connect, whose entry lists the variable, accepts clients', async () => {
-    const gateway = await startGateway({ handlers: { connect: readsConnectionsTable }, routeEnv: { connect: routeEnv('connect') } });
+    const gateway = await startGateway({
+      handlers: { connect: readsConnectionsTable },
+      routeEnv: { connect: routeEnv('connect') },
+    });
     try {
       const client = new WebSocket(gateway.webSocketUrl);
       await new Promise((resolve, reject) => client.once('open', resolve).once('error', reject));
@@ -100,10 +132,18 @@ describe('the gateway routes run in the same runtime', () => {
 
 describe('an instance runs one invocation at a time', () => {
   it('concurrent invocations spread over at most maxInstances processes, never overlapping in one', async () => {
-    const lambda = await startLocalFunction({ name: 'overlap', modulePath: path.join(__dirname, 'fixtures/lambda/reports-overlap.ts'), env: {}, maxInstances: 2 });
+    const lambda = await startLocalFunction({
+      name: 'overlap',
+      modulePath: path.join(__dirname, 'fixtures/lambda/reports-overlap.ts'),
+      env: {},
+      maxInstances: 2,
+    });
     try {
       const context = lambdaContext({ functionName: 'overlap', timeoutSeconds: 60 });
-      const results = (await Promise.all(Array.from({ length: 8 }, () => lambda.handler({}, context)))) as { overlapping: number; pid: number }[];
+      const results = (await Promise.all(Array.from({ length: 8 }, () => lambda.handler({}, context)))) as {
+        overlapping: number;
+        pid: number;
+      }[];
       expect(results.map((result) => result.overlapping)).toEqual(Array(8).fill(1));
       expect(new Set(results.map((result) => result.pid)).size).toBeLessThanOrEqual(2);
       expect(lambda.instances).toBeLessThanOrEqual(2);
@@ -115,7 +155,12 @@ describe('an instance runs one invocation at a time', () => {
 
 describe('an instance that dies', () => {
   it('fails the invocation it was given, and the next one runs on a fresh instance', async () => {
-    const lambda = await startLocalFunction({ name: 'dies', modulePath: path.join(__dirname, 'fixtures/lambda/reports-overlap.ts'), env: {}, maxInstances: 1 });
+    const lambda = await startLocalFunction({
+      name: 'dies',
+      modulePath: path.join(__dirname, 'fixtures/lambda/reports-overlap.ts'),
+      env: {},
+      maxInstances: 1,
+    });
     try {
       const context = lambdaContext({ functionName: 'dies', timeoutSeconds: 60 });
       const first = (await lambda.handler({}, context)) as { pid: number };
@@ -134,7 +179,11 @@ describe('stacks in one process', () => {
     // 20 partitions: the point is two stacks in one process, not the default's 2,500 Queries each.
     for (const run of [1, 2]) {
       const summary = await runDemo({ clients: 20, config: { partitions: 20 } });
-      expect({ run, received: summary.received, duplicates: summary.duplicates }).toEqual({ run, received: 20, duplicates: 0 });
+      expect({ run, received: summary.received, duplicates: summary.duplicates }).toEqual({
+        run,
+        received: 20,
+        duplicates: 0,
+      });
     }
   });
 });

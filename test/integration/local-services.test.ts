@@ -4,7 +4,12 @@
  */
 import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
@@ -25,16 +30,31 @@ const region = 'us-east-1';
  * A pass-through HTTP proxy in front of local SQS: counts the requests and the client
  * connections still open, so a test can see a client stop talking to SQS.
  */
-async function sqsProxy(target: string): Promise<{ endpoint: string; readonly requests: number; openConnections(): number; close(): Promise<void> }> {
+async function sqsProxy(
+  target: string,
+): Promise<{ endpoint: string; readonly requests: number; openConnections(): number; close(): Promise<void> }> {
   let requests = 0;
   const sockets = new Set<Socket>();
   const server = createServer(async (request, response) => {
     requests++;
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
-    const headers = Object.fromEntries(Object.entries(request.headers).filter(([name]) => !['host', 'connection', 'content-length'].includes(name))) as Record<string, string>;
-    const answer = await fetch(`${target}${request.url}`, { method: request.method, headers, body: chunks.length > 0 ? Buffer.concat(chunks) : undefined });
-    response.writeHead(answer.status, Object.fromEntries([...answer.headers].filter(([name]) => !['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(name))));
+    const headers = Object.fromEntries(
+      Object.entries(request.headers).filter(([name]) => !['host', 'connection', 'content-length'].includes(name)),
+    ) as Record<string, string>;
+    const answer = await fetch(`${target}${request.url}`, {
+      method: request.method,
+      headers,
+      body: chunks.length > 0 ? Buffer.concat(chunks) : undefined,
+    });
+    response.writeHead(
+      answer.status,
+      Object.fromEntries(
+        [...answer.headers].filter(
+          ([name]) => !['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(name),
+        ),
+      ),
+    );
     response.end(Buffer.from(await answer.arrayBuffer()));
   });
   server.on('connection', (socket) => {
@@ -87,12 +107,18 @@ describe('local DynamoDB', () => {
 
   it('creates the tables like the CDK stack: on demand, Connections keyed by partition and id with no index', async () => {
     // prepare
-    const expectedNames = { Connections: 'itest-Connections', Broadcasts: 'itest-Broadcasts', RateBudget: 'itest-RateBudget' };
+    const expectedNames = {
+      Connections: 'itest-Connections',
+      Broadcasts: 'itest-Broadcasts',
+      RateBudget: 'itest-RateBudget',
+    };
 
     // act
     const { Table } = await client.send(new DescribeTableCommand({ TableName: dynamoDb.tableNames.Connections }));
     const others = await Promise.all(
-      [dynamoDb.tableNames.Broadcasts, dynamoDb.tableNames.RateBudget].map((TableName) => client.send(new DescribeTableCommand({ TableName }))),
+      [dynamoDb.tableNames.Broadcasts, dynamoDb.tableNames.RateBudget].map((TableName) =>
+        client.send(new DescribeTableCommand({ TableName })),
+      ),
     );
 
     // assess
@@ -120,19 +146,28 @@ describe('local DynamoDB', () => {
     const past = Math.floor(Date.now() / 1000) - 10;
     const future = past + 3_600;
     const { Connections, Broadcasts } = dynamoDb.tableNames;
-    const put = (TableName: string, Item: Record<string, unknown>) => documents.send(new PutCommand({ TableName, Item }));
+    const put = (TableName: string, Item: Record<string, unknown>) =>
+      documents.send(new PutCommand({ TableName, Item }));
     await put(Connections, { connectionId: 'gone-a', partition: 1, expiresAt: past });
     await put(Connections, { connectionId: 'gone-b', partition: 1, expiresAt: past });
     await put(Connections, { connectionId: 'live', partition: 1, expiresAt: future });
     await put(Connections, { connectionId: 'gone-c', partition: 2, expiresAt: past });
     await put(Broadcasts, { broadcastId: 'old', item: 'plan', expiresAt: past });
-    const get = async (TableName: string, Key: Record<string, unknown>) => (await documents.send(new GetCommand({ TableName, Key }))).Item;
+    const get = async (TableName: string, Key: Record<string, unknown>) =>
+      (await documents.send(new GetCommand({ TableName, Key }))).Item;
 
     // act: the 200 ms reaper interval does the work
-    await eventually(async () => expect(await get(Connections, { partition: 2, connectionId: 'gone-c' })).toBeUndefined());
+    await eventually(async () =>
+      expect(await get(Connections, { partition: 2, connectionId: 'gone-c' })).toBeUndefined(),
+    );
 
     // assess
-    for (const [partition, connectionId] of [[1, 'gone-a'], [1, 'gone-b'], [2, 'gone-c']] as const) expect(await get(Connections, { partition, connectionId })).toBeUndefined();
+    for (const [partition, connectionId] of [
+      [1, 'gone-a'],
+      [1, 'gone-b'],
+      [2, 'gone-c'],
+    ] as const)
+      expect(await get(Connections, { partition, connectionId })).toBeUndefined();
     expect(await get(Connections, { partition: 1, connectionId: 'live' })).toBeDefined();
     await eventually(async () => expect(await get(Broadcasts, { broadcastId: 'old', item: 'plan' })).toBeUndefined());
     // A second pass finds nothing left to delete.
@@ -144,10 +179,20 @@ describe('local DynamoDB', () => {
     const own = await startDynamoDb({ tablePrefix: 'paged', reaperIntervalMs: 3_600_000 });
     const ownClient = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: own.endpoint, region, credentials }));
     const past = Math.floor(Date.now() / 1000) - 10;
-    const rows = Array.from({ length: 1_200 }, (_, i) => ({ connectionId: `expired-${i}`, partition: i % 7, expiresAt: past }));
+    const rows = Array.from({ length: 1_200 }, (_, i) => ({
+      connectionId: `expired-${i}`,
+      partition: i % 7,
+      expiresAt: past,
+    }));
     rows.push({ connectionId: 'live', partition: 0, expiresAt: past + 3_600 });
     for (let i = 0; i < rows.length; i += 25) {
-      await ownClient.send(new BatchWriteCommand({ RequestItems: { [own.tableNames.Connections]: rows.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) } }));
+      await ownClient.send(
+        new BatchWriteCommand({
+          RequestItems: {
+            [own.tableNames.Connections]: rows.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })),
+          },
+        }),
+      );
     }
 
     // act
@@ -165,15 +210,26 @@ describe('local DynamoDB', () => {
     // prepare
     const dataDir = await mkdtemp(path.join(tmpdir(), 'swarmcast-dynamodb-'));
     const first = await startDynamoDb({ dataDir, tablePrefix: 'disk' });
-    const firstClient = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: first.endpoint, region, credentials }));
-    await firstClient.send(new PutCommand({ TableName: first.tableNames.Connections, Item: { partition: 7, connectionId: 'kept=', expiresAt: 2e9 } }));
+    const firstClient = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ endpoint: first.endpoint, region, credentials }),
+    );
+    await firstClient.send(
+      new PutCommand({
+        TableName: first.tableNames.Connections,
+        Item: { partition: 7, connectionId: 'kept=', expiresAt: 2e9 },
+      }),
+    );
     firstClient.destroy();
     await first.stop();
 
     // act
     const second = await startDynamoDb({ dataDir, tablePrefix: 'disk' });
-    const secondClient = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: second.endpoint, region, credentials }));
-    const { Item } = await secondClient.send(new GetCommand({ TableName: second.tableNames.Connections, Key: { partition: 7, connectionId: 'kept=' } }));
+    const secondClient = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ endpoint: second.endpoint, region, credentials }),
+    );
+    const { Item } = await secondClient.send(
+      new GetCommand({ TableName: second.tableNames.Connections, Key: { partition: 7, connectionId: 'kept=' } }),
+    );
     secondClient.destroy();
     await second.stop();
     await rm(dataDir, { recursive: true, force: true });
@@ -189,7 +245,11 @@ describe('local DynamoDB', () => {
     const oldClient = new DynamoDBClient({ endpoint: first.endpoint, region, credentials });
     await oldClient.send(new DeleteTableCommand({ TableName: first.tableNames.Connections }));
     // DeleteTable answers before the table is gone: CreateTable would find it in use.
-    await eventually(() => expect(oldClient.send(new DescribeTableCommand({ TableName: first.tableNames.Connections }))).rejects.toThrow(/not found|ResourceNotFound/i));
+    await eventually(() =>
+      expect(oldClient.send(new DescribeTableCommand({ TableName: first.tableNames.Connections }))).rejects.toThrow(
+        /not found|ResourceNotFound/i,
+      ),
+    );
     await oldClient.send(
       new CreateTableCommand({
         TableName: first.tableNames.Connections,
@@ -205,7 +265,9 @@ describe('local DynamoDB', () => {
     const restart = startDynamoDb({ dataDir, tablePrefix: 'old' });
 
     // assess
-    await expect(restart).rejects.toThrow(/table old-Connections in the data directory is keyed connectionId HASH, but this version keys it partition HASH, connectionId RANGE: start with another --data directory/);
+    await expect(restart).rejects.toThrow(
+      /table old-Connections in the data directory is keyed connectionId HASH, but this version keys it partition HASH, connectionId RANGE: start with another --data directory/,
+    );
     await rm(dataDir, { recursive: true, force: true });
   });
 });
@@ -252,7 +314,9 @@ describe('local SQS and its event source', () => {
 
   it('creates each shard queue with its own DLQ and redrive policy', async () => {
     // act
-    const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: sqs.shardQueueUrls[0], AttributeNames: ['All'] }));
+    const { Attributes } = await client.send(
+      new GetQueueAttributesCommand({ QueueUrl: sqs.shardQueueUrls[0], AttributeNames: ['All'] }),
+    );
 
     // assess
     expect(sqs.shardQueueUrls).toHaveLength(6);
@@ -282,14 +346,27 @@ describe('local SQS and its event source', () => {
     expect(records.map((record) => record.body).sort()).toEqual(['{"n":1}', '{"n":2}', '{"n":3}']);
     const record = records[0];
     expect(Object.keys(record).sort()).toEqual(
-      ['attributes', 'awsRegion', 'body', 'eventSource', 'eventSourceARN', 'md5OfBody', 'md5OfMessageAttributes', 'messageAttributes', 'messageId', 'receiptHandle'].sort(),
+      [
+        'attributes',
+        'awsRegion',
+        'body',
+        'eventSource',
+        'eventSourceARN',
+        'md5OfBody',
+        'md5OfMessageAttributes',
+        'messageAttributes',
+        'messageId',
+        'receiptHandle',
+      ].sort(),
     );
     expect(record).toMatchObject<Partial<SQSRecord>>({
       eventSource: 'aws:sqs',
       eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${queueUrl.split('/').pop()}`,
       awsRegion: 'us-east-1',
       md5OfBody: createHash('md5').update(record.body).digest('hex'),
-      messageAttributes: { kind: { stringValue: 'test', stringListValues: [], binaryListValues: [], dataType: 'String' } },
+      messageAttributes: {
+        kind: { stringValue: 'test', stringListValues: [], binaryListValues: [], dataType: 'String' },
+      },
     });
     expect(record.attributes).toEqual({
       ApproximateReceiveCount: '1',
@@ -316,7 +393,9 @@ describe('local SQS and its event source', () => {
     // act
     await send(sqs.shardQueueUrls[shard], ['fine', 'poison']);
     const dlqMessages = await eventually(async () => {
-      const { Messages = [] } = await client.send(new ReceiveMessageCommand({ QueueUrl: sqs.dlqUrls[shard], MaxNumberOfMessages: 10 }));
+      const { Messages = [] } = await client.send(
+        new ReceiveMessageCommand({ QueueUrl: sqs.dlqUrls[shard], MaxNumberOfMessages: 10 }),
+      );
       expect(Messages.map((message) => message.Body)).toEqual(['poison']);
       return Messages;
     });
@@ -335,7 +414,9 @@ describe('local SQS and its event source', () => {
     const errors: unknown[] = [];
     const source = await startEventSource({
       ...sourceOptions(queueUrl, async (event) => {
-        deliveries.push(event.Records.map((record) => `${record.body}#${record.attributes.ApproximateReceiveCount}`).sort());
+        deliveries.push(
+          event.Records.map((record) => `${record.body}#${record.attributes.ApproximateReceiveCount}`).sort(),
+        );
         if (deliveries.length === 1) throw new Error('first invocation fails');
       }),
       onHandlerError: (error) => errors.push(error),
@@ -377,7 +458,10 @@ describe('local SQS and its event source', () => {
     });
 
     // act
-    await send(queueUrl, Array.from({ length: 30 }, (_, n) => `m${n}`));
+    await send(
+      queueUrl,
+      Array.from({ length: 30 }, (_, n) => `m${n}`),
+    );
     await eventually(async () => expect(source.stats().deleted).toBe(30));
     await source.stop();
 
@@ -417,7 +501,9 @@ describe('local SQS and its event source', () => {
       expect(source.stats()).toMatchObject({ invocations: 1, deleted: 1, inFlightInvocations: 0 });
       await eventually(() => expect(proxy.openConnections()).toBe(0));
       expect(proxy.requests).toBe(requestsAtStop);
-      const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+      const { Attributes } = await client.send(
+        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+      );
       expect(Attributes?.ApproximateNumberOfMessages).toBe('1');
       expect(started).toBe(1);
     } finally {

@@ -33,7 +33,10 @@ function freePort(): Promise<number> {
 }
 
 /** Rows of the Connections table, whatever its key schema. */
-async function connectionRows(endpoint: { dynamoDbEndpoint: string; region: string }, tableName: string): Promise<number> {
+async function connectionRows(
+  endpoint: { dynamoDbEndpoint: string; region: string },
+  tableName: string,
+): Promise<number> {
   const dynamo = localDynamo(endpoint);
   try {
     return (await scanAll(dynamo, tableName)).length;
@@ -57,11 +60,27 @@ interface RunningLocal {
 
 async function startLocal(dataDir: string): Promise<RunningLocal> {
   const [port, stepFunctionsPort, consolePort] = [await freePort(), await freePort(), await freePort()];
-  const child = spawn(process.execPath, [BIN, 'local', '--json', '--data', dataDir, '--port', String(port), '--stepfunctions-port', String(stepFunctionsPort), '--console-port', String(consolePort)], {
-    detached: true, // its own process group, as a terminal's foreground job
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SWARMCAST_LOCAL_DIR: path.join(tempDir, 'registry') },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      'local',
+      '--json',
+      '--data',
+      dataDir,
+      '--port',
+      String(port),
+      '--stepfunctions-port',
+      String(stepFunctionsPort),
+      '--console-port',
+      String(consolePort),
+    ],
+    {
+      detached: true, // its own process group, as a terminal's foreground job
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, SWARMCAST_LOCAL_DIR: path.join(tempDir, 'registry') },
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -78,9 +97,14 @@ async function startLocal(dataDir: string): Promise<RunningLocal> {
 
 /** The child processes of `pid` whose command line mentions `entry` (Linux /proc). */
 async function childrenRunning(pid: number, entry: string): Promise<number[]> {
-  const children = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')).trim().split(/\s+/).filter(Boolean).map(Number);
+  const children = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8'))
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number);
   const found: number[] = [];
-  for (const child of children) if ((await readFile(`/proc/${child}/cmdline`, 'utf8').catch(() => '')).includes(entry)) found.push(child);
+  for (const child of children)
+    if ((await readFile(`/proc/${child}/cmdline`, 'utf8').catch(() => '')).includes(entry)) found.push(child);
   return found;
 }
 
@@ -102,7 +126,12 @@ test(`Ctrl-C while ${CLIENTS} clients connect runs every $disconnect (and refuse
 
   const dynamoDb = await startDynamoDb({ dataDir, tablePrefix: 'swarmcast' });
   try {
-    expect(await connectionRows({ dynamoDbEndpoint: dynamoDb.endpoint, region: 'us-east-1' }, dynamoDb.tableNames.Connections)).toBe(0);
+    expect(
+      await connectionRows(
+        { dynamoDbEndpoint: dynamoDb.endpoint, region: 'us-east-1' },
+        dynamoDb.tableNames.Connections,
+      ),
+    ).toBe(0);
   } finally {
     await dynamoDb.stop();
   }

@@ -4,7 +4,7 @@
  * each get the broadcast exactly once through the real state machine, handlers and queues.
  */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { connectionsTable } from '../../functions/commons/tables';
 import { localSfnClient, waitForExecution } from '../../local/demo';
 import { startLocalStack, type LocalStack } from '../../local/stack';
@@ -18,7 +18,12 @@ let stack: LocalStack;
 let sfn: SFNClient;
 
 beforeAll(async () => {
-  stack = await startLocalStack({ config: { partitions: 1, shards: 2 }, virtualConnections: CONNECTIONS, connectRate: 'off', progressPollMs: 200 });
+  stack = await startLocalStack({
+    config: { partitions: 1, shards: 2 },
+    virtualConnections: CONNECTIONS,
+    connectRate: 'off',
+    progressPollMs: 200,
+  });
   sfn = localSfnClient(stack);
   await seedVirtualConnections(stack, CONNECTIONS, () => 0);
 }, 300_000);
@@ -45,7 +50,11 @@ test('a partition over one 1 MB Query page: every connection gets the message ex
   expect(firstPage.Count).toBeLessThan(CONNECTIONS);
 
   const { executionArn } = await sfn.send(
-    new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name: 'paged', input: JSON.stringify({ message: { text: 'paged' } }) }),
+    new StartExecutionCommand({
+      stateMachineArn: stack.stateMachineArn,
+      name: 'paged',
+      input: JSON.stringify({ message: { text: 'paged' } }),
+    }),
   );
   const execution = await waitForExecution(sfn, executionArn!, Date.now() + 540_000);
   // Counted once the shard queues have drained, so a redelivered task shows up as a duplicate.

@@ -46,12 +46,16 @@ test('four consumers leasing from DynamoDB at once reserve disjoint stretches of
     },
     async apply(write: Parameters<typeof dynamoStore.apply>[0]) {
       const result = await dynamoStore.apply(write);
-      if (result.applied) leases.push({ startUs: result.item.reservedUntilUs! - write.durationUs, endUs: result.item.reservedUntilUs! });
+      if (result.applied)
+        leases.push({ startUs: result.item.reservedUntilUs! - write.durationUs, endUs: result.item.reservedUntilUs! });
       return result;
     },
   };
   const deadline = Date.now() + 60_000;
-  const budgets = Array.from({ length: 4 }, () => new budgetModule.RateBudget({ store, party: 'broadcast', ratePerSecond: rate, latestStartMs: deadline }));
+  const budgets = Array.from(
+    { length: 4 },
+    () => new budgetModule.RateBudget({ store, party: 'broadcast', ratePerSecond: rate, latestStartMs: deadline }),
+  );
   let granted = 0;
 
   // act: each consumer keeps 20 calls in flight; a call ends on the next turn of the event loop

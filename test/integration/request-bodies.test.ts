@@ -5,7 +5,11 @@
  */
 import http from 'node:http';
 import { join } from 'node:path';
-import { ApiGatewayManagementApiClient, PayloadTooLargeException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import {
+  ApiGatewayManagementApiClient,
+  PayloadTooLargeException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
 import { AWS_LIMITS } from '#commons/aws-limits';
 import { type Gateway, startGateway } from '../../local/gateway';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/local-account';
@@ -21,7 +25,10 @@ const CHUNK = Buffer.alloc(64 * 1024, 0x61);
 
 /** Headers that pass every check made before the body (key, scope, date), with a signature over nothing. */
 function signatureHeaders(service: string): Record<string, string> {
-  const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const amzDate = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
   return {
     'X-Amz-Date': amzDate,
     Authorization: `AWS4-HMAC-SHA256 Credential=${LOCAL_CREDENTIALS.accessKeyId}/${amzDate.slice(0, 8)}/${LOCAL_REGION}/${service}/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`,
@@ -77,26 +84,42 @@ describe('local Step Functions API', () => {
     sfn = await startStepFunctions({ lambdas: new Map() });
   });
   afterAll(() => sfn.stop());
-  const headers = { 'Content-Type': 'application/x-amz-json-1.0', 'X-Amz-Target': 'AWSStepFunctions.ListStateMachines' };
+  const headers = {
+    'Content-Type': 'application/x-amz-json-1.0',
+    'X-Amz-Target': 'AWSStepFunctions.ListStateMachines',
+  };
 
   test('an unsigned call is refused before its body is read', async () => {
     const answer = await postUntilAnswered(sfn.endpoint, { ...headers, 'Content-Length': String(DECLARED) });
 
     expect(answer.status).toBe(403);
-    expect(JSON.parse(answer.body)).toEqual({ __type: 'com.amazon.coral.service#MissingAuthenticationTokenException', message: 'Missing Authentication Token' });
+    expect(JSON.parse(answer.body)).toEqual({
+      __type: 'com.amazon.coral.service#MissingAuthenticationTokenException',
+      message: 'Missing Authentication Token',
+    });
     expect(answer.sent).toBeLessThan(CUT_OFF_SLACK);
   });
 
   test('a body declared over 1 MB is refused with 413 before it is read', async () => {
-    const answer = await postUntilAnswered(sfn.endpoint, { ...headers, ...signatureHeaders('states'), 'Content-Length': String(DECLARED) });
+    const answer = await postUntilAnswered(sfn.endpoint, {
+      ...headers,
+      ...signatureHeaders('states'),
+      'Content-Length': String(DECLARED),
+    });
 
     expect(answer.status).toBe(413);
-    expect(JSON.parse(answer.body).message).toBe('Request body is over 1,048,576 bytes, the Step Functions API request limit');
+    expect(JSON.parse(answer.body).message).toBe(
+      'Request body is over 1,048,576 bytes, the Step Functions API request limit',
+    );
     expect(answer.sent).toBeLessThan(CUT_OFF_SLACK);
   });
 
   test('a chunked body stops being read once past 1 MB', async () => {
-    const answer = await postUntilAnswered(sfn.endpoint, { ...headers, ...signatureHeaders('states'), 'Transfer-Encoding': 'chunked' });
+    const answer = await postUntilAnswered(sfn.endpoint, {
+      ...headers,
+      ...signatureHeaders('states'),
+      'Transfer-Encoding': 'chunked',
+    });
 
     // The answer, or the cut that follows it when the client writes on: either way the server stopped reading.
     expect([413, 0]).toContain(answer.status);
@@ -107,7 +130,11 @@ describe('local Step Functions API', () => {
 describe('local @connections API', () => {
   let gateway: Gateway;
   beforeAll(async () => {
-    gateway = await startGateway({ handlerOutput: 'ignore', port: 0, handlers: { connect: join(FIXTURES, 'connect.ts') } });
+    gateway = await startGateway({
+      handlerOutput: 'ignore',
+      port: 0,
+      handlers: { connect: join(FIXTURES, 'connect.ts') },
+    });
   });
   afterAll(() => gateway.stop());
   const url = () => `${gateway.connectionsEndpoint}/@connections/some-id`;
@@ -120,8 +147,14 @@ describe('local @connections API', () => {
   });
 
   test('a body declared over 128 KB is refused with 413 before it is read, a chunked one soon after 128 KB', async () => {
-    const declared = await postUntilAnswered(url(), { ...signatureHeaders('execute-api'), 'Content-Length': String(DECLARED) });
-    const chunked = await postUntilAnswered(url(), { ...signatureHeaders('execute-api'), 'Transfer-Encoding': 'chunked' });
+    const declared = await postUntilAnswered(url(), {
+      ...signatureHeaders('execute-api'),
+      'Content-Length': String(DECLARED),
+    });
+    const chunked = await postUntilAnswered(url(), {
+      ...signatureHeaders('execute-api'),
+      'Transfer-Encoding': 'chunked',
+    });
 
     expect(declared.status).toBe(413);
     expect([413, 0]).toContain(chunked.status);
@@ -130,10 +163,19 @@ describe('local @connections API', () => {
   });
 
   test('the SDK still gets PayloadTooLargeException for a message one byte over 128 KB', async () => {
-    const client = new ApiGatewayManagementApiClient({ endpoint: gateway.connectionsEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    const client = new ApiGatewayManagementApiClient({
+      endpoint: gateway.connectionsEndpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      maxAttempts: 1,
+    });
     try {
       for (let attempt = 0; attempt < 20; attempt++) {
-        await expect(client.send(new PostToConnectionCommand({ ConnectionId: 'some-id', Data: Buffer.alloc(128 * 1024 + 1, 0x61) }))).rejects.toBeInstanceOf(PayloadTooLargeException);
+        await expect(
+          client.send(
+            new PostToConnectionCommand({ ConnectionId: 'some-id', Data: Buffer.alloc(128 * 1024 + 1, 0x61) }),
+          ),
+        ).rejects.toBeInstanceOf(PayloadTooLargeException);
       }
     } finally {
       client.destroy();

@@ -3,7 +3,13 @@
  * that reaches the cap fails, its failure being the last event, and it cannot be redriven (a
  * redrive would continue the same full history). The cap is lowered here to reach it quickly.
  */
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, RedriveExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  RedriveExecutionCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/local-account';
 import { type LocalStepFunctions, startStepFunctions } from '../../local/stepfunctions';
 
@@ -41,9 +47,15 @@ test('a loop that never ends fails at the history limit, with the failure as its
     execution = await client.send(new DescribeExecutionCommand({ executionArn }));
   }
 
-  expect(execution).toMatchObject({ status: 'FAILED', error: 'States.Runtime', cause: expect.stringContaining(`maximum number of events in its history (${LIMIT})`) });
+  expect(execution).toMatchObject({
+    status: 'FAILED',
+    error: 'States.Runtime',
+    cause: expect.stringContaining(`maximum number of events in its history (${LIMIT})`),
+  });
   const { events = [] } = await client.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }));
   expect(events).toHaveLength(LIMIT);
   expect(events.at(-1)?.type).toBe('ExecutionFailed');
-  await expect(client.send(new RedriveExecutionCommand({ executionArn }))).rejects.toMatchObject({ name: 'ExecutionNotRedrivable' });
+  await expect(client.send(new RedriveExecutionCommand({ executionArn }))).rejects.toMatchObject({
+    name: 'ExecutionNotRedrivable',
+  });
 }, 30_000);

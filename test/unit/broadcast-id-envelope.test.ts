@@ -24,7 +24,11 @@ async function prepareWithEnvelope(envelope: '0' | '1', message: string) {
       () => undefined,
       (error: Error) => error,
     );
-    return { error: outcome, stored: puts().find((item) => item.item === 'message')?.message as string | undefined, puts: puts() };
+    return {
+      error: outcome,
+      stored: puts().find((item) => item.item === 'message')?.message as string | undefined,
+      puts: puts(),
+    };
   } finally {
     process.env.BROADCAST_ID_ENVELOPE = '0';
   }
@@ -41,12 +45,16 @@ test('on: every frame is {"broadcastId", "message"}; off: the bare message', asy
 test('on: a message that fits alone but not in its frame is refused in one line, nothing stored', async () => {
   const refused = await prepareWithEnvelope('1', 'x'.repeat(128 * 1024 - 10));
 
-  expect(refused.error?.message).toBe('"message" in its broadcast-id envelope is 131,096 bytes; a WebSocket message can carry at most 131,072 bytes (128 KB): shorten the message by 24 bytes');
+  expect(refused.error?.message).toBe(
+    '"message" in its broadcast-id envelope is 131,096 bytes; a WebSocket message can carry at most 131,072 bytes (128 KB): shorten the message by 24 bytes',
+  );
   expect(refused.puts).toHaveLength(0);
 });
 
 test('the setting is off unless set, reaches Prepare as 0/1, and only true or false is allowed', () => {
   expect(settingsOf(resolveConfig()).BROADCAST_ID_ENVELOPE).toBe(0);
   expect(settingsOf(resolveConfig({ broadcastIdEnvelope: true })).BROADCAST_ID_ENVELOPE).toBe(1);
-  expect(() => resolveConfig({ broadcastIdEnvelope: 'yes' })).toThrow('swarmcast setting broadcastIdEnvelope="yes" must be true or false');
+  expect(() => resolveConfig({ broadcastIdEnvelope: 'yes' })).toThrow(
+    'swarmcast setting broadcastIdEnvelope="yes" must be true or false',
+  );
 });

@@ -1,8 +1,23 @@
-import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand, type PutCommandInput, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+  type PutCommandInput,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { addDeliveryCounts, createBroadcast, DELIVERY_COUNT_SHARDS, getBroadcastPayload, markTasksDone, recordEnqueued } from '#commons/broadcasts';
+import {
+  addDeliveryCounts,
+  createBroadcast,
+  DELIVERY_COUNT_SHARDS,
+  getBroadcastPayload,
+  markTasksDone,
+  recordEnqueued,
+} from '#commons/broadcasts';
 import { AWS_LIMITS } from '#commons/aws-limits';
 import { MAX_MESSAGE_BYTES } from '#commons/constants';
 
@@ -19,11 +34,21 @@ function attributeValueBytes(value: AttributeValue): number {
   if (value.B !== undefined) return value.B.length;
   if (value.BOOL !== undefined || value.NULL !== undefined) return 1;
   if (value.L !== undefined) return 3 + value.L.reduce((sum, element) => sum + 1 + attributeValueBytes(element), 0);
-  if (value.M !== undefined) return 3 + Object.entries(value.M).reduce((sum, [name, element]) => sum + 1 + Buffer.byteLength(name) + attributeValueBytes(element), 0);
+  if (value.M !== undefined)
+    return (
+      3 +
+      Object.entries(value.M).reduce(
+        (sum, [name, element]) => sum + 1 + Buffer.byteLength(name) + attributeValueBytes(element),
+        0,
+      )
+    );
   throw new Error(`unsized attribute type ${Object.keys(value).join()}`);
 }
 const itemBytes = (item: Record<string, unknown>) =>
-  Object.entries(marshall(item, { removeUndefinedValues: true })).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + attributeValueBytes(value), 0);
+  Object.entries(marshall(item, { removeUndefinedValues: true })).reduce(
+    (sum, [name, value]) => sum + Buffer.byteLength(name) + attributeValueBytes(value),
+    0,
+  );
 
 /** Applies the SET and ADD clauses swarmcast writes to an in-memory table, so the test sees the items as DynamoDB would hold them. */
 class ItemStore {
@@ -35,7 +60,12 @@ class ItemStore {
     this.items.set(this.keyOf(Item!), { ...Item });
   }
 
-  update({ Key, UpdateExpression, ExpressionAttributeNames = {}, ExpressionAttributeValues = {} }: UpdateCommandInput): void {
+  update({
+    Key,
+    UpdateExpression,
+    ExpressionAttributeNames = {},
+    ExpressionAttributeValues = {},
+  }: UpdateCommandInput): void {
     const id = this.keyOf(Key!);
     const item = this.items.get(id) ?? { ...Key };
     const name = (token: string) => ExpressionAttributeNames[token] ?? token;
@@ -62,14 +92,28 @@ test('at 10,000 partitions and a 128 KB message, every item updated during deliv
   const broadcastId = 'b'.repeat(80); // the longest id the request allows
   const partitionCount = AWS_LIMITS.distributedMapMaxConcurrency.value; // = the partitions bound, 10,000
 
-  await createBroadcast('Broadcasts', { broadcastId, kind: 'message', message: 'x'.repeat(MAX_MESSAGE_BYTES), partitionCount, startedAt: Date.now(), deliveryTimeoutMs: 86_400_000 });
+  await createBroadcast('Broadcasts', {
+    broadcastId,
+    kind: 'message',
+    message: 'x'.repeat(MAX_MESSAGE_BYTES),
+    partitionCount,
+    startedAt: Date.now(),
+    deliveryTimeoutMs: 86_400_000,
+  });
   // Each map child records its batch (25 partitions); counts as large as a partition ever holds.
   for (let first = 0; first < partitionCount; first += 25) {
     const batch = Array.from({ length: 25 }, (_, i): [number, number] => [first + i, 1_000_000 + first + i]);
     await recordEnqueued('Broadcasts', broadcastId, new Map(batch));
   }
   for (let shard = 0; shard < DELIVERY_COUNT_SHARDS; shard++) {
-    for (let write = 0; write < 50; write++) await addDeliveryCounts('Broadcasts', broadcastId, { delivered: 123_456_789, gone: 98_765, failed: 4_321 }, Date.now(), shard);
+    for (let write = 0; write < 50; write++)
+      await addDeliveryCounts(
+        'Broadcasts',
+        broadcastId,
+        { delivered: 123_456_789, gone: 98_765, failed: 4_321 },
+        Date.now(),
+        shard,
+      );
   }
 
   const sizes = new Map([...store.items].map(([id, item]) => [id, itemBytes(item)]));
@@ -89,11 +133,15 @@ test('at 10,000 partitions and a 128 KB message, every item updated during deliv
 });
 
 describe('throttled reads and writes of the broadcast items', () => {
-  const throttled = () => Object.assign(new Error('Rate of requests exceeds the allowed throughput'), { name: 'ProvisionedThroughputExceededException' });
+  const throttled = () =>
+    Object.assign(new Error('Rate of requests exceeds the allowed throughput'), {
+      name: 'ProvisionedThroughputExceededException',
+    });
   beforeEach(() => jest.spyOn(Math, 'random').mockReturnValue(0)); // no backoff waits
 
   /** The enqueued-count writes of recordEnqueued; its plan write (the deadline) is answered apart. */
-  const countWrites = () => dynamo.commandCalls(UpdateCommand).filter((call) => call.args[0].input.Key!.item !== 'plan');
+  const countWrites = () =>
+    dynamo.commandCalls(UpdateCommand).filter((call) => call.args[0].input.Key!.item !== 'plan');
   const answerPlanWrites = () => dynamo.on(UpdateCommand, { Key: { item: 'plan' } }).resolves({});
 
   test('recordEnqueued retries a throttled write and succeeds', async () => {
@@ -109,19 +157,27 @@ describe('throttled reads and writes of the broadcast items', () => {
   test('recordEnqueued still throttled after its tries ends in ThrottledError, which the map child retries', async () => {
     dynamo.on(UpdateCommand).rejects(throttled());
     answerPlanWrites();
-    await expect(recordEnqueued('Broadcasts', 'b1', new Map([[3, 10]]))).rejects.toMatchObject({ name: 'ThrottledError', message: expect.stringContaining('broadcast b1') });
+    await expect(recordEnqueued('Broadcasts', 'b1', new Map([[3, 10]]))).rejects.toMatchObject({
+      name: 'ThrottledError',
+      message: expect.stringContaining('broadcast b1'),
+    });
     expect(countWrites()).toHaveLength(4);
   });
 
   test('an error that is not throttling is not retried', async () => {
     dynamo.on(UpdateCommand).rejects(Object.assign(new Error('bad'), { name: 'ValidationException' }));
     answerPlanWrites();
-    await expect(recordEnqueued('Broadcasts', 'b1', new Map([[3, 10]]))).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(recordEnqueued('Broadcasts', 'b1', new Map([[3, 10]]))).rejects.toMatchObject({
+      name: 'ValidationException',
+    });
     expect(countWrites()).toHaveLength(1);
   });
 
   test('a throttled payload read is retried, then classified as ThrottledError', async () => {
-    dynamo.on(GetCommand).rejectsOnce(throttled()).resolves({ Item: { kind: 'message', message: 'hi' } });
+    dynamo
+      .on(GetCommand)
+      .rejectsOnce(throttled())
+      .resolves({ Item: { kind: 'message', message: 'hi' } });
     await expect(getBroadcastPayload('Broadcasts', 'b1')).resolves.toEqual({ kind: 'message', message: 'hi' });
     dynamo.reset();
     dynamo.on(GetCommand).rejects(throttled());
@@ -139,8 +195,15 @@ describe('done marks (markTasksDone)', () => {
     await markTasksDone('Broadcasts', tasks, 1_000_000);
 
     // assess
-    const items = dynamo.commandCalls(BatchWriteCommand).flatMap((call) => call.args[0].input.RequestItems!.Broadcasts.map((request) => request.PutRequest!.Item!));
+    const items = dynamo
+      .commandCalls(BatchWriteCommand)
+      .flatMap((call) => call.args[0].input.RequestItems!.Broadcasts.map((request) => request.PutRequest!.Item!));
     expect(items).toHaveLength(30);
-    for (const item of items) expect(item).toMatchObject({ broadcastId: 'b1', item: expect.stringMatching(/^done#m\d+$/), expiresAt: 1_000 + 15 * 24 * 60 * 60 });
+    for (const item of items)
+      expect(item).toMatchObject({
+        broadcastId: 'b1',
+        item: expect.stringMatching(/^done#m\d+$/),
+        expiresAt: 1_000 + 15 * 24 * 60 * 60,
+      });
   });
 });

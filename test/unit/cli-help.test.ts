@@ -6,11 +6,26 @@ describe('--help', () => {
   it('lists every command', () => {
     const help = program.helpInformation();
 
-    for (const command of ['send', 'status', 'list', 'replay', 'sweep', 'demo', 'local']) expect(help).toMatch(new RegExp(`^  ${command} `, 'm'));
+    for (const command of ['send', 'status', 'list', 'replay', 'sweep', 'demo', 'local'])
+      expect(help).toMatch(new RegExp(`^  ${command} `, 'm'));
   });
 
   it.each([
-    ['send', ['--message <text>', '--message-json <json>', '--file <path>', '--id <id>', '--wait', '--json', '--stack <name>', '--state-machine-arn <arn>', '--endpoint <url>', '--local']],
+    [
+      'send',
+      [
+        '--message <text>',
+        '--message-json <json>',
+        '--file <path>',
+        '--id <id>',
+        '--wait',
+        '--json',
+        '--stack <name>',
+        '--state-machine-arn <arn>',
+        '--endpoint <url>',
+        '--local',
+      ],
+    ],
     ['status', ['<id>', '--watch', '--json', '--stack <name>']],
     ['list', ['--limit <n>', '--json', '--stack <name>']],
     ['replay', ['<id>', '--wait', '--json', '--stack <name>']],
@@ -26,7 +41,10 @@ describe('--help', () => {
     for (const command of program.commands) {
       const json = command.options.find((option) => option.long === '--json');
 
-      expect({ command: command.name(), takesValue: json && (json.required || json.optional) }).toEqual({ command: command.name(), takesValue: false });
+      expect({ command: command.name(), takesValue: json && (json.required || json.optional) }).toEqual({
+        command: command.name(),
+        takesValue: false,
+      });
       expect(json!.description).toMatch(/^print .*JSON object/);
     }
   });

@@ -14,14 +14,18 @@ afterAll(() => rm(tempDir, { recursive: true, force: true }));
 describe('readBroadcastInput: the send payload, checked before anything starts', () => {
   it('sends --message as text and --message-json as a JSON value', async () => {
     expect(await readBroadcastInput({ message: 'hello' })).toEqual({ message: 'hello' });
-    expect(await readBroadcastInput({ messageJson: '{"type":"notice","n":1}' })).toEqual({ message: { type: 'notice', n: 1 } });
+    expect(await readBroadcastInput({ messageJson: '{"type":"notice","n":1}' })).toEqual({
+      message: { type: 'notice', n: 1 },
+    });
   });
 
   it('reads --file as text, or as JSON when it is a .json file', async () => {
     await writeFile(path.join(tempDir, 'note.txt'), '{not json, just text}');
     await writeFile(path.join(tempDir, 'note.json'), '{"text": "hi"}');
 
-    expect(await readBroadcastInput({ file: path.join(tempDir, 'note.txt') })).toEqual({ message: '{not json, just text}' });
+    expect(await readBroadcastInput({ file: path.join(tempDir, 'note.txt') })).toEqual({
+      message: '{not json, just text}',
+    });
     expect(await readBroadcastInput({ file: path.join(tempDir, 'note.json') })).toEqual({ message: { text: 'hi' } });
   });
 
@@ -32,25 +36,38 @@ describe('readBroadcastInput: the send payload, checked before anything starts',
     await writeFile(truncated, Buffer.concat([Buffer.from('"\u00e9'), Buffer.from([0xe2, 0x82])]));
 
     await expect(readBroadcastInput({ file: latin1 })).rejects.toThrow(
-      new CliError(`--file ${latin1} is not UTF-8 text (from byte offset 3); a WebSocket text message must be UTF-8: convert the file first, e.g. iconv -f latin1 -t utf-8`),
+      new CliError(
+        `--file ${latin1} is not UTF-8 text (from byte offset 3); a WebSocket text message must be UTF-8: convert the file first, e.g. iconv -f latin1 -t utf-8`,
+      ),
     );
     await expect(readBroadcastInput({ file: truncated })).rejects.toThrow(/is not UTF-8 text \(from byte offset 3\)/);
   });
 
   it.each([
     [{}, 'give the message with exactly one of --message TEXT, --message-json JSON or --file PATH'],
-    [{ message: 'a', file: 'b' }, 'give the message with exactly one of --message TEXT, --message-json JSON or --file PATH (got --message and --file)'],
-    [{ message: 'a', messageJson: '"b"' }, 'give the message with exactly one of --message TEXT, --message-json JSON or --file PATH (got --message and --message-json)'],
+    [
+      { message: 'a', file: 'b' },
+      'give the message with exactly one of --message TEXT, --message-json JSON or --file PATH (got --message and --file)',
+    ],
+    [
+      { message: 'a', messageJson: '"b"' },
+      'give the message with exactly one of --message TEXT, --message-json JSON or --file PATH (got --message and --message-json)',
+    ],
     [{ message: '' }, 'the message is empty: give the text to send with --message, --message-json or --file'],
     [{ messageJson: 'null' }, 'the message is empty: give the text to send with --message, --message-json or --file'],
     [{ messageJson: '{bad' }, /^--message-json is not valid JSON \(.+\); for plain text use --message$/],
-    [{ message: 'x'.repeat(128 * 1024 + 1) }, 'cannot send: "message" is 131,073 bytes; a WebSocket message can carry at most 131,072 bytes (128 KB)'],
+    [
+      { message: 'x'.repeat(128 * 1024 + 1) },
+      'cannot send: "message" is 131,073 bytes; a WebSocket message can carry at most 131,072 bytes (128 KB)',
+    ],
     [{ file: '/no/such/file.txt' }, 'cannot read --file /no/such/file.txt: no such file'],
   ])('refuses %j', async (options, expected) => {
     const error = await readBroadcastInput(options).catch((thrown: unknown) => thrown);
 
     expect(error).toBeInstanceOf(CliError);
-    expect((error as CliError).message).toEqual(typeof expected === 'string' ? expected : expect.stringMatching(expected));
+    expect((error as CliError).message).toEqual(
+      typeof expected === 'string' ? expected : expect.stringMatching(expected),
+    );
   });
 });
 
@@ -71,7 +88,9 @@ describe('ids', () => {
   });
 
   it('refuses an id that cannot be an execution name', () => {
-    expect(() => checkBroadcastId('has space', '--id')).toThrow(new CliError('--id must be 1–80 letters, digits, "-" or "_", not "has space"'));
+    expect(() => checkBroadcastId('has space', '--id')).toThrow(
+      new CliError('--id must be 1–80 letters, digits, "-" or "_", not "has space"'),
+    );
     expect(checkBroadcastId('b-1_ok')).toBe('b-1_ok');
   });
 });

@@ -1,7 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { CloudFormationClient, CloudFormationServiceException, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  CloudFormationServiceException,
+  DescribeStacksCommand,
+} from '@aws-sdk/client-cloudformation';
 import { ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CliError, explainError } from '../../cli/errors';
@@ -70,7 +74,9 @@ async function publishLocalStack(pid: number, port = 7701): Promise<void> {
 }
 
 const stackWithOutputs = (outputs: { OutputKey: string; OutputValue: string }[]) => ({
-  Stacks: [{ StackName: 'Swarmcast', StackStatus: 'CREATE_COMPLETE' as const, CreationTime: new Date(), Outputs: outputs }],
+  Stacks: [
+    { StackName: 'Swarmcast', StackStatus: 'CREATE_COMPLETE' as const, CreationTime: new Date(), Outputs: outputs },
+  ],
 });
 
 describe('AWS stack', () => {
@@ -84,12 +90,18 @@ describe('AWS stack', () => {
 
     const target = await resolve({});
 
-    expect(target).toMatchObject({ where: 'aws', stateMachineArn: DEPLOYED_ARN, description: `AWS stack "Swarmcast" in eu-west-1, state machine ${DEPLOYED_ARN}` });
+    expect(target).toMatchObject({
+      where: 'aws',
+      stateMachineArn: DEPLOYED_ARN,
+      description: `AWS stack "Swarmcast" in eu-west-1, state machine ${DEPLOYED_ARN}`,
+    });
     expect(await target.sfn.config.region()).toBe('eu-west-1');
   });
 
   it('uses the stack named by --stack', async () => {
-    cloudFormation.on(DescribeStacksCommand, { StackName: 'SwarmcastStaging' }).resolves(stackWithOutputs([{ OutputKey: 'StateMachineArn', OutputValue: DEPLOYED_ARN }]));
+    cloudFormation
+      .on(DescribeStacksCommand, { StackName: 'SwarmcastStaging' })
+      .resolves(stackWithOutputs([{ OutputKey: 'StateMachineArn', OutputValue: DEPLOYED_ARN }]));
 
     const target = await resolve({ stack: 'SwarmcastStaging' });
 
@@ -98,9 +110,14 @@ describe('AWS stack', () => {
   });
 
   it('says so clearly when the stack does not exist', async () => {
-    cloudFormation
-      .on(DescribeStacksCommand)
-      .rejects(new CloudFormationServiceException({ name: 'ValidationError', $fault: 'client', $metadata: {}, message: 'Stack with id Nope does not exist' }));
+    cloudFormation.on(DescribeStacksCommand).rejects(
+      new CloudFormationServiceException({
+        name: 'ValidationError',
+        $fault: 'client',
+        $metadata: {},
+        message: 'Stack with id Nope does not exist',
+      }),
+    );
 
     const error = await shownError({ stack: 'Nope' });
 
@@ -122,9 +139,15 @@ describe('--state-machine-arn', () => {
   it('wins over --stack and over a running local stack, and names the Region to call', async () => {
     await publishLocalStack(process.pid);
 
-    const target = await resolve({ stateMachineArn: 'arn:aws:states:ap-southeast-2:123456789012:stateMachine:Other', stack: 'Swarmcast' });
+    const target = await resolve({
+      stateMachineArn: 'arn:aws:states:ap-southeast-2:123456789012:stateMachine:Other',
+      stack: 'Swarmcast',
+    });
 
-    expect(target).toMatchObject({ where: 'aws', stateMachineArn: 'arn:aws:states:ap-southeast-2:123456789012:stateMachine:Other' });
+    expect(target).toMatchObject({
+      where: 'aws',
+      stateMachineArn: 'arn:aws:states:ap-southeast-2:123456789012:stateMachine:Other',
+    });
     expect(await target.sfn.config.region()).toBe('ap-southeast-2');
     expect(cloudFormation.commandCalls(DescribeStacksCommand)).toHaveLength(0);
   });
@@ -132,7 +155,9 @@ describe('--state-machine-arn', () => {
   it('refuses something that is not a state machine ARN', async () => {
     const error = await shownError({ stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:execution:x:y' });
 
-    expect(error.message).toMatch(/^--state-machine-arn must look like arn:aws:states:<region>:<account>:stateMachine:<name>/);
+    expect(error.message).toMatch(
+      /^--state-machine-arn must look like arn:aws:states:<region>:<account>:stateMachine:<name>/,
+    );
   });
 });
 
@@ -142,14 +167,20 @@ describe('local stack', () => {
 
     const target = await resolve({});
 
-    expect(target).toMatchObject({ where: 'local', stateMachineArn: LOCAL_ARN, description: `local stack (swarmcast local, pid ${process.pid}) at http://127.0.0.1:7701` });
+    expect(target).toMatchObject({
+      where: 'local',
+      stateMachineArn: LOCAL_ARN,
+      description: `local stack (swarmcast local, pid ${process.pid}) at http://127.0.0.1:7701`,
+    });
     expect(await target.sfn.config.endpoint!()).toMatchObject({ hostname: '127.0.0.1', port: 7701 });
     expect(cloudFormation.commandCalls(DescribeStacksCommand)).toHaveLength(0);
   });
 
   it('gives way to an explicit --stack', async () => {
     await publishLocalStack(process.pid);
-    cloudFormation.on(DescribeStacksCommand).resolves(stackWithOutputs([{ OutputKey: 'StateMachineArn', OutputValue: DEPLOYED_ARN }]));
+    cloudFormation
+      .on(DescribeStacksCommand)
+      .resolves(stackWithOutputs([{ OutputKey: 'StateMachineArn', OutputValue: DEPLOYED_ARN }]));
 
     const target = await resolve({ stack: 'Swarmcast' });
 
@@ -158,16 +189,24 @@ describe('local stack', () => {
 
   it('whose process is gone is not a reason to move to AWS: an error says so and how to choose', async () => {
     await publishLocalStack(DEAD_PID);
-    cloudFormation.on(DescribeStacksCommand, { StackName: 'Swarmcast' }).resolves(stackWithOutputs([{ OutputKey: 'StateMachineArn', OutputValue: DEPLOYED_ARN }]));
+    cloudFormation
+      .on(DescribeStacksCommand, { StackName: 'Swarmcast' })
+      .resolves(stackWithOutputs([{ OutputKey: 'StateMachineArn', OutputValue: DEPLOYED_ARN }]));
 
     const error = await shownError({});
 
-    expect(error.message).toMatch(new RegExp(`^the local stack pid ${DEAD_PID} \\(Step Functions API http://127.0.0.1:7701\\) is no longer running .*: start \`npx swarmcast local\` again, or pass --stack NAME to use the AWS stack`));
+    expect(error.message).toMatch(
+      new RegExp(
+        `^the local stack pid ${DEAD_PID} \\(Step Functions API http://127.0.0.1:7701\\) is no longer running .*: start \`npx swarmcast local\` again, or pass --stack NAME to use the AWS stack`,
+      ),
+    );
     expect(cloudFormation.commandCalls(DescribeStacksCommand)).toHaveLength(0);
   });
 
   it('with no registry entry at all: the AWS stack "Swarmcast" is used', async () => {
-    cloudFormation.on(DescribeStacksCommand, { StackName: 'Swarmcast' }).resolves(stackWithOutputs([{ OutputKey: 'StateMachineArn', OutputValue: DEPLOYED_ARN }]));
+    cloudFormation
+      .on(DescribeStacksCommand, { StackName: 'Swarmcast' })
+      .resolves(stackWithOutputs([{ OutputKey: 'StateMachineArn', OutputValue: DEPLOYED_ARN }]));
 
     const target = await resolve({});
 
@@ -181,7 +220,10 @@ describe('local stack', () => {
 
     const target = await resolve({});
 
-    expect(target).toMatchObject({ where: 'local', description: `local stack (swarmcast local, pid ${process.pid}) at http://127.0.0.1:7701` });
+    expect(target).toMatchObject({
+      where: 'local',
+      description: `local stack (swarmcast local, pid ${process.pid}) at http://127.0.0.1:7701`,
+    });
     expect(cloudFormation.commandCalls(DescribeStacksCommand)).toHaveLength(0);
   });
 
@@ -190,7 +232,10 @@ describe('local stack', () => {
     await publishLocalStack(process.ppid, 7711);
 
     const [first, second] = [process.pid, process.ppid].sort((a, b) => a - b);
-    const ports = new Map([[process.pid, 7701], [process.ppid, 7711]]);
+    const ports = new Map([
+      [process.pid, 7701],
+      [process.ppid, 7711],
+    ]);
     for (const options of [{}, { local: true }]) {
       const error = await shownError(options);
       expect(error.message).toBe(
@@ -206,7 +251,10 @@ describe('local stack', () => {
 
     const target = await resolve({ local: true });
 
-    expect(target).toMatchObject({ where: 'local', description: `local stack (swarmcast local, pid ${process.pid}) at http://127.0.0.1:7701` });
+    expect(target).toMatchObject({
+      where: 'local',
+      description: `local stack (swarmcast local, pid ${process.pid}) at http://127.0.0.1:7701`,
+    });
   });
 
   it('with --local and none running: says how to start one', async () => {
@@ -214,14 +262,21 @@ describe('local stack', () => {
 
     const error = await shownError({ local: true });
 
-    expect(error.message).toBe('no local stack is running: start one with `npx swarmcast local` in another terminal, or pass --endpoint URL');
+    expect(error.message).toBe(
+      'no local stack is running: start one with `npx swarmcast local` in another terminal, or pass --endpoint URL',
+    );
     expect(cloudFormation.commandCalls(DescribeStacksCommand)).toHaveLength(0);
   });
 
   it('--endpoint finds the state machine behind it, without a discovery file', async () => {
     sfn.on(ListStateMachinesCommand).resolves({
       stateMachines: [
-        { stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:other', name: 'other', type: 'STANDARD', creationDate: new Date() },
+        {
+          stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:other',
+          name: 'other',
+          type: 'STANDARD',
+          creationDate: new Date(),
+        },
         { stateMachineArn: LOCAL_ARN, name: 'swarmcast-broadcast', type: 'STANDARD', creationDate: new Date() },
       ],
     });

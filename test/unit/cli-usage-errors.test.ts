@@ -5,7 +5,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ListStateMachinesCommand, RedriveExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  ListStateMachinesCommand,
+  RedriveExecutionCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { explainError } from '../../cli/errors';
 import { createProgram } from '../../cli/program';
@@ -24,7 +29,9 @@ afterAll(async () => {
 });
 beforeEach(() => {
   sfn.reset();
-  sfn.on(ListStateMachinesCommand).rejects(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:7769'), { code: 'ECONNREFUSED' }));
+  sfn
+    .on(ListStateMachinesCommand)
+    .rejects(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:7769'), { code: 'ECONNREFUSED' }));
 });
 
 /** Runs the CLI in-process: what it would print on stderr, as main.ts prints it. */
@@ -55,7 +62,10 @@ describe('usage errors are one line, with where to find the usage', () => {
     [['nosuchcommand'], "swarmcast: unknown command 'nosuchcommand' (swarmcast --help shows the usage)"],
     [['send', '--message'], "swarmcast: option '--message <text>' argument missing (swarmcast --help shows the usage)"],
     [['status'], "swarmcast: missing required argument 'id' (swarmcast --help shows the usage)"],
-    [['replay', 'b1', 'b2'], /^swarmcast: too many arguments for 'replay'\. Expected 1 argument but got 2\. \(swarmcast --help shows the usage\)$/],
+    [
+      ['replay', 'b1', 'b2'],
+      /^swarmcast: too many arguments for 'replay'\. Expected 1 argument but got 2\. \(swarmcast --help shows the usage\)$/,
+    ],
   ])('%j', async (args, expected) => {
     const lines = (await stderrOf(...args)).trimEnd().split('\n');
 
@@ -67,8 +77,14 @@ describe('usage errors are one line, with where to find the usage', () => {
 
 describe('--endpoint errors name the flag', () => {
   it.each([
-    [['status', 'b1', '--endpoint', 'notaurl'], 'swarmcast: --endpoint must be the http:// or https:// URL of a Step Functions API, e.g. http://127.0.0.1:7701, not "notaurl"'],
-    [['send', '--message', 'hi', '--endpoint', 'ftp://127.0.0.1:7701'], 'swarmcast: --endpoint must be the http:// or https:// URL of a Step Functions API, e.g. http://127.0.0.1:7701, not "ftp://127.0.0.1:7701"'],
+    [
+      ['status', 'b1', '--endpoint', 'notaurl'],
+      'swarmcast: --endpoint must be the http:// or https:// URL of a Step Functions API, e.g. http://127.0.0.1:7701, not "notaurl"',
+    ],
+    [
+      ['send', '--message', 'hi', '--endpoint', 'ftp://127.0.0.1:7701'],
+      'swarmcast: --endpoint must be the http:// or https:// URL of a Step Functions API, e.g. http://127.0.0.1:7701, not "ftp://127.0.0.1:7701"',
+    ],
     [
       ['send', '--message', 'hi', '--endpoint', 'http://127.0.0.1:7769'],
       'swarmcast: --endpoint http://127.0.0.1:7769 did not answer as a Step Functions API (ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:7769); is `swarmcast local` running there?',

@@ -4,7 +4,14 @@
  */
 import { AWS_LIMITS } from '#commons/aws-limits';
 import { frameWithBroadcastId } from '#commons/broadcast-request';
-import { IDLE_TIMEOUT_MS, KEEP_ALIVE_INTERVAL_MS, KEEP_ALIVE_MESSAGE, MAX_CONNECTION_MS, RECYCLE_AFTER_MS, envelopeOf } from '../../client/protocol';
+import {
+  IDLE_TIMEOUT_MS,
+  KEEP_ALIVE_INTERVAL_MS,
+  KEEP_ALIVE_MESSAGE,
+  MAX_CONNECTION_MS,
+  RECYCLE_AFTER_MS,
+  envelopeOf,
+} from '../../client/protocol';
 import { SwarmcastClient, type SwarmcastClientOptions, type WebSocketLike } from '../../client/swarmcast-client';
 
 const MINUTE = 60_000;

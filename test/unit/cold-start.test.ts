@@ -38,7 +38,12 @@ describe.each(Object.keys(FUNCTION_MANIFEST) as FunctionName[])('%s', (name) => 
   // $default reads none: its "starts" test above, with no variable of ours, is the whole check.
   if (variables.length > 0) {
     test.each(variables.map((variable) => [variable]))('fails at cold start, naming it, without %s', (missing) => {
-      expect(() => coldStart(name, variables.filter((variable) => variable !== missing))).toThrow(new RegExp(`\\b${missing}\\b`));
+      expect(() =>
+        coldStart(
+          name,
+          variables.filter((variable) => variable !== missing),
+        ),
+      ).toThrow(new RegExp(`\\b${missing}\\b`));
     });
   }
 });

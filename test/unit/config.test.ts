@@ -20,16 +20,38 @@ describe('resolveConfig', () => {
   });
 
   it('derives the sweep share, posts in flight and consumer instances from the budget unless they are set', () => {
-    expect(resolveConfig()).toMatchObject({ deliveryRatePerSecond: 9_000, sweepRatePerSecond: 1_000, postConcurrency: 450, consumerMaxConcurrency: 5 });
-    expect(resolveConfig({ deliveryRatePerSecond: 200 })).toMatchObject({ sweepRatePerSecond: 22, postConcurrency: 10, consumerMaxConcurrency: 2 });
-    expect(resolveConfig({ deliveryRatePerSecond: 100_000 })).toMatchObject({ postConcurrency: 1_000, consumerMaxConcurrency: 50 });
-    expect(resolveConfig({ deliveryRatePerSecond: 200, postConcurrency: 64, consumerMaxConcurrency: 7 })).toMatchObject({ postConcurrency: 64, consumerMaxConcurrency: 7 });
+    expect(resolveConfig()).toMatchObject({
+      deliveryRatePerSecond: 9_000,
+      sweepRatePerSecond: 1_000,
+      postConcurrency: 450,
+      consumerMaxConcurrency: 5,
+    });
+    expect(resolveConfig({ deliveryRatePerSecond: 200 })).toMatchObject({
+      sweepRatePerSecond: 22,
+      postConcurrency: 10,
+      consumerMaxConcurrency: 2,
+    });
+    expect(resolveConfig({ deliveryRatePerSecond: 100_000 })).toMatchObject({
+      postConcurrency: 1_000,
+      consumerMaxConcurrency: 50,
+    });
+    expect(resolveConfig({ deliveryRatePerSecond: 200, postConcurrency: 64, consumerMaxConcurrency: 7 })).toMatchObject(
+      { postConcurrency: 64, consumerMaxConcurrency: 7 },
+    );
   });
 
   it('derives the delivery budget (90 %) and so the sweep share from the account quota unless set', () => {
-    expect(resolveConfig({ accountQuotaRatePerSecond: 2_500, accountQuotaBurst: 1_250 })).toMatchObject({ deliveryRatePerSecond: 2_250, sweepRatePerSecond: 250 });
-    expect(resolveConfig({ accountQuotaRatePerSecond: 20_000 })).toMatchObject({ deliveryRatePerSecond: 18_000, sweepRatePerSecond: 2_000 });
-    expect(resolveConfig({ accountQuotaRatePerSecond: 2_500, deliveryRatePerSecond: 1_000 })).toMatchObject({ deliveryRatePerSecond: 1_000 });
+    expect(resolveConfig({ accountQuotaRatePerSecond: 2_500, accountQuotaBurst: 1_250 })).toMatchObject({
+      deliveryRatePerSecond: 2_250,
+      sweepRatePerSecond: 250,
+    });
+    expect(resolveConfig({ accountQuotaRatePerSecond: 20_000 })).toMatchObject({
+      deliveryRatePerSecond: 18_000,
+      sweepRatePerSecond: 2_000,
+    });
+    expect(resolveConfig({ accountQuotaRatePerSecond: 2_500, deliveryRatePerSecond: 1_000 })).toMatchObject({
+      deliveryRatePerSecond: 1_000,
+    });
   });
 
   it("takes the account quota's default from the Region: 2,500/1,250 in AWS's 13 low-quota Regions, 10,000/5,000 elsewhere", () => {
@@ -37,8 +59,14 @@ describe('resolveConfig', () => {
     for (const region of ['eu-south-1', 'ap-southeast-3', 'mx-central-1']) {
       expect(accountQuotaDefaultsFor(region)).toEqual({ accountQuotaRatePerSecond: 2_500, accountQuotaBurst: 1_250 });
     }
-    expect(accountQuotaDefaultsFor('us-east-1')).toEqual({ accountQuotaRatePerSecond: 10_000, accountQuotaBurst: 5_000 });
-    expect(accountQuotaDefaultsFor(undefined)).toEqual({ accountQuotaRatePerSecond: defaultConfig.accountQuotaRatePerSecond, accountQuotaBurst: defaultConfig.accountQuotaBurst });
+    expect(accountQuotaDefaultsFor('us-east-1')).toEqual({
+      accountQuotaRatePerSecond: 10_000,
+      accountQuotaBurst: 5_000,
+    });
+    expect(accountQuotaDefaultsFor(undefined)).toEqual({
+      accountQuotaRatePerSecond: defaultConfig.accountQuotaRatePerSecond,
+      accountQuotaBurst: defaultConfig.accountQuotaBurst,
+    });
   });
 
   it('reads accessLogs as a boolean and says what is allowed otherwise', () => {
@@ -47,7 +75,9 @@ describe('resolveConfig', () => {
   });
 
   it('rejects a sweep share above the budget it draws on', () => {
-    expect(() => resolveConfig({ deliveryRatePerSecond: 500, sweepRatePerSecond: 1_000 })).toThrow(/sweepRatePerSecond=1000 must not exceed deliveryRatePerSecond=500/);
+    expect(() => resolveConfig({ deliveryRatePerSecond: 500, sweepRatePerSecond: 1_000 })).toThrow(
+      /sweepRatePerSecond=1000 must not exceed deliveryRatePerSecond=500/,
+    );
   });
 
   it('rejects an unknown key', () => {

@@ -7,7 +7,13 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { ConnectionPoster, PostRejectedError, preparePayload } from '#commons/clients/management-api';
 
 /** A stand-in @connections API on loopback: the answer depends on the connection id. */
-const answers: Record<string, [number, string?]> = { 'ok=': [200], 'gone=': [410, 'GoneException'], 'busy=': [429, 'LimitExceededException'], 'down=': [503], 'denied=': [403, 'ForbiddenException'] };
+const answers: Record<string, [number, string?]> = {
+  'ok=': [200],
+  'gone=': [410, 'GoneException'],
+  'busy=': [429, 'LimitExceededException'],
+  'down=': [503],
+  'denied=': [403, 'ForbiddenException'],
+};
 const seen: http.IncomingMessage[] = [];
 let server: http.Server;
 let poster: ConnectionPoster;
@@ -26,7 +32,15 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/live`;
-  poster = new ConnectionPoster(endpoint, new ApiGatewayManagementApiClient({ endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 'secret' } }), 4);
+  poster = new ConnectionPoster(
+    endpoint,
+    new ApiGatewayManagementApiClient({
+      endpoint,
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'AKID', secretAccessKey: 'secret' },
+    }),
+    4,
+  );
 });
 
 afterAll(async () => {
@@ -60,7 +74,9 @@ describe('ConnectionPoster', () => {
     expect(request.method).toBe('POST');
     expect(request.url).toBe('/live/@connections/ok%3D');
     expect(request.headers['x-amz-content-sha256']).toBe(createHash('sha256').update('hello').digest('hex'));
-    expect(request.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKID\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=.*x-amz-content-sha256.*, Signature=[0-9a-f]{64}$/);
+    expect(request.headers.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKID\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=.*x-amz-content-sha256.*, Signature=[0-9a-f]{64}$/,
+    );
   });
 
   it.each([
@@ -73,8 +89,15 @@ describe('ConnectionPoster', () => {
     await poster.post(connectionId, payload);
     const request = seen[0];
     const amzDate = String(request.headers['x-amz-date']);
-    const signingDate = new Date(amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
-    const signer = new SignatureV4({ service: 'execute-api', region: 'eu-west-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 'secret' }, sha256: Sha256 });
+    const signingDate = new Date(
+      amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'),
+    );
+    const signer = new SignatureV4({
+      service: 'execute-api',
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'AKID', secretAccessKey: 'secret' },
+      sha256: Sha256,
+    });
     const reference = await signer.sign(
       {
         method: 'POST',
@@ -82,7 +105,12 @@ describe('ConnectionPoster', () => {
         hostname: String(request.headers.host),
         path: request.url!,
         query: {},
-        headers: { host: String(request.headers.host), 'content-length': String(payload.body.length), 'content-type': 'application/octet-stream', 'x-amz-content-sha256': payload.sha256 },
+        headers: {
+          host: String(request.headers.host),
+          'content-length': String(payload.body.length),
+          'content-type': 'application/octet-stream',
+          'x-amz-content-sha256': payload.sha256,
+        },
         body: payload.body,
       },
       { signingDate },

@@ -34,7 +34,10 @@ describe('$disconnect', () => {
     await disconnect(wsEvent('abc='));
 
     expect(dynamo.calls()).toHaveLength(1);
-    expect(dynamo.commandCalls(DeleteCommand)[0].args[0].input).toMatchObject({ TableName: 'Connections', Key: { partition: partitionOf('abc=', 2_500), connectionId: 'abc=' } });
+    expect(dynamo.commandCalls(DeleteCommand)[0].args[0].input).toMatchObject({
+      TableName: 'Connections',
+      Key: { partition: partitionOf('abc=', 2_500), connectionId: 'abc=' },
+    });
   });
 });
 
@@ -50,7 +53,13 @@ describe('queryPartition', () => {
   it('reads the table itself with consistent reads, follows pagination and splits out rows past their TTL', async () => {
     dynamo
       .on(QueryCommand)
-      .resolvesOnce({ Items: [{ connectionId: 'a', expiresAt: 2_000 }, { connectionId: 'b', expiresAt: 500 }], LastEvaluatedKey: { partition: 3, connectionId: 'b' } })
+      .resolvesOnce({
+        Items: [
+          { connectionId: 'a', expiresAt: 2_000 },
+          { connectionId: 'b', expiresAt: 500 },
+        ],
+        LastEvaluatedKey: { partition: 3, connectionId: 'b' },
+      })
       .resolvesOnce({ Items: [{ connectionId: 'c', expiresAt: 3_000 }] });
 
     const result = await queryPartition('Connections', 3, 1_000);
@@ -58,7 +67,11 @@ describe('queryPartition', () => {
     expect(result).toEqual({ live: ['a', 'c'], expired: ['b'] });
     const calls = dynamo.commandCalls(QueryCommand);
     expect(calls).toHaveLength(2);
-    expect(calls[0].args[0].input).toMatchObject({ TableName: 'Connections', ConsistentRead: true, ExpressionAttributeValues: { ':partition': 3 } });
+    expect(calls[0].args[0].input).toMatchObject({
+      TableName: 'Connections',
+      ConsistentRead: true,
+      ExpressionAttributeValues: { ':partition': 3 },
+    });
     expect(calls[0].args[0].input.IndexName).toBeUndefined();
     expect(calls[1].args[0].input.ExclusiveStartKey).toEqual({ partition: 3, connectionId: 'b' });
   });
@@ -69,7 +82,9 @@ describe('removeConnections', () => {
     dynamo.on(DeleteCommand).resolves({});
     dynamo.on(DeleteCommand, { Key: { partition: 2, connectionId: 'bad' } }).rejects(new Error('InternalServerError'));
 
-    await expect(removeConnections({ connections: 'Connections' }, 2, ['a', 'bad', 'b'])).rejects.toThrow('InternalServerError');
+    await expect(removeConnections({ connections: 'Connections' }, 2, ['a', 'bad', 'b'])).rejects.toThrow(
+      'InternalServerError',
+    );
 
     expect(dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key)).toEqual([
       { partition: 2, connectionId: 'a' },

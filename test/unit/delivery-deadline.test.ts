@@ -14,7 +14,17 @@ const TIMEOUT_MS = 900_000;
 
 /** A plan written by Prepare at 1,000 (deadline from the start) and a fan-out whose last enqueue was at 5,000. */
 function answerBroadcast({ deliverBy = 1_000 + TIMEOUT_MS, delivered = 5 } = {}) {
-  dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', item: 'plan', kind: 'message', partitionCount: 1, startedAt: 1_000, deliveryTimeoutMs: TIMEOUT_MS, deliverBy } });
+  dynamo.on(GetCommand).resolves({
+    Item: {
+      broadcastId: 'b1',
+      item: 'plan',
+      kind: 'message',
+      partitionCount: 1,
+      startedAt: 1_000,
+      deliveryTimeoutMs: TIMEOUT_MS,
+      deliverBy,
+    },
+  });
   dynamo.on(QueryCommand).resolves({
     Items: [
       { broadcastId: 'b1', item: 'count#enqueued#0000', p0: 10, firstEnqueuedAt: 2_000, lastEnqueuedAt: 5_000 },
@@ -26,8 +36,8 @@ function answerBroadcast({ deliverBy = 1_000 + TIMEOUT_MS, delivered = 5 } = {})
 
 beforeEach(() => dynamo.reset());
 
-describe('ReadProgress and the plan\'s deadline', () => {
-  test('once the fan-out has ended, it moves the plan\'s deadline to the last enqueue + the timeout, never earlier', async () => {
+describe("ReadProgress and the plan's deadline", () => {
+  test("once the fan-out has ended, it moves the plan's deadline to the last enqueue + the timeout, never earlier", async () => {
     answerBroadcast();
     const progress = await readProgress({ broadcastId: 'b1' });
     expect(progress).toMatchObject({ done: false, deliverBy: 5_000 + TIMEOUT_MS });
@@ -53,27 +63,58 @@ describe('ReadProgress and the plan\'s deadline', () => {
   });
 
   test('a later deadline in the plan (a consumer read it) is the one judged by', () => {
-    const state: BroadcastState = { broadcastId: 'b1', kind: 'message', partitionCount: 1, startedAt: 1_000, deliveryTimeoutMs: TIMEOUT_MS, deliverBy: 2_000_000, enqueued: new Map([[0, 10]]), delivered: 5, gone: 0, failed: 0, lastEnqueuedAt: 5_000 };
+    const state: BroadcastState = {
+      broadcastId: 'b1',
+      kind: 'message',
+      partitionCount: 1,
+      startedAt: 1_000,
+      deliveryTimeoutMs: TIMEOUT_MS,
+      deliverBy: 2_000_000,
+      enqueued: new Map([[0, 10]]),
+      delivered: 5,
+      gone: 0,
+      failed: 0,
+      lastEnqueuedAt: 5_000,
+    };
     expect(progressOf(state, 1_000_000)).toMatchObject({ deliverBy: 2_000_000, timedOut: false });
   });
 
   test('past the deadline it waits the grace for counts still to come, and ends at once when they are all in', () => {
-    const state: BroadcastState = { broadcastId: 'b1', kind: 'message', partitionCount: 1, startedAt: 1_000, deliveryTimeoutMs: TIMEOUT_MS, enqueued: new Map([[0, 10]]), delivered: 5, gone: 0, failed: 0, lastEnqueuedAt: 5_000 };
+    const state: BroadcastState = {
+      broadcastId: 'b1',
+      kind: 'message',
+      partitionCount: 1,
+      startedAt: 1_000,
+      deliveryTimeoutMs: TIMEOUT_MS,
+      enqueued: new Map([[0, 10]]),
+      delivered: 5,
+      gone: 0,
+      failed: 0,
+      lastEnqueuedAt: 5_000,
+    };
     const deadline = 5_000 + TIMEOUT_MS;
     expect(progressOf(state, deadline + 1)).toMatchObject({ done: false, timedOut: false });
-    expect(progressOf({ ...state, failed: 5, failedBy: { deadline: 5 } }, deadline + 1)).toMatchObject({ done: true, timedOut: false, failedSocketsTolerated: false });
+    expect(progressOf({ ...state, failed: 5, failedBy: { deadline: 5 } }, deadline + 1)).toMatchObject({
+      done: true,
+      timedOut: false,
+      failedSocketsTolerated: false,
+    });
     expect(progressOf(state, deadline + DELIVERY_GRACE_MS + 1)).toMatchObject({ done: false, timedOut: true });
   });
 });
 
 describe('the fan-out moves the deadline with each enqueue', () => {
-  test('recording enqueued counts sets the plan\'s deadline to this enqueue + the timeout, unless a later enqueue already did', async () => {
+  test("recording enqueued counts sets the plan's deadline to this enqueue + the timeout, unless a later enqueue already did", async () => {
     dynamo.on(UpdateCommand).resolves({});
     await recordEnqueued('Broadcasts', 'b1', new Map([[3, 40]]), 7_000);
-    const plan = dynamo.commandCalls(UpdateCommand).map((call) => call.args[0].input).find((input) => input.Key!.item === 'plan');
+    const plan = dynamo
+      .commandCalls(UpdateCommand)
+      .map((call) => call.args[0].input)
+      .find((input) => input.Key!.item === 'plan');
     expect(plan).toMatchObject({
       UpdateExpression: 'SET deliverBy = deliveryTimeoutMs + :now, lastEnqueuedAt = :now',
-      ConditionExpression: 'attribute_exists(deliveryTimeoutMs) AND (attribute_not_exists(lastEnqueuedAt) OR lastEnqueuedAt < :now)',
+      ConditionExpression:
+        'attribute_exists(deliveryTimeoutMs) AND (attribute_not_exists(lastEnqueuedAt) OR lastEnqueuedAt < :now)',
       ExpressionAttributeValues: { ':now': 7_000 },
     });
   });
@@ -95,7 +136,12 @@ describe('the budget closes at the deadline', () => {
     return { budget, told };
   }
   /** A deadline of 2,000 on the test clock that the plan never moves. */
-  const fixedDeadline = (clock: { now: number }) => new PlannedDeadline(async () => 2_000, 2_000, () => clock.now);
+  const fixedDeadline = (clock: { now: number }) =>
+    new PlannedDeadline(
+      async () => 2_000,
+      2_000,
+      () => clock.now,
+    );
 
   test('before the deadline it grants what the budget grants; at it, nothing, without asking the budget', async () => {
     const clock = { now: 1_000 };
@@ -120,7 +166,11 @@ describe('the deadline a consumer knows', () => {
   test('once it has come, the plan is read again: an enqueue since then moved it, so it has not passed', async () => {
     const clock = { now: 1_000 };
     const reads: number[] = [];
-    const deadline = new PlannedDeadline(async () => (reads.push(clock.now), 9_000), 2_000, () => clock.now);
+    const deadline = new PlannedDeadline(
+      async () => (reads.push(clock.now), 9_000),
+      2_000,
+      () => clock.now,
+    );
 
     await expect(deadline.passed()).resolves.toBe(false);
     clock.now = 2_500;
@@ -134,7 +184,11 @@ describe('the deadline a consumer knows', () => {
   test('past it, the plan is read at most once a second, and a failed read keeps the deadline known', async () => {
     const clock = { now: 2_000 };
     let reads = 0;
-    const deadline = new PlannedDeadline(async () => (reads++, Promise.reject(new Error('DynamoDB did not answer'))), 2_000, () => clock.now);
+    const deadline = new PlannedDeadline(
+      async () => (reads++, Promise.reject(new Error('DynamoDB did not answer'))),
+      2_000,
+      () => clock.now,
+    );
 
     await expect(deadline.passed()).resolves.toBe(true);
     clock.now = 2_500;

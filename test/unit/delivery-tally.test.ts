@@ -4,7 +4,10 @@ import { DeliveryTally } from '#commons/delivery';
 import { logger } from '#commons/helpers/logger';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
-const throttled = () => Object.assign(new Error('Rate of requests exceeds the allowed throughput'), { name: 'ProvisionedThroughputExceededException' });
+const throttled = () =>
+  Object.assign(new Error('Rate of requests exceeds the allowed throughput'), {
+    name: 'ProvisionedThroughputExceededException',
+  });
 
 beforeEach(() => {
   dynamo.reset();
@@ -22,7 +25,10 @@ test('a failed delivery-count write is retried, and the counts of the invocation
 
   const writes = dynamo.commandCalls(UpdateCommand).map((c) => c.args[0].input);
   expect(writes).toHaveLength(3);
-  expect(writes[2]).toMatchObject({ Key: { broadcastId: 'b1', item: 'count#delivered#00' }, ExpressionAttributeValues: { ':delivered': 7, ':gone': 1, ':failed': 1 } });
+  expect(writes[2]).toMatchObject({
+    Key: { broadcastId: 'b1', item: 'count#delivered#00' },
+    ExpressionAttributeValues: { ':delivered': 7, ':gone': 1, ':failed': 1 },
+  });
 });
 
 test('a delivery-count write that keeps failing is logged with the broadcast, the counts and the error, and does not throw', async () => {

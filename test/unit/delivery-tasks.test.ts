@@ -36,11 +36,15 @@ describe('packDeliveryTasks', () => {
 });
 
 describe('shardFor', () => {
-  it.each([2, 3, 10])('a retry starts one shard further than the attempt before (%i shards), so it does not wait behind that backlog', (shards) => {
-    for (const partition of [0, 7, 2_499]) {
-      for (const attempt of [0, 1, 4]) expect(shardFor(partition, attempt + 1) % shards).toBe((shardFor(partition, attempt) + 1) % shards);
-    }
-  });
+  it.each([2, 3, 10])(
+    'a retry starts one shard further than the attempt before (%i shards), so it does not wait behind that backlog',
+    (shards) => {
+      for (const partition of [0, 7, 2_499]) {
+        for (const attempt of [0, 1, 4])
+          expect(shardFor(partition, attempt + 1) % shards).toBe((shardFor(partition, attempt) + 1) % shards);
+      }
+    },
+  );
 });
 
 describe('parseDeliveryTask', () => {
@@ -61,11 +65,13 @@ describe('sendDeliveryTasks', () => {
 
     const calls = sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input);
     expect(calls.every((c) => c.Entries!.length <= 10)).toBe(true);
-    const perQueue = Object.fromEntries(queues.map((q) => [q, calls.filter((c) => c.QueueUrl === q).reduce((n, c) => n + c.Entries!.length, 0)]));
+    const perQueue = Object.fromEntries(
+      queues.map((q) => [q, calls.filter((c) => c.QueueUrl === q).reduce((n, c) => n + c.Entries!.length, 0)]),
+    );
     expect(perQueue).toEqual({ q0: 15, q1: 15, q2: 15 });
   });
 
-  it('cuts a shard\'s entries into SendMessageBatch calls of at most 1 MiB together, every task sent once', async () => {
+  it("cuts a shard's entries into SendMessageBatch calls of at most 1 MiB together, every task sent once", async () => {
     sqs.on(SendMessageBatchCommand).resolves({ Failed: [] });
     // Ten tasks of ~300 KB each for one queue: 10 entries fit the count limit, not the 1 MiB one.
     const bigIds = Array.from({ length: 10 * 10_000 }, (_, i) => `${'x'.repeat(24)}${String(i).padStart(6, '0')}=`);
@@ -75,11 +81,18 @@ describe('sendDeliveryTasks', () => {
     const unsent = await sendDeliveryTasks(tasks, ['q0'], 0);
 
     const calls = sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.Entries!);
-    const sizes = calls.map((entries) => entries.reduce((bytes, entry) => bytes + Buffer.byteLength(entry.MessageBody!), 0));
+    const sizes = calls.map((entries) =>
+      entries.reduce((bytes, entry) => bytes + Buffer.byteLength(entry.MessageBody!), 0),
+    );
     expect(unsent.size).toBe(0);
     expect(calls.length).toBeGreaterThan(1);
     for (const size of sizes) expect(size).toBeLessThanOrEqual(MAX_SQS_MESSAGE_BYTES);
-    expect(calls.flat().map((entry) => entry.Id).sort((a, b) => Number(a) - Number(b))).toEqual(tasks.map((_, index) => String(index)));
+    expect(
+      calls
+        .flat()
+        .map((entry) => entry.Id)
+        .sort((a, b) => Number(a) - Number(b)),
+    ).toEqual(tasks.map((_, index) => String(index)));
   });
 
   it('sends again exactly the entries SQS reported in Failed[]', async () => {
@@ -97,7 +110,13 @@ describe('sendDeliveryTasks', () => {
   });
 
   it('reports exactly the tasks SQS kept refusing, after 5 attempts, and sends the rest', async () => {
-    sqs.on(SendMessageBatchCommand).callsFake(({ Entries }) => ({ Failed: Entries.filter((e: { Id: string }) => e.Id === '1').map((e: { Id: string }) => ({ Id: e.Id, Code: 'InternalError', SenderFault: false })) }));
+    sqs.on(SendMessageBatchCommand).callsFake(({ Entries }) => ({
+      Failed: Entries.filter((e: { Id: string }) => e.Id === '1').map((e: { Id: string }) => ({
+        Id: e.Id,
+        Code: 'InternalError',
+        SenderFault: false,
+      })),
+    }));
     const unsent = await sendDeliveryTasks(packDeliveryTasks('b1', 0, ids(3), 1), ['q0'], 0);
     expect([...unsent]).toEqual([1]);
     expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(5);

@@ -24,7 +24,7 @@ describe('DurationSummary', () => {
   it('past SUMMARY_SAMPLES durations, keeps a uniform sample: the later calls too', () => {
     // A fixed sequence stands in for Math.random: each later duration replaces a kept one or not.
     let draw = 0;
-    const random = () => ((draw++ * 0.618034) % 1);
+    const random = () => (draw++ * 0.618034) % 1;
     const durations = Array.from({ length: 50_000 }, (_, i) => (i < 25_000 ? 1 : 100));
 
     const summary = summaryOf(durations, random);

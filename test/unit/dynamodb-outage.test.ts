@@ -5,7 +5,14 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type PutCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler as queryPartitions } from '../../functions/query-partitions';
 import type { ConnectionPoster } from '#commons/clients/management-api';
@@ -22,11 +29,18 @@ const future = Math.floor(Date.now() / 1000) + 3_600;
 /** What the SDK throws when dynalite (or DynamoDB's endpoint) does not take the connection. */
 const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:7761'), { code: 'ECONNREFUSED' });
 
-const sentBodies = () => sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries!.map((e) => ({ ...JSON.parse(e.MessageBody!), delaySeconds: e.DelaySeconds })));
+const sentBodies = () =>
+  sqs
+    .commandCalls(SendMessageBatchCommand)
+    .flatMap((c) =>
+      c.args[0].input.Entries!.map((e) => ({ ...JSON.parse(e.MessageBody!), delaySeconds: e.DelaySeconds })),
+    );
 
 function recordingPoster() {
   const calls: string[] = [];
-  const poster = { post: async (connectionId: string) => (calls.push(connectionId), 'delivered' as const) } as unknown as ConnectionPoster;
+  const poster = {
+    post: async (connectionId: string) => (calls.push(connectionId), 'delivered' as const),
+  } as unknown as ConnectionPoster;
   return { poster, calls };
 }
 
@@ -57,14 +71,21 @@ function answerClaims(claims: Map<string, Record<string, unknown>>) {
     const allowed = input.ConditionExpression!.includes('abandoned = :true')
       ? !held || (held.run === run && !held.abandoned) || (held.run !== run && held.abandoned === true)
       : !held || held.run === run;
-    if (!allowed) throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+    if (!allowed)
+      throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
     claims.set(String(item.item), item);
     return {};
   });
-  dynamo.on(GetCommand, { Key: { broadcastId: 'b1', item: 'message' } }).resolves({ Item: { kind: 'message', message: 'hello' } });
-  dynamo.on(GetCommand, { Key: { broadcastId: 'b1', item: 'plan' } }).resolves({ Item: { deliverBy: Date.now() + 900_000 } });
+  dynamo
+    .on(GetCommand, { Key: { broadcastId: 'b1', item: 'message' } })
+    .resolves({ Item: { kind: 'message', message: 'hello' } });
+  dynamo
+    .on(GetCommand, { Key: { broadcastId: 'b1', item: 'plan' } })
+    .resolves({ Item: { deliverBy: Date.now() + 900_000 } });
   for (const partition of [1, 2, 3]) {
-    dynamo.on(GetCommand, { Key: { broadcastId: 'b1', item: `claim#p${partition}` } }).callsFake(() => ({ Item: claims.get(`claim#p${partition}`) }));
+    dynamo
+      .on(GetCommand, { Key: { broadcastId: 'b1', item: `claim#p${partition}` } })
+      .callsFake(() => ({ Item: claims.get(`claim#p${partition}`) }));
   }
 }
 
@@ -86,7 +107,9 @@ beforeEach(() => {
 describe('the fan-out when DynamoDB stops answering', () => {
   it("tasks carry their run, and a partition's first task carries its enqueued count", async () => {
     dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', item: 'count#enqueued#0000' } });
-    dynamo.on(QueryCommand).resolves({ Items: ['a', 'b', 'c'].map((connectionId) => ({ connectionId, expiresAt: future })) });
+    dynamo
+      .on(QueryCommand)
+      .resolves({ Items: ['a', 'b', 'c'].map((connectionId) => ({ connectionId, expiresAt: future })) });
 
     await queryPartitions({ Items: [1], BatchInput: { broadcastId: 'b1', kind: 'message' } });
 
@@ -100,7 +123,9 @@ describe('the fan-out when DynamoDB stops answering', () => {
     dynamo.on(UpdateCommand).rejects(refused());
     jest.spyOn(logger, 'error').mockImplementation(() => undefined);
 
-    await expect(queryPartitions({ Items: [1], BatchInput: { broadcastId: 'b1', kind: 'message' } })).rejects.toMatchObject({ name: 'UnavailableError' });
+    await expect(
+      queryPartitions({ Items: [1], BatchInput: { broadcastId: 'b1', kind: 'message' } }),
+    ).rejects.toMatchObject({ name: 'UnavailableError' });
     expect(sentBodies()).toHaveLength(1);
   });
 });
@@ -110,7 +135,14 @@ describe('consumers when a partition was enqueued twice (its count write was los
     const claims = new Map<string, Record<string, unknown>>();
     answerClaims(claims);
     const { poster, calls } = recordingPoster();
-    const first: DeliveryTask = { broadcastId: 'b1', partition: 1, attempt: 0, run: 'run-1', enqueued: 2, connectionIds: ['a', 'b'] };
+    const first: DeliveryTask = {
+      broadcastId: 'b1',
+      partition: 1,
+      attempt: 0,
+      run: 'run-1',
+      enqueued: 2,
+      connectionIds: ['a', 'b'],
+    };
     const second: DeliveryTask = { ...first, run: 'run-2' };
 
     await deliver(first, poster);
@@ -124,24 +156,45 @@ describe('consumers when a partition was enqueued twice (its count write was los
     answerClaims(new Map());
     const order: string[] = [];
     const counts: unknown[] = [];
-    dynamo.on(UpdateCommand).callsFake((input) => (order.push(`${input.Key.item} ${input.ConditionExpression ?? ''}`), counts.push(input.ExpressionAttributeValues[':n']), {}));
+    dynamo
+      .on(UpdateCommand)
+      .callsFake(
+        (input) => (
+          order.push(`${input.Key.item} ${input.ConditionExpression ?? ''}`),
+          counts.push(input.ExpressionAttributeValues[':n']),
+          {}
+        ),
+      );
     const poster = { post: async () => (order.push('post'), 'delivered' as const) } as unknown as ConnectionPoster;
 
     // The partition's first task of three: it carries the count of all 1,201 ids, not its own 500.
-    await deliver({ broadcastId: 'b1', partition: 1, attempt: 0, run: 'run-1', enqueued: 1_201, connectionIds: ['a'] }, poster);
+    await deliver(
+      { broadcastId: 'b1', partition: 1, attempt: 0, run: 'run-1', enqueued: 1_201, connectionIds: ['a'] },
+      poster,
+    );
 
-    expect(order).toEqual(['count#enqueued#0000 attribute_not_exists(#p)', 'post', expect.stringMatching(/^count#delivered#/)]);
+    expect(order).toEqual([
+      'count#enqueued#0000 attribute_not_exists(#p)',
+      'post',
+      expect.stringMatching(/^count#delivered#/),
+    ]);
     expect(counts[0]).toBe(1_201);
   });
 
   it('a run whose tasks did not all reach a queue is taken over by the next run; its own late tasks are then dropped', async () => {
-    const claims = new Map<string, Record<string, unknown>>([['claim#p1', { item: 'claim#p1', run: 'run-1', abandoned: true }]]);
+    const claims = new Map<string, Record<string, unknown>>([
+      ['claim#p1', { item: 'claim#p1', run: 'run-1', abandoned: true }],
+    ]);
     answerClaims(claims);
     const { poster, calls } = recordingPoster();
 
     await deliver({ broadcastId: 'b1', partition: 1, attempt: 0, run: 'run-1', connectionIds: ['a'] }, poster);
     await deliver({ broadcastId: 'b1', partition: 1, attempt: 0, run: 'run-2', connectionIds: ['a', 'b'] }, poster);
-    await deliver({ broadcastId: 'b1', partition: 1, attempt: 0, run: 'run-1', connectionIds: ['c'] }, poster, service(poster));
+    await deliver(
+      { broadcastId: 'b1', partition: 1, attempt: 0, run: 'run-1', connectionIds: ['c'] },
+      poster,
+      service(poster),
+    );
 
     expect(calls).toEqual(['a', 'a', 'b']);
   });
@@ -151,7 +204,14 @@ describe('consumers when a partition was enqueued twice (its count write was los
     dynamo.on(GetCommand, { Key: { item: 'plan' } }).resolves({ Item: { deliverBy: Date.now() + 900_000 } });
     dynamo.on(PutCommand).rejects(refused());
     const { poster, calls } = recordingPoster();
-    const task: DeliveryTask = { broadcastId: 'b1', partition: 1, attempt: 0, run: 'run-1', enqueued: 2, connectionIds: ['a', 'b'] };
+    const task: DeliveryTask = {
+      broadcastId: 'b1',
+      partition: 1,
+      attempt: 0,
+      run: 'run-1',
+      enqueued: 2,
+      connectionIds: ['a', 'b'],
+    };
 
     await deliver(task, poster);
 
@@ -170,7 +230,9 @@ describe('delivery counts when DynamoDB stops answering', () => {
     await tally.flush();
 
     const [carrier] = sentBodies();
-    expect(carrier).toMatchObject({ carriedCounts: { broadcastId: 'b1', delivered: 7, gone: 1, failed: 0, countId: expect.any(String) } });
+    expect(carrier).toMatchObject({
+      carriedCounts: { broadcastId: 'b1', delivered: 7, gone: 1, failed: 0, countId: expect.any(String) },
+    });
     dynamo.on(PutCommand).resolves({});
     const delivery = service(recordingPoster().poster);
     const message = parseShardMessage(JSON.stringify({ carriedCounts: carrier.carriedCounts }));
@@ -179,12 +241,29 @@ describe('delivery counts when DynamoDB stops answering', () => {
     const puts = dynamo.commandCalls(PutCommand).map((c) => c.args[0].input.Item);
     expect(puts).toHaveLength(2);
     expect(puts[0]).toEqual(puts[1]);
-    expect(puts[0]).toMatchObject({ item: `count#delivered#carried#${carrier.carriedCounts.countId}`, delivered: 7, gone: 1, failed: 0 });
+    expect(puts[0]).toMatchObject({
+      item: `count#delivered#carried#${carrier.carriedCounts.countId}`,
+      delivered: 7,
+      gone: 1,
+      failed: 0,
+    });
   });
 
   it('a carried count still refused throws, so SQS delivers the carrier again', async () => {
     dynamo.on(PutCommand).rejects(refused());
-    const carrier = parseShardMessage(JSON.stringify({ carriedCounts: { broadcastId: 'b1', countId: 'c1', delivered: 1, gone: 0, failed: 0, failedBy: {}, deliveredAt: 1 } }));
+    const carrier = parseShardMessage(
+      JSON.stringify({
+        carriedCounts: {
+          broadcastId: 'b1',
+          countId: 'c1',
+          delivered: 1,
+          gone: 0,
+          failed: 0,
+          failedBy: {},
+          deliveredAt: 1,
+        },
+      }),
+    );
     await expect(service(recordingPoster().poster).writeCarried(carrier as never)).rejects.toThrow(/ECONNREFUSED/);
   });
 });

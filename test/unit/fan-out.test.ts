@@ -26,10 +26,20 @@ const enqueuedWrites = () =>
 
 /** Partition attribute → count, over every enqueued-count write so far. */
 const recordedCounts = () =>
-  Object.fromEntries(enqueuedWrites().flatMap((w) => Object.entries(w.ExpressionAttributeNames ?? {}).map(([name, attribute]) => [attribute, w.ExpressionAttributeValues![name.replace('#p', ':n')]])));
+  Object.fromEntries(
+    enqueuedWrites().flatMap((w) =>
+      Object.entries(w.ExpressionAttributeNames ?? {}).map(([name, attribute]) => [
+        attribute,
+        w.ExpressionAttributeValues![name.replace('#p', ':n')],
+      ]),
+    ),
+  );
 
 /** The partitions of the delivery tasks sent so far, in the order they were sent. */
-const sentPartitions = () => sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries!.map((e) => JSON.parse(e.MessageBody!).partition));
+const sentPartitions = () =>
+  sqs
+    .commandCalls(SendMessageBatchCommand)
+    .flatMap((c) => c.args[0].input.Entries!.map((e) => JSON.parse(e.MessageBody!).partition));
 
 const settings: FanOutSettings = {
   tables: { connections: 'Connections', broadcasts: 'Broadcasts' },
@@ -52,25 +62,38 @@ async function until(done: () => boolean, turns = 200): Promise<void> {
 describe('query-partitions', () => {
   it('enqueues every connection of each partition and records the count per partition', async () => {
     dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', item: 'count#enqueued#0000' } });
-    dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':partition': 1 } }).resolves({ Items: [{ connectionId: 'a', expiresAt: future }, { connectionId: 'b', expiresAt: future }] });
-    dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':partition': 2 } }).resolves({ Items: [{ connectionId: 'c', expiresAt: future }] });
+    dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':partition': 1 } }).resolves({
+      Items: [
+        { connectionId: 'a', expiresAt: future },
+        { connectionId: 'b', expiresAt: future },
+      ],
+    });
+    dynamo
+      .on(QueryCommand, { ExpressionAttributeValues: { ':partition': 2 } })
+      .resolves({ Items: [{ connectionId: 'c', expiresAt: future }] });
 
     const result = await queryPartitions({ Items: [1, 2], BatchInput: { broadcastId: 'b1', kind: 'message' } });
 
     expect(result).toEqual({ broadcastId: 'b1', partitions: 2, alreadyEnqueued: 0, connections: 3 });
-    const bodies = sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries!.map((e) => JSON.parse(e.MessageBody!)));
+    const bodies = sqs
+      .commandCalls(SendMessageBatchCommand)
+      .flatMap((c) => c.args[0].input.Entries!.map((e) => JSON.parse(e.MessageBody!)));
     expect(bodies.flatMap((b) => b.connectionIds).sort()).toEqual(['a', 'b', 'c']);
     expect(recordedCounts()).toEqual({ p1: 2, p2: 1 });
     const write = enqueuedWrites()[0];
     expect(write.Key).toEqual({ broadcastId: 'b1', item: 'count#enqueued#0000' });
-    expect(write.UpdateExpression).toMatch(/^SET #p0 = :n0(, #p1 = :n1)?, firstEnqueuedAt = if_not_exists\(firstEnqueuedAt, :now\), lastEnqueuedAt = :now, expiresAt = :expiresAt$/);
+    expect(write.UpdateExpression).toMatch(
+      /^SET #p0 = :n0(, #p1 = :n1)?, firstEnqueuedAt = if_not_exists\(firstEnqueuedAt, :now\), lastEnqueuedAt = :now, expiresAt = :expiresAt$/,
+    );
   });
 
   it('sends a partition as soon as its own query is done: a slow partition does not hold back another', async () => {
     dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', item: 'count#enqueued#0000' } });
     const slowQuery = deferred<{ Items: Record<string, unknown>[] }>();
     dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':partition': 1 } }).callsFake(() => slowQuery.promise);
-    dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':partition': 2 } }).resolves({ Items: [{ connectionId: 'c', expiresAt: future }] });
+    dynamo
+      .on(QueryCommand, { ExpressionAttributeValues: { ':partition': 2 } })
+      .resolves({ Items: [{ connectionId: 'c', expiresAt: future }] });
 
     const fanOut = fanOutPartitions(settings, 'b1', 'message', [1, 2]);
 
@@ -85,17 +108,29 @@ describe('query-partitions', () => {
 
   it('partitions whose queries end while a send is in flight share the next SendMessageBatch and count write', async () => {
     dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', item: 'count#enqueued#0000' } });
-    dynamo.on(QueryCommand).callsFake((input: { ExpressionAttributeValues: { ':partition': number } }) => ({ Items: [{ connectionId: `c${input.ExpressionAttributeValues[':partition']}`, expiresAt: future }] }));
+    dynamo.on(QueryCommand).callsFake((input: { ExpressionAttributeValues: { ':partition': number } }) => ({
+      Items: [{ connectionId: `c${input.ExpressionAttributeValues[':partition']}`, expiresAt: future }],
+    }));
     const firstSend = deferred<{ Failed: [] }>();
-    sqs.on(SendMessageBatchCommand).callsFakeOnce(() => firstSend.promise).resolves({ Failed: [] });
+    sqs
+      .on(SendMessageBatchCommand)
+      .callsFakeOnce(() => firstSend.promise)
+      .resolves({ Failed: [] });
 
-    const fanOut = fanOutPartitions({ ...settings, shardQueueUrls: ['https://sqs.local/1/shard-0'] }, 'b1', 'message', [1, 2, 3]);
+    const fanOut = fanOutPartitions(
+      { ...settings, shardQueueUrls: ['https://sqs.local/1/shard-0'] },
+      'b1',
+      'message',
+      [1, 2, 3],
+    );
 
     await until(() => dynamo.commandCalls(QueryCommand).length === 3);
     await until(() => false, 20); // lets the other two queries end while the first send is held
     firstSend.resolve({ Failed: [] });
     await fanOut;
-    const calls = sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.Entries!.map((e) => JSON.parse(e.MessageBody!).partition));
+    const calls = sqs
+      .commandCalls(SendMessageBatchCommand)
+      .map((c) => c.args[0].input.Entries!.map((e) => JSON.parse(e.MessageBody!).partition));
     expect(calls).toEqual([[1], [2, 3]]);
     expect(enqueuedWrites().map((w) => Object.values(w.ExpressionAttributeNames!))).toEqual([['p1'], ['p2', 'p3']]);
   });
@@ -112,16 +147,24 @@ describe('query-partitions', () => {
 
   it('a failing partition does not stop the others; the child then fails naming it', async () => {
     dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', item: 'count#enqueued#0000' } });
-    dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':partition': 1 } }).rejects(new Error('ProvisionedThroughputExceeded'));
-    dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':partition': 2 } }).resolves({ Items: [{ connectionId: 'c', expiresAt: future }] });
+    dynamo
+      .on(QueryCommand, { ExpressionAttributeValues: { ':partition': 1 } })
+      .rejects(new Error('ProvisionedThroughputExceeded'));
+    dynamo
+      .on(QueryCommand, { ExpressionAttributeValues: { ':partition': 2 } })
+      .resolves({ Items: [{ connectionId: 'c', expiresAt: future }] });
 
-    await expect(queryPartitions({ Items: [1, 2], BatchInput: { broadcastId: 'b1', kind: 'message' } })).rejects.toMatchObject({
+    await expect(
+      queryPartitions({ Items: [1, 2], BatchInput: { broadcastId: 'b1', kind: 'message' } }),
+    ).rejects.toMatchObject({
       name: 'PartitionFailedError',
       message: expect.stringContaining('partition(s) 1 of broadcast b1'),
     });
     expect(enqueuedWrites()).toHaveLength(1);
     expect(enqueuedWrites()[0].ExpressionAttributeNames).toEqual({ '#p0': 'p2' });
-    const sent = sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries!.map((e) => JSON.parse(e.MessageBody!)));
+    const sent = sqs
+      .commandCalls(SendMessageBatchCommand)
+      .flatMap((c) => c.args[0].input.Entries!.map((e) => JSON.parse(e.MessageBody!)));
     expect(sent.map((task) => task.partition)).toEqual([2]);
   });
 
@@ -129,7 +172,9 @@ describe('query-partitions', () => {
     sqs.on(SendMessageBatchCommand).resolves({ Failed: [{ Id: '0', Code: 'InternalError', SenderFault: false }] });
     dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', item: 'count#enqueued#0000' } });
     dynamo.on(QueryCommand).resolves({ Items: [{ connectionId: 'c', expiresAt: future }] });
-    await expect(queryPartitions({ Items: [5], BatchInput: { broadcastId: 'b1', kind: 'message' } })).rejects.toThrow(/partition\(s\) 5 of broadcast b1/);
+    await expect(queryPartitions({ Items: [5], BatchInput: { broadcastId: 'b1', kind: 'message' } })).rejects.toThrow(
+      /partition\(s\) 5 of broadcast b1/,
+    );
     expect(enqueuedWrites().every((w) => Object.keys(w.ExpressionAttributeNames ?? {}).length === 0)).toBe(true);
   });
 
@@ -137,19 +182,30 @@ describe('query-partitions', () => {
     dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', item: 'count#enqueued#0000' } });
     const throttle = Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException' });
     dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':partition': 1 } }).rejects(throttle);
-    dynamo.on(QueryCommand, { ExpressionAttributeValues: { ':partition': 2 } }).resolves({ Items: [{ connectionId: 'c', expiresAt: future }] });
-    await expect(queryPartitions({ Items: [1, 2], BatchInput: { broadcastId: 'b1', kind: 'message' } })).rejects.toMatchObject({ name: 'ThrottledError' });
+    dynamo
+      .on(QueryCommand, { ExpressionAttributeValues: { ':partition': 2 } })
+      .resolves({ Items: [{ connectionId: 'c', expiresAt: future }] });
+    await expect(
+      queryPartitions({ Items: [1, 2], BatchInput: { broadcastId: 'b1', kind: 'message' } }),
+    ).rejects.toMatchObject({ name: 'ThrottledError' });
     expect(enqueuedWrites()[0].ExpressionAttributeNames).toEqual({ '#p0': 'p2' });
   });
 
   it('a sweep deletes expired rows by their key and enqueues only the live ones', async () => {
     dynamo.on(GetCommand).resolves({});
-    dynamo.on(QueryCommand).resolves({ Items: [{ connectionId: 'live', expiresAt: future }, { connectionId: 'old', expiresAt: 10 }] });
+    dynamo.on(QueryCommand).resolves({
+      Items: [
+        { connectionId: 'live', expiresAt: future },
+        { connectionId: 'old', expiresAt: 10 },
+      ],
+    });
     answerDeletes(dynamo, [{ partition: 4, connectionId: 'old' }]);
 
     const result = await queryPartitions({ Items: [4], BatchInput: { broadcastId: 's1', kind: 'sweep' } });
 
-    expect(dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key)).toEqual([{ partition: 4, connectionId: 'old' }]);
+    expect(dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key)).toEqual([
+      { partition: 4, connectionId: 'old' },
+    ]);
     expect(result.connections).toBe(1);
   });
 });
@@ -173,7 +229,13 @@ describe('read-progress', () => {
   };
 
   it('is not done while enqueued connections are unaccounted for', () => {
-    expect(progressOf(record, 2_000)).toMatchObject({ enqueued: 15, accounted: 14, done: false, deliverBy: 901_000, timedOut: false });
+    expect(progressOf(record, 2_000)).toMatchObject({
+      enqueued: 15,
+      accounted: 14,
+      done: false,
+      deliverBy: 901_000,
+      timedOut: false,
+    });
     // the deadline runs from the start, or the last enqueue (a redrive's), never from a delivery; past it, the
     // counts still missing get the grace (a consumer's timeout) before the broadcast times out
     expect(progressOf(record, 901_000 + DELIVERY_GRACE_MS - 100).timedOut).toBe(false);
@@ -183,7 +245,16 @@ describe('read-progress', () => {
   });
 
   it('is done when every enqueued connection is delivered, gone or failed: it sums the count items of every page', async () => {
-    dynamo.on(GetCommand).resolves({ Item: { broadcastId: 'b1', item: 'plan', kind: 'message', partitionCount: 4, startedAt: 1_000, deliveryTimeoutMs: 900_000 } });
+    dynamo.on(GetCommand).resolves({
+      Item: {
+        broadcastId: 'b1',
+        item: 'plan',
+        kind: 'message',
+        partitionCount: 4,
+        startedAt: 1_000,
+        deliveryTimeoutMs: 900_000,
+      },
+    });
     dynamo
       .on(QueryCommand)
       .resolvesOnce({
@@ -193,14 +264,31 @@ describe('read-progress', () => {
         ],
         LastEvaluatedKey: { broadcastId: 'b1', item: 'count#enqueued#0000' },
       })
-      .resolvesOnce({ Items: [{ broadcastId: 'b1', item: 'count#delivered#09', delivered: 5, gone: 0, failed: 0, lastDeliveryAt: 1_500 }, { broadcastId: 'b1', item: 'count#enqueued#0001', p2: 5 }] });
+      .resolvesOnce({
+        Items: [
+          { broadcastId: 'b1', item: 'count#delivered#09', delivered: 5, gone: 0, failed: 0, lastDeliveryAt: 1_500 },
+          { broadcastId: 'b1', item: 'count#enqueued#0001', p2: 5 },
+        ],
+      });
     await expect(readProgress({ broadcastId: 'b1' })).resolves.toMatchObject({
       done: true,
-      summary: { broadcastId: 'b1', partitions: 3, failedPartitions: [3], connections: 15, delivered: 12, gone: 2, failed: 1, durationMs: 800 },
+      summary: {
+        broadcastId: 'b1',
+        partitions: 3,
+        failedPartitions: [3],
+        connections: 15,
+        delivered: 12,
+        gone: 2,
+        failed: 1,
+        durationMs: 800,
+      },
     });
     const queries = dynamo.commandCalls(QueryCommand).map((c) => c.args[0].input);
     expect(queries[1].ExclusiveStartKey).toEqual({ broadcastId: 'b1', item: 'count#enqueued#0000' });
     // the message item is outside the range: a progress read never pays for the message
-    expect(queries[0]).toMatchObject({ KeyConditionExpression: '#id = :id AND begins_with(#item, :prefix)', ExpressionAttributeValues: { ':id': 'b1', ':prefix': 'count#' } });
+    expect(queries[0]).toMatchObject({
+      KeyConditionExpression: '#id = :id AND begins_with(#item, :prefix)',
+      ExpressionAttributeValues: { ':id': 'b1', ':prefix': 'count#' },
+    });
   });
 });

@@ -16,7 +16,13 @@ describe('the floor beside the demo', () => {
 
     const medians = floorMedians(runs);
 
-    expect(medians).toEqual({ runs: 3, lastDeliveryMs: 30, connectMs: 1_000, connectsPerSecond: 1_000, serverBytesPerSocket: 5_600 });
+    expect(medians).toEqual({
+      runs: 3,
+      lastDeliveryMs: 30,
+      connectMs: 1_000,
+      connectsPerSecond: 1_000,
+      serverBytesPerSocket: 5_600,
+    });
   });
 
   it('says how many times the floor a figure is: whole numbers from 10 ×, one decimal below', () => {
@@ -34,13 +40,23 @@ describe('the floor beside the demo', () => {
   it('prints last delivery, connecting and memory per socket each as demo / floor, connects per second beside it', () => {
     const floor = floorMedians([run(25, 900, 5_632)]);
 
-    const line = floorComparison(1_000, { lastDeliveryMs: 13_598, connectMs: 6_989, gatewayBytesPerSocket: 81_920 }, floor);
+    const line = floorComparison(
+      1_000,
+      { lastDeliveryMs: 13_598, connectMs: 6_989, gatewayBytesPerSocket: 81_920 },
+      floor,
+    );
 
-    expect(line).toBe('last delivery 13,598 ms / 25 ms = 544 ×, connecting 6,989 ms / 900 ms = 7.8 × (143/s against 1,111/s), memory per socket (gateway RSS with its baseline / floor\'s growth) 80.0 KB / 5.5 KB = 15 ×');
+    expect(line).toBe(
+      "last delivery 13,598 ms / 25 ms = 544 ×, connecting 6,989 ms / 900 ms = 7.8 × (143/s against 1,111/s), memory per socket (gateway RSS with its baseline / floor's growth) 80.0 KB / 5.5 KB = 15 ×",
+    );
   });
 
   it("says the demo's memory was not recorded for results kept before it was", () => {
-    const line = floorComparison(1_000, { lastDeliveryMs: 13_598, connectMs: 6_989 }, floorMedians([run(25, 900, 5_632)]));
+    const line = floorComparison(
+      1_000,
+      { lastDeliveryMs: 13_598, connectMs: 6_989 },
+      floorMedians([run(25, 900, 5_632)]),
+    );
 
     expect(line).toContain("memory per socket: the demo's not recorded, the floor's 5.5 KB");
   });
@@ -48,7 +64,9 @@ describe('the floor beside the demo', () => {
 
 describe("the benchmarks' count arguments", () => {
   it.each(['abc', '0', '1.5', '-3', '100001', ''])('refuses %p, saying what is allowed', (text) => {
-    expect(() => parseCount('clients', text, 1, 100_000)).toThrow(new BenchInputError(`clients must be a whole number from 1 to 100,000, got "${text}"`));
+    expect(() => parseCount('clients', text, 1, 100_000)).toThrow(
+      new BenchInputError(`clients must be a whole number from 1 to 100,000, got "${text}"`),
+    );
   });
 
   it('reads a whole number in range', () => {

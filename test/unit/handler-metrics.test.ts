@@ -19,7 +19,11 @@ process.env.POST_CONCURRENCY = '200';
 const dynamo = mockClient(DynamoDBDocumentClient);
 const connectEvent = { requestContext: { connectionId: 'c1' } } as unknown as APIGatewayProxyWebsocketEventV2;
 
-type EmfDocument = Record<string, unknown> & { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] } };
+type EmfDocument = Record<string, unknown> & {
+  _aws: {
+    CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[];
+  };
+};
 
 /** The EMF documents printed during `run`. */
 async function emitted(run: () => Promise<unknown>): Promise<EmfDocument[]> {
@@ -64,7 +68,17 @@ const POST_DELAY_MS = 30;
 const throttleOnce = new Set<string>();
 let server: http.Server;
 
-const sqsRecord = (messageId: string, task: object) => ({ messageId, body: JSON.stringify(task), receiptHandle: messageId, attributes: {}, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:eu-west-1:1:shard-0', awsRegion: 'eu-west-1' });
+const sqsRecord = (messageId: string, task: object) => ({
+  messageId,
+  body: JSON.stringify(task),
+  receiptHandle: messageId,
+  attributes: {},
+  messageAttributes: {},
+  md5OfBody: '',
+  eventSource: 'aws:sqs',
+  eventSourceARN: 'arn:aws:sqs:eu-west-1:1:shard-0',
+  awsRegion: 'eu-west-1',
+});
 const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 const values = (value: unknown): number[] => (Array.isArray(value) ? value : [value]) as number[];
 
@@ -107,7 +121,12 @@ describe('post-message metrics', () => {
   it('publishes 429s, post latency and budget wait of a whole batch in one record, a summary of at most SUMMARY_POINTS values each, dimensioned by service only', async () => {
     // Two broadcasts in one batch, 120 sockets, two of them throttled once: 122 calls.
     throttleOnce.add('a3').add('b7');
-    const event = { Records: [sqsRecord('m1', { broadcastId: 'a', partition: 0, attempt: 0, connectionIds: ids('a', 60) }), sqsRecord('m2', { broadcastId: 'b', partition: 1, attempt: 0, connectionIds: ids('b', 60) })] } as unknown as SQSEvent;
+    const event = {
+      Records: [
+        sqsRecord('m1', { broadcastId: 'a', partition: 0, attempt: 0, connectionIds: ids('a', 60) }),
+        sqsRecord('m2', { broadcastId: 'b', partition: 1, attempt: 0, connectionIds: ids('b', 60) }),
+      ],
+    } as unknown as SQSEvent;
 
     const documents = await emitted(() => handler(event, { getRemainingTimeInMillis: () => 60_000 } as Context));
 
@@ -116,11 +135,13 @@ describe('post-message metrics', () => {
     expect(document).toMatchObject({ service: 'swarmcast', PostsDelivered: 120, PostsThrottled: 2 });
     const [directive] = document._aws.CloudWatchMetrics;
     expect(directive.Dimensions).toEqual([['service']]);
-    expect(directive.Metrics).toEqual(expect.arrayContaining([
-      { Name: 'PostsThrottled', Unit: 'Count' },
-      { Name: 'PostLatency', Unit: 'Milliseconds' },
-      { Name: 'BudgetWait', Unit: 'Milliseconds' },
-    ]));
+    expect(directive.Metrics).toEqual(
+      expect.arrayContaining([
+        { Name: 'PostsThrottled', Unit: 'Count' },
+        { Name: 'PostLatency', Unit: 'Milliseconds' },
+        { Name: 'BudgetWait', Unit: 'Milliseconds' },
+      ]),
+    );
     expect(JSON.stringify(document)).not.toMatch(/broadcast/i);
     const latency = values(document.PostLatency);
     const budgetWait = values(document.BudgetWait);
@@ -135,7 +156,9 @@ describe('post-message metrics', () => {
   });
 
   it('publishes each call of a small batch as it is, and 0 throttled when nothing answered 429', async () => {
-    const event = { Records: [sqsRecord('m1', { broadcastId: 'a', partition: 0, attempt: 0, connectionIds: ids('c', 3) })] } as unknown as SQSEvent;
+    const event = {
+      Records: [sqsRecord('m1', { broadcastId: 'a', partition: 0, attempt: 0, connectionIds: ids('c', 3) })],
+    } as unknown as SQSEvent;
 
     const [document] = await emitted(() => handler(event, { getRemainingTimeInMillis: () => 60_000 } as Context));
 

@@ -9,7 +9,11 @@ async function runPlan(args: string[]): Promise<{ out: string; error?: string }>
   const planCommand = program.commands.find((command) => command.name() === 'plan') as Command;
   let errorText: string | undefined;
   for (const command of [program, planCommand]) {
-    command.exitOverride().configureOutput({ writeErr: (text) => (errorText ??= text.split('\n')[0]), writeOut: () => undefined, outputError: (text) => (errorText ??= text.split('\n')[0]) });
+    command.exitOverride().configureOutput({
+      writeErr: (text) => (errorText ??= text.split('\n')[0]),
+      writeOut: () => undefined,
+      outputError: (text) => (errorText ??= text.split('\n')[0]),
+    });
   }
   const lines: string[] = [];
   const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));
@@ -31,19 +35,38 @@ describe('swarmcast plan', () => {
 
     expect(plan.durationMs).toBeGreaterThan(100_000);
     expect(plan.calls).toBe(1_000_000);
-    expect(plan.costUsd.total).toBeCloseTo(plan.costUsd.items.reduce((sum: number, item: { usd: number }) => sum + item.usd, 0), 10);
-    expect(Object.keys(plan.costUsd.byService).sort()).toEqual(['API Gateway', 'DynamoDB', 'Lambda', 'SQS', 'Step Functions']);
+    expect(plan.costUsd.total).toBeCloseTo(
+      plan.costUsd.items.reduce((sum: number, item: { usd: number }) => sum + item.usd, 0),
+      10,
+    );
+    expect(Object.keys(plan.costUsd.byService).sort()).toEqual([
+      'API Gateway',
+      'DynamoDB',
+      'Lambda',
+      'SQS',
+      'Step Functions',
+    ]);
   });
 
   it('prints a table: one line per cost item with its quantity and unit price, then the hourly connection cost', async () => {
     const { out } = await runPlan(['--connections', '1000000', '--message-bytes', '131072']);
 
-    expect(out).toMatch(/^  time to last delivery  11\d\.\d s \(ideal N\/quota 100\.0 s/m);
-    expect(out).toMatch(/^  API Gateway +messages, 4 × 32 KB per post +4,000,000 messages +\$1\.00 per million messages +\$4\.00$/m);
-    expect(out).toMatch(/^  Step Functions +state transitions +\d+ transitions +\$0\.025 per thousand transitions +\$0\.\d{4}$/m);
-    expect(out).toContain('keeping 1,000,000 sockets connected, per hour (not part of the broadcast): clients following client/protocol.ts send ~1,852 keep-alives/s and reconnect ~155/s');
-    expect(out).toMatch(/^  API Gateway +connection minutes +60,000,000 minutes +\$0\.250 per million minutes +\$15\.00$/m);
-    expect(out).toMatch(/^  API Gateway +keep-alive messages \(ping route, no Lambda\) +6,666,667 messages +\$1\.00 per million messages +\$6\.67$/m);
+    expect(out).toMatch(/^ {2}time to last delivery {2}11\d\.\d s \(ideal N\/quota 100\.0 s/m);
+    expect(out).toMatch(
+      /^ {2}API Gateway +messages, 4 × 32 KB per post +4,000,000 messages +\$1\.00 per million messages +\$4\.00$/m,
+    );
+    expect(out).toMatch(
+      /^ {2}Step Functions +state transitions +\d+ transitions +\$0\.025 per thousand transitions +\$0\.\d{4}$/m,
+    );
+    expect(out).toContain(
+      'keeping 1,000,000 sockets connected, per hour (not part of the broadcast): clients following client/protocol.ts send ~1,852 keep-alives/s and reconnect ~155/s',
+    );
+    expect(out).toMatch(
+      /^ {2}API Gateway +connection minutes +60,000,000 minutes +\$0\.250 per million minutes +\$15\.00$/m,
+    );
+    expect(out).toMatch(
+      /^ {2}API Gateway +keep-alive messages \(ping route, no Lambda\) +6,666,667 messages +\$1\.00 per million messages +\$6\.67$/m,
+    );
   });
 
   it('--json states the standing cost per hour beside the broadcast', async () => {
@@ -51,18 +74,37 @@ describe('swarmcast plan', () => {
 
     const plan = JSON.parse(out);
     expect(plan.costUsd.total).toBeGreaterThan(1);
-    expect(plan.standing).toMatchObject({ keepAlivesPerSecond: expect.closeTo(1_852, 0), reconnectsPerSecond: expect.closeTo(155, 0) });
+    expect(plan.standing).toMatchObject({
+      keepAlivesPerSecond: expect.closeTo(1_852, 0),
+      reconnectsPerSecond: expect.closeTo(155, 0),
+    });
     expect(plan.standing.perHour.byPart).toMatchObject({ connectionMinutes: 15, keepAlive: expect.closeTo(6.67, 2) });
   });
 
   it('takes the quota from the accountQuota settings, and the budget is 90 % of it', async () => {
-    const { out } = await runPlan(['--connections', '100000', '--set', 'accountQuotaRatePerSecond=2500', '--set', 'accountQuotaBurst=1250', '--json']);
+    const { out } = await runPlan([
+      '--connections',
+      '100000',
+      '--set',
+      'accountQuotaRatePerSecond=2500',
+      '--set',
+      'accountQuotaBurst=1250',
+      '--json',
+    ]);
 
     expect(JSON.parse(out)).toMatchObject({ quota: { ratePerSecond: 2_500, burst: 1_250 }, budgetPerSecond: 2_250 });
   });
 
   it('applies --set over the defaults of infra/config.ts', async () => {
-    const { out } = await runPlan(['--connections', '1000', '--set', 'shards=20', '--set', 'deliveryRatePerSecond=500', '--json']);
+    const { out } = await runPlan([
+      '--connections',
+      '1000',
+      '--set',
+      'shards=20',
+      '--set',
+      'deliveryRatePerSecond=500',
+      '--json',
+    ]);
 
     expect(JSON.parse(out)).toMatchObject({ budgetPerSecond: 500, deliveryRatePerSecond: 500, limitedBy: 'budget' });
   });
@@ -71,10 +113,19 @@ describe('swarmcast plan', () => {
     [['--json'], /required option '--connections <n>' not specified/],
     [['--connections', '0'], /--connections must be a whole number from 1 to 100,000,000\./],
     [['--connections', '10', '--quota', 'fast'], /--quota must be RATE or RATE\/BURST/],
-    [['--connections', '10', '--message-bytes', '200000'], /--message-bytes must be a whole number from 1 to 131,072\./],
+    [
+      ['--connections', '10', '--message-bytes', '200000'],
+      /--message-bytes must be a whole number from 1 to 131,072\./,
+    ],
     [['--connections', '10', '--set', 'shards'], /--set must be KEY=VALUE/],
-    [['--connections', '10', '--set', 'shardz=2'], /^--set: unknown swarmcast setting "shardz"; known settings: partitions, /],
-    [['--connections', '10', '--set', 'shards=0'], /^--set: swarmcast setting shards=0 must be an integer from 1 to 50$/],
+    [
+      ['--connections', '10', '--set', 'shardz=2'],
+      /^--set: unknown swarmcast setting "shardz"; known settings: partitions, /,
+    ],
+    [
+      ['--connections', '10', '--set', 'shards=0'],
+      /^--set: swarmcast setting shards=0 must be an integer from 1 to 50$/,
+    ],
   ])('refuses %j in one line', async (args, expected) => {
     const { error } = await runPlan(args);
 
@@ -88,8 +139,17 @@ describe('swarmcast plan --help', () => {
     const program = createProgram();
     const help = program.commands.find((command) => command.name() === 'plan')!.helpInformation();
 
-    expect(program.helpInformation()).toMatch(/^  plan /m);
-    for (const flag of ['--connections <n>', '--quota <rate[/burst]>', '--message-bytes <b>', '--deadline-seconds <s>', '--set <key=value>', '--local', '--json']) expect(help).toContain(flag);
+    expect(program.helpInformation()).toMatch(/^ {2}plan /m);
+    for (const flag of [
+      '--connections <n>',
+      '--quota <rate[/burst]>',
+      '--message-bytes <b>',
+      '--deadline-seconds <s>',
+      '--set <key=value>',
+      '--local',
+      '--json',
+    ])
+      expect(help).toContain(flag);
   });
 });
 

@@ -1,9 +1,20 @@
 import { resolveConfig } from '../../infra/config';
-import { budgetFor, CODE_FACTS, DEFAULT_QUOTA, planBroadcast, standingCost, type PlanInput, type Quota } from '../../cli/plan-model';
+import {
+  budgetFor,
+  CODE_FACTS,
+  DEFAULT_QUOTA,
+  planBroadcast,
+  standingCost,
+  type PlanInput,
+  type Quota,
+} from '../../cli/plan-model';
 
 const config = resolveConfig();
 const plan = (overrides: Partial<PlanInput> = {}, budget?: number) =>
-  planBroadcast({ connections: 1_000_000, messageBytes: 1_024, quota: DEFAULT_QUOTA, config, site: 'aws', ...overrides }, budget);
+  planBroadcast(
+    { connections: 1_000_000, messageBytes: 1_024, quota: DEFAULT_QUOTA, config, site: 'aws', ...overrides },
+    budget,
+  );
 
 describe('planBroadcast at 1M sockets, default configuration and quota: the figures of design.md ("Cost of one 1M broadcast")', () => {
   // Tolerances, stated: API Gateway is pure arithmetic (±2 %); Lambda depends on how long the consumers
@@ -31,14 +42,26 @@ describe('planBroadcast at 1M sockets, default configuration and quota: the figu
 
   it('totals within 20 % of the sum of the figures, and the total is the sum of its items', () => {
     expect(Math.abs(small.costUsd.total / (1.0 + 0.15 + 0.13 + 0.015 + 0.015) - 1)).toBeLessThanOrEqual(0.2);
-    expect(small.costUsd.total).toBeCloseTo(small.costUsd.items.reduce((sum, item) => sum + item.usd, 0), 10);
+    expect(small.costUsd.total).toBeCloseTo(
+      small.costUsd.items.reduce((sum, item) => sum + item.usd, 0),
+      10,
+    );
   });
 
   it('bills one done-mark write per delivery task: the same broadcast cut into twice the tasks, in as many invocations, costs a write unit more per extra task', () => {
     // prepare: 100 ids a task, 10 tasks a batch; then 50 ids a task, 20 tasks a batch
     const writeUnits = (overrides: Partial<typeof config>) => {
-      const cut = planBroadcast({ connections: 1_000_000, messageBytes: 1_024, quota: DEFAULT_QUOTA, config: resolveConfig(overrides), site: 'aws' });
-      return { tasks: cut.deliveryTasks, writes: cut.costUsd.items.find((item) => item.service === 'DynamoDB' && item.unit === 'WRU')!.quantity };
+      const cut = planBroadcast({
+        connections: 1_000_000,
+        messageBytes: 1_024,
+        quota: DEFAULT_QUOTA,
+        config: resolveConfig(overrides),
+        site: 'aws',
+      });
+      return {
+        tasks: cut.deliveryTasks,
+        writes: cut.costUsd.items.find((item) => item.service === 'DynamoDB' && item.unit === 'WRU')!.quantity,
+      };
     };
 
     // act
@@ -86,15 +109,20 @@ describe('planBroadcast: time is never below N / quota', () => {
     expect(result.durationMs).toBeGreaterThanOrEqual((connections / quota.ratePerSecond) * 1000);
   });
 
-  it.each(cases)('%j with a budget above the quota: only the burst can be ahead, and 429s cost calls', ({ connections, quota, site }) => {
-    const result = plan({ connections, quota, site }, quota.ratePerSecond * 2);
+  it.each(cases)(
+    '%j with a budget above the quota: only the burst can be ahead, and 429s cost calls',
+    ({ connections, quota, site }) => {
+      const result = plan({ connections, quota, site }, quota.ratePerSecond * 2);
 
-    const tryingFasterThanQuota = result.consumerCapacityPerSecond > quota.ratePerSecond;
-    expect(result.deliveryRatePerSecond).toBeLessThanOrEqual(quota.ratePerSecond);
-    expect(result.durationMs).toBeGreaterThanOrEqual((Math.max(0, connections - quota.burst) / quota.ratePerSecond) * 1000);
-    expect(result.calls).toBe(connections + result.throttledCalls);
-    expect(result.throttledCalls > 0).toBe(tryingFasterThanQuota && connections > quota.burst);
-  });
+      const tryingFasterThanQuota = result.consumerCapacityPerSecond > quota.ratePerSecond;
+      expect(result.deliveryRatePerSecond).toBeLessThanOrEqual(quota.ratePerSecond);
+      expect(result.durationMs).toBeGreaterThanOrEqual(
+        (Math.max(0, connections - quota.burst) / quota.ratePerSecond) * 1000,
+      );
+      expect(result.calls).toBe(connections + result.throttledCalls);
+      expect(result.throttledCalls > 0).toBe(tryingFasterThanQuota && connections > quota.burst);
+    },
+  );
 });
 
 describe('planBroadcast: the burst', () => {
@@ -152,23 +180,39 @@ describe('planBroadcast: warnings', () => {
 
   it("at 1M sockets: their keep-alives are over the stage's route throttle, and with the reconnects and the budget over the account's quota", () => {
     expect(plan().warnings).toEqual([
-      expect.stringMatching(/^1,000,000 clients send ~1,852 keep-alives\/s, over the stage's route throttle \(routeThrottleRatePerSecond 1,000\/s\)/),
-      expect.stringMatching(/^keep-alives and reconnects \(~2,007\/s\) plus the delivery budget \(9,000\/s\) exceed the account's 10,000\/s/),
+      expect.stringMatching(
+        /^1,000,000 clients send ~1,852 keep-alives\/s, over the stage's route throttle \(routeThrottleRatePerSecond 1,000\/s\)/,
+      ),
+      expect.stringMatching(
+        /^keep-alives and reconnects \(~2,007\/s\) plus the delivery budget \(9,000\/s\) exceed the account's 10,000\/s/,
+      ),
     ]);
     expect(plan({ config: resolveConfig({ routeThrottleRatePerSecond: 2_000 }) }, 7_900).warnings).toEqual([]);
   });
 
-  it('when one invocation would outlast post-message\'s timeout at its share of the rate', () => {
+  it("when one invocation would outlast post-message's timeout at its share of the rate", () => {
     // 10 tasks × 400 ids = 4,000 posts at 1,800/s shared by 50 instances (36/s each): ~111 s
     const result = plan({ quota: { ratePerSecond: 2_000, burst: 1_000 } });
 
-    expect(result.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/^one consumer invocation \(4,000 posts at ~36\/s, its share of the rate\) takes ~112 s, over post-message's 60 s timeout/)]));
+    expect(result.warnings).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^one consumer invocation \(4,000 posts at ~36\/s, its share of the rate\) takes ~112 s, over post-message's 60 s timeout/,
+        ),
+      ]),
+    );
   });
 
   it('when the consumers and map children may need more Lambda instances than the account has', () => {
     const result = plan({ config: resolveConfig({ shards: 20, consumerMaxConcurrency: 50 }) });
 
-    expect(result.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/^up to 1,100 Lambda instances at once \(consumers 1,000 \+ map children 100\) exceed the account's default 1,000/)]));
+    expect(result.warnings).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^up to 1,100 Lambda instances at once \(consumers 1,000 \+ map children 100\) exceed the account's default 1,000/,
+        ),
+      ]),
+    );
   });
 });
 
@@ -198,7 +242,9 @@ describe('planBroadcast: a deadline', () => {
     const result = plan({ deadlineSeconds: 30 });
 
     expect(result.deadline?.met).toBe(false);
-    expect(result.deadline?.advice).toMatch(/^1,000,000 sockets cannot be reached in 30 s at 10,000 calls\/s: needs ≥ 33,334\/s \(.+\); ask for a quota increase or split over (\d+) accounts$/);
+    expect(result.deadline?.advice).toMatch(
+      /^1,000,000 sockets cannot be reached in 30 s at 10,000 calls\/s: needs ≥ 33,334\/s \(.+\); ask for a quota increase or split over (\d+) accounts$/,
+    );
     const accounts = Number(/split over (\d+) accounts/.exec(result.deadline!.advice!)![1]);
     // That many accounts, each delivering at its budget, make the deadline.
     const split = plan({ connections: Math.ceil(1_000_000 / accounts), deadlineSeconds: 30 });
@@ -254,7 +300,10 @@ describe('standing cost of N connected sockets, per hour', () => {
       'reconnects: $connect + $disconnect requests',
       'reconnects: $connect + $disconnect compute',
     ]);
-    expect(standing.perHour.total).toBeCloseTo(standing.perHour.items.reduce((sum, item) => sum + item.usd, 0), 10);
+    expect(standing.perHour.total).toBeCloseTo(
+      standing.perHour.items.reduce((sum, item) => sum + item.usd, 0),
+      10,
+    );
   });
 
   it('is part of every plan, beside the broadcast', () => {

@@ -1,6 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { answerUpdates } from './helpers/dynamodb-answers';
@@ -54,7 +60,8 @@ function answerBudgetClock(): void {
   });
 }
 
-const invoke = (records: ReturnType<typeof record>[]) => handler({ Records: records } as unknown as SQSEvent, { getRemainingTimeInMillis: () => 60_000 } as Context);
+const invoke = (records: ReturnType<typeof record>[]) =>
+  handler({ Records: records } as unknown as SQSEvent, { getRemainingTimeInMillis: () => 60_000 } as Context);
 
 beforeEach(() => {
   dynamo.reset();
@@ -70,7 +77,10 @@ describe('post-message handler', () => {
     const finished = { broadcastId: 'b1', partition: 0, attempt: 0, connectionIds: ['already-1', 'already-2'] };
     const fresh = { broadcastId: 'b1', partition: 1, attempt: 0, connectionIds: ['new-1'] };
 
-    const response = await invoke([record('m-finished', JSON.stringify(finished)), record('m-fresh', JSON.stringify(fresh))]);
+    const response = await invoke([
+      record('m-finished', JSON.stringify(finished)),
+      record('m-fresh', JSON.stringify(fresh)),
+    ]);
 
     expect(response).toEqual({ batchItemFailures: [] });
     expect(posted.map((p) => p.id)).toEqual(['new-1']);
@@ -80,7 +90,9 @@ describe('post-message handler', () => {
       { broadcastId: 'b1', item: 'done#m-fresh' },
     ]);
     expect(asked.ConsistentRead).toBe(true);
-    const marked = dynamo.commandCalls(BatchWriteCommand).flatMap((c) => c.args[0].input.RequestItems!.Broadcasts.map((r) => r.PutRequest!.Item));
+    const marked = dynamo
+      .commandCalls(BatchWriteCommand)
+      .flatMap((c) => c.args[0].input.RequestItems!.Broadcasts.map((r) => r.PutRequest!.Item));
     expect(marked).toEqual([expect.objectContaining({ broadcastId: 'b1', item: 'done#m-fresh' })]);
   });
 
@@ -121,8 +133,14 @@ describe('post-message handler', () => {
     const response = await handler(event, { getRemainingTimeInMillis: () => 60_000 } as Context);
 
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'bad' }] });
-    expect(posted.sort((x, y) => x.id.localeCompare(y.id))).toEqual([{ id: 'a+b/c=', body: 'hi' }, { id: 'd-e_f=', body: 'hi' }]);
-    const counts = dynamo.commandCalls(UpdateCommand).map((c) => c.args[0].input).filter((input) => input.TableName === 'Broadcasts');
+    expect(posted.sort((x, y) => x.id.localeCompare(y.id))).toEqual([
+      { id: 'a+b/c=', body: 'hi' },
+      { id: 'd-e_f=', body: 'hi' },
+    ]);
+    const counts = dynamo
+      .commandCalls(UpdateCommand)
+      .map((c) => c.args[0].input)
+      .filter((input) => input.TableName === 'Broadcasts');
     expect(counts).toHaveLength(1);
     expect(counts[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 2, ':gone': 0, ':failed': 0 });
   });

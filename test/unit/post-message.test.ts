@@ -1,9 +1,22 @@
-import { ApiGatewayManagementApiClient, GetConnectionCommand, GoneException } from '@aws-sdk/client-apigatewaymanagementapi';
+import {
+  ApiGatewayManagementApiClient,
+  GetConnectionCommand,
+  GoneException,
+} from '@aws-sdk/client-apigatewaymanagementapi';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { ConnectionPoster, PostOutcome } from '#commons/clients/management-api';
-import { DeliveryService, DeliveryTally, REQUEUE_RESERVE_MS, SOCKET_THROTTLE_RETRIES, checkConnection, settleConnections, throttledRequeueSeconds, type CallBudget } from '#commons/delivery';
+import {
+  DeliveryService,
+  DeliveryTally,
+  REQUEUE_RESERVE_MS,
+  SOCKET_THROTTLE_RETRIES,
+  checkConnection,
+  settleConnections,
+  throttledRequeueSeconds,
+  type CallBudget,
+} from '#commons/delivery';
 import type { DeliveryTask } from '#commons/delivery-tasks';
 import { PostRejectedError } from '#commons/clients/management-api';
 import { ConcurrencyLimit } from '#commons/helpers/concurrency';
@@ -42,7 +55,8 @@ const settings = () => ({
   leaseStore,
 });
 
-const newService = (poster: ConnectionPoster) => new DeliveryService(settings(), poster, new ApiGatewayManagementApiClient({}));
+const newService = (poster: ConnectionPoster) =>
+  new DeliveryService(settings(), poster, new ApiGatewayManagementApiClient({}));
 
 beforeEach(() => {
   leaseStore = new InMemoryLeaseStore(systemClock, 0);
@@ -92,10 +106,19 @@ async function deliverAndFlush(poster: ConnectionPoster, task: DeliveryTask, bud
 }
 
 /** Every broadcast's plan, with the delivery deadline the consumers go by. */
-const answerPlan = (deliverBy: number) => dynamo.on(GetCommand, { Key: { item: 'plan' } }).resolves({ Item: { deliverBy } });
+const answerPlan = (deliverBy: number) =>
+  dynamo.on(GetCommand, { Key: { item: 'plan' } }).resolves({ Item: { deliverBy } });
 
-const countsWritten = () => dynamo.commandCalls(UpdateCommand).map((c) => c.args[0].input).filter((i) => i.TableName === 'Broadcasts');
-const requeued = () => sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries!).map((entry) => ({ ...JSON.parse(entry.MessageBody!), delaySeconds: entry.DelaySeconds }));
+const countsWritten = () =>
+  dynamo
+    .commandCalls(UpdateCommand)
+    .map((c) => c.args[0].input)
+    .filter((i) => i.TableName === 'Broadcasts');
+const requeued = () =>
+  sqs
+    .commandCalls(SendMessageBatchCommand)
+    .flatMap((c) => c.args[0].input.Entries!)
+    .map((entry) => ({ ...JSON.parse(entry.MessageBody!), delaySeconds: entry.DelaySeconds }));
 
 describe('DeliveryService', () => {
   it('adds the counts of a whole batch in one write per broadcast', async () => {
@@ -104,8 +127,16 @@ describe('DeliveryService', () => {
     const tally = new DeliveryTally('Broadcasts');
     const service = newService(poster);
     const invocation = service.newInvocation(60_000);
-    await service.deliver({ broadcastId: 'b1', partition: 1, attempt: 0, connectionIds: ['a', 'x'] }, tally, invocation);
-    await service.deliver({ broadcastId: 'b1', partition: 2, attempt: 0, connectionIds: ['b', 'c'] }, tally, invocation);
+    await service.deliver(
+      { broadcastId: 'b1', partition: 1, attempt: 0, connectionIds: ['a', 'x'] },
+      tally,
+      invocation,
+    );
+    await service.deliver(
+      { broadcastId: 'b1', partition: 2, attempt: 0, connectionIds: ['b', 'c'] },
+      tally,
+      invocation,
+    );
     await tally.flush();
     expect(countsWritten()).toHaveLength(1);
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 3, ':gone': 1, ':failed': 0 });
@@ -136,7 +167,9 @@ describe('DeliveryService', () => {
     await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b', 'c', 'd'] });
 
     expect(calls.filter((id) => id === 'a' || id === 'c')).toHaveLength(2); // delivered ones are never posted again
-    expect(requeued()).toEqual([{ broadcastId: 'b1', partition: 3, attempt: 1, connectionIds: ['b', 'd'], delaySeconds: 2 }]);
+    expect(requeued()).toEqual([
+      { broadcastId: 'b1', partition: 3, attempt: 1, connectionIds: ['b', 'd'], delaySeconds: 2 },
+    ]);
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 2, ':gone': 0, ':failed': 0 });
   });
 
@@ -153,11 +186,19 @@ describe('DeliveryService', () => {
   it('ids re-queued after a 5xx go to the next shard, not behind the backlog of the shard they came from', async () => {
     // prepare: three shards; partition 4 on its first attempt starts on shard 1
     const { poster } = fakePoster({ b: ['retry', 'retry'] });
-    const service = new DeliveryService({ ...settings(), shardQueueUrls: ['q0', 'q1', 'q2'] }, poster, new ApiGatewayManagementApiClient({}));
+    const service = new DeliveryService(
+      { ...settings(), shardQueueUrls: ['q0', 'q1', 'q2'] },
+      poster,
+      new ApiGatewayManagementApiClient({}),
+    );
     const tally = new DeliveryTally('Broadcasts');
 
     // act
-    await service.deliver({ broadcastId: 'b1', partition: 4, attempt: 0, connectionIds: ['a', 'b'] }, tally, service.newInvocation(60_000));
+    await service.deliver(
+      { broadcastId: 'b1', partition: 4, attempt: 0, connectionIds: ['a', 'b'] },
+      tally,
+      service.newInvocation(60_000),
+    );
 
     // assess
     const sends = sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input);
@@ -204,7 +245,14 @@ describe('DeliveryService', () => {
 
     // assess: one call and SOCKET_THROTTLE_RETRIES more, then b waits on the queue, with its attempt number unchanged
     expect(calls.filter((id) => id === 'b')).toHaveLength(1 + SOCKET_THROTTLE_RETRIES);
-    expect(requeued()).toEqual([expect.objectContaining({ connectionIds: ['b'], attempt: 2, throttled: 1, delaySeconds: throttledRequeueSeconds(1) })]);
+    expect(requeued()).toEqual([
+      expect.objectContaining({
+        connectionIds: ['b'],
+        attempt: 2,
+        throttled: 1,
+        delaySeconds: throttledRequeueSeconds(1),
+      }),
+    ]);
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 1, ':failed': 0 });
   });
 
@@ -224,12 +272,23 @@ describe('DeliveryService', () => {
     const { poster, calls } = fakePoster({ b: always('throttled'), d: always('throttled'), e: always('retry') });
 
     // act
-    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 2, connectionIds: ['a', 'b', 'c', 'd', 'e'] }, 300);
+    await deliverAndFlush(
+      poster,
+      { broadcastId: 'b1', partition: 3, attempt: 2, connectionIds: ['a', 'b', 'c', 'd', 'e'] },
+      300,
+    );
 
     // assess: throttled ids keep their attempt number though it is the last; 5xx ids are past their attempts
     expect(calls.filter((id) => id === 'a' || id === 'c')).toHaveLength(2);
     // (Their delay follows how far ahead the budget's clock runs, which a loaded machine changes: not asserted.)
-    expect(requeued()).toEqual([expect.objectContaining({ broadcastId: 'b1', partition: 3, attempt: 2, connectionIds: expect.arrayContaining(['b', 'd']) })]);
+    expect(requeued()).toEqual([
+      expect.objectContaining({
+        broadcastId: 'b1',
+        partition: 3,
+        attempt: 2,
+        connectionIds: expect.arrayContaining(['b', 'd']),
+      }),
+    ]);
     expect(requeued()[0].connectionIds).toHaveLength(2);
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 2, ':gone': 0, ':failed': 1 });
   });
@@ -243,7 +302,13 @@ describe('DeliveryService', () => {
     await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b'] }, 300);
     const [again] = requeued();
     answerPlan(Date.now() - 1);
-    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: again.connectionIds, throttled: again.throttled });
+    await deliverAndFlush(poster, {
+      broadcastId: 'b1',
+      partition: 3,
+      attempt: 0,
+      connectionIds: again.connectionIds,
+      throttled: again.throttled,
+    });
     await deliverAndFlush(poster, { broadcastId: 'b1', partition: 4, attempt: 0, connectionIds: ['c'] });
 
     // assess
@@ -254,7 +319,7 @@ describe('DeliveryService', () => {
     expect(waited).toMatchObject({ ':failed': 1, ':deadline': 1 });
   });
 
-  it('a task that arrives after the plan\'s deadline posts nothing and counts its ids as failed', async () => {
+  it("a task that arrives after the plan's deadline posts nothing and counts its ids as failed", async () => {
     const { poster, calls } = fakePoster({});
     answerPlan(Date.now() - 1);
     await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b'] });
@@ -264,15 +329,25 @@ describe('DeliveryService', () => {
   });
 
   it.each([
-    ['answers with every entry in Failed[]', () => sqs.on(SendMessageBatchCommand).callsFake(({ Entries }) => ({ Failed: Entries.map(({ Id }: { Id: string }) => ({ Id, SenderFault: false, Code: 'InternalError' })) }))],
+    [
+      'answers with every entry in Failed[]',
+      () =>
+        sqs.on(SendMessageBatchCommand).callsFake(({ Entries }) => ({
+          Failed: Entries.map(({ Id }: { Id: string }) => ({ Id, SenderFault: false, Code: 'InternalError' })),
+        })),
+    ],
     ['throws', () => sqs.on(SendMessageBatchCommand).rejects(new Error('SQS is down'))],
-  ])('a re-queue that SQS refuses (SendMessageBatch %s) counts those ids as failed, the delivered ones still delivered', async (_, refuse) => {
-    refuse();
-    const { poster } = fakePoster({ b: ['retry', 'retry'] });
-    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b', 'c'] });
-    expect(sqs.commandCalls(SendMessageBatchCommand).length).toBeGreaterThan(1); // sendDeliveryTasks tried again
-    expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 2, ':gone': 0, ':failed': 1 });
-  }, 20_000);
+  ])(
+    'a re-queue that SQS refuses (SendMessageBatch %s) counts those ids as failed, the delivered ones still delivered',
+    async (_, refuse) => {
+      refuse();
+      const { poster } = fakePoster({ b: ['retry', 'retry'] });
+      await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b', 'c'] });
+      expect(sqs.commandCalls(SendMessageBatchCommand).length).toBeGreaterThan(1); // sendDeliveryTasks tried again
+      expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 2, ':gone': 0, ':failed': 1 });
+    },
+    20_000,
+  );
 
   it('an answer no retry can fix (403) counts that socket as failed and never fails the message', async () => {
     const { poster, calls } = fakePoster({ b: ['reject'] });
@@ -286,7 +361,9 @@ describe('DeliveryService', () => {
     dynamo.on(GetCommand).resolves({ Item: { kind: 'message' } });
     answerPlan(Date.now() + 900_000);
     const { poster, calls } = fakePoster({});
-    await expect(deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a'] })).rejects.toThrow('broadcast b1 has no message to send');
+    await expect(
+      deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a'] }),
+    ).rejects.toThrow('broadcast b1 has no message to send');
     expect(calls).toHaveLength(0);
   });
 
@@ -297,9 +374,15 @@ describe('DeliveryService', () => {
     const first = service.newInvocation(60_000);
     await service.deliver({ broadcastId: 'b1', partition: 1, attempt: 0, connectionIds: ['a'] }, tally, first);
     await service.deliver({ broadcastId: 'b1', partition: 2, attempt: 0, connectionIds: ['b'] }, tally, first);
-    await service.deliver({ broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['c'] }, tally, service.newInvocation(60_000));
+    await service.deliver(
+      { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['c'] },
+      tally,
+      service.newInvocation(60_000),
+    );
     const reads = dynamo.commandCalls(GetCommand).map((call) => call.args[0].input);
-    expect(reads.filter((read) => read.Key!.item === 'message')).toEqual([expect.objectContaining({ ConsistentRead: true })]);
+    expect(reads.filter((read) => read.Key!.item === 'message')).toEqual([
+      expect.objectContaining({ ConsistentRead: true }),
+    ]);
     expect(reads.filter((read) => read.Key!.item === 'plan')).toHaveLength(2);
   });
 
@@ -307,21 +390,31 @@ describe('DeliveryService', () => {
     dynamo.on(GetCommand).resolves({ Item: { kind: 'sweep' } });
     answerPlan(Date.now() + 900_000);
     answerDeletes(dynamo, [{ partition: 5, connectionId: 'old' }]);
-    managementApi.on(GetConnectionCommand, { ConnectionId: 'old' }).rejects(new GoneException({ message: 'gone', $metadata: { httpStatusCode: 410 } }));
+    managementApi
+      .on(GetConnectionCommand, { ConnectionId: 'old' })
+      .rejects(new GoneException({ message: 'gone', $metadata: { httpStatusCode: 410 } }));
     managementApi.on(GetConnectionCommand, { ConnectionId: 'live' }).resolves({});
     const { poster, calls } = fakePoster({});
 
     await deliverAndFlush(poster, { broadcastId: 's1', partition: 5, attempt: 0, connectionIds: ['live', 'old'] });
 
     expect(calls).toHaveLength(0);
-    expect(dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key)).toEqual([{ partition: 5, connectionId: 'old' }]);
+    expect(dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key)).toEqual([
+      { partition: 5, connectionId: 'old' },
+    ]);
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 1, ':gone': 1 });
   });
 });
 
 describe('the sweep', () => {
-  const sweepTask = (connectionIds: string[]): DeliveryTask => ({ broadcastId: 's1', partition: 5, attempt: 0, connectionIds });
-  const answer = (status: number, name = 'Error') => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+  const sweepTask = (connectionIds: string[]): DeliveryTask => ({
+    broadcastId: 's1',
+    partition: 5,
+    attempt: 0,
+    connectionIds,
+  });
+  const answer = (status: number, name = 'Error') =>
+    Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
 
   beforeEach(() => {
     dynamo.on(GetCommand).resolves({ Item: { kind: 'sweep' } });
@@ -331,11 +424,19 @@ describe('the sweep', () => {
 
   it.each([
     ['200', 'delivered', () => ({})],
-    ['410 GoneException', 'gone', () => Promise.reject(new GoneException({ message: 'gone', $metadata: { httpStatusCode: 410 } }))],
+    [
+      '410 GoneException',
+      'gone',
+      () => Promise.reject(new GoneException({ message: 'gone', $metadata: { httpStatusCode: 410 } })),
+    ],
     ['429', 'throttled', () => Promise.reject(answer(429, 'LimitExceededException'))],
     ['500', 'retry', () => Promise.reject(answer(500, 'InternalServerErrorException'))],
     ['503', 'retry', () => Promise.reject(answer(503))],
-    ['a timeout (no answer)', 'retry', () => Promise.reject(Object.assign(new Error('timed out'), { name: 'TimeoutError' }))],
+    [
+      'a timeout (no answer)',
+      'retry',
+      () => Promise.reject(Object.assign(new Error('timed out'), { name: 'TimeoutError' })),
+    ],
   ])('GetConnection answering %s is classified %s', async (_, outcome, reply) => {
     managementApi.on(GetConnectionCommand).callsFake(reply);
     await expect(checkConnection(new ApiGatewayManagementApiClient({}))('c1')).resolves.toBe(outcome);
@@ -343,7 +444,9 @@ describe('the sweep', () => {
 
   it('GetConnection answering 403 throws: counted as failed, never as gone', async () => {
     managementApi.on(GetConnectionCommand).rejects(answer(403, 'ForbiddenException'));
-    await expect(checkConnection(new ApiGatewayManagementApiClient({}))('c1')).rejects.toMatchObject({ name: 'ForbiddenException' });
+    await expect(checkConnection(new ApiGatewayManagementApiClient({}))('c1')).rejects.toMatchObject({
+      name: 'ForbiddenException',
+    });
   });
 
   it('deletes only what answered 410: throttled, 5xx, timed-out and forbidden connections stay', async () => {
@@ -362,10 +465,14 @@ describe('the sweep', () => {
     await deliverAndFlush(fakePoster({}).poster, sweepTask(Object.keys(answers)), 300);
 
     // assess
-    expect(dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key)).toEqual([{ partition: sweepTask([]).partition, connectionId: 'old' }]);
+    expect(dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key)).toEqual([
+      { partition: sweepTask([]).partition, connectionId: 'old' },
+    ]);
     const back = requeued();
     expect(back).toContainEqual(expect.objectContaining({ attempt: 0, connectionIds: ['busy'] }));
-    expect(back).toContainEqual(expect.objectContaining({ attempt: 1, connectionIds: expect.arrayContaining(['broken', 'slow']) }));
+    expect(back).toContainEqual(
+      expect.objectContaining({ attempt: 1, connectionIds: expect.arrayContaining(['broken', 'slow']) }),
+    );
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 1, ':gone': 1, ':failed': 1 });
   });
 
@@ -389,15 +496,26 @@ describe('settleConnections', () => {
       finished.push(id);
       return 'delivered' as const;
     };
-    const result = await inVirtualTime(() => settleConnections(['bad', 'slow', 'ok'], probe, { limit: new ConcurrencyLimit(3), budget: unlimited, retries: 0, retryBaseMs: 1 }));
+    const result = await inVirtualTime(() =>
+      settleConnections(['bad', 'slow', 'ok'], probe, {
+        limit: new ConcurrencyLimit(3),
+        budget: unlimited,
+        retries: 0,
+        retryBaseMs: 1,
+      }),
+    );
     expect(finished.sort()).toEqual(['ok', 'slow']);
     expect(result).toMatchObject({ delivered: 2, rejected: { refused: ['bad'] } });
   });
 
-  it('a socket\'s first 429 tells the budget (the account may be over its rate); its repeats do not, and a healthy socket is not held', async () => {
+  it("a socket's first 429 tells the budget (the account may be over its rate); its repeats do not, and a healthy socket is not held", async () => {
     // prepare: a budget that records what it is told; b answers 429 twice, then takes the message
     const told: string[] = [];
-    const budget: CallBudget = { take: async () => true, throttled: () => void told.push('throttled'), expect: (n) => void told.push(`expect ${n}`) };
+    const budget: CallBudget = {
+      take: async () => true,
+      throttled: () => void told.push('throttled'),
+      expect: (n) => void told.push(`expect ${n}`),
+    };
     const answers: Record<string, PostOutcome[]> = { b: ['throttled', 'throttled', 'delivered'] };
     const delivered: string[] = [];
     const probe = async (id: string) => {
@@ -407,7 +525,9 @@ describe('settleConnections', () => {
     };
 
     // act
-    const result = await inVirtualTime(() => settleConnections(['a', 'b'], probe, { limit: new ConcurrencyLimit(2), budget, retries: 0, retryBaseMs: 1 }));
+    const result = await inVirtualTime(() =>
+      settleConnections(['a', 'b'], probe, { limit: new ConcurrencyLimit(2), budget, retries: 0, retryBaseMs: 1 }),
+    );
 
     // assess: one signal for b, whatever its repeats; a was delivered before b's backoff ended
     expect(result.delivered).toBe(2);
@@ -417,10 +537,22 @@ describe('settleConnections', () => {
 
   it('the 429s of ids that came back throttled are their own: they never tell the budget', async () => {
     const told: string[] = [];
-    const budget: CallBudget = { take: async () => true, throttled: () => void told.push('throttled'), expect: () => {} };
+    const budget: CallBudget = {
+      take: async () => true,
+      throttled: () => void told.push('throttled'),
+      expect: () => {},
+    };
     const probe = async () => 'throttled' as const;
 
-    const result = await inVirtualTime(() => settleConnections(['slow'], probe, { limit: new ConcurrencyLimit(1), budget, retries: 0, retryBaseMs: 1, alreadyThrottled: true }));
+    const result = await inVirtualTime(() =>
+      settleConnections(['slow'], probe, {
+        limit: new ConcurrencyLimit(1),
+        budget,
+        retries: 0,
+        retryBaseMs: 1,
+        alreadyThrottled: true,
+      }),
+    );
 
     expect(result.throttled).toEqual(['slow']);
     expect(told).toEqual([]);
@@ -437,7 +569,13 @@ describe('settleConnections', () => {
       finished++;
       return 'delivered' as const;
     };
-    const result = await inVirtualTime(() => settleConnections(Array.from({ length: 50 }, (_, i) => `c${i}`), probe, { limit: new ConcurrencyLimit(5), budget: unlimited, retries: 0, retryBaseMs: 1 }));
+    const result = await inVirtualTime(() =>
+      settleConnections(
+        Array.from({ length: 50 }, (_, i) => `c${i}`),
+        probe,
+        { limit: new ConcurrencyLimit(5), budget: unlimited, retries: 0, retryBaseMs: 1 },
+      ),
+    );
     expect(finished).toBe(50);
     expect(result.delivered).toBe(50);
     expect(peak).toBe(5);

@@ -1,4 +1,11 @@
-import { LEASE_GRACE_MS, LEASE_MS, RateBudget, leaseTokensFor, systemClock, type BudgetParty } from '#commons/rate-budget';
+import {
+  LEASE_GRACE_MS,
+  LEASE_MS,
+  RateBudget,
+  leaseTokensFor,
+  systemClock,
+  type BudgetParty,
+} from '#commons/rate-budget';
 import { InMemoryLeaseStore, VirtualClock } from './fixtures/budget-simulation';
 import { leaseStoreContract } from './fixtures/lease-store-contract';
 
@@ -28,7 +35,13 @@ async function simulate(consumers: Consumer[], seconds = SECONDS) {
   consumers.forEach((consumer, index) => {
     const run = async () => {
       await clock.sleep(consumer.fromMs ?? 0);
-      const budget = new RateBudget({ store, clock, party: consumer.party, ratePerSecond: consumer.rate, latestStartMs: end + 60_000 });
+      const budget = new RateBudget({
+        store,
+        clock,
+        party: consumer.party,
+        ratePerSecond: consumer.rate,
+        latestStartMs: end + 60_000,
+      });
       budget.expect(Number.POSITIVE_INFINITY);
       const stopAt = START + (consumer.toMs ?? seconds * 1000);
       let n = 0;
@@ -63,34 +76,49 @@ function callsPerSecondWindow(times: number[], seconds = SECONDS, stepMs = 10): 
 }
 
 describe('RateBudget: consumers sharing one lease item, in virtual time', () => {
-  it.each([1, 10, 100, 500])('%i consumers never exceed the rate by more than 10 %% in any second, and use at least 90 %% of it', async (consumers) => {
-    // prepare: the consumers arrive over the first half second, as SQS hands out the first batches
-    const everyone = Array.from({ length: consumers }, (_, i): Consumer => ({ party: 'broadcast', rate: RATE, fromMs: Math.floor((i * 500) / consumers) }));
+  it.each([1, 10, 100, 500])(
+    '%i consumers never exceed the rate by more than 10 %% in any second, and use at least 90 %% of it',
+    async (consumers) => {
+      // prepare: the consumers arrive over the first half second, as SQS hands out the first batches
+      const everyone = Array.from(
+        { length: consumers },
+        (_, i): Consumer => ({ party: 'broadcast', rate: RATE, fromMs: Math.floor((i * 500) / consumers) }),
+      );
 
-    // act
-    const { calls, store } = await simulate(everyone);
+      // act
+      const { calls, store } = await simulate(everyone);
 
-    // assess
-    const windows = callsPerSecondWindow(calls.broadcast);
-    expect(Math.max(...windows)).toBeLessThanOrEqual(1.1 * RATE);
-    expect(Math.min(...windows)).toBeGreaterThanOrEqual(0.9 * RATE);
-    // One write per lease of LEASE_MS of budget: 40/s once every consumer runs, far below DynamoDB's
-    // 1,000 WCU/s per partition; in the second they arrive, one more write per arriving consumer.
-    const [firstSecond, ...later] = [...store.writesPerSecond.entries()].sort(([a], [b]) => a - b).map(([, writes]) => writes);
-    expect(Math.max(...later)).toBeLessThanOrEqual((1000 / LEASE_MS) * 1.25);
-    expect(firstSecond).toBeLessThanOrEqual(consumers + (1000 / LEASE_MS) * 1.25 + 5);
-  }, 60_000);
+      // assess
+      const windows = callsPerSecondWindow(calls.broadcast);
+      expect(Math.max(...windows)).toBeLessThanOrEqual(1.1 * RATE);
+      expect(Math.min(...windows)).toBeGreaterThanOrEqual(0.9 * RATE);
+      // One write per lease of LEASE_MS of budget: 40/s once every consumer runs, far below DynamoDB's
+      // 1,000 WCU/s per partition; in the second they arrive, one more write per arriving consumer.
+      const [firstSecond, ...later] = [...store.writesPerSecond.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([, writes]) => writes);
+      expect(Math.max(...later)).toBeLessThanOrEqual((1000 / LEASE_MS) * 1.25);
+      expect(firstSecond).toBeLessThanOrEqual(consumers + (1000 / LEASE_MS) * 1.25 + 5);
+    },
+    60_000,
+  );
 
   it('one consumer alone gets all of the budget (≥ 90 % in every second)', async () => {
     const { calls } = await simulate([{ party: 'broadcast', rate: RATE }]);
-    const perCalendarSecond = Array.from({ length: SECONDS }, (_, s) => calls.broadcast.filter((t) => t >= START + s * 1000 && t < START + (s + 1) * 1000).length);
+    const perCalendarSecond = Array.from(
+      { length: SECONDS },
+      (_, s) => calls.broadcast.filter((t) => t >= START + s * 1000 && t < START + (s + 1) * 1000).length,
+    );
     for (const count of perCalendarSecond) expect(count).toBeGreaterThanOrEqual(0.9 * RATE);
   });
 
   it('the sweep stays within its share, and yields to a broadcast that starts while it runs', async () => {
     // prepare: two sweep consumers from the start, a broadcast of ten consumers from the second second to the fourth
     const sweeps = Array.from({ length: 2 }, (): Consumer => ({ party: 'sweep', rate: 1_000 }));
-    const broadcast = Array.from({ length: 10 }, (): Consumer => ({ party: 'broadcast', rate: RATE, fromMs: 1_000, toMs: 3_000 }));
+    const broadcast = Array.from(
+      { length: 10 },
+      (): Consumer => ({ party: 'broadcast', rate: RATE, fromMs: 1_000, toMs: 3_000 }),
+    );
 
     // act
     const { calls } = await simulate([...sweeps, ...broadcast]);
@@ -111,7 +139,13 @@ describe('RateBudget: consumers sharing one lease item, in virtual time', () => 
   it('a budget that closes at its deadline still spends the calls it leased: reserved time is never left unused', async () => {
     // prepare: one invocation that may start leases for 300 ms, with more calls waiting than that allows
     const clock = new VirtualClock(START);
-    const budget = new RateBudget({ store: new InMemoryLeaseStore(clock), clock, party: 'broadcast', ratePerSecond: 1_000, latestStartMs: START + 300 });
+    const budget = new RateBudget({
+      store: new InMemoryLeaseStore(clock),
+      clock,
+      party: 'broadcast',
+      ratePerSecond: 1_000,
+      latestStartMs: START + 300,
+    });
     budget.expect(Number.POSITIVE_INFINITY);
     const worker = async () => {
       while (await budget.take()) await clock.sleep(ROUND_TRIP_MS);
@@ -145,7 +179,13 @@ describe('RateBudget decisions, one invocation at a time', () => {
   it('calls due during a stall are dropped after LEASE_GRACE_MS, not sent together afterwards', async () => {
     // prepare: a slow store makes leases long (twice its round trip), so a stall leaves many calls due
     const clock = new VirtualClock(START);
-    const budget = new RateBudget({ store: new InMemoryLeaseStore(clock, 100), clock, party: 'broadcast', ratePerSecond: rate, latestStartMs: START + 60_000 });
+    const budget = new RateBudget({
+      store: new InMemoryLeaseStore(clock, 100),
+      clock,
+      party: 'broadcast',
+      ratePerSecond: rate,
+      latestStartMs: START + 60_000,
+    });
     budget.expect(Number.POSITIVE_INFINITY);
     const calls: number[] = [];
     const worker = async () => {
@@ -176,7 +216,13 @@ describe('RateBudget decisions, one invocation at a time', () => {
   it('a burst of 429s at one instant halves the share once, not once per 429', async () => {
     // prepare: one full-rate lease of 25 calls, spent
     const clock = new VirtualClock(START);
-    const budget = new RateBudget({ store: new InMemoryLeaseStore(clock), clock, party: 'broadcast', ratePerSecond: rate, latestStartMs: START + 60_000 });
+    const budget = new RateBudget({
+      store: new InMemoryLeaseStore(clock),
+      clock,
+      party: 'broadcast',
+      ratePerSecond: rate,
+      latestStartMs: START + 60_000,
+    });
     const grants: number[] = [];
     const takeCalls = async (n: number) => {
       budget.expect(n);
@@ -201,7 +247,13 @@ describe('RateBudget decisions, one invocation at a time', () => {
   it('after 429s stop, the share grows back to the full rate lease by lease', async () => {
     // prepare: 20 calls in flight; 429s, one per lease's time, during the first 200 ms only
     const clock = new VirtualClock(START);
-    const budget = new RateBudget({ store: new InMemoryLeaseStore(clock), clock, party: 'broadcast', ratePerSecond: rate, latestStartMs: START + 60_000 });
+    const budget = new RateBudget({
+      store: new InMemoryLeaseStore(clock),
+      clock,
+      party: 'broadcast',
+      ratePerSecond: rate,
+      latestStartMs: START + 60_000,
+    });
     budget.expect(Number.POSITIVE_INFINITY);
     const calls: number[] = [];
     const worker = async () => {
@@ -224,7 +276,13 @@ describe('RateBudget decisions, one invocation at a time', () => {
   it('a budget closed while it holds a lease still grants every call of that lease, at its due time, and refuses only the calls beyond it', async () => {
     // prepare: the invocation may start leases only in its first millisecond: one lease of 25 calls, then the budget closes
     const clock = new VirtualClock(START);
-    const budget = new RateBudget({ store: new InMemoryLeaseStore(clock), clock, party: 'broadcast', ratePerSecond: rate, latestStartMs: START + 1 });
+    const budget = new RateBudget({
+      store: new InMemoryLeaseStore(clock),
+      clock,
+      party: 'broadcast',
+      ratePerSecond: rate,
+      latestStartMs: START + 1,
+    });
     budget.expect(Number.POSITIVE_INFINITY);
     const granted: number[] = [];
     let refused = 0;

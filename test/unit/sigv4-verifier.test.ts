@@ -7,13 +7,31 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { SigV4Verifier, type ReceivedRequest } from '../../local/sigv4-verifier';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/local-account';
 
-const signer = new SignatureV4({ service: 'execute-api', region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, sha256: Sha256 });
+const signer = new SignatureV4({
+  service: 'execute-api',
+  region: LOCAL_REGION,
+  credentials: LOCAL_CREDENTIALS,
+  sha256: Sha256,
+});
 const verifier = new SigV4Verifier({ service: 'execute-api' });
 const body = Buffer.from('{"text":"hello"}');
 
 /** What a server receives of an SDK-signed request: lower-case headers, the path with its query. */
-async function signed(path: string, query: Record<string, string | string[]> = {}, headers: Record<string, string> = {}): Promise<ReceivedRequest> {
-  const request = await signer.sign({ method: 'POST', protocol: 'http:', hostname: '127.0.0.1', port: 7710, path, query, headers: { host: '127.0.0.1:7710', ...headers }, body });
+async function signed(
+  path: string,
+  query: Record<string, string | string[]> = {},
+  headers: Record<string, string> = {},
+): Promise<ReceivedRequest> {
+  const request = await signer.sign({
+    method: 'POST',
+    protocol: 'http:',
+    hostname: '127.0.0.1',
+    port: 7710,
+    path,
+    query,
+    headers: { host: '127.0.0.1:7710', ...headers },
+    body,
+  });
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) for (const v of [value].flat()) search.append(key, v);
   const received: Record<string, string> = {};
@@ -32,14 +50,31 @@ test('accepts what the SDK signs: an escaped connection id, a query with repeate
 
 test('refuses a request changed after signing: path, query, body, a signed header, or a signature from another key', async () => {
   const original = await signed('/local/%40connections/abc%3D', { a: '1' }, { 'x-custom': 'v' });
-  const otherKey = new SignatureV4({ service: 'execute-api', region: LOCAL_REGION, credentials: { ...LOCAL_CREDENTIALS, secretAccessKey: 'not-the-secret' }, sha256: Sha256 });
-  const wrongSecret = await otherKey.sign({ method: 'POST', protocol: 'http:', hostname: '127.0.0.1', path: '/local/%40connections/abc%3D', query: { a: '1' }, headers: { host: '127.0.0.1:7710', 'x-custom': 'v' }, body });
+  const otherKey = new SignatureV4({
+    service: 'execute-api',
+    region: LOCAL_REGION,
+    credentials: { ...LOCAL_CREDENTIALS, secretAccessKey: 'not-the-secret' },
+    sha256: Sha256,
+  });
+  const wrongSecret = await otherKey.sign({
+    method: 'POST',
+    protocol: 'http:',
+    hostname: '127.0.0.1',
+    path: '/local/%40connections/abc%3D',
+    query: { a: '1' },
+    headers: { host: '127.0.0.1:7710', 'x-custom': 'v' },
+    body,
+  });
   const changed: [string, ReceivedRequest, Buffer][] = [
     ['path', { ...original, url: '/local/%40connections/abd%3D?a=1' }, body],
     ['query', { ...original, url: '/local/%40connections/abc%3D?a=2' }, body],
     ['body', original, Buffer.from('{"text":"other"}')],
     ['header', { ...original, headers: { ...original.headers, 'x-custom': 'w' } }, body],
-    ['secret', { ...original, headers: { ...original.headers, authorization: wrongSecret.headers.authorization } }, body],
+    [
+      'secret',
+      { ...original, headers: { ...original.headers, authorization: wrongSecret.headers.authorization } },
+      body,
+    ],
   ];
   for (const [what, request, data] of changed) {
     expect([what, verifier.verify(request, data)?.code]).toEqual([what, 'InvalidSignatureException']);
@@ -59,8 +94,22 @@ describe('the signing time, as AWS checks it: within 15 minutes of the server cl
     ['14 minutes ahead is accepted', -14, undefined],
   ])('a signature %s', async (_, minutesLater, code) => {
     // prepare: signed at `signedAt`, received `minutesLater` minutes after it
-    const request = await signer.sign({ method: 'POST', protocol: 'http:', hostname: '127.0.0.1', path: '/local/%40connections/x', headers: { host: '127.0.0.1:7710' }, body }, { signingDate: signedAt });
-    const received: ReceivedRequest = { method: 'POST', url: '/local/%40connections/x', headers: Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name.toLowerCase(), value])) };
+    const request = await signer.sign(
+      {
+        method: 'POST',
+        protocol: 'http:',
+        hostname: '127.0.0.1',
+        path: '/local/%40connections/x',
+        headers: { host: '127.0.0.1:7710' },
+        body,
+      },
+      { signingDate: signedAt },
+    );
+    const received: ReceivedRequest = {
+      method: 'POST',
+      url: '/local/%40connections/x',
+      headers: Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name.toLowerCase(), value])),
+    };
     jest.useFakeTimers({ now: signedAt.getTime() + minutesLater * 60_000 });
 
     // act
@@ -68,6 +117,9 @@ describe('the signing time, as AWS checks it: within 15 minutes of the server cl
 
     // assess
     expect(rejection?.code).toBe(code);
-    if (code) expect(rejection?.message).toMatch(/^Signature expired: 20261123T120000Z is now earlier or later than 15 minutes from the server's time\.$/);
+    if (code)
+      expect(rejection?.message).toMatch(
+        /^Signature expired: 20261123T120000Z is now earlier or later than 15 minutes from the server's time\.$/,
+      );
   });
 });

@@ -39,14 +39,20 @@ describe('TokenBucket', () => {
  * demand(w, ms) calls. Worker 0 owns the bucket; the others lease over a link with
  * `linkLatencyMs` each way. Returns the calls admitted per millisecond (when admitted) and refused.
  */
-async function simulate(limit: RateLimit, workers: number, durationMs: number, demand: (worker: number, ms: number) => number, linkLatencyMs = 1) {
+async function simulate(
+  limit: RateLimit,
+  workers: number,
+  durationMs: number,
+  demand: (worker: number, ms: number) => number,
+  linkLatencyMs = 1,
+) {
   const tokens = leaseSize(limit, workers);
   const owner = new BucketOwner(limit, workers, now);
   const delay = <T>(value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), linkLatencyMs));
   const leases = Array.from({ length: workers }, (_, w) =>
     w === 0
       ? new TokenLease((stock, want) => owner.lease(0, stock, want), tokens)
-      : new TokenLease(async (stock, want) => delay(owner.lease(w, (await delay(stock)), want)), tokens),
+      : new TokenLease(async (stock, want) => delay(owner.lease(w, await delay(stock), want)), tokens),
   );
   for (const lease of leases) lease.prefetch();
   await jest.advanceTimersByTimeAsync(2 * linkLatencyMs); // the gateway prefetches before it listens
@@ -88,15 +94,18 @@ const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 describe('BucketOwner and TokenLease: one bucket shared by N workers', () => {
   const limit: RateLimit = { ratePerSecond: 10_000, burst: 5_000 };
 
-  it.each([2, 4, 8])('%i workers, all far over the rate, admit no more than the bucket allows and nearly all it allows', async (workers) => {
-    const durationMs = 2_000;
+  it.each([2, 4, 8])(
+    '%i workers, all far over the rate, admit no more than the bucket allows and nearly all it allows',
+    async (workers) => {
+      const durationMs = 2_000;
 
-    const { admitted } = await simulate(limit, workers, durationMs, () => 40);
+      const { admitted } = await simulate(limit, workers, durationMs, () => 40);
 
-    expect(worstExcess(admitted, limit)).toBeLessThanOrEqual(0);
-    const allowed = limit.burst + (limit.ratePerSecond * durationMs) / 1000;
-    expect(sum(admitted)).toBeGreaterThan(0.97 * allowed);
-  });
+      expect(worstExcess(admitted, limit)).toBeLessThanOrEqual(0);
+      const allowed = limit.burst + (limit.ratePerSecond * durationMs) / 1000;
+      expect(sum(admitted)).toBeGreaterThan(0.97 * allowed);
+    },
+  );
 
   it('uneven and bursty demand across 4 workers stays within the bucket', async () => {
     const bursty = (w: number, ms: number) => (w === 0 ? 0 : w === 1 ? 30 : ms % 200 < 20 ? 400 : 1);

@@ -11,7 +11,12 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
  * connections and a map child queries partitions with many calls in flight.
  */
 export const dynamoDb = DynamoDBDocumentClient.from(
-  new DynamoDBClient({ requestHandler: { httpAgent: { keepAlive: true, maxSockets: 256 }, httpsAgent: { keepAlive: true, maxSockets: 256 } } }),
+  new DynamoDBClient({
+    requestHandler: {
+      httpAgent: { keepAlive: true, maxSockets: 256 },
+      httpsAgent: { keepAlive: true, maxSockets: 256 },
+    },
+  }),
   { marshallOptions: { removeUndefinedValues: true } },
 );
 
@@ -20,5 +25,7 @@ export const dynamoDb = DynamoDBDocumentClient.from(
  * the handler's other calls (on the local stack, every handler shares one process and its pool).
  */
 export const budgetDynamoDb = DynamoDBDocumentClient.from(
-  new DynamoDBClient({ requestHandler: { httpAgent: { keepAlive: true, maxSockets: 16 }, httpsAgent: { keepAlive: true, maxSockets: 16 } } }),
+  new DynamoDBClient({
+    requestHandler: { httpAgent: { keepAlive: true, maxSockets: 16 }, httpsAgent: { keepAlive: true, maxSockets: 16 } },
+  }),
 );

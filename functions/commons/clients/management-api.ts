@@ -94,7 +94,12 @@ export class ConnectionPoster {
     let responseBody: string;
     let errorType: string;
     try {
-      const response = await this.pool.request({ path, method: 'POST', headers: signed.headers as Record<string, string>, body: payload.body });
+      const response = await this.pool.request({
+        path,
+        method: 'POST',
+        headers: signed.headers as Record<string, string>,
+        body: payload.body,
+      });
       statusCode = response.statusCode;
       errorType = String(response.headers['x-amzn-errortype'] ?? '').split(':')[0];
       responseBody = await response.body.text();
@@ -105,7 +110,11 @@ export class ConnectionPoster {
     if (statusCode === 410) return 'gone';
     if (statusCode === 429) return 'throttled';
     if (statusCode >= 500) return 'retry';
-    throw new PostRejectedError(statusCode, errorType, `PostToConnection answered ${statusCode} ${errorType}: ${responseBody.slice(0, 200)}`);
+    throw new PostRejectedError(
+      statusCode,
+      errorType,
+      `PostToConnection answered ${statusCode} ${errorType}: ${responseBody.slice(0, 200)}`,
+    );
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,11 @@
  * and then rejects with the first error, if any.
  * (p-limit/p-map do this but ship ESM-only, which the CommonJS test runner cannot load.)
  */
-export async function forEachWithConcurrency<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+export async function forEachWithConcurrency<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const errors: unknown[] = [];
   const worker = async (): Promise<void> => {

@@ -20,7 +20,11 @@ export function getStringFromEnv(name: string, fallback?: string): string {
 
 export function getIntegerFromEnv(
   name: string,
-  { fallback, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER }: { fallback?: number; min?: number; max?: number } = {},
+  {
+    fallback,
+    min = Number.MIN_SAFE_INTEGER,
+    max = Number.MAX_SAFE_INTEGER,
+  }: { fallback?: number; min?: number; max?: number } = {},
 ): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') {
@@ -29,7 +33,9 @@ export function getIntegerFromEnv(
   }
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigurationError(`environment variable ${name}=${JSON.stringify(raw)} must be an integer from ${min} to ${max}`);
+    throw new ConfigurationError(
+      `environment variable ${name}=${JSON.stringify(raw)} must be an integer from ${min} to ${max}`,
+    );
   }
   return value;
 }

@@ -63,7 +63,10 @@ export class DurationSummary {
   points(): number[] {
     const sorted = [...this.samples].sort((a, b) => a - b);
     const n = sorted.length;
-    const ranks = n <= SUMMARY_POINTS ? sorted : Array.from({ length: SUMMARY_POINTS }, (_, i) => sorted[Math.ceil(((i + 1) * n) / SUMMARY_POINTS) - 1]);
+    const ranks =
+      n <= SUMMARY_POINTS
+        ? sorted
+        : Array.from({ length: SUMMARY_POINTS }, (_, i) => sorted[Math.ceil(((i + 1) * n) / SUMMARY_POINTS) - 1]);
     return ranks.map((ms) => Math.round(ms * 10) / 10);
   }
 }

@@ -14,7 +14,10 @@ let polls = 0;
 let pollFailed = false; // a poll's error is cleared by the next poll that succeeds
 
 async function api(path, body) {
-  const init = body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+  const init =
+    body === undefined
+      ? {}
+      : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
   const response = await fetch(path, init);
   const answer = await response.json();
   if (!response.ok) throw new Error(answer.error ?? response.statusText);
@@ -46,7 +49,10 @@ function renderList({ stateMachineArn, broadcasts }) {
       const started = cell(e.startDate ? e.startDate.slice(11, 19) : '');
       started.title = time(e.startDate);
       row.append(name, cell(KIND_LABEL[e.kind] ?? e.kind), cell(e.status, e.status), started);
-      row.append(cell(e.summary ? `${count(e.summary.delivered)} / ${count(e.summary.connections)}` : '', 'n'), cell(e.summary ? count(e.summary.failedPartitions.length) : '', 'n'));
+      row.append(
+        cell(e.summary ? `${count(e.summary.delivered)} / ${count(e.summary.connections)}` : '', 'n'),
+        cell(e.summary ? count(e.summary.failedPartitions.length) : '', 'n'),
+      );
       if (e.id === selectedId()) row.className = 'selected';
       return row;
     }),
@@ -62,13 +68,17 @@ function renderExecution(s) {
   $('execution-status').className = `status ${s.status}`;
   $('execution-message').hidden = s.message === undefined;
   $('execution-message').textContent = typeof s.message === 'string' ? s.message : JSON.stringify(s.message, null, 2);
-  for (const key of ['succeeded', 'failed', 'running', 'pending', 'total']) $(`partitions-${key}`).textContent = count(s.partitions?.[key]);
-  for (const key of ['enqueued', 'delivered', 'gone', 'failed']) $(`delivery-${key}`).textContent = count(s.delivery?.[key]);
+  for (const key of ['succeeded', 'failed', 'running', 'pending', 'total'])
+    $(`partitions-${key}`).textContent = count(s.partitions?.[key]);
+  for (const key of ['enqueued', 'delivered', 'gone', 'failed'])
+    $(`delivery-${key}`).textContent = count(s.delivery?.[key]);
   $('delivery-progress').max = Math.max(s.delivery?.enqueued ?? 1, 1);
   $('delivery-progress').value = s.delivery?.accounted ?? 0;
   const failedPartitions = s.summary?.failedPartitions;
   $('failed-partitions').textContent = failedPartitions
-    ? (failedPartitions.length ? `${failedPartitions.length === 1 ? 'partition' : 'partitions'} ${failedPartitions.join(', ')}` : 'none')
+    ? failedPartitions.length
+      ? `${failedPartitions.length === 1 ? 'partition' : 'partitions'} ${failedPartitions.join(', ')}`
+      : 'none'
     : s.partitions?.failed
       ? `${count(s.partitions.failed)} in the Map Run`
       : 'none so far';
@@ -82,7 +92,11 @@ function renderExecution(s) {
       const link = document.createElement('a');
       link.href = `#${encodeURIComponent(replay.id)}`;
       link.textContent = replay.id;
-      const reached = replay.failedPartitions ? (replay.failedPartitions.length ? `, ${replay.failedPartitions.length} partition(s) not reached` : ', all partitions reached') : '';
+      const reached = replay.failedPartitions
+        ? replay.failedPartitions.length
+          ? `, ${replay.failedPartitions.length} partition(s) not reached`
+          : ', all partitions reached'
+        : '';
       item.append(link, ` ${replay.status}${reached}`);
       return item;
     }),

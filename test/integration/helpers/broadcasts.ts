@@ -52,7 +52,12 @@ export function runCli(args: string[], registry: string, env: Record<string, str
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), SWARMCAST_LOCAL_DIR: registry, ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? os.tmpdir(),
+        SWARMCAST_LOCAL_DIR: registry,
+        ...env,
+      },
       timeout: CLI_TIMEOUT_MS,
     });
     let stdout = '';

@@ -29,11 +29,17 @@ export async function connectionRows(dynamo: DynamoDBDocumentClient, stack: Pick
 
 /** A document client on the local stack's DynamoDB, for tests that plant or inspect rows. */
 export function localDynamo(stack: Pick<LocalStack, 'dynamoDbEndpoint' | 'region'>): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.dynamoDbEndpoint, region: stack.region, credentials: LOCAL_CREDENTIALS }));
+  return DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: stack.dynamoDbEndpoint, region: stack.region, credentials: LOCAL_CREDENTIALS }),
+  );
 }
 
 /** Connections enqueued per partition ("p<partition>" → count), from a broadcast's enqueued-count items. */
-export async function enqueuedCounts(dynamo: DynamoDBDocumentClient, tableName: string, broadcastId: string): Promise<Record<string, number>> {
+export async function enqueuedCounts(
+  dynamo: DynamoDBDocumentClient,
+  tableName: string,
+  broadcastId: string,
+): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   let ExclusiveStartKey: Record<string, unknown> | undefined;
   do {
@@ -46,7 +52,8 @@ export async function enqueuedCounts(dynamo: DynamoDBDocumentClient, tableName: 
         ExclusiveStartKey,
       }),
     );
-    for (const row of page.Items ?? []) for (const [name, value] of Object.entries(row)) if (/^p\d+$/.test(name)) counts[name] = value as number;
+    for (const row of page.Items ?? [])
+      for (const [name, value] of Object.entries(row)) if (/^p\d+$/.test(name)) counts[name] = value as number;
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);
   return counts;

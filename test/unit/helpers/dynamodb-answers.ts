@@ -33,8 +33,13 @@ export function answerDeletes(mock: DocumentClientMock, rows: Row[]): void {
 }
 
 /** UpdateCommand: `Attributes` (from `attributesOf`) only when ReturnValues asks for some. */
-export function answerUpdates(mock: DocumentClientMock, attributesOf: (input: UpdateCommandInput) => Row = () => ({})): void {
-  mock.on(UpdateCommand).callsFake((input: UpdateCommandInput) =>
-    input.ReturnValues === undefined || input.ReturnValues === 'NONE' ? {} : { Attributes: attributesOf(input) },
-  );
+export function answerUpdates(
+  mock: DocumentClientMock,
+  attributesOf: (input: UpdateCommandInput) => Row = () => ({}),
+): void {
+  mock
+    .on(UpdateCommand)
+    .callsFake((input: UpdateCommandInput) =>
+      input.ReturnValues === undefined || input.ReturnValues === 'NONE' ? {} : { Attributes: attributesOf(input) },
+    );
 }

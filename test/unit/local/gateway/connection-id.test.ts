@@ -1,5 +1,10 @@
 /** Local connection ids: API Gateway's shape, with the owning worker (or the virtual number) recoverable from the id alone. */
-import { ConnectionIdFactory, virtualConnectionId, virtualNumberOf, workerIndexOf } from '../../../../local/gateway/connection-id';
+import {
+  ConnectionIdFactory,
+  virtualConnectionId,
+  virtualNumberOf,
+  workerIndexOf,
+} from '../../../../local/gateway/connection-id';
 
 describe('connection ids', () => {
   it('look like API Gateway ids: 16 URL-safe base64 characters ending in =', () => {

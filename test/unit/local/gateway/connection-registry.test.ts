@@ -7,7 +7,10 @@ import { ConnectionRegistry, type LocalConnection } from '../../../../local/gate
 import { RESULTS } from '../../../../local/gateway/management-results';
 
 /** A socket that never drains: every sent byte stays buffered, as with a client that stopped reading. */
-function stalledSocket(): { socket: { readyState: number; bufferedAmount: number; send(data: Buffer): void; close(): void }; sent: Buffer[] } {
+function stalledSocket(): {
+  socket: { readyState: number; bufferedAmount: number; send(data: Buffer): void; close(): void };
+  sent: Buffer[];
+} {
   const sent: Buffer[] = [];
   const socket = {
     readyState: WebSocket.OPEN,
@@ -33,7 +36,12 @@ describe('ConnectionRegistry.post', () => {
 
   it("answers 429 LimitExceededException once a socket's unsent bytes would pass its own bound, and sends nothing then", () => {
     // prepare: 1,000 bytes per socket, far more for the worker; a slow socket and a healthy one
-    registry = new ConnectionRegistry({ idleTimeoutMs: 600_000, maxConnectionMs: 7_200_000, maxBufferedBytes: 1_000, maxBufferedBytesTotal: 1_000_000 });
+    registry = new ConnectionRegistry({
+      idleTimeoutMs: 600_000,
+      maxConnectionMs: 7_200_000,
+      maxBufferedBytes: 1_000,
+      maxBufferedBytesTotal: 1_000_000,
+    });
     const slow = stalledSocket();
     const healthy = stalledSocket();
     registry.add(connectionOf('slow', slow.socket));
@@ -52,7 +60,12 @@ describe('ConnectionRegistry.post', () => {
 
   it('answers 429 once all sockets of the worker together would hold more than its bound', () => {
     // prepare: each socket may hold 1,000 bytes, the worker 1,000 in all
-    registry = new ConnectionRegistry({ idleTimeoutMs: 600_000, maxConnectionMs: 7_200_000, maxBufferedBytes: 1_000, maxBufferedBytesTotal: 1_000 });
+    registry = new ConnectionRegistry({
+      idleTimeoutMs: 600_000,
+      maxConnectionMs: 7_200_000,
+      maxBufferedBytes: 1_000,
+      maxBufferedBytesTotal: 1_000,
+    });
     const sockets = ['a', 'b', 'c'].map((id) => {
       const stalled = stalledSocket();
       registry.add(connectionOf(id, stalled.socket));
@@ -69,7 +82,12 @@ describe('ConnectionRegistry.post', () => {
   });
 
   it('answers 410 GoneException for an id it does not hold, and for a socket no longer open', () => {
-    registry = new ConnectionRegistry({ idleTimeoutMs: 600_000, maxConnectionMs: 7_200_000, maxBufferedBytes: 1_000, maxBufferedBytesTotal: 1_000 });
+    registry = new ConnectionRegistry({
+      idleTimeoutMs: 600_000,
+      maxConnectionMs: 7_200_000,
+      maxBufferedBytes: 1_000,
+      maxBufferedBytesTotal: 1_000,
+    });
     const closing = stalledSocket();
     closing.socket.readyState = WebSocket.CLOSING;
     registry.add(connectionOf('closing', closing.socket));

@@ -4,14 +4,25 @@ import { FrameSizeWatch } from '../../../../local/gateway/frame-size';
 
 /** ws exports the Sender that frames what its clients send; @types/ws does not describe it. */
 const { Sender } = WebSocket as unknown as {
-  Sender: { frame(data: Buffer, options: { fin: boolean; mask: boolean; opcode: number; readOnly: boolean; rsv1: boolean }): Buffer[] };
+  Sender: {
+    frame(
+      data: Buffer,
+      options: { fin: boolean; mask: boolean; opcode: number; readOnly: boolean; rsv1: boolean },
+    ): Buffer[];
+  };
 };
 
 const LIMIT = 32 * 1024;
 
 /** One masked client frame, header and payload in one buffer. */
 function clientFrame(payloadBytes: number, { opcode = 1, fin = true } = {}): Buffer {
-  const parts = Sender.frame(Buffer.alloc(payloadBytes, 0x61), { fin, mask: true, opcode, readOnly: false, rsv1: false });
+  const parts = Sender.frame(Buffer.alloc(payloadBytes, 0x61), {
+    fin,
+    mask: true,
+    opcode,
+    readOnly: false,
+    rsv1: false,
+  });
   return Buffer.concat(parts);
 }
 
@@ -28,10 +39,18 @@ describe('FrameSizeWatch', () => {
   // 125 and 126 cross the 7-bit and 16-bit length forms; the 64-bit form is in the over-limit cases.
   const withinLimit = [0, 1, 125, 126, 20_000, LIMIT];
 
-  it.each([1, 2, 3, 7, 1000, 1 << 20])('lets frames of up to 32 KB through, read in pieces of %i bytes', (pieceBytes) => {
-    const stream = Buffer.concat([...withinLimit.map((n) => clientFrame(n)), clientFrame(LIMIT, { fin: false }), clientFrame(LIMIT, { opcode: 0 }), clientFrame(4, { opcode: 9 })]);
-    expect(readInPieces(new FrameSizeWatch(LIMIT), stream, pieceBytes)).toBeUndefined();
-  });
+  it.each([1, 2, 3, 7, 1000, 1 << 20])(
+    'lets frames of up to 32 KB through, read in pieces of %i bytes',
+    (pieceBytes) => {
+      const stream = Buffer.concat([
+        ...withinLimit.map((n) => clientFrame(n)),
+        clientFrame(LIMIT, { fin: false }),
+        clientFrame(LIMIT, { opcode: 0 }),
+        clientFrame(4, { opcode: 9 }),
+      ]);
+      expect(readInPieces(new FrameSizeWatch(LIMIT), stream, pieceBytes)).toBeUndefined();
+    },
+  );
 
   it.each([
     ['one byte over, 16-bit length', LIMIT + 1],

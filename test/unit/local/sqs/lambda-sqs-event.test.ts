@@ -2,7 +2,12 @@
 import { MalformedSqsMessageError, toSqsRecord } from '../../../../local/sqs/lambda-sqs-event';
 
 const ARN = 'arn:aws:sqs:us-east-1:000000000000:swarmcast-shard-0';
-const ATTRIBUTES = { ApproximateReceiveCount: '2', SentTimestamp: '1700000000000', SenderId: 'AIDA', ApproximateFirstReceiveTimestamp: '1700000000100' };
+const ATTRIBUTES = {
+  ApproximateReceiveCount: '2',
+  SentTimestamp: '1700000000000',
+  SenderId: 'AIDA',
+  ApproximateFirstReceiveTimestamp: '1700000000100',
+};
 
 describe('toSqsRecord', () => {
   it('maps a message to Lambda’s record shape', () => {
@@ -13,7 +18,10 @@ describe('toSqsRecord', () => {
         Body: '{"a":1}',
         MD5OfBody: 'md5',
         Attributes: { ...ATTRIBUTES, Policy: 'not a system attribute Lambda copies' } as Record<string, string>,
-        MessageAttributes: { kind: { DataType: 'String', StringValue: 'task' }, blob: { DataType: 'Binary', BinaryValue: Buffer.from('hi') } },
+        MessageAttributes: {
+          kind: { DataType: 'String', StringValue: 'task' },
+          blob: { DataType: 'Binary', BinaryValue: Buffer.from('hi') },
+        },
       },
       ARN,
       'us-east-1',
@@ -25,7 +33,12 @@ describe('toSqsRecord', () => {
       attributes: ATTRIBUTES,
       messageAttributes: {
         kind: { stringValue: 'task', stringListValues: [], binaryListValues: [], dataType: 'String' },
-        blob: { binaryValue: Buffer.from('hi').toString('base64'), stringListValues: [], binaryListValues: [], dataType: 'Binary' },
+        blob: {
+          binaryValue: Buffer.from('hi').toString('base64'),
+          stringListValues: [],
+          binaryListValues: [],
+          dataType: 'Binary',
+        },
       },
       md5OfBody: 'md5',
       eventSource: 'aws:sqs',
@@ -35,8 +48,12 @@ describe('toSqsRecord', () => {
   });
 
   it('refuses a message without the attributes a handler relies on, naming them', () => {
-    expect(() => toSqsRecord({ MessageId: 'm-2', ReceiptHandle: 'rh', Attributes: { SentTimestamp: '1' } }, ARN, 'us-east-1')).toThrow(
-      new MalformedSqsMessageError(`message m-2 from ${ARN} lacks ApproximateReceiveCount, SenderId, ApproximateFirstReceiveTimestamp`),
+    expect(() =>
+      toSqsRecord({ MessageId: 'm-2', ReceiptHandle: 'rh', Attributes: { SentTimestamp: '1' } }, ARN, 'us-east-1'),
+    ).toThrow(
+      new MalformedSqsMessageError(
+        `message m-2 from ${ARN} lacks ApproximateReceiveCount, SenderId, ApproximateFirstReceiveTimestamp`,
+      ),
     );
   });
 });

@@ -17,7 +17,9 @@ describe('cutBatches', () => {
   });
 
   it('keeps an item bigger than the byte limit as a batch of its own', () => {
-    expect(cutBatches([{ big: 'x'.repeat(100) }, { small: 1 }], { maxInputBytes: 50 }).map((batch) => batch.itemCount)).toEqual([1, 1]);
+    expect(
+      cutBatches([{ big: 'x'.repeat(100) }, { small: 1 }], { maxInputBytes: 50 }).map((batch) => batch.itemCount),
+    ).toEqual([1, 1]);
   });
 
   it('puts every item in one batch without limits, and no batch for no items', () => {
