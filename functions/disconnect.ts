@@ -1,13 +1,19 @@
 /**
- * The WebSocket API's $disconnect route: a closed socket leaves its partition, so broadcasts
- * stop posting to it.
+ * The WebSocket API's $disconnect route: a closed socket leaves its partition and its channels, so
+ * broadcasts stop posting to it.
  */
 import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { unregisterConnection } from '#commons/connections';
 import { ENV } from '#commons/environment';
 import { getIntegerFromEnv, getStringFromEnv } from '#commons/helpers/env';
 
-const tables = { connections: getStringFromEnv(ENV.connectionsTable) };
+const tables = {
+  connections: getStringFromEnv(ENV.connectionsTable),
+  memberships: {
+    subscriptions: getStringFromEnv(ENV.subscriptionsTable),
+    channelPartitions: getIntegerFromEnv(ENV.channelPartitions, { min: 1, max: 100 }),
+  },
+};
 const partitionCount = getIntegerFromEnv(ENV.partitionCount, { min: 1 });
 
 /** $disconnect (best effort on AWS: the sweep catches the ones it misses). */

@@ -7,7 +7,7 @@
  */
 import { ENV } from '#commons/environment';
 
-export type TableName = 'connections' | 'broadcasts' | 'rateBudget';
+export type TableName = 'connections' | 'broadcasts' | 'rateBudget' | 'subscriptions';
 export type TableAccess = 'read' | 'write' | 'readWrite';
 
 /** HTTP methods of the @connections management API: POST = PostToConnection, GET = GetConnection, DELETE = DeleteConnection. */
@@ -18,6 +18,7 @@ export const TABLE_VARIABLES = {
   connections: ENV.connectionsTable,
   broadcasts: ENV.broadcastsTable,
   rateBudget: ENV.rateBudgetTable,
+  subscriptions: ENV.subscriptionsTable,
 } as const satisfies Record<TableName, string>;
 
 /** The numeric settings a handler may read (values from infra/config.ts). */
@@ -37,7 +38,9 @@ export type SettingVariable = (typeof ENV)[
   | 'maxDeliveryAttempts'
   | 'deliveryRatePerSecond'
   | 'sweepRatePerSecond'
-  | 'broadcastIdEnvelope'];
+  | 'broadcastIdEnvelope'
+  | 'channelPartitions'
+  | 'maxChannelsPerConnection'];
 
 export interface FunctionNeeds {
   tables: Partial<Record<TableName, TableAccess>>;
@@ -50,17 +53,26 @@ export interface FunctionNeeds {
 
 export const FUNCTION_MANIFEST = {
   // One PutItem per $connect and one DeleteItem per $disconnect, keyed by the id's partition.
+  // With ?channels=, also one membership item per channel (functions/commons/memberships.ts).
   connect: {
-    tables: { connections: 'write' },
+    tables: { connections: 'write', subscriptions: 'write' },
     sendsToShardQueues: false,
     connectionsApi: [],
-    settings: [ENV.partitionCount, ENV.connectionTtlSeconds],
+    settings: [ENV.partitionCount, ENV.connectionTtlSeconds, ENV.channelPartitions, ENV.maxChannelsPerConnection],
   },
+  // The deleted row names the channels whose memberships go with it.
   disconnect: {
-    tables: { connections: 'write' },
+    tables: { connections: 'write', subscriptions: 'write' },
     sendsToShardQueues: false,
     connectionsApi: [],
-    settings: [ENV.partitionCount],
+    settings: [ENV.partitionCount, ENV.channelPartitions],
+  },
+  // The subscribe and unsubscribe routes: the row's channel set, then the membership; the answer is the route response.
+  subscriptions: {
+    tables: { connections: 'readWrite', subscriptions: 'write' },
+    sendsToShardQueues: false,
+    connectionsApi: [],
+    settings: [ENV.partitionCount, ENV.channelPartitions, ENV.maxChannelsPerConnection],
   },
   // $default answers through the route response: no table, no @connections.
   default: { tables: {}, sendsToShardQueues: false, connectionsApi: [], settings: [] },
@@ -71,6 +83,7 @@ export const FUNCTION_MANIFEST = {
     connectionsApi: [],
     settings: [
       ENV.partitionCount,
+      ENV.channelPartitions,
       ENV.mapMaxConcurrency,
       ENV.partitionsPerChild,
       ENV.toleratedFailurePercentage,
@@ -82,7 +95,8 @@ export const FUNCTION_MANIFEST = {
   },
   'query-partitions': {
     // Writes too: a sweep deletes expired rows.
-    tables: { connections: 'readWrite', broadcasts: 'readWrite' },
+    // subscriptions: a channel broadcast reads its members there.
+    tables: { connections: 'readWrite', broadcasts: 'readWrite', subscriptions: 'read' },
     sendsToShardQueues: true,
     connectionsApi: [],
     settings: [ENV.connectionIdsPerMessage, ENV.queryConcurrency],
@@ -92,7 +106,8 @@ export const FUNCTION_MANIFEST = {
   'post-message': {
     // rateBudget: every @connections call is leased from the account's delivery budget.
     // connections: deletes the rows of sockets that answered 410; it never reads them.
-    tables: { connections: 'write', broadcasts: 'readWrite', rateBudget: 'readWrite' },
+    // subscriptions: a gone socket's memberships leave with its row.
+    tables: { connections: 'write', broadcasts: 'readWrite', rateBudget: 'readWrite', subscriptions: 'write' },
     // Re-queues only the ids the budget or a 429 left undelivered.
     sendsToShardQueues: true,
     // GET: the sweep probes each connection (GetConnection).
@@ -103,6 +118,8 @@ export const FUNCTION_MANIFEST = {
       ENV.maxDeliveryAttempts,
       ENV.deliveryRatePerSecond,
       ENV.sweepRatePerSecond,
+      ENV.partitionCount,
+      ENV.channelPartitions,
     ],
   },
 } as const satisfies Record<string, FunctionNeeds>;

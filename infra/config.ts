@@ -10,6 +10,10 @@ import { DELIVERY_GRACE_SECONDS, MAX_SQS_MESSAGE_BYTES } from '#commons/constant
 export interface SwarmcastConfig {
   /** Connections are spread over this many partitions. */
   partitions: number;
+  /** A channel's members are spread over this many partitions (docs/channels.md: 10 keys take a channel's 10,000 subscribes/s). */
+  channelPartitions: number;
+  /** Channels one connection may be in at once. */
+  maxChannelsPerConnection: number;
   /** Number of SQS shard queues, each with its own PostMessage consumer. */
   shards: number;
   /** Distributed Map: child executions running at once. */
@@ -180,6 +184,8 @@ export function sweepRatePerSecondFor(deliveryRatePerSecond: number): number {
 
 export const defaultConfig: SwarmcastConfig = {
   partitions: 2_500,
+  channelPartitions: 10,
+  maxChannelsPerConnection: 10,
   shards: DEFAULT_SHARDS,
   mapMaxConcurrency: 100,
   partitionsPerChild: 25,
@@ -230,6 +236,10 @@ export const bounds: Record<
 > = {
   // The plan travels in Step Functions state (≤ 256 KiB) as the Map's item list: 10,000 keeps it well inside.
   partitions: [1, 10_000],
+  // A channel broadcast's map items: past 100 a 10-member channel would pay 100 Queries.
+  channelPartitions: [1, 100],
+  // The row's channel set stays small: an UpdateItem is charged by the whole item.
+  maxChannelsPerConnection: [1, 100],
   // Five resources per shard (queue, DLQ, their SSL-only policies, the event source mapping)
   // keep the stack under CloudFormation's 500 resources at 50 (test/infra/bounds.test.ts).
   shards: [1, 50],

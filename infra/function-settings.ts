@@ -25,5 +25,7 @@ export function settingsOf(config: SwarmcastConfig): Record<SettingVariable, num
     [ENV.deliveryRatePerSecond]: config.deliveryRatePerSecond,
     [ENV.sweepRatePerSecond]: config.sweepRatePerSecond,
     [ENV.broadcastIdEnvelope]: config.broadcastIdEnvelope ? 1 : 0,
+    [ENV.channelPartitions]: config.channelPartitions,
+    [ENV.maxChannelsPerConnection]: config.maxChannelsPerConnection,
   };
 }

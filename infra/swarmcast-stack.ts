@@ -10,7 +10,7 @@ import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import type { Construct } from 'constructs';
 import { ENV } from '#commons/environment';
 import { CONSUMER_TIMEOUT_SECONDS } from '#commons/constants';
-import { broadcastsTable, connectionsTable, rateBudgetTable } from '#commons/tables';
+import { broadcastsTable, connectionsTable, rateBudgetTable, subscriptionsTable } from '#commons/tables';
 import { InvalidConfigError, type SwarmcastConfig } from './config';
 import { OperationsDashboard } from './constructs/operations-dashboard';
 import { BroadcastStateMachine } from './constructs/broadcast-state-machine';
@@ -48,8 +48,12 @@ export class SwarmcastStack extends Stack {
     const connections = new SchemaTable(this, connectionsTable, tableProps);
     const broadcasts = new SchemaTable(this, broadcastsTable, tableProps);
     const rateBudget = new SchemaTable(this, rateBudgetTable, tableProps);
+    const subscriptions = new SchemaTable(this, subscriptionsTable, tableProps);
     // What each function may get: it takes what functions/manifest.ts names for it.
-    const resources: StackResources = { tables: { connections, broadcasts, rateBudget }, settings: settingsOf(config) };
+    const resources: StackResources = {
+      tables: { connections, broadcasts, rateBudget, subscriptions },
+      settings: settingsOf(config),
+    };
 
     // WebSocket routes: short, latency-bound calls (API Gateway waits at most 29 s anyway). They get
     // reserved concurrency rather than capping the consumers: consumers and map children may use up
@@ -73,12 +77,19 @@ export class SwarmcastStack extends Stack {
       description: 'WebSocket $default: answers the old keep-alive "ping" with "pong".',
     }).bindManifest(resources);
 
-    // $default answers through the route response, so it needs no @connections access.
+    const subscriptions = new SwarmcastFunction(this, 'Subscriptions', {
+      name: 'subscriptions',
+      description: 'WebSocket subscribe/unsubscribe: join or leave a channel.',
+      ...routeConcurrency,
+    }).bindManifest(resources);
+
+    // $default and the subscription routes answer through the route response, so they need no @connections access.
     const gateway = new WebSocketGateway(this, 'WebSocket', {
       stageName: config.stageName,
       connect,
       disconnect,
       defaultRoute,
+      subscriptions,
       connectAuthorizer: config.connectAuthorizer
         ? this.connectAuthorizer(config.connectAuthorizer, routeConcurrency)
         : undefined,

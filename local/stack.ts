@@ -126,6 +126,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         connect: handlerModule('connect'),
         disconnect: handlerModule('disconnect'),
         default: handlerModule('default'),
+        subscriptions: handlerModule('subscriptions'),
         // The deployer's $connect authorizer, run before $connect as API Gateway does.
         ...(config.connectAuthorizer ? { authorizer: path.resolve(__dirname, '..', config.connectAuthorizer) } : {}),
       },
@@ -134,6 +135,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         connect: functionEnvironment('connect', config, resources),
         disconnect: functionEnvironment('disconnect', config, resources),
         default: functionEnvironment('default', config, resources),
+        subscriptions: functionEnvironment('subscriptions', config, resources),
         ...(config.connectAuthorizer ? { authorizer: authorizerEnvironment(resources) } : {}),
       },
       instancesPerRoute: config.localInstancesPerFunction,

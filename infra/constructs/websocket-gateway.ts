@@ -7,7 +7,7 @@ import { WebSocketLambdaIntegration, WebSocketMockIntegration } from 'aws-cdk-li
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { KEEP_ALIVE_ROUTE, ROUTE_SELECTION_KEY } from '../../client/protocol';
+import { KEEP_ALIVE_ROUTE, ROUTE_SELECTION_KEY, SUBSCRIPTION_ROUTES } from '../../client/protocol';
 
 export interface WebSocketGatewayProps {
   stageName: string;
@@ -17,6 +17,8 @@ export interface WebSocketGatewayProps {
   disconnect: IFunction;
   /** $default: every other client message (the old keep-alive "ping" is answered with "pong"). */
   defaultRoute: IFunction;
+  /** subscribe and unsubscribe: joins or leaves a channel and answers on the socket. */
+  subscriptions: IFunction;
   /** A Lambda REQUEST authorizer run before $connect; without one anyone who knows the URL connects. */
   connectAuthorizer?: IFunction;
   /** Stage default route throttling, over all clients together (the keep-alive route included). */
@@ -62,6 +64,9 @@ export class WebSocketGateway extends Construct {
         templateSelectionExpression: '\\$default',
       }),
     });
+    // One route per action, one function for both; returnResponse sends its answer back to the client.
+    const subscriptions = new WebSocketLambdaIntegration('SubscriptionsIntegration', props.subscriptions);
+    for (const route of SUBSCRIPTION_ROUTES) this.api.addRoute(route, { integration: subscriptions, returnResponse: true });
     // Access logs need the account's API Gateway CloudWatch role, an account-wide singleton the
     // stack does not own (README, "On AWS"): opt-in.
     const accessLogs = props.accessLogs
@@ -93,7 +98,12 @@ export class WebSocketGateway extends Construct {
           'No connectAuthorizer configured: anyone who knows the URL may connect and receive broadcasts (README, "Who may connect").',
       });
     }
-    for (const route of ['$disconnect-Route', '$default-Route', `${KEEP_ALIVE_ROUTE}-Route`]) {
+    for (const route of [
+      '$disconnect-Route',
+      '$default-Route',
+      `${KEEP_ALIVE_ROUTE}-Route`,
+      ...SUBSCRIPTION_ROUTES.map((action) => `${action}-Route`),
+    ]) {
       Validations.of(this.api.node.findChild(route)).acknowledge({
         id: 'AwsSolutions::AwsSolutions-APIG4',
         reason: 'API Gateway authorizes a WebSocket client once, at $connect; other routes take no authorizer.',

@@ -3,7 +3,7 @@
  * functions/manifest.ts — the list the handlers are loaded with in test/unit/cold-start.test.ts.
  * A variable or grant the stack drops, or one it adds that the handler does not need, fails here.
  */
-import { broadcastsTable, connectionsTable, rateBudgetTable } from '#commons/tables';
+import { broadcastsTable, connectionsTable, rateBudgetTable, subscriptionsTable } from '#commons/tables';
 import { ENV } from '#commons/environment';
 import { RUNTIME_ENVIRONMENT, SwarmcastFunction } from '../../infra/constructs/swarmcast-function';
 import { settingsOf } from '../../infra/function-settings';
@@ -18,7 +18,7 @@ import {
 } from '../../functions/manifest';
 import { asArray, logicalIdOf, policyStatements, synthesize, type Synthesized } from './synth';
 
-const SCHEMAS = { connections: connectionsTable, broadcasts: broadcastsTable, rateBudget: rateBudgetTable };
+const SCHEMAS = { connections: connectionsTable, broadcasts: broadcastsTable, rateBudget: rateBudgetTable, subscriptions: subscriptionsTable };
 
 let synthesized: Synthesized;
 beforeAll(() => {
