@@ -95,11 +95,11 @@ export const FUNCTION_MANIFEST = {
   },
   'query-partitions': {
     // Writes too: a sweep deletes expired rows.
-    // subscriptions: a channel broadcast reads its members there.
-    tables: { connections: 'readWrite', broadcasts: 'readWrite', subscriptions: 'read' },
+    // subscriptions: a channel broadcast reads its members there; a sweep deletes an expired row's.
+    tables: { connections: 'readWrite', broadcasts: 'readWrite', subscriptions: 'readWrite' },
     sendsToShardQueues: true,
     connectionsApi: [],
-    settings: [ENV.connectionIdsPerMessage, ENV.queryConcurrency],
+    settings: [ENV.connectionIdsPerMessage, ENV.queryConcurrency, ENV.channelPartitions],
   },
   // Writes the plan's delivery deadline once the fan-out has ended.
   'read-progress': { tables: { broadcasts: 'readWrite' }, sendsToShardQueues: false, connectionsApi: [], settings: [] },

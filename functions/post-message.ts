@@ -19,12 +19,17 @@ const managementApi = createManagementApiClient(endpoint);
 const tables = {
   connections: getStringFromEnv(ENV.connectionsTable),
   broadcasts: getStringFromEnv(ENV.broadcastsTable),
+  memberships: {
+    subscriptions: getStringFromEnv(ENV.subscriptionsTable),
+    channelPartitions: getIntegerFromEnv(ENV.channelPartitions, { min: 1, max: 100 }),
+  },
 };
 const deliveryRatePerSecond = getIntegerFromEnv(ENV.deliveryRatePerSecond, { min: 1 });
 const shardQueueUrls = shardQueueUrlsFromEnv();
 const delivery = new DeliveryService(
   {
     tables,
+    partitionCount: getIntegerFromEnv(ENV.partitionCount, { min: 1 }),
     shardQueueUrls,
     postConcurrency,
     maxDeliveryAttempts: getIntegerFromEnv(ENV.maxDeliveryAttempts, { min: 1 }),

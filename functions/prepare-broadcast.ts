@@ -4,9 +4,11 @@ import { frameWithBroadcastId, parseBroadcastRequest } from '#commons/broadcast-
 import { ENV } from '#commons/environment';
 import { getIntegerFromEnv, getStringFromEnv } from '#commons/helpers/env';
 import type { BroadcastKind } from '#commons/broadcasts';
+import { InvalidBroadcastError } from '#commons/errors';
 
 const broadcastsTable = getStringFromEnv(ENV.broadcastsTable);
 const partitionCount = getIntegerFromEnv(ENV.partitionCount, { min: 1 });
+const channelPartitions = getIntegerFromEnv(ENV.channelPartitions, { min: 1, max: 100 });
 const deliveryTimeoutMs = getIntegerFromEnv(ENV.deliveryTimeoutSeconds, { min: 1 }) * 1000;
 const broadcastIdEnvelope = getIntegerFromEnv(ENV.broadcastIdEnvelope, { min: 0, max: 1 }) === 1;
 /** The state machine reads these through *Path fields and task parameters, so they are configuration, not ASL literals. */
@@ -27,6 +29,8 @@ export interface PrepareEvent {
 export interface PreparedBroadcast {
   broadcastId: string;
   kind: BroadcastKind;
+  /** A channel broadcast's channel (its partitions are the channel's); null: every socket. The map's BatchInput reads it either way. */
+  channel: string | null;
   partitions: number[];
   /** A failed-sockets replay: map children send to the failed sockets of the partitions already reached. */
   resendFailedSockets: boolean;
@@ -44,11 +48,22 @@ export const handler = async ({ input, executionName }: PrepareEvent): Promise<P
   const request = parseBroadcastRequest(input, partitionCount);
   const startedAt = Date.now();
   if (request.kind === 'replay') {
-    const plan = await beginReplay(broadcastsTable, request.broadcastId, partitionCount, startedAt);
+    const plan = await beginReplay(
+      broadcastsTable,
+      request.broadcastId,
+      { partitionCount, channelPartitions },
+      startedAt,
+    );
     const partitions = request.partitions ?? Array.from({ length: plan.partitionCount }, (_, partition) => partition);
+    const beyond = partitions.find((partition) => partition >= plan.partitionCount);
+    if (plan.channel !== undefined && beyond !== undefined)
+      throw new InvalidBroadcastError(
+        `broadcast ${request.broadcastId} went to channel "${plan.channel}", whose partitions are 0 to ${plan.partitionCount - 1}; there is no partition ${beyond}`,
+      );
     return {
       broadcastId: request.broadcastId,
       kind: plan.kind,
+      channel: plan.channel ?? null,
       partitions,
       resendFailedSockets: request.failedSockets,
       startedAt,
@@ -56,9 +71,13 @@ export const handler = async ({ input, executionName }: PrepareEvent): Promise<P
     };
   }
   const kind = request.kind === 'sweep' ? 'sweep' : 'message';
+  const channel = request.kind === 'message' ? request.channel : undefined;
+  // A channel broadcast visits the channel's partitions instead of the connection partitions.
+  const plannedPartitions = channel === undefined ? partitionCount : channelPartitions;
   await createBroadcast(broadcastsTable, {
     broadcastId: executionName,
     kind,
+    channel,
     // Stored framed: consumers send the stored text as it is, and a replay sends the same frame.
     message:
       request.kind !== 'message'
@@ -66,10 +85,18 @@ export const handler = async ({ input, executionName }: PrepareEvent): Promise<P
         : broadcastIdEnvelope
           ? frameWithBroadcastId(executionName, request.message)
           : request.message,
-    partitionCount,
+    partitionCount: plannedPartitions,
     startedAt,
     deliveryTimeoutMs,
   });
-  const partitions = Array.from({ length: partitionCount }, (_, partition) => partition);
-  return { broadcastId: executionName, kind, partitions, resendFailedSockets: false, startedAt, config: mapConfig };
+  const partitions = Array.from({ length: plannedPartitions }, (_, partition) => partition);
+  return {
+    broadcastId: executionName,
+    kind,
+    channel: channel ?? null,
+    partitions,
+    resendFailedSockets: false,
+    startedAt,
+    config: mapConfig,
+  };
 };

@@ -11,6 +11,10 @@ const settings = {
   tables: {
     connections: getStringFromEnv(ENV.connectionsTable),
     broadcasts: getStringFromEnv(ENV.broadcastsTable),
+    memberships: {
+      subscriptions: getStringFromEnv(ENV.subscriptionsTable),
+      channelPartitions: getIntegerFromEnv(ENV.channelPartitions, { min: 1, max: 100 }),
+    },
   },
   shardQueueUrls: shardQueueUrlsFromEnv(),
   connectionIdsPerMessage: getIntegerFromEnv(ENV.connectionIdsPerMessage, { min: 1 }),
@@ -20,7 +24,8 @@ const settings = {
 /** The Distributed Map's ItemBatcher gives each child a batch of partitions. */
 export interface QueryPartitionsEvent {
   Items: number[];
-  BatchInput: { broadcastId: string; kind: BroadcastKind; resendFailedSockets?: boolean };
+  /** channel: the partitions are that channel's (docs/channels.md); null or absent: connection partitions. */
+  BatchInput: { broadcastId: string; kind: BroadcastKind; channel?: string | null; resendFailedSockets?: boolean };
 }
 
 /** QueryPartitions task (map child): enqueue every connection of the batch's partitions. DynamoDB or SQS not answering ends in UnavailableError, which the state machine retries. */
@@ -28,6 +33,7 @@ export const handler = async ({ Items, BatchInput }: QueryPartitionsEvent): Prom
   withMetrics(async () => {
     const result = await fanOutPartitions(settings, BatchInput.broadcastId, BatchInput.kind, Items, {
       resendFailedSockets: BatchInput.resendFailedSockets === true,
+      channel: BatchInput.channel ?? undefined,
     }).catch((error) => {
       throw asRetryable(error, `partitions ${Items.join(', ')} of broadcast ${BatchInput.broadcastId}`);
     });

@@ -48,10 +48,10 @@ export class SwarmcastStack extends Stack {
     const connections = new SchemaTable(this, connectionsTable, tableProps);
     const broadcasts = new SchemaTable(this, broadcastsTable, tableProps);
     const rateBudget = new SchemaTable(this, rateBudgetTable, tableProps);
-    const subscriptions = new SchemaTable(this, subscriptionsTable, tableProps);
+    const memberships = new SchemaTable(this, subscriptionsTable, tableProps);
     // What each function may get: it takes what functions/manifest.ts names for it.
     const resources: StackResources = {
-      tables: { connections, broadcasts, rateBudget, subscriptions },
+      tables: { connections, broadcasts, rateBudget, subscriptions: memberships },
       settings: settingsOf(config),
     };
 
@@ -77,7 +77,7 @@ export class SwarmcastStack extends Stack {
       description: 'WebSocket $default: answers the old keep-alive "ping" with "pong".',
     }).bindManifest(resources);
 
-    const subscriptions = new SwarmcastFunction(this, 'Subscriptions', {
+    const subscriptionsRoute = new SwarmcastFunction(this, 'Subscriptions', {
       name: 'subscriptions',
       description: 'WebSocket subscribe/unsubscribe: join or leave a channel.',
       ...routeConcurrency,
@@ -89,7 +89,7 @@ export class SwarmcastStack extends Stack {
       connect,
       disconnect,
       defaultRoute,
-      subscriptions,
+      subscriptions: subscriptionsRoute,
       connectAuthorizer: config.connectAuthorizer
         ? this.connectAuthorizer(config.connectAuthorizer, routeConcurrency)
         : undefined,

@@ -17,7 +17,9 @@ export class InvalidChannelError extends Error {
 /** The name itself, checked: `what` names where it came from in the message. */
 export function parseChannelName(value: unknown, what = 'channel'): string {
   if (typeof value !== 'string' || !CHANNEL_NAME.test(value)) {
-    throw new InvalidChannelError(`${what} ${JSON.stringify(value)} is not a channel name: it must be ${CHANNEL_NAME_RULE}`);
+    throw new InvalidChannelError(
+      `${what} ${JSON.stringify(value)} is not a channel name: it must be ${CHANNEL_NAME_RULE}`,
+    );
   }
   return value;
 }
@@ -33,7 +35,8 @@ export function parseChannelList(value: string | undefined, max: number): string
     throw new InvalidChannelError(`channels= names ${names.length} channels; a connection may be in at most ${max}`);
   }
   const repeated = names.find((name, index) => names.indexOf(name) !== index);
-  if (repeated !== undefined) throw new InvalidChannelError(`channels= names "${repeated}" twice; name each channel once`);
+  if (repeated !== undefined)
+    throw new InvalidChannelError(`channels= names "${repeated}" twice; name each channel once`);
   return names;
 }
 
@@ -66,7 +69,10 @@ export function isChannelAllowed(channel: string, allowed: readonly string[] | u
 }
 
 /** The first of `channels` the patterns do not allow, or undefined. */
-export function firstDisallowed(channels: readonly string[], allowed: readonly string[] | undefined): string | undefined {
+export function firstDisallowed(
+  channels: readonly string[],
+  allowed: readonly string[] | undefined,
+): string | undefined {
   return channels.find((channel) => !isChannelAllowed(channel, allowed));
 }
 

@@ -75,4 +75,9 @@ export const subscriptionsTable = {
   globalSecondaryIndexes: [],
 } as const satisfies TableSchema;
 
-export const allTables: readonly TableSchema[] = [connectionsTable, broadcastsTable, rateBudgetTable, subscriptionsTable];
+export const allTables: readonly TableSchema[] = [
+  connectionsTable,
+  broadcastsTable,
+  rateBudgetTable,
+  subscriptionsTable,
+];

@@ -66,7 +66,8 @@ export class WebSocketGateway extends Construct {
     });
     // One route per action, one function for both; returnResponse sends its answer back to the client.
     const subscriptions = new WebSocketLambdaIntegration('SubscriptionsIntegration', props.subscriptions);
-    for (const route of SUBSCRIPTION_ROUTES) this.api.addRoute(route, { integration: subscriptions, returnResponse: true });
+    for (const route of SUBSCRIPTION_ROUTES)
+      this.api.addRoute(route, { integration: subscriptions, returnResponse: true });
     // Access logs need the account's API Gateway CloudWatch role, an account-wide singleton the
     // stack does not own (README, "On AWS"): opt-in.
     const accessLogs = props.accessLogs

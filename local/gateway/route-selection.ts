@@ -3,7 +3,12 @@
  * websocket-gateway.ts): a JSON message whose `action` names a route takes that route; anything
  * else, including text that is not JSON, takes $default.
  */
-import { KEEP_ALIVE_ROUTE, ROUTE_SELECTION_KEY, SUBSCRIPTION_ROUTES, type SubscriptionRoute } from '../../client/protocol';
+import {
+  KEEP_ALIVE_ROUTE,
+  ROUTE_SELECTION_KEY,
+  SUBSCRIPTION_ROUTES,
+  type SubscriptionRoute,
+} from '../../client/protocol';
 
 /** The routes a client message can take: the keep-alive route (API Gateway answers it itself), subscribe/unsubscribe, or $default. */
 export type MessageRoute = typeof KEEP_ALIVE_ROUTE | SubscriptionRoute | '$default';

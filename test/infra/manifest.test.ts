@@ -18,7 +18,12 @@ import {
 } from '../../functions/manifest';
 import { asArray, logicalIdOf, policyStatements, synthesize, type Synthesized } from './synth';
 
-const SCHEMAS = { connections: connectionsTable, broadcasts: broadcastsTable, rateBudget: rateBudgetTable, subscriptions: subscriptionsTable };
+const SCHEMAS = {
+  connections: connectionsTable,
+  broadcasts: broadcastsTable,
+  rateBudget: rateBudgetTable,
+  subscriptions: subscriptionsTable,
+};
 
 let synthesized: Synthesized;
 beforeAll(() => {
