@@ -11,6 +11,8 @@ export interface PayloadOptions {
   message?: string;
   messageJson?: string;
   file?: string;
+  /** Only this channel's members get it (docs/channels.md). */
+  channel?: string;
 }
 
 /** The payload flags, as the command line spells them. */
@@ -27,7 +29,7 @@ const ANY_PARTITION_COUNT = Number.MAX_SAFE_INTEGER;
  * source, valid JSON where JSON was asked for, not empty, and what Prepare would accept
  * (≤ 128 KB) — by the same parser Prepare runs.
  */
-export async function readBroadcastInput(options: PayloadOptions): Promise<{ message: unknown }> {
+export async function readBroadcastInput(options: PayloadOptions): Promise<{ message: unknown; channel?: string }> {
   const given = (['message', 'messageJson', 'file'] as const).filter((source) => options[source] !== undefined);
   if (given.length !== 1) {
     throw new CliError(
@@ -38,13 +40,14 @@ export async function readBroadcastInput(options: PayloadOptions): Promise<{ mes
   if (message === '' || message === null) {
     throw new CliError(`the message is empty: give the text to send with --message, --message-json or --file`);
   }
+  const input = options.channel === undefined ? { message } : { message, channel: options.channel };
   try {
-    parseBroadcastRequest({ message }, ANY_PARTITION_COUNT);
+    parseBroadcastRequest(input, ANY_PARTITION_COUNT);
   } catch (error) {
     if (error instanceof InvalidBroadcastError) throw new CliError(`cannot send: ${error.message}`);
     throw error;
   }
-  return { message };
+  return input;
 }
 
 async function readMessage({ message, messageJson, file }: PayloadOptions): Promise<unknown> {
