@@ -77,7 +77,7 @@ export class SwarmcastStack extends Stack {
       description: 'WebSocket $default: answers the old keep-alive "ping" with "pong".',
     }).bindManifest(resources);
 
-    const subscriptionsRoute = new SwarmcastFunction(this, 'Subscriptions', {
+    const subscriptionsRoute = new SwarmcastFunction(this, 'SubscriptionsRoute', {
       name: 'subscriptions',
       description: 'WebSocket subscribe/unsubscribe: join or leave a channel.',
       ...routeConcurrency,
