@@ -157,8 +157,10 @@ export const SIZE_ASSUMPTIONS = {
   transitionsPerChild: { value: 1, source: 'statemachines/broadcast.asl.json' },
   /** The fleet coordinator's transitions besides its cells' (its start, its Map over the cells, its summary). */
   coordinatorTransitions: { value: 3, source: 'docs/fleet.md, the coordinator as designed (not built yet)' },
-  /** ... and per cell: its Map iteration and the task that starts the cell's broadcast and waits for it. */
+  /** ... and per cell: its Map iteration and the task that starts the cell's broadcast. */
   coordinatorTransitionsPerCell: { value: 2, source: 'docs/fleet.md, the coordinator as designed (not built yet)' },
+  /** ... and per cell and progress poll (every progressPollSeconds): Wait, DescribeExecution, Choice. */
+  coordinatorTransitionsPerPoll: { value: 3, source: 'docs/fleet.md, the coordinator as designed (not built yet)' },
 } as const satisfies Record<string, Assumption>;
 
 /** DynamoDB's size of a number attribute's value: ~1 byte per two significant digits, plus one. */
@@ -783,8 +785,13 @@ export function planFleet(
     const quantity = sizes.reduce((sum, size) => sum + size.plan.costUsd.items[i].quantity * size.count, 0);
     return { ...item, quantity, usd: (quantity * item.unitPriceUsd) / item.per };
   });
+  // Each cell's iteration polls its execution until it ends; the smaller cells end a little sooner, counted as the largest.
+  const polls = Math.max(1, Math.ceil(cell.durationMs / 1000 / input.config.progressPollSeconds));
   const coordinatorTransitions =
-    SIZE_ASSUMPTIONS.coordinatorTransitions.value + k * SIZE_ASSUMPTIONS.coordinatorTransitionsPerCell.value;
+    SIZE_ASSUMPTIONS.coordinatorTransitions.value +
+    k *
+      (SIZE_ASSUMPTIONS.coordinatorTransitionsPerCell.value +
+        polls * SIZE_ASSUMPTIONS.coordinatorTransitionsPerPoll.value);
   const transitionPrice = AWS_PRICES_USD.stepFunctionsTransitionsPerThousand.value;
   items.push({
     service: 'Step Functions',
