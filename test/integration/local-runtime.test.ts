@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { resolveConfig } from '../../infra/config';
-import type { FunctionName } from '../../functions/manifest';
+import type { FunctionName } from '../../functions/catalog';
 import { runDemo } from '../../local/demo';
 import { functionEnvironment, type LocalResources } from '../../local/environment';
 import { startFunctionInstance } from '../../local/lambda/function-instance';
