@@ -48,7 +48,8 @@ export class SwarmcastStack extends Stack {
     const connections = new SchemaTable(this, connectionsTable, tableProps);
     const broadcasts = new SchemaTable(this, broadcastsTable, tableProps);
     const rateBudget = new SchemaTable(this, rateBudgetTable, tableProps);
-    // Routes get reserved concurrency (functions/catalog.ts says which, and why); 0 reserves none.
+    // Routes get reserved concurrency (functions/catalog.ts says which, and why). 0 reserves
+    // nothing (the default: a new account may lack the concurrency to reserve).
     const routeReservedConcurrency = config.routeReservedConcurrency || undefined;
     // Every function of functions/catalog.ts, then what triggers it, once per kind of trigger.
     const functions = new Map<FunctionName, SwarmcastFunction>();
@@ -61,7 +62,6 @@ export class SwarmcastStack extends Stack {
           description: entry.description,
           memorySize: entry.memoryMb,
           timeout: Duration.seconds(entry.timeoutSeconds),
-          // 0 reserves nothing (the default: a new account may lack the concurrency to reserve).
           reservedConcurrentExecutions: reservesRouteConcurrency(entry) ? routeReservedConcurrency : undefined,
         }),
       );
@@ -69,7 +69,7 @@ export class SwarmcastStack extends Stack {
     const triggered = <K extends Trigger['kind']>(kind: K) =>
       catalogEntries().flatMap(([name, entry]) =>
         entry.trigger.kind === kind
-          ? [{ fn: functions.get(name)!, trigger: entry.trigger as Extract<Trigger, { kind: K }> }]
+          ? [{ fn: functions.get(name)!, entry, trigger: entry.trigger as Extract<Trigger, { kind: K }> }]
           : [],
       );
 
@@ -83,13 +83,13 @@ export class SwarmcastStack extends Stack {
       accessLogs: config.accessLogs,
     });
 
-    const consumers = triggered('shardQueueConsumer').map(({ fn }) => fn);
+    const consumers = triggered('shardQueueConsumer');
     const consumerBatchingWindow = Duration.seconds(config.consumerBatchingWindowSeconds);
     const shardQueues = new ShardQueues(this, 'ShardQueues', {
       shards: config.shards,
       maxReceiveCount: config.maxReceiveCount,
       // The visibility timeout follows the longest consumer's timeout.
-      consumerTimeout: Duration.seconds(Math.max(...consumers.map((fn) => fn.timeout!.toSeconds()))),
+      consumerTimeout: Duration.seconds(Math.max(0, ...consumers.map(({ entry }) => entry.timeoutSeconds))),
       batchingWindow: consumerBatchingWindow,
     });
 
@@ -101,8 +101,8 @@ export class SwarmcastStack extends Stack {
       settings: config,
     };
     for (const fn of functions.values()) fn.bindCatalog(resources);
-    for (const consumer of consumers) {
-      shardQueues.addConsumer(consumer, {
+    for (const { fn } of consumers) {
+      shardQueues.addConsumer(fn, {
         batchSize: config.consumerBatchSize,
         maxBatchingWindow: consumerBatchingWindow,
         maxConcurrency: config.consumerMaxConcurrency,
