@@ -2,12 +2,15 @@
 import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { registerConnection } from '#commons/connections';
 import { ENV } from '#commons/environment';
-import { getIntegerFromEnv, getStringFromEnv } from '#commons/helpers/env';
+import { getStringFromEnv } from '#commons/helpers/env';
 import { recordConnect, withMetrics } from '#commons/helpers/metrics';
+import { readSettings } from '#commons/settings';
 
 const tables = { connections: getStringFromEnv(ENV.connectionsTable) };
-const partitionCount = getIntegerFromEnv(ENV.partitionCount, { min: 1 });
-const ttlSeconds = getIntegerFromEnv(ENV.connectionTtlSeconds, { min: 60 });
+const { partitions: partitionCount, connectionTtlSeconds: ttlSeconds } = readSettings([
+  'partitions',
+  'connectionTtlSeconds',
+]);
 
 /** $connect: one PutItem, in the partition the connection id hashes to. */
 export const handler = async (event: APIGatewayProxyWebsocketEventV2): Promise<APIGatewayProxyResult> =>

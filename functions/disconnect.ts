@@ -5,10 +5,11 @@
 import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { unregisterConnection } from '#commons/connections';
 import { ENV } from '#commons/environment';
-import { getIntegerFromEnv, getStringFromEnv } from '#commons/helpers/env';
+import { getStringFromEnv } from '#commons/helpers/env';
+import { readSettings } from '#commons/settings';
 
 const tables = { connections: getStringFromEnv(ENV.connectionsTable) };
-const partitionCount = getIntegerFromEnv(ENV.partitionCount, { min: 1 });
+const { partitions: partitionCount } = readSettings(['partitions']);
 
 /** $disconnect (best effort on AWS: the sweep catches the ones it misses). */
 export const handler = async (event: APIGatewayProxyWebsocketEventV2): Promise<APIGatewayProxyResult> => {

@@ -2,9 +2,10 @@
 import type { BroadcastKind } from '#commons/broadcasts';
 import { ENV } from '#commons/environment';
 import { asRetryable } from '#commons/errors';
-import { getIntegerFromEnv, getStringFromEnv } from '#commons/helpers/env';
+import { getStringFromEnv } from '#commons/helpers/env';
 import { recordFanOut, withMetrics } from '#commons/helpers/metrics';
 import { fanOutPartitions, type FanOutResult } from '#commons/partition-fan-out';
+import { readSettings } from '#commons/settings';
 import { shardQueueUrlsFromEnv } from '#commons/shard-queues';
 
 const settings = {
@@ -13,8 +14,7 @@ const settings = {
     broadcasts: getStringFromEnv(ENV.broadcastsTable),
   },
   shardQueueUrls: shardQueueUrlsFromEnv(),
-  connectionIdsPerMessage: getIntegerFromEnv(ENV.connectionIdsPerMessage, { min: 1 }),
-  queryConcurrency: getIntegerFromEnv(ENV.queryConcurrency, { min: 1, max: 100 }),
+  ...readSettings(['connectionIdsPerMessage', 'queryConcurrency']),
 };
 
 /** The Distributed Map's ItemBatcher gives each child a batch of partitions. */
