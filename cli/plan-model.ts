@@ -6,13 +6,15 @@
  * against `bench:quota`. Every AWS number comes from functions/commons/aws-limits.ts; what the
  * code does (lease window, item names and sizes, batch sizes, the client's timings) is imported
  * from the code itself (CODE_FACTS); every other number is in PLAN_ASSUMPTIONS below, with where
- * it comes from.
+ * it comes from. planFleet spreads the sockets over K cells (each its own account or Region, so
+ * its own throttle) and cellsForTarget finds the K a target time needs.
  */
 import { deliveryRatePerSecondFor, type SwarmcastConfig } from '../infra/config';
 import { AWS_BILLING_UNITS, AWS_LIMITS, AWS_PRICES_USD } from '#commons/aws-limits';
 import { DELIVERY_COUNT_SHARDS, ENQUEUED_GROUP_SIZE } from '#commons/broadcasts';
 import { LEASE_MS } from '#commons/rate-budget';
 import { broadcastsTable, connectionsTable, type KeyAttribute, type TableSchema } from '#commons/tables';
+import { MAX_FLEET_CELLS } from '../client/fleet';
 import { MEAN_KEEP_ALIVE_INTERVAL_MS, MEAN_RECYCLE_AFTER_MS } from '../client/protocol';
 
 /** The account's API Gateway throttle as a token bucket: calls/s and bucket size. */
@@ -57,6 +59,8 @@ interface SiteAssumptions {
   consumerPickupMs: Assumption;
   /** CPU cores the consumers share in total (AWS: one vCPU per 1,769 MB instance, so no shared cap). */
   consumerCores: Assumption;
+  /** A fleet broadcast's coordinator: its start, starting every cell's broadcast, and noticing the last one's end. */
+  coordinatorMs: Assumption;
 }
 
 const STACK = 'infra/swarmcast-stack.ts';
@@ -91,6 +95,10 @@ export const PLAN_ASSUMPTIONS = {
     sqsSendBatchMs: { value: 20, source: `${GUESS}: one SendMessageBatch round trip in the Region` },
     consumerPickupMs: { value: 500, source: `${GUESS}: the event source's long poll plus a consumer cold start` },
     consumerCores: { value: Number.POSITIVE_INFINITY, source: 'each consumer instance has its own vCPU (1,769 MB)' },
+    coordinatorMs: {
+      value: 2_000,
+      source: `${GUESS}: a Standard execution's start, a cross-account StartExecution per cell, and a .sync task noticing a cell's end`,
+    },
   },
   local: {
     // Calibrated on bench:quota, not on the consumer's share alone: every local service shares the 2 cores.
@@ -116,6 +124,7 @@ export const PLAN_ASSUMPTIONS = {
     sqsSendBatchMs: { value: 2, source: 'measured on this machine: local-aws-sqs (local/sqs/) sends ~12k messages/s' },
     consumerPickupMs: { value: 100, source: `${GUESS}: the local poller's short wait` },
     consumerCores: { value: 2, source: 'this machine has 2 cores, shared with the other local services' },
+    coordinatorMs: { value: 200, source: `${GUESS}: the local runner starting a state machine and its cells'` },
   },
 } as const satisfies Record<PlanSite, SiteAssumptions>;
 
@@ -146,6 +155,12 @@ export const SIZE_ASSUMPTIONS = {
   },
   /** Step Functions state transitions of one map child (its QueryPartitions task). */
   transitionsPerChild: { value: 1, source: 'statemachines/broadcast.asl.json' },
+  /** The fleet coordinator's transitions besides its cells' (its start, its Map over the cells, its summary). */
+  coordinatorTransitions: { value: 3, source: 'docs/fleet.md, the coordinator as designed (not built yet)' },
+  /** ... and per cell: its Map iteration and the task that starts the cell's broadcast. */
+  coordinatorTransitionsPerCell: { value: 2, source: 'docs/fleet.md, the coordinator as designed (not built yet)' },
+  /** ... and per cell and progress poll (every progressPollSeconds): Wait, DescribeExecution, Choice. */
+  coordinatorTransitionsPerPoll: { value: 3, source: 'docs/fleet.md, the coordinator as designed (not built yet)' },
 } as const satisfies Record<string, Assumption>;
 
 /** DynamoDB's size of a number attribute's value: ~1 byte per two significant digits, plus one. */
@@ -696,4 +711,142 @@ export function standingCost(n: number): StandingCost {
       },
     },
   };
+}
+
+/** A fleet of at most this many cells: what the fleet file allows (client/fleet.ts MAX_FLEET_CELLS). */
+export const MAX_PLAN_CELLS = MAX_FLEET_CELLS;
+
+/** A fleet that cannot be planned: the message says what was wrong and what is allowed. */
+export class FleetPlanError extends Error {
+  override name = 'FleetPlanError';
+}
+
+export interface FleetPlanInput extends Omit<PlanInput, 'deadlineSeconds'> {
+  /** Cells the sockets are spread over evenly; each has `quota` to itself (its own account or Region). */
+  cells: number;
+}
+
+/** One broadcast over K cells: each cell broadcasts to its share at its own quota, side by side, started by the coordinator. */
+export interface FleetPlan {
+  cells: number;
+  connections: number;
+  messageBytes: number;
+  site: PlanSite;
+  /** Every cell's own throttle. */
+  quotaPerCell: Quota;
+  /** The largest cell's sockets: spread evenly, the cells differ by one socket at most. */
+  connectionsPerCell: number;
+  /** The largest cell's broadcast: the fleet takes as long as it, after the coordinator's part. */
+  cell: Plan;
+  coordinatorMs: number;
+  durationMs: number;
+  /** N / (K × quota): no fleet of K cells beats it for long. */
+  idealMs: number;
+  /** New connections per second the fleet accepts: K × the per-account quota. */
+  connectRatePerSecond: number;
+  /** Every socket connecting at that rate (a cold start, or all reconnecting at once). */
+  connectMs: number;
+  /** Every cell's broadcast and the coordinator's transitions, item by item. */
+  costUsd: Plan['costUsd'];
+  /** Keeping N sockets connected: the same whatever the cells (billed per socket and message). */
+  standing: StandingCost;
+  /** The largest cell's warnings: each cell has them. */
+  warnings: string[];
+}
+
+/** What K cells with N sockets between them take, each at `quota`; throws FleetPlanError on a K out of bounds or above N. */
+export function planFleet(
+  input: FleetPlanInput,
+  budgetPerSecond = budgetFor(input.config, input.quota, false),
+): FleetPlan {
+  const { cells: k, connections: n, site } = input;
+  if (!Number.isInteger(k) || k < 1 || k > MAX_PLAN_CELLS)
+    throw new FleetPlanError(
+      `cells must be a whole number from 1 to ${MAX_PLAN_CELLS} (the most one coordinator starts at once), got ${k}`,
+    );
+  if (k > n)
+    throw new FleetPlanError(
+      `${fmt(k)} cells for ${fmt(n)} sockets: every cell needs one at least; give at most ${fmt(n)} cells`,
+    );
+
+  const smaller = Math.floor(n / k);
+  const larger = n % k;
+  const planFor = (connections: number) => planBroadcast({ ...input, connections }, budgetPerSecond);
+  const cell = planFor(smaller + (larger > 0 ? 1 : 0));
+  const sizes =
+    larger > 0
+      ? [
+          { plan: cell, count: larger },
+          { plan: planFor(smaller), count: k - larger },
+        ]
+      : [{ plan: cell, count: k }];
+  // costItems lists the same items in the same order for every plan: add them up item by item.
+  const items: CostItem[] = cell.costUsd.items.map((item, i) => {
+    const quantity = sizes.reduce((sum, size) => sum + size.plan.costUsd.items[i].quantity * size.count, 0);
+    return { ...item, quantity, usd: (quantity * item.unitPriceUsd) / item.per };
+  });
+  // Each cell's iteration polls its execution until it ends; the smaller cells end a little sooner, counted as the largest.
+  const polls = Math.max(1, Math.ceil(cell.durationMs / 1000 / input.config.progressPollSeconds));
+  const coordinatorTransitions =
+    SIZE_ASSUMPTIONS.coordinatorTransitions.value +
+    k *
+      (SIZE_ASSUMPTIONS.coordinatorTransitionsPerCell.value +
+        polls * SIZE_ASSUMPTIONS.coordinatorTransitionsPerPoll.value);
+  const transitionPrice = AWS_PRICES_USD.stepFunctionsTransitionsPerThousand.value;
+  items.push({
+    service: 'Step Functions',
+    item: 'coordinator state transitions',
+    quantity: coordinatorTransitions,
+    unit: 'transitions',
+    unitPriceUsd: transitionPrice,
+    per: 1e3,
+    usd: (coordinatorTransitions * transitionPrice) / 1e3,
+  });
+  const byService = { 'API Gateway': 0, Lambda: 0, SQS: 0, DynamoDB: 0, 'Step Functions': 0 };
+  for (const item of items) byService[item.service] += item.usd;
+
+  const coordinatorMs = PLAN_ASSUMPTIONS[site].coordinatorMs.value;
+  const connectRatePerSecond = k * AWS_LIMITS.webSocketNewConnectionsPerSecond.value;
+  return {
+    cells: k,
+    connections: n,
+    messageBytes: input.messageBytes,
+    site,
+    quotaPerCell: input.quota,
+    connectionsPerCell: cell.connections,
+    cell,
+    coordinatorMs,
+    durationMs: coordinatorMs + cell.durationMs,
+    idealMs: (n / (k * input.quota.ratePerSecond)) * 1000,
+    connectRatePerSecond,
+    connectMs: (n / connectRatePerSecond) * 1000,
+    costUsd: { total: items.reduce((sum, item) => sum + item.usd, 0), items, byService },
+    standing: standingCost(n),
+    warnings: cell.warnings,
+  };
+}
+
+/** The fewest cells whose fleet broadcast ends within the target, or why no fleet does. */
+export type FleetForTarget =
+  | { targetSeconds: number; met: true; plan: FleetPlan }
+  | { targetSeconds: number; met: false; plan: FleetPlan; advice: string };
+
+/** The inverse of planFleet: the smallest K (up to MAX_PLAN_CELLS, and N) whose broadcast takes at most `targetSeconds`. */
+export function cellsForTarget(
+  input: Omit<FleetPlanInput, 'cells'>,
+  targetSeconds: number,
+  budgetPerSecond = budgetFor(input.config, input.quota, false),
+): FleetForTarget {
+  const most = Math.min(MAX_PLAN_CELLS, input.connections);
+  let plan = planFleet({ ...input, cells: 1 }, budgetPerSecond);
+  for (let k = 2; plan.durationMs > targetSeconds * 1000 && k <= most; k++)
+    plan = planFleet({ ...input, cells: k }, budgetPerSecond);
+  if (plan.durationMs <= targetSeconds * 1000) return { targetSeconds, met: true, plan };
+  const startUpMs = plan.coordinatorMs + plan.cell.firstDeliveryMs;
+  const head = `${fmt(input.connections)} sockets cannot be reached in ${targetSeconds.toLocaleString('en-US')} s by any fleet`;
+  const advice =
+    startUpMs >= targetSeconds * 1000
+      ? `${head}: the start-up alone (the coordinator, then a cell's first delivery) takes ${(startUpMs / 1000).toFixed(1)} s`
+      : `${head}: ${fmt(most)} cells (the most a fleet has) take ${(plan.durationMs / 1000).toFixed(1)} s; raise each cell's quota (--quota) or its delivery (--set)`;
+  return { targetSeconds, met: false, plan, advice };
 }

@@ -7,11 +7,11 @@ import { ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { Option, type Command } from 'commander';
 import { findLocalStacks, type PublishedLocalStack, registryDir } from '../local/discovery';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_STATE_MACHINE_NAME } from '../local/local-account';
+import { STACK_NAME, STACK_OUTPUTS } from '#commons/contract';
 import { CliError } from './errors';
 
-export const DEFAULT_STACK_NAME = 'Swarmcast';
-/** CfnOutput id in infra/swarmcast-stack.ts. */
-export const STATE_MACHINE_OUTPUT = 'StateMachineArn';
+export const DEFAULT_STACK_NAME = STACK_NAME;
+export const STATE_MACHINE_OUTPUT = STACK_OUTPUTS.stateMachineArn;
 /** Throttled calls are retried with backoff by the SDK; a watch loop can afford a few more attempts. */
 const AWS_MAX_ATTEMPTS = 6;
 const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/;

@@ -5,16 +5,23 @@
  * reconnect at a random time in [100, 115] minutes (before API Gateway's 2-hour close, and
  * spread out), and a broadcast already seen by its id (the broadcast-id envelope) dropped.
  *
+ * Given a fleet instead of one URL, it ranks the cells by its key (client/fleet.ts rankCells) and
+ * connects to its first choice; a cell that refuses the handshake (429 over its connect quota) or
+ * is down sends it on to the next cell of its ranking, and every planned reconnect starts again
+ * from its first choice, so the clients a failover moved drift back within one socket lifetime.
+ *
  * It runs in browsers and in Node: it takes the WebSocket constructor (the browser's or Node 22's
- * global `WebSocket`, or `ws`), imports nothing but client/protocol.ts, and uses only the
- * standard `onopen` / `onmessage` / `onclose` properties.
+ * global `WebSocket`, or `ws`), imports nothing but client/protocol.ts and client/fleet.ts, and
+ * uses only the standard `onopen` / `onmessage` / `onclose` properties.
  *
  * ```ts
  * const client = new SwarmcastClient({ url, WebSocket, onMessage: (text, broadcastId) => show(text) });
+ * // or: new SwarmcastClient({ fleet: parseFleet(fleetJson), clientKey: userId, WebSocket, onMessage })
  * client.start();
  * // ... client.close() when done: no more reconnects.
  * ```
  */
+import { type Fleet, type FleetCell, rankCells } from './fleet';
 import {
   between,
   envelopeOf,
@@ -51,14 +58,21 @@ export interface SwarmcastClientTiming {
   backoffMs: { base: number; cap: number };
 }
 
+/** Give `url` (one stack) or `fleet` (its cells), not both. */
 export interface SwarmcastClientOptions {
   /** The stack's WebSocketUrl; a function is called before every connect (a fresh `?token=`, say). */
-  url: string | (() => string);
+  url?: string | (() => string);
+  /** The cells to spread over instead (client/fleet.ts parseFleet reads a fleet file). */
+  fleet?: Fleet;
+  /** With a fleet, what ranks the cells for this client: a stable id (a user's or a device's) keeps it on the same cell across page loads (default: random per client). */
+  clientKey?: string;
+  /** With a fleet, the URL to open for a cell, called before every connect (add a fresh `?token=` here; default the cell's url). */
+  urlFor?: (cell: FleetCell) => string;
   WebSocket: WebSocketConstructor;
   /** Each broadcast once: the message, and its id when the stack frames broadcasts in the envelope. */
   onMessage: (message: string, broadcastId?: string) => void;
-  /** A socket opened (the first, or a reconnect). */
-  onOpen?: () => void;
+  /** A socket opened (the first, or a reconnect); with a fleet, on this cell. */
+  onOpen?: (event: { cell?: FleetCell }) => void;
   /** The open socket was closed by the other side or the network; the client reconnects after `reconnectInMs`. */
   onClose?: (event: { code: number; reason: string; reconnectInMs: number }) => void;
   /** Broadcast ids remembered for dropping repeats (default 1,000; repeats arrive within minutes). */
@@ -67,6 +81,17 @@ export interface SwarmcastClientOptions {
   timing?: Partial<SwarmcastClientTiming>;
   /** Math.random unless a test fixes it. */
   random?: () => number;
+}
+
+/** Options the client cannot run with: the message says which and what is allowed. */
+export class SwarmcastClientOptionsError extends Error {
+  override name = 'SwarmcastClientOptionsError';
+}
+
+/** Where a socket can go: the one stack, or a fleet's cells in this client's order of preference. */
+interface Target {
+  cell?: FleetCell;
+  url: () => string;
 }
 
 export class SwarmcastClient {
@@ -83,6 +108,11 @@ export class SwarmcastClient {
   private readonly seen = new Set<string>();
   private readonly timing: SwarmcastClientTiming;
   private readonly random: () => number;
+  private readonly targets: Target[];
+  /** The target each socket was opened to. */
+  private readonly targetOf = new WeakMap<WebSocketLike, number>();
+  /** Where the next socket goes, an index into targets: the cell of the last socket opened, unless its handshake failed. */
+  private next = 0;
 
   constructor(private readonly options: SwarmcastClientOptions) {
     this.timing = {
@@ -92,6 +122,12 @@ export class SwarmcastClient {
       ...options.timing,
     };
     this.random = options.random ?? Math.random;
+    this.targets = targetsOf(options, this.random);
+  }
+
+  /** The fleet cell the open socket is connected to (undefined with one URL, or while no socket is open). */
+  get cell(): FleetCell | undefined {
+    return this.socket ? this.targets[this.targetOf.get(this.socket)!].cell : undefined;
   }
 
   /** Connects, and keeps connecting until close(). */
@@ -123,8 +159,9 @@ export class SwarmcastClient {
   }
 
   private open(): WebSocketLike {
-    const url = typeof this.options.url === 'function' ? this.options.url() : this.options.url;
-    const socket = new this.options.WebSocket(url);
+    const target = this.next;
+    const socket = new this.options.WebSocket(this.targets[target].url());
+    this.targetOf.set(socket, target);
     socket.onopen = () => this.adopt(socket);
     socket.onclose = (event) => this.lost(socket, event);
     socket.onmessage = (event) => this.receive(event.data);
@@ -146,13 +183,24 @@ export class SwarmcastClient {
     }
     this.scheduleKeepAlive();
     clearTimeout(this.recycleTimer);
-    this.recycleTimer = setTimeout(() => this.recycle(), between(this.timing.recycleAfterMs, this.random));
-    this.options.onOpen?.();
+    this.recycleTimer = setTimeout(
+      () => {
+        // The planned reconnect tries the first choice again: a client a failover moved returns.
+        this.next = 0;
+        this.recycle();
+      },
+      between(this.timing.recycleAfterMs, this.random),
+    );
+    this.options.onOpen?.({ cell: this.cell });
   }
 
   /** A socket closed that we did not close: retry after the backoff, unless a replacement is already on its way. */
   private lost(socket: WebSocketLike, event: { code: number; reason: string }): void {
     detach(socket);
+    if (socket !== this.socket) {
+      // It never opened: the cell refused the handshake (429) or is down, so the next try goes to the next cell.
+      this.next = (this.targetOf.get(socket)! + 1) % this.targets.length;
+    }
     if (socket === this.replacement) {
       // The planned reconnect failed; the current socket still serves, so try again after the backoff.
       this.replacement = undefined;
@@ -212,6 +260,22 @@ export class SwarmcastClient {
     this.seen.add(id);
     if (this.seen.size > (this.options.rememberIds ?? 1_000)) this.seen.delete(this.seen.values().next().value!);
   }
+}
+
+function targetsOf(options: SwarmcastClientOptions, random: () => number): Target[] {
+  if (options.fleet && options.url === undefined) {
+    const key = options.clientKey ?? Math.floor(random() * 2 ** 53).toString(36);
+    if (typeof key !== 'string' || key === '')
+      throw new SwarmcastClientOptionsError(`clientKey must be a non-empty string, got ${JSON.stringify(key)}`);
+    const urlFor = options.urlFor;
+    return rankCells(options.fleet, key).map((cell) => ({ cell, url: () => (urlFor ? urlFor(cell) : cell.url) }));
+  }
+  const url = options.url;
+  if (options.fleet || (typeof url !== 'string' && typeof url !== 'function'))
+    throw new SwarmcastClientOptionsError(
+      "give either url (one stack's WebSocketUrl, or a function returning it) or fleet (client/fleet.ts parseFleet), not both or neither",
+    );
+  return [{ url: typeof url === 'function' ? url : () => url }];
 }
 
 function detach(socket: WebSocketLike): void {

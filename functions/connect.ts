@@ -3,19 +3,23 @@ import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2 } from 'aws
 import { firstDisallowed, InvalidChannelError, parseAllowedChannels, parseChannelList } from '#commons/channels';
 import { registerConnection } from '#commons/connections';
 import { ENV } from '#commons/environment';
-import { getIntegerFromEnv, getStringFromEnv } from '#commons/helpers/env';
+import { getStringFromEnv } from '#commons/helpers/env';
 import { recordConnect, withMetrics } from '#commons/helpers/metrics';
+import { readSettings } from '#commons/settings';
 
+const settings = readSettings(['partitions', 'connectionTtlSeconds', 'channelPartitions', 'maxChannelsPerConnection']);
 const tables = {
   connections: getStringFromEnv(ENV.connectionsTable),
   memberships: {
     subscriptions: getStringFromEnv(ENV.subscriptionsTable),
-    channelPartitions: getIntegerFromEnv(ENV.channelPartitions, { min: 1, max: 100 }),
+    channelPartitions: settings.channelPartitions,
   },
 };
-const partitionCount = getIntegerFromEnv(ENV.partitionCount, { min: 1 });
-const ttlSeconds = getIntegerFromEnv(ENV.connectionTtlSeconds, { min: 60 });
-const maxChannels = getIntegerFromEnv(ENV.maxChannelsPerConnection, { min: 1, max: 100 });
+const {
+  partitions: partitionCount,
+  connectionTtlSeconds: ttlSeconds,
+  maxChannelsPerConnection: maxChannels,
+} = settings;
 
 /** What API Gateway passes from the $connect authorizer's context (docs/channels.md: allowedChannels). */
 type ConnectEvent = APIGatewayProxyWebsocketEventV2 & {

@@ -5,16 +5,18 @@
 import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { unregisterConnection } from '#commons/connections';
 import { ENV } from '#commons/environment';
-import { getIntegerFromEnv, getStringFromEnv } from '#commons/helpers/env';
+import { getStringFromEnv } from '#commons/helpers/env';
+import { readSettings } from '#commons/settings';
 
+const settings = readSettings(['partitions', 'channelPartitions']);
 const tables = {
   connections: getStringFromEnv(ENV.connectionsTable),
   memberships: {
     subscriptions: getStringFromEnv(ENV.subscriptionsTable),
-    channelPartitions: getIntegerFromEnv(ENV.channelPartitions, { min: 1, max: 100 }),
+    channelPartitions: settings.channelPartitions,
   },
 };
-const partitionCount = getIntegerFromEnv(ENV.partitionCount, { min: 1 });
+const partitionCount = settings.partitions;
 
 /** $disconnect (best effort on AWS: the sweep catches the ones it misses). */
 export const handler = async (event: APIGatewayProxyWebsocketEventV2): Promise<APIGatewayProxyResult> => {

@@ -8,35 +8,44 @@ import { ConnectionPoster, createManagementApiClient } from '#commons/clients/ma
 import { DeliveryService, DeliveryTally, FinishedTasks } from '#commons/delivery';
 import { isCarriedCounts, parseShardMessage, type ShardMessage } from '#commons/delivery-tasks';
 import { ENV } from '#commons/environment';
-import { getIntegerFromEnv, getStringFromEnv } from '#commons/helpers/env';
+import { getStringFromEnv } from '#commons/helpers/env';
 import { recordCallStats, recordDeliveryCounts, withMetrics } from '#commons/helpers/metrics';
 import { DynamoDbLeaseStore } from '#commons/rate-budget';
+import { readSettings } from '#commons/settings';
 import { shardQueueUrlsFromEnv } from '#commons/shard-queues';
 
 const endpoint = getStringFromEnv(ENV.connectionsEndpoint);
-const postConcurrency = getIntegerFromEnv(ENV.postConcurrency, { min: 1, max: 1_000 });
+const settings = readSettings([
+  'postConcurrency',
+  'maxDeliveryAttempts',
+  'postRetriesPerInvocation',
+  'deliveryRatePerSecond',
+  'sweepRatePerSecond',
+  'partitions',
+  'channelPartitions',
+]);
+const { postConcurrency } = settings;
 const managementApi = createManagementApiClient(endpoint);
 const tables = {
   connections: getStringFromEnv(ENV.connectionsTable),
   broadcasts: getStringFromEnv(ENV.broadcastsTable),
   memberships: {
     subscriptions: getStringFromEnv(ENV.subscriptionsTable),
-    channelPartitions: getIntegerFromEnv(ENV.channelPartitions, { min: 1, max: 100 }),
+    channelPartitions: settings.channelPartitions,
   },
 };
-const deliveryRatePerSecond = getIntegerFromEnv(ENV.deliveryRatePerSecond, { min: 1 });
 const shardQueueUrls = shardQueueUrlsFromEnv();
 const delivery = new DeliveryService(
   {
     tables,
-    partitionCount: getIntegerFromEnv(ENV.partitionCount, { min: 1 }),
+    partitionCount: settings.partitions,
     shardQueueUrls,
     postConcurrency,
-    maxDeliveryAttempts: getIntegerFromEnv(ENV.maxDeliveryAttempts, { min: 1 }),
-    retriesPerInvocation: getIntegerFromEnv(ENV.postRetriesPerInvocation, { min: 0, max: 10 }),
+    maxDeliveryAttempts: settings.maxDeliveryAttempts,
+    retriesPerInvocation: settings.postRetriesPerInvocation,
     retryBaseMs: 100, // backoff base: the first retry waits up to 200 ms, the second up to 400 ms
-    deliveryRatePerSecond,
-    sweepRatePerSecond: getIntegerFromEnv(ENV.sweepRatePerSecond, { min: 1, max: deliveryRatePerSecond }),
+    deliveryRatePerSecond: settings.deliveryRatePerSecond,
+    sweepRatePerSecond: settings.sweepRatePerSecond,
     leaseStore: new DynamoDbLeaseStore(getStringFromEnv(ENV.rateBudgetTable)),
   },
   new ConnectionPoster(endpoint, managementApi, postConcurrency),

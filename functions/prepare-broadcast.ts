@@ -2,23 +2,35 @@
 import { beginReplay, createBroadcast } from '#commons/broadcasts';
 import { frameWithBroadcastId, parseBroadcastRequest } from '#commons/broadcast-request';
 import { ENV } from '#commons/environment';
-import { getIntegerFromEnv, getStringFromEnv } from '#commons/helpers/env';
+import { getStringFromEnv } from '#commons/helpers/env';
+import { readSettings } from '#commons/settings';
 import type { BroadcastKind } from '#commons/broadcasts';
 import { InvalidBroadcastError } from '#commons/errors';
 
 const broadcastsTable = getStringFromEnv(ENV.broadcastsTable);
-const partitionCount = getIntegerFromEnv(ENV.partitionCount, { min: 1 });
-const channelPartitions = getIntegerFromEnv(ENV.channelPartitions, { min: 1, max: 100 });
-const deliveryTimeoutMs = getIntegerFromEnv(ENV.deliveryTimeoutSeconds, { min: 1 }) * 1000;
-const broadcastIdEnvelope = getIntegerFromEnv(ENV.broadcastIdEnvelope, { min: 0, max: 1 }) === 1;
+const settings = readSettings([
+  'partitions',
+  'channelPartitions',
+  'deliveryTimeoutSeconds',
+  'broadcastIdEnvelope',
+  'mapMaxConcurrency',
+  'partitionsPerChild',
+  'toleratedFailurePercentage',
+  'toleratedFailedSocketsPercentage',
+  'progressPollSeconds',
+]);
+const partitionCount = settings.partitions;
+const channelPartitions = settings.channelPartitions;
+const deliveryTimeoutMs = settings.deliveryTimeoutSeconds * 1000;
+const broadcastIdEnvelope = settings.broadcastIdEnvelope;
 /** The state machine reads these through *Path fields and task parameters, so they are configuration, not ASL literals. */
 const mapConfig = {
-  maxConcurrency: getIntegerFromEnv(ENV.mapMaxConcurrency, { min: 1, max: 10_000 }),
-  partitionsPerChild: getIntegerFromEnv(ENV.partitionsPerChild, { min: 1 }),
-  toleratedFailurePercentage: getIntegerFromEnv(ENV.toleratedFailurePercentage, { min: 0, max: 100 }),
+  maxConcurrency: settings.mapMaxConcurrency,
+  partitionsPerChild: settings.partitionsPerChild,
+  toleratedFailurePercentage: settings.toleratedFailurePercentage,
   /** Read by ReadProgress, which decides whether the failed sockets fail the execution. */
-  toleratedFailedSocketsPercentage: getIntegerFromEnv(ENV.toleratedFailedSocketsPercentage, { min: 0, max: 100 }),
-  progressPollSeconds: getIntegerFromEnv(ENV.progressPollSeconds, { min: 1 }),
+  toleratedFailedSocketsPercentage: settings.toleratedFailedSocketsPercentage,
+  progressPollSeconds: settings.progressPollSeconds,
 };
 
 export interface PrepareEvent {

@@ -2,23 +2,28 @@
 import type { BroadcastKind } from '#commons/broadcasts';
 import { ENV } from '#commons/environment';
 import { asRetryable } from '#commons/errors';
-import { getIntegerFromEnv, getStringFromEnv } from '#commons/helpers/env';
+import { getStringFromEnv } from '#commons/helpers/env';
 import { recordFanOut, withMetrics } from '#commons/helpers/metrics';
 import { fanOutPartitions, type FanOutResult } from '#commons/partition-fan-out';
+import { readSettings } from '#commons/settings';
 import { shardQueueUrlsFromEnv } from '#commons/shard-queues';
 
+const { channelPartitions, ...readOnes } = readSettings([
+  'connectionIdsPerMessage',
+  'queryConcurrency',
+  'channelPartitions',
+]);
 const settings = {
   tables: {
     connections: getStringFromEnv(ENV.connectionsTable),
     broadcasts: getStringFromEnv(ENV.broadcastsTable),
     memberships: {
       subscriptions: getStringFromEnv(ENV.subscriptionsTable),
-      channelPartitions: getIntegerFromEnv(ENV.channelPartitions, { min: 1, max: 100 }),
+      channelPartitions,
     },
   },
   shardQueueUrls: shardQueueUrlsFromEnv(),
-  connectionIdsPerMessage: getIntegerFromEnv(ENV.connectionIdsPerMessage, { min: 1 }),
-  queryConcurrency: getIntegerFromEnv(ENV.queryConcurrency, { min: 1, max: 100 }),
+  ...readOnes,
 };
 
 /** The Distributed Map's ItemBatcher gives each child a batch of partitions. */

@@ -6,18 +6,17 @@
 import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { InvalidChannelError, parseChannelName } from '#commons/channels';
 import { ENV } from '#commons/environment';
-import { getIntegerFromEnv, getStringFromEnv } from '#commons/helpers/env';
+import { getStringFromEnv } from '#commons/helpers/env';
 import { subscribe, type SubscriptionOutcome, unsubscribe } from '#commons/memberships';
+import { readSettings } from '#commons/settings';
 import { SUBSCRIPTION_ROUTES, type SubscriptionRoute } from '../client/protocol';
 
+const read = readSettings(['partitions', 'channelPartitions', 'maxChannelsPerConnection']);
 const settings = {
   connections: getStringFromEnv(ENV.connectionsTable),
-  memberships: {
-    subscriptions: getStringFromEnv(ENV.subscriptionsTable),
-    channelPartitions: getIntegerFromEnv(ENV.channelPartitions, { min: 1, max: 100 }),
-  },
-  partitionCount: getIntegerFromEnv(ENV.partitionCount, { min: 1 }),
-  maxChannelsPerConnection: getIntegerFromEnv(ENV.maxChannelsPerConnection, { min: 1, max: 100 }),
+  memberships: { subscriptions: getStringFromEnv(ENV.subscriptionsTable), channelPartitions: read.channelPartitions },
+  partitionCount: read.partitions,
+  maxChannelsPerConnection: read.maxChannelsPerConnection,
 };
 
 /** Parses the message, runs the action, answers. A DynamoDB failure is the one thing that throws (API Gateway answers "Internal server error"). */

@@ -4,7 +4,8 @@
  * (`"swarmcast": { "shards": 20 }`) or construct props. The local stack starts from the same defaults.
  */
 import { AWS_LIMITS, defaultAccountQuota } from '#commons/aws-limits';
-import { DELIVERY_GRACE_SECONDS, MAX_SQS_MESSAGE_BYTES } from '#commons/constants';
+import { DELIVERY_GRACE_SECONDS } from '#commons/constants';
+import { type NumericSetting, SETTINGS, type SettingDefinition, type SettingName } from '#commons/settings';
 
 /** Every number swarmcast runs with. */
 export interface SwarmcastConfig {
@@ -226,58 +227,21 @@ export const defaultConfig: SwarmcastConfig = {
   localInstancesPerFunction: 4,
 };
 
-/** Bounds that AWS (or common sense) puts on each number. */
-export const bounds: Record<
-  Exclude<
-    keyof SwarmcastConfig,
-    'sweepSchedule' | 'stageName' | 'connectAuthorizer' | 'broadcastIdEnvelope' | 'accessLogs'
-  >,
-  [number, number]
-> = {
-  // The plan travels in Step Functions state (≤ 256 KiB) as the Map's item list: 10,000 keeps it well inside.
-  partitions: [1, 10_000],
-  // A channel broadcast's map items: past 100 a 10-member channel would pay 100 Queries.
-  channelPartitions: [1, 100],
-  // The row's channel set stays small: an UpdateItem is charged by the whole item.
-  maxChannelsPerConnection: [1, 100],
-  // Five resources per shard (queue, DLQ, their SSL-only policies, the event source mapping)
-  // keep the stack under CloudFormation's 500 resources at 50 (test/infra/bounds.test.ts).
-  shards: [1, 50],
-  mapMaxConcurrency: [1, 10_000],
-  partitionsPerChild: [1, 10_000],
-  toleratedFailurePercentage: [0, 100],
-  connectionIdsPerMessage: [1, Math.floor(MAX_SQS_MESSAGE_BYTES / 4)],
-  consumerBatchSize: [1, 10_000],
-  consumerBatchingWindowSeconds: [0, 300],
-  consumerMaxConcurrency: [2, 1_000],
-  queryConcurrency: [1, 100],
-  postConcurrency: [1, 1_000],
-  postRetriesPerInvocation: [0, 10],
-  maxDeliveryAttempts: [1, 100],
-  // AWS: at least 5 for a Lambda consumer, so a throttled poller does not send messages to the DLQ.
-  maxReceiveCount: [5, 1_000],
-  connectionTtlSeconds: [60, 7 * 24 * 60 * 60],
-  progressPollSeconds: [1, 3_600],
-  deliveryTimeoutSeconds: [10, 24 * 60 * 60],
-  // Up to a raised account quota; the default quota is AWS_LIMITS.apiGatewayAccountRatePerSecond.
-  accountQuotaRatePerSecond: [1, 1_000_000],
-  accountQuotaBurst: [1, 1_000_000],
-  deliveryRatePerSecond: [1, 1_000_000],
-  sweepRatePerSecond: [1, 1_000_000],
-  // 0: no reservation. Up to three functions reserve this ($connect, $disconnect, the authorizer);
-  // Lambda keeps 100 of the account's concurrency (default 1,000) unreserved, so 3 × 200 still deploys in a default account.
-  routeReservedConcurrency: [0, 200],
-  routeThrottleRatePerSecond: [1, AWS_LIMITS.apiGatewayAccountRatePerSecond.value],
-  routeThrottleBurst: [1, AWS_LIMITS.apiGatewayAccountBurst.value],
-  // A minute is CloudWatch's standard resolution; past an hour an alarm is no longer news.
-  alarmPeriodMinutes: [1, 60],
-  throttlingAlarmPercentage: [1, 100],
-  // A day at the longest alarm period: past a day of periods CloudWatch evaluates an alarm only hourly.
-  throttlingAlarmPeriods: [1, 24],
-  toleratedFailedSocketsPercentage: [0, 100],
-  // Each instance is a Node process (~60 MB with tsx): 32 per function is already more than 2 cores use.
-  localInstancesPerFunction: [1, 32],
-};
+/** The numbers of the configuration: exactly the non-flag settings of functions/commons/settings.ts. */
+type NumericConfigKey = {
+  [K in keyof SwarmcastConfig]-?: SwarmcastConfig[K] extends number ? K : never;
+}[keyof SwarmcastConfig];
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** Compiles only while every number here has a definition there and every definition a number here. */
+const everyNumberDefined: Same<NumericConfigKey, NumericSetting> = true;
+void everyNumberDefined;
+
+/** Bounds that AWS (or common sense) puts on each number: their one definition is functions/commons/settings.ts. */
+export const bounds = Object.fromEntries(
+  (Object.entries(SETTINGS) as [SettingName, SettingDefinition][])
+    .filter(([, definition]) => !definition.flag)
+    .map(([key, definition]) => [key, definition.bounds]),
+) as Record<NumericSetting, readonly [number, number]>;
 
 /**
  * Events one AwaitDelivery round adds to the execution history: WaitStateEntered/Exited,

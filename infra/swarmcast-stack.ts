@@ -9,7 +9,7 @@ import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import type { Construct } from 'constructs';
 import { ENV } from '#commons/environment';
-import { CONSUMER_TIMEOUT_SECONDS } from '#commons/constants';
+import { STACK_OUTPUTS } from '#commons/contract';
 import { broadcastsTable, connectionsTable, rateBudgetTable, subscriptionsTable } from '#commons/tables';
 import { InvalidConfigError, type SwarmcastConfig } from './config';
 import { OperationsDashboard } from './constructs/operations-dashboard';
@@ -17,9 +17,9 @@ import { BroadcastStateMachine } from './constructs/broadcast-state-machine';
 import { SchemaTable } from './constructs/schema-table';
 import { ShardQueues } from './constructs/shard-queues';
 import { repoRoot, type StackResources, SwarmcastFunction } from './constructs/swarmcast-function';
-import { settingsOf } from './function-settings';
 import { WebSocketGateway } from './constructs/websocket-gateway';
-import { BROADCAST_ASL_FILE, FUNCTION_ARN_PLACEHOLDERS } from '../statemachines/broadcast-contract';
+import { BROADCAST_ASL_FILE } from '../statemachines/broadcast-contract';
+import { type CatalogEntry, catalogEntries, type FunctionName, routesOf, type Trigger } from '../functions/catalog';
 
 export interface SwarmcastStackProps extends StackProps {
   /** Every number swarmcast runs with (infra/config.ts resolveConfig). */
@@ -49,108 +49,76 @@ export class SwarmcastStack extends Stack {
     const broadcasts = new SchemaTable(this, broadcastsTable, tableProps);
     const rateBudget = new SchemaTable(this, rateBudgetTable, tableProps);
     const memberships = new SchemaTable(this, subscriptionsTable, tableProps);
-    // What each function may get: it takes what functions/manifest.ts names for it.
-    const resources: StackResources = {
-      tables: { connections, broadcasts, rateBudget, subscriptions: memberships },
-      settings: settingsOf(config),
-    };
+    // Routes get reserved concurrency (functions/catalog.ts says which, and why). 0 reserves
+    // nothing (the default: a new account may lack the concurrency to reserve).
+    const routeReservedConcurrency = config.routeReservedConcurrency || undefined;
+    // Every function of functions/catalog.ts, then what triggers it, once per kind of trigger.
+    const functions = new Map<FunctionName, SwarmcastFunction>();
+    for (const [name, entry] of catalogEntries()) {
+      functions.set(
+        name,
+        new SwarmcastFunction(this, entry.constructId, {
+          name,
+          entry: path.join(repoRoot, 'functions', entry.handler),
+          description: entry.description,
+          memorySize: entry.memoryMb,
+          timeout: Duration.seconds(entry.timeoutSeconds),
+          reservedConcurrentExecutions: reservesRouteConcurrency(entry) ? routeReservedConcurrency : undefined,
+        }),
+      );
+    }
+    const triggered = <K extends Trigger['kind']>(kind: K) =>
+      catalogEntries().flatMap(([name, entry]) =>
+        entry.trigger.kind === kind
+          ? [{ fn: functions.get(name)!, entry, trigger: entry.trigger as Extract<Trigger, { kind: K }> }]
+          : [],
+      );
 
-    // WebSocket routes: short, latency-bound calls (API Gateway waits at most 29 s anyway). They get
-    // reserved concurrency rather than capping the consumers: consumers and map children may use up
-    // the account's pool during a broadcast, and a reservation is the only guarantee that clients
-    // can still connect and leave (a cap on the others would depend on every other function too).
-    // 0 reserves nothing (the default: a new account may lack the concurrency to reserve).
-    const routeConcurrency = { reservedConcurrentExecutions: config.routeReservedConcurrency || undefined };
-    const connect = new SwarmcastFunction(this, 'Connect', {
-      name: 'connect',
-      description: 'WebSocket $connect: store the connection in the partition its id hashes to.',
-      ...routeConcurrency,
-    }).bindManifest(resources);
-    const disconnect = new SwarmcastFunction(this, 'Disconnect', {
-      name: 'disconnect',
-      description: 'WebSocket $disconnect: remove the connection.',
-      ...routeConcurrency,
-    }).bindManifest(resources);
-    // Not 'Default': CDK drops that word from logical ids.
-    const defaultRoute = new SwarmcastFunction(this, 'DefaultRoute', {
-      name: 'default',
-      description: 'WebSocket $default: answers the old keep-alive "ping" with "pong".',
-    }).bindManifest(resources);
-
-    const subscriptionsRoute = new SwarmcastFunction(this, 'SubscriptionsRoute', {
-      name: 'subscriptions',
-      description: 'WebSocket subscribe/unsubscribe: join or leave a channel.',
-      ...routeConcurrency,
-    }).bindManifest(resources);
-
-    // $default and the subscription routes answer through the route response, so they need no @connections access.
     const gateway = new WebSocketGateway(this, 'WebSocket', {
       stageName: config.stageName,
-      connect,
-      disconnect,
-      defaultRoute,
-      subscriptions: subscriptionsRoute,
+      routes: Object.fromEntries(
+        triggered('route').flatMap(({ fn, trigger }) => routesOf(trigger).map((route) => [route, fn])),
+      ),
       connectAuthorizer: config.connectAuthorizer
-        ? this.connectAuthorizer(config.connectAuthorizer, routeConcurrency)
+        ? this.connectAuthorizer(config.connectAuthorizer, routeReservedConcurrency)
         : undefined,
       throttle: { rateLimit: config.routeThrottleRatePerSecond, burstLimit: config.routeThrottleBurst },
       accessLogs: config.accessLogs,
     });
 
-    // The delivery hot loop: one PostToConnection per socket, CPU-bound in signing and I/O
-    // bookkeeping, so it gets a full vCPU (1,769 MB) and a timeout that leaves room for 429 back-off.
-    const postMessageTimeout = Duration.seconds(CONSUMER_TIMEOUT_SECONDS);
-    const postMessage = new SwarmcastFunction(this, 'PostMessage', {
-      name: 'post-message',
-      description: 'Shard queue consumer: post the message to each connection id, sweep gone ones.',
-      memorySize: 1769,
-      timeout: postMessageTimeout,
-    });
+    const consumers = triggered('shardQueueConsumer');
     const consumerBatchingWindow = Duration.seconds(config.consumerBatchingWindowSeconds);
     const shardQueues = new ShardQueues(this, 'ShardQueues', {
       shards: config.shards,
       maxReceiveCount: config.maxReceiveCount,
-      consumerTimeout: postMessageTimeout,
+      // The visibility timeout follows the longest consumer's timeout.
+      consumerTimeout: Duration.seconds(Math.max(0, ...consumers.map(({ entry }) => entry.timeoutSeconds))),
       batchingWindow: consumerBatchingWindow,
     });
-    resources.shardQueues = shardQueues;
-    resources.stage = gateway.stage;
-    postMessage.bindManifest(resources);
-    shardQueues.addConsumer(postMessage, {
-      batchSize: config.consumerBatchSize,
-      maxBatchingWindow: consumerBatchingWindow,
-      maxConcurrency: config.consumerMaxConcurrency,
-    });
 
-    // The state machine's tasks. The Distributed Map numbers reach the ASL through Prepare's
-    // output ($.config), so changing them needs no new state machine definition.
-    const prepareBroadcast = new SwarmcastFunction(this, 'PrepareBroadcast', {
-      name: 'prepare-broadcast',
-      description: 'State machine Prepare: validate the input, store the broadcast, list the partitions.',
-      timeout: Duration.seconds(30),
-    }).bindManifest(resources);
-    // Reads whole partitions (paginated Query) and enqueues them: more memory for more CPU and
-    // network, and minutes of timeout for the largest partitions.
-    const queryPartitions = new SwarmcastFunction(this, 'QueryPartitions', {
-      name: 'query-partitions',
-      description: 'Distributed Map child: query its partitions, enqueue connection ids on the shard queues.',
-      memorySize: 1024,
-      timeout: Duration.minutes(5),
-    }).bindManifest(resources);
-    const readProgress = new SwarmcastFunction(this, 'ReadProgress', {
-      name: 'read-progress',
-      description: 'State machine ReadProgress: the broadcast counters, done or timed out.',
-    }).bindManifest(resources);
+    // What each function may get: it takes what functions/catalog.ts names for it.
+    const resources: StackResources = {
+      tables: { connections, broadcasts, rateBudget, subscriptions: memberships },
+      shardQueues,
+      stage: gateway.stage,
+      settings: config,
+    };
+    for (const fn of functions.values()) fn.bindCatalog(resources);
+    for (const { fn } of consumers) {
+      shardQueues.addConsumer(fn, {
+        batchSize: config.consumerBatchSize,
+        maxBatchingWindow: consumerBatchingWindow,
+        maxConcurrency: config.consumerMaxConcurrency,
+      });
+    }
 
     const stateMachineName = `${this.stackName}-broadcast`;
     const broadcast = new BroadcastStateMachine(this, 'Broadcast', {
       definitionFile: BROADCAST_ASL_FILE,
       stateMachineName,
-      functions: {
-        [FUNCTION_ARN_PLACEHOLDERS['prepare-broadcast']]: prepareBroadcast,
-        [FUNCTION_ARN_PLACEHOLDERS['query-partitions']]: queryPartitions,
-        [FUNCTION_ARN_PLACEHOLDERS['read-progress']]: readProgress,
-      },
+      functions: Object.fromEntries(
+        triggered('stateMachineTask').map(({ fn, trigger }) => [trigger.arnPlaceholder, fn]),
+      ),
     });
 
     // $disconnect is best effort: the scheduled sweep finds and removes stale connections. A sweep
@@ -184,33 +152,30 @@ export class SwarmcastStack extends Stack {
       throttling: { percentage: config.throttlingAlarmPercentage, periods: config.throttlingAlarmPeriods },
       queues: shardQueues.queues,
       deadLetterQueues: [...shardQueues.deadLetterQueues, sweepDeadLetters],
-      consumer: postMessage,
-      fanOut: queryPartitions,
+      consumer: functions.get('post-message')!,
+      fanOut: functions.get('query-partitions')!,
       stateMachine: broadcast.stateMachine,
     });
 
-    new CfnOutput(this, 'WebSocketUrl', { value: gateway.url, description: 'Clients connect here.' });
-    new CfnOutput(this, 'ConnectionsEndpoint', {
+    new CfnOutput(this, STACK_OUTPUTS.webSocketUrl, { value: gateway.url, description: 'Clients connect here.' });
+    new CfnOutput(this, STACK_OUTPUTS.connectionsEndpoint, {
       value: gateway.connectionsEndpoint,
       description: '@connections management API base.',
     });
-    new CfnOutput(this, 'StateMachineArn', {
+    new CfnOutput(this, STACK_OUTPUTS.stateMachineArn, {
       value: broadcast.stateMachine.stateMachineArn,
       description: 'Start a broadcast here.',
     });
-    new CfnOutput(this, 'BroadcastsTableName', { value: broadcasts.tableName });
-    new CfnOutput(this, 'ConnectionsTableName', { value: connections.tableName });
-    new CfnOutput(this, 'DashboardUrl', {
+    new CfnOutput(this, STACK_OUTPUTS.broadcastsTableName, { value: broadcasts.tableName });
+    new CfnOutput(this, STACK_OUTPUTS.connectionsTableName, { value: connections.tableName });
+    new CfnOutput(this, STACK_OUTPUTS.dashboardUrl, {
       value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${operations.dashboard.dashboardName}`,
       description: 'Watch broadcasts here (README: Watching a broadcast on AWS).',
     });
   }
 
   /** The deployer's $connect authorizer; its secret is a NoEcho stack parameter, never in the template. */
-  private connectAuthorizer(
-    entryFile: string,
-    concurrency: { reservedConcurrentExecutions?: number },
-  ): SwarmcastFunction {
+  private connectAuthorizer(entryFile: string, reservedConcurrentExecutions: number | undefined): SwarmcastFunction {
     const secret = new CfnParameter(this, 'ConnectAuthorizerSecret', {
       type: 'String',
       noEcho: true,
@@ -223,9 +188,14 @@ export class SwarmcastStack extends Stack {
       name: 'connect-authorizer',
       entry: path.resolve(repoRoot, entryFile),
       description: 'WebSocket $connect authorizer: who may connect.',
-      ...concurrency,
+      reservedConcurrentExecutions,
     }).bindSecret(ENV.connectAuthorizerSecret, secret.valueAsString);
   }
+}
+
+/** Whether the function is a WebSocket route that gets the configured reserved concurrency. */
+function reservesRouteConcurrency(entry: CatalogEntry): boolean {
+  return entry.trigger.kind === 'route' && entry.trigger.reservedConcurrency;
 }
 
 /** Bounds the authorizer's secret, so the Lambda environment stays under 4 KB whatever is passed. */

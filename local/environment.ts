@@ -1,5 +1,5 @@
 /**
- * The environment of each local function: exactly the variables its functions/manifest.ts entry
+ * The environment of each local function: exactly the variables its functions/catalog.ts entry
  * lists (as the CDK stack binds them), plus what Lambda itself sets (Region, credentials) and the
  * standard AWS_ENDPOINT_URL_* pointing the SDK at the local services. Nothing else: a handler
  * reading a variable the stack does not bind fails to start locally as on AWS.
@@ -7,8 +7,8 @@
 import { ENV } from '#commons/environment';
 import { shardQueueUrlPrefix } from '#commons/shard-queues';
 import type { SwarmcastConfig } from '../infra/config';
-import { settingsOf } from '../infra/function-settings';
-import { FUNCTION_MANIFEST, type FunctionName, variablesOf } from '../functions/manifest';
+import { HANDLER_SETTINGS, settingEnvironment } from '#commons/settings';
+import { FUNCTION_CATALOG, type FunctionName, variablesOf } from '../functions/catalog';
 
 export interface LocalResources {
   region: string;
@@ -37,7 +37,7 @@ export function runtimeEnvironment(resources: LocalResources): Record<string, st
   return env;
 }
 
-/** Every value the stack can bind, by variable: the pool each function's manifest entry picks from. */
+/** Every value the stack can bind, by variable: the pool each function's catalog entry picks from. */
 function stackBindings(config: SwarmcastConfig, resources: LocalResources): Record<string, string> {
   const bindings: Record<string, string> = {
     [ENV.connectionsTable]: resources.tableNames.Connections,
@@ -47,7 +47,7 @@ function stackBindings(config: SwarmcastConfig, resources: LocalResources): Reco
     [ENV.shardQueueUrlPrefix]: shardQueueUrlPrefix(resources.shardQueueUrls),
     [ENV.shardCount]: String(resources.shardQueueUrls.length),
   };
-  for (const [variable, value] of Object.entries(settingsOf(config))) bindings[variable] = String(value);
+  Object.assign(bindings, settingEnvironment(config, HANDLER_SETTINGS));
   if (resources.connectionsEndpoint) bindings[ENV.connectionsEndpoint] = resources.connectionsEndpoint;
   return bindings;
 }
@@ -60,7 +60,7 @@ export function functionEnvironment(
 ): Record<string, string> {
   const bindings = stackBindings(config, resources);
   const env = runtimeEnvironment(resources);
-  for (const variable of variablesOf(FUNCTION_MANIFEST[name])) {
+  for (const variable of variablesOf(FUNCTION_CATALOG[name])) {
     const value = bindings[variable];
     if (value === undefined) throw new Error(`local stack: no value for ${variable}, which ${name} needs`);
     env[variable] = value;

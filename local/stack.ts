@@ -10,6 +10,7 @@ import { startConnectionsFaultProxy, type ConnectionsFaultRule } from './connect
 import { startFaultProxy, type FaultRule } from './fault-proxy';
 import { startGateway, type Gateway, type Throttle } from './gateway';
 import { functionArn, handlerModule } from './lambdas';
+import { localWiringPlan } from './wiring';
 import { type LocalFunction, startLocalFunction } from './lambda/local-function';
 import { LOCAL_REGION, LOCAL_STATE_MACHINE_NAME } from './local-account';
 import { startEventSource, type EventSource } from './sqs/event-source';
@@ -121,21 +122,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tableNames: dynamoDb.tableNames,
       shardQueueUrls: sqs.shardQueueUrls,
     };
+    // Every function of functions/catalog.ts, wired by its trigger (local/wiring.ts).
+    const plan = localWiringPlan();
     const gateway = await startGateway({
       handlers: {
-        connect: handlerModule('connect'),
-        disconnect: handlerModule('disconnect'),
-        default: handlerModule('default'),
-        subscriptions: handlerModule('subscriptions'),
+        ...Object.fromEntries(plan.routes.map(({ route, name }) => [route, handlerModule(name)])),
         // The deployer's $connect authorizer, run before $connect as API Gateway does.
         ...(config.connectAuthorizer ? { authorizer: path.resolve(__dirname, '..', config.connectAuthorizer) } : {}),
       },
       // Each route's function runs in instances of its own with exactly its environment (local/lambda/).
       routeEnv: {
-        connect: functionEnvironment('connect', config, resources),
-        disconnect: functionEnvironment('disconnect', config, resources),
-        default: functionEnvironment('default', config, resources),
-        subscriptions: functionEnvironment('subscriptions', config, resources),
+        ...Object.fromEntries(
+          plan.routes.map(({ route, name }) => [route, functionEnvironment(name, config, resources)]),
+        ),
         ...(config.connectAuthorizer ? { authorizer: authorizerEnvironment(resources) } : {}),
       },
       instancesPerRoute: config.localInstancesPerFunction,
@@ -176,7 +175,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sqsEndpoint: handlerSqsEndpoint,
     };
     const functions = await Promise.allSettled(
-      (['prepare-broadcast', 'query-partitions', 'read-progress', 'post-message'] as const).map((name) =>
+      plan.invoked.map((name) =>
         startLocalFunction({
           name,
           modulePath: handlerModule(name),
@@ -188,19 +187,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const started of functions) if (started.status === 'fulfilled') stops.push(() => started.value.stop());
     const failed = functions.find((started) => started.status === 'rejected');
     if (failed) throw failed.reason;
-    const [prepareBroadcast, queryPartitions, readProgress, postMessage] = functions.map(
-      (started) => (started as PromiseFulfilledResult<LocalFunction>).value.handler,
+    const handlers = new Map(
+      plan.invoked.map((name, i) => [name, (functions[i] as PromiseFulfilledResult<LocalFunction>).value.handler]),
     );
-    const handlers = {
-      'prepare-broadcast': prepareBroadcast,
-      'query-partitions': queryPartitions,
-      'read-progress': readProgress,
-      'post-message': postMessage,
-    };
 
     const consumers = await startEventSource({
       queueUrls: sqs.shardQueueUrls,
-      handler: handlers['post-message'],
+      handler: handlers.get(plan.shardQueueConsumer)!,
       batchSize: config.consumerBatchSize,
       batchingWindowSeconds: config.consumerBatchingWindowSeconds,
       maximumConcurrency: config.consumerMaxConcurrency,
@@ -211,11 +204,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const stepFunctions = await startStepFunctions({
       port: options.stepFunctionsPort,
-      lambdas: new Map([
-        [functionArn('prepare-broadcast'), handlers['prepare-broadcast']],
-        [functionArn('query-partitions'), handlers['query-partitions']],
-        [functionArn('read-progress'), handlers['read-progress']],
-      ]),
+      lambdas: new Map(plan.stateMachineTasks.map((name) => [functionArn(name), handlers.get(name)!])),
       waitOverrideMs: options.progressPollMs ?? 100,
       keepFinishedExecutions: options.keepFinishedExecutions,
     });

@@ -1,29 +1,24 @@
 /**
  * What code outside statemachines/broadcast.asl.json depends on in it: the file, the placeholder
- * each Lambda task's ARN is substituted for (CDK stack and local stack), and the state and result
+ * each Lambda task's ARN is substituted for (from functions/catalog.ts; CDK stack and local stack), and the state and result
  * path the CLI reads progress from. test/infra/broadcast-contract.test.ts checks the ASL against it.
  */
 import path from 'node:path';
-import type { FunctionName } from '../functions/manifest';
+import { catalogEntries, type FunctionName } from '../functions/catalog';
 
 export const BROADCAST_ASL_FILE = path.join(__dirname, 'broadcast.asl.json');
 
-/** The definition substitution (`${...}`) each task's function ARN fills, by function. */
-export const FUNCTION_ARN_PLACEHOLDERS = {
-  'prepare-broadcast': 'PrepareBroadcastFunctionArn',
-  'query-partitions': 'QueryPartitionsFunctionArn',
-  'read-progress': 'ReadProgressFunctionArn',
-} as const satisfies Partial<Record<FunctionName, string>>;
-
-export type StateMachineFunction = keyof typeof FUNCTION_ARN_PLACEHOLDERS;
+/** The definition substitution (`${...}`) each task's function ARN fills, by function: the catalog's state-machine tasks. */
+export const FUNCTION_ARN_PLACEHOLDERS: Readonly<Partial<Record<FunctionName, string>>> = Object.fromEntries(
+  catalogEntries().flatMap(([name, { trigger }]) =>
+    trigger.kind === 'stateMachineTask' ? [[name, trigger.arnPlaceholder]] : [],
+  ),
+);
 
 /** The definition substitutions, given each function's ARN. */
-export function arnSubstitutions(arnOf: (name: StateMachineFunction) => string): Record<string, string> {
+export function arnSubstitutions(arnOf: (name: FunctionName) => string): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(FUNCTION_ARN_PLACEHOLDERS).map(([name, placeholder]) => [
-      placeholder,
-      arnOf(name as StateMachineFunction),
-    ]),
+    Object.entries(FUNCTION_ARN_PLACEHOLDERS).map(([name, placeholder]) => [placeholder, arnOf(name as FunctionName)]),
   );
 }
 

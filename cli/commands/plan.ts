@@ -1,7 +1,8 @@
 /**
  * `swarmcast plan`: what one broadcast to N sockets will take — time, @connections calls, Lambda
- * concurrency, cost — before sending it. The arithmetic is in ../plan-model.ts; this file reads
- * the flags and prints the result.
+ * concurrency, cost — before sending it; with --cells or --target-seconds, the same over a fleet of
+ * cells (docs/fleet.md). The arithmetic is in ../plan-model.ts; this file reads the flags and prints
+ * the result.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { AWS_LIMITS } from '#commons/aws-limits';
@@ -9,7 +10,21 @@ import type { SwarmcastConfig } from '../../infra/config';
 import { collectSetting, overridesFromSettings, SET_OPTION_HELP } from '../settings';
 import { formatCount, formatDuration } from '../format';
 import { parsePositiveInteger } from '../options';
-import { budgetFor, DEFAULT_QUOTA, planBroadcast, type CostItem, type Plan, type Quota } from '../plan-model';
+import { CliError } from '../errors';
+import {
+  budgetFor,
+  cellsForTarget,
+  DEFAULT_QUOTA,
+  type FleetForTarget,
+  type FleetPlan,
+  FleetPlanError,
+  MAX_PLAN_CELLS,
+  planBroadcast,
+  planFleet,
+  type CostItem,
+  type Plan,
+  type Quota,
+} from '../plan-model';
 
 interface PlanOptions {
   connections: number;
@@ -19,11 +34,24 @@ interface PlanOptions {
   set?: string[];
   local?: boolean;
   json?: boolean;
+  cells?: number;
+  targetSeconds?: number;
 }
 
 const MAX_CONNECTIONS = 100_000_000;
 const MAX_QUOTA = 10_000_000;
 const DEFAULT_MESSAGE_BYTES = 1_024;
+const MAX_TARGET_SECONDS = 24 * 60 * 60;
+
+/** --cells: a whole number of cells a fleet can have. */
+export function parseCells(value: string): number {
+  const k = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(k) || k < 1 || k > MAX_PLAN_CELLS)
+    throw new InvalidArgumentError(
+      `--cells must be a whole number from 1 to ${MAX_PLAN_CELLS} (a fleet's coordinator starts at most ${MAX_PLAN_CELLS} cells at once; docs/fleet.md).`,
+    );
+  return k;
+}
 
 /** "RATE" or "RATE/BURST"; a rate alone gets AWS's ratio, a burst of half the rate. */
 export function parseQuota(value: string): Quota {
@@ -91,6 +119,19 @@ export function registerPlanCommand(program: Command): void {
         "predict the local stack on this machine (its services' measured speeds) instead of AWS: checks the model against bench:quota",
       ),
     )
+    .addOption(
+      new Option(
+        '--cells <k>',
+        'spread the sockets over K cells, each its own account or Region with the quota to itself: the fleet broadcast and the time to connect (docs/fleet.md)',
+      )
+        .argParser(parseCells)
+        .conflicts(['targetSeconds', 'deadlineSeconds']),
+    )
+    .addOption(
+      new Option('--target-seconds <s>', 'how many cells a fleet needs for its broadcast to end within this time')
+        .argParser(parsePositiveInteger('--target-seconds', MAX_TARGET_SECONDS))
+        .conflicts(['deadlineSeconds']),
+    )
     .addOption(new Option('--json', 'print one JSON object (durationMs, calls, costUsd.total and the breakdown)'))
     .addHelpText(
       'after',
@@ -104,7 +145,9 @@ each with its source: cli/plan-model.ts.
 Examples:
   swarmcast plan --connections 1000000
   swarmcast plan --connections 1000000 --message-bytes 131072 --deadline-seconds 30
-  swarmcast plan --connections 100000 --quota 2000/1000 --local     # what bench:quota should measure`,
+  swarmcast plan --connections 100000 --quota 2000/1000 --local     # what bench:quota should measure
+  swarmcast plan --connections 1000000 --cells 10                   # a fleet of 10 cells at AWS's default quotas
+  swarmcast plan --connections 1000000 --target-seconds 30          # how many cells 30 s takes`,
     )
     .action((options: PlanOptions) => {
       const settings = options.set ?? [];
@@ -121,7 +164,12 @@ Examples:
         site: options.local ? ('local' as const) : ('aws' as const),
         deadlineSeconds: options.deadlineSeconds,
       };
-      const plan = planBroadcast(input, budgetFor(config, quota, explicit.has('deliveryRatePerSecond')));
+      const budget = budgetFor(config, quota, explicit.has('deliveryRatePerSecond'));
+      if (options.cells !== undefined || options.targetSeconds !== undefined) {
+        console.log(planFleetCommand(options, { ...input, site: 'aws' }, budget, settings));
+        return;
+      }
+      const plan = planBroadcast(input, budget);
       console.log(options.json ? JSON.stringify(plan) : renderPlan(plan, settings));
     });
 }
@@ -205,5 +253,83 @@ export function renderPlan(plan: Plan, settings: readonly string[] = []): string
     line(header),
     ...standingRows.map(line),
     ...plan.warnings.map((warning) => `\nwarning: ${warning}`),
+  ].join('\n');
+}
+
+/** --cells K, or --target-seconds T: the fleet plan, or the fewest cells that make T. */
+function planFleetCommand(
+  options: PlanOptions,
+  input: Parameters<typeof cellsForTarget>[0],
+  budget: number,
+  settings: readonly string[],
+): string {
+  if (options.local)
+    throw new CliError(
+      '--cells and --target-seconds plan cells on AWS; the local fleet (swarmcast local --cells) is not built yet: drop --local',
+    );
+  if (options.targetSeconds !== undefined) {
+    const found = cellsForTarget(input, options.targetSeconds, budget);
+    return options.json ? JSON.stringify(found) : renderFleetTarget(found, settings);
+  }
+  try {
+    const plan = planFleet({ ...input, cells: options.cells! }, budget);
+    return options.json ? JSON.stringify(plan) : renderFleetPlan(plan, settings);
+  } catch (error) {
+    if (error instanceof FleetPlanError) throw new CliError(`--cells: ${error.message}`);
+    throw error;
+  }
+}
+
+function renderFleetTarget(found: FleetForTarget, settings: readonly string[]): string {
+  const head = found.met
+    ? `target ${formatCount(found.targetSeconds)} s: ${formatCount(found.plan.cells)} cell${found.plan.cells === 1 ? '' : 's'} (the fewest that make it)`
+    : `target ${formatCount(found.targetSeconds)} s: not met: ${found.advice}`;
+  return `${head}\n\n${renderFleetPlan(found.plan, settings)}`;
+}
+
+export function renderFleetPlan(plan: FleetPlan, settings: readonly string[] = []): string {
+  const cell = plan.cell;
+  const quota = `${formatCount(plan.quotaPerCell.ratePerSecond)}/s (burst ${formatCount(plan.quotaPerCell.burst)})`;
+  const perCellConnect = plan.connectRatePerSecond / plan.cells;
+  const rows: [string, string][] = [
+    [
+      'time to last delivery',
+      `${formatDuration(plan.durationMs)} (ideal N/(K × quota) ${formatDuration(plan.idealMs)}; the coordinator ${formatDuration(plan.coordinatorMs)}, then each cell's broadcast ${formatDuration(cell.durationMs)} side by side)`,
+    ],
+    [
+      'time to connect',
+      `${formatDuration(plan.connectMs)} for all ${formatCount(plan.connections)} sockets at ${formatCount(plan.connectRatePerSecond)} new connections/s (${formatCount(perCellConnect)}/s per cell; one stack alone: ${formatDuration((plan.connections / perCellConnect) * 1000)})`,
+    ],
+    [
+      'each cell',
+      `${formatCount(Math.floor(cell.deliveryRatePerSecond))} calls/s (set by ${cell.limitedBy === 'budget' ? `the delivery budget, ${formatCount(cell.budgetPerSecond)}/s` : `the ${cell.limitedBy}`}); ${formatCount(cell.lambda.neededConcurrency)} consumer instance${cell.lambda.neededConcurrency === 1 ? '' : 's'} needed, peak ${formatCount(cell.lambda.peakAccountConcurrency)} Lambda instances`,
+    ],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  const header = ['SERVICE', 'ITEM', 'QUANTITY', 'UNIT PRICE', 'USD'];
+  const tables = [plan.costUsd, plan.standing.perHour].map(({ items, total }) => [
+    ...items.map((item) => [item.service, item.item, quantity(item), unitPrice(item), usd(item.usd)]),
+    ['total', '', '', '', usd(total)],
+  ]);
+  const widths = header.map((title, i) => Math.max(title.length, ...tables.flat().map((row) => row[i].length)));
+  const line = (cells: string[]) =>
+    `  ${cells
+      .map((text, i) => (i >= 2 && i !== 3 ? text.padStart(widths[i]) : text.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd()}`;
+  return [
+    `plan: one fleet broadcast to ${formatCount(plan.connections)} sockets over ${formatCount(plan.cells)} cells on AWS, a ${formatCount(plan.messageBytes)}-byte message; each cell its own account or Region: up to ${formatCount(plan.connectionsPerCell)} sockets and a quota of ${quota}`,
+    `  configuration: infra/config.ts defaults${settings.length ? ` with ${settings.join(', ')}` : ''}, in every cell`,
+    '',
+    ...rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`),
+    '',
+    "cost of one fleet broadcast (list prices, us-east-1): every cell's broadcast and the coordinator",
+    line(header),
+    ...tables[0].map(line),
+    '',
+    `keeping ${formatCount(plan.connections)} sockets connected, per hour (not part of the broadcast; the same over any number of cells)`,
+    line(header),
+    ...tables[1].map(line),
+    ...plan.warnings.map((warning) => `\nwarning, in each cell: ${warning}`),
   ].join('\n');
 }

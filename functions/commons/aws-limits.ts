@@ -78,6 +78,11 @@ export const AWS_LIMITS = {
   stepFunctionsApiRequestBytes: { value: 1024 * 1024, source: STEP_FUNCTIONS_QUOTAS },
   /** Events in one Standard execution's history (a redrive continues the same history). */
   stepFunctionsHistoryEvents: { value: 25_000, source: STEP_FUNCTIONS_QUOTAS },
+  /** Iterations an inline Map state runs at once: the fleet coordinator starts its cells from one (client/fleet.ts MAX_FLEET_CELLS). */
+  stepFunctionsInlineMapConcurrency: {
+    value: 40,
+    source: 'https://docs.aws.amazon.com/step-functions/latest/dg/state-map-inline.html',
+  },
   /** Distributed Map child executions running at once. */
   distributedMapMaxConcurrency: { value: 10_000, source: STEP_FUNCTIONS_QUOTAS },
   /** SQS message size. */

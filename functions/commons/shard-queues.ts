@@ -6,6 +6,7 @@
 import { ENV } from '#commons/environment';
 import { ConfigurationError } from '#commons/errors';
 import { getIntegerFromEnv, getStringFromEnv } from '#commons/helpers/env';
+import { SETTINGS } from '#commons/settings';
 
 export const shardQueueUrl = (prefix: string, shard: number): string => `${prefix}${shard}`;
 
@@ -24,6 +25,8 @@ export function shardQueueUrlPrefix(urls: readonly string[]): string {
   return prefix;
 }
 
+/** Shard queue URLs from SHARD_QUEUE_URL_PREFIX and SHARD_COUNT, the count within the `shards` setting's bounds. */
 export function shardQueueUrlsFromEnv(): string[] {
-  return shardQueueUrls(getStringFromEnv(ENV.shardQueueUrlPrefix), getIntegerFromEnv(ENV.shardCount, { min: 1 }));
+  const [min, max] = SETTINGS.shards.bounds;
+  return shardQueueUrls(getStringFromEnv(ENV.shardQueueUrlPrefix), getIntegerFromEnv(ENV.shardCount, { min, max }));
 }

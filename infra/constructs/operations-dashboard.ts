@@ -19,6 +19,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRIC, METRIC_NAMESPACE, METRIC_SERVICE } from '#commons/contract';
 
 export interface OperationsDashboardProps {
   dashboardName: string;
@@ -46,9 +47,9 @@ export class OperationsDashboard extends Construct {
     const minute = Duration.minutes(1);
     const swarmcast = (metricName: string, statistic = 'Sum', period = minute): Metric =>
       new Metric({
-        namespace: 'Swarmcast',
+        namespace: METRIC_NAMESPACE,
         metricName,
-        dimensionsMap: { service: 'swarmcast' },
+        dimensionsMap: { service: METRIC_SERVICE },
         statistic,
         period,
         label: statistic === 'Sum' ? undefined : `${metricName} ${statistic}`,
@@ -58,10 +59,10 @@ export class OperationsDashboard extends Construct {
       new MathExpression({
         expression: '100 * throttled / (throttled + delivered + gone + failed)',
         usingMetrics: {
-          throttled: swarmcast('PostsThrottled', 'Sum', period),
-          delivered: swarmcast('PostsDelivered', 'Sum', period),
-          gone: swarmcast('PostsGone', 'Sum', period),
-          failed: swarmcast('PostsFailed', 'Sum', period),
+          throttled: swarmcast(METRIC.postsThrottled, 'Sum', period),
+          delivered: swarmcast(METRIC.postsDelivered, 'Sum', period),
+          gone: swarmcast(METRIC.postsGone, 'Sum', period),
+          failed: swarmcast(METRIC.postsFailed, 'Sum', period),
         },
         label: '429s, % of answers',
         period,
@@ -88,10 +89,10 @@ export class OperationsDashboard extends Construct {
       new GraphWidget({
         title: 'Posts per second against the delivery budget',
         left: [
-          perSecond('PostsDelivered', 'delivered/s'),
-          perSecond('PostsGone', 'gone/s'),
-          perSecond('PostsFailed', 'failed/s'),
-          perSecond('PostsThrottled', '429s/s'),
+          perSecond(METRIC.postsDelivered, 'delivered/s'),
+          perSecond(METRIC.postsGone, 'gone/s'),
+          perSecond(METRIC.postsFailed, 'failed/s'),
+          perSecond(METRIC.postsThrottled, '429s/s'),
         ],
         leftAnnotations: [{ value: props.deliveryRatePerSecond, label: 'deliveryRatePerSecond' }],
         width: 12,
@@ -116,12 +117,12 @@ export class OperationsDashboard extends Construct {
       }),
       new GraphWidget({
         title: 'Post latency (ms, per @connections call)',
-        left: ['p50', 'p90', 'p99', 'Maximum'].map((statistic) => swarmcast('PostLatency', statistic)),
+        left: ['p50', 'p90', 'p99', 'Maximum'].map((statistic) => swarmcast(METRIC.postLatency, statistic)),
         width: 8,
       }),
       new GraphWidget({
         title: 'Budget wait (ms, per granted call)',
-        left: ['p50', 'p99', 'Maximum'].map((statistic) => swarmcast('BudgetWait', statistic)),
+        left: ['p50', 'p99', 'Maximum'].map((statistic) => swarmcast(METRIC.budgetWait, statistic)),
         width: 8,
       }),
     );
@@ -156,7 +157,7 @@ export class OperationsDashboard extends Construct {
       new GraphWidget({
         title: 'Map Run progress: partitions fanned out, Map children (Query task) run and failed',
         left: [
-          swarmcast('PartitionsFannedOut'),
+          swarmcast(METRIC.partitionsFannedOut),
           props.fanOut.metricInvocations({ period: minute, label: 'Query task invocations' }),
           props.fanOut.metricErrors({ period: minute, label: 'Query task errors' }),
         ],
@@ -167,7 +168,7 @@ export class OperationsDashboard extends Construct {
     this.dashboard.addWidgets(
       new GraphWidget({
         title: 'Connections enqueued and connects',
-        left: [swarmcast('ConnectionsEnqueued'), swarmcast('Connects')],
+        left: [swarmcast(METRIC.connectionsEnqueued), swarmcast(METRIC.connects)],
         width: 12,
       }),
     );

@@ -12,39 +12,40 @@ import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-n
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { METRIC_NAMESPACE, METRIC_SERVICE } from '#commons/contract';
 import { ENV } from '#commons/environment';
 import { HANDLER_BUNDLE } from '../handler-bundle';
+import { type HandlerSetting, type SettingValue, settingEnvironment } from '#commons/settings';
 import {
-  FUNCTION_MANIFEST,
+  FUNCTION_CATALOG,
+  type CatalogEntry,
   type FunctionName,
-  type FunctionNeeds,
   type ManagementMethod,
-  type SettingVariable,
   TABLE_VARIABLES,
   type TableAccess,
   type TableName,
-} from '../../functions/manifest';
+} from '../../functions/catalog';
 
-export type { FunctionName } from '../../functions/manifest';
+export type { FunctionName } from '../../functions/catalog';
 
-/** What every function runs with besides its manifest's variables: source maps, and where Powertools Metrics publish. */
+/** What every function runs with besides its catalog entry's variables: source maps, and where Powertools Metrics publish. */
 export const RUNTIME_ENVIRONMENT = {
   NODE_OPTIONS: '--enable-source-maps',
-  POWERTOOLS_METRICS_NAMESPACE: 'Swarmcast',
-  POWERTOOLS_SERVICE_NAME: 'swarmcast',
+  POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
+  POWERTOOLS_SERVICE_NAME: METRIC_SERVICE,
 } as const;
 
 /** The repository root: entry files, package-lock.json and tsconfig.json are resolved from here, never from the cwd. */
 export const repoRoot = path.join(__dirname, '..', '..');
 
-/** The deployer's own $connect authorizer: not one of swarmcast's handlers, so not in the manifest. */
+/** The deployer's own $connect authorizer: not one of swarmcast's handlers, so not in the catalog. */
 export type AuthorizerName = 'connect-authorizer';
 
 export interface SwarmcastFunctionProps {
-  /** Entry file functions/<name>.ts, which exports `handler`. */
+  /** Its key in functions/catalog.ts, or the authorizer's name. */
   name: FunctionName | AuthorizerName;
-  /** Another entry file (absolute), e.g. the deployer's $connect authorizer; `name` then only names it. */
-  entry?: string;
+  /** The entry file (absolute), which exports `handler`. */
+  entry: string;
   /** Concurrency set aside for this function alone (and its cap). Default: none, the account's unreserved pool. */
   reservedConcurrentExecutions?: number;
   description?: string;
@@ -62,23 +63,23 @@ export interface ShardQueueBinding {
   urlPrefix: string;
 }
 
-/** What the stack offers; each function takes what its manifest entry names. */
+/** What the stack offers; each function takes what its catalog entry names. */
 export interface StackResources {
   tables: Record<TableName, ITableV2>;
   shardQueues?: ShardQueueBinding;
   /** The WebSocket stage whose @connections API the function calls. */
   stage?: WebSocketStage;
-  /** Every numeric setting, keyed by environment variable. */
-  settings: Readonly<Record<SettingVariable, number>>;
+  /** The configuration's value of every setting a handler may read. */
+  settings: { readonly [K in HandlerSetting]: SettingValue<K> };
 }
 
 /**
  * A swarmcast Lambda function: the defaults live here (Node 22 on arm64, local esbuild
- * bundling, X-Ray, a log group with retention), and `bindManifest` grants exactly the access
- * the handler's entry in functions/manifest.ts names *and* sets the variables it reads.
+ * bundling, X-Ray, a log group with retention), and `bindCatalog` grants exactly the access
+ * the handler's entry in functions/catalog.ts names *and* sets the variables it reads.
  */
 export class SwarmcastFunction extends NodejsFunction {
-  /** The entry file functions/<handlerName>.ts, and its key in functions/manifest.ts. */
+  /** The function's key in functions/catalog.ts (or the authorizer's name). */
   readonly handlerName: FunctionName | AuthorizerName;
 
   constructor(scope: Construct, id: string, props: SwarmcastFunctionProps) {
@@ -93,7 +94,7 @@ export class SwarmcastFunction extends NodejsFunction {
     logGroup.grantWrite(role);
     super(scope, id, {
       role,
-      entry: props.entry ?? path.join(repoRoot, 'functions', `${props.name}.ts`),
+      entry: props.entry,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       handler: 'handler',
       description: props.description,
@@ -143,19 +144,20 @@ export class SwarmcastFunction extends NodejsFunction {
     });
   }
 
-  /** Environment variables and grants, exactly what functions/manifest.ts lists for this handler. */
-  bindManifest(resources: StackResources): this {
-    if (!(this.handlerName in FUNCTION_MANIFEST))
-      throw new Error(`${this.handlerName} has no entry in functions/manifest.ts`);
+  /** Environment variables and grants, exactly what functions/catalog.ts lists for this handler. */
+  bindCatalog(resources: StackResources): this {
+    if (!(this.handlerName in FUNCTION_CATALOG))
+      throw new Error(`${this.handlerName} has no entry in functions/catalog.ts`);
     const name = this.handlerName as FunctionName;
-    const needs: FunctionNeeds = FUNCTION_MANIFEST[name];
+    const needs: CatalogEntry = FUNCTION_CATALOG[name];
     for (const [table, access] of Object.entries(needs.tables) as [TableName, TableAccess][]) {
       this.bindTable(TABLE_VARIABLES[table], resources.tables[table], access);
     }
     if (needs.sendsToShardQueues) this.bindShardQueues(required(resources.shardQueues, 'shard queues', name));
     if (needs.connectionsApi.length > 0)
       this.bindConnectionsEndpoint(required(resources.stage, 'a WebSocket stage', name), needs.connectionsApi);
-    for (const variable of needs.settings) this.addEnvironment(variable, String(resources.settings[variable]));
+    for (const [variable, value] of Object.entries(settingEnvironment(resources.settings, needs.settings)))
+      this.addEnvironment(variable, value);
     return this;
   }
 
@@ -211,6 +213,6 @@ export class SwarmcastFunction extends NodejsFunction {
 
 function required<T>(resource: T | undefined, what: string, name: FunctionName): T {
   if (resource === undefined)
-    throw new Error(`functions/manifest.ts says ${name} needs ${what}, but the stack bound it without`);
+    throw new Error(`functions/catalog.ts says ${name} needs ${what}, but the stack bound it without`);
   return resource;
 }

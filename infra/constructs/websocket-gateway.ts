@@ -8,17 +8,17 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { KEEP_ALIVE_ROUTE, ROUTE_SELECTION_KEY, SUBSCRIPTION_ROUTES } from '../../client/protocol';
+import type { WebSocketRoute } from '../../functions/catalog';
 
 export interface WebSocketGatewayProps {
   stageName: string;
-  /** $connect: registers the socket in a partition. */
-  connect: IFunction;
-  /** $disconnect: removes it (best effort: API Gateway does not guarantee this route runs). */
-  disconnect: IFunction;
-  /** $default: every other client message (the old keep-alive "ping" is answered with "pong"). */
-  defaultRoute: IFunction;
-  /** subscribe and unsubscribe: joins or leaves a channel and answers on the socket. */
-  subscriptions: IFunction;
+  /**
+   * The function behind each route (functions/catalog.ts): $connect registers the socket in a
+   * partition, $disconnect removes it (best effort: API Gateway does not guarantee it runs),
+   * $default takes every other client message (the old keep-alive "ping" is answered with "pong"),
+   * subscribe and unsubscribe join or leave a channel and answer on the socket.
+   */
+  routes: Partial<Record<WebSocketRoute, IFunction>>;
   /** A Lambda REQUEST authorizer run before $connect; without one anyone who knows the URL connects. */
   connectAuthorizer?: IFunction;
   /** Stage default route throttling, over all clients together (the keep-alive route included). */
@@ -34,11 +34,19 @@ export class WebSocketGateway extends Construct {
 
   constructor(scope: Construct, id: string, props: WebSocketGatewayProps) {
     super(scope, id);
+    const route = (key: WebSocketRoute): IFunction => {
+      const fn = props.routes[key];
+      if (!fn)
+        throw new Error(
+          `the WebSocket API needs a function for ${key}: give one a route trigger in functions/catalog.ts`,
+        );
+      return fn;
+    };
     // Integration ids avoid the word "Default", which CDK drops from logical ids (it collided with the route's).
     this.api = new WebSocketApi(this, 'Api', {
       description: 'swarmcast: clients connect here; broadcasts reach them through the @connections API.',
       connectRouteOptions: {
-        integration: new WebSocketLambdaIntegration('ConnectIntegration', props.connect),
+        integration: new WebSocketLambdaIntegration('ConnectIntegration', route('$connect')),
         // The token travels in the query string: browsers cannot set headers on a WebSocket.
         authorizer:
           props.connectAuthorizer &&
@@ -47,12 +55,12 @@ export class WebSocketGateway extends Construct {
           }),
       },
       disconnectRouteOptions: {
-        integration: new WebSocketLambdaIntegration('DisconnectIntegration', props.disconnect),
+        integration: new WebSocketLambdaIntegration('DisconnectIntegration', route('$disconnect')),
       },
       routeSelectionExpression: `$request.body.${ROUTE_SELECTION_KEY}`,
       // returnResponse: the handler's return value goes back to the client ("pong").
       defaultRouteOptions: {
-        integration: new WebSocketLambdaIntegration('DefaultRouteIntegration', props.defaultRoute),
+        integration: new WebSocketLambdaIntegration('DefaultRouteIntegration', route('$default')),
         returnResponse: true,
       },
     });
@@ -65,9 +73,14 @@ export class WebSocketGateway extends Construct {
       }),
     });
     // One route per action, one function for both; returnResponse sends its answer back to the client.
-    const subscriptions = new WebSocketLambdaIntegration('SubscriptionsIntegration', props.subscriptions);
-    for (const route of SUBSCRIPTION_ROUTES)
-      this.api.addRoute(route, { integration: subscriptions, returnResponse: true });
+    const subscriptions = new WebSocketLambdaIntegration('SubscriptionsIntegration', route('subscribe'));
+    for (const key of SUBSCRIPTION_ROUTES) {
+      if (route(key) !== route('subscribe'))
+        throw new Error(
+          `${key} and subscribe must be one function (functions/catalog.ts): one integration serves both`,
+        );
+      this.api.addRoute(key, { integration: subscriptions, returnResponse: true });
+    }
     // Access logs need the account's API Gateway CloudWatch role, an account-wide singleton the
     // stack does not own (README, "On AWS"): opt-in.
     const accessLogs = props.accessLogs

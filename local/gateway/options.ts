@@ -20,7 +20,7 @@ export interface GatewayOptions {
   handlers: RouteHandlerModules;
   /** Environment of every route's function, unless `routeEnv` gives the route its own. */
   env?: Record<string, string>;
-  /** Environments per route (the local stack: each function's manifest environment). */
+  /** Environments per route (the local stack: each function's catalog environment). */
   routeEnv?: RouteEnvironments;
   /**
    * Instances of each route's function per worker process, hence its invocations in flight there:

@@ -2,7 +2,7 @@
  * The local Lambda runtime's handle on one function: a child process that loads the handler's
  * bundle (bundle.ts: the file Lambda runs) with exactly the function's environment (nothing
  * inherited from this process), so each stack gets its own module instances and a handler reading
- * a variable its manifest entry does not list fails to start here as on AWS.
+ * a variable its catalog entry does not imply fails to start here as on AWS.
  */
 import type { Context } from 'aws-lambda';
 import { join } from 'node:path';

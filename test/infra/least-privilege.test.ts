@@ -1,6 +1,6 @@
 /**
  * Each function's DynamoDB grants in the synthesized template against a list written here by
- * hand from the calls its code makes, not from functions/manifest.ts: a manifest entry that asks
+ * hand from the calls its code makes, not from functions/catalog.ts: a catalog entry that asks
  * for more than the handler needs (the template is built from it) fails here.
  */
 import { broadcastsTable, connectionsTable, rateBudgetTable, subscriptionsTable } from '#commons/tables';

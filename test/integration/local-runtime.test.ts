@@ -1,12 +1,12 @@
 /**
- * The local Lambda runtime: each function gets exactly its manifest's environment (a handler
+ * The local Lambda runtime: each function gets exactly its catalog entry's environment (a handler
  * reading a variable its entry does not list fails to start, as on AWS), the gateway's route
  * functions included; an instance runs one invocation at a time; and each stack gets its own
  * handler instances, so stacks start and stop one after another in one process.
  */
 import path from 'node:path';
 import { resolveConfig } from '../../infra/config';
-import type { FunctionName } from '../../functions/manifest';
+import type { FunctionName } from '../../functions/catalog';
 import { runDemo } from '../../local/demo';
 import { functionEnvironment, type LocalResources } from '../../local/environment';
 import { startFunctionInstance } from '../../local/lambda/function-instance';
@@ -27,7 +27,7 @@ const resources: LocalResources = {
   connectionsEndpoint: 'http://127.0.0.1:1/local',
 };
 
-describe('each function sees exactly its manifest environment', () => {
+describe('each function sees exactly its catalog environment', () => {
   it('a handler reading a variable outside its entry fails to start', async () => {
     const env = functionEnvironment('read-progress', resolveConfig(), resources);
     await expect(

@@ -4,7 +4,7 @@
  */
 import { mockClient } from 'aws-sdk-client-mock';
 import { resolveConfig } from '../../infra/config';
-import { settingsOf } from '../../infra/function-settings';
+import { settingEnvironment } from '#commons/settings';
 
 /** What Prepare PUT, when loaded (as at a cold start) with BROADCAST_ID_ENVELOPE=`envelope`. */
 async function prepareWithEnvelope(envelope: '0' | '1', message: string) {
@@ -52,8 +52,10 @@ test('on: a message that fits alone but not in its frame is refused in one line,
 });
 
 test('the setting is off unless set, reaches Prepare as 0/1, and only true or false is allowed', () => {
-  expect(settingsOf(resolveConfig()).BROADCAST_ID_ENVELOPE).toBe(0);
-  expect(settingsOf(resolveConfig({ broadcastIdEnvelope: true })).BROADCAST_ID_ENVELOPE).toBe(1);
+  expect(settingEnvironment(resolveConfig(), ['broadcastIdEnvelope']).BROADCAST_ID_ENVELOPE).toBe('0');
+  expect(
+    settingEnvironment(resolveConfig({ broadcastIdEnvelope: true }), ['broadcastIdEnvelope']).BROADCAST_ID_ENVELOPE,
+  ).toBe('1');
   expect(() => resolveConfig({ broadcastIdEnvelope: 'yes' })).toThrow(
     'swarmcast setting broadcastIdEnvelope="yes" must be true or false',
   );

@@ -12,46 +12,10 @@ import {
   RECYCLE_AFTER_MS,
   envelopeOf,
 } from '../../client/protocol';
-import { SwarmcastClient, type SwarmcastClientOptions, type WebSocketLike } from '../../client/swarmcast-client';
+import { SwarmcastClient, type SwarmcastClientOptions } from '../../client/swarmcast-client';
+import { FakeSocket } from './helpers/fake-socket';
 
 const MINUTE = 60_000;
-
-/** A socket the test opens, closes and speaks through; every instance is kept in order. */
-class FakeSocket implements WebSocketLike {
-  static all: FakeSocket[] = [];
-  readyState = 0;
-  sent: string[] = [];
-  closedWith?: { code?: number; reason?: string };
-  onopen: ((event: unknown) => void) | null = null;
-  onmessage: ((event: { data: unknown }) => void) | null = null;
-  onclose: ((event: { code: number; reason: string }) => void) | null = null;
-  onerror: ((event: unknown) => void) | null = null;
-
-  constructor(readonly url: string) {
-    FakeSocket.all.push(this);
-  }
-  send(data: string): void {
-    this.sent.push(data);
-  }
-  close(code?: number, reason?: string): void {
-    this.closedWith = { code, reason };
-    this.readyState = 3;
-  }
-  /** The server accepts the handshake. */
-  accept(): void {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-  /** The server or the network ends the socket (or refuses the handshake). */
-  drop(code = 1006): void {
-    this.readyState = 3;
-    this.onerror?.({});
-    this.onclose?.({ code, reason: '' });
-  }
-  deliver(data: string): void {
-    this.onmessage?.({ data });
-  }
-}
 
 const latest = () => FakeSocket.all[FakeSocket.all.length - 1];
 

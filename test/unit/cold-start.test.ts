@@ -1,11 +1,11 @@
 /**
  * Each handler module loaded as Lambda loads it on a cold start, with only the variables
- * functions/manifest.ts lists for it (the ones the CDK stack sets): it must start, and must fail,
- * naming the variable, when any one of them is missing. So the manifest (and with it the
- * stack, test/infra/manifest.test.ts) can neither miss a variable a handler reads nor list one it does not.
+ * functions/catalog.ts implies for it (the ones the CDK stack sets): it must start, and must fail,
+ * naming the variable, when any one of them is missing. So the catalog (and with it the
+ * stack, test/infra/catalog.test.ts) can neither miss a variable a handler reads nor list one it does not.
  */
 import { ENV } from '#commons/environment';
-import { FUNCTION_MANIFEST, type FunctionName, variablesOf } from '../../functions/manifest';
+import { FUNCTION_CATALOG, type FunctionName, variablesOf } from '../../functions/catalog';
 
 /** The full set test/unit/setup-env.ts gives every unit test: the values to pick from. */
 const valid = { ...process.env };
@@ -17,7 +17,7 @@ function coldStart(name: FunctionName, variables: readonly string[]): unknown {
   try {
     let handler: unknown;
     jest.isolateModules(() => {
-      handler = (require(`../../functions/${name}`) as { handler: unknown }).handler;
+      handler = (require(`../../functions/${FUNCTION_CATALOG[name].handler}`) as { handler: unknown }).handler;
     });
     return handler;
   } finally {
@@ -28,10 +28,10 @@ function coldStart(name: FunctionName, variables: readonly string[]): unknown {
 // Each load re-reads the SDK modules in a fresh registry.
 jest.setTimeout(60_000);
 
-describe.each(Object.keys(FUNCTION_MANIFEST) as FunctionName[])('%s', (name) => {
-  const variables = variablesOf(FUNCTION_MANIFEST[name]);
+describe.each(Object.keys(FUNCTION_CATALOG) as FunctionName[])('%s', (name) => {
+  const variables = variablesOf(FUNCTION_CATALOG[name]);
 
-  test('starts with exactly the variables its manifest entry lists', () => {
+  test('starts with exactly the variables its catalog entry implies', () => {
     expect(typeof coldStart(name, variables)).toBe('function');
   });
 

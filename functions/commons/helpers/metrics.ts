@@ -6,20 +6,9 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { AWS_LIMITS } from '#commons/aws-limits';
 import type { DeliveryCounts } from '#commons/broadcasts';
+import { METRIC, METRIC_NAMESPACE, METRIC_SERVICE } from '#commons/contract';
 
-export const metrics = new Metrics({ namespace: 'Swarmcast', serviceName: 'swarmcast' });
-
-export const METRIC = {
-  postsDelivered: 'PostsDelivered',
-  postsGone: 'PostsGone',
-  postsFailed: 'PostsFailed',
-  postsThrottled: 'PostsThrottled',
-  postLatency: 'PostLatency',
-  budgetWait: 'BudgetWait',
-  partitionsFannedOut: 'PartitionsFannedOut',
-  connectionsEnqueued: 'ConnectionsEnqueued',
-  connects: 'Connects',
-} as const;
+export const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: METRIC_SERVICE });
 
 /** One datapoint per count per invocation, not one per post: a million posts stay a few log lines. */
 export function recordDeliveryCounts({ delivered, gone, failed }: DeliveryCounts): void {

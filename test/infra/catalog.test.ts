@@ -1,24 +1,27 @@
 /**
- * Every function's environment and grants in the synthesized template, compared with
- * functions/manifest.ts — the list the handlers are loaded with in test/unit/cold-start.test.ts.
+ * Every function's environment, grants, memory, timeout and trigger in the synthesized template,
+ * compared with functions/catalog.ts — the list the handlers are loaded with in test/unit/cold-start.test.ts.
  * A variable or grant the stack drops, or one it adds that the handler does not need, fails here.
  */
 import { broadcastsTable, connectionsTable, rateBudgetTable, subscriptionsTable } from '#commons/tables';
 import { ENV } from '#commons/environment';
 import { RUNTIME_ENVIRONMENT, SwarmcastFunction } from '../../infra/constructs/swarmcast-function';
-import { settingsOf } from '../../infra/function-settings';
+import { settingEnvironment } from '#commons/settings';
 import {
-  FUNCTION_MANIFEST,
+  FUNCTION_CATALOG,
+  type CatalogEntry,
+  catalogEntries,
   type FunctionName,
   type ManagementMethod,
   type TableAccess,
   type TableName,
+  routesOf,
   TABLE_VARIABLES,
   variablesOf,
-} from '../../functions/manifest';
+} from '../../functions/catalog';
 import { asArray, logicalIdOf, policyStatements, synthesize, type Synthesized } from './synth';
 
-const SCHEMAS = {
+const SCHEMAS: Record<TableName, { logicalName: string }> = {
   connections: connectionsTable,
   broadcasts: broadcastsTable,
   rateBudget: rateBudgetTable,
@@ -35,7 +38,7 @@ function functionsByName(): Map<FunctionName, SwarmcastFunction> {
     .findAll()
     .filter((c): c is SwarmcastFunction => c instanceof SwarmcastFunction);
   return new Map(
-    functions.filter((fn) => fn.handlerName in FUNCTION_MANIFEST).map((fn) => [fn.handlerName as FunctionName, fn]),
+    functions.filter((fn) => fn.handlerName in FUNCTION_CATALOG).map((fn) => [fn.handlerName as FunctionName, fn]),
   );
 }
 
@@ -78,8 +81,8 @@ function grantsOf(fn: SwarmcastFunction) {
   return { tables, sendsTo, methods };
 }
 
-describe.each(Object.keys(FUNCTION_MANIFEST) as FunctionName[])('%s, as functions/manifest.ts says', (name) => {
-  const needs = FUNCTION_MANIFEST[name];
+describe.each(Object.keys(FUNCTION_CATALOG) as FunctionName[])('%s, as functions/catalog.ts says', (name) => {
+  const needs: CatalogEntry = FUNCTION_CATALOG[name];
 
   test('its environment is exactly the variables its handler reads (and the runtime ones every function gets)', () => {
     const fn = functionsByName().get(name)!;
@@ -91,8 +94,8 @@ describe.each(Object.keys(FUNCTION_MANIFEST) as FunctionName[])('%s, as function
         Ref: logicalIdOf(synthesized.stack, SCHEMAS[table].logicalName),
       });
     }
-    const settings = settingsOf(synthesized.config);
-    for (const setting of needs.settings) expect(variables[setting]).toBe(String(settings[setting]));
+    for (const [variable, value] of Object.entries(settingEnvironment(synthesized.config, needs.settings)))
+      expect(variables[variable]).toBe(value);
     if (needs.connectionsApi.length > 0)
       expect(JSON.stringify(variables[ENV.connectionsEndpoint])).toContain(
         logicalIdOf(synthesized.stack, 'WebSocket/Api'),
@@ -111,6 +114,38 @@ describe.each(Object.keys(FUNCTION_MANIFEST) as FunctionName[])('%s, as function
   });
 });
 
-test('the stack builds exactly the functions the manifest lists', () => {
-  expect([...functionsByName().keys()].sort()).toEqual(Object.keys(FUNCTION_MANIFEST).sort());
+test('the stack builds exactly the functions the catalog lists', () => {
+  expect([...functionsByName().keys()].sort()).toEqual(Object.keys(FUNCTION_CATALOG).sort());
+});
+
+describe.each(catalogEntries())('%s is deployed with its catalog memory, timeout and trigger', (name, entry) => {
+  test('memory and timeout', () => {
+    const properties = propertiesOf(functionsByName().get(name)!);
+    expect(properties.MemorySize).toBe(entry.memoryMb);
+    expect(properties.Timeout).toBe(entry.timeoutSeconds);
+  });
+
+  test('its trigger invokes it', () => {
+    const resources = synthesized.template.toJSON().Resources as Record<string, { Type: string; Properties: any }>;
+    const functionId = logicalIdOf(synthesized.stack, functionsByName().get(name)!.node.id);
+    const ofType = (type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type);
+    const { trigger } = entry;
+    if (trigger.kind === 'route') {
+      for (const key of routesOf(trigger)) {
+        const [, route] = ofType('AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties.RouteKey === key)!;
+        const integrationId = JSON.stringify(route.Properties.Target).match(/"Ref":"(\w+)"/)![1];
+        expect(JSON.stringify(resources[integrationId].Properties.IntegrationUri)).toContain(`"${functionId}"`);
+      }
+    } else if (trigger.kind === 'shardQueueConsumer') {
+      const mappings = ofType('AWS::Lambda::EventSourceMapping').filter(
+        ([, m]) => m.Properties.FunctionName.Ref === functionId,
+      );
+      expect(mappings).toHaveLength(synthesized.config.shards);
+    } else {
+      const [[, stateMachine]] = ofType('AWS::StepFunctions::StateMachine');
+      expect(stateMachine.Properties.DefinitionSubstitutions[trigger.arnPlaceholder]).toEqual({
+        'Fn::GetAtt': [functionId, 'Arn'],
+      });
+    }
+  });
 });
