@@ -258,8 +258,11 @@ test("a replay of a channel broadcast's failed sockets reaches just those, once;
   const members = await connectEach(8, '?channels=room');
   const outsider = await connect('?channels=hall');
   // A member whose socket vanished without $disconnect: its row and item stay until a 410.
-  // One whose posts are not refused, so it answers 410 from the gateway.
-  const vanished = Array.from({ length: 32 }, (_, i) => `Vanished${i}=`).find((id) => !refuses(id))!;
+  // One whose posts are not refused, so it answers 410 from the gateway, and whose row's partition
+  // is not its channel partition: the 410 must find the row by the id's own partition.
+  const vanished = Array.from({ length: 64 }, (_, i) => `Vanished${i}=`).find(
+    (id) => !refuses(id) && partitionOf(id, PARTITIONS) !== partitionOf(id, CHANNEL_PARTITIONS),
+  )!;
   const expiresAt = Math.floor(Date.now() / 1000) + 3_600;
   await dynamo.send(
     new PutCommand({
@@ -300,6 +303,8 @@ test("a replay of a channel broadcast's failed sockets reaches just those, once;
   await waitUntil(() => stack.consumers.idle());
   expect(replayed.code).toBe(0);
   expect(replayed.stdout).toContain(`replaying ${id} to its ${failed} failed socket(s)`);
+  // The replay visits the channel's partitions, not the connection partitions.
+  expect(replayed.stdout).toMatch(/partitions\s+4 of 4 succeeded/);
   for (const client of members) expect(client.received).toEqual(['to-room']);
   expect(outsider.received).toEqual([]);
 }, 120_000);
