@@ -1,7 +1,7 @@
 /** The names and entry files of the stack's Lambda functions, as the CDK stack and the local stack use them. */
 import path from 'node:path';
 import type { FunctionName } from '../functions/manifest';
-import { LOCAL_ACCOUNT, LOCAL_REGION } from './local-account';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from '../lib/local-account';
 
 export type { FunctionName };
 

@@ -3,10 +3,11 @@
  * ones; with several local stacks running and no target flag, each stack's, under its name.
  */
 import { type Command, Option } from 'commander';
-import { findLocalStacks } from '../../local/discovery';
-import { listRecentExecutions } from '../broadcast-status';
-import { renderList } from '../format';
-import { addTargetOptions, describeLocalStack, withTarget, type TargetOptions } from '../target';
+import { findLocalStacks } from '../../lib/local-stacks';
+import { listRecentExecutions } from '../../lib/broadcast-status';
+import { renderList } from '../../lib/format';
+import { describeLocalStack, type TargetOptions } from '../../lib/target';
+import { addTargetOptions, withTarget } from '../target';
 import { parsePositiveInteger } from '../options';
 
 interface ListOptions extends TargetOptions {

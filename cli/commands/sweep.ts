@@ -3,9 +3,10 @@
  * connections removed, partition counters repaired.
  */
 import type { Command } from 'commander';
-import { startSweep } from '../executions';
+import { startSweep } from '../../lib/executions';
 import { reportAndWait, type OutputOptions } from '../report';
-import { addTargetOptions, withTarget, type TargetOptions } from '../target';
+import type { TargetOptions } from '../../lib/target';
+import { addTargetOptions, withTarget } from '../target';
 
 export function registerSweepCommand(program: Command): void {
   const command = program

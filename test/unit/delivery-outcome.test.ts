@@ -3,7 +3,7 @@ import { failureReasonsText } from '#commons/broadcasts/failure-reasons';
 import { progressOf, withinFailedSocketsTolerance, type BroadcastState } from '#commons/broadcasts/progress';
 import { settleConnections, type CallBudget } from '#commons/delivery';
 import { ConcurrencyLimit } from '#commons/helpers/concurrency';
-import { outcomeOf } from '../../cli/format';
+import { outcomeOf } from '../../lib/format';
 
 const state = (counts: Partial<BroadcastState>): BroadcastState => ({
   broadcastId: 'b-1',
