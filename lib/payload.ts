@@ -38,6 +38,19 @@ export async function readBroadcastInput(options: PayloadOptions): Promise<{ mes
   if (message === '' || message === null) {
     throw new SwarmcastError(`the message is empty: give the text to send with --message, --message-json or --file`);
   }
+  return checkMessage(message);
+}
+
+/**
+ * The execution input for `message` as the library's broadcast() takes it — text or any JSON value,
+ * not empty — checked by the parser Prepare runs (≤ 128 KB), so a rejected message starts nothing.
+ */
+export function checkMessage(message: unknown): { message: unknown } {
+  if (message === '' || message === null || message === undefined) {
+    throw new SwarmcastError(
+      `the message is empty (${JSON.stringify(message) ?? 'undefined'}): give the text or JSON value to send`,
+    );
+  }
   try {
     parseBroadcastRequest({ message }, ANY_PARTITION_COUNT);
   } catch (error) {

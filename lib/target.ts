@@ -15,11 +15,20 @@ export const STATE_MACHINE_OUTPUT = 'StateMachineArn';
 const AWS_MAX_ATTEMPTS = 6;
 const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/;
 
+/** How to find the stack, as the CLI's flags say it; with none, a running `swarmcast local`, else the AWS stack "Swarmcast". */
 export interface TargetOptions {
+  /** AWS: the CloudFormation stack whose StateMachineArn output names the state machine. */
   stack?: string;
+  /** This state machine (wins over `stack`); its ARN names the Region. */
   stateMachineArn?: string;
+  /** The Step Functions API of a local stack, e.g. http://127.0.0.1:7701. */
   endpoint?: string;
+  /** The running `swarmcast local` stack; fail if none runs. */
   local?: boolean;
+  /** AWS: the Region of `stack` (default: the SDK's chain, AWS_REGION or the profile's). */
+  region?: string;
+  /** AWS: the shared-config profile whose credentials and Region to use (default: AWS_PROFILE or "default"). */
+  profile?: string;
 }
 
 /** Where a command starts and reads executions: one state machine behind one Step Functions API. */
@@ -56,7 +65,7 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
       );
     }
     // The ARN names its Region: talk to that one whatever the profile says.
-    const sfn = new SFNClient({ region, maxAttempts: AWS_MAX_ATTEMPTS });
+    const sfn = new SFNClient({ region, profile: options.profile, maxAttempts: AWS_MAX_ATTEMPTS });
     return awsTarget(sfn, options.stateMachineArn, `AWS state machine ${options.stateMachineArn}`);
   }
   if (options.endpoint) {
@@ -77,7 +86,7 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
       pollIntervalMs: 250,
     };
   }
-  if (!options.stack) {
+  if (!options.stack && options.region === undefined && options.profile === undefined) {
     const local = await onlyLocalStack(options.local === true);
     if (local) {
       return localTarget(
@@ -88,7 +97,7 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
       );
     }
   }
-  return stackTarget(options.stack ?? DEFAULT_STACK_NAME);
+  return stackTarget(options.stack ?? DEFAULT_STACK_NAME, options);
 }
 
 /** How one local stack is named in a message: its process and its Step Functions API. */
@@ -121,8 +130,8 @@ async function onlyLocalStack(required: boolean): Promise<PublishedLocalStack | 
   return undefined;
 }
 
-async function stackTarget(stackName: string): Promise<Target> {
-  const cloudFormation = new CloudFormationClient({ maxAttempts: AWS_MAX_ATTEMPTS });
+async function stackTarget(stackName: string, { region, profile }: TargetOptions): Promise<Target> {
+  const cloudFormation = new CloudFormationClient({ region, profile, maxAttempts: AWS_MAX_ATTEMPTS });
   try {
     const { Stacks = [] } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
     const stateMachineArn = Stacks[0]?.Outputs?.find(
@@ -133,9 +142,13 @@ async function stackTarget(stackName: string): Promise<Target> {
         `stack "${stackName}" has no ${STATE_MACHINE_OUTPUT} output: is it a swarmcast stack, and is its deployment finished? Pass --state-machine-arn otherwise`,
       );
     }
-    const region = await cloudFormation.config.region();
-    const sfn = new SFNClient({ region, maxAttempts: AWS_MAX_ATTEMPTS });
-    return awsTarget(sfn, stateMachineArn, `AWS stack "${stackName}" in ${region}, state machine ${stateMachineArn}`);
+    const stackRegion = await cloudFormation.config.region();
+    const sfn = new SFNClient({ region: stackRegion, profile, maxAttempts: AWS_MAX_ATTEMPTS });
+    return awsTarget(
+      sfn,
+      stateMachineArn,
+      `AWS stack "${stackName}" in ${stackRegion}, state machine ${stateMachineArn}`,
+    );
   } finally {
     cloudFormation.destroy();
   }

@@ -1,7 +1,7 @@
 /** `swarmcast replay`: re-runs what a broadcast or sweep did not reach; lib/replay-plan.ts decides how. */
 import type { Command } from 'commander';
 import { checkBroadcastId } from '../../lib/broadcast-ids';
-import { startReplay } from '../../lib/executions';
+import { replay } from '../../lib';
 import { reportAndWait, type OutputOptions } from '../report';
 import type { TargetOptions } from '../../lib/target';
 import { addTargetOptions, withTarget } from '../target';
@@ -21,7 +21,7 @@ export function registerReplayCommand(program: Command): void {
   addTargetOptions(command).action(async (id: string, options: TargetOptions & OutputOptions) => {
     checkBroadcastId(id);
     await withTarget(options, async (target) => {
-      const outcome = await startReplay(target, id);
+      const outcome = await replay(id, { target });
       if (outcome.action === 'nothing') {
         console.log(options.json ? JSON.stringify(outcome) : outcome.reason);
         return;

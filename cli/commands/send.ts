@@ -1,7 +1,7 @@
 /** `swarmcast send`: starts a broadcast of one message, checked (lib/payload.ts) before anything starts. */
 import type { Command } from 'commander';
 import { checkBroadcastId } from '../../lib/broadcast-ids';
-import { startBroadcast } from '../../lib/executions';
+import { broadcast } from '../../lib';
 import { readBroadcastInput, type PayloadOptions } from '../../lib/payload';
 import { reportAndWait, type OutputOptions } from '../report';
 import type { TargetOptions } from '../../lib/target';
@@ -29,7 +29,7 @@ export function registerSendCommand(program: Command): void {
     const input = await readBroadcastInput(options);
     const id = options.id === undefined ? undefined : checkBroadcastId(options.id, '--id');
     await withTarget(options, async (target) =>
-      reportAndWait(target, await startBroadcast(target, input, id), options),
+      reportAndWait(target, await broadcast(input.message, { target, id }), options),
     );
   });
 }

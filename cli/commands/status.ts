@@ -1,7 +1,7 @@
 /** `swarmcast status`: the state of one broadcast, replay or sweep, once or followed to its end (--watch). */
 import type { Command } from 'commander';
 import { checkBroadcastId } from '../../lib/broadcast-ids';
-import { readBroadcastStatus } from '../../lib/broadcast-status';
+import { status as readStatus } from '../../lib';
 import { renderStatus } from '../../lib/format';
 import { waitAndReport } from '../report';
 import type { TargetOptions } from '../../lib/target';
@@ -26,7 +26,7 @@ export function registerStatusCommand(program: Command): void {
     checkBroadcastId(id);
     await withTarget(options, async (target) => {
       if (options.watch) return waitAndReport(target, id, { json: options.json });
-      const status = await readBroadcastStatus(target, id);
+      const status = await readStatus(id, { target });
       console.log(options.json ? JSON.stringify(status) : renderStatus(status));
     });
   });
