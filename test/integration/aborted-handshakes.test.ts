@@ -7,7 +7,7 @@
 import net from 'node:net';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { waitUntil } from './helpers/broadcasts';
-import { localDynamo, scanAll } from './helpers/tables';
+import { localDynamo, scanAll } from '../../local/inspection';
 
 jest.setTimeout(120_000);
 

@@ -19,7 +19,7 @@ import { ClientSwarm } from '../../local/clients/swarm';
 import { localSfnClient, waitForExecution } from '../../local/demo';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { reportAfterDrain as drainedReport, waitUntil } from './helpers/broadcasts';
-import { connectionRows, enqueuedCounts, localDynamo } from './helpers/tables';
+import { connectionRows, enqueuedCounts, localDynamo } from '../../local/inspection';
 import { partitionOf } from '../../functions/commons/partitions';
 
 const CLIENTS = 300;

@@ -10,10 +10,10 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/li
 import { ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { ClientSwarm } from '../../local/clients/swarm';
 import { localSfnClient } from '../../local/demo';
-import { publishLocalStack } from '../../local/discovery';
+import { publishLocalStack } from '../../lib/local-stacks';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { runCli, waitUntil, reportAfterDrain, type CliRun } from './helpers/broadcasts';
-import { connectionRows, enqueuedCounts, localDynamo } from './helpers/tables';
+import { connectionRows, enqueuedCounts, localDynamo } from '../../local/inspection';
 import { partitionOf } from '../../functions/commons/partitions';
 
 const CLIENTS = 240;

@@ -15,7 +15,7 @@ import WebSocket from 'ws';
 import { frameWithBroadcastId } from '#commons/broadcast-request';
 import { SwarmcastClient, type SwarmcastClientTiming, type WebSocketConstructor } from '../../client/swarmcast-client';
 import { type Gateway, startGateway } from '../../local/gateway';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/local-account';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/local-account';
 
 const FIXTURES = join(__dirname, 'fixtures', 'gateway-handlers');
 

@@ -10,7 +10,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ClientSwarm } from '../../local/clients/swarm';
 import { startConsole, type ConsoleServer } from '../../local/console/server';
 import { startLocalStack, type LocalStack } from '../../local/stack';
-import { connectionRows, localDynamo } from './helpers/tables';
+import { connectionRows, localDynamo } from '../../local/inspection';
 
 /** What the functions run inside the page use of it (this project compiles without the DOM library). */
 declare const document: { querySelector(selector: string): { textContent: string | null } | null };

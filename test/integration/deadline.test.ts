@@ -10,10 +10,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { SFNClient } from '@aws-sdk/client-sfn';
-import type { BroadcastStatus } from '../../cli/broadcast-status';
+import type { BroadcastStatus } from '../../lib/broadcast-status';
 import { ClientSwarm } from '../../local/clients/swarm';
 import { localSfnClient } from '../../local/demo';
-import { publishLocalStack } from '../../local/discovery';
+import { publishLocalStack } from '../../lib/local-stacks';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { reportAfterDrain, runCli } from './helpers/broadcasts';
 

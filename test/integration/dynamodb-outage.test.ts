@@ -10,7 +10,7 @@ import { ClientSwarm } from '../../local/clients/swarm';
 import { localSfnClient, waitForExecution } from '../../local/demo';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { waitUntil } from './helpers/broadcasts';
-import { enqueuedCounts, localDynamo } from './helpers/tables';
+import { enqueuedCounts, localDynamo } from '../../local/inspection';
 
 const CLIENTS = 200;
 const PARTITIONS = 16;

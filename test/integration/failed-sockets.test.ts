@@ -11,7 +11,7 @@ import path from 'node:path';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { ClientSwarm } from '../../local/clients/swarm';
 import { localSfnClient } from '../../local/demo';
-import { publishLocalStack } from '../../local/discovery';
+import { publishLocalStack } from '../../lib/local-stacks';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { reportAfterDrain, runCli } from './helpers/broadcasts';
 

@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import WebSocket from 'ws';
 import { type Gateway, type GatewayOptions, startGateway } from '../../local/gateway';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/local-account';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/local-account';
 
 jest.setTimeout(90_000);
 

@@ -16,7 +16,7 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import aws4 from 'aws4';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/local-account';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/local-account';
 import { Pool } from 'undici';
 import WebSocket from 'ws';
 import { ClientSwarm } from '../../local/clients/swarm';

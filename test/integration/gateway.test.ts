@@ -19,7 +19,7 @@ import { Pool } from 'undici';
 import WebSocket from 'ws';
 import { ConnectionPoster, preparePayload } from '#commons/clients/management-api';
 import { type Gateway, type GatewayOptions, startGateway } from '../../local/gateway';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/local-account';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/local-account';
 import { KEEP_ALIVE_MESSAGE } from '../../client/protocol';
 
 // Starting worker processes takes a second or two, more on a loaded machine.

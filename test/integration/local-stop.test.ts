@@ -15,7 +15,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { startDynamoDb } from '../../local/dynamodb';
 import { waitUntil } from './helpers/broadcasts';
-import { localDynamo, scanAll } from './helpers/tables';
+import { localDynamo, scanAll } from '../../local/inspection';
 
 jest.setTimeout(180_000);
 

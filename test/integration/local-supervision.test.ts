@@ -12,7 +12,7 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { localSfnClient } from '../../local/demo';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { waitUntil } from './helpers/broadcasts';
-import { localDynamo } from './helpers/tables';
+import { localDynamo } from '../../local/inspection';
 
 let stack: LocalStack | undefined;
 

@@ -10,7 +10,7 @@ import { localSfnClient, waitForExecution } from '../../local/demo';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { seedVirtualConnections } from '../../local/virtual-rows';
 import { waitUntil } from './helpers/broadcasts';
-import { localDynamo } from './helpers/tables';
+import { localDynamo } from '../../local/inspection';
 
 const CONNECTIONS = 24_000;
 

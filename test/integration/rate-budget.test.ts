@@ -5,7 +5,7 @@
  * simulation checks the seconds themselves, in virtual time).
  */
 import { startDynamoDb, type LocalDynamoDb } from '../../local/dynamodb';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/local-account';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/local-account';
 import { leaseStoreContract } from '../unit/fixtures/lease-store-contract';
 
 let dynamoDb: LocalDynamoDb;

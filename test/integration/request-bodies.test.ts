@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { AWS_LIMITS } from '#commons/aws-limits';
 import { type Gateway, startGateway } from '../../local/gateway';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/local-account';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/local-account';
 import { type LocalStepFunctions, startStepFunctions } from '../../local/stepfunctions';
 
 jest.setTimeout(60_000);

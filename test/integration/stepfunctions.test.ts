@@ -25,7 +25,7 @@ import {
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import aws4 from 'aws4';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/local-account';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/local-account';
 import { type LocalStepFunctions, startStepFunctions } from '../../local/stepfunctions';
 import {
   broadcastSubstitutions,

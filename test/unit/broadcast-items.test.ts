@@ -10,14 +10,10 @@ import {
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import {
-  addDeliveryCounts,
-  createBroadcast,
-  DELIVERY_COUNT_SHARDS,
-  getBroadcastPayload,
-  markTasksDone,
-  recordEnqueued,
-} from '#commons/broadcasts';
+import { addDeliveryCounts, recordEnqueued } from '#commons/broadcasts/counts';
+import { createBroadcast, getBroadcastPayload } from '#commons/broadcasts/plan';
+import { DELIVERY_COUNT_SHARDS } from '#commons/broadcasts/items';
+import { markTasksDone } from '#commons/broadcasts/done-marks';
 import { AWS_LIMITS } from '#commons/aws-limits';
 import { MAX_MESSAGE_BYTES } from '#commons/constants';
 

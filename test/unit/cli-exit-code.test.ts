@@ -3,9 +3,9 @@
  * when every partition was reached and no socket failed; 2 otherwise, also when the execution
  * succeeded within its tolerances, so a script knows a replay is due.
  */
-import type { BroadcastStatus } from '../../cli/broadcast-status';
+import type { BroadcastStatus } from '../../lib/broadcast-status';
 import { waitAndReport } from '../../cli/report';
-import type { Target } from '../../cli/target';
+import type { Target } from '../../lib/target';
 import { watchUntilDone } from '../../cli/watch';
 
 jest.mock('../../cli/watch');

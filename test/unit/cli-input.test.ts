@@ -1,9 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { checkBroadcastId, newBroadcastId, newSweepId, replayId, replayNumber } from '../../cli/broadcast-ids';
+import { checkBroadcastId, newBroadcastId, newSweepId, replayId, replayNumber } from '../../lib/broadcast-ids';
 import { CliError } from '../../cli/errors';
-import { readBroadcastInput } from '../../cli/payload';
+import { readBroadcastInput } from '../../lib/payload';
 
 let tempDir: string;
 beforeAll(async () => {

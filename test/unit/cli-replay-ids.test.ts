@@ -11,9 +11,9 @@ import {
   SFNClient,
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { readBroadcastStatus } from '../../cli/broadcast-status';
-import { planReplay } from '../../cli/replay-plan';
-import type { Target } from '../../cli/target';
+import { readBroadcastStatus } from '../../lib/broadcast-status';
+import { planReplay } from '../../lib/replay-plan';
+import type { Target } from '../../lib/target';
 
 const sfn = mockClient(SFNClient);
 const STATE_MACHINE = 'arn:aws:states:us-east-1:000000000000:stateMachine:swarmcast-broadcast';

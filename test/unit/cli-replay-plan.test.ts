@@ -1,7 +1,7 @@
-import type { BroadcastStatus } from '../../cli/broadcast-status';
+import type { BroadcastStatus } from '../../lib/broadcast-status';
 import { CliError } from '../../cli/errors';
-import { renderStatus } from '../../cli/format';
-import { planReplay } from '../../cli/replay-plan';
+import { renderStatus } from '../../lib/format';
+import { planReplay } from '../../lib/replay-plan';
 
 const ARN = 'arn:aws:states:eu-west-1:123456789012:execution:Broadcast:';
 

@@ -1,4 +1,4 @@
-import type { BroadcastStatus } from '../../cli/broadcast-status';
+import type { BroadcastStatus } from '../../lib/broadcast-status';
 import { StallWatch } from '../../cli/watch';
 
 const status = (accounted: number, enqueued = 4_000): BroadcastStatus =>

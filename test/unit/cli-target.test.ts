@@ -9,8 +9,8 @@ import {
 import { ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CliError, explainError } from '../../cli/errors';
-import { resolveTarget, type Target } from '../../cli/target';
-import { publishLocalStack as publish, unpublishLocalStack } from '../../local/discovery';
+import { resolveTarget, type Target } from '../../lib/target';
+import { publishLocalStack as publish, unpublishLocalStack } from '../../lib/local-stacks';
 
 const cloudFormation = mockClient(CloudFormationClient);
 const sfn = mockClient(SFNClient);

@@ -12,7 +12,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { explainError } from '../../cli/errors';
+import { explainError } from '../../lib/errors';
 import { createProgram } from '../../cli/program';
 
 const sfn = mockClient(SFNClient);

@@ -6,7 +6,8 @@
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler as readProgress } from '../../functions/read-progress';
-import { DELIVERY_GRACE_MS, progressOf, recordEnqueued, type BroadcastState } from '#commons/broadcasts';
+import { DELIVERY_GRACE_MS, progressOf, type BroadcastState } from '#commons/broadcasts/progress';
+import { recordEnqueued } from '#commons/broadcasts/counts';
 import { budgetUntil, PlannedDeadline, type CallBudget } from '#commons/delivery';
 
 const dynamo = mockClient(DynamoDBDocumentClient);

@@ -1,8 +1,9 @@
 /** The tolerance decision ReadProgress makes, and the failure reasons a delivery counts. */
-import { failureReasonsText, progressOf, withinFailedSocketsTolerance, type BroadcastState } from '#commons/broadcasts';
+import { failureReasonsText } from '#commons/broadcasts/failure-reasons';
+import { progressOf, withinFailedSocketsTolerance, type BroadcastState } from '#commons/broadcasts/progress';
 import { settleConnections, type CallBudget } from '#commons/delivery';
 import { ConcurrencyLimit } from '#commons/helpers/concurrency';
-import { outcomeOf } from '../../cli/format';
+import { outcomeOf } from '../../lib/format';
 
 const state = (counts: Partial<BroadcastState>): BroadcastState => ({
   broadcastId: 'b-1',

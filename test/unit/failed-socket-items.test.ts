@@ -1,4 +1,4 @@
-/** The failed-socket items a consumer keeps and a failed-sockets replay takes over (functions/commons/broadcasts.ts, functions/commons/partition-fan-out.ts). */
+/** The failed-socket items a consumer keeps and a failed-sockets replay takes over (functions/commons/broadcasts/failed-sockets.ts, functions/commons/partition-fan-out.ts). */
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
   DeleteCommand,
@@ -17,7 +17,7 @@ import {
   removeFailedSockets,
   retakeFailedSockets,
   type FailedSocketsItem,
-} from '#commons/broadcasts';
+} from '#commons/broadcasts/failed-sockets';
 import { fanOutPartitions, type FanOutSettings } from '#commons/partition-fan-out';
 
 const dynamo = mockClient(DynamoDBDocumentClient);

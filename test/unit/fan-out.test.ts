@@ -3,7 +3,7 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, Update
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler as queryPartitions } from '../../functions/query-partitions';
 import { handler as readProgress } from '../../functions/read-progress';
-import { DELIVERY_GRACE_MS, progressOf, type BroadcastState } from '#commons/broadcasts';
+import { DELIVERY_GRACE_MS, progressOf, type BroadcastState } from '#commons/broadcasts/progress';
 import { answerDeletes, answerUpdates } from './helpers/dynamodb-answers';
 import { fanOutPartitions, type FanOutSettings } from '#commons/partition-fan-out';
 

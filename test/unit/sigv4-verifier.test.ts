@@ -5,7 +5,7 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { SigV4Verifier, type ReceivedRequest } from '../../local/sigv4-verifier';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/local-account';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/local-account';
 
 const signer = new SignatureV4({
   service: 'execute-api',

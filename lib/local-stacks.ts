@@ -6,7 +6,17 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { LocalStackEndpoints } from './stack';
+
+/** Where the local stack's services listen. */
+export interface LocalStackEndpoints {
+  region: string;
+  webSocketUrl: string;
+  connectionsEndpoint: string;
+  stepFunctionsEndpoint: string;
+  dynamoDbEndpoint: string;
+  sqsEndpoint: string;
+  stateMachineArn: string;
+}
 
 export interface PublishedLocalStack extends LocalStackEndpoints {
   /** The `swarmcast local` process: an entry whose process is gone is stale. */

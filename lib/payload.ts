@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseBroadcastRequest } from '#commons/broadcast-request';
 import { InvalidBroadcastError } from '#commons/errors';
-import { CliError } from './errors';
+import { SwarmcastError } from './errors';
 
 export interface PayloadOptions {
   message?: string;
@@ -30,18 +30,31 @@ const ANY_PARTITION_COUNT = Number.MAX_SAFE_INTEGER;
 export async function readBroadcastInput(options: PayloadOptions): Promise<{ message: unknown }> {
   const given = (['message', 'messageJson', 'file'] as const).filter((source) => options[source] !== undefined);
   if (given.length !== 1) {
-    throw new CliError(
+    throw new SwarmcastError(
       `give the message with exactly one of --message TEXT, --message-json JSON or --file PATH${given.length > 1 ? ` (got ${given.map((s) => FLAGS[s]).join(' and ')})` : ''}`,
     );
   }
   const message = await readMessage(options);
   if (message === '' || message === null) {
-    throw new CliError(`the message is empty: give the text to send with --message, --message-json or --file`);
+    throw new SwarmcastError(`the message is empty: give the text to send with --message, --message-json or --file`);
+  }
+  return checkMessage(message);
+}
+
+/**
+ * The execution input for `message` as the library's broadcast() takes it — text or any JSON value,
+ * not empty — checked by the parser Prepare runs (≤ 128 KB), so a rejected message starts nothing.
+ */
+export function checkMessage(message: unknown): { message: unknown } {
+  if (message === '' || message === null || message === undefined) {
+    throw new SwarmcastError(
+      `the message is empty (${JSON.stringify(message) ?? 'undefined'}): give the text or JSON value to send`,
+    );
   }
   try {
     parseBroadcastRequest({ message }, ANY_PARTITION_COUNT);
   } catch (error) {
-    if (error instanceof InvalidBroadcastError) throw new CliError(`cannot send: ${error.message}`);
+    if (error instanceof InvalidBroadcastError) throw new SwarmcastError(`cannot send: ${error.message}`);
     throw error;
   }
   return { message };
@@ -51,7 +64,7 @@ async function readMessage({ message, messageJson, file }: PayloadOptions): Prom
   if (message !== undefined) return message;
   if (messageJson !== undefined) return parseJson(messageJson, '--message-json');
   const bytes = await readFile(file!).catch((error: NodeJS.ErrnoException) => {
-    throw new CliError(`cannot read --file ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
+    throw new SwarmcastError(`cannot read --file ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
   });
   const text = utf8Text(bytes, file!);
   // A .json file is a JSON value to send; any other file is text, sent as it is.
@@ -67,7 +80,7 @@ function utf8Text(bytes: Buffer, file: string): string {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     const offset = firstInvalidUtf8Offset(bytes);
-    throw new CliError(
+    throw new SwarmcastError(
       `--file ${file} is not UTF-8 text (from byte offset ${offset}); a WebSocket text message must be UTF-8: convert the file first, e.g. iconv -f latin1 -t utf-8`,
     );
   }
@@ -108,6 +121,6 @@ function parseJson(text: string, source: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new CliError(`${source} is not valid JSON (${(error as Error).message}); for plain text use --message`);
+    throw new SwarmcastError(`${source} is not valid JSON (${(error as Error).message}); for plain text use --message`);
   }
 }

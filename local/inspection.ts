@@ -1,8 +1,12 @@
+/**
+ * Reading a local stack's tables from outside it: the rows of a partition, a broadcast's enqueued
+ * counts. The integration tests and the fault matrix inspect what a run left behind with these.
+ */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { LOCAL_CREDENTIALS } from '../../../local/local-account';
-import type { LocalStack } from '../../../local/stack';
-import { partitionOf } from '../../../functions/commons/partitions';
+import { LOCAL_CREDENTIALS } from '../lib/local-account';
+import type { LocalStack } from './stack';
+import { partitionOf } from '../functions/commons/partitions';
 
 /** Every row of a table, page by page. */
 export async function scanAll(dynamo: DynamoDBDocumentClient, tableName: string): Promise<Record<string, any>[]> {

@@ -11,7 +11,8 @@ import {
   type DescribeExecutionCommandOutput,
   type ExecutionListItem,
 } from '@aws-sdk/client-sfn';
-import type { BroadcastProgress, BroadcastSummary, FailureCounts } from '#commons/broadcasts';
+import type { BroadcastProgress, BroadcastSummary } from '#commons/broadcasts/progress';
+import type { FailureCounts } from '#commons/broadcasts/failure-reasons';
 import { replayNumber } from './broadcast-ids';
 import type { Target } from './target';
 import { READ_PROGRESS_STATE } from '../statemachines/broadcast-contract';

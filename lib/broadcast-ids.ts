@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidBroadcastError } from '#commons/errors';
 import { parseBroadcastId } from '#commons/broadcast-request';
-import { CliError } from './errors';
+import { SwarmcastError } from './errors';
 
 /** UTC, sortable and readable: 20260502-101530. */
 function stamp(now: Date): string {
@@ -40,7 +40,7 @@ export function checkBroadcastId(id: string, flag = 'the broadcast id'): string 
     return parseBroadcastId(id);
   } catch (error) {
     if (error instanceof InvalidBroadcastError)
-      throw new CliError(`${flag} must be 1–80 letters, digits, "-" or "_", not ${JSON.stringify(id)}`);
+      throw new SwarmcastError(`${flag} must be 1–80 letters, digits, "-" or "_", not ${JSON.stringify(id)}`);
     throw error;
   }
 }

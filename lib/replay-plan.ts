@@ -15,7 +15,7 @@
 import type { BroadcastStatus } from './broadcast-status';
 import { isRunning } from './broadcast-status';
 import { replayId, replayNumber } from './broadcast-ids';
-import { CliError } from './errors';
+import { SwarmcastError } from './errors';
 
 export type ReplayInput = { broadcastId: string; partitions: number[] } | { broadcastId: string; failedSockets: true };
 
@@ -26,7 +26,7 @@ export type ReplayPlan =
 
 export function planReplay(broadcast: BroadcastStatus, latest: BroadcastStatus): ReplayPlan {
   if (isRunning(latest.status)) {
-    throw new CliError(
+    throw new SwarmcastError(
       `${latest.id} is still running: wait for it to end (swarmcast status ${latest.id} --watch), then replay what it did not reach`,
     );
   }
@@ -37,7 +37,7 @@ export function planReplay(broadcast: BroadcastStatus, latest: BroadcastStatus):
       : 0;
   if (timedOut && failedSockets === 0) {
     // Redriving or replaying partitions would send the message again to clients that have it.
-    throw new CliError(
+    throw new SwarmcastError(
       `${latest.id} ended with no failed socket to replay (${latest.delivery ? `${latest.delivery.accounted} of ${latest.delivery.enqueued} connections accounted for` : 'no counts'}); the counts that never came are not replayed, since those clients may have the message: look for delivery tasks on the shard queues' dead-letter queues`,
     );
   }
@@ -53,7 +53,7 @@ export function planReplay(broadcast: BroadcastStatus, latest: BroadcastStatus):
     // Failed in Prepare, before its Map Run: a replay is asked again, anything else was never sent.
     if (latest.replayPartitions)
       return startReplay(broadcast, { broadcastId: broadcast.id, partitions: latest.replayPartitions });
-    throw new CliError(
+    throw new SwarmcastError(
       `${latest.id} failed before visiting any partition (${latest.error ?? 'no error given'}), so nothing was sent and there is nothing to replay: send it again`,
     );
   }
@@ -75,7 +75,7 @@ function startReplay(broadcast: BroadcastStatus, input: ReplayInput): Extract<Re
     ) + 1;
   const id = replayId(broadcast.id, next);
   if (id.length > 80)
-    throw new CliError(
+    throw new SwarmcastError(
       `the replay's execution name ${id} would be longer than 80 characters; start it by hand with ${JSON.stringify(input)}`,
     );
   return { action: 'start', id, input };

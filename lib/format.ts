@@ -1,5 +1,5 @@
 /** Human output of the CLI: stdout carries these, stderr the target line, progress and errors. */
-import { failureReasonsText } from '#commons/broadcasts';
+import { failureReasonsText } from '#commons/broadcasts/failure-reasons';
 import { isRunning, type BroadcastStatus, type ListedExecution } from './broadcast-status';
 
 export const formatCount = (n: number): string => n.toLocaleString('en-US');
