@@ -188,7 +188,7 @@ function connectionRowBytes(schema: TableSchema): number {
 
 /**
  * What the code does, read from the code: the plan follows it when it changes, and
- * test/unit/plan-model.test.ts pins these values so the change is seen (README figures follow).
+ * test/unit/cli/plan-model.test.ts pins these values so the change is seen (README figures follow).
  */
 export const CODE_FACTS = {
   /** rate-budget.ts: a lease covers at least this much of the budget's time; one conditional write per lease. */
