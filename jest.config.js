@@ -3,7 +3,11 @@
 const transform = {
   '^.+\\.ts$': ['ts-jest', { tsconfig: { module: 'commonjs', moduleResolution: 'node', isolatedModules: true } }],
 };
-const moduleNameMapper = { '^#commons/(.*)$': '<rootDir>/functions/commons/$1' };
+// `swarmcast` is the package's own name: its exports entry, lib/index.ts (the library API).
+const moduleNameMapper = {
+  '^#commons/(.*)$': '<rootDir>/functions/commons/$1',
+  '^swarmcast$': '<rootDir>/lib/index.ts',
+};
 const common = { testEnvironment: 'node', transform, moduleNameMapper };
 
 module.exports = {

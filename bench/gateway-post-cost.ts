@@ -11,7 +11,7 @@ import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagem
 import { ConnectionPoster, preparePayload } from '#commons/clients/management-api';
 import { forEachWithConcurrency } from '#commons/helpers/concurrency';
 import { startGateway } from '../local/gateway';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/local-account';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../lib/local-account';
 import { median } from './stats';
 
 const posts = Number(process.argv[2] ?? 20_000);

@@ -15,7 +15,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { ClientSwarm } from '../local/clients/swarm';
 import { localSfnClient, waitForExecution } from '../local/demo';
-import { LOCAL_CREDENTIALS } from '../local/local-account';
+import { LOCAL_CREDENTIALS } from '../lib/local-account';
 import { startLocalStack } from '../local/stack';
 
 const broadcasts = Number(process.argv[2] ?? 20);

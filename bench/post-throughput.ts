@@ -11,7 +11,7 @@ import { ConnectionPoster, preparePayload } from '#commons/clients/management-ap
 import { forEachWithConcurrency } from '#commons/helpers/concurrency';
 import { ClientSwarm } from '../local/clients/swarm';
 import { startGateway } from '../local/gateway';
-import { LOCAL_CREDENTIALS } from '../local/local-account';
+import { LOCAL_CREDENTIALS } from '../lib/local-account';
 import { median } from './stats';
 
 const sockets = Number(process.argv[2] ?? 5_000);

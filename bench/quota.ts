@@ -28,7 +28,7 @@ import { defaultConfig, type SwarmcastConfig } from '../infra/config';
 import { localSfnClient } from '../local/demo';
 import { formatThrottle, parseQuota, ThrottleSyntaxError } from '../local/gateway/throttles';
 import type { RateLimit } from '../local/gateway/token-bucket';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/local-account';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../lib/local-account';
 import { seedVirtualConnections } from '../local/virtual-rows';
 import { startLocalStack, type LocalStack } from '../local/stack';
 import { deliveriesChart, writeChart, type RatePoint } from './charts';

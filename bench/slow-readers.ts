@@ -15,7 +15,7 @@ import {
 import WebSocket from 'ws';
 import { sleep } from '#commons/helpers/concurrency';
 import { type Gateway, startGateway } from '../local/gateway';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/local-account';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../lib/local-account';
 import { median } from './stats';
 
 const readers = Number(process.argv[2] ?? 500);

@@ -1,101 +1,10 @@
-/** An error a person can act on: one line saying what is wrong and what to do; no stack trace. */
-export class CliError extends Error {
-  override name = 'CliError';
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
-}
+/** The CLI's errors and exit codes. */
+import { SwarmcastError } from '../lib/errors';
+
+/** An error the CLI prints as one line (main.ts) and exits with its exitCode: the library's SwarmcastError. */
+export const CliError = SwarmcastError;
+export type CliError = SwarmcastError;
+export { explainError } from '../lib/errors';
 
 /** Exit codes scripts can tell apart: the command could not run, or it ran and the broadcast did not reach everyone. */
 export const EXIT = { error: 1, broadcastIncomplete: 2 } as const;
-
-type ErrorLike = Error & { code?: string; address?: string; port?: number; Code?: string };
-
-const THROTTLED = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'TooManyRequestsException',
-  'TooManyRequests',
-  'RequestLimitExceeded',
-]);
-const CREDENTIALS_REJECTED = new Set([
-  'UnrecognizedClientException',
-  'InvalidClientTokenId',
-  'InvalidSignatureException',
-  'IncompleteSignature',
-]);
-const SESSION_EXPIRED = new Set(['ExpiredToken', 'ExpiredTokenException', 'TokenRefreshRequired']);
-
-/** The execution name in an SDK message like "Execution Does Not Exist: 'arn:…:execution:<machine>:<name>'". */
-function executionNameIn(message: string): string | undefined {
-  return /:execution:[^:'\s]+:([^:'\s]+)/.exec(message)?.[1];
-}
-
-/**
- * The one place AWS SDK and network errors become CliErrors a person can act on. Anything
- * not recognised is returned unchanged: main.ts then prints its message (the stack with --verbose).
- */
-export function explainError(error: unknown): unknown {
-  if (error instanceof CliError || !(error instanceof Error)) return error;
-  const { name, message, code } = error as ErrorLike;
-
-  if (name === 'ExecutionDoesNotExist') {
-    const id = executionNameIn(message);
-    return new CliError(
-      `no broadcast or sweep ${id ? `with id "${id}" ` : ''}on this target; \`swarmcast list\` shows the recent ones`,
-    );
-  }
-  if (name === 'StateMachineDoesNotExist') {
-    return new CliError(`${message}; check --state-machine-arn, or deploy the stack (npx cdk deploy)`);
-  }
-  if (name === 'ValidationError' && /does not exist/.test(message)) {
-    const stack = /Stack with id (\S+) does not exist/.exec(message)?.[1];
-    return new CliError(
-      `no CloudFormation stack ${stack ? `"${stack}" ` : ''}in this account and Region; deploy it (npx cdk deploy), pass --stack NAME or --state-machine-arn ARN, set AWS_REGION, or start \`swarmcast local\``,
-    );
-  }
-  if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
-    return new CliError(
-      'no AWS credentials found: set AWS_PROFILE (after `aws sso login`) or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY — or run `swarmcast local` to work without AWS',
-    );
-  }
-  if (/Region is missing/i.test(message)) {
-    return new CliError('no AWS Region set: export AWS_REGION=<region> (or set a region in your AWS profile)');
-  }
-  if (SESSION_EXPIRED.has(name))
-    return new CliError('your AWS session has expired: log in again (e.g. `aws sso login`) and rerun the command');
-  if (CREDENTIALS_REJECTED.has(name))
-    return new CliError(`AWS rejected the credentials (${name}): check AWS_PROFILE or the access keys in use`);
-  if (name === 'AccessDeniedException' || name === 'AccessDenied') {
-    return new CliError(
-      `not allowed: ${message} — use credentials allowed to call Step Functions (states:*) and CloudFormation DescribeStacks`,
-    );
-  }
-  if (THROTTLED.has(name)) {
-    return new CliError(
-      `AWS throttled the API calls (${name}) even after retries; wait a few seconds and rerun the command`,
-    );
-  }
-  if (name === 'ExecutionAlreadyExists') {
-    const id = executionNameIn(message);
-    return new CliError(
-      `an execution named ${id ? `"${id}" ` : ''}already exists (names are unique per state machine): give send another --id, or start the next sweep a second later`,
-    );
-  }
-  if (name === 'ExecutionNotRedrivable') return new CliError(`cannot redrive: ${message}`);
-  if (name === 'InvalidExecutionInput' || name === 'InvalidName' || name === 'InvalidArn') return new CliError(message);
-  if (code === 'ECONNREFUSED' || code === 'ECONNRESET') {
-    const where = (error as ErrorLike).address
-      ? `${(error as ErrorLike).address}:${(error as ErrorLike).port}`
-      : 'the Step Functions API';
-    return new CliError(
-      `cannot reach ${where} (${code}): is \`swarmcast local\` still running? Otherwise check --endpoint`,
-    );
-  }
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
-    return new CliError(`cannot resolve the AWS endpoint (${code}): check your network and AWS_REGION`);
-  return error;
-}

@@ -11,7 +11,7 @@
  */
 import { deliveryRatePerSecondFor, type SwarmcastConfig } from '../infra/config';
 import { AWS_BILLING_UNITS, AWS_LIMITS, AWS_PRICES_USD } from '#commons/aws-limits';
-import { DELIVERY_COUNT_SHARDS, ENQUEUED_GROUP_SIZE } from '#commons/broadcasts';
+import { DELIVERY_COUNT_SHARDS, ENQUEUED_GROUP_SIZE } from '#commons/broadcasts/items';
 import { LEASE_MS } from '#commons/rate-budget';
 import { broadcastsTable, connectionsTable, type KeyAttribute, type TableSchema } from '#commons/tables';
 import { MAX_FLEET_CELLS } from '../client/fleet';
@@ -151,7 +151,7 @@ export const SIZE_ASSUMPTIONS = {
   /** One count item of a broadcast (an enqueued group of 64 partitions, or a delivered-count shard) is under 1 KB: one write unit. */
   countItemBytes: {
     value: 1_024,
-    source: 'functions/commons/broadcasts.ts (ENQUEUED_GROUP_SIZE: "stay far under 1 KB")',
+    source: 'functions/commons/broadcasts/items.ts (ENQUEUED_GROUP_SIZE: "stay far under 1 KB")',
   },
   /** Step Functions state transitions of one map child (its QueryPartitions task). */
   transitionsPerChild: { value: 1, source: 'statemachines/broadcast.asl.json' },
@@ -188,14 +188,14 @@ function connectionRowBytes(schema: TableSchema): number {
 
 /**
  * What the code does, read from the code: the plan follows it when it changes, and
- * test/unit/plan-model.test.ts pins these values so the change is seen (README figures follow).
+ * test/unit/cli/plan-model.test.ts pins these values so the change is seen (README figures follow).
  */
 export const CODE_FACTS = {
   /** rate-budget.ts: a lease covers at least this much of the budget's time; one conditional write per lease. */
   leaseMs: LEASE_MS,
-  /** broadcasts.ts: partitions per enqueued-count item (one UpdateItem per group a map child reaches). */
+  /** broadcasts/items.ts: partitions per enqueued-count item (one UpdateItem per group a map child reaches). */
   enqueuedGroupSize: ENQUEUED_GROUP_SIZE,
-  /** broadcasts.ts: delivered-count items ReadProgress sums (one ADD per consumer invocation goes to one of them). */
+  /** broadcasts/items.ts: delivered-count items ReadProgress sums (one ADD per consumer invocation goes to one of them). */
   deliveryCountShards: DELIVERY_COUNT_SHARDS,
   /** One connection row, as the connections table's schema (tables.ts) names its attributes. */
   connectionRowBytes: connectionRowBytes(connectionsTable),
@@ -549,7 +549,7 @@ function costItems(p: {
     sendBatches * chunksPer(AWS_LIMITS.sqsBatchEntries.value) +
     receives * (chunksPer(Math.min(config.consumerBatchSize, AWS_LIMITS.sqsBatchEntries.value)) + 1);
 
-  // DynamoDB, what each function writes and reads (broadcasts.ts, partition-fan-out.ts, delivery.ts, rate-budget.ts):
+  // DynamoDB, what each function writes and reads (broadcasts/, partition-fan-out.ts, delivery.ts, rate-budget.ts):
   // Prepare puts the message item and the plan item; each map child reads and then sets the
   // enqueued-count groups its partitions fall in and Queries each partition (the base table,
   // strongly consistent); each consumer invocation reads its tasks' done marks, claims each

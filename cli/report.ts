@@ -3,9 +3,9 @@
  * `status --watch`) follow it to its end, its final status and the exit code.
  */
 import { EXIT } from './errors';
-import type { StartedExecution } from './executions';
-import { outcomeOf, renderStatus } from './format';
-import type { Target } from './target';
+import type { StartedExecution } from '../lib/executions';
+import { outcomeOf, renderStatus } from '../lib/format';
+import type { Target } from '../lib/target';
 import { watchUntilDone, type WatchOptions } from './watch';
 
 /** How send, replay and sweep print: `json` is one JSON object on stdout, whatever the command. */

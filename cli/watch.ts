@@ -1,8 +1,8 @@
 /** Following an execution until it ends: progress on stderr, and a notice when its counts stop moving. */
 import { Presets, SingleBar } from 'cli-progress';
-import { isRunning, readBroadcastStatus, type BroadcastStatus } from './broadcast-status';
-import { progressLine } from './format';
-import type { Target } from './target';
+import { isRunning, readBroadcastStatus, type BroadcastStatus } from '../lib/broadcast-status';
+import { progressLine } from '../lib/format';
+import type { Target } from '../lib/target';
 
 export interface WatchOptions {
   /** No progress output at all (stdout carries one JSON object). */

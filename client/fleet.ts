@@ -37,7 +37,7 @@ export interface Fleet {
 
 /**
  * At most this many cells: the coordinator starts every cell's broadcast from one inline Map
- * state, which runs at most 40 iterations at once (Step Functions quotas; test/unit/fleet.test.ts
+ * state, which runs at most 40 iterations at once (Step Functions quotas; test/unit/client/fleet.test.ts
  * checks it against aws-limits.ts), so every cell starts together.
  */
 export const MAX_FLEET_CELLS = 40;

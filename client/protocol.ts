@@ -21,7 +21,7 @@ export const KEEP_ALIVE_MESSAGE = JSON.stringify({ [ROUTE_SELECTION_KEY]: KEEP_A
 export const SUBSCRIPTION_ROUTES = ['subscribe', 'unsubscribe'] as const;
 export type SubscriptionRoute = (typeof SUBSCRIPTION_ROUTES)[number];
 
-/** API Gateway closes a socket with no traffic for 10 minutes (its WebSocket quotas; test/unit/client-protocol.test.ts checks these against aws-limits.ts). */
+/** API Gateway closes a socket with no traffic for 10 minutes (its WebSocket quotas; test/unit/client/swarmcast-client.test.ts checks these against aws-limits.ts). */
 export const IDLE_TIMEOUT_MS = 10 * 60_000;
 /** ... and any socket 2 hours after it connected. */
 export const MAX_CONNECTION_MS = 2 * 60 * 60_000;

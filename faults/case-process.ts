@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { localSfnClient } from '../local/demo';
 import { startLocalStack } from '../local/stack';
-import { connectionRows, localDynamo } from '../test/integration/helpers/tables';
+import { connectionRows, localDynamo } from '../local/inspection';
 import { type CaseContext, FAULT_CASES, MATRIX_CONFIG } from './cases';
 import { FaultClients, sleep } from './clients';
 import type { CaseMeasurement } from './verdict';

@@ -12,7 +12,7 @@ import {
   StartExecutionCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import { readBroadcastStatus } from '../cli/broadcast-status';
+import { readBroadcastStatus } from '../lib/broadcast-status';
 import type { InjectedFault } from '../local/fault-proxy';
 import type { LocalStack, LocalStackOptions } from '../local/stack';
 import { type FaultClients, sleep } from './clients';

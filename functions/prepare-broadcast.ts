@@ -1,10 +1,10 @@
 /** The state machine's Prepare task: the first state of every broadcast, replay and sweep. */
-import { beginReplay, createBroadcast } from '#commons/broadcasts';
+import { beginReplay, createBroadcast } from '#commons/broadcasts/plan';
 import { frameWithBroadcastId, parseBroadcastRequest } from '#commons/broadcast-request';
 import { ENV } from '#commons/environment';
 import { getStringFromEnv } from '#commons/helpers/env';
 import { readSettings } from '#commons/settings';
-import type { BroadcastKind } from '#commons/broadcasts';
+import type { BroadcastKind } from '#commons/broadcasts/plan';
 import { InvalidBroadcastError } from '#commons/errors';
 
 const broadcastsTable = getStringFromEnv(ENV.broadcastsTable);

@@ -1,5 +1,5 @@
 /** The state machine's QueryPartitions task, run by each child of the Distributed Map "FanOut". */
-import type { BroadcastKind } from '#commons/broadcasts';
+import type { BroadcastKind } from '#commons/broadcasts/plan';
 import { ENV } from '#commons/environment';
 import { asRetryable } from '#commons/errors';
 import { getStringFromEnv } from '#commons/helpers/env';

@@ -2,7 +2,8 @@
  * The state machine's ReadProgress task, polled by the AwaitDelivery loop until delivery is done
  * or times out.
  */
-import { extendDeliverBy, getBroadcastState, progressOf, type BroadcastProgress } from '#commons/broadcasts';
+import { extendDeliverBy, getBroadcastState } from '#commons/broadcasts/plan';
+import { progressOf, type BroadcastProgress } from '#commons/broadcasts/progress';
 import { ENV } from '#commons/environment';
 import { asRetryable } from '#commons/errors';
 import { getStringFromEnv } from '#commons/helpers/env';

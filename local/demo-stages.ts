@@ -5,7 +5,7 @@
  */
 import { GetExecutionHistoryCommand, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { readCounters } from '#commons/broadcasts';
+import { readCounters } from '#commons/broadcasts/counts';
 
 /** Milliseconds since the execution started; null when the event never happened. */
 export interface DemoStages {

@@ -16,7 +16,7 @@ import { ClientSwarm, type ConnectProgress, type SwarmReport } from './clients/s
 import type { GatewayStats, Throttle } from './gateway';
 import { formatThrottle } from './gateway/throttles';
 import { readDemoStages, type DemoStages } from './demo-stages';
-import { LOCAL_CREDENTIALS } from './local-account';
+import { LOCAL_CREDENTIALS } from '../lib/local-account';
 import { startLocalStack, type LocalStack } from './stack';
 
 /**

@@ -1,7 +1,7 @@
 /** The ARNs and entry files of the stack's Lambda functions (functions/catalog.ts), as the local stack uses them. */
 import path from 'node:path';
 import { FUNCTION_CATALOG, type FunctionName } from '../functions/catalog';
-import { LOCAL_ACCOUNT, LOCAL_REGION } from './local-account';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from '../lib/local-account';
 
 export type { FunctionName };
 

@@ -8,7 +8,7 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local-account';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../lib/local-account';
 
 /** Why a request was refused: the error code AWS uses and its message. */
 export interface SigV4Rejection {

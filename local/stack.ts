@@ -12,7 +12,8 @@ import { startGateway, type Gateway, type Throttle } from './gateway';
 import { functionArn, handlerModule } from './lambdas';
 import { localWiringPlan } from './wiring';
 import { type LocalFunction, startLocalFunction } from './lambda/local-function';
-import { LOCAL_REGION, LOCAL_STATE_MACHINE_NAME } from './local-account';
+import { LOCAL_REGION, LOCAL_STATE_MACHINE_NAME } from '../lib/local-account';
+import type { LocalStackEndpoints } from '../lib/local-stacks';
 import { startEventSource, type EventSource } from './sqs/event-source';
 import { startSqs, type LocalSqs } from './sqs';
 import { startStepFunctions, type LocalStepFunctions } from './stepfunctions';
@@ -51,17 +52,6 @@ export interface LocalStackOptions {
   keepFinishedExecutions?: number;
   /** Answer chosen SQS requests of the handlers and the shard consumers' poller with an error (fault-injection tests). */
   sqsFaults?: FaultRule;
-}
-
-/** Where the local stack's services listen. */
-export interface LocalStackEndpoints {
-  region: string;
-  webSocketUrl: string;
-  connectionsEndpoint: string;
-  stepFunctionsEndpoint: string;
-  dynamoDbEndpoint: string;
-  sqsEndpoint: string;
-  stateMachineArn: string;
 }
 
 export interface LocalStack extends LocalStackEndpoints {

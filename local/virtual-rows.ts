@@ -8,7 +8,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AWS_LIMITS } from '../functions/commons/aws-limits';
 import { forEachWithConcurrency } from '../functions/commons/helpers/concurrency';
 import { partitionOf } from '../functions/commons/partitions';
-import { LOCAL_CREDENTIALS } from './local-account';
+import { LOCAL_CREDENTIALS } from '../lib/local-account';
 import type { LocalStack } from './stack';
 
 /** Writes in flight against dynalite: more only queue inside it. */

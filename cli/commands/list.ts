@@ -3,10 +3,11 @@
  * ones; with several local stacks running and no target flag, each stack's, under its name.
  */
 import { type Command, Option } from 'commander';
-import { findLocalStacks } from '../../local/discovery';
-import { listRecentExecutions } from '../broadcast-status';
-import { renderList } from '../format';
-import { addTargetOptions, describeLocalStack, withTarget, type TargetOptions } from '../target';
+import { findLocalStacks } from '../../lib/local-stacks';
+import { list } from '../../lib';
+import { renderList } from '../../lib/format';
+import { describeLocalStack, type TargetOptions } from '../../lib/target';
+import { addTargetOptions, withTarget } from '../target';
 import { parsePositiveInteger } from '../options';
 
 interface ListOptions extends TargetOptions {
@@ -31,7 +32,7 @@ export function registerListCommand(program: Command): void {
       for (const stack of running) {
         const broadcasts = await withTarget(
           { endpoint: stack.stepFunctionsEndpoint, stateMachineArn: stack.stateMachineArn },
-          (target) => listRecentExecutions(target, options.limit),
+          (target) => list({ target, limit: options.limit }),
         );
         stacks.push({ pid: stack.pid, stepFunctionsEndpoint: stack.stepFunctionsEndpoint, broadcasts });
         if (!options.json) console.log(`local stack ${describeLocalStack(stack)}:\n${renderList(broadcasts)}\n`);
@@ -40,7 +41,7 @@ export function registerListCommand(program: Command): void {
       return;
     }
     await withTarget(options, async (target) => {
-      const executions = await listRecentExecutions(target, options.limit);
+      const executions = await list({ target, limit: options.limit });
       console.log(options.json ? JSON.stringify({ broadcasts: executions }) : renderList(executions));
     });
   });

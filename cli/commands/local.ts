@@ -1,10 +1,10 @@
 /**
  * `swarmcast local`: runs the local stack and its web console until Ctrl-C, and publishes the
- * stack's endpoints in the registry of local stacks (local/discovery.ts) so the other commands find it without flags.
+ * stack's endpoints in the registry of local stacks (lib/local-stacks.ts) so the other commands find it without flags.
  */
 import { type Command, Option } from 'commander';
 import { startConsole } from '../../local/console/server';
-import { publishLocalStack, removeStaleEntries, unpublishLocalStack } from '../../local/discovery';
+import { publishLocalStack, removeStaleEntries, unpublishLocalStack } from '../../lib/local-stacks';
 import { startLocalStack } from '../../local/stack';
 import { DEFAULT_KEEP_FINISHED_EXECUTIONS } from '../../local/stepfunctions/service';
 import type { Throttle } from '../../local/gateway';

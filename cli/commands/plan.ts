@@ -8,7 +8,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { AWS_LIMITS } from '#commons/aws-limits';
 import type { SwarmcastConfig } from '../../infra/config';
 import { collectSetting, overridesFromSettings, SET_OPTION_HELP } from '../settings';
-import { formatCount, formatDuration } from '../format';
+import { formatCount, formatDuration } from '../../lib/format';
 import { parsePositiveInteger } from '../options';
 import { CliError } from '../errors';
 import {

@@ -1,9 +1,10 @@
-/** `swarmcast replay`: re-runs what a broadcast or sweep did not reach; cli/replay-plan.ts decides how. */
+/** `swarmcast replay`: re-runs what a broadcast or sweep did not reach; lib/replay-plan.ts decides how. */
 import type { Command } from 'commander';
-import { checkBroadcastId } from '../broadcast-ids';
-import { startReplay } from '../executions';
+import { checkBroadcastId } from '../../lib/broadcast-ids';
+import { replay } from '../../lib';
 import { reportAndWait, type OutputOptions } from '../report';
-import { addTargetOptions, withTarget, type TargetOptions } from '../target';
+import type { TargetOptions } from '../../lib/target';
+import { addTargetOptions, withTarget } from '../target';
 
 export function registerReplayCommand(program: Command): void {
   const command = program
@@ -20,7 +21,7 @@ export function registerReplayCommand(program: Command): void {
   addTargetOptions(command).action(async (id: string, options: TargetOptions & OutputOptions) => {
     checkBroadcastId(id);
     await withTarget(options, async (target) => {
-      const outcome = await startReplay(target, id);
+      const outcome = await replay(id, { target });
       if (outcome.action === 'nothing') {
         console.log(options.json ? JSON.stringify(outcome) : outcome.reason);
         return;

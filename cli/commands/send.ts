@@ -1,10 +1,11 @@
-/** `swarmcast send`: starts a broadcast of one message, checked (cli/payload.ts) before anything starts. */
+/** `swarmcast send`: starts a broadcast of one message, checked (lib/payload.ts) before anything starts. */
 import type { Command } from 'commander';
-import { checkBroadcastId } from '../broadcast-ids';
-import { startBroadcast } from '../executions';
-import { readBroadcastInput, type PayloadOptions } from '../payload';
+import { checkBroadcastId } from '../../lib/broadcast-ids';
+import { broadcast } from '../../lib';
+import { readBroadcastInput, type PayloadOptions } from '../../lib/payload';
 import { reportAndWait, type OutputOptions } from '../report';
-import { addTargetOptions, withTarget, type TargetOptions } from '../target';
+import type { TargetOptions } from '../../lib/target';
+import { addTargetOptions, withTarget } from '../target';
 
 interface SendOptions extends PayloadOptions, TargetOptions, OutputOptions {
   id?: string;
@@ -29,7 +30,7 @@ export function registerSendCommand(program: Command): void {
     const input = await readBroadcastInput(options);
     const id = options.id === undefined ? undefined : checkBroadcastId(options.id, '--id');
     await withTarget(options, async (target) =>
-      reportAndWait(target, await startBroadcast(target, input, id), options),
+      reportAndWait(target, await broadcast(input.message, { target, id }), options),
     );
   });
 }

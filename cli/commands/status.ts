@@ -1,10 +1,11 @@
 /** `swarmcast status`: the state of one broadcast, replay or sweep, once or followed to its end (--watch). */
 import type { Command } from 'commander';
-import { checkBroadcastId } from '../broadcast-ids';
-import { readBroadcastStatus } from '../broadcast-status';
-import { renderStatus } from '../format';
+import { checkBroadcastId } from '../../lib/broadcast-ids';
+import { status as readStatus } from '../../lib';
+import { renderStatus } from '../../lib/format';
 import { waitAndReport } from '../report';
-import { addTargetOptions, withTarget, type TargetOptions } from '../target';
+import type { TargetOptions } from '../../lib/target';
+import { addTargetOptions, withTarget } from '../target';
 
 interface StatusOptions extends TargetOptions {
   watch?: boolean;
@@ -25,7 +26,7 @@ export function registerStatusCommand(program: Command): void {
     checkBroadcastId(id);
     await withTarget(options, async (target) => {
       if (options.watch) return waitAndReport(target, id, { json: options.json });
-      const status = await readBroadcastStatus(target, id);
+      const status = await readStatus(id, { target });
       console.log(options.json ? JSON.stringify(status) : renderStatus(status));
     });
   });

@@ -3,9 +3,10 @@
  * connections removed, partition counters repaired.
  */
 import type { Command } from 'commander';
-import { startSweep } from '../executions';
+import { sweep } from '../../lib';
 import { reportAndWait, type OutputOptions } from '../report';
-import { addTargetOptions, withTarget, type TargetOptions } from '../target';
+import type { TargetOptions } from '../../lib/target';
+import { addTargetOptions, withTarget } from '../target';
 
 export function registerSweepCommand(program: Command): void {
   const command = program
@@ -16,6 +17,6 @@ export function registerSweepCommand(program: Command): void {
     .option('--wait', 'show progress until the sweep ends, then how many connections it removed')
     .option('--json', 'print one JSON object: the sweep id and execution, or with --wait its final status');
   addTargetOptions(command).action(async (options: TargetOptions & OutputOptions) => {
-    await withTarget(options, async (target) => reportAndWait(target, await startSweep(target), options));
+    await withTarget(options, async (target) => reportAndWait(target, await sweep({ target }), options));
   });
 }

@@ -11,19 +11,14 @@ import { randomUUID } from 'node:crypto';
 import {
   addDeliveryCounts,
   carryEnqueued,
-  claimPartition,
-  findDoneTasks,
-  getBroadcastPayload,
-  getDeliverBy,
-  markTasksDone,
   putCarriedDeliveryCounts,
-  recordFailedSockets,
-  type BroadcastKind,
   type DeliveryCounts,
-  type FailureCounts,
-  type FailureReason,
-  type TaskMessage,
-} from '#commons/broadcasts';
+} from '#commons/broadcasts/counts';
+import { claimPartition } from '#commons/broadcasts/claims';
+import { findDoneTasks, markTasksDone, type TaskMessage } from '#commons/broadcasts/done-marks';
+import { getBroadcastPayload, getDeliverBy, type BroadcastKind } from '#commons/broadcasts/plan';
+import { recordFailedSockets } from '#commons/broadcasts/failed-sockets';
+import type { FailureCounts, FailureReason } from '#commons/broadcasts/failure-reasons';
 import type { ConnectionPoster, PostOutcome, PreparedPayload } from '#commons/clients/management-api';
 import { preparePayload } from '#commons/clients/management-api';
 import { removeConnections, type ConnectionTables } from '#commons/connections';
@@ -38,6 +33,7 @@ import {
 import { isThrottlingError, isUnavailableError } from '#commons/errors';
 import { ConcurrencyLimit, jitteredBackoffMs, sleep } from '#commons/helpers/concurrency';
 import { logger } from '#commons/helpers/logger';
+import { retryWithBackoff, type RetryPolicy } from '#commons/helpers/retry';
 import { CallStats } from '#commons/helpers/metrics';
 import { RateBudget, type LeaseStore } from '#commons/rate-budget';
 
@@ -218,6 +214,8 @@ export function throttledRequeueSeconds(round: number): number {
 
 /** A task DynamoDB could not prepare (payload, claim) comes back after this long. */
 const UNPREPARED_DELAY_SECONDS = 5;
+/** A count write is retried on any error, longer than a read: the sockets already have the message. */
+const COUNT_WRITE_RETRIES: RetryPolicy = { attempts: 4, baseMs: 200, capMs: 5_000, retryable: () => true };
 /** Claims remembered per container; past this the memory starts over (a claim is only re-checked). */
 const MAX_CACHED_CLAIMS = 10_000;
 
@@ -409,16 +407,13 @@ export class DeliveryTally {
     });
   }
 
-  /** Beyond the SDK's own retries: a lost count leaves the broadcast waiting for its delivery timeout. */
+  /** Beyond the SDK's own retries, whatever the error: a lost count leaves the broadcast waiting for its delivery timeout. */
   private async write(broadcastId: string, counts: DeliveryCounts): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await addDeliveryCounts(this.broadcastsTable, broadcastId, counts);
-      } catch (error) {
-        if (attempt === 3) throw error;
-        await sleep(jitteredBackoffMs(attempt + 1, 200, 5_000));
-      }
-    }
+    await retryWithBackoff(
+      `the delivery counts of broadcast ${broadcastId}`,
+      () => addDeliveryCounts(this.broadcastsTable, broadcastId, counts),
+      COUNT_WRITE_RETRIES,
+    );
   }
 }
 

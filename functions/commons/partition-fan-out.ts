@@ -3,15 +3,10 @@
  * partitions: connection ids read, enqueued on the shard queues, and each partition's count recorded.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  abandonRun,
-  findEnqueued,
-  readFailedSockets,
-  recordEnqueued,
-  removeFailedSockets,
-  retakeFailedSockets,
-  type BroadcastKind,
-} from '#commons/broadcasts';
+import { abandonRun } from '#commons/broadcasts/claims';
+import { findEnqueued, recordEnqueued } from '#commons/broadcasts/counts';
+import { readFailedSockets, removeFailedSockets, retakeFailedSockets } from '#commons/broadcasts/failed-sockets';
+import type { BroadcastKind } from '#commons/broadcasts/plan';
 import { queryPartition, removeConnections, type ConnectionTables } from '#commons/connections';
 import { queryChannelPartition } from '#commons/memberships';
 import { packDeliveryTasks, sendDeliveryTasks, shardFor } from '#commons/delivery-tasks';

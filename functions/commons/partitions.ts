@@ -2,7 +2,7 @@
  * Which partition a connection lives in: a stable hash of its id, so $connect and $disconnect
  * find the row's key from the id alone (no counters to read or repair), the same function on AWS
  * and on the local stack. Hashing balances well: at 400 connections per partition over 2,500
- * partitions the fullest stays within ~1.2 × the mean (test/unit/partitions.test.ts).
+ * partitions the fullest stays within ~1.2 × the mean (test/unit/functions/commons/partitions.test.ts).
  */
 import { createHash } from 'node:crypto';
 

@@ -39,7 +39,7 @@ export const connectionsTable = {
 
 /**
  * Several items per broadcast or sweep (`item`): its message, its plan and small counter items,
- * so no write during delivery pays for the message (see broadcasts.ts).
+ * so no write during delivery pays for the message (see broadcasts/items.ts).
  */
 export const broadcastsTable = {
   logicalName: 'Broadcasts',

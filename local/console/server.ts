@@ -1,7 +1,7 @@
 /**
  * The local console: serves the page in page/ and answers its calls by reading and starting
- * executions through the Step Functions API with the real SDK client and the CLI's own code
- * (status, list, send, replay). The browser never talks to Step Functions, so it holds no
+ * executions through the Step Functions API with the real SDK client and the library the CLI
+ * is built on (lib/: status, list, send, replay). The browser never talks to Step Functions, so it holds no
  * credentials, and the page shows exactly what `swarmcast status` / `list` would.
  */
 import { readFile } from 'node:fs/promises';
@@ -9,13 +9,13 @@ import { BodyTooLargeError, readBoundedBody } from '../bounded-body';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { listRecentExecutions, readBroadcastStatus } from '../../cli/broadcast-status';
-import { checkBroadcastId } from '../../cli/broadcast-ids';
-import { CliError, explainError } from '../../cli/errors';
-import { startBroadcast, startReplay } from '../../cli/executions';
-import { outcomeOf } from '../../cli/format';
-import { readBroadcastInput } from '../../cli/payload';
-import { resolveTarget, type Target } from '../../cli/target';
+import { listRecentExecutions, readBroadcastStatus } from '../../lib/broadcast-status';
+import { checkBroadcastId } from '../../lib/broadcast-ids';
+import { explainError, SwarmcastError } from '../../lib/errors';
+import { startBroadcast, startReplay } from '../../lib/executions';
+import { outcomeOf } from '../../lib/format';
+import { readBroadcastInput } from '../../lib/payload';
+import { resolveTarget, type Target } from '../../lib/target';
 
 export interface ConsoleOptions {
   stepFunctionsEndpoint: string;
@@ -59,7 +59,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   const server = createServer((request, response) => {
     handle(target, request, response).catch((thrown: unknown) => {
       const error = explainError(thrown);
-      const statusCode = error instanceof HttpError ? error.statusCode : error instanceof CliError ? 400 : 500;
+      const statusCode = error instanceof HttpError ? error.statusCode : error instanceof SwarmcastError ? 400 : 500;
       sendJson(response, statusCode, { error: error instanceof Error ? error.message : String(error) });
     });
   });

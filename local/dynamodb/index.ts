@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { allTables, broadcastsTable, connectionsTable, rateBudgetTable, subscriptionsTable } from '#commons/tables';
 import { type ChildServer, forkServer } from '../child-server';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-account';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/local-account';
 import { createTables, localTableName } from './create-tables';
 import { startTtlReaper } from './ttl-reaper';
 

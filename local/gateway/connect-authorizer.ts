@@ -5,7 +5,7 @@
  * allow execute-api:Invoke on the route refuses it with 403, anything else with 500.
  */
 import { connectEvent, type ConnectionFacts } from './lambda-events';
-import { LOCAL_ACCOUNT, LOCAL_REGION } from '../local-account';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from '../../lib/local-account';
 import type { RouteHandler } from './route-handlers';
 
 export type AuthorizerDecision =

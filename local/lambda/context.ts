@@ -1,7 +1,7 @@
 /** The one Lambda Context the local runtime hands a handler: the stack's account and Region, a clock from the start of the invocation. */
 import type { Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { LOCAL_ACCOUNT, LOCAL_REGION } from '../local-account';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from '../../lib/local-account';
 
 export interface ContextOptions {
   functionName: string;

@@ -15,7 +15,7 @@ import {
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MAX_SQS_BATCH_ENTRIES } from '#commons/constants';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local-account';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/local-account';
 import { lambdaContext } from '../lambda/context';
 import { toSqsRecord } from './lambda-sqs-event';
 import { RepeatedErrorLog } from '../repeated-errors';

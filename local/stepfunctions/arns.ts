@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import { LOCAL_ACCOUNT, LOCAL_REGION } from '../local-account';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from '../../lib/local-account';
 
 export { LOCAL_ACCOUNT, LOCAL_REGION };
 

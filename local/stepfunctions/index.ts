@@ -19,7 +19,7 @@ export type { StateMachineRegistration } from './service';
 export interface StepFunctionsOptions {
   /** 0 (the default) picks a free port. */
   port?: number;
-  /** Loopback only: callers sign with the local credentials (local-account.ts), nothing more. */
+  /** Loopback only: callers sign with the local credentials (lib/local-account.ts), nothing more. */
   host?: string;
   /** Handlers by function ARN; `lambda:invoke` tasks are routed by their FunctionName. */
   lambdas: LambdaRegistry;

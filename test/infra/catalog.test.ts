@@ -1,6 +1,6 @@
 /**
  * Every function's environment, grants, memory, timeout and trigger in the synthesized template,
- * compared with functions/catalog.ts — the list the handlers are loaded with in test/unit/cold-start.test.ts.
+ * compared with functions/catalog.ts — the list the handlers are loaded with in test/unit/functions/catalog.cold-start.test.ts.
  * A variable or grant the stack drops, or one it adds that the handler does not need, fails here.
  */
 import { broadcastsTable, connectionsTable, rateBudgetTable, subscriptionsTable } from '#commons/tables';

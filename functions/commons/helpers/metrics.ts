@@ -5,7 +5,7 @@
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { AWS_LIMITS } from '#commons/aws-limits';
-import type { DeliveryCounts } from '#commons/broadcasts';
+import type { DeliveryCounts } from '#commons/broadcasts/counts';
 import { METRIC, METRIC_NAMESPACE, METRIC_SERVICE } from '#commons/contract';
 
 export const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: METRIC_SERVICE });
