@@ -30,7 +30,7 @@ export function registerSendCommand(program: Command): void {
     const input = await readBroadcastInput(options);
     const id = options.id === undefined ? undefined : checkBroadcastId(options.id, '--id');
     await withTarget(options, async (target) =>
-      reportAndWait(target, await broadcast(input.message, { target, id }), options),
+      reportAndWait(target, await broadcast(input.message, { target, id, channel: input.channel }), options),
     );
   });
 }
