@@ -308,3 +308,32 @@ test("a replay of a channel broadcast's failed sockets reaches just those, once;
   for (const client of members) expect(client.received).toEqual(['to-room']);
   expect(outsider.received).toEqual([]);
 }, 120_000);
+
+test("the sweep deletes an expired row's memberships with it", async () => {
+  // A row past its TTL that DynamoDB has not deleted yet (it may lag ~2 days), with its membership.
+  const expired = 'ExpiredMember=';
+  const expiresAt = Math.floor(Date.now() / 1000) - 60;
+  await dynamo.send(
+    new PutCommand({
+      TableName: stack.tableNames.Connections,
+      Item: {
+        partition: partitionOf(expired, PARTITIONS),
+        connectionId: expired,
+        expiresAt,
+        channels: new Set(['attic']),
+      },
+    }),
+  );
+  await dynamo.send(
+    new PutCommand({
+      TableName: stack.tableNames.Subscriptions,
+      Item: { channelPartition: `attic#${partitionOf(expired, CHANNEL_PARTITIONS)}`, connectionId: expired, expiresAt },
+    }),
+  );
+
+  const swept = await swarmcast(['sweep', '--wait']);
+
+  expect(swept.code).toBe(0);
+  expect(await rowIds()).not.toContain(expired);
+  expect((await memberships()).get('attic')).toBeUndefined();
+}, 60_000);
