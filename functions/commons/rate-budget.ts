@@ -45,8 +45,10 @@ export const SWEEP_MAX_LEAD_MS = 2_000;
 
 /** The account-wide 429 signal is counted per window of this long; a decision reads the current and the previous one. */
 export const SIGNAL_WINDOW_MS = 1_000;
-/** 429s are the account's while at least this share of retried 429'd sockets take the message (one of each assumed beforehand). */
-export const ACCOUNT_RECOVERY_SHARE = 0.5;
+/** 429s are the account's while retried sockets answer 429 again no more often than this… */
+export const ACCOUNT_REPEAT_SHARE = 0.5;
+/** …or than this many times as often as first calls do: the account's throttle answers a retry as it answers any call. */
+export const ACCOUNT_REPEAT_RATIO = 2;
 
 /** Who leases: a broadcast at the full rate, or the sweep at its share, yielding to broadcasts. */
 export type BudgetParty = 'broadcast' | 'sweep';
@@ -323,19 +325,20 @@ export class RateBudget {
   /**
    * Whether 429s now are the account's throttle (true) or full sockets (false), from the signal
    * of every consumer (the item as last seen by this container) and this invocation's unreported
-   * counts. One recovered and one repeated retry are assumed beforehand, and a tie is the
-   * account's: with no retry known yet, 429s slow the rate down, as an account over its rate must.
+   * counts. A full socket answers its retry 429 whatever the rate; the account's throttle answers
+   * retries about as often as first calls. One recovered and one repeated retry are assumed
+   * beforehand: with no retry known yet, 429s are the account's and slow the rate down.
    */
   accountThrottled(): boolean {
     const window = signalWindow(this.clock.now());
     const seen = this.options.store.lastSeen?.signal ?? {};
-    let retried = this.unreported.retried;
-    let repeated = this.unreported.repeated;
-    for (const counts of [seen[window], seen[window - 1]]) {
-      retried += counts?.retried ?? 0;
-      repeated += counts?.repeated ?? 0;
-    }
-    return (retried - repeated + 1) / (retried + 2) >= ACCOUNT_RECOVERY_SHARE;
+    const sum = { ...this.unreported, calls: this.granted - this.callsReported };
+    for (const counts of [seen[window], seen[window - 1]])
+      for (const field of SIGNAL_FIELDS) sum[field] += counts?.[field] ?? 0;
+    const repeatShare = (sum.repeated + 1) / (sum.retried + 2);
+    const firstCalls = sum.calls - sum.retried;
+    const firstShare = firstCalls > 0 ? Math.max(0, sum.throttled - sum.repeated) / firstCalls : 0;
+    return repeatShare <= Math.max(ACCOUNT_REPEAT_SHARE, ACCOUNT_REPEAT_RATIO * firstShare);
   }
 
   /** The delay after which a re-queued call should come back, when the budget is closed. */

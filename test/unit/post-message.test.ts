@@ -237,11 +237,12 @@ describe('DeliveryService', () => {
   });
 
   it('a 429 delays that socket alone: one more try at the next grant, then (a full socket) back on the queue marked throttled, never an attempt', async () => {
-    // prepare: b's buffer is full for its first four calls
+    // prepare: b's buffer is full for its first four calls; nine healthy sockets beside it
     const { poster, calls } = fakePoster({ b: ['throttled', 'throttled', 'throttled', 'throttled', 'delivered'] });
+    const healthy = Array.from({ length: 9 }, (_, i) => `h${i}`);
 
     // act
-    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 2, connectionIds: ['a', 'b'] });
+    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 2, connectionIds: [...healthy, 'b'] });
 
     // assess: its retry answered 429 too (the signal: no retried socket took it), so b waits on the queue, its attempt unchanged
     expect(calls.filter((id) => id === 'b')).toHaveLength(2);
@@ -253,7 +254,7 @@ describe('DeliveryService', () => {
         delaySeconds: throttledRequeueSeconds(1),
       }),
     ]);
-    expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 1, ':failed': 0 });
+    expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 9, ':failed': 0 });
   });
 
   it('a throttled task that comes back waits longer each round: 2, 4, 8 … 60 s', async () => {
@@ -294,12 +295,17 @@ describe('DeliveryService', () => {
   });
 
   it('ids that answered 429 until the budget closed go back marked throttled; past the deadline they fail as slow readers, the unthrottled as deadline', async () => {
-    // prepare: b answers 429 for good (a full buffer); the invocation has 300 ms of budget
+    // prepare: b answers 429 for good (a full buffer) beside nine healthy sockets; the invocation has 300 ms of budget
     const always = (outcome: PostOutcome) => Array.from({ length: 10_000 }, () => outcome);
     const { poster } = fakePoster({ b: always('throttled') });
+    const healthy = Array.from({ length: 9 }, (_, i) => `h${i}`);
 
     // act: first delivery re-queues b; then b's re-queued task and an unthrottled one arrive after the deadline
-    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b'] }, 300);
+    await deliverAndFlush(
+      poster,
+      { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: [...healthy, 'b'] },
+      300,
+    );
     const [again] = requeued();
     answerPlan(Date.now() - 1);
     await deliverAndFlush(poster, {
