@@ -48,7 +48,7 @@ export interface SettledConnections {
   waiting: string[];
   /** Full sockets: answered 429 again when tried again while the account's signal said its throttle was not the cause. Re-queued at once with the same attempt and a longer delay each round. */
   throttled: string[];
-  /** Answered 429 while the account was over its rate, then out of SOCKET_THROTTLE_RETRIES or of budget: re-queued with the same attempt, like `waiting`. */
+  /** Answered 429 while the account was over its rate (or before), then out of SOCKET_THROTTLE_RETRIES or of budget: re-queued with the same attempt and the budget's delay, marked throttled. */
   accountThrottled: string[];
   /** 5xx or no answer on every try: re-queued with the next attempt number, never re-sent to the others. */
   unavailable: string[];
@@ -149,7 +149,7 @@ export async function settleConnections(
       settled.delivered++;
       if (again) budget.recovered();
     } else if (outcome === 'gone') settled.gone.push(connectionId);
-    else if (outcome === 'no budget') (throttles > 0 ? settled.accountThrottled : settled.waiting).push(connectionId);
+    else if (outcome === 'no budget') (again ? settled.accountThrottled : settled.waiting).push(connectionId);
     else if (outcome === 'throttled') {
       if (stats) stats.throttled++;
       budget.throttled(again);
@@ -220,6 +220,14 @@ export interface DeliverySettings {
  */
 export function throttledRequeueSeconds(round: number): number {
   return Math.min(60, 2 ** Math.max(1, round));
+}
+
+/**
+ * Why sockets that answered 429 up to the deadline failed, by the account's signal at the deadline:
+ * `throttled` while the 429s are the account's, `slowReader` (a full buffer) while they are not.
+ */
+function throttledReason(budget: Pick<RateBudget, 'accountThrottled'>): 'slowReader' | 'throttled' {
+  return budget.accountThrottled() ? 'throttled' : 'slowReader';
 }
 
 /** A task DynamoDB could not prepare (payload, claim) comes back after this long. */
@@ -552,8 +560,9 @@ export class DeliveryService {
         count: task.connectionIds.length,
         throttled: task.throttled !== undefined,
       });
-      // Sockets that answered 429 up to the deadline while the budget granted calls: slow readers whose buffer stayed full.
-      const failed: FailedSockets = { [task.throttled ? 'slowReader' : 'deadline']: [...task.connectionIds] };
+      // Sockets that answered 429 up to the deadline: full sockets, or the account's throttle, as its signal says now.
+      const reason = task.throttled ? throttledReason(invocation.budgetFor(kind)) : 'deadline';
+      const failed: FailedSockets = { [reason]: [...task.connectionIds] };
       if (kind === 'message') await this.keepFailed(task, failed);
       tally.add(task.broadcastId, {
         delivered: 0,
@@ -595,7 +604,7 @@ export class DeliveryService {
     }
     const failed: FailedSockets = {
       ...settled.rejected,
-      ...(await this.requeue(task, settled, budget.retryAfterMs, deadline)),
+      ...(await this.requeue(task, settled, budget.retryAfterMs, deadline, throttledReason(budget))),
     };
     if (kind === 'message' && countFailed(failed) > 0) await this.keepFailed(task, failed);
     tally.add(task.broadcastId, {
@@ -619,6 +628,8 @@ export class DeliveryService {
     settled: SettledConnections,
     retryAfterMs: number,
     deadline: PlannedDeadline,
+    /** What a 429'd socket given up on at the deadline is counted as. */
+    throttledGivenUp: 'slowReader' | 'throttled',
   ): Promise<FailedSockets> {
     const pastDeadline = await deadline.passed();
     const now = Date.now();
@@ -639,14 +650,15 @@ export class DeliveryService {
         ids: settled.accountThrottled,
         attempt: task.attempt,
         delaySeconds: budgetDelaySeconds,
-        givenUp: pastDeadline ? ('throttled' as const) : undefined,
+        throttled: throttledRounds + 1,
+        givenUp: pastDeadline ? throttledGivenUp : undefined,
       },
       {
         ids: settled.throttled,
         attempt: task.attempt,
         delaySeconds: untilDeadline(Math.max(budgetDelaySeconds, throttledRequeueSeconds(throttledRounds + 1))),
         throttled: throttledRounds + 1,
-        givenUp: pastDeadline ? ('slowReader' as const) : undefined,
+        givenUp: pastDeadline ? throttledGivenUp : undefined,
       },
       {
         ids: settled.unavailable,

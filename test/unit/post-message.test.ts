@@ -20,7 +20,7 @@ import {
 import type { DeliveryTask } from '#commons/delivery-tasks';
 import { PostRejectedError } from '#commons/clients/management-api';
 import { ConcurrencyLimit } from '#commons/helpers/concurrency';
-import { systemClock } from '#commons/rate-budget';
+import { signalWindow, systemClock } from '#commons/rate-budget';
 import { InMemoryLeaseStore } from './fixtures/budget-simulation';
 import { answerDeletes, answerUpdates } from './helpers/dynamodb-answers';
 
@@ -308,6 +308,10 @@ describe('DeliveryService', () => {
     );
     const [again] = requeued();
     answerPlan(Date.now() - 1);
+    // The account's signal as other consumers left it: 429'd sockets answer their retries 429 again, first calls rarely.
+    const full = { calls: 1_000, throttled: 20, retried: 10, repeated: 10 };
+    const now = signalWindow(Date.now());
+    leaseStore.lastSeen = { signal: { [now]: full, [now + 1]: full } };
     await deliverAndFlush(poster, {
       broadcastId: 'b1',
       partition: 3,
@@ -323,6 +327,28 @@ describe('DeliveryService', () => {
     expect(slow).toMatchObject({ ':failed': 1, ':slowReader': 1 });
     expect(slow).not.toHaveProperty(':deadline');
     expect(waited).toMatchObject({ ':failed': 1, ':deadline': 1 });
+  });
+
+  it("a throttled task past the deadline while the account's signal says its throttle fails as 'throttled', not as slow readers", async () => {
+    // prepare: retried sockets mostly take the message: the 429s are the account's
+    answerPlan(Date.now() - 1);
+    const account = { calls: 1_000, throttled: 300, retried: 100, repeated: 30 };
+    const now = signalWindow(Date.now());
+    leaseStore.lastSeen = { signal: { [now]: account, [now + 1]: account } };
+
+    // act
+    await deliverAndFlush(fakePoster({}).poster, {
+      broadcastId: 'b1',
+      partition: 3,
+      attempt: 0,
+      connectionIds: ['b'],
+      throttled: 2,
+    });
+
+    // assess
+    const [counts] = countsWritten().map((write) => write.ExpressionAttributeValues);
+    expect(counts).toMatchObject({ ':failed': 1, ':throttled': 1 });
+    expect(counts).not.toHaveProperty(':slowReader');
   });
 
   it("a task that arrives after the plan's deadline posts nothing and counts its ids as failed", async () => {
