@@ -327,22 +327,14 @@ export class RateBudget {
    * of every consumer (the item as last seen by this container) and this invocation's unreported
    * counts. A full socket answers its retry 429 whatever the rate; the account's throttle answers
    * retries about as often as first calls. One recovered and one repeated retry are assumed
-   * beforehand: with no retry known yet, 429s are the account's and slow the rate down. With no
-   * retry in the current windows, the newest windows seen decide.
+   * beforehand: with no retry known yet, 429s are the account's and slow the rate down.
    */
   accountThrottled(): boolean {
     const window = signalWindow(this.clock.now());
     const seen = this.options.store.lastSeen?.signal ?? {};
     const sum = { ...this.unreported, calls: this.granted - this.callsReported };
-    let windows = [seen[window], seen[window - 1]];
-    // No retry lately (calls have stopped, at the deadline say): the newest windows seen still tell.
-    if (sum.retried === 0 && windows.every((counts) => (counts?.retried ?? 0) === 0))
-      windows = Object.keys(seen)
-        .map(Number)
-        .sort((a, b) => b - a)
-        .slice(0, 2)
-        .map((w) => seen[w]);
-    for (const counts of windows) for (const field of SIGNAL_FIELDS) sum[field] += counts?.[field] ?? 0;
+    for (const counts of [seen[window], seen[window - 1]])
+      for (const field of SIGNAL_FIELDS) sum[field] += counts?.[field] ?? 0;
     const repeatShare = (sum.repeated + 1) / (sum.retried + 2);
     const firstCalls = sum.calls - sum.retried;
     const firstShare = firstCalls > 0 ? Math.max(0, sum.throttled - sum.repeated) / firstCalls : 0;
