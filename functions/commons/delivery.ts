@@ -48,7 +48,7 @@ export interface SettledConnections {
   waiting: string[];
   /** Full sockets: answered 429 again when tried again while the account's signal said its throttle was not the cause. Re-queued at once with the same attempt and a longer delay each round. */
   throttled: string[];
-  /** Answered 429 while the account was over its rate (or before), then out of SOCKET_THROTTLE_RETRIES or of budget: re-queued with the same attempt and the budget's delay, marked throttled. */
+  /** Answered 429 while the account was over its rate (or before), then out of SOCKET_THROTTLE_RETRIES or of budget: re-queued with the same attempt and the budget's delay, like `waiting`. */
   accountThrottled: string[];
   /** 5xx or no answer on every try: re-queued with the next attempt number, never re-sent to the others. */
   unavailable: string[];
@@ -650,7 +650,6 @@ export class DeliveryService {
         ids: settled.accountThrottled,
         attempt: task.attempt,
         delaySeconds: budgetDelaySeconds,
-        throttled: throttledRounds + 1,
         givenUp: pastDeadline ? throttledGivenUp : undefined,
       },
       {
