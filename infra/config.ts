@@ -49,7 +49,7 @@ export interface SwarmcastConfig {
   progressPollSeconds: number;
   /**
    * The delivery deadline: sockets not delivered this long after the last partition was enqueued
-   * (or the start) count as failed (`deadline`, or `slowReader` after 429s); replay re-sends to them.
+   * (or the start) count as failed (`deadline`; after 429s `slowReader` for a full socket, `throttled` for the account's throttle); replay re-sends to them.
    */
   deliveryTimeoutSeconds: number;
   /** EventBridge schedule expression for the stale-connection sweep. */

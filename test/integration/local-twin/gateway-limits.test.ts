@@ -350,8 +350,8 @@ describe('virtual connections', () => {
     const afterReset = await gateway.virtualDeliveries();
 
     expect(new Set(ids).size).toBe(1_000);
-    expect(counts).toEqual({ connections: 1_000, delivered: 900, duplicates: 3, posts: 903 });
-    expect(afterReset).toEqual({ connections: 1_000, delivered: 0, duplicates: 0, posts: 0 });
+    expect(counts).toEqual({ connections: 1_000, delivered: 900, duplicates: 3, posts: 903, full: 0, slow: 0 });
+    expect(afterReset).toEqual({ connections: 1_000, delivered: 0, duplicates: 0, posts: 0, full: 0, slow: 0 });
     expect(described.ConnectedAt).toBeInstanceOf(Date);
     expect(() => gateway.virtualConnectionId(1_000)).toThrow(RangeError);
     const stats = await gateway.stats();
