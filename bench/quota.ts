@@ -344,15 +344,8 @@ function ratePoints(result: ModeResult): RatePoint[] {
   return points;
 }
 
-function usage(message: string): never {
-  console.error(
-    `bench:quota: ${message}\nusage: npm run bench:quota -- --connections N --quota RATE[/BURST] [--modes ${MODES.join(',')}] [--slow-sockets P%] [--drain-seconds S] [--background R] [--json]   (N from 1 to ${MAX_CONNECTIONS.toLocaleString('en-US')})`,
-  );
-  process.exit(2);
-}
-
-async function main(): Promise<void> {
-  const { values } = parseArgs({
+function parseOptions() {
+  return parseArgs({
     options: {
       connections: { type: 'string' },
       quota: { type: 'string' },
@@ -364,6 +357,23 @@ async function main(): Promise<void> {
       child: { type: 'string' },
     },
   });
+}
+
+function usage(message: string): never {
+  console.error(
+    `bench:quota: ${message}\nusage: npm run bench:quota -- --connections N --quota RATE[/BURST] [--modes ${MODES.join(',')}] [--slow-sockets P%] [--drain-seconds S] [--background R] [--json]   (N from 1 to ${MAX_CONNECTIONS.toLocaleString('en-US')})`,
+  );
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--help')) usage('a broadcast at the account quota, per mode, on virtual connections');
+  let values: ReturnType<typeof parseOptions>['values'];
+  try {
+    ({ values } = parseOptions());
+  } catch (error) {
+    usage((error as Error).message.split('\n')[0]);
+  }
   if (values.child) return runMode(JSON.parse(values.child) as ChildArgs);
 
   const connections = Number(values.connections);
