@@ -1,6 +1,6 @@
 /**
  * The benchmarks' charts: Vega-Lite specs rendered to SVG headlessly (vega's 'none' renderer,
- * no canvas), written to bench/charts/ and shown in the README.
+ * no canvas), written to bench/charts/ and shown in bench/README.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -119,7 +119,7 @@ export const PLAN_ASSUMPTIONS = {
     queryItemsPerSecondTotal: { value: 35_000, source: 'one dynalite process (local/dynamodb/) serves every Query' },
     dynamoDbRequestsPerSecondTotal: {
       value: 1_500,
-      source: 'README.md Benchmarks: dynalite answers ~1,300–1,800 requests/s',
+      source: 'bench/README.md: dynalite answers ~1,300–1,800 requests/s',
     },
     sqsSendBatchMs: { value: 2, source: 'measured on this machine: local-aws-sqs (local/sqs/) sends ~12k messages/s' },
     consumerPickupMs: { value: 100, source: `${GUESS}: the local poller's short wait` },
@@ -188,7 +188,7 @@ function connectionRowBytes(schema: TableSchema): number {
 
 /**
  * What the code does, read from the code: the plan follows it when it changes, and
- * test/unit/cli/plan-model.test.ts pins these values so the change is seen (README figures follow).
+ * test/unit/cli/plan-model.test.ts pins these values so the change is seen (the figures in docs/planning.md follow).
  */
 export const CODE_FACTS = {
   /** rate-budget.ts: a lease covers at least this much of the budget's time; one conditional write per lease. */

@@ -156,7 +156,7 @@ export function exitCodeOf(measurements: CaseMeasurement[]): number {
   return measurements.length > 0 && measurements.every((m) => judge(m).pass) ? 0 : 1;
 }
 
-/** The README's table of the latest run. */
+/** The table of the latest run (faults/results/latest.md, linked from docs/reliability.md). */
 export function markdownTable(measurements: CaseMeasurement[]): string {
   const rows = measurements.map((m) => {
     const verdict = judge(m);

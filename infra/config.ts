@@ -53,7 +53,7 @@ export interface SwarmcastConfig {
   progressPollSeconds: number;
   /**
    * The delivery deadline: sockets not delivered this long after the last partition was enqueued
-   * (or the start) count as failed (`deadline`, or `slowReader` after 429s); replay re-sends to them.
+   * (or the start) count as failed (`deadline`; after 429s `slowReader` for a full socket, `throttled` for the account's throttle); replay re-sends to them.
    */
   deliveryTimeoutSeconds: number;
   /** EventBridge schedule expression for the stale-connection sweep. */
@@ -97,7 +97,7 @@ export interface SwarmcastConfig {
   routeReservedConcurrency: number;
   /**
    * Stage access logs (JSON, one line per request, kept a month). Off by default: API Gateway
-   * writes them only with the account's API Gateway CloudWatch role set (README, "On AWS").
+   * writes them only with the account's API Gateway CloudWatch role set (docs/configuration.md, "Settings that depend on the account").
    */
   accessLogs: boolean;
   /** WebSocket stage default route throttling: steady messages per second and burst, over all clients. */
@@ -126,7 +126,7 @@ export interface SwarmcastConfig {
   /**
    * Frames every broadcast as {"broadcastId": "...", "message": "..."} instead of the bare
    * message, so a client can drop a repeat (delivery is at least once where a consumer dies
-   * mid-batch: README, "Clients that see a broadcast twice"). The frame counts against the 128 KB.
+   * mid-batch: docs/reliability.md, "Where delivery is still at least once"). The frame counts against the 128 KB.
    */
   broadcastIdEnvelope: boolean;
 

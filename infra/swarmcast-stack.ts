@@ -170,7 +170,7 @@ export class SwarmcastStack extends Stack {
     new CfnOutput(this, STACK_OUTPUTS.connectionsTableName, { value: connections.tableName });
     new CfnOutput(this, STACK_OUTPUTS.dashboardUrl, {
       value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${operations.dashboard.dashboardName}`,
-      description: 'Watch broadcasts here (README: Watching a broadcast on AWS).',
+      description: 'Watch broadcasts here (docs/operations.md: Watching a broadcast on AWS).',
     });
   }
 

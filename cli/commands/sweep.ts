@@ -1,6 +1,6 @@
 /**
  * `swarmcast sweep`: starts a sweep now, the same execution the stack runs on a schedule: gone
- * connections removed, partition counters repaired.
+ * connections removed.
  */
 import type { Command } from 'commander';
 import { sweep } from '../../lib';
@@ -11,9 +11,7 @@ import { addTargetOptions, withTarget } from '../target';
 export function registerSweepCommand(program: Command): void {
   const command = program
     .command('sweep')
-    .description(
-      'check every connection (GetConnection), remove the gone ones and repair the partition counters; the stack also runs this on a schedule',
-    )
+    .description('check every connection (GetConnection), remove the gone ones; the stack also runs this on a schedule')
     .option('--wait', 'show progress until the sweep ends, then how many connections it removed')
     .option('--json', 'print one JSON object: the sweep id and execution, or with --wait its final status');
   addTargetOptions(command).action(async (options: TargetOptions & OutputOptions) => {

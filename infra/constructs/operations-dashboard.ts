@@ -195,7 +195,7 @@ export class OperationsDashboard extends Construct {
       );
       alarmWhenAny(
         `DeadLetters${first}`,
-        `A message reached DLQ ${first}-${first + group.length - 1} (shard order, the last DLQ is the sweep schedule's): not all its connections were delivered (README: Watching a broadcast on AWS).`,
+        `A message reached DLQ ${first}-${first + group.length - 1} (shard order, the last DLQ is the sweep schedule's): not all its connections were delivered (docs/operations.md: Watching a broadcast on AWS).`,
         new MathExpression({
           expression: Object.keys(usingMetrics).join(' + '),
           usingMetrics,
@@ -206,7 +206,7 @@ export class OperationsDashboard extends Construct {
     }
     this.alarms.push(
       new Alarm(this, 'SustainedThrottling', {
-        alarmDescription: `429s above ${props.throttling.percentage} % of the @connections answers for ${props.throttling.periods} periods: the account's API Gateway quota is shared or deliveryRatePerSecond is above it (README: Watching a broadcast on AWS).`,
+        alarmDescription: `429s above ${props.throttling.percentage} % of the @connections answers for ${props.throttling.periods} periods: the account's API Gateway quota is shared or deliveryRatePerSecond is above it (docs/operations.md: Watching a broadcast on AWS).`,
         metric: throttledShare(props.alarmPeriod),
         threshold: props.throttling.percentage,
         evaluationPeriods: props.throttling.periods,
@@ -217,7 +217,7 @@ export class OperationsDashboard extends Construct {
     );
     alarmWhenAny(
       'FailedBroadcasts',
-      'A broadcast execution failed or timed out (README: Watching a broadcast on AWS).',
+      'A broadcast execution failed or timed out (docs/operations.md: Watching a broadcast on AWS).',
       new MathExpression({
         expression: 'failed + timedOut',
         usingMetrics: {

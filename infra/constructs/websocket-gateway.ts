@@ -82,7 +82,7 @@ export class WebSocketGateway extends Construct {
       this.api.addRoute(key, { integration: subscriptions, returnResponse: true });
     }
     // Access logs need the account's API Gateway CloudWatch role, an account-wide singleton the
-    // stack does not own (README, "On AWS"): opt-in.
+    // stack does not own (docs/configuration.md, "Settings that depend on the account"): opt-in.
     const accessLogs = props.accessLogs
       ? new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY })
       : undefined;
@@ -101,7 +101,7 @@ export class WebSocketGateway extends Construct {
         Validations.of(this.stage).acknowledge({
           id,
           reason:
-            'accessLogs is off (the default): a new account has no API Gateway CloudWatch role, which access logs need; set accessLogs=true once it has one (README, "On AWS").',
+            'accessLogs is off (the default): a new account has no API Gateway CloudWatch role, which access logs need; set accessLogs=true once it has one (docs/configuration.md, "Settings that depend on the account").',
         });
       }
     }
@@ -109,7 +109,7 @@ export class WebSocketGateway extends Construct {
       Validations.of(this.api.node.findChild('$connect-Route')).acknowledge({
         id: 'AwsSolutions::AwsSolutions-APIG4',
         reason:
-          'No connectAuthorizer configured: anyone who knows the URL may connect and receive broadcasts (README, "Who may connect").',
+          'No connectAuthorizer configured: anyone who knows the URL may connect and receive broadcasts (docs/operations.md, "Who may connect").',
       });
     }
     for (const route of [

@@ -42,7 +42,7 @@ export async function createTables(
       if (existing !== undefined && existing !== keysText(keySchema(schema.partitionKey, schema.sortKey))) {
         throw new TableKeysChangedError(
           `table ${tableName} in the data directory is keyed ${existing}, but this version keys it ${keysText(keySchema(schema.partitionKey, schema.sortKey))}: ` +
-            'start with another --data directory (or delete this one); clients reconnect into the new table, as on AWS after the upgrade (README, "Upgrading")',
+            'start with another --data directory (or delete this one); clients reconnect into the new table, as on AWS after the upgrade (docs/upgrading.md)',
         );
       }
       if (existing === undefined) {

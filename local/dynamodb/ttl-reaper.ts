@@ -2,8 +2,7 @@
  * dynalite has no TTL: this reaper does locally what DynamoDB's TTL process does and nothing
  * more: deletes rows whose TTL attribute (epoch seconds) is in the past, some time after they
  * expired (each interval), each with the condition "still expired" (the real process skips rows
- * whose TTL moved on). Like AWS, it leaves the partition counters alone: the drift an expired,
- * never-`$disconnect`ed connection leaves is the sweep's to repair, locally as on AWS.
+ * whose TTL moved on).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';

@@ -16,11 +16,11 @@ const plan = (overrides: Partial<PlanInput> = {}, budget?: number) =>
     budget,
   );
 
-describe('planBroadcast at 1M sockets, default configuration and quota: the figures of design.md ("Cost of one 1M broadcast")', () => {
+describe('planBroadcast at 1M sockets, default configuration and quota: the design desk estimate of one 1M broadcast cost', () => {
   // Tolerances, stated: API Gateway is pure arithmetic (±2 %); Lambda depends on how long the consumers
   // are held (±35 %); Step Functions on how often progress is polled (±60 %). For DynamoDB and SQS the
   // model counts the code's requests (small count items, a write per lease, ~1,250 SQS requests), far
-  // below design.md's desk estimate; the test holds them to at most that estimate.
+  // below the design's desk estimate; the test holds them to at most that estimate.
   const small = plan();
   const large = plan({ messageBytes: 128 * 1024 });
 
@@ -220,7 +220,7 @@ describe('planBroadcast: the local calibration (bench:quota, N = 100,000)', () =
   it('at 2,000/1,000 predicts the measured run within 15 %: the budget sets the pace', () => {
     const quota = { ratePerSecond: 2_000, burst: 1_000 };
     const result = planBroadcast({ connections: 100_000, messageBytes: 1_024, quota, config, site: 'local' });
-    // README.md Benchmarks: the swarmcast mode's last delivery, median of three runs on a quiet machine.
+    // bench/README.md: the swarmcast mode's last delivery, median of three runs on a quiet machine.
     const measuredMs = 61_700;
 
     expect(result.limitedBy).toBe('budget');
@@ -261,7 +261,7 @@ describe('planBroadcast: a deadline', () => {
 });
 
 describe('the plan reads what the code does', () => {
-  it('pins the code facts it relies on: when one changes, this fails, and the README figures of `plan` need a look', () => {
+  it('pins the code facts it relies on: when one changes, this fails, and the figures of `plan` in docs/planning.md need a look', () => {
     expect(CODE_FACTS).toEqual({
       leaseMs: 25,
       enqueuedGroupSize: 64,
