@@ -2,12 +2,12 @@
 import { App } from 'aws-cdk-lib';
 import { STACK_NAME } from '#commons/contract';
 import { accountQuotaDefaultsFor, resolveConfig } from './config';
-import { configOverridesFromContext, flagFromContext } from './context';
+import { configOverridesFromContext, flagFromContext, stackNameFromContext } from './context';
 import { SwarmcastStack } from './swarmcast-stack';
 
 const app = new App();
 
-new SwarmcastStack(app, STACK_NAME, {
+new SwarmcastStack(app, stackNameFromContext(app.node, STACK_NAME), {
   description: 'swarmcast: broadcast one message to every client of a WebSocket API.',
   // The account quota defaults to the Region's (2,500/s in 13 Regions); the deployer's settings win.
   config: resolveConfig({
