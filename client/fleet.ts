@@ -49,9 +49,9 @@ export interface Fleet {
 }
 
 /**
- * At most this many cells: the coordinator starts every cell's broadcast from one inline Map
- * state, which runs at most 40 iterations at once (Step Functions quotas; test/unit/client/fleet.test.ts
- * checks it against aws-limits.ts), so every cell starts together.
+ * At most this many cells: the coordinator's Map over the cells runs at most 40 at once
+ * (MaxConcurrency in statemachines/fleet.asl.json, test/infra/fleet.test.ts; 40 is also an inline
+ * Map's limit, test/unit/client/fleet.test.ts), so every cell starts together.
  */
 export const MAX_FLEET_CELLS = 40;
 

@@ -13,6 +13,7 @@ import {
   MAX_FLEET_ID_LENGTH,
 } from '../functions/commons/fleet/cells';
 import type { FleetSummary } from '../functions/commons/fleet/summary';
+import { FLEET_POLL_SECONDS } from '../statemachines/fleet-contract';
 import { checkBroadcastId, newBroadcastId } from './broadcast-ids';
 import { executionArnOf, isRunning } from './broadcast-status';
 import { explainError, SwarmcastError } from './errors';
@@ -24,9 +25,6 @@ import type { Target } from './target';
 
 export type { FleetSummary } from '../functions/commons/fleet/summary';
 export type { CellResult } from '../functions/commons/fleet/cells';
-
-/** Between the coordinator's reads of a cell: AWS counts each read, the local stack does not (its Wait is shortened anyway). */
-const POLL_SECONDS = { aws: 5, local: 1 } as const;
 
 /** A fleet with its coordinator resolved: where fleet broadcasts start and are read. */
 export interface FleetTarget {
@@ -135,7 +133,7 @@ export async function startFleetBroadcast(
       new StartExecutionCommand({
         stateMachineArn: coordinator.stateMachineArn,
         name: id,
-        input: JSON.stringify({ input, cells, pollSeconds: POLL_SECONDS[coordinator.where] }),
+        input: JSON.stringify({ input, cells, pollSeconds: FLEET_POLL_SECONDS[coordinator.where] }),
       }),
     ),
   );

@@ -8,6 +8,13 @@ import path from 'node:path';
 
 export const FLEET_ASL_FILE = path.join(__dirname, 'fleet.asl.json');
 
+/**
+ * Seconds between the coordinator's reads of a cell (its WaitForCell; the execution input's
+ * pollSeconds). On AWS each read costs three transitions per cell, so it reads less often than a
+ * cell reads its own progress; the local stack shortens the Wait anyway.
+ */
+export const FLEET_POLL_SECONDS = { aws: 5, local: 1 } as const;
+
 export interface CoordinatorFunction {
   /** Entry file under functions/, exporting `handler`. */
   handler: string;

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { parseFleet } from '../../client/fleet';
+import { MAX_FLEET_CELLS, parseFleet } from '../../client/fleet';
 import { CoordinatorStack, coordinatorRoleName } from '../../infra/coordinator-stack';
 import { policyStatements, synthesize } from './synth';
 
@@ -122,4 +122,20 @@ test('a fleet cell without its roleArn is refused at synth, saying how to get it
   expect(() => new CoordinatorStack(app, 'C', { fleet })).toThrow(
     'fleet cell a has no roleArn: deploy the cell with -c swarmcast:coordinatorRoleArn=... and copy its CellAccessRoleArn output into the fleet file',
   );
+});
+
+test('statemachines/fleet.asl.json is valid Amazon States Language, and every cell step is caught', () => {
+  // asl-validator ships no types: it is a function of the definition returning {isValid, errors}.
+  const aslValidator: (definition: unknown) => { isValid: boolean; errors: unknown[] } = require('asl-validator');
+  const definition = JSON.parse(readFileSync(path.join(__dirname, '../../statemachines/fleet.asl.json'), 'utf8'));
+  expect(aslValidator(definition).errors).toEqual([]);
+  expect(definition.States.Cells.MaxConcurrency).toBe(MAX_FLEET_CELLS);
+  // A cell that cannot be reached ends its own iteration with { status, error }, never the fleet broadcast.
+  const cellStates = definition.States.Cells.ItemProcessor.States;
+  for (const name of ['StartCell', 'DescribeCell'])
+    expect(cellStates[name].Catch.at(-1)).toEqual({
+      ErrorEquals: ['States.ALL'],
+      ResultPath: '$.failure',
+      Next: 'CellUnreachable',
+    });
 });
