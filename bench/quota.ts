@@ -2,6 +2,7 @@
  * A broadcast to N connections at an emulated API Gateway quota, in three modes:
  *
  *   npm run bench:quota -- --connections 100000 --quota 2000/1000 [--modes swarmcast,no-budget,naive] [--json]
+ *                          [--slow-sockets 2%] [--drain-seconds 5] [--background 500]
  *
  * Each mode runs in a fresh local stack of its own (a child process: the handlers read their
  * settings once). The same N connection rows are seeded straight into its DynamoDB (no sockets;
@@ -10,6 +11,11 @@
  *   swarmcast  the delivery budget at its default share of the quota;
  *   no-budget  the delivery settings before the budget (no rate, 64 posts in flight, 50 instances);
  *   naive      what tutorials do: one function scans the table and posts to every id with Promise.all.
+ * --slow-sockets P% makes that share of the virtual connections slow readers: each answers 429 for
+ * --drain-seconds after its first post (its buffer draining), then takes the message. --background R
+ * makes R GetConnection calls/s of other traffic on the same account throttle for the whole run;
+ * the ideal time is then what the quota minus that traffic leaves. Rows add `failedBy` (the
+ * execution's failed sockets by reason), the slow sockets' 429s (`full`) and the background's calls.
  * Writes bench/results/quota-<N>-<R>.json and bench/charts/quota-deliveries.svg.
  */
 import { execFileSync } from 'node:child_process';
@@ -17,7 +23,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import {
+  ApiGatewayManagementApiClient,
+  GetConnectionCommand,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -58,6 +68,14 @@ export interface ModeResult {
   ratio: number;
   /** The mode's own deadline passed before it finished. */
   timedOut: boolean;
+  /** The execution's failed sockets by reason. */
+  failedBy: Record<string, number>;
+  /** Slow-reader ids, and the posts they answered 429 while full (not in `throttled`: those are the account's). */
+  slowSockets: number;
+  full: number;
+  /** Other traffic on the account throttle: calls made, and how many it answered 429. */
+  backgroundCalls: number;
+  backgroundThrottled: number;
   /** Per sample: the gateway's counts so far, and the delivery tasks on the shard queues (waiting or in flight): 0 while delivering means the fan-out starves the consumers. */
   samples: { ms: number; delivered: number; posts: number; calls: number; throttled: number; queuedTasks: number }[];
 }
@@ -67,6 +85,11 @@ interface ChildArgs {
   connections: number;
   quota: RateLimit;
   resultFile: string;
+  /** Share of slow-reader ids (0 to 1) and how long each stays full after its first post. */
+  slowShare: number;
+  drainMs: number;
+  /** Calls/s of other traffic on the account throttle. */
+  background: number;
 }
 
 function modeConfig(mode: Mode, quota: RateLimit): Partial<SwarmcastConfig> {
@@ -85,8 +108,43 @@ function deadlineMs(connections: number, quota: RateLimit): number {
   return 3 * idealMs(connections, quota) + 60_000;
 }
 
-function idealMs(connections: number, quota: RateLimit): number {
-  return Math.round((connections / quota.ratePerSecond) * 1000);
+/** N calls at what the quota leaves beside the background traffic. */
+function idealMs(connections: number, quota: RateLimit, background = 0): number {
+  return Math.round((connections / (quota.ratePerSecond - background)) * 1000);
+}
+
+/** How often the background traffic sends its calls: R/50 calls every 20 ms. */
+const BACKGROUND_TICK_MS = 20;
+
+/** Other traffic on the account throttle: `perSecond` GetConnection calls/s until stopped, not awaited one by one. */
+function startBackground(stack: LocalStack, perSecond: number) {
+  const api = new ApiGatewayManagementApiClient({
+    endpoint: stack.connectionsEndpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    maxAttempts: 1,
+  });
+  const counts = { calls: 0, throttled: 0 };
+  const ConnectionId = stack.gateway.virtualConnectionId(0);
+  let owed = 0;
+  const timer = setInterval(() => {
+    owed += (perSecond * BACKGROUND_TICK_MS) / 1000;
+    for (; owed >= 1; owed--) {
+      counts.calls++;
+      api
+        .send(new GetConnectionCommand({ ConnectionId }))
+        .catch((error: { $metadata?: { httpStatusCode?: number } }) => {
+          if (error.$metadata?.httpStatusCode === 429) counts.throttled++;
+        });
+    }
+  }, BACKGROUND_TICK_MS);
+  return {
+    counts,
+    stop: () => {
+      clearInterval(timer);
+      api.destroy();
+    },
+  };
 }
 
 function documentClient(endpoint: string): DynamoDBDocumentClient {
@@ -96,12 +154,21 @@ function documentClient(endpoint: string): DynamoDBDocumentClient {
 }
 
 /** One mode in this process: a local stack on the seeded tables, one broadcast, its counts. */
-async function runMode({ mode, connections, quota, resultFile }: ChildArgs): Promise<void> {
+async function runMode({
+  mode,
+  connections,
+  quota,
+  resultFile,
+  slowShare,
+  drainMs,
+  background,
+}: ChildArgs): Promise<void> {
   const stack = await startLocalStack({
     config: modeConfig(mode, quota),
     quota,
     connectRate: 'off',
     virtualConnections: connections,
+    slowVirtualConnections: slowShare > 0 ? { share: slowShare, fullMs: drainMs } : undefined,
     gatewayWorkers: GATEWAY_WORKERS,
   });
   const samples: ModeResult['samples'] = [];
@@ -141,6 +208,7 @@ async function runMode({ mode, connections, quota, resultFile }: ChildArgs): Pro
       queuedTasks: queued,
     };
   };
+  const other = background > 0 ? startBackground(stack, background) : undefined;
   try {
     const before = await gatewayCounts();
     const started = Date.now();
@@ -149,18 +217,22 @@ async function runMode({ mode, connections, quota, resultFile }: ChildArgs): Pro
       void gatewayCounts().then((counts) => samples.push({ ms: Date.now() - started, ...counts }));
     }, SAMPLE_MS);
     let failed = 0;
+    let failedBy: Record<string, number> = {};
     let timedOut = false;
+    const backgroundBefore = { ...(other?.counts ?? { calls: 0, throttled: 0 }) };
     try {
       if (mode === 'naive') failed = await naiveBroadcast(stack, deadline);
-      else ({ failed, timedOut } = await stateMachineBroadcast(stack, mode, deadline));
+      else ({ failed, failedBy, timedOut } = await stateMachineBroadcast(stack, mode, deadline));
     } finally {
       clearInterval(sampler);
     }
     const after = await gatewayCounts();
+    const backgroundCalls = (other?.counts.calls ?? 0) - backgroundBefore.calls;
+    const backgroundThrottled = (other?.counts.throttled ?? 0) - backgroundBefore.throttled;
     const final = await stack.gateway.virtualDeliveries({ reset: true });
     samples.push({ ms: Date.now() - started, ...after });
     const lastDelivery = samples.find((s) => s.delivered >= final.delivered) ?? samples[samples.length - 1];
-    const ideal = idealMs(connections, quota);
+    const ideal = idealMs(connections, quota, background);
     const result: ModeResult = {
       mode,
       connections,
@@ -168,16 +240,23 @@ async function runMode({ mode, connections, quota, resultFile }: ChildArgs): Pro
       failed,
       missed: Math.max(0, connections - final.delivered - failed),
       duplicates: final.duplicates,
-      calls: after.calls - before.calls,
-      throttled: after.throttled - before.throttled,
+      // The gateway counts every call on the account throttle: the background's are taken out.
+      calls: after.calls - before.calls - backgroundCalls,
+      throttled: after.throttled - before.throttled - backgroundThrottled,
       durationMs: lastDelivery.ms,
       idealMs: ideal,
       ratio: Number((lastDelivery.ms / ideal).toFixed(3)),
       timedOut: timedOut || Date.now() > deadline,
+      failedBy,
+      slowSockets: final.slow,
+      full: final.full,
+      backgroundCalls,
+      backgroundThrottled,
       samples,
     };
     writeFileSync(resultFile, JSON.stringify(result));
   } finally {
+    other?.stop();
     sqs.destroy();
     await stack.stop();
   }
@@ -187,7 +266,7 @@ async function stateMachineBroadcast(
   stack: LocalStack,
   mode: Mode,
   deadline: number,
-): Promise<{ failed: number; timedOut: boolean }> {
+): Promise<{ failed: number; failedBy: Record<string, number>; timedOut: boolean }> {
   const sfn = localSfnClient(stack);
   try {
     const { executionArn } = await sfn.send(
@@ -204,8 +283,14 @@ async function stateMachineBroadcast(
     }
     // Tasks still queued after the execution ended would be late deliveries or duplicates: wait for them.
     while (!(await stack.consumers.idle()) && Date.now() < deadline) await sleep(250);
-    const output = execution.output ? (JSON.parse(execution.output) as { failed?: number }) : {};
-    return { failed: output.failed ?? 0, timedOut: Date.now() >= deadline || execution.status === 'RUNNING' };
+    const output = execution.output
+      ? (JSON.parse(execution.output) as { failed?: number; failedBy?: Record<string, number> })
+      : {};
+    return {
+      failed: output.failed ?? 0,
+      failedBy: output.failedBy ?? {},
+      timedOut: Date.now() >= deadline || execution.status === 'RUNNING',
+    };
   } finally {
     sfn.destroy();
   }
@@ -259,23 +344,36 @@ function ratePoints(result: ModeResult): RatePoint[] {
   return points;
 }
 
-function usage(message: string): never {
-  console.error(
-    `bench:quota: ${message}\nusage: npm run bench:quota -- --connections N --quota RATE[/BURST] [--modes ${MODES.join(',')}] [--json]   (N from 1 to ${MAX_CONNECTIONS.toLocaleString('en-US')})`,
-  );
-  process.exit(2);
-}
-
-async function main(): Promise<void> {
-  const { values } = parseArgs({
+function parseOptions() {
+  return parseArgs({
     options: {
       connections: { type: 'string' },
       quota: { type: 'string' },
       json: { type: 'boolean', default: false },
       modes: { type: 'string', default: MODES.join(',') },
+      'slow-sockets': { type: 'string', default: '0%' },
+      'drain-seconds': { type: 'string', default: '5' },
+      background: { type: 'string', default: '0' },
       child: { type: 'string' },
     },
   });
+}
+
+function usage(message: string): never {
+  console.error(
+    `bench:quota: ${message}\nusage: npm run bench:quota -- --connections N --quota RATE[/BURST] [--modes ${MODES.join(',')}] [--slow-sockets P%] [--drain-seconds S] [--background R] [--json]   (N from 1 to ${MAX_CONNECTIONS.toLocaleString('en-US')})`,
+  );
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--help')) usage('a broadcast at the account quota, per mode, on virtual connections');
+  let values: ReturnType<typeof parseOptions>['values'];
+  try {
+    ({ values } = parseOptions());
+  } catch (error) {
+    usage((error as Error).message.split('\n')[0]);
+  }
   if (values.child) return runMode(JSON.parse(values.child) as ChildArgs);
 
   const connections = Number(values.connections);
@@ -291,17 +389,49 @@ async function main(): Promise<void> {
     if (error instanceof ThrottleSyntaxError) usage(error.message);
     throw error;
   }
+  const slowMatch = /^(\d+(?:\.\d+)?)%$/.exec(values['slow-sockets']!);
+  if (!slowMatch || Number(slowMatch[1]) > 100)
+    usage(`--slow-sockets must be a percentage from 0% to 100%, like 2%, got "${values['slow-sockets']}"`);
+  const slowShare = Number(slowMatch[1]) / 100;
+  const drainSeconds = Number(values['drain-seconds']);
+  if (!/^\d+$/.test(values['drain-seconds']!) || drainSeconds < 1)
+    usage(`--drain-seconds must be a whole number of seconds from 1, got "${values['drain-seconds']}"`);
+  const background = Number(values.background);
+  if (!/^\d+$/.test(values.background!) || background >= quota.ratePerSecond)
+    usage(
+      `--background must be whole calls per second below the quota's rate (${quota.ratePerSecond}), got "${values.background}"`,
+    );
   const modes = values.modes!.split(',').map((mode) => mode.trim());
   const unknownMode = modes.find((mode) => !(MODES as readonly string[]).includes(mode));
   if (unknownMode !== undefined) usage(`--modes: no mode named "${unknownMode}"; the modes are ${MODES.join(', ')}`);
   const log = (line: string) => (values.json ? console.error(line) : console.log(line));
-  const command = `npm run bench:quota -- --connections ${connections} --quota ${formatThrottle(quota)}${modes.length < MODES.length ? ` --modes ${modes.join(',')}` : ''}`;
+  const command =
+    `npm run bench:quota -- --connections ${connections} --quota ${formatThrottle(quota)}` +
+    (modes.length < MODES.length ? ` --modes ${modes.join(',')}` : '') +
+    (slowShare > 0 ? ` --slow-sockets ${slowMatch[1]}% --drain-seconds ${drainSeconds}` : '') +
+    (background > 0 ? ` --background ${background}` : '');
+  if (slowShare > 0)
+    log(
+      `slow sockets: ${slowMatch[1]}% of ids answer 429 for ${drainSeconds} s after their first post (their buffer drains), then take the message`,
+    );
+  if (background > 0)
+    log(
+      `background: ${background} GetConnection calls/s on the account throttle; ideal time at ${quota.ratePerSecond - background}/s`,
+    );
   const resultsTmp = mkdtempSync(path.join(tmpdir(), 'swarmcast-bench-quota-'));
   const results: ModeResult[] = [];
   try {
     for (const mode of modes as Mode[]) {
       const resultFile = path.join(resultsTmp, `${mode}.json`);
-      const args: ChildArgs = { mode, connections, quota, resultFile };
+      const args: ChildArgs = {
+        mode,
+        connections,
+        quota,
+        resultFile,
+        slowShare,
+        drainMs: drainSeconds * 1000,
+        background,
+      };
       execFileSync(process.execPath, ['--import', 'tsx', __filename, '--child', JSON.stringify(args)], {
         stdio: ['ignore', 'ignore', 'inherit'],
       });
@@ -340,6 +470,9 @@ function formatResult(r: Omit<ModeResult, 'samples'>): string {
   return (
     `${r.mode.padEnd(10)} delivered ${n(r.delivered)}/${n(r.connections)}, failed ${n(r.failed)}, missed ${n(r.missed)}, duplicates ${n(r.duplicates)}, ` +
     `calls ${n(r.calls)}, throttled ${n(r.throttled)}, last delivery ${(r.durationMs / 1000).toFixed(1)} s (ideal ${(r.idealMs / 1000).toFixed(1)} s, ×${r.ratio})` +
+    (Object.keys(r.failedBy).length > 0 ? `; failed by ${JSON.stringify(r.failedBy)}` : '') +
+    (r.slowSockets > 0 ? `; ${n(r.slowSockets)} slow sockets answered 429 ${n(r.full)} times` : '') +
+    (r.backgroundCalls > 0 ? `; background ${n(r.backgroundCalls)} calls, ${n(r.backgroundThrottled)} throttled` : '') +
     (r.timedOut ? ' — cut off at its deadline' : '')
   );
 }

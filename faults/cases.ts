@@ -320,7 +320,7 @@ export const FAULT_CASES: readonly (() => FaultCase)[] = [
         config: { deliveryTimeoutSeconds: SHORT_DEADLINE_SECONDS },
       };
     },
-    after: (run) => checkThenReplay(run, { reasons: ['deadline', 'slowReader'] }),
+    after: (run) => checkThenReplay(run, { reasons: ['deadline', 'throttled'] }),
   }),
   () => {
     // One socket in ten answers 429 to every post, as API Gateway does while a client's buffer is full,

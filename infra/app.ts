@@ -7,7 +7,7 @@ import { App } from 'aws-cdk-lib';
 import { STACK_NAME } from '#commons/contract';
 import { parseFleet } from '../client/fleet';
 import { accountQuotaDefaultsFor, resolveConfig } from './config';
-import { configOverridesFromContext, flagFromContext } from './context';
+import { configOverridesFromContext, flagFromContext, stackNameFromContext } from './context';
 import { CoordinatorStack } from './coordinator-stack';
 import { SwarmcastStack } from './swarmcast-stack';
 
@@ -17,13 +17,13 @@ const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_
 const fleetFile = app.node.tryGetContext('swarmcast:fleet') as string | undefined;
 
 if (fleetFile) {
-  new CoordinatorStack(app, `${STACK_NAME}Coordinator`, {
+  new CoordinatorStack(app, stackNameFromContext(app.node, `${STACK_NAME}Coordinator`), {
     description: 'swarmcast: the coordinator of a fleet, one broadcast over every cell.',
     fleet: parseFleet(readFileSync(fleetFile, 'utf8'), fleetFile),
     env,
   });
 } else {
-  new SwarmcastStack(app, STACK_NAME, {
+  new SwarmcastStack(app, stackNameFromContext(app.node, STACK_NAME), {
     description: 'swarmcast: broadcast one message to every client of a WebSocket API.',
     // The account quota defaults to the Region's (2,500/s in 13 Regions); the deployer's settings win.
     config: resolveConfig({

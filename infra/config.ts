@@ -49,7 +49,7 @@ export interface SwarmcastConfig {
   progressPollSeconds: number;
   /**
    * The delivery deadline: sockets not delivered this long after the last partition was enqueued
-   * (or the start) count as failed (`deadline`, or `slowReader` after 429s); replay re-sends to them.
+   * (or the start) count as failed (`deadline`; after 429s `slowReader` for a full socket, `throttled` for the account's throttle); replay re-sends to them.
    */
   deliveryTimeoutSeconds: number;
   /** EventBridge schedule expression for the stale-connection sweep. */
@@ -77,6 +77,13 @@ export interface SwarmcastConfig {
    * running broadcast. At most deliveryRatePerSecond; a ninth of it unless set.
    */
   sweepRatePerSecond: number;
+  /**
+   * The name of another swarmcast stack's rate budget table in this account and Region (its
+   * RateBudgetTableName output): this stack then draws on that budget instead of creating its own,
+   * so the stacks of one account together stay within the one account throttle. Give every stack
+   * that shares it the same deliveryRatePerSecond. Unset: a budget of this stack's own.
+   */
+  sharedRateBudgetTable?: string;
 
   // Who may connect, and what keeps the WebSocket routes answering while a broadcast runs.
   /**
@@ -204,6 +211,7 @@ export const defaultConfig: SwarmcastConfig = {
   deliveryRatePerSecond: DEFAULT_DELIVERY_RATE_PER_SECOND,
   sweepRatePerSecond: sweepRatePerSecondFor(DEFAULT_DELIVERY_RATE_PER_SECOND),
   connectAuthorizer: undefined,
+  sharedRateBudgetTable: undefined,
   // None: reserving needs account concurrency a new account may not have. Where it has, 50 suits
   // 500 new connections/s (the account quota) × ~50 ms per $connect ≈ 25 in flight.
   routeReservedConcurrency: 0,
@@ -323,6 +331,14 @@ export function resolveConfig(overrides: Partial<Record<keyof SwarmcastConfig, u
   ) {
     throw new InvalidConfigError(
       `swarmcast setting connectAuthorizer=${JSON.stringify(config.connectAuthorizer)} must be the path of a .ts or .js handler file, relative to the repository root`,
+    );
+  }
+  if (
+    config.sharedRateBudgetTable !== undefined &&
+    (typeof config.sharedRateBudgetTable !== 'string' || !/^[A-Za-z0-9_.-]{3,255}$/.test(config.sharedRateBudgetTable))
+  ) {
+    throw new InvalidConfigError(
+      `swarmcast setting sharedRateBudgetTable=${JSON.stringify(config.sharedRateBudgetTable)} must be a DynamoDB table name (3–255 letters, digits, "_", "-" or "."): another swarmcast stack's RateBudgetTableName output`,
     );
   }
   for (const key of ['broadcastIdEnvelope', 'accessLogs'] as const) {

@@ -63,3 +63,18 @@ export function flagFromContext(context: ContextSource, key: string): boolean {
   const value = context.tryGetContext(key);
   return value === true || value === 'true';
 }
+
+/**
+ * The CloudFormation stack's name: `-c swarmcast:stackName=NAME`, default "Swarmcast". Two stacks in
+ * one account and Region need two names (and may share one budget: sharedRateBudgetTable).
+ */
+export function stackNameFromContext(context: ContextSource, fallback: string): string {
+  const value = context.tryGetContext('swarmcast:stackName');
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(value)) {
+    throw new InvalidConfigError(
+      `context swarmcast:stackName=${JSON.stringify(value)} must be a CloudFormation stack name: a letter, then up to 127 letters, digits or "-"`,
+    );
+  }
+  return value;
+}

@@ -4,6 +4,7 @@
  */
 import * as path from 'node:path';
 import { CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
@@ -50,7 +51,10 @@ export class SwarmcastStack extends Stack {
     };
     const connections = new SchemaTable(this, connectionsTable, tableProps);
     const broadcasts = new SchemaTable(this, broadcastsTable, tableProps);
-    const rateBudget = new SchemaTable(this, rateBudgetTable, tableProps);
+    // One budget per account and Region: a stack may draw on another stack's instead of its own.
+    const rateBudget = config.sharedRateBudgetTable
+      ? TableV2.fromTableName(this, 'SharedRateBudget', config.sharedRateBudgetTable)
+      : new SchemaTable(this, rateBudgetTable, tableProps);
     // Routes get reserved concurrency (functions/catalog.ts says which, and why). 0 reserves
     // nothing (the default: a new account may lack the concurrency to reserve).
     const routeReservedConcurrency = config.routeReservedConcurrency || undefined;
@@ -180,6 +184,11 @@ export class SwarmcastStack extends Stack {
     }
     new CfnOutput(this, STACK_OUTPUTS.broadcastsTableName, { value: broadcasts.tableName });
     new CfnOutput(this, STACK_OUTPUTS.connectionsTableName, { value: connections.tableName });
+    new CfnOutput(this, STACK_OUTPUTS.rateBudgetTableName, {
+      value: rateBudget.tableName,
+      description:
+        'The delivery budget; another stack in this account and Region can share it (sharedRateBudgetTable).',
+    });
     new CfnOutput(this, STACK_OUTPUTS.dashboardUrl, {
       value: `https://${this.region}.console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${operations.dashboard.dashboardName}`,
       description: 'Watch broadcasts here (docs/operations.md: Watching a broadcast on AWS).',

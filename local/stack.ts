@@ -9,6 +9,7 @@ import { authorizerEnvironment, functionEnvironment, type LocalResources } from 
 import { startConnectionsFaultProxy, type ConnectionsFaultRule } from './connections-fault-proxy';
 import { startFaultProxy, type FaultRule } from './fault-proxy';
 import { startGateway, type Gateway, type Throttle } from './gateway';
+import type { SlowVirtualConnections } from './gateway/options';
 import { functionArn, handlerModule } from './lambdas';
 import { localWiringPlan } from './wiring';
 import { type LocalFunction, startLocalFunction } from './lambda/local-function';
@@ -44,6 +45,8 @@ export interface LocalStackOptions {
   connectRate?: Throttle;
   /** Socket-less connection ids the gateway accepts posts for and counts (local/gateway/virtual-connections.ts). */
   virtualConnections?: number;
+  /** Slow readers among the virtual connections (benchmarks). */
+  slowVirtualConnections?: SlowVirtualConnections;
   /** Answer chosen DynamoDB requests of the in-process handlers with an error (fault-injection tests). */
   dynamoDbFaults?: FaultRule;
   /** Answer chosen @connections calls of the in-process handlers with an HTTP error (fault-injection tests). */
@@ -136,6 +139,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       quota: options.quota,
       connectRate: options.connectRate,
       virtualConnections: options.virtualConnections,
+      slowVirtualConnections: options.slowVirtualConnections,
     });
     stops.push(() => gateway.stop());
 

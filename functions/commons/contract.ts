@@ -30,5 +30,6 @@ export const STACK_OUTPUTS = {
   stateMachineArn: 'StateMachineArn',
   broadcastsTableName: 'BroadcastsTableName',
   connectionsTableName: 'ConnectionsTableName',
+  rateBudgetTableName: 'RateBudgetTableName',
   dashboardUrl: 'DashboardUrl',
 } as const;

@@ -42,8 +42,10 @@ export interface SettledConnections {
   gone: string[];
   /** Not called for want of budget in this invocation: re-queued with the same attempt. */
   waiting: string[];
-  /** Answered 429 on their last calls (past SOCKET_THROTTLE_RETRIES, or then no budget was left): re-queued with the same attempt and a longer delay each round. */
+  /** Full sockets: answered 429 again when tried again while the account's signal said its throttle was not the cause. Re-queued at once with the same attempt and a longer delay each round. */
   throttled: string[];
+  /** Answered 429 while the account was over its rate (or before), then out of SOCKET_THROTTLE_RETRIES or of budget: re-queued with the same attempt and the budget's delay, like `waiting`. */
+  accountThrottled: string[];
   /** 5xx or no answer on every try: re-queued with the next attempt number, never re-sent to the others. */
   unavailable: string[];
   /** Calls that got no answer at all and were made again (here or re-queued): each such socket may get the message twice. */
@@ -70,7 +72,7 @@ function rejectionReason(error: unknown): FailureReason {
 }
 
 /** The part of RateBudget a delivery uses. */
-export type CallBudget = Pick<RateBudget, 'take' | 'throttled' | 'expect'>;
+export type CallBudget = Pick<RateBudget, 'take' | 'throttled' | 'recovered' | 'accountThrottled' | 'expect'>;
 
 export interface SettleOptions {
   /** Bounds the calls in flight, shared by every task of the invocation. */
@@ -82,22 +84,22 @@ export interface SettleOptions {
   retryBaseMs: number;
   /** Where the 429s, call latencies and budget waits go (the invocation's metrics). */
   stats?: CallStats;
-  /** The ids answered 429 before (a re-queued throttled task): their 429s are their own, not the account's. */
+  /** The ids answered 429 before (a re-queued throttled task): a 429 now is a retry's, as the budget's signal counts them. */
   alreadyThrottled?: boolean;
 }
 
-/** A socket that answers 429 is tried again in the invocation after a jittered backoff from this base… */
-export const SOCKET_BACKOFF_BASE_MS = 250;
-/** …at most this many times; then it goes back to the queue (throttledRequeueSeconds), so it never holds the invocation. */
+/** While the account is over its rate, a socket that answered 429 is tried again at the next grants at most this many times, then re-queued. */
 export const SOCKET_THROTTLE_RETRIES = 2;
 
 /**
  * Calls `probe` once per connection, each call granted by the budget. A 429 means the account is
- * over its rate *or* this one socket's buffer is full, so it delays that socket alone: it is tried
- * again after a jittered per-socket backoff, a few times, then re-queued with a longer delay. Only a
- * socket's first 429 (`alreadyThrottled` false) tells the budget: a slow reader that keeps
- * answering 429 then costs the account's other sockets nothing, while an account over its rate
- * answers 429 to socket after socket and the budget comes down. A 429 is never an attempt. A 5xx
+ * over its rate *or* this one socket's buffer is full. The socket is tried again at the next grant
+ * (no waiting in the invocation: the budget paces it), and what the retry meets goes into the
+ * budget's account-wide signal. If it answers 429 again, the signal decides: while 429s are the
+ * account's (most retried sockets take the message), the socket keeps its place at the budget, a
+ * few more grants, then re-queued like a socket that got no budget, and the budget comes down;
+ * otherwise it is a full socket, re-queued at once with a delay (throttledRequeueSeconds) while
+ * the rate stays. A 429 is never an attempt. A 5xx
  * is tried again `retries` times with jittered backoff. Every call is awaited before this returns,
  * and none can make it throw: a socket whose call fails outright is counted as rejected, because
  * failing the whole task would send the message again to every socket that already has it.
@@ -115,6 +117,7 @@ export async function settleConnections(
     throttled: [],
     unavailable: [],
     unanswered: 0,
+    accountThrottled: [],
     rejected: {},
   };
   const call = async (connectionId: string): Promise<PostOutcome | 'no budget'> => {
@@ -137,17 +140,23 @@ export async function settleConnections(
         settled.firstRejection ??= error;
         return 'rejected' as const;
       });
-    if (outcome === 'delivered') settled.delivered++;
-    else if (outcome === 'gone') settled.gone.push(connectionId);
-    else if (outcome === 'no budget') (throttles > 0 ? settled.throttled : settled.waiting).push(connectionId);
+    const again = throttles > 0 || options.alreadyThrottled === true;
+    if (outcome === 'delivered') {
+      settled.delivered++;
+      if (again) budget.recovered();
+    } else if (outcome === 'gone') settled.gone.push(connectionId);
+    else if (outcome === 'no budget') (again ? settled.accountThrottled : settled.waiting).push(connectionId);
     else if (outcome === 'throttled') {
       if (stats) stats.throttled++;
-      if (throttles === 0 && !options.alreadyThrottled) budget.throttled();
-      if (throttles >= SOCKET_THROTTLE_RETRIES) {
+      budget.throttled(again);
+      if (again && !budget.accountThrottled()) {
         settled.throttled.push(connectionId);
         return;
       }
-      await sleep(SOCKET_BACKOFF_BASE_MS + jitteredBackoffMs(throttles + 1, SOCKET_BACKOFF_BASE_MS, 2_000));
+      if (throttles >= SOCKET_THROTTLE_RETRIES) {
+        settled.accountThrottled.push(connectionId);
+        return;
+      }
       budget.expect(1);
       await settle(connectionId, failures, throttles + 1);
     } else if (outcome === 'retry' || outcome === 'unanswered') {
@@ -207,6 +216,14 @@ export interface DeliverySettings {
  */
 export function throttledRequeueSeconds(round: number): number {
   return Math.min(60, 2 ** Math.max(1, round));
+}
+
+/**
+ * Why sockets that answered 429 up to the deadline failed, by the account's signal at the deadline:
+ * `throttled` while the 429s are the account's, `slowReader` (a full buffer) while they are not.
+ */
+function throttledReason(budget: Pick<RateBudget, 'accountThrottled'>): 'slowReader' | 'throttled' {
+  return budget.accountThrottled() ? 'throttled' : 'slowReader';
 }
 
 /** A task DynamoDB could not prepare (payload, claim) comes back after this long. */
@@ -317,7 +334,9 @@ export function budgetUntil(budget: CallBudget, deadline: Pick<PlannedDeadline, 
       }
       return (await budget.take()) && !(await deadline.passed());
     },
-    throttled: () => budget.throttled(),
+    throttled: (again) => budget.throttled(again),
+    recovered: () => budget.recovered(),
+    accountThrottled: () => budget.accountThrottled(),
     expect: (n) => budget.expect(n),
   };
 }
@@ -536,8 +555,9 @@ export class DeliveryService {
         count: task.connectionIds.length,
         throttled: task.throttled !== undefined,
       });
-      // Sockets that answered 429 up to the deadline while the budget granted calls: slow readers whose buffer stayed full.
-      const failed: FailedSockets = { [task.throttled ? 'slowReader' : 'deadline']: [...task.connectionIds] };
+      // Sockets that answered 429 up to the deadline: full sockets, or the account's throttle, as its signal says now.
+      const reason = task.throttled ? throttledReason(invocation.budgetFor(kind)) : 'deadline';
+      const failed: FailedSockets = { [reason]: [...task.connectionIds] };
       if (kind === 'message') await this.keepFailed(task, failed);
       tally.add(task.broadcastId, {
         delivered: 0,
@@ -579,7 +599,7 @@ export class DeliveryService {
     }
     const failed: FailedSockets = {
       ...settled.rejected,
-      ...(await this.requeue(task, settled, budget.retryAfterMs, deadline)),
+      ...(await this.requeue(task, settled, budget.retryAfterMs, deadline, throttledReason(budget))),
     };
     if (kind === 'message' && countFailed(failed) > 0) await this.keepFailed(task, failed);
     tally.add(task.broadcastId, {
@@ -603,6 +623,8 @@ export class DeliveryService {
     settled: SettledConnections,
     retryAfterMs: number,
     deadline: PlannedDeadline,
+    /** What a 429'd socket given up on at the deadline is counted as. */
+    throttledGivenUp: 'slowReader' | 'throttled',
   ): Promise<FailedSockets> {
     const pastDeadline = await deadline.passed();
     const now = Date.now();
@@ -620,11 +642,17 @@ export class DeliveryService {
         givenUp: pastDeadline ? ('deadline' as const) : undefined,
       },
       {
+        ids: settled.accountThrottled,
+        attempt: task.attempt,
+        delaySeconds: budgetDelaySeconds,
+        givenUp: pastDeadline ? throttledGivenUp : undefined,
+      },
+      {
         ids: settled.throttled,
         attempt: task.attempt,
         delaySeconds: untilDeadline(Math.max(budgetDelaySeconds, throttledRequeueSeconds(throttledRounds + 1))),
         throttled: throttledRounds + 1,
-        givenUp: pastDeadline ? ('slowReader' as const) : undefined,
+        givenUp: pastDeadline ? throttledGivenUp : undefined,
       },
       {
         ids: settled.unavailable,

@@ -18,9 +18,15 @@
  * finds no room before its end), each 1 WCU (the item is < 100 bytes): far below DynamoDB's
  * 1,000 WCU/s per partition.
  *
- * A 429 from API Gateway (the account over its quota: other traffic, a budget set too high)
- * halves this invocation's share for its next leases: it then holds the clock longer for the
- * same calls, which slows the whole account, and the share grows back lease by lease.
+ * A 429 from API Gateway means the account is over its quota (other traffic, a budget set too
+ * high) *or* one client's buffer is full. Which, is decided across consumers by an account-wide
+ * signal the leases keep in the same item (`SignalCounts` per SIGNAL_WINDOW_MS): every lease write
+ * adds the calls, 429s and retries of 429'd sockets its invocation saw. The account's throttle
+ * answers 429 at random, so a socket tried again at once mostly takes the message; a full socket
+ * answers 429 again. While most retried sockets take it (`accountThrottled()`), 429s are the
+ * account's: an invocation that got them halves its share for its next lease (it then holds the
+ * clock longer for the same calls, which slows the whole account) and the share grows back lease
+ * by lease. While they do not, 429s are full sockets: the rate stays, the caller delays those sockets.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -37,13 +43,42 @@ export const SWEEP_YIELD_MS = 5_000;
 /** The sweep reserves at most this far ahead, so a broadcast that starts waits at most this long for it. */
 export const SWEEP_MAX_LEAD_MS = 2_000;
 
+/** The account-wide 429 signal is counted per window of this long; a decision reads the current and the previous one. */
+export const SIGNAL_WINDOW_MS = 1_000;
+/** 429s are the account's while retried sockets answer 429 again no more often than this… */
+export const ACCOUNT_REPEAT_SHARE = 0.5;
+/** …or than this many times as often as first calls do: the account's throttle answers a retry as it answers any call. */
+export const ACCOUNT_REPEAT_RATIO = 2;
+
 /** Who leases: a broadcast at the full rate, or the sweep at its share, yielding to broadcasts. */
 export type BudgetParty = 'broadcast' | 'sweep';
+
+/** What the account's calls met in one signal window, summed over every consumer that leased in it. */
+export interface SignalCounts {
+  /** Calls granted. */
+  calls: number;
+  /** Calls answered 429. */
+  throttled: number;
+  /** Sockets tried again after a 429, and of those, how many answered 429 again. */
+  retried: number;
+  repeated: number;
+}
+const SIGNAL_FIELDS = ['calls', 'throttled', 'retried', 'repeated'] as const;
+const noCounts = (): SignalCounts => ({ calls: 0, throttled: 0, retried: 0, repeated: 0 });
 
 /** The budget item's fields (microseconds since the epoch: integers, exact under DynamoDB's ADD). */
 export interface BudgetClockItem {
   reservedUntilUs?: number;
   broadcastAtUs?: number;
+  /** The 429 signal by window index (epoch ms / SIGNAL_WINDOW_MS); absent until a lease reports one. */
+  signal?: Record<number, SignalCounts>;
+}
+
+/** Counts a lease write adds to its window, and older windows it removes (seen in an earlier answer): the item stays small. */
+export interface SignalReport {
+  window: number;
+  counts: SignalCounts;
+  forget: number[];
 }
 
 /**
@@ -60,8 +95,16 @@ export type LeaseWrite =
       notAfterUs: number;
       markBroadcastUs?: number;
       yieldSinceUs?: number;
+      report?: SignalReport;
     }
-  | { kind: 'restart'; startUs: number; durationUs: number; markBroadcastUs?: number; yieldSinceUs?: number };
+  | {
+      kind: 'restart';
+      startUs: number;
+      durationUs: number;
+      markBroadcastUs?: number;
+      yieldSinceUs?: number;
+      report?: SignalReport;
+    };
 
 /** Applies a LeaseWrite atomically; returns the item after it when applied, the current item when not. */
 export interface LeaseStore {
@@ -83,22 +126,44 @@ export class DynamoDbLeaseStore implements LeaseStore {
     const names: Record<string, string> = { '#until': 'reservedUntilUs' };
     const values: Record<string, number> = { ':d': write.durationUs };
     const conditions: string[] = [];
-    let update: string;
     if (write.kind === 'extend') {
-      update = 'ADD #until :d';
       conditions.push('#until BETWEEN :notBefore AND :notAfter');
       Object.assign(values, { ':notBefore': write.notBeforeUs, ':notAfter': write.notAfterUs });
     } else {
-      update = 'SET #until = :end';
       conditions.push('(attribute_not_exists(#until) OR #until < :start)');
       Object.assign(values, { ':start': write.startUs, ':end': write.startUs + write.durationUs });
       delete values[':d'];
     }
+    const adds: string[] = write.kind === 'extend' ? ['#until :d'] : [];
+    const sets: string[] = write.kind === 'restart' ? ['#until = :end'] : [];
     if (write.markBroadcastUs !== undefined) {
       names['#broadcastAt'] = 'broadcastAtUs';
       values[':mark'] = write.markBroadcastUs;
-      update += write.kind === 'extend' ? ' SET #broadcastAt = :mark' : ', #broadcastAt = :mark';
+      sets.push('#broadcastAt = :mark');
     }
+    const removes: string[] = [];
+    if (write.report) {
+      const { window, counts, forget } = write.report;
+      for (const field of SIGNAL_FIELDS) {
+        if (counts[field] === 0) continue;
+        names[`#${field}`] = signalAttribute(window, field);
+        values[`:${field}`] = counts[field];
+        adds.push(`#${field} :${field}`);
+      }
+      forget.forEach((old, i) => {
+        for (const field of SIGNAL_FIELDS) {
+          names[`#old${i}${field}`] = signalAttribute(old, field);
+          removes.push(`#old${i}${field}`);
+        }
+      });
+    }
+    const update = [
+      adds.length > 0 ? `ADD ${adds.join(', ')}` : '',
+      sets.length > 0 ? `SET ${sets.join(', ')}` : '',
+      removes.length > 0 ? `REMOVE ${removes.join(', ')}` : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
     if (write.yieldSinceUs !== undefined) {
       names['#broadcastAt'] = 'broadcastAtUs';
       values[':yieldSince'] = write.yieldSinceUs;
@@ -134,10 +199,20 @@ export class DynamoDbLeaseStore implements LeaseStore {
   }
 }
 
+/** A window's counter in the item: one flat number attribute each, so a lease write can ADD to it. */
+const signalAttribute = (window: number, field: (typeof SIGNAL_FIELDS)[number]) => `signal_${window}_${field}`;
+const SIGNAL_ATTRIBUTE = /^signal_(\d+)_(calls|throttled|retried|repeated)$/;
+
 function clockFields(item: Record<string, unknown> | undefined): BudgetClockItem {
   const fields: BudgetClockItem = {};
   if (typeof item?.reservedUntilUs === 'number') fields.reservedUntilUs = item.reservedUntilUs;
   if (typeof item?.broadcastAtUs === 'number') fields.broadcastAtUs = item.broadcastAtUs;
+  for (const [name, value] of Object.entries(item ?? {})) {
+    const match = SIGNAL_ATTRIBUTE.exec(name);
+    if (!match || typeof value !== 'number') continue;
+    const signal = (fields.signal ??= {});
+    (signal[Number(match[1])] ??= noCounts())[match[2] as (typeof SIGNAL_FIELDS)[number]] = value;
+  }
   return fields;
 }
 
@@ -203,7 +278,9 @@ export class RateBudget {
   private wakeAt = Number.POSITIVE_INFINITY;
   private shareFactor = 1;
   private throttledSinceLease = false;
-  private lastCutMs = Number.NEGATIVE_INFINITY;
+  /** This invocation's part of the signal not yet added to the item (calls: granted − callsReported). */
+  private readonly unreported = noCounts();
+  private callsReported = 0;
   private storeErrors = 0;
   /** Smoothed round trip of a lease write: a lease must start no sooner than its answer can arrive. */
   private storeRoundTripMs = 10;
@@ -226,14 +303,42 @@ export class RateBudget {
     });
   }
 
-  /** A call answered 429: the account is over its quota; lease this invocation's calls at a smaller share for a while. */
-  throttled(): void {
+  /**
+   * A call answered 429; `again`: it was a retry of a socket that had answered 429 (still full, or
+   * the account still over its rate). Counted in the account's signal; if the signal says the 429s
+   * are the account's, the next lease is at half the share.
+   */
+  throttled(again = false): void {
     this.throttledSinceLease = true;
-    const now = this.clock.now();
-    // One cut per lease's worth of time: the 429s of one burst are one signal, not many.
-    if (now - this.lastCutMs < LEASE_MS) return;
-    this.lastCutMs = now;
-    this.shareFactor = Math.max(MIN_SHARE_FACTOR, this.shareFactor / 2);
+    this.unreported.throttled++;
+    if (again) {
+      this.unreported.retried++;
+      this.unreported.repeated++;
+    }
+  }
+
+  /** A socket that had answered 429 took the message when tried again: evidence of the account's throttle, not a full socket. */
+  recovered(): void {
+    this.unreported.retried++;
+  }
+
+  /**
+   * Whether 429s now are the account's throttle (true) or full sockets (false), from the signal
+   * of every consumer (the item as last seen by this container) and this invocation's unreported
+   * counts. A full socket answers its retry 429 whatever the rate; the account's throttle answers
+   * retries about as often as first calls. One recovered and one repeated retry are assumed
+   * beforehand: with no retry known yet, 429s are the account's and slow the rate down.
+   */
+  accountThrottled(): boolean {
+    const window = signalWindow(this.clock.now());
+    const seen = this.options.store.lastSeen?.signal ?? {};
+    const sum = { ...this.unreported, calls: this.granted - this.callsReported };
+    for (const counts of [seen[window], seen[window - 1]])
+      for (const field of SIGNAL_FIELDS) sum[field] += counts?.[field] ?? 0;
+    const repeatShare = (sum.repeated + 1) / (sum.retried + 2);
+    const firstCalls = sum.calls - sum.retried;
+    const firstShare = firstCalls > 0 ? Math.max(0, sum.throttled - sum.repeated) / firstCalls : 0;
+    return repeatShare <= Math.max(ACCOUNT_REPEAT_SHARE, ACCOUNT_REPEAT_RATIO * firstShare);
   }
 
   /** The delay after which a re-queued call should come back, when the budget is closed. */
@@ -318,14 +423,34 @@ export class RateBudget {
   /** One store write, timed: its round trip decides how far ahead leases must start. */
   private async write(write: LeaseWrite): Promise<{ applied: boolean; item: BudgetClockItem }> {
     const sentMs = this.clock.now();
-    const result = await this.options.store.apply(write);
+    const report = this.signalReport(sentMs);
+    const result = await this.options.store.apply(report ? { ...write, report } : write);
     this.storeRoundTripMs = 0.8 * this.storeRoundTripMs + 0.2 * (this.clock.now() - sentMs);
+    if (result.applied && report) {
+      // Only what this write carried: counts that arrived meanwhile go with the next one.
+      this.callsReported += report.counts.calls;
+      for (const field of ['throttled', 'retried', 'repeated'] as const) this.unreported[field] -= report.counts[field];
+    }
     return result;
+  }
+
+  /** What this invocation's next lease write adds to the signal, and the windows too old to read; undefined: nothing. */
+  private signalReport(nowMs: number): SignalReport | undefined {
+    const window = signalWindow(nowMs);
+    const counts = { ...this.unreported, calls: this.granted - this.callsReported };
+    const forget = Object.keys(this.options.store.lastSeen?.signal ?? {})
+      .map(Number)
+      .filter((old) => old < window - 1);
+    if (forget.length === 0 && SIGNAL_FIELDS.every((field) => counts[field] === 0)) return undefined;
+    return { window, counts, forget };
   }
 
   /** Reserves up to `wanted` calls on the budget clock, or closes the budget and returns undefined. */
   private async lease(wanted: number): Promise<Lease | undefined> {
-    if (!this.throttledSinceLease) this.shareFactor = Math.min(1, this.shareFactor * 1.5);
+    // One cut per lease at most: the 429s of one burst are one signal, not many. Full sockets cut nothing.
+    if (this.throttledSinceLease && this.accountThrottled())
+      this.shareFactor = Math.max(MIN_SHARE_FACTOR, this.shareFactor / 2);
+    else this.shareFactor = Math.min(1, this.shareFactor * 1.5);
     this.throttledSinceLease = false;
     const { party } = this.options;
     const rate = this.options.ratePerSecond * this.shareFactor;
@@ -384,6 +509,9 @@ export class RateBudget {
     }
   }
 }
+
+/** The signal window an instant (epoch ms) falls in. */
+export const signalWindow = (nowMs: number): number => Math.floor(nowMs / SIGNAL_WINDOW_MS);
 
 /** Calls per lease: LEASE_MS of the rate, at least one. */
 export function leaseTokensFor(ratePerSecond: number): number {

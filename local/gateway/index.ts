@@ -79,6 +79,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     quota: options.quota ?? DEFAULT_QUOTA,
     connectRate: options.connectRate ?? DEFAULT_CONNECT_RATE,
     virtualConnections,
+    slowVirtualConnections: options.slowVirtualConnections,
   };
   const workers = Array.from(
     { length: workerCount },
@@ -149,7 +150,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       const counts = await Promise.all(
         workers.filter((w) => w.running).map((w) => w.call('virtualDeliveries', { reset })),
       );
-      const total: VirtualDeliveries = { connections: 0, delivered: 0, duplicates: 0, posts: 0 };
+      const total: VirtualDeliveries = { connections: 0, delivered: 0, duplicates: 0, posts: 0, full: 0, slow: 0 };
       for (const c of counts) for (const key of Object.keys(total) as (keyof VirtualDeliveries)[]) total[key] += c[key];
       return total;
     },

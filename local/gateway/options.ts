@@ -56,6 +56,8 @@ export interface GatewayOptions {
   connectRate?: Throttle;
   /** Socket-less connection ids 0..N-1 that count posts instead of sending them (virtual-connections.ts). */
   virtualConnections?: number;
+  /** A share of the virtual connections whose buffer is full: each answers posts 429 for `fullMs` after its first post (a slow reader), then takes them. */
+  slowVirtualConnections?: SlowVirtualConnections;
   /** Where the handlers' stdout goes (their logs); the gateway's own errors always go to stderr. */
   handlerOutput?: 'inherit' | 'ignore';
   /** Called when a worker process exits while the gateway runs (its sockets are gone). */
@@ -81,6 +83,15 @@ export interface WorkerConfig {
   quota: Throttle;
   connectRate: Throttle;
   virtualConnections: number;
+  slowVirtualConnections?: SlowVirtualConnections;
+}
+
+/** Slow readers among the virtual connections (virtual-connections.ts). */
+export interface SlowVirtualConnections {
+  /** Share of the ids, 0 to 1. */
+  share: number;
+  /** How long a slow id answers 429 after its first post: its buffer drains in this long. */
+  fullMs: number;
 }
 
 /** API Gateway's limits the gateway enforces, from functions/commons/aws-limits.ts (with their sources). */

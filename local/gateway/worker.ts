@@ -76,7 +76,12 @@ class GatewayWorker {
     const registry = new ConnectionRegistry(config, globalThis.gc);
     const virtual =
       config.virtualConnections > 0
-        ? new VirtualConnections(config.workerIndex, config.workerCount, config.virtualConnections)
+        ? new VirtualConnections(
+            config.workerIndex,
+            config.workerCount,
+            config.virtualConnections,
+            config.slowVirtualConnections,
+          )
         : undefined;
     const links: (PeerLink | undefined)[] = [];
     const throttles = new SharedThrottles(config, (bucket, stock, want) => {
@@ -146,7 +151,9 @@ class GatewayWorker {
   }
 
   virtualDeliveries(reset: boolean): VirtualDeliveries {
-    return this.virtual?.deliveries(reset) ?? { connections: 0, delivered: 0, duplicates: 0, posts: 0 };
+    return (
+      this.virtual?.deliveries(reset) ?? { connections: 0, delivered: 0, duplicates: 0, posts: 0, full: 0, slow: 0 }
+    );
   }
 
   async stop(): Promise<void> {

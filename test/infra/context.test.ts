@@ -1,5 +1,5 @@
 import { InvalidConfigError, resolveConfig } from '../../infra/config';
-import { configOverridesFromContext, flagFromContext } from '../../infra/context';
+import { configOverridesFromContext, flagFromContext, stackNameFromContext } from '../../infra/context';
 
 /** Context as `cdk synth -c key=value` and cdk.json deliver it. */
 const context = (values: Record<string, unknown>) => ({ tryGetContext: (key: string) => values[key] });
@@ -51,4 +51,16 @@ test('switches given as "true" / "false" by -c become booleans; anything else is
   expect(() => resolveConfig(configOverridesFromContext(context({ 'swarmcast:accessLogs': 'on' })))).toThrow(
     /accessLogs="on" must be true or false/,
   );
+});
+
+test('-c swarmcast:stackName names the stack (two stacks in one account); a bad name is refused by name', () => {
+  expect(stackNameFromContext(context({}), 'Swarmcast')).toBe('Swarmcast');
+  expect(stackNameFromContext(context({ 'swarmcast:stackName': 'Swarmcast-B' }), 'Swarmcast')).toBe('Swarmcast-B');
+  expect(() => stackNameFromContext(context({ 'swarmcast:stackName': '2nd stack' }), 'Swarmcast')).toThrow(
+    /swarmcast:stackName="2nd stack" must be a CloudFormation stack name/,
+  );
+  // The unprefixed key and the -c sharedRateBudgetTable setting reach the config as strings.
+  expect(configOverridesFromContext(context({ 'swarmcast:sharedRateBudgetTable': 'Swarmcast-RateBudget-X' }))).toEqual({
+    sharedRateBudgetTable: 'Swarmcast-RateBudget-X',
+  });
 });

@@ -4,12 +4,14 @@
  */
 /**
  * Why a socket was given up on: no call granted before the delivery deadline; 429 for that
- * socket up to the deadline (a slow reader: its buffer stayed full); 403 or 413; another answer
+ * socket up to the deadline (a slow reader: its buffer stayed full); 429 from the account's
+ * throttle up to the deadline; 403 or 413; another answer
  * no retry can fix; 5xx or no answer past maxDeliveryAttempts; or SQS refused to take it back.
  */
 export const FAILURE_REASONS = [
   'deadline',
   'slowReader',
+  'throttled',
   'forbidden',
   'tooLarge',
   'refused',
@@ -23,6 +25,7 @@ export type FailureCounts = Partial<Record<FailureReason, number>>;
 export const FAILURE_REASON_TEXT: Record<FailureReason, string> = {
   deadline: 'throttled past the delivery deadline',
   slowReader: 'slow readers (429, buffer full, until the delivery deadline)',
+  throttled: "429 from the account's throttle until the delivery deadline",
   forbidden: 'refused with 403',
   tooLarge: 'refused with 413 (too large)',
   refused: 'refused otherwise',

@@ -245,14 +245,18 @@ describe('new-connection rate', () => {
   test('past the rate the handshake is refused with 429 before $connect runs', async () => {
     const { gateway, connectEvents } = await start({ workers: 2, connectRate: { ratePerSecond: 5, burst: 5 } });
 
+    const startedAt = performance.now();
     const attempts = await settle(Array.from({ length: 20 }, () => openSocket(gateway.webSocketUrl)));
+    const elapsedSeconds = (performance.now() - startedAt) / 1000;
 
     const opened = attempts.filter((a) => a.status === 'fulfilled');
     const refused = attempts
       .filter((a) => a.status === 'rejected')
       .map((a) => (a as PromiseRejectedResult).reason.message);
-    expect(opened.length).toBeGreaterThanOrEqual(5);
-    expect(opened.length).toBeLessThanOrEqual(7);
+    expect(opened.length).toBeGreaterThanOrEqual(5); // the burst
+    // ... plus what 5/s refilled while the handshakes ran (a loaded machine takes longer over them)
+    expect(opened.length).toBeLessThanOrEqual(5 + Math.ceil(5 * elapsedSeconds));
+    expect(opened.length).toBeLessThan(20);
     expect(refused.every((message) => message === 'Unexpected server response: 429')).toBe(true);
     expect(connectEvents()).toBe(opened.length);
     const stats = await gateway.stats();
@@ -346,8 +350,8 @@ describe('virtual connections', () => {
     const afterReset = await gateway.virtualDeliveries();
 
     expect(new Set(ids).size).toBe(1_000);
-    expect(counts).toEqual({ connections: 1_000, delivered: 900, duplicates: 3, posts: 903 });
-    expect(afterReset).toEqual({ connections: 1_000, delivered: 0, duplicates: 0, posts: 0 });
+    expect(counts).toEqual({ connections: 1_000, delivered: 900, duplicates: 3, posts: 903, full: 0, slow: 0 });
+    expect(afterReset).toEqual({ connections: 1_000, delivered: 0, duplicates: 0, posts: 0, full: 0, slow: 0 });
     expect(described.ConnectedAt).toBeInstanceOf(Date);
     expect(() => gateway.virtualConnectionId(1_000)).toThrow(RangeError);
     const stats = await gateway.stats();

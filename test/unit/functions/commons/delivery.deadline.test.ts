@@ -133,6 +133,8 @@ describe('the budget closes at the deadline', () => {
       },
       expect: (n) => (told.expected += n),
       throttled: () => told.throttled++,
+      recovered: () => undefined,
+      accountThrottled: () => true,
     };
     return { budget, told };
   }

@@ -20,7 +20,7 @@ import {
 import type { DeliveryTask } from '#commons/delivery-tasks';
 import { PostRejectedError } from '#commons/clients/management-api';
 import { ConcurrencyLimit } from '#commons/helpers/concurrency';
-import { systemClock } from '#commons/rate-budget';
+import { signalWindow, systemClock } from '#commons/rate-budget';
 import { InMemoryLeaseStore } from '../../fixtures/budget-simulation';
 import { answerDeletes, answerUpdates } from '../../helpers/dynamodb-answers';
 
@@ -236,15 +236,16 @@ describe('DeliveryService', () => {
     expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 1, ':failed': 1 });
   });
 
-  it('a 429 delays that socket alone: a few tries after a per-socket backoff, then back on the queue marked throttled, never an attempt', async () => {
-    // prepare: b's buffer is full for its first four calls
+  it('a 429 delays that socket alone: one more try at the next grant, then (a full socket) back on the queue marked throttled, never an attempt', async () => {
+    // prepare: b's buffer is full for its first four calls; nine healthy sockets beside it
     const { poster, calls } = fakePoster({ b: ['throttled', 'throttled', 'throttled', 'throttled', 'delivered'] });
+    const healthy = Array.from({ length: 9 }, (_, i) => `h${i}`);
 
     // act
-    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 2, connectionIds: ['a', 'b'] });
+    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 2, connectionIds: [...healthy, 'b'] });
 
-    // assess: one call and SOCKET_THROTTLE_RETRIES more, then b waits on the queue, with its attempt number unchanged
-    expect(calls.filter((id) => id === 'b')).toHaveLength(1 + SOCKET_THROTTLE_RETRIES);
+    // assess: its retry answered 429 too (the signal: no retried socket took it), so b waits on the queue, its attempt unchanged
+    expect(calls.filter((id) => id === 'b')).toHaveLength(2);
     expect(requeued()).toEqual([
       expect.objectContaining({
         connectionIds: ['b'],
@@ -253,7 +254,7 @@ describe('DeliveryService', () => {
         delaySeconds: throttledRequeueSeconds(1),
       }),
     ]);
-    expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 1, ':failed': 0 });
+    expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 9, ':failed': 0 });
   });
 
   it('a throttled task that comes back waits longer each round: 2, 4, 8 … 60 s', async () => {
@@ -294,14 +295,23 @@ describe('DeliveryService', () => {
   });
 
   it('ids that answered 429 until the budget closed go back marked throttled; past the deadline they fail as slow readers, the unthrottled as deadline', async () => {
-    // prepare: b answers 429 for good (a full buffer); the invocation has 300 ms of budget
+    // prepare: b answers 429 for good (a full buffer) beside nine healthy sockets; the invocation has 300 ms of budget
     const always = (outcome: PostOutcome) => Array.from({ length: 10_000 }, () => outcome);
     const { poster } = fakePoster({ b: always('throttled') });
+    const healthy = Array.from({ length: 9 }, (_, i) => `h${i}`);
 
     // act: first delivery re-queues b; then b's re-queued task and an unthrottled one arrive after the deadline
-    await deliverAndFlush(poster, { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: ['a', 'b'] }, 300);
+    await deliverAndFlush(
+      poster,
+      { broadcastId: 'b1', partition: 3, attempt: 0, connectionIds: [...healthy, 'b'] },
+      300,
+    );
     const [again] = requeued();
     answerPlan(Date.now() - 1);
+    // The account's signal as other consumers left it: 429'd sockets answer their retries 429 again, first calls rarely.
+    const full = { calls: 1_000, throttled: 20, retried: 10, repeated: 10 };
+    const now = signalWindow(Date.now());
+    leaseStore.lastSeen = { signal: { [now]: full, [now + 1]: full } };
     await deliverAndFlush(poster, {
       broadcastId: 'b1',
       partition: 3,
@@ -317,6 +327,28 @@ describe('DeliveryService', () => {
     expect(slow).toMatchObject({ ':failed': 1, ':slowReader': 1 });
     expect(slow).not.toHaveProperty(':deadline');
     expect(waited).toMatchObject({ ':failed': 1, ':deadline': 1 });
+  });
+
+  it("a throttled task past the deadline while the account's signal says its throttle fails as 'throttled', not as slow readers", async () => {
+    // prepare: retried sockets mostly take the message: the 429s are the account's
+    answerPlan(Date.now() - 1);
+    const account = { calls: 1_000, throttled: 300, retried: 100, repeated: 30 };
+    const now = signalWindow(Date.now());
+    leaseStore.lastSeen = { signal: { [now]: account, [now + 1]: account } };
+
+    // act
+    await deliverAndFlush(fakePoster({}).poster, {
+      broadcastId: 'b1',
+      partition: 3,
+      attempt: 0,
+      connectionIds: ['b'],
+      throttled: 2,
+    });
+
+    // assess
+    const [counts] = countsWritten().map((write) => write.ExpressionAttributeValues);
+    expect(counts).toMatchObject({ ':failed': 1, ':throttled': 1 });
+    expect(counts).not.toHaveProperty(':slowReader');
   });
 
   it("a task that arrives after the plan's deadline posts nothing and counts its ids as failed", async () => {
@@ -487,7 +519,13 @@ describe('the sweep', () => {
 });
 
 describe('settleConnections', () => {
-  const unlimited: CallBudget = { take: async () => true, throttled: () => undefined, expect: () => undefined };
+  const unlimited: CallBudget = {
+    take: async () => true,
+    throttled: () => undefined,
+    recovered: () => undefined,
+    accountThrottled: () => true,
+    expect: () => undefined,
+  };
   it('a probe that throws on one socket still lets every other call finish before returning', async () => {
     const finished: string[] = [];
     const probe = async (id: string) => {
@@ -508,54 +546,91 @@ describe('settleConnections', () => {
     expect(result).toMatchObject({ delivered: 2, rejected: { refused: ['bad'] } });
   });
 
-  it("a socket's first 429 tells the budget (the account may be over its rate); its repeats do not, and a healthy socket is not held", async () => {
-    // prepare: a budget that records what it is told; b answers 429 twice, then takes the message
+  /** A budget that grants every call, records what it is told, and says what the account's signal says. */
+  function recordingBudget(accountThrottled: boolean) {
     const told: string[] = [];
     const budget: CallBudget = {
       take: async () => true,
-      throttled: () => void told.push('throttled'),
+      throttled: (again) => void told.push(again ? 'throttled again' : 'throttled'),
+      recovered: () => void told.push('recovered'),
+      accountThrottled: () => accountThrottled,
       expect: (n) => void told.push(`expect ${n}`),
     };
-    const answers: Record<string, PostOutcome[]> = { b: ['throttled', 'throttled', 'delivered'] };
-    const delivered: string[] = [];
+    return { budget, told };
+  }
+  /** A probe answering each id from its list (then 'delivered'), recording the calls. */
+  function scriptedProbe(answers: Record<string, PostOutcome[]>) {
+    const calls: string[] = [];
     const probe = async (id: string) => {
-      const outcome = answers[id]?.shift() ?? 'delivered';
-      if (outcome === 'delivered') delivered.push(id);
-      return outcome;
+      calls.push(id);
+      return answers[id]?.shift() ?? ('delivered' as const);
     };
+    return { probe, calls };
+  }
+  const always = (outcome: PostOutcome) => Array.from({ length: 100 }, () => outcome);
 
-    // act
-    const result = await inVirtualTime(() =>
-      settleConnections(['a', 'b'], probe, { limit: new ConcurrencyLimit(2), budget, retries: 0, retryBaseMs: 1 }),
-    );
+  it('a 429 is tried again at the next grant, with no wait; a socket that then takes the message tells the budget it recovered', async () => {
+    const { budget, told } = recordingBudget(false);
+    const { probe, calls } = scriptedProbe({ b: ['throttled', 'delivered'] });
 
-    // assess: one signal for b, whatever its repeats; a was delivered before b's backoff ended
-    expect(result.delivered).toBe(2);
-    expect(delivered).toEqual(['a', 'b']);
-    expect(told).toEqual(['expect 2', 'throttled', 'expect 1', 'expect 1']);
+    const result = await settleConnections(['a', 'b'], probe, {
+      limit: new ConcurrencyLimit(2),
+      budget,
+      retries: 0,
+      retryBaseMs: 1,
+    });
+
+    expect(result).toMatchObject({ delivered: 2, throttled: [], accountThrottled: [] });
+    expect(calls).toEqual(['a', 'b', 'b']);
+    expect(told).toEqual(['expect 2', 'throttled', 'expect 1', 'recovered']);
   });
 
-  it('the 429s of ids that came back throttled are their own: they never tell the budget', async () => {
-    const told: string[] = [];
-    const budget: CallBudget = {
-      take: async () => true,
-      throttled: () => void told.push('throttled'),
-      expect: () => {},
-    };
-    const probe = async () => 'throttled' as const;
+  it('a socket that answers 429 again while the signal says full sockets goes back to the queue at once, its second 429 told as a repeat', async () => {
+    const { budget, told } = recordingBudget(false);
+    const { probe, calls } = scriptedProbe({ slow: always('throttled') });
 
-    const result = await inVirtualTime(() =>
-      settleConnections(['slow'], probe, {
-        limit: new ConcurrencyLimit(1),
-        budget,
-        retries: 0,
-        retryBaseMs: 1,
-        alreadyThrottled: true,
-      }),
-    );
+    const result = await settleConnections(['slow', 'ok'], probe, {
+      limit: new ConcurrencyLimit(2),
+      budget,
+      retries: 0,
+      retryBaseMs: 1,
+    });
+
+    expect(result).toMatchObject({ delivered: 1, throttled: ['slow'], accountThrottled: [] });
+    expect(calls.filter((id) => id === 'slow')).toHaveLength(2);
+    expect(told).toEqual(['expect 2', 'throttled', 'expect 1', 'throttled again']);
+  });
+
+  it("while the signal says the account's throttle, a socket answering 429 again keeps its place at the budget SOCKET_THROTTLE_RETRIES times, then goes back like one without budget", async () => {
+    const { budget } = recordingBudget(true);
+    const { probe, calls } = scriptedProbe({ b: always('throttled') });
+
+    const result = await settleConnections(['a', 'b'], probe, {
+      limit: new ConcurrencyLimit(2),
+      budget,
+      retries: 0,
+      retryBaseMs: 1,
+    });
+
+    expect(result).toMatchObject({ delivered: 1, throttled: [], accountThrottled: ['b'] });
+    expect(calls.filter((id) => id === 'b')).toHaveLength(1 + SOCKET_THROTTLE_RETRIES);
+  });
+
+  it('the first 429 of ids that came back throttled is already a repeat: a full socket goes back after one call', async () => {
+    const { budget, told } = recordingBudget(false);
+    const { probe, calls } = scriptedProbe({ slow: always('throttled') });
+
+    const result = await settleConnections(['slow'], probe, {
+      limit: new ConcurrencyLimit(1),
+      budget,
+      retries: 0,
+      retryBaseMs: 1,
+      alreadyThrottled: true,
+    });
 
     expect(result.throttled).toEqual(['slow']);
-    expect(told).toEqual([]);
+    expect(calls).toEqual(['slow']);
+    expect(told).toEqual(['expect 1', 'throttled again']);
   });
 
   it('awaits every call and never has more than the shared limit in flight', async () => {

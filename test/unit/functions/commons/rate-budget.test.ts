@@ -1,10 +1,16 @@
+import type { PostOutcome } from '#commons/clients/management-api';
+import { settleConnections } from '#commons/delivery';
+import { ConcurrencyLimit } from '#commons/helpers/concurrency';
 import {
   LEASE_GRACE_MS,
   LEASE_MS,
   RateBudget,
   leaseTokensFor,
   systemClock,
+  type BudgetClockItem,
   type BudgetParty,
+  type LeaseStore,
+  type LeaseWrite,
 } from '#commons/rate-budget';
 import { InMemoryLeaseStore, VirtualClock } from '../../fixtures/budget-simulation';
 import { leaseStoreContract } from '../../fixtures/lease-store-contract';
@@ -302,5 +308,114 @@ describe('RateBudget decisions, one invocation at a time', () => {
     expect(granted).toHaveLength(25);
     expect(refused).toBe(15);
     expect(new Set(granted).size).toBeGreaterThan(10); // spread over the lease, not at once
+  });
+});
+
+describe("the account-wide 429 signal: full sockets or the account's throttle, decided across consumers", () => {
+  const rate = 1_000;
+  const CONSUMERS = 8;
+  const RUN_MS = 5_000;
+
+  /** One container's view of the shared item: its own lastSeen, as each Lambda container has. */
+  class ContainerView implements LeaseStore {
+    lastSeen?: BudgetClockItem;
+    constructor(private readonly shared: InMemoryLeaseStore) {}
+    async apply(write: LeaseWrite) {
+      const result = await this.shared.apply(write);
+      this.lastSeen = result.item;
+      return result;
+    }
+  }
+
+  /**
+   * Consumers deliver tasks of 50 sockets through settleConnections on one budget item, in virtual
+   * time. Every `slowEvery`-th socket is full (429 on every call); an account quota of `quota`
+   * calls/s (a token bucket, burst 5 %) answers 429 to any call over it.
+   */
+  async function deliverWith({ slowEvery, quota }: { slowEvery?: number; quota?: number }) {
+    const clock = new VirtualClock(START);
+    const shared = new InMemoryLeaseStore(clock);
+    const calls: number[] = [];
+    const throttledAt: number[] = [];
+    const fullSockets = new Set<string>();
+    const delayed: string[] = [];
+    const accountThrottled: string[] = [];
+    let decidedAccount = 0;
+    let decisions = 0;
+    let tokens = quota ? quota / 20 : 0;
+    let refilledAt = START;
+    const probe = async (id: string): Promise<PostOutcome> => {
+      calls.push(clock.now());
+      if (quota) {
+        tokens = Math.min(quota / 20, tokens + ((clock.now() - refilledAt) * quota) / 1000);
+        refilledAt = clock.now();
+      }
+      await clock.sleep(ROUND_TRIP_MS);
+      const overQuota = quota !== undefined && tokens < 1;
+      if (!overQuota && quota) tokens--;
+      if (overQuota || fullSockets.has(id)) {
+        throttledAt.push(clock.now());
+        return 'throttled';
+      }
+      return 'delivered';
+    };
+    let next = 0;
+    const consumer = async () => {
+      const budget = new RateBudget({
+        store: new ContainerView(shared),
+        clock,
+        party: 'broadcast',
+        ratePerSecond: rate,
+        latestStartMs: START + RUN_MS,
+      });
+      const limit = new ConcurrencyLimit(25);
+      while (clock.now() < START + RUN_MS - 100 && !budget.closed) {
+        const ids = Array.from({ length: 50 }, () => `s${next++}`);
+        for (const id of ids) if (slowEvery && Number(id.slice(1)) % slowEvery === 0) fullSockets.add(id);
+        const settled = await settleConnections(ids, probe, { limit, budget, retries: 0, retryBaseMs: 1 });
+        delayed.push(...settled.throttled);
+        accountThrottled.push(...settled.accountThrottled);
+        decisions++;
+        if (budget.accountThrottled()) decidedAccount++;
+      }
+    };
+    const done = Promise.all(Array.from({ length: CONSUMERS }, consumer));
+    await clock.runUntil(START + RUN_MS + 1_000);
+    await done;
+    const lastSeconds = (times: number[]) =>
+      times.filter((t) => t >= START + RUN_MS - 3_000 && t < START + RUN_MS).length / 3;
+    return {
+      callsPerSecond: lastSeconds(calls),
+      throttledPerSecond: lastSeconds(throttledAt),
+      fullSockets,
+      delayed,
+      accountThrottled,
+      accountShareOfDecisions: decidedAccount / decisions,
+    };
+  }
+
+  it('a few full sockets (2 %): the rate stays, and each full socket goes back to the queue after one retry', async () => {
+    const { callsPerSecond, fullSockets, delayed, accountThrottled, accountShareOfDecisions } = await deliverWith({
+      slowEvery: 50,
+    });
+    expect(callsPerSecond).toBeGreaterThanOrEqual(0.9 * rate);
+    expect(new Set(delayed)).toEqual(new Set([...fullSockets].filter((id) => delayed.includes(id))));
+    expect(delayed.length).toBeGreaterThanOrEqual(0.9 * fullSockets.size);
+    expect(accountThrottled.length).toBeLessThanOrEqual(0.1 * fullSockets.size);
+    expect(accountShareOfDecisions).toBeLessThan(0.1);
+  });
+
+  it('429s across many sockets (an account quota at 60 % of the rate): the rate comes down to about the quota, no socket is taken for full', async () => {
+    const { callsPerSecond, throttledPerSecond, delayed, accountShareOfDecisions } = await deliverWith({ quota: 600 });
+    expect(callsPerSecond).toBeLessThanOrEqual(0.8 * rate);
+    expect(throttledPerSecond).toBeLessThan(0.2 * callsPerSecond);
+    expect(delayed.length).toBeLessThanOrEqual(5);
+    expect(accountShareOfDecisions).toBeGreaterThan(0.5);
+  });
+
+  it("both: full sockets beside an account over its quota: the rate comes down, the account's 429s still count as the account's", async () => {
+    const { callsPerSecond, accountShareOfDecisions } = await deliverWith({ slowEvery: 50, quota: 600 });
+    expect(callsPerSecond).toBeLessThanOrEqual(0.8 * rate);
+    expect(accountShareOfDecisions).toBeGreaterThan(0.5);
   });
 });

@@ -69,7 +69,13 @@ describe('the failed-sockets tolerance', () => {
 });
 
 describe('failure reasons of rejected posts', () => {
-  const unlimited: CallBudget = { take: async () => true, throttled: () => undefined, expect: () => undefined };
+  const unlimited: CallBudget = {
+    take: async () => true,
+    throttled: () => undefined,
+    recovered: () => undefined,
+    accountThrottled: () => true,
+    expect: () => undefined,
+  };
   const answer = (status: number) =>
     Object.assign(new Error(`HTTP ${status}`), { $metadata: { httpStatusCode: status } });
 
