@@ -6,11 +6,14 @@ import { formatThrottle } from '../local/gateway/throttles';
 import type { Throttle } from '../local/gateway';
 import { startLocalFleet } from '../local/fleet';
 import { publishLocalFleet, unpublishLocalFleet } from '../lib/local-fleets';
+import { resolveFleet } from '../lib/fleet';
+import { startFleetConsole } from '../local/console/server';
 import type { SwarmcastConfig } from '../infra/config';
 
 export interface LocalFleetRun {
   cells: number;
   stepfunctionsPort: number;
+  consolePort: number;
   gatewayWorkers: number;
   keepExecutions: number;
   config: Partial<SwarmcastConfig>;
@@ -33,11 +36,15 @@ export async function runLocalFleet(options: LocalFleetRun): Promise<void> {
     },
   });
   const fleetFile = await publishLocalFleet(localFleet.fleet);
+  const fleetTarget = await resolveFleet(fleetFile);
+  const webConsole = await startFleetConsole({ fleet: fleetTarget, port: options.consolePort });
   const throttles = `account ${formatThrottle(options.quota)} calls/s, new connections ${formatThrottle(options.connectRate)}/s, per cell`;
-  if (options.json) console.log(JSON.stringify({ fleetFile, fleet: localFleet.fleet, throttles }));
+  if (options.json)
+    console.log(JSON.stringify({ fleetFile, fleet: localFleet.fleet, consoleUrl: webConsole.url, throttles }));
   else
     console.log(`swarmcast local fleet of ${options.cells} cell(s) is running (in memory)
 
+  console              ${webConsole.url}
   fleet file           ${fleetFile}
   coordinator          ${localFleet.coordinator.stateMachineArn} at ${localFleet.coordinator.endpoint}
 ${localFleet.fleet.cells.map((cell) => `  ${cell.name.padEnd(20)} ${cell.url}  (Step Functions ${cell.stepFunctionsEndpoint})`).join('\n')}
@@ -60,6 +67,8 @@ Ctrl-C stops everything.`);
   }
   console.error('\nswarmcast local: stopping the fleet…');
   await unpublishLocalFleet();
+  await webConsole.stop();
+  fleetTarget.close();
   await localFleet.stop();
   console.error(failure ? `swarmcast local: stopped because ${failure}` : 'swarmcast local: stopped.');
 }

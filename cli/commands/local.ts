@@ -77,10 +77,10 @@ export function registerLocalCommand(program: Command): void {
     .addOption(
       new Option(
         '--cells <k>',
-        `run a fleet of K cells (each its own local stack, throttle and connect rate, on free ports) and a coordinator on --stepfunctions-port; writes the fleet file for --fleet local (1 to ${MAX_LOCAL_CELLS})`,
+        `run a fleet of K cells (each its own local stack, throttle and connect rate, on free ports), a coordinator on --stepfunctions-port and the fleet's console on --console-port; writes the fleet file for --fleet local (1 to ${MAX_LOCAL_CELLS})`,
       )
         .argParser(parsePositiveInteger('--cells', MAX_LOCAL_CELLS))
-        .conflicts(['data', 'port', 'consolePort']),
+        .conflicts(['data', 'port']),
     )
     .option('--json', 'print one JSON object: where each service listens (then run until Ctrl-C)');
   for (const option of throttleOptions()) command.addOption(option);

@@ -21,6 +21,7 @@ import {
   waitForFleetBroadcast,
 } from '../../../lib/fleet';
 import { reportAfterDrain, runCli, waitUntil } from '../helpers/broadcasts';
+import { startFleetConsole } from '../../../local/console/server';
 
 const CLIENTS_PER_CELL = 40;
 /** cell-2 refuses posts to about one socket in eight while this is true. */
@@ -103,6 +104,39 @@ test('one fleet broadcast reaches every client of every cell exactly once, and s
     expect(executions.map(({ name }) => name)).toEqual([`fleet-once-${name}`]);
   }
 }, 120_000);
+
+test('the fleet console lists the cells and shows a fleet broadcast per cell, as `status --fleet` reads it', async () => {
+  // prepare
+  const webConsole = await startFleetConsole({ fleet: target });
+  // biome-ignore lint/suspicious/noExplicitAny: the console's JSON, asserted field by field below
+  const get = async (path: string): Promise<any> => (await fetch(new URL(path, webConsole.url))).json();
+  try {
+    // act
+    const fleet = await get('/api/fleet');
+    const broadcast = await get('/api/fleet/broadcasts/fleet-once');
+    const page = await fetch(webConsole.url);
+
+    // assess
+    expect(fleet.cells.map(({ name }: { name: string }) => name)).toEqual(['cell-1', 'cell-2', 'cell-3']);
+    expect(fleet.broadcasts).toEqual([
+      expect.objectContaining({ id: 'fleet-once', status: 'SUCCEEDED', cellsNotFinished: [] }),
+    ]);
+    expect(broadcast).toMatchObject({ id: 'fleet-once', outcome: 'complete' });
+    expect(
+      broadcast.cells.map(({ cell, counts }: { cell: string; counts: { delivered: number } }) => [
+        cell,
+        counts.delivered,
+      ]),
+    ).toEqual([
+      ['cell-1', CLIENTS_PER_CELL],
+      ['cell-2', CLIENTS_PER_CELL],
+      ['cell-3', CLIENTS_PER_CELL],
+    ]);
+    expect(await page.text()).toContain('<script type="module" src="/fleet.js"></script>');
+  } finally {
+    await webConsole.stop();
+  }
+}, 60_000);
 
 test("a cell with refused sockets: the fleet names it, and the fleet replay re-runs that cell's failed sockets only", async () => {
   // act: cell-2 refuses about one socket in eight
