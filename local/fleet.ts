@@ -16,7 +16,7 @@ import {
 import { startLocalFunction } from './lambda/local-function';
 import { LOCAL_ACCOUNT } from './stepfunctions/arns';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from './stack';
-import { type LocalStepFunctions, startStepFunctions } from './stepfunctions';
+import { type LambdaRegistry, type LocalStepFunctions, startStepFunctions } from './stepfunctions';
 
 /**
  * Each cell is a whole stack (dynalite, local-aws-sqs, a gateway worker and Lambda instances: ~8
@@ -78,7 +78,7 @@ export async function startLocalFleet(options: LocalFleetOptions): Promise<Local
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     };
-    const lambdas = new Map();
+    const lambdas: LambdaRegistry = new Map();
     for (const [name, { handler }] of Object.entries(COORDINATOR_FUNCTIONS)) {
       const fn = await startLocalFunction({
         name,
