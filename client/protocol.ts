@@ -14,6 +14,13 @@ export const ROUTE_SELECTION_KEY = 'action';
 export const KEEP_ALIVE_ROUTE = 'ping';
 export const KEEP_ALIVE_MESSAGE = JSON.stringify({ [ROUTE_SELECTION_KEY]: KEEP_ALIVE_ROUTE });
 
+/**
+ * {"action":"subscribe","channel":"a"} joins a channel, "unsubscribe" leaves it: a route each, one
+ * function for both, whose answer comes back on the socket (docs/channels.md).
+ */
+export const SUBSCRIPTION_ROUTES = ['subscribe', 'unsubscribe'] as const;
+export type SubscriptionRoute = (typeof SUBSCRIPTION_ROUTES)[number];
+
 /** API Gateway closes a socket with no traffic for 10 minutes (its WebSocket quotas; test/unit/client/swarmcast-client.test.ts checks these against aws-limits.ts). */
 export const IDLE_TIMEOUT_MS = 10 * 60_000;
 /** ... and any socket 2 hours after it connected. */

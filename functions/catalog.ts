@@ -11,7 +11,7 @@ import { CONSUMER_TIMEOUT_SECONDS } from '#commons/constants';
 import { ENV } from '#commons/environment';
 import { type HandlerSetting, variableOf } from '#commons/settings';
 
-export type TableName = 'connections' | 'broadcasts' | 'rateBudget';
+export type TableName = 'connections' | 'broadcasts' | 'rateBudget' | 'subscriptions';
 export type TableAccess = 'read' | 'write' | 'readWrite';
 
 /** HTTP methods of the @connections management API: POST = PostToConnection, GET = GetConnection, DELETE = DeleteConnection. */
@@ -22,15 +22,19 @@ export const TABLE_VARIABLES = {
   connections: ENV.connectionsTable,
   broadcasts: ENV.broadcastsTable,
   rateBudget: ENV.rateBudgetTable,
+  subscriptions: ENV.subscriptionsTable,
 } as const satisfies Record<TableName, string>;
 
-/** The WebSocket API's routes that invoke a function. */
-export type WebSocketRoute = '$connect' | '$disconnect' | '$default';
+/** The WebSocket API's routes that invoke a function (subscribe/unsubscribe: client/protocol.ts SUBSCRIPTION_ROUTES). */
+export type WebSocketRoute = '$connect' | '$disconnect' | '$default' | 'subscribe' | 'unsubscribe';
 
 /** What invokes a function; each kind is wired once in each stack. */
 export type Trigger =
-  /** A WebSocket route. `reservedConcurrency`: the route gets the configured routeReservedConcurrency. */
-  | { kind: 'route'; route: WebSocketRoute; reservedConcurrency: boolean }
+  /**
+   * WebSocket routes (one, or several one function serves). `reservedConcurrency`: the function
+   * gets the configured routeReservedConcurrency.
+   */
+  | { kind: 'route'; route: WebSocketRoute | readonly WebSocketRoute[]; reservedConcurrency: boolean }
   /** The event sources of every shard queue (batch size, window and concurrency from the configuration). */
   | { kind: 'shardQueueConsumer' }
   /** A Lambda task of statemachines/broadcast.asl.json: the state, and the `${...}` placeholder its ARN fills. */
@@ -60,6 +64,7 @@ export interface CatalogEntry {
 // clients can still connect and leave.
 export const FUNCTION_CATALOG = {
   // One PutItem per $connect and one DeleteItem per $disconnect, keyed by the id's partition.
+  // With ?channels=, also one membership item per channel (functions/commons/memberships.ts).
   connect: {
     handler: 'connect.ts',
     constructId: 'Connect',
@@ -67,10 +72,10 @@ export const FUNCTION_CATALOG = {
     trigger: { kind: 'route', route: '$connect', reservedConcurrency: true },
     memoryMb: 256,
     timeoutSeconds: 10,
-    tables: { connections: 'write' },
+    tables: { connections: 'write', subscriptions: 'write' },
     sendsToShardQueues: false,
     connectionsApi: [],
-    settings: ['partitions', 'connectionTtlSeconds'],
+    settings: ['partitions', 'connectionTtlSeconds', 'channelPartitions', 'maxChannelsPerConnection'],
   },
   disconnect: {
     handler: 'disconnect.ts',
@@ -79,10 +84,24 @@ export const FUNCTION_CATALOG = {
     trigger: { kind: 'route', route: '$disconnect', reservedConcurrency: true },
     memoryMb: 256,
     timeoutSeconds: 10,
-    tables: { connections: 'write' },
+    // The deleted row names the channels whose memberships go with it.
+    tables: { connections: 'write', subscriptions: 'write' },
     sendsToShardQueues: false,
     connectionsApi: [],
-    settings: ['partitions'],
+    settings: ['partitions', 'channelPartitions'],
+  },
+  // subscribe and unsubscribe: the row's channel set, then the membership; the answer is the route response.
+  subscriptions: {
+    handler: 'subscriptions.ts',
+    constructId: 'SubscriptionsRoute',
+    description: 'WebSocket subscribe/unsubscribe: join or leave a channel.',
+    trigger: { kind: 'route', route: ['subscribe', 'unsubscribe'], reservedConcurrency: false },
+    memoryMb: 256,
+    timeoutSeconds: 10,
+    tables: { connections: 'readWrite', subscriptions: 'write' },
+    sendsToShardQueues: false,
+    connectionsApi: [],
+    settings: ['partitions', 'channelPartitions', 'maxChannelsPerConnection'],
   },
   // $default answers through the route response: no table, no @connections.
   default: {
@@ -109,7 +128,8 @@ export const FUNCTION_CATALOG = {
     timeoutSeconds: CONSUMER_TIMEOUT_SECONDS,
     // rateBudget: every @connections call is leased from the account's delivery budget.
     // connections: deletes the rows of sockets that answered 410; it never reads them.
-    tables: { connections: 'write', broadcasts: 'readWrite', rateBudget: 'readWrite' },
+    // subscriptions: a gone socket's memberships leave with its row.
+    tables: { connections: 'write', broadcasts: 'readWrite', rateBudget: 'readWrite', subscriptions: 'write' },
     // Re-queues only the ids the budget or a 429 left undelivered.
     sendsToShardQueues: true,
     // GET: the sweep probes each connection (GetConnection).
@@ -120,6 +140,9 @@ export const FUNCTION_CATALOG = {
       'maxDeliveryAttempts',
       'deliveryRatePerSecond',
       'sweepRatePerSecond',
+      // A gone socket of a channel broadcast: its row's partition from its id, its memberships' keys.
+      'partitions',
+      'channelPartitions',
     ],
   },
   // The state machine's tasks. The Distributed Map numbers reach the ASL through Prepare's
@@ -137,6 +160,7 @@ export const FUNCTION_CATALOG = {
     connectionsApi: [],
     settings: [
       'partitions',
+      'channelPartitions',
       'mapMaxConcurrency',
       'partitionsPerChild',
       'toleratedFailurePercentage',
@@ -155,11 +179,11 @@ export const FUNCTION_CATALOG = {
     trigger: { kind: 'stateMachineTask', state: 'QueryPartitions', arnPlaceholder: 'QueryPartitionsFunctionArn' },
     memoryMb: 1024,
     timeoutSeconds: 5 * 60,
-    // Writes too: a sweep deletes expired rows.
-    tables: { connections: 'readWrite', broadcasts: 'readWrite' },
+    // Writes too: a sweep deletes expired rows (and their memberships). subscriptions: a channel broadcast reads its members there.
+    tables: { connections: 'readWrite', broadcasts: 'readWrite', subscriptions: 'readWrite' },
     sendsToShardQueues: true,
     connectionsApi: [],
-    settings: ['connectionIdsPerMessage', 'queryConcurrency'],
+    settings: ['connectionIdsPerMessage', 'queryConcurrency', 'channelPartitions'],
   },
   // Writes the plan's delivery deadline once the fan-out has ended.
   'read-progress': {
@@ -182,6 +206,11 @@ export type FunctionName = keyof typeof FUNCTION_CATALOG;
 /** The catalog's entries in catalog order, typed. */
 export function catalogEntries(): [FunctionName, CatalogEntry][] {
   return Object.entries(FUNCTION_CATALOG) as [FunctionName, CatalogEntry][];
+}
+
+/** The routes a route trigger names, one or several. */
+export function routesOf(trigger: Extract<Trigger, { kind: 'route' }>): readonly WebSocketRoute[] {
+  return typeof trigger.route === 'string' ? [trigger.route] : trigger.route;
 }
 
 /** Every environment variable of ours a handler reads, per its catalog entry. */

@@ -21,17 +21,24 @@ const settings = readSettings([
   'postRetriesPerInvocation',
   'deliveryRatePerSecond',
   'sweepRatePerSecond',
+  'partitions',
+  'channelPartitions',
 ]);
 const { postConcurrency } = settings;
 const managementApi = createManagementApiClient(endpoint);
 const tables = {
   connections: getStringFromEnv(ENV.connectionsTable),
   broadcasts: getStringFromEnv(ENV.broadcastsTable),
+  memberships: {
+    subscriptions: getStringFromEnv(ENV.subscriptionsTable),
+    channelPartitions: settings.channelPartitions,
+  },
 };
 const shardQueueUrls = shardQueueUrlsFromEnv();
 const delivery = new DeliveryService(
   {
     tables,
+    partitionCount: settings.partitions,
     shardQueueUrls,
     postConcurrency,
     maxDeliveryAttempts: settings.maxDeliveryAttempts,

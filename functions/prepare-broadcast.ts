@@ -5,10 +5,12 @@ import { ENV } from '#commons/environment';
 import { getStringFromEnv } from '#commons/helpers/env';
 import { readSettings } from '#commons/settings';
 import type { BroadcastKind } from '#commons/broadcasts/plan';
+import { InvalidBroadcastError } from '#commons/errors';
 
 const broadcastsTable = getStringFromEnv(ENV.broadcastsTable);
 const settings = readSettings([
   'partitions',
+  'channelPartitions',
   'deliveryTimeoutSeconds',
   'broadcastIdEnvelope',
   'mapMaxConcurrency',
@@ -18,6 +20,7 @@ const settings = readSettings([
   'progressPollSeconds',
 ]);
 const partitionCount = settings.partitions;
+const channelPartitions = settings.channelPartitions;
 const deliveryTimeoutMs = settings.deliveryTimeoutSeconds * 1000;
 const broadcastIdEnvelope = settings.broadcastIdEnvelope;
 /** The state machine reads these through *Path fields and task parameters, so they are configuration, not ASL literals. */
@@ -38,6 +41,8 @@ export interface PrepareEvent {
 export interface PreparedBroadcast {
   broadcastId: string;
   kind: BroadcastKind;
+  /** A channel broadcast's channel (its partitions are the channel's); null: every socket. The map's BatchInput reads it either way. */
+  channel: string | null;
   partitions: number[];
   /** A failed-sockets replay: map children send to the failed sockets of the partitions already reached. */
   resendFailedSockets: boolean;
@@ -55,11 +60,22 @@ export const handler = async ({ input, executionName }: PrepareEvent): Promise<P
   const request = parseBroadcastRequest(input, partitionCount);
   const startedAt = Date.now();
   if (request.kind === 'replay') {
-    const plan = await beginReplay(broadcastsTable, request.broadcastId, partitionCount, startedAt);
+    const plan = await beginReplay(
+      broadcastsTable,
+      request.broadcastId,
+      { partitionCount, channelPartitions },
+      startedAt,
+    );
     const partitions = request.partitions ?? Array.from({ length: plan.partitionCount }, (_, partition) => partition);
+    const beyond = partitions.find((partition) => partition >= plan.partitionCount);
+    if (plan.channel !== undefined && beyond !== undefined)
+      throw new InvalidBroadcastError(
+        `broadcast ${request.broadcastId} went to channel "${plan.channel}", whose partitions are 0 to ${plan.partitionCount - 1}; there is no partition ${beyond}`,
+      );
     return {
       broadcastId: request.broadcastId,
       kind: plan.kind,
+      channel: plan.channel ?? null,
       partitions,
       resendFailedSockets: request.failedSockets,
       startedAt,
@@ -67,9 +83,13 @@ export const handler = async ({ input, executionName }: PrepareEvent): Promise<P
     };
   }
   const kind = request.kind === 'sweep' ? 'sweep' : 'message';
+  const channel = request.kind === 'message' ? request.channel : undefined;
+  // A channel broadcast visits the channel's partitions instead of the connection partitions.
+  const plannedPartitions = channel === undefined ? partitionCount : channelPartitions;
   await createBroadcast(broadcastsTable, {
     broadcastId: executionName,
     kind,
+    channel,
     // Stored framed: consumers send the stored text as it is, and a replay sends the same frame.
     message:
       request.kind !== 'message'
@@ -77,10 +97,18 @@ export const handler = async ({ input, executionName }: PrepareEvent): Promise<P
         : broadcastIdEnvelope
           ? frameWithBroadcastId(executionName, request.message)
           : request.message,
-    partitionCount,
+    partitionCount: plannedPartitions,
     startedAt,
     deliveryTimeoutMs,
   });
-  const partitions = Array.from({ length: partitionCount }, (_, partition) => partition);
-  return { broadcastId: executionName, kind, partitions, resendFailedSockets: false, startedAt, config: mapConfig };
+  const partitions = Array.from({ length: plannedPartitions }, (_, partition) => partition);
+  return {
+    broadcastId: executionName,
+    kind,
+    channel: channel ?? null,
+    partitions,
+    resendFailedSockets: false,
+    startedAt,
+    config: mapConfig,
+  };
 };

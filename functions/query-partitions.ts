@@ -8,19 +8,29 @@ import { fanOutPartitions, type FanOutResult } from '#commons/partition-fan-out'
 import { readSettings } from '#commons/settings';
 import { shardQueueUrlsFromEnv } from '#commons/shard-queues';
 
+const { channelPartitions, ...readOnes } = readSettings([
+  'connectionIdsPerMessage',
+  'queryConcurrency',
+  'channelPartitions',
+]);
 const settings = {
   tables: {
     connections: getStringFromEnv(ENV.connectionsTable),
     broadcasts: getStringFromEnv(ENV.broadcastsTable),
+    memberships: {
+      subscriptions: getStringFromEnv(ENV.subscriptionsTable),
+      channelPartitions,
+    },
   },
   shardQueueUrls: shardQueueUrlsFromEnv(),
-  ...readSettings(['connectionIdsPerMessage', 'queryConcurrency']),
+  ...readOnes,
 };
 
 /** The Distributed Map's ItemBatcher gives each child a batch of partitions. */
 export interface QueryPartitionsEvent {
   Items: number[];
-  BatchInput: { broadcastId: string; kind: BroadcastKind; resendFailedSockets?: boolean };
+  /** channel: the partitions are that channel's (docs/channels.md); null or absent: connection partitions. */
+  BatchInput: { broadcastId: string; kind: BroadcastKind; channel?: string | null; resendFailedSockets?: boolean };
 }
 
 /** QueryPartitions task (map child): enqueue every connection of the batch's partitions. DynamoDB or SQS not answering ends in UnavailableError, which the state machine retries. */
@@ -28,6 +38,7 @@ export const handler = async ({ Items, BatchInput }: QueryPartitionsEvent): Prom
   withMetrics(async () => {
     const result = await fanOutPartitions(settings, BatchInput.broadcastId, BatchInput.kind, Items, {
       resendFailedSockets: BatchInput.resendFailedSockets === true,
+      channel: BatchInput.channel ?? undefined,
     }).catch((error) => {
       throw asRetryable(error, `partitions ${Items.join(', ')} of broadcast ${BatchInput.broadcastId}`);
     });

@@ -11,6 +11,10 @@ import { type NumericSetting, SETTINGS, type SettingDefinition, type SettingName
 export interface SwarmcastConfig {
   /** Connections are spread over this many partitions. */
   partitions: number;
+  /** A channel's members are spread over this many partitions (docs/channels.md: 10 keys take a channel's 10,000 subscribes/s). */
+  channelPartitions: number;
+  /** Channels one connection may be in at once. */
+  maxChannelsPerConnection: number;
   /** Number of SQS shard queues, each with its own PostMessage consumer. */
   shards: number;
   /** Distributed Map: child executions running at once. */
@@ -188,6 +192,8 @@ export function sweepRatePerSecondFor(deliveryRatePerSecond: number): number {
 
 export const defaultConfig: SwarmcastConfig = {
   partitions: 2_500,
+  channelPartitions: 10,
+  maxChannelsPerConnection: 10,
   shards: DEFAULT_SHARDS,
   mapMaxConcurrency: 100,
   partitionsPerChild: 25,

@@ -11,7 +11,7 @@ import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import type { Construct } from 'constructs';
 import { ENV } from '#commons/environment';
 import { STACK_OUTPUTS } from '#commons/contract';
-import { broadcastsTable, connectionsTable, rateBudgetTable } from '#commons/tables';
+import { broadcastsTable, connectionsTable, rateBudgetTable, subscriptionsTable } from '#commons/tables';
 import { InvalidConfigError, type SwarmcastConfig } from './config';
 import { OperationsDashboard } from './constructs/operations-dashboard';
 import { BroadcastStateMachine } from './constructs/broadcast-state-machine';
@@ -21,7 +21,7 @@ import { repoRoot, type StackResources, SwarmcastFunction } from './constructs/s
 import { WebSocketGateway } from './constructs/websocket-gateway';
 import { CellAccessRole } from './constructs/cell-access-role';
 import { BROADCAST_ASL_FILE } from '../statemachines/broadcast-contract';
-import { type CatalogEntry, catalogEntries, type FunctionName, type Trigger } from '../functions/catalog';
+import { type CatalogEntry, catalogEntries, type FunctionName, routesOf, type Trigger } from '../functions/catalog';
 
 export interface SwarmcastStackProps extends StackProps {
   /** Every number swarmcast runs with (infra/config.ts resolveConfig). */
@@ -55,6 +55,7 @@ export class SwarmcastStack extends Stack {
     const rateBudget = config.sharedRateBudgetTable
       ? TableV2.fromTableName(this, 'SharedRateBudget', config.sharedRateBudgetTable)
       : new SchemaTable(this, rateBudgetTable, tableProps);
+    const memberships = new SchemaTable(this, subscriptionsTable, tableProps);
     // Routes get reserved concurrency (functions/catalog.ts says which, and why). 0 reserves
     // nothing (the default: a new account may lack the concurrency to reserve).
     const routeReservedConcurrency = config.routeReservedConcurrency || undefined;
@@ -82,7 +83,9 @@ export class SwarmcastStack extends Stack {
 
     const gateway = new WebSocketGateway(this, 'WebSocket', {
       stageName: config.stageName,
-      routes: Object.fromEntries(triggered('route').map(({ fn, trigger }) => [trigger.route, fn])),
+      routes: Object.fromEntries(
+        triggered('route').flatMap(({ fn, trigger }) => routesOf(trigger).map((route) => [route, fn])),
+      ),
       connectAuthorizer: config.connectAuthorizer
         ? this.connectAuthorizer(config.connectAuthorizer, routeReservedConcurrency)
         : undefined,
@@ -102,7 +105,7 @@ export class SwarmcastStack extends Stack {
 
     // What each function may get: it takes what functions/catalog.ts names for it.
     const resources: StackResources = {
-      tables: { connections, broadcasts, rateBudget },
+      tables: { connections, broadcasts, rateBudget, subscriptions: memberships },
       shardQueues,
       stage: gateway.stage,
       settings: config,

@@ -61,6 +61,8 @@ export interface BroadcastStatus {
   replayPartitions?: number[];
   /** A broadcast's input: the message it sends (a replay's is its broadcast's). */
   message?: unknown;
+  /** A channel broadcast's channel (its input's); absent: every socket. */
+  channel?: string;
   /** RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED or PENDING_REDRIVE. */
   status: string;
   executionArn: string;
@@ -109,6 +111,7 @@ export async function readBroadcastStatus(
     kind: kindOf(execution),
     replayPartitions: Array.isArray(input?.partitions) ? (input.partitions as number[]) : undefined,
     message: input?.message,
+    ...(typeof input?.channel === 'string' && { channel: input.channel }),
     status: execution.status ?? 'UNKNOWN',
     executionArn,
     startDate: execution.startDate?.toISOString(),
@@ -122,6 +125,11 @@ export async function readBroadcastStatus(
     replays,
     highestReplayName,
   };
+}
+
+function channelOf(execution: DescribeExecutionCommandOutput): { channel?: string } {
+  const channel = parseJson<Record<string, unknown>>(execution.input)?.channel;
+  return typeof channel === 'string' ? { channel } : {};
 }
 
 function kindOf(execution: DescribeExecutionCommandOutput): ExecutionKind {
@@ -240,6 +248,7 @@ async function readReplays(
 export interface ListedExecution {
   id: string;
   kind: ExecutionKind;
+  channel?: string;
   status: string;
   startDate?: string;
   stopDate?: string;
@@ -271,6 +280,7 @@ export async function listRecentExecutions(target: Target, limit: number): Promi
           return {
             id: item.name ?? '',
             kind: kindOf(execution),
+            ...channelOf(execution),
             status: execution.status ?? 'UNKNOWN',
             startDate: execution.startDate?.toISOString(),
             stopDate: execution.stopDate?.toISOString(),

@@ -28,7 +28,7 @@ export type ReplayOutcome = StartedExecution | { action: 'nothing'; reason: stri
 /** `input` as readBroadcastInput checked it; `id` already checked, or a new one. */
 export async function startBroadcast(
   target: Target,
-  input: { message: unknown },
+  input: { message: unknown; channel?: string },
   id = newBroadcastId(),
 ): Promise<StartedExecution> {
   const { executionArn } = await target.sfn.send(

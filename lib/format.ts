@@ -45,6 +45,7 @@ export function progressLine({ id, status, partitions, delivery }: BroadcastStat
 
 export function renderStatus(s: BroadcastStatus): string {
   const rows: [string, string][] = [];
+  if (s.channel !== undefined) rows.push(['channel', `${s.channel} (its members only; partitions are the channel's)`]);
   if (s.startDate) {
     const end = s.stopDate ? Date.parse(s.stopDate) : Date.now();
     rows.push([
@@ -159,7 +160,8 @@ export function renderList(executions: ListedExecution[]): string {
   const header = ['ID', 'KIND', 'STATUS', 'STARTED', 'CONNECTIONS', 'DELIVERED', 'GONE', 'FAILED', 'NOT REACHED'];
   const rows = executions.map((e) => [
     e.id,
-    KIND_LABEL[e.kind],
+    // A channel broadcast says which channel: "broadcast #room-1".
+    e.channel === undefined ? KIND_LABEL[e.kind] : `${KIND_LABEL[e.kind]} #${e.channel}`,
     e.status,
     e.startDate ? formatTime(e.startDate) : '',
     ...(e.summary

@@ -53,6 +53,8 @@ export interface OnTarget {
 export interface BroadcastOptions extends OnTarget {
   /** The broadcast id (its execution's name, 1–80 letters, digits, "-" or "_"); default b-<UTC time>-<random>. */
   id?: string;
+  /** Only this channel's members get it (docs/channels.md); default every connected client. */
+  channel?: string;
 }
 
 export interface ListOptions extends OnTarget {
@@ -73,12 +75,12 @@ export async function connect(options: TargetOptions = {}): Promise<Target & { c
 }
 
 /**
- * Starts a broadcast of `message` (text, or any JSON value) to every connected client. The message
- * and the id are checked first, by the parser the state machine's Prepare runs: a rejected broadcast
- * starts no execution. Resolves once the execution has started; follow it with status().
+ * Starts a broadcast of `message` (text, or any JSON value) to every connected client, or to the
+ * members of `options.channel`. The message, the channel and the id are checked first, by the
+ * parser the state machine's Prepare runs: a rejected broadcast starts no execution. Resolves once the execution has started; follow it with status().
  */
 export async function broadcast(message: unknown, options: BroadcastOptions = {}): Promise<StartedExecution> {
-  const input = checkMessage(message);
+  const input = checkMessage(message, options.channel);
   const id = options.id === undefined ? newBroadcastId() : checkBroadcastId(options.id, 'the id');
   return run(options, (target) => startBroadcast(target, input, id));
 }

@@ -11,6 +11,8 @@ export interface PayloadOptions {
   message?: string;
   messageJson?: string;
   file?: string;
+  /** Only this channel's members get it (docs/channels.md). */
+  channel?: string;
 }
 
 /** The payload flags, as the command line spells them. */
@@ -27,7 +29,7 @@ const ANY_PARTITION_COUNT = Number.MAX_SAFE_INTEGER;
  * source, valid JSON where JSON was asked for, not empty, and what Prepare would accept
  * (≤ 128 KB) — by the same parser Prepare runs.
  */
-export async function readBroadcastInput(options: PayloadOptions): Promise<{ message: unknown }> {
+export async function readBroadcastInput(options: PayloadOptions): Promise<{ message: unknown; channel?: string }> {
   const given = (['message', 'messageJson', 'file'] as const).filter((source) => options[source] !== undefined);
   if (given.length !== 1) {
     throw new SwarmcastError(
@@ -38,26 +40,27 @@ export async function readBroadcastInput(options: PayloadOptions): Promise<{ mes
   if (message === '' || message === null) {
     throw new SwarmcastError(`the message is empty: give the text to send with --message, --message-json or --file`);
   }
-  return checkMessage(message);
+  return checkMessage(message, options.channel);
 }
 
 /**
  * The execution input for `message` as the library's broadcast() takes it — text or any JSON value,
- * not empty — checked by the parser Prepare runs (≤ 128 KB), so a rejected message starts nothing.
+ * not empty — checked by the parser Prepare runs (≤ 128 KB, and the channel's name), so a rejected message starts nothing.
  */
-export function checkMessage(message: unknown): { message: unknown } {
+export function checkMessage(message: unknown, channel?: string): { message: unknown; channel?: string } {
   if (message === '' || message === null || message === undefined) {
     throw new SwarmcastError(
       `the message is empty (${JSON.stringify(message) ?? 'undefined'}): give the text or JSON value to send`,
     );
   }
+  const input = channel === undefined ? { message } : { message, channel };
   try {
-    parseBroadcastRequest({ message }, ANY_PARTITION_COUNT);
+    parseBroadcastRequest(input, ANY_PARTITION_COUNT);
   } catch (error) {
     if (error instanceof InvalidBroadcastError) throw new SwarmcastError(`cannot send: ${error.message}`);
     throw error;
   }
-  return { message };
+  return input;
 }
 
 async function readMessage({ message, messageJson, file }: PayloadOptions): Promise<unknown> {

@@ -14,7 +14,7 @@ export interface LocalResources {
   region: string;
   dynamoDbEndpoint: string;
   sqsEndpoint: string;
-  tableNames: { Connections: string; Broadcasts: string; RateBudget: string };
+  tableNames: { Connections: string; Broadcasts: string; RateBudget: string; Subscriptions: string };
   shardQueueUrls: string[];
   connectionsEndpoint?: string;
 }
@@ -43,6 +43,7 @@ function stackBindings(config: SwarmcastConfig, resources: LocalResources): Reco
     [ENV.connectionsTable]: resources.tableNames.Connections,
     [ENV.broadcastsTable]: resources.tableNames.Broadcasts,
     [ENV.rateBudgetTable]: resources.tableNames.RateBudget,
+    [ENV.subscriptionsTable]: resources.tableNames.Subscriptions,
     [ENV.shardQueueUrlPrefix]: shardQueueUrlPrefix(resources.shardQueueUrls),
     [ENV.shardCount]: String(resources.shardQueueUrls.length),
   };

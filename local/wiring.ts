@@ -3,7 +3,13 @@
  * inside the gateway's workers, the shard queue consumer behind the local SQS event source, the
  * state-machine tasks behind the local Step Functions. One case per kind of trigger, none per function.
  */
-import { catalogEntries, type CatalogEntry, type FunctionName, type WebSocketRoute } from '../functions/catalog';
+import {
+  catalogEntries,
+  type CatalogEntry,
+  type FunctionName,
+  routesOf,
+  type WebSocketRoute,
+} from '../functions/catalog';
 import type { RouteHandlerModules } from './gateway';
 
 /** The local gateway's name for each WebSocket route. */
@@ -11,6 +17,8 @@ export const GATEWAY_ROUTES = {
   $connect: 'connect',
   $disconnect: 'disconnect',
   $default: 'default',
+  subscribe: 'subscriptions',
+  unsubscribe: 'subscriptions',
 } as const satisfies Record<WebSocketRoute, keyof RouteHandlerModules>;
 
 export type GatewayRoute = (typeof GATEWAY_ROUTES)[WebSocketRoute];
@@ -38,7 +46,8 @@ export function localWiringPlan(entries: [FunctionName, CatalogEntry][] = catalo
   for (const [name, { trigger }] of entries) {
     switch (trigger.kind) {
       case 'route':
-        routes.push({ route: GATEWAY_ROUTES[trigger.route], name });
+        // A function serving several routes is one gateway route (the gateway selects by action).
+        for (const route of new Set(routesOf(trigger).map((key) => GATEWAY_ROUTES[key]))) routes.push({ route, name });
         break;
       case 'shardQueueConsumer':
         consumers.push(name);

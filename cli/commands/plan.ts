@@ -24,6 +24,7 @@ import {
   type CostItem,
   type Plan,
   type Quota,
+  standingCost,
 } from '../plan-model';
 
 interface PlanOptions {
@@ -36,6 +37,7 @@ interface PlanOptions {
   json?: boolean;
   cells?: number;
   targetSeconds?: number;
+  channelSize?: number;
 }
 
 const MAX_CONNECTIONS = 100_000_000;
@@ -132,6 +134,14 @@ export function registerPlanCommand(program: Command): void {
         .argParser(parsePositiveInteger('--target-seconds', MAX_TARGET_SECONDS))
         .conflicts(['deadlineSeconds']),
     )
+    .addOption(
+      new Option(
+        '--channel-size <n>',
+        "price a broadcast to one channel of N members among the --connections sockets: it reads the channel's channelPartitions partitions, not every connection partition (docs/channels.md)",
+      )
+        .argParser(parsePositiveInteger('--channel-size', MAX_CONNECTIONS))
+        .conflicts(['cells', 'targetSeconds']),
+    )
     .addOption(new Option('--json', 'print one JSON object (durationMs, calls, costUsd.total and the breakdown)'))
     .addHelpText(
       'after',
@@ -169,9 +179,46 @@ Examples:
         console.log(planFleetCommand(options, { ...input, site: 'aws' }, budget, settings));
         return;
       }
+      if (options.channelSize !== undefined) {
+        console.log(planChannelCommand(options, options.channelSize, input, budget, settings));
+        return;
+      }
       const plan = planBroadcast(input, budget);
       console.log(options.json ? JSON.stringify(plan) : renderPlan(plan, settings));
     });
+}
+
+/**
+ * A channel broadcast is a broadcast to its members over the channel's partitions (the same path
+ * after Prepare), so it is priced as one; the sockets kept connected stay all --connections.
+ */
+function planChannelCommand(
+  options: PlanOptions,
+  members: number,
+  input: Parameters<typeof planBroadcast>[0],
+  budget: number,
+  settings: string[],
+): string {
+  if (members > options.connections)
+    throw new CliError(
+      `--channel-size ${members} is more than the ${options.connections} --connections: a channel's members are among the API's sockets`,
+    );
+  const channelPartitions = input.config.channelPartitions;
+  const plan = {
+    ...planBroadcast(
+      { ...input, connections: members, config: { ...input.config, partitions: channelPartitions } },
+      budget,
+    ),
+    standing: standingCost(options.connections),
+    channel: { members, channelPartitions, sockets: options.connections },
+  };
+  if (options.json) return JSON.stringify(plan);
+  return renderPlan(plan, settings)
+    .replace(
+      /^plan: one broadcast to [\d,]+ sockets/,
+      `plan: one channel broadcast to ${formatCount(members)} members (of ${formatCount(options.connections)} sockets; ${formatCount(channelPartitions)} channel partitions)`,
+    )
+    .replace(/^keeping [\d,]+ sockets connected/m, `keeping ${formatCount(options.connections)} sockets connected`);
 }
 
 const usd = (value: number): string => `$${value.toFixed(value >= 1 ? 2 : 4)}`;

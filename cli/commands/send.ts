@@ -16,10 +16,11 @@ interface SendOptions extends PayloadOptions, TargetOptions, OutputOptions {
 export function registerSendCommand(program: Command): void {
   const command = program
     .command('send')
-    .description('start a broadcast of one message to every connected client')
+    .description('start a broadcast of one message to every connected client, or to the members of one channel')
     .option('--message <text>', 'the message, sent as text')
     .option('--message-json <json>', 'the message as a JSON value, e.g. \'{"type":"notice","text":"hi"}\'')
     .option('--file <path>', 'send this file: a .json file as a JSON value, any other file as text')
+    .option('--channel <name>', "send to this channel's members only (docs/channels.md); default every client")
     .option('--id <id>', 'the broadcast id (the execution name); default b-<UTC time>-<random>')
     .option(
       '--wait',
@@ -33,7 +34,7 @@ export function registerSendCommand(program: Command): void {
     const id = options.id === undefined ? undefined : checkBroadcastId(options.id, '--id');
     if (options.fleet !== undefined) return sendToFleet(options.fleet, input.message, { ...options, id });
     await withTarget(options, async (target) =>
-      reportAndWait(target, await broadcast(input.message, { target, id }), options),
+      reportAndWait(target, await broadcast(input.message, { target, id, channel: input.channel }), options),
     );
   });
 }

@@ -3,18 +3,20 @@
  * broadcastIdEnvelope is on. The same parser runs in the Prepare task and in the CLI before it
  * starts anything.
  */
+import { InvalidChannelError, parseChannelName } from '#commons/channels';
 import { MAX_MESSAGE_BYTES } from '#commons/constants';
 import { InvalidBroadcastError } from '#commons/errors';
 
 /** What an execution of the broadcast state machine can be asked to do. */
 export type BroadcastRequest =
-  | { kind: 'message'; message: string }
+  /** With `channel`, to that channel's members only (docs/channels.md). */
+  | { kind: 'message'; message: string; channel?: string }
   /** Partitions to visit again; with `failedSockets`, also the failed sockets of the reached ones (every partition unless listed). */
   | { kind: 'replay'; broadcastId: string; partitions?: number[]; failedSockets: boolean }
   | { kind: 'sweep' };
 
 const SHAPES =
-  '{"message": text or JSON} to broadcast, {"broadcastId": id, "partitions": [n, ...]} to replay partitions, {"broadcastId": id, "failedSockets": true} to replay the failed sockets (and the partitions not reached), or {"kind": "sweep"}';
+  '{"message": text or JSON} to broadcast (with "channel": name, to that channel\'s members), {"broadcastId": id, "partitions": [n, ...]} to replay partitions, {"broadcastId": id, "failedSockets": true} to replay the failed sockets (and the partitions not reached), or {"kind": "sweep"}';
 const BROADCAST_ID = /^[A-Za-z0-9_-]{1,80}$/;
 
 export function parseBroadcastRequest(input: unknown, partitionCount: number): BroadcastRequest {
@@ -55,8 +57,11 @@ export function parseBroadcastRequest(input: unknown, partitionCount: number): B
       failedSockets,
     };
   }
-  allowOnly(['message', 'kind']);
-  return { kind: 'message', message: messageText(fields.message) };
+  allowOnly(['message', 'kind', 'channel']);
+  const message = messageText(fields.message);
+  return fields.channel === undefined
+    ? { kind: 'message', message }
+    : { kind: 'message', message, channel: channelOf(fields.channel) };
 }
 
 export function parseBroadcastId(value: unknown): string {
@@ -82,6 +87,15 @@ function parsePartitions(value: unknown, partitionCount: number): number[] {
   if (new Set(value).size !== value.length)
     throw new InvalidBroadcastError(`"partitions" lists a partition twice; it must be ${allowed}`);
   return [...(value as number[])].sort((a, b) => a - b);
+}
+
+function channelOf(value: unknown): string {
+  try {
+    return parseChannelName(value, '"channel"');
+  } catch (error) {
+    if (error instanceof InvalidChannelError) throw new InvalidBroadcastError(error.message);
+    throw error;
+  }
 }
 
 /** Text goes out as it is; any other JSON value goes out serialized. */

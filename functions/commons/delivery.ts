@@ -22,6 +22,7 @@ import type { FailureCounts, FailureReason } from '#commons/broadcasts/failure-r
 import type { ConnectionPoster, PostOutcome, PreparedPayload } from '#commons/clients/management-api';
 import { preparePayload } from '#commons/clients/management-api';
 import { removeConnections, type ConnectionTables } from '#commons/connections';
+import { partitionOf } from '#commons/partitions';
 import {
   DeliveryTaskError,
   sendDeliveryTasks,
@@ -197,6 +198,8 @@ export function checkConnection(client: ApiGatewayManagementApiClient): (connect
 
 export interface DeliverySettings {
   tables: ConnectionTables & { broadcasts: string };
+  /** The Connections rows' partition count: a gone socket of a channel broadcast has its row found from its id. */
+  partitionCount: number;
   shardQueueUrls: readonly string[];
   postConcurrency: number;
   maxDeliveryAttempts: number;
@@ -483,6 +486,7 @@ export class FinishedTasks {
 interface BroadcastPayload {
   kind: BroadcastKind;
   payload?: PreparedPayload;
+  channel?: string;
 }
 
 /** A task ready to deliver: its broadcast's payload and delivery deadline. */
@@ -546,7 +550,7 @@ export class DeliveryService {
       return;
     }
     if (!ready) return;
-    const { kind, payload, deadline } = ready;
+    const { kind, payload, deadline, channel } = ready;
     if (kind === 'message' && !payload)
       throw new DeliveryTaskError(`broadcast ${task.broadcastId} has no message to send`);
     if (await deadline.passed()) {
@@ -590,7 +594,10 @@ export class DeliveryService {
     // From here on nothing may fail the message: SQS would send it again and every socket
     // in it would get the broadcast twice.
     if (settled.gone.length > 0) {
-      await removeConnections(this.settings.tables, task.partition, settled.gone).catch((error) =>
+      // A channel task's partition is the channel's: each row is keyed by its id's own partition.
+      const rowPartition =
+        channel === undefined ? task.partition : (id: string) => partitionOf(id, this.settings.partitionCount);
+      await removeConnections(this.settings.tables, rowPartition, settled.gone, { channel }).catch((error) =>
         logger.error('could not remove gone connections; the next sweep will', {
           partition: task.partition,
           error: error as Error,
@@ -740,8 +747,9 @@ export class DeliveryService {
   private payloadOf(broadcastId: string): Promise<BroadcastPayload> {
     let cached = this.payloads.get(broadcastId);
     if (!cached) {
-      cached = getBroadcastPayload(this.settings.tables.broadcasts, broadcastId).then(({ kind, message }) => ({
+      cached = getBroadcastPayload(this.settings.tables.broadcasts, broadcastId).then(({ kind, message, channel }) => ({
         kind,
+        channel,
         payload: kind === 'message' && message !== undefined ? preparePayload(message) : undefined,
       }));
       cached.catch(() => this.payloads.delete(broadcastId));

@@ -4,6 +4,11 @@
  */
 export const ENV = {
   connectionsTable: 'CONNECTIONS_TABLE',
+  /** Channel memberships (functions/commons/memberships.ts). */
+  subscriptionsTable: 'SUBSCRIPTIONS_TABLE',
+  /** A channel's members are spread over this many partitions (docs/channels.md). */
+  channelPartitions: 'CHANNEL_PARTITIONS',
+  maxChannelsPerConnection: 'MAX_CHANNELS_PER_CONNECTION',
   broadcastsTable: 'BROADCASTS_TABLE',
   partitionCount: 'PARTITION_COUNT',
   connectionTtlSeconds: 'CONNECTION_TTL_SECONDS',

@@ -8,6 +8,7 @@ import { findEnqueued, recordEnqueued } from '#commons/broadcasts/counts';
 import { readFailedSockets, removeFailedSockets, retakeFailedSockets } from '#commons/broadcasts/failed-sockets';
 import type { BroadcastKind } from '#commons/broadcasts/plan';
 import { queryPartition, removeConnections, type ConnectionTables } from '#commons/connections';
+import { queryChannelPartition } from '#commons/memberships';
 import { packDeliveryTasks, sendDeliveryTasks, shardFor } from '#commons/delivery-tasks';
 import {
   isThrottlingError,
@@ -56,7 +57,7 @@ export async function fanOutPartitions(
   broadcastId: string,
   kind: BroadcastKind,
   partitions: readonly number[],
-  { resendFailedSockets = false } = {},
+  { resendFailedSockets = false, channel }: { resendFailedSockets?: boolean; channel?: string } = {},
 ): Promise<FanOutResult> {
   const enqueued = await findEnqueued(settings.tables.broadcasts, broadcastId, partitions);
   const resent = resendFailedSockets ? await resendFailed(settings, broadcastId, [...enqueued]) : undefined;
@@ -68,7 +69,7 @@ export async function fanOutPartitions(
   let unavailable = 0;
   await forEachWithConcurrency(pending, settings.queryConcurrency, async (partition) => {
     try {
-      const connectionIds = await readPartition(settings, kind, partition);
+      const connectionIds = await readPartition(settings, kind, partition, channel);
       await enqueuer.enqueue(partition, connectionIds);
       counts.set(partition, connectionIds.length);
     } catch (error) {
@@ -227,8 +228,21 @@ async function resendFailed(
   return resent;
 }
 
-/** A partition's live connection ids; a sweep also deletes its expired rows. */
-async function readPartition(settings: FanOutSettings, kind: BroadcastKind, partition: number): Promise<string[]> {
+/**
+ * A partition's live connection ids (of the channel's partition, for a channel broadcast: its
+ * expired memberships are left to the TTL); a sweep also deletes its expired rows.
+ */
+async function readPartition(
+  settings: FanOutSettings,
+  kind: BroadcastKind,
+  partition: number,
+  channel: string | undefined,
+): Promise<string[]> {
+  if (channel !== undefined) {
+    const memberships = settings.tables.memberships;
+    if (!memberships) throw new Error('a channel broadcast needs the Subscriptions table');
+    return (await queryChannelPartition(memberships.subscriptions, channel, partition)).live;
+  }
   const { live, expired } = await queryPartition(settings.tables.connections, partition);
   // Rows past their TTL go now: DynamoDB's own TTL lags up to ~2 days.
   if (kind === 'sweep' && expired.length > 0) await removeConnections(settings.tables, partition, expired);

@@ -21,6 +21,10 @@ export interface SettingDefinition {
 export const SETTINGS = {
   // The plan travels in Step Functions state (≤ 256 KiB) as the Map's item list: 10,000 keeps it well inside.
   partitions: { variable: ENV.partitionCount, bounds: [1, 10_000] },
+  // A channel broadcast's map items: past 100 a 10-member channel would pay 100 Queries (docs/channels.md).
+  channelPartitions: { variable: ENV.channelPartitions, bounds: [1, 100] },
+  // The row's channel set stays small: an UpdateItem is charged by the whole item.
+  maxChannelsPerConnection: { variable: ENV.maxChannelsPerConnection, bounds: [1, 100] },
   // Five resources per shard (queue, DLQ, their SSL-only policies, the event source mapping)
   // keep the stack under CloudFormation's 500 resources at 50 (test/infra/bounds.test.ts).
   // Handlers get it with the shard queues (SHARD_COUNT), not as a setting of their own.

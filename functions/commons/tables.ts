@@ -61,4 +61,23 @@ export const rateBudgetTable = {
   globalSecondaryIndexes: [],
 } as const satisfies TableSchema;
 
-export const allTables: readonly TableSchema[] = [connectionsTable, broadcastsTable, rateBudgetTable];
+/**
+ * Channel memberships (functions/commons/memberships.ts, docs/channels.md): one item per socket
+ * and channel, keyed by "channel#p" (p: the connection id's hash over the channel partition
+ * count) and sorted by the id, so a channel broadcast Queries only its members, one key per map
+ * item, and no key of a large channel takes more than its share of the 1,000 writes/s a key allows.
+ */
+export const subscriptionsTable = {
+  logicalName: 'Subscriptions',
+  partitionKey: { name: 'channelPartition', type: 'S' },
+  sortKey: { name: 'connectionId', type: 'S' },
+  timeToLiveAttribute: 'expiresAt',
+  globalSecondaryIndexes: [],
+} as const satisfies TableSchema;
+
+export const allTables: readonly TableSchema[] = [
+  connectionsTable,
+  broadcastsTable,
+  rateBudgetTable,
+  subscriptionsTable,
+];

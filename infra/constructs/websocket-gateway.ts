@@ -7,7 +7,7 @@ import { WebSocketLambdaIntegration, WebSocketMockIntegration } from 'aws-cdk-li
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { KEEP_ALIVE_ROUTE, ROUTE_SELECTION_KEY } from '../../client/protocol';
+import { KEEP_ALIVE_ROUTE, ROUTE_SELECTION_KEY, SUBSCRIPTION_ROUTES } from '../../client/protocol';
 import type { WebSocketRoute } from '../../functions/catalog';
 
 export interface WebSocketGatewayProps {
@@ -15,7 +15,8 @@ export interface WebSocketGatewayProps {
   /**
    * The function behind each route (functions/catalog.ts): $connect registers the socket in a
    * partition, $disconnect removes it (best effort: API Gateway does not guarantee it runs),
-   * $default takes every other client message (the old keep-alive "ping" is answered with "pong").
+   * $default takes every other client message (the old keep-alive "ping" is answered with "pong"),
+   * subscribe and unsubscribe join or leave a channel and answer on the socket.
    */
   routes: Partial<Record<WebSocketRoute, IFunction>>;
   /** A Lambda REQUEST authorizer run before $connect; without one anyone who knows the URL connects. */
@@ -71,6 +72,15 @@ export class WebSocketGateway extends Construct {
         templateSelectionExpression: '\\$default',
       }),
     });
+    // One route per action, one function for both; returnResponse sends its answer back to the client.
+    const subscriptions = new WebSocketLambdaIntegration('SubscriptionsIntegration', route('subscribe'));
+    for (const key of SUBSCRIPTION_ROUTES) {
+      if (route(key) !== route('subscribe'))
+        throw new Error(
+          `${key} and subscribe must be one function (functions/catalog.ts): one integration serves both`,
+        );
+      this.api.addRoute(key, { integration: subscriptions, returnResponse: true });
+    }
     // Access logs need the account's API Gateway CloudWatch role, an account-wide singleton the
     // stack does not own (docs/configuration.md, "Settings that depend on the account"): opt-in.
     const accessLogs = props.accessLogs
@@ -102,7 +112,12 @@ export class WebSocketGateway extends Construct {
           'No connectAuthorizer configured: anyone who knows the URL may connect and receive broadcasts (docs/operations.md, "Who may connect").',
       });
     }
-    for (const route of ['$disconnect-Route', '$default-Route', `${KEEP_ALIVE_ROUTE}-Route`]) {
+    for (const route of [
+      '$disconnect-Route',
+      '$default-Route',
+      `${KEEP_ALIVE_ROUTE}-Route`,
+      ...SUBSCRIPTION_ROUTES.map((action) => `${action}-Route`),
+    ]) {
       Validations.of(this.api.node.findChild(route)).acknowledge({
         id: 'AwsSolutions::AwsSolutions-APIG4',
         reason: 'API Gateway authorizes a WebSocket client once, at $connect; other routes take no authorizer.',

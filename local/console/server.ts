@@ -182,9 +182,11 @@ async function handle(target: Target, request: IncomingMessage, response: Server
   }
   if (route === 'POST /api/broadcasts') {
     const body = await readJsonBody(request);
-    const message = (body as { message?: unknown } | null)?.message;
+    const { message, channel } = (body as { message?: unknown; channel?: unknown } | null) ?? {};
     if (typeof message !== 'string') throw new HttpError(400, 'give the message as text: {"message": "..."}');
-    sendJson(response, 201, await startBroadcast(target, await readBroadcastInput({ message })));
+    if (channel !== undefined && typeof channel !== 'string')
+      throw new HttpError(400, 'give the channel as text: {"message": "...", "channel": "name"}');
+    sendJson(response, 201, await startBroadcast(target, await readBroadcastInput({ message, channel })));
     return;
   }
   throw new HttpError(404, `no such page or call: ${route}`);

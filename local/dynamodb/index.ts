@@ -6,7 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { allTables, broadcastsTable, connectionsTable, rateBudgetTable } from '#commons/tables';
+import { allTables, broadcastsTable, connectionsTable, rateBudgetTable, subscriptionsTable } from '#commons/tables';
 import { type ChildServer, forkServer } from '../child-server';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/local-account';
 import { createTables, localTableName } from './create-tables';
@@ -25,7 +25,7 @@ export interface LocalDynamoDbOptions {
 export interface LocalDynamoDb {
   /** http://127.0.0.1:<port>, for AWS_ENDPOINT_URL_DYNAMODB. */
   endpoint: string;
-  tableNames: { Connections: string; Broadcasts: string; RateBudget: string };
+  tableNames: { Connections: string; Broadcasts: string; RateBudget: string; Subscriptions: string };
   /** One reaper pass now (tests and the CLI need not wait for the interval); rows deleted per logical table. */
   reapExpired(): Promise<Record<string, number>>;
   stop(): Promise<void>;
@@ -60,6 +60,7 @@ export async function startDynamoDb({
     Connections: localTableName(tablePrefix, connectionsTable),
     Broadcasts: localTableName(tablePrefix, broadcastsTable),
     RateBudget: localTableName(tablePrefix, rateBudgetTable),
+    Subscriptions: localTableName(tablePrefix, subscriptionsTable),
   };
   const documentClient = DynamoDBDocumentClient.from(client);
   const reaper = startTtlReaper({

@@ -65,12 +65,22 @@ function requestContext(facts: ConnectionFacts, routeKey: string, eventType: str
   };
 }
 
-/** $connect: headers and query string of the upgrade request (queryStringParameters absent when none, as on AWS). */
-export function connectEvent(facts: ConnectionFacts, query: URLSearchParams) {
+/**
+ * $connect: headers and query string of the upgrade request (queryStringParameters absent when
+ * none, as on AWS), and the authorizer's context and principalId in requestContext.authorizer.
+ */
+export function connectEvent(
+  facts: ConnectionFacts,
+  query: URLSearchParams,
+  authorizer?: { context?: Record<string, unknown>; principalId?: string },
+) {
   const event: Record<string, unknown> = {
     headers: facts.headers,
     multiValueHeaders: facts.multiValueHeaders,
-    requestContext: requestContext(facts, '$connect', 'CONNECT'),
+    requestContext: {
+      ...requestContext(facts, '$connect', 'CONNECT'),
+      ...(authorizer && { authorizer: { ...authorizer.context, principalId: authorizer.principalId } }),
+    },
     isBase64Encoded: false,
   };
   if (query.size > 0) {
@@ -100,10 +110,10 @@ export function disconnectEvent(facts: ConnectionFacts, statusCode: number, reas
   };
 }
 
-/** A client message on the $default route; binary frames arrive base64-encoded, as on AWS. */
-export function messageEvent(facts: ConnectionFacts, body: string, isBase64Encoded: boolean) {
+/** A client message on its route ($default unless its action names one); binary frames arrive base64-encoded, as on AWS. */
+export function messageEvent(facts: ConnectionFacts, body: string, isBase64Encoded: boolean, routeKey = '$default') {
   return {
-    requestContext: { ...requestContext(facts, '$default', 'MESSAGE'), messageId: randomRequestId() },
+    requestContext: { ...requestContext(facts, routeKey, 'MESSAGE'), messageId: randomRequestId() },
     body,
     isBase64Encoded,
   };

@@ -7,6 +7,8 @@ export interface RouteHandlerModules {
   connect?: string;
   disconnect?: string;
   default?: string;
+  /** The subscribe and unsubscribe routes' one function. */
+  subscriptions?: string;
   /** A Lambda REQUEST authorizer run before $connect (connect-authorizer.ts). */
   authorizer?: string;
 }

@@ -49,7 +49,7 @@ export class RouteHandler {
   }
 }
 
-export const ROUTES = ['connect', 'disconnect', 'default', 'authorizer'] as const;
+export const ROUTES = ['connect', 'disconnect', 'default', 'subscriptions', 'authorizer'] as const;
 export type Route = (typeof ROUTES)[number];
 export type RouteHandlers = Partial<Record<Route, RouteHandler>>;
 

@@ -133,15 +133,17 @@ export class WebSocketEndpoint {
     }
 
     const facts = connectionFactsOf(request, this.ids.next(), this.api);
+    let authorized: { context?: Record<string, unknown>; principalId?: string } | undefined;
     if (this.handlers.authorizer) {
       const decision = await authorizeConnect(this.handlers.authorizer, facts, url.searchParams);
       if (!decision.allowed) {
         this.counters.connectsRefused++;
         return refuse(socket, decision.status);
       }
+      authorized = decision;
     }
     if (this.handlers.connect) {
-      const outcome = await this.handlers.connect.invoke(connectEvent(facts, url.searchParams));
+      const outcome = await this.handlers.connect.invoke(connectEvent(facts, url.searchParams, authorized));
       const status = integrationStatus(outcome, this.handlers.connect);
       if (status >= 400) {
         this.counters.connectsRefused++;
@@ -209,7 +211,8 @@ export class WebSocketEndpoint {
     }
     const text = data.toString('utf8');
     // The route is selected as the message arrives, and counted with it: a snapshot of the counters never sees one without the other.
-    const keepAlive = selectRoute(text) === KEEP_ALIVE_ROUTE;
+    const route = selectRoute(text);
+    const keepAlive = route === KEEP_ALIVE_ROUTE;
     this.counters.messages++;
     if (keepAlive) this.counters.keepAlives++;
     this.registry.touch(connection);
@@ -219,9 +222,9 @@ export class WebSocketEndpoint {
       return reply(socket, errorMessage('Too Many Requests', facts));
     }
     if (keepAlive) return;
-    const handler = this.handlers.default;
+    const handler = route === '$default' ? this.handlers.default : this.handlers.subscriptions;
     if (!handler) return reply(socket, errorMessage('Forbidden', facts));
-    const event = messageEvent(facts, text, false);
+    const event = messageEvent(facts, text, false, route);
     const outcome = await handler.invoke(event);
     if (outcome.kind === 'returned') {
       const body = responseBodyOf(outcome.value);

@@ -3,7 +3,7 @@
  * compared with functions/catalog.ts — the list the handlers are loaded with in test/unit/functions/catalog.cold-start.test.ts.
  * A variable or grant the stack drops, or one it adds that the handler does not need, fails here.
  */
-import { broadcastsTable, connectionsTable, rateBudgetTable } from '#commons/tables';
+import { broadcastsTable, connectionsTable, rateBudgetTable, subscriptionsTable } from '#commons/tables';
 import { ENV } from '#commons/environment';
 import { RUNTIME_ENVIRONMENT, SwarmcastFunction } from '../../infra/constructs/swarmcast-function';
 import { settingEnvironment } from '#commons/settings';
@@ -15,6 +15,7 @@ import {
   type ManagementMethod,
   type TableAccess,
   type TableName,
+  routesOf,
   TABLE_VARIABLES,
   variablesOf,
 } from '../../functions/catalog';
@@ -24,6 +25,7 @@ const SCHEMAS: Record<TableName, { logicalName: string }> = {
   connections: connectionsTable,
   broadcasts: broadcastsTable,
   rateBudget: rateBudgetTable,
+  subscriptions: subscriptionsTable,
 };
 
 let synthesized: Synthesized;
@@ -129,9 +131,11 @@ describe.each(catalogEntries())('%s is deployed with its catalog memory, timeout
     const ofType = (type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type);
     const { trigger } = entry;
     if (trigger.kind === 'route') {
-      const [, route] = ofType('AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties.RouteKey === trigger.route)!;
-      const integrationId = JSON.stringify(route.Properties.Target).match(/"Ref":"(\w+)"/)![1];
-      expect(JSON.stringify(resources[integrationId].Properties.IntegrationUri)).toContain(`"${functionId}"`);
+      for (const key of routesOf(trigger)) {
+        const [, route] = ofType('AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties.RouteKey === key)!;
+        const integrationId = JSON.stringify(route.Properties.Target).match(/"Ref":"(\w+)"/)![1];
+        expect(JSON.stringify(resources[integrationId].Properties.IntegrationUri)).toContain(`"${functionId}"`);
+      }
     } else if (trigger.kind === 'shardQueueConsumer') {
       const mappings = ofType('AWS::Lambda::EventSourceMapping').filter(
         ([, m]) => m.Properties.FunctionName.Ref === functionId,

@@ -3,11 +3,16 @@
  * hand from the calls its code makes, not from functions/catalog.ts: a catalog entry that asks
  * for more than the handler needs (the template is built from it) fails here.
  */
-import { broadcastsTable, connectionsTable, rateBudgetTable } from '#commons/tables';
+import { broadcastsTable, connectionsTable, rateBudgetTable, subscriptionsTable } from '#commons/tables';
 import { SwarmcastFunction } from '../../infra/constructs/swarmcast-function';
 import { asArray, functionOf, logicalIdOf, policyStatements, synthesize, type Synthesized } from './synth';
 
-const TABLES = { connections: connectionsTable, broadcasts: broadcastsTable, rateBudget: rateBudgetTable };
+const TABLES = {
+  connections: connectionsTable,
+  broadcasts: broadcastsTable,
+  rateBudget: rateBudgetTable,
+  subscriptions: subscriptionsTable,
+};
 type Table = keyof typeof TABLES;
 
 /** The actions of CDK's grantReadData and grantWriteData, written out. */
@@ -26,10 +31,12 @@ const READ_WRITE = [...new Set([...READ, ...WRITE])];
 
 /** Per function (construct id), per table: the grant its calls need, and the calls that need it. */
 const EXPECTED: Record<string, Partial<Record<Table, string[]>>> = {
-  // PutItem of the row, keyed by the id's partition.
-  Connect: { connections: WRITE },
-  // DeleteItem of the row, its key recomputed from the id.
-  Disconnect: { connections: WRITE },
+  // PutItem of the row, keyed by the id's partition; PutItem of each ?channels= membership.
+  Connect: { connections: WRITE, subscriptions: WRITE },
+  // DeleteItem of the row, its key recomputed from the id; DeleteItem of the memberships it named.
+  Disconnect: { connections: WRITE, subscriptions: WRITE },
+  // subscribe/unsubscribe: GetItem (the authorizer's patterns) and UpdateItem of the row's set; PutItem or DeleteItem of the membership.
+  SubscriptionsRoute: { connections: READ_WRITE, subscriptions: WRITE },
   DefaultRoute: {},
   // The deployer's authorizer (examples/connect-authorizer.ts here): it gets a secret, no table.
   ConnectAuthorizer: {},
@@ -37,12 +44,14 @@ const EXPECTED: Record<string, Partial<Record<Table, string[]>>> = {
   PrepareBroadcast: { broadcasts: READ_WRITE },
   // Query of a partition and the sweep's DeleteItem of expired rows; enqueued counts (GetItem,
   // UpdateItem), failed sockets (Query, PutItem, DeleteItem), abandoned runs (PutItem).
-  QueryPartitions: { connections: READ_WRITE, broadcasts: READ_WRITE },
+  // A channel broadcast's Query of a channel partition; the sweep's DeleteItem of an expired row's memberships.
+  QueryPartitions: { connections: READ_WRITE, broadcasts: READ_WRITE, subscriptions: READ_WRITE },
   // GetItem of the plan, Query of the count items, UpdateItem of the plan's delivery deadline.
   ReadProgress: { broadcasts: READ_WRITE },
   // DeleteItem of gone rows; the broadcast's reads and count writes; the budget item's
   // UpdateItem and, when refused, GetItem.
-  PostMessage: { connections: WRITE, broadcasts: READ_WRITE, rateBudget: READ_WRITE },
+  // DeleteItem of a gone socket's memberships.
+  PostMessage: { connections: WRITE, broadcasts: READ_WRITE, rateBudget: READ_WRITE, subscriptions: WRITE },
 };
 
 let synthesized: Synthesized;

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { ENV } from '#commons/environment';
-import { allTables, connectionsTable, rateBudgetTable } from '#commons/tables';
+import { allTables, connectionsTable, rateBudgetTable, subscriptionsTable } from '#commons/tables';
 import { MAX_SQS_MESSAGE_BYTES } from '#commons/constants';
 import { InvalidConfigError, type SwarmcastConfig } from '../../infra/config';
 import { asArray, functionOf, logicalIdOf, policyStatements, synthesize, type Synthesized } from './synth';
@@ -479,7 +479,7 @@ describe.each(bothConfigs)('with the %s', (name) => {
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
       (route) => route.Properties.RouteKey,
     );
-    expect(routes.sort()).toEqual(['$connect', '$default', '$disconnect', 'ping']);
+    expect(routes.sort()).toEqual(['$connect', '$default', '$disconnect', 'ping', 'subscribe', 'unsubscribe']);
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       ProtocolType: 'WEBSOCKET',
       RouteSelectionExpression: '$request.body.action',
@@ -490,6 +490,31 @@ describe.each(bothConfigs)('with the %s', (name) => {
       RouteResponseSelectionExpression: '$default',
     });
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageName: config.stageName, AutoDeploy: true });
+  });
+
+  test('channels: subscribe and unsubscribe run one function and answer through a route response; memberships live in their own table', () => {
+    const { stack, template } = get();
+    const routes = template.findResources('AWS::ApiGatewayV2::Route');
+    const targets = ['subscribe', 'unsubscribe'].map((key) => {
+      const [[routeId, route]] = Object.entries(routes).filter(([, r]) => r.Properties.RouteKey === key);
+      expect(route.Properties.RouteResponseSelectionExpression).toBe('$default');
+      const responses = Object.values(template.findResources('AWS::ApiGatewayV2::RouteResponse')).map(
+        (response) => response.Properties.RouteId.Ref,
+      );
+      expect(responses).toContain(routeId);
+      const integrationId = (route.Properties.Target['Fn::Join'][1] as unknown[])
+        .map((part) => (part as { Ref?: string }).Ref)
+        .find(Boolean)!;
+      return JSON.stringify(template.toJSON().Resources[integrationId].Properties.IntegrationUri);
+    });
+    expect(targets[0]).toBe(targets[1]);
+    expect(targets[0]).toContain(logicalIdOf(stack, 'SubscriptionsRoute'));
+    const table = template.toJSON().Resources[logicalIdOf(stack, subscriptionsTable.logicalName)].Properties;
+    expect(table.KeySchema).toEqual([
+      { AttributeName: 'channelPartition', KeyType: 'HASH' },
+      { AttributeName: 'connectionId', KeyType: 'RANGE' },
+    ]);
+    expect(table.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
   });
 
   test('keep-alive: {"action":"ping"} is answered by API Gateway itself (MOCK), and nothing goes back (no route response)', () => {
@@ -529,10 +554,10 @@ describe.each(bothConfigs)('with the %s', (name) => {
     );
   });
 
-  test('all seven functions: Node 22 on arm64, X-Ray, their own log group with retention', () => {
+  test('all eight functions: Node 22 on arm64, X-Ray, their own log group with retention', () => {
     const { template } = get();
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(7);
+    expect(functions).toHaveLength(8);
     const logGroups = template.toJSON().Resources;
     for (const { Properties: fn } of functions) {
       expect(fn).toMatchObject({

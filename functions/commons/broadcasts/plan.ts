@@ -19,7 +19,9 @@ export interface NewBroadcast {
   broadcastId: string;
   kind: BroadcastKind;
   message?: string;
-  /** Partitions 0..partitionCount-1 are planned: every broadcast visits every partition. */
+  /** A channel broadcast's channel: its partitions are the channel's (docs/channels.md). */
+  channel?: string;
+  /** Partitions 0..partitionCount-1 are planned: every broadcast visits every partition (of the channel, for a channel). */
   partitionCount: number;
   startedAt: number;
   /** Sockets not delivered this long after the last enqueue (or the start) count as failed. */
@@ -28,6 +30,8 @@ export interface NewBroadcast {
 
 export interface BroadcastPlan {
   kind: BroadcastKind;
+  /** Absent: every socket of the API. */
+  channel?: string;
   partitionCount: number;
   startedAt: number;
   deliveryTimeoutMs: number;
@@ -44,12 +48,12 @@ export interface BroadcastPlan {
  * own, written by an earlier attempt of a retried Prepare.
  */
 export async function createBroadcast(tableName: string, broadcast: NewBroadcast): Promise<BroadcastPlan> {
-  const { broadcastId, kind, message, partitionCount, startedAt, deliveryTimeoutMs } = broadcast;
+  const { broadcastId, kind, message, channel, partitionCount, startedAt, deliveryTimeoutMs } = broadcast;
   try {
     await dynamoDb.send(
       new PutCommand({
         TableName: tableName,
-        Item: { ...key(broadcastId, MESSAGE_ITEM), kind, message, expiresAt: expiresAt(startedAt) },
+        Item: { ...key(broadcastId, MESSAGE_ITEM), kind, message, channel, expiresAt: expiresAt(startedAt) },
         ConditionExpression: 'attribute_not_exists(#id)',
         ExpressionAttributeNames: { '#id': BROADCAST_ID },
       }),
@@ -57,7 +61,7 @@ export async function createBroadcast(tableName: string, broadcast: NewBroadcast
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
     const existing = await getBroadcastPayload(tableName, broadcastId);
-    if (existing.kind !== kind || existing.message !== message) {
+    if (existing.kind !== kind || existing.message !== message || existing.channel !== channel) {
       throw new InvalidBroadcastError(
         `broadcast ${broadcastId} already exists; to send to its failed partitions again, start a replay with {"broadcastId", "partitions"}`,
       );
@@ -66,6 +70,7 @@ export async function createBroadcast(tableName: string, broadcast: NewBroadcast
   // Fan-out has not begun: the deadline counts from the start until ReadProgress knows the last enqueue.
   const plan: BroadcastPlan = {
     kind,
+    ...(channel !== undefined && { channel }),
     partitionCount,
     startedAt,
     deliveryTimeoutMs,
@@ -87,6 +92,7 @@ export async function getBroadcastPlan(tableName: string, broadcastId: string): 
   if (!Item) throw new BroadcastNotFoundError(`no broadcast with id ${broadcastId}`);
   return {
     kind: Item.kind,
+    ...(Item.channel !== undefined && { channel: Item.channel }),
     partitionCount: Item.partitionCount,
     startedAt: Item.startedAt,
     deliveryTimeoutMs: Item.deliveryTimeoutMs,
@@ -140,11 +146,11 @@ export async function extendDeliverBy(tableName: string, broadcastId: string, de
   }
 }
 
-/** Reads just what a consumer needs to deliver: the kind and the message. A throttled read ends in ThrottledError. */
+/** Reads just what a consumer needs to deliver: the kind, the message and its channel. A throttled read ends in ThrottledError. */
 export async function getBroadcastPayload(
   tableName: string,
   broadcastId: string,
-): Promise<{ kind: BroadcastKind; message?: string }> {
+): Promise<{ kind: BroadcastKind; message?: string; channel?: string }> {
   const { Item } = await retryWithBackoff(`the message read of broadcast ${broadcastId}`, () =>
     dynamoDb.send(
       new GetCommand({
@@ -153,25 +159,26 @@ export async function getBroadcastPayload(
         // Consumers may read a broadcast moments after Prepare wrote it: an eventually consistent miss would
         // park the message for a whole visibility timeout.
         ConsistentRead: true,
-        ProjectionExpression: '#kind, #message',
-        ExpressionAttributeNames: { '#kind': 'kind', '#message': 'message' },
+        ProjectionExpression: '#kind, #message, #channel',
+        ExpressionAttributeNames: { '#kind': 'kind', '#message': 'message', '#channel': 'channel' },
       }),
     ),
   );
   if (!Item) throw new BroadcastNotFoundError(`no broadcast with id ${broadcastId}`);
-  return Item as { kind: BroadcastKind; message?: string };
+  return Item as { kind: BroadcastKind; message?: string; channel?: string };
 }
 
 /**
  * A replay restarts the clock, its deadline included. The plan stays "every partition": a replay's
- * partitions are among them, and a partition count raised since the broadcast widens it. A replay
+ * partitions are among them, and a partition count raised since the broadcast widens it (the
+ * channel partition count, for a channel broadcast). A replay
  * of a broadcast still delivering (sockets unaccounted for, its deadline and grace not passed) is
  * refused, as `swarmcast replay` refuses it: what it would replay is not known yet.
  */
 export async function beginReplay(
   tableName: string,
   broadcastId: string,
-  partitionCount: number,
+  counts: { partitionCount: number; channelPartitions: number },
   startedAt: number,
 ): Promise<BroadcastPlan> {
   const [plan, counters] = await Promise.all([
@@ -184,7 +191,10 @@ export async function beginReplay(
       `broadcast ${broadcastId} is still delivering (${progress.accounted.toLocaleString('en-US')} of ${progress.enqueued.toLocaleString('en-US')} sockets accounted for); replay it once it has ended (swarmcast status ${broadcastId} --watch)`,
     );
   }
-  const widened = Math.max(plan.partitionCount, partitionCount);
+  const widened = Math.max(
+    plan.partitionCount,
+    plan.channel === undefined ? counts.partitionCount : counts.channelPartitions,
+  );
   await dynamoDb.send(
     new UpdateCommand({
       TableName: tableName,

@@ -48,7 +48,8 @@ function renderList({ stateMachineArn, broadcasts }) {
       name.append(link);
       const started = cell(e.startDate ? e.startDate.slice(11, 19) : '');
       started.title = time(e.startDate);
-      row.append(name, cell(KIND_LABEL[e.kind] ?? e.kind), cell(e.status, e.status), started);
+      const kind = `${KIND_LABEL[e.kind] ?? e.kind}${e.channel ? ` #${e.channel}` : ''}`;
+      row.append(name, cell(kind), cell(e.status, e.status), started);
       row.append(
         cell(e.summary ? `${count(e.summary.delivered)} / ${count(e.summary.connections)}` : '', 'n'),
         cell(e.summary ? count(e.summary.failedPartitions.length) : '', 'n'),
@@ -62,7 +63,7 @@ function renderList({ stateMachineArn, broadcasts }) {
 function renderExecution(s) {
   shown = s;
   $('execution').hidden = false;
-  $('execution-kind').textContent = KIND_LABEL[s.kind] ?? s.kind;
+  $('execution-kind').textContent = `${KIND_LABEL[s.kind] ?? s.kind}${s.channel ? ` to #${s.channel}` : ''}`;
   $('execution-id').textContent = s.id;
   $('execution-status').textContent = s.status;
   $('execution-status').className = `status ${s.status}`;
@@ -123,7 +124,8 @@ async function refresh() {
 $('send-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   try {
-    const started = await api('/api/broadcasts', { message: $('message').value });
+    const channel = $('channel').value.trim();
+    const started = await api('/api/broadcasts', { message: $('message').value, ...(channel && { channel }) });
     notice(started.headline);
     polls = 0;
     location.hash = encodeURIComponent(started.id);

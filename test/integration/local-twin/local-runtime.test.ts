@@ -22,7 +22,7 @@ const resources: LocalResources = {
   region: 'us-east-1',
   dynamoDbEndpoint: 'http://127.0.0.1:1',
   sqsEndpoint: 'http://127.0.0.1:1',
-  tableNames: { Connections: 'c', Broadcasts: 'b', RateBudget: 'r' },
+  tableNames: { Connections: 'c', Broadcasts: 'b', RateBudget: 'r', Subscriptions: 's' },
   shardQueueUrls: ['http://127.0.0.1:1/000000000000/swarmcast-shard-0'],
   connectionsEndpoint: 'http://127.0.0.1:1/local',
 };

@@ -111,13 +111,14 @@ describe('local DynamoDB', () => {
       Connections: 'itest-Connections',
       Broadcasts: 'itest-Broadcasts',
       RateBudget: 'itest-RateBudget',
+      Subscriptions: 'itest-Subscriptions',
     };
 
     // act
     const { Table } = await client.send(new DescribeTableCommand({ TableName: dynamoDb.tableNames.Connections }));
     const others = await Promise.all(
-      [dynamoDb.tableNames.Broadcasts, dynamoDb.tableNames.RateBudget].map((TableName) =>
-        client.send(new DescribeTableCommand({ TableName })),
+      [dynamoDb.tableNames.Broadcasts, dynamoDb.tableNames.RateBudget, dynamoDb.tableNames.Subscriptions].map(
+        (TableName) => client.send(new DescribeTableCommand({ TableName })),
       ),
     );
 
@@ -138,6 +139,10 @@ describe('local DynamoDB', () => {
         { AttributeName: 'item', KeyType: 'RANGE' },
       ],
       [{ AttributeName: 'budget', KeyType: 'HASH' }],
+      [
+        { AttributeName: 'channelPartition', KeyType: 'HASH' },
+        { AttributeName: 'connectionId', KeyType: 'RANGE' },
+      ],
     ]);
   });
 
@@ -171,7 +176,7 @@ describe('local DynamoDB', () => {
     expect(await get(Connections, { partition: 1, connectionId: 'live' })).toBeDefined();
     await eventually(async () => expect(await get(Broadcasts, { broadcastId: 'old', item: 'plan' })).toBeUndefined());
     // A second pass finds nothing left to delete.
-    expect(await dynamoDb.reapExpired()).toEqual({ Connections: 0, Broadcasts: 0 });
+    expect(await dynamoDb.reapExpired()).toEqual({ Connections: 0, Broadcasts: 0, Subscriptions: 0 });
   });
 
   it('one pass reaps a table larger than one Scan page (the reaper reads in small pages and follows every one)', async () => {

@@ -237,7 +237,12 @@ describe('local Step Functions running broadcast.asl.json', () => {
     const batches = env.fakes.queryCalls.map((call) => call.Items).sort((a, b) => a[0] - b[0]);
     expect(batches).toEqual([[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]);
     for (const call of env.fakes.queryCalls)
-      expect(call.BatchInput).toEqual({ broadcastId: 'b-1', kind: 'message', resendFailedSockets: false });
+      expect(call.BatchInput).toEqual({
+        broadcastId: 'b-1',
+        kind: 'message',
+        channel: null,
+        resendFailedSockets: false,
+      });
     expect(env.fakes.maxInFlight).toBe(2);
   });
 

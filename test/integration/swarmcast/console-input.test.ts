@@ -29,3 +29,20 @@ test.each(['/api/executions/%E0%A4%A', '/api/executions/%', '/api/executions/b-1
     );
   },
 );
+
+test.each([
+  [
+    { message: 'hi', channel: 'no spaces' },
+    /^cannot send: "channel" "no spaces" is not a channel name: it must be 1–64/,
+  ],
+  [{ message: 'hi', channel: 7 }, /^give the channel as text: \{"message": "\.\.\.", "channel": "name"\}$/],
+])('a broadcast to a bad channel %j is answered 400 before anything starts', async (body, error) => {
+  const response = await fetch(new URL('/api/broadcasts', webConsole.url), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+
+  expect(response.status).toBe(400);
+  expect(((await response.json()) as { error: string }).error).toMatch(error);
+});

@@ -142,6 +142,52 @@ describe('prepare-broadcast', () => {
     );
   });
 
+  it("a channel broadcast stores its channel and lists the channel's partitions, not the connection partitions", async () => {
+    dynamo.on(PutCommand).resolves({});
+    const prepared = await prepare({ input: { message: 'hi', channel: 'room-1' }, executionName: 'b-7' });
+    expect(prepared).toMatchObject({ broadcastId: 'b-7', kind: 'message', channel: 'room-1' });
+    expect(prepared.partitions).toEqual(Array.from({ length: 10 }, (_, p) => p));
+    const [message, plan] = dynamo.commandCalls(PutCommand).map((c) => c.args[0].input);
+    expect(message.Item).toMatchObject({ message: 'hi', channel: 'room-1' });
+    expect(plan.Item).toMatchObject({ channel: 'room-1', partitionCount: 10 });
+    // A full broadcast says so too: the map's BatchInput reads $.channel either way.
+    dynamo.reset();
+    dynamo.on(PutCommand).resolves({});
+    expect(await prepare({ input: { message: 'hi' }, executionName: 'b-8' })).toMatchObject({ channel: null });
+  });
+
+  it('a bad channel name fails before any table is touched', async () => {
+    await expect(prepare({ input: { message: 'hi', channel: 'no spaces' }, executionName: 'b-9' })).rejects.toThrow(
+      '"channel" "no spaces" is not a channel name',
+    );
+    expect(dynamo.calls()).toHaveLength(0);
+  });
+
+  it("a replay of a channel broadcast visits the channel's partitions and keeps its channel", async () => {
+    dynamo.on(GetCommand).resolves({
+      Item: {
+        broadcastId: 'b-7',
+        item: 'plan',
+        kind: 'message',
+        channel: 'room-1',
+        partitionCount: 10,
+        startedAt: 1,
+        deliveryTimeoutMs: 900_000,
+      },
+    });
+    dynamo.on(UpdateCommand).resolves({});
+    dynamo.on(QueryCommand).resolves({ Items: [] });
+    const prepared = await prepare({
+      input: { broadcastId: 'b-7', failedSockets: true },
+      executionName: 'b-7-replay-1',
+    });
+    expect(prepared).toMatchObject({ channel: 'room-1', partitions: Array.from({ length: 10 }, (_, p) => p) });
+    expect(dynamo.commandCalls(UpdateCommand)[0].args[0].input.ExpressionAttributeValues![':count']).toBe(10);
+    await expect(
+      prepare({ input: { broadcastId: 'b-7', partitions: [12] }, executionName: 'b-7-replay-2' }),
+    ).rejects.toThrow(`broadcast b-7 went to channel "room-1", whose partitions are 0 to 9; there is no partition 12`);
+  });
+
   it('a sweep visits every partition, whatever the counters say', async () => {
     dynamo.on(PutCommand).resolves({});
     const prepared = await prepare({ input: { kind: 'sweep' }, executionName: 's-1' });

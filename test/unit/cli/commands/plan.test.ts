@@ -29,6 +29,19 @@ async function runPlan(args: string[]): Promise<{ out: string; error?: string }>
 }
 
 describe('swarmcast plan', () => {
+  it("--channel-size prices a channel broadcast: its members over the channel's partitions, all sockets kept connected", async () => {
+    const { out } = await runPlan(['--connections', '20000', '--channel-size', '200']);
+    expect(out).toMatch(/^plan: one channel broadcast to 200 members \(of 20,000 sockets; 10 channel partitions\)/);
+    expect(out).toMatch(/^ {2}@connections calls +200 \(/m);
+    // One task per channel partition, not one per connection partition (2,500).
+    expect(out).toMatch(/^ {2}delivery tasks +10 SQS messages$/m);
+    expect(out).toMatch(/^keeping 20,000 sockets connected/m);
+    const { error } = await runPlan(['--connections', '100', '--channel-size', '200']);
+    expect(error).toBe(
+      "--channel-size 200 is more than the 100 --connections: a channel's members are among the API's sockets",
+    );
+  });
+
   it('prints one JSON object with durationMs, calls and costUsd.total and its breakdown', async () => {
     const { out } = await runPlan(['--connections', '1000000', '--json']);
     const plan = JSON.parse(out);

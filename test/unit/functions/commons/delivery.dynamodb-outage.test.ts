@@ -48,6 +48,7 @@ const service = (poster: ConnectionPoster) =>
   new DeliveryService(
     {
       tables: { connections: 'Connections', broadcasts: 'Broadcasts' },
+      partitionCount: 2500,
       shardQueueUrls: ['q0', 'q1'],
       postConcurrency: 4,
       maxDeliveryAttempts: 3,

@@ -45,6 +45,7 @@ function fakePoster(outcomes: Record<string, (PostOutcome | 'reject')[]>) {
 let leaseStore: InMemoryLeaseStore;
 const settings = () => ({
   tables: { connections: 'Connections', broadcasts: 'Broadcasts' },
+  partitionCount: 2500,
   shardQueueUrls: ['q0', 'q1'],
   postConcurrency: 4,
   maxDeliveryAttempts: 3,

@@ -11,3 +11,9 @@ test('everything else takes $default: other actions, text, JSON that is not an o
     expect(selectRoute(body)).toBe('$default');
   }
 });
+
+test('subscribe and unsubscribe take their own routes', () => {
+  expect(selectRoute('{"action":"subscribe","channel":"a"}')).toBe('subscribe');
+  expect(selectRoute('{"action":"unsubscribe","channel":"a"}')).toBe('unsubscribe');
+  expect(selectRoute('{"action":"subscribed"}')).toBe('$default');
+});
