@@ -40,11 +40,11 @@ function report(status: FleetStatus, json?: boolean): void {
 
 export function sendToFleet(
   fleet: string,
-  message: unknown,
+  input: { message: unknown; channel?: string },
   options: { id?: string; wait?: boolean; json?: boolean },
 ): Promise<void> {
   return onFleet(fleet, async (target) => {
-    const started = await startFleetBroadcast(target, message, options.id);
+    const started = await startFleetBroadcast(target, input.message, { id: options.id, channel: input.channel });
     if (!options.wait) {
       console.log(
         options.json

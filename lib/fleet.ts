@@ -114,13 +114,13 @@ export interface StartedFleetBroadcast {
   headline: string;
 }
 
-/** Starts one fleet broadcast of `message`: every cell's broadcast, named `<id>-<cell>`. */
+/** Starts one fleet broadcast of `message` (to one channel's members in every cell, if given): every cell's broadcast, named `<id>-<cell>`. */
 export async function startFleetBroadcast(
   target: FleetTarget,
   message: unknown,
-  id = newBroadcastId(),
+  { id = newBroadcastId(), channel }: { id?: string; channel?: string } = {},
 ): Promise<StartedFleetBroadcast> {
-  const input = checkMessage(message);
+  const input = checkMessage(message, channel);
   checkBroadcastId(id, 'the fleet broadcast id');
   if (id.length > MAX_FLEET_ID_LENGTH)
     throw new SwarmcastError(

@@ -32,7 +32,7 @@ export function registerSendCommand(program: Command): void {
     // Checked before the target is even resolved: a bad message starts nothing.
     const input = await readBroadcastInput(options);
     const id = options.id === undefined ? undefined : checkBroadcastId(options.id, '--id');
-    if (options.fleet !== undefined) return sendToFleet(options.fleet, input.message, { ...options, id });
+    if (options.fleet !== undefined) return sendToFleet(options.fleet, input, { ...options, id });
     await withTarget(options, async (target) =>
       reportAndWait(target, await broadcast(input.message, { target, id, channel: input.channel }), options),
     );

@@ -78,7 +78,7 @@ const drained = (index: number) => reportAfterDrain({ stack: localFleet.cells[in
 test('one fleet broadcast reaches every client of every cell exactly once, and sums them up per cell and in total', async () => {
   // act
   await Promise.all(swarms.map((swarm) => swarm.watch('fleet-once')));
-  const started = await startFleetBroadcast(target, 'fleet-once', 'fleet-once');
+  const started = await startFleetBroadcast(target, 'fleet-once', { id: 'fleet-once' });
   const status = await waitForFleetBroadcast(target, started.id);
   const reports = await Promise.all(swarms.map((_, index) => drained(index)));
 
@@ -142,7 +142,7 @@ test("a cell with refused sockets: the fleet names it, and the fleet replay re-r
   // act: cell-2 refuses about one socket in eight
   refusing = true;
   await Promise.all(swarms.map((swarm) => swarm.watch('fleet-refused')));
-  const started = await startFleetBroadcast(target, 'fleet-refused', 'fleet-refused');
+  const started = await startFleetBroadcast(target, 'fleet-refused', { id: 'fleet-refused' });
   const status = await waitForFleetBroadcast(target, started.id);
   const before = await Promise.all(swarms.map((_, index) => drained(index)));
 
