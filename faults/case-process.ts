@@ -1,7 +1,7 @@
 /**
  * Runs one case of the fault matrix in a process of its own (forked by faults/run.ts, which reads
  * the measurement over IPC): a fresh local stack with the case's faults, the clients, the
- * broadcast, the fault beside it, then a sweep and the count of rows against counters. Its own
+ * broadcast, the fault beside it, then a sweep and the rows against the open sockets. Its own
  * process keeps one case's leftovers (and the handlers' logs, written to the case's log file)
  * away from the next case and from the matrix's output.
  */
@@ -26,7 +26,7 @@ const DEFAULT_MESSAGE_BYTES = 1024;
 const CONNECT_TIMEOUT_MS = 180_000;
 /** A sweep of a few thousand connections takes 30–60 s on a loaded machine. */
 const SWEEP_TIMEOUT_MS = 120_000;
-/** $disconnect runs after a socket closed: rows and counters get this long to settle after the sweep. */
+/** $disconnect runs after a socket closed: the rows get this long to settle after the sweep. */
 const SETTLE_TIMEOUT_MS = 15_000;
 
 const log = (line: string) => console.log(`[${new Date().toISOString()}] ${line}`);
@@ -99,7 +99,7 @@ async function runCase({ name, clients: clientCount, deadlineMs }: CaseRequest):
     const report = clients.report();
     log(`measured: ${JSON.stringify(report)}, ${finalStatus}, ${ms} ms`);
 
-    const countersExact = await sweepAndCompare(run, report.open);
+    const rowsCoverOpenSockets = await sweepAndCompare(run, report.open);
     // The broadcast's own count of posts that got no answer and went out again (its summary, the execution's output).
     const unanswered = (JSON.parse(execution.output ?? '{}') as { unanswered?: number }).unanswered ?? 0;
     const { outcome, outcomeProblems } = replayed ?? {};
@@ -108,7 +108,7 @@ async function runCase({ name, clients: clientCount, deadlineMs }: CaseRequest):
       alive: report.alive,
       delivered: report.delivered,
       duplicates: report.duplicates,
-      countersExact,
+      rowsCoverOpenSockets,
       status: finalStatus,
       ms,
       duplicatesAllowed: fault.duplicatesAllowed,
@@ -124,9 +124,10 @@ async function runCase({ name, clients: clientCount, deadlineMs }: CaseRequest):
   }
 
   /**
-   * Runs a sweep and compares: do the rows equal the open sockets, each in the partition its id
-   * hashes to? Exact as soon as they agree; otherwise it waits for the sweep to end and
-   * $disconnect to settle, then says no.
+   * Runs a sweep and compares: is there a row for every open socket, each in the partition its id
+   * hashes to? Rows of sockets closed without a $disconnect may stay (the sweep removes rows only
+   * once expired; a broadcast's 410 sooner): they are logged, not failed. Waits for the sweep to end
+   * and $disconnect to settle while rows and open sockets differ, then says whether they cover.
    */
   async function sweepAndCompare(run: CaseContext, openSockets: number): Promise<boolean> {
     const { executionArn } = await sfn.send(
@@ -142,13 +143,14 @@ async function runCase({ name, clients: clientCount, deadlineMs }: CaseRequest):
       const { rows, misplaced } = await connectionRows(dynamo, stack);
       const total = [...rows.values()].reduce((sum, n) => sum + n, 0);
       const exact = total === openSockets && misplaced.length === 0;
+      const covered = total >= openSockets && misplaced.length === 0;
       const sweep = await sfn.send(new DescribeExecutionCommand({ executionArn }));
       if (sweep.status !== 'RUNNING') settleBy = Math.min(settleBy, Date.now() + SETTLE_TIMEOUT_MS);
       if (exact || Date.now() > settleBy || Date.now() > giveUpAt) {
         run.log(
-          `sweep ${sweep.status}; rows ${total} for ${openSockets} open sockets${misplaced.length > 0 ? `; ${misplaced.length} rows outside their id's partition` : ''}`,
+          `sweep ${sweep.status}; rows ${total} for ${openSockets} open sockets${total > openSockets ? ` (${total - openSockets} of closed sockets, left to their TTL or the next broadcast's 410)` : ''}${misplaced.length > 0 ? `; ${misplaced.length} rows outside their id's partition` : ''}`,
         );
-        return exact;
+        return covered;
       }
       await sleep(500);
     }
@@ -165,7 +167,7 @@ runCase(request).then(
       alive: 0,
       delivered: 0,
       duplicates: 0,
-      countersExact: false,
+      rowsCoverOpenSockets: false,
       status: 'NOT RUN',
       ms: 0,
       duplicatesAllowed: 0,

@@ -78,7 +78,7 @@ function runCase(request: CaseRequest, logFile: string): Promise<CaseMeasurement
       alive: 0,
       delivered: 0,
       duplicates: 0,
-      countersExact: false,
+      rowsCoverOpenSockets: false,
       status: 'NOT RUN',
       ms: 0,
       duplicatesAllowed: 0,

@@ -127,19 +127,17 @@ export const FUNCTION_CATALOG = {
     memoryMb: 1769,
     timeoutSeconds: CONSUMER_TIMEOUT_SECONDS,
     // rateBudget: every @connections call is leased from the account's delivery budget.
-    // connections: deletes the rows of sockets that answered 410; it never reads them.
+    // connections: deletes the rows of sockets that answered 410, and a sweep's expired rows; it never reads them.
     // subscriptions: a gone socket's memberships leave with its row.
     tables: { connections: 'write', broadcasts: 'readWrite', rateBudget: 'readWrite', subscriptions: 'write' },
     // Re-queues only the ids the budget or a 429 left undelivered.
     sendsToShardQueues: true,
-    // GET: the sweep probes each connection (GetConnection).
-    connectionsApi: ['POST', 'GET'],
+    connectionsApi: ['POST'],
     settings: [
       'postConcurrency',
       'postRetriesPerInvocation',
       'maxDeliveryAttempts',
       'deliveryRatePerSecond',
-      'sweepRatePerSecond',
       // A gone socket of a channel broadcast: its row's partition from its id, its memberships' keys.
       'partitions',
       'channelPartitions',
@@ -179,8 +177,8 @@ export const FUNCTION_CATALOG = {
     trigger: { kind: 'stateMachineTask', state: 'QueryPartitions', arnPlaceholder: 'QueryPartitionsFunctionArn' },
     memoryMb: 1024,
     timeoutSeconds: 5 * 60,
-    // Writes too: a sweep deletes expired rows (and their memberships). subscriptions: a channel broadcast reads its members there.
-    tables: { connections: 'readWrite', broadcasts: 'readWrite', subscriptions: 'readWrite' },
+    // Reads only: a sweep enqueues its expired rows, the consumer deletes them. subscriptions: a channel broadcast reads its members there.
+    tables: { connections: 'read', broadcasts: 'readWrite', subscriptions: 'read' },
     sendsToShardQueues: true,
     connectionsApi: [],
     settings: ['connectionIdsPerMessage', 'queryConcurrency', 'channelPartitions'],

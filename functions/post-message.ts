@@ -20,7 +20,6 @@ const settings = readSettings([
   'maxDeliveryAttempts',
   'postRetriesPerInvocation',
   'deliveryRatePerSecond',
-  'sweepRatePerSecond',
   'partitions',
   'channelPartitions',
 ]);
@@ -45,11 +44,9 @@ const delivery = new DeliveryService(
     retriesPerInvocation: settings.postRetriesPerInvocation,
     retryBaseMs: 100, // backoff base: the first retry waits up to 200 ms, the second up to 400 ms
     deliveryRatePerSecond: settings.deliveryRatePerSecond,
-    sweepRatePerSecond: settings.sweepRatePerSecond,
     leaseStore: new DynamoDbLeaseStore(getStringFromEnv(ENV.rateBudgetTable)),
   },
   new ConnectionPoster(endpoint, managementApi, postConcurrency),
-  managementApi,
 );
 /**
  * Shard-queue consumer. Each message is one delivery task; a task that throws is reported

@@ -77,11 +77,6 @@ export interface SwarmcastConfig {
    */
   deliveryRatePerSecond: number;
   /**
-   * The sweep's lower share of the same budget (GetConnection calls per second); it yields to a
-   * running broadcast. At most deliveryRatePerSecond; a ninth of it unless set.
-   */
-  sweepRatePerSecond: number;
-  /**
    * The name of another swarmcast stack's rate budget table in this account and Region (its
    * RateBudgetTableName output): this stack then draws on that budget instead of creating its own,
    * so the stacks of one account together stay within the one account throttle. Give every stack
@@ -185,11 +180,6 @@ export function consumerMaxConcurrencyFor(deliveryRatePerSecond: number, shards:
   return Math.min(1_000, Math.max(2, Math.ceil(deliveryRatePerSecond / (shards * CALLS_PER_SECOND_PER_INSTANCE))));
 }
 
-/** The sweep's share unless set: a ninth of the budget (1,000 of 9,000), so a sweep never crowds out $connect or the account's other calls. */
-export function sweepRatePerSecondFor(deliveryRatePerSecond: number): number {
-  return Math.max(1, Math.floor(deliveryRatePerSecond / 9));
-}
-
 export const defaultConfig: SwarmcastConfig = {
   partitions: 2_500,
   channelPartitions: 10,
@@ -215,7 +205,6 @@ export const defaultConfig: SwarmcastConfig = {
   accountQuotaRatePerSecond: AWS_LIMITS.apiGatewayAccountRatePerSecond.value,
   accountQuotaBurst: AWS_LIMITS.apiGatewayAccountBurst.value,
   deliveryRatePerSecond: DEFAULT_DELIVERY_RATE_PER_SECOND,
-  sweepRatePerSecond: sweepRatePerSecondFor(DEFAULT_DELIVERY_RATE_PER_SECOND),
   connectAuthorizer: undefined,
   sharedRateBudgetTable: undefined,
   // None: reserving needs account concurrency a new account may not have. Where it has, 50 suits
@@ -317,13 +306,6 @@ export function resolveConfig(overrides: Partial<Record<keyof SwarmcastConfig, u
     config.consumerMaxConcurrency = consumerMaxConcurrencyFor(
       config.deliveryRatePerSecond as number,
       config.shards as number,
-    );
-  }
-  if (overrides.sweepRatePerSecond === undefined)
-    config.sweepRatePerSecond = sweepRatePerSecondFor(config.deliveryRatePerSecond as number);
-  if ((config.sweepRatePerSecond as number) > (config.deliveryRatePerSecond as number)) {
-    throw new InvalidConfigError(
-      `swarmcast setting sweepRatePerSecond=${config.sweepRatePerSecond} must not exceed deliveryRatePerSecond=${config.deliveryRatePerSecond}: the sweep draws on the same budget`,
     );
   }
   for (const key of ['sweepSchedule', 'stageName'] as const) {

@@ -71,7 +71,7 @@ export function renderStatus(s: BroadcastStatus): string {
       s.kind === 'sweep'
         ? [
             'connections',
-            `${formatCount(d.enqueued)} checked: ${formatCount(d.delivered)} live, ${formatCount(d.gone)} gone (removed), ${formatCount(d.failed)} failed`,
+            `${formatCount(d.enqueued)} past their TTL: ${formatCount(d.gone)} removed, ${formatCount(d.failed)} failed`,
           ]
         : [
             'connections',

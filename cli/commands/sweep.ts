@@ -11,7 +11,7 @@ import { addTargetOptions, withTarget } from '../target';
 export function registerSweepCommand(program: Command): void {
   const command = program
     .command('sweep')
-    .description('check every connection (GetConnection), remove the gone ones; the stack also runs this on a schedule')
+    .description('remove the connections past their TTL (no @connections call); the stack also runs this on a schedule')
     .option('--wait', 'show progress until the sweep ends, then how many connections it removed')
     .option('--json', 'print one JSON object: the sweep id and execution, or with --wait its final status');
   addTargetOptions(command).action(async (options: TargetOptions & OutputOptions) => {

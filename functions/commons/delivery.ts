@@ -2,11 +2,6 @@
  * What the shard-queue consumer (functions/post-message.ts) does with a delivery task: posts to
  * each connection as the account's budget grants calls, re-queues what is left, and counts it all.
  */
-import {
-  GetConnectionCommand,
-  GoneException,
-  type ApiGatewayManagementApiClient,
-} from '@aws-sdk/client-apigatewaymanagementapi';
 import { randomUUID } from 'node:crypto';
 import {
   addDeliveryCounts,
@@ -176,26 +171,6 @@ export async function settleConnections(
   return settled;
 }
 
-/**
- * The sweep's probe: GetConnection answers 410 for a socket API Gateway no longer has. Only
- * that means gone; a 429 is `throttled`, a 5xx, a timeout or no answer is `retry`: not
- * checked, so never deleted. Anything else (403, ...) throws and counts as failed, not gone.
- */
-export function checkConnection(client: ApiGatewayManagementApiClient): (connectionId: string) => Promise<PostOutcome> {
-  return async (connectionId) => {
-    try {
-      await client.send(new GetConnectionCommand({ ConnectionId: connectionId }));
-      return 'delivered';
-    } catch (error) {
-      if (error instanceof GoneException) return 'gone';
-      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0;
-      if (status === 429) return 'throttled';
-      if (status >= 500 || status === 0) return 'retry';
-      throw error;
-    }
-  };
-}
-
 export interface DeliverySettings {
   tables: ConnectionTables & { broadcasts: string };
   /** The Connections rows' partition count: a gone socket of a channel broadcast has its row found from its id. */
@@ -205,9 +180,8 @@ export interface DeliverySettings {
   maxDeliveryAttempts: number;
   retriesPerInvocation: number;
   retryBaseMs: number;
-  /** The account's delivery budget (calls/s) and the sweep's share of it. */
+  /** The account's delivery budget (calls/s). */
   deliveryRatePerSecond: number;
-  sweepRatePerSecond: number;
   /** Where the budget's lease item lives. */
   leaseStore: LeaseStore;
 }
@@ -261,8 +235,7 @@ export class DeliveryInvocation {
     if (!budget) {
       budget = new RateBudget({
         store: this.settings.leaseStore,
-        party: kind === 'sweep' ? 'sweep' : 'broadcast',
-        ratePerSecond: kind === 'sweep' ? this.settings.sweepRatePerSecond : this.settings.deliveryRatePerSecond,
+        ratePerSecond: this.settings.deliveryRatePerSecond,
         latestStartMs: this.deliverUntilMs,
       });
       this.budgets.set(kind, budget);
@@ -493,8 +466,8 @@ interface BroadcastPayload {
 type PreparedTask = BroadcastPayload & { deadline: PlannedDeadline };
 
 /**
- * Runs one delivery task: posts the broadcast's message to each of its connections (or,
- * for a sweep, checks each one) as the account's budget grants calls, removes the gone ones,
+ * Runs one delivery task: posts the broadcast's message to each of its connections as the
+ * account's budget grants calls (a sweep task: deletes its expired rows, no call), removes the gone ones,
  * re-queues only the undelivered ones as a smaller task, and adds the counts in one write.
  */
 export class DeliveryService {
@@ -506,7 +479,6 @@ export class DeliveryService {
   constructor(
     private readonly settings: DeliverySettings,
     private readonly poster: ConnectionPoster,
-    private readonly managementApi: ApiGatewayManagementApiClient,
   ) {}
 
   /**
@@ -571,12 +543,9 @@ export class DeliveryService {
       });
       return;
     }
-    const probe =
-      kind === 'sweep'
-        ? checkConnection(this.managementApi)
-        : (connectionId: string) => this.poster.post(connectionId, payload!);
+    if (kind === 'sweep') return this.sweep(task, tally);
     const budget = invocation.budgetFor(kind);
-    const settled = await settleConnections(task.connectionIds, probe, {
+    const settled = await settleConnections(task.connectionIds, (id) => this.poster.post(id, payload!), {
       limit: invocation.limit,
       budget: budgetUntil(budget, deadline),
       retries: this.settings.retriesPerInvocation,
@@ -616,6 +585,34 @@ export class DeliveryService {
       failedBy: failureCounts(failed),
       unanswered: settled.unanswered,
     });
+  }
+
+  /**
+   * A sweep task holds rows past their expiresAt: API Gateway closes every socket within
+   * connectionTtlSeconds, so they are gone without asking it. Deleted with their memberships, no
+   * @connections call and no budget. A delete DynamoDB does not take sends the task back whole,
+   * later (deletes are idempotent); one that fails otherwise fails the message, so SQS retries it.
+   */
+  private async sweep(task: DeliveryTask, tally: DeliveryTally): Promise<void> {
+    try {
+      await removeConnections(this.settings.tables, task.partition, task.connectionIds);
+    } catch (error) {
+      if (!isThrottlingError(error) && !isUnavailableError(error)) throw error;
+      const unsent = await sendDeliveryTasks(
+        [task],
+        this.settings.shardQueueUrls,
+        task.partition,
+        UNPREPARED_DELAY_SECONDS,
+      );
+      if (unsent.size > 0) throw error;
+      logger.warn('DynamoDB did not take the deletes of expired connections; the sweep task is re-queued', {
+        broadcastId: task.broadcastId,
+        partition: task.partition,
+        error: error as Error,
+      });
+      return;
+    }
+    tally.add(task.broadcastId, { delivered: 0, gone: task.connectionIds.length, failed: 0 });
   }
 
   /**

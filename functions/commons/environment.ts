@@ -30,7 +30,6 @@ export const ENV = {
   connectAuthorizerSecret: 'CONNECT_AUTHORIZER_SECRET',
   rateBudgetTable: 'RATE_BUDGET_TABLE',
   deliveryRatePerSecond: 'DELIVERY_RATE_PER_SECOND',
-  sweepRatePerSecond: 'SWEEP_RATE_PER_SECOND',
   toleratedFailedSocketsPercentage: 'TOLERATED_FAILED_SOCKETS_PERCENTAGE',
   /** 1: every frame is {"broadcastId", "message"} (infra/config.ts broadcastIdEnvelope); 0: the bare message. */
   broadcastIdEnvelope: 'BROADCAST_ID_ENVELOPE',

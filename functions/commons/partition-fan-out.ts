@@ -7,7 +7,7 @@ import { abandonRun } from '#commons/broadcasts/claims';
 import { findEnqueued, recordEnqueued } from '#commons/broadcasts/counts';
 import { readFailedSockets, removeFailedSockets, retakeFailedSockets } from '#commons/broadcasts/failed-sockets';
 import type { BroadcastKind } from '#commons/broadcasts/plan';
-import { queryPartition, removeConnections, type ConnectionTables } from '#commons/connections';
+import { queryPartition, type ConnectionTables } from '#commons/connections';
 import { queryChannelPartition } from '#commons/memberships';
 import { packDeliveryTasks, sendDeliveryTasks, shardFor } from '#commons/delivery-tasks';
 import {
@@ -229,8 +229,9 @@ async function resendFailed(
 }
 
 /**
- * A partition's live connection ids (of the channel's partition, for a channel broadcast: its
- * expired memberships are left to the TTL); a sweep also deletes its expired rows.
+ * The ids a partition's tasks carry: its live connection ids (of the channel's partition, for a
+ * channel broadcast: its expired memberships are left to the TTL), or for a sweep its rows past
+ * expiresAt, which the consumer deletes without a call (no socket outlives connectionTtlSeconds).
  */
 async function readPartition(
   settings: FanOutSettings,
@@ -244,7 +245,6 @@ async function readPartition(
     return (await queryChannelPartition(memberships.subscriptions, channel, partition)).live;
   }
   const { live, expired } = await queryPartition(settings.tables.connections, partition);
-  // Rows past their TTL go now: DynamoDB's own TTL lags up to ~2 days.
-  if (kind === 'sweep' && expired.length > 0) await removeConnections(settings.tables, partition, expired);
-  return live;
+  // Expired rows are swept now: DynamoDB's own TTL lags up to ~2 days.
+  return kind === 'sweep' ? expired : live;
 }

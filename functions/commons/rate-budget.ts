@@ -6,9 +6,7 @@
  * A lease of n calls at a share of r calls/s reserves the next n/r seconds of that clock with
  * one conditional `ADD` (GCRA, the generic cell rate algorithm): the leases are disjoint
  * stretches of time, so in any second at most `deliveryRatePerSecond` calls are leased, however
- * many consumers lease. A broadcast leases at the full rate; the sweep leases at its lower share
- * (n calls cost it n/sweepRate seconds of the same clock, so it never runs above its share and
- * never beside a broadcast above the total) and yields while a broadcast is leasing.
+ * many consumers lease.
  * A lease's calls are due evenly over its stretch, each may go out until shortly after it is due
  * and is dropped after: in any second, at most the rate plus LEASE_GRACE_MS of it.
  *
@@ -38,10 +36,6 @@ import { rateBudgetTable } from '#commons/tables';
 export const LEASE_MS = 25;
 /** A leased call may still go out this long after its lease ended; later it is dropped, so no second overshoots. */
 export const LEASE_GRACE_MS = 25;
-/** The sweep yields while a broadcast has leased within this long. */
-export const SWEEP_YIELD_MS = 5_000;
-/** The sweep reserves at most this far ahead, so a broadcast that starts waits at most this long for it. */
-export const SWEEP_MAX_LEAD_MS = 2_000;
 
 /** The account-wide 429 signal is counted per window of this long; a decision reads the current and the previous one. */
 export const SIGNAL_WINDOW_MS = 1_000;
@@ -49,9 +43,6 @@ export const SIGNAL_WINDOW_MS = 1_000;
 export const ACCOUNT_REPEAT_SHARE = 0.5;
 /** …or than this many times as often as first calls do: the account's throttle answers a retry as it answers any call. */
 export const ACCOUNT_REPEAT_RATIO = 2;
-
-/** Who leases: a broadcast at the full rate, or the sweep at its share, yielding to broadcasts. */
-export type BudgetParty = 'broadcast' | 'sweep';
 
 /** What the account's calls met in one signal window, summed over every consumer that leased in it. */
 export interface SignalCounts {
@@ -69,7 +60,6 @@ const noCounts = (): SignalCounts => ({ calls: 0, throttled: 0, retried: 0, repe
 /** The budget item's fields (microseconds since the epoch: integers, exact under DynamoDB's ADD). */
 export interface BudgetClockItem {
   reservedUntilUs?: number;
-  broadcastAtUs?: number;
   /** The 429 signal by window index (epoch ms / SIGNAL_WINDOW_MS); absent until a lease reports one. */
   signal?: Record<number, SignalCounts>;
 }
@@ -84,8 +74,7 @@ export interface SignalReport {
 /**
  * One conditional write on the budget item. `extend` moves the clock on by `durationUs` if it
  * stands between `notBeforeUs` and `notAfterUs`; `restart` sets it to `startUs + durationUs` if
- * it stands before `startUs` (idle budget) or is missing. Both may mark a broadcast (`markBroadcastUs`)
- * or require that no broadcast leased since `yieldSinceUs`.
+ * it stands before `startUs` (idle budget) or is missing.
  */
 export type LeaseWrite =
   | {
@@ -93,16 +82,12 @@ export type LeaseWrite =
       durationUs: number;
       notBeforeUs: number;
       notAfterUs: number;
-      markBroadcastUs?: number;
-      yieldSinceUs?: number;
       report?: SignalReport;
     }
   | {
       kind: 'restart';
       startUs: number;
       durationUs: number;
-      markBroadcastUs?: number;
-      yieldSinceUs?: number;
       report?: SignalReport;
     };
 
@@ -136,11 +121,6 @@ export class DynamoDbLeaseStore implements LeaseStore {
     }
     const adds: string[] = write.kind === 'extend' ? ['#until :d'] : [];
     const sets: string[] = write.kind === 'restart' ? ['#until = :end'] : [];
-    if (write.markBroadcastUs !== undefined) {
-      names['#broadcastAt'] = 'broadcastAtUs';
-      values[':mark'] = write.markBroadcastUs;
-      sets.push('#broadcastAt = :mark');
-    }
     const removes: string[] = [];
     if (write.report) {
       const { window, counts, forget } = write.report;
@@ -164,11 +144,6 @@ export class DynamoDbLeaseStore implements LeaseStore {
     ]
       .filter(Boolean)
       .join(' ');
-    if (write.yieldSinceUs !== undefined) {
-      names['#broadcastAt'] = 'broadcastAtUs';
-      values[':yieldSince'] = write.yieldSinceUs;
-      conditions.push('(attribute_not_exists(#broadcastAt) OR #broadcastAt < :yieldSince)');
-    }
     const Key = { [rateBudgetTable.partitionKey.name]: this.budgetName };
     try {
       const { Attributes } = await budgetDynamoDb.send(
@@ -206,7 +181,6 @@ const SIGNAL_ATTRIBUTE = /^signal_(\d+)_(calls|throttled|retried|repeated)$/;
 function clockFields(item: Record<string, unknown> | undefined): BudgetClockItem {
   const fields: BudgetClockItem = {};
   if (typeof item?.reservedUntilUs === 'number') fields.reservedUntilUs = item.reservedUntilUs;
-  if (typeof item?.broadcastAtUs === 'number') fields.broadcastAtUs = item.broadcastAtUs;
   for (const [name, value] of Object.entries(item ?? {})) {
     const match = SIGNAL_ATTRIBUTE.exec(name);
     if (!match || typeof value !== 'number') continue;
@@ -225,8 +199,7 @@ export const systemClock: BudgetClock = { now: () => Date.now(), sleep };
 
 export interface RateBudgetOptions {
   store: LeaseStore;
-  party: BudgetParty;
-  /** This party's share, calls per second: deliveryRatePerSecond for a broadcast, sweepRatePerSecond for the sweep. */
+  /** Calls per second: deliveryRatePerSecond. */
   ratePerSecond: number;
   /** No lease may start after this instant (ms): the invocation must still be running to use it. */
   latestStartMs: number;
@@ -234,7 +207,7 @@ export interface RateBudgetOptions {
 }
 
 /** Why a budget grants no more calls: the caller re-queues what is left, with `retryAfterMs` of delay. */
-export type BudgetClosed = { reason: 'deadline' | 'busy' | 'yield' | 'unavailable'; retryAfterMs: number };
+export type BudgetClosed = { reason: 'deadline' | 'busy' | 'unavailable'; retryAfterMs: number };
 
 /** A stretch of the budget clock: `tokens` calls, the i-th due at startMs + i·(endMs − startMs)/tokens. */
 interface Lease {
@@ -411,15 +384,6 @@ export class RateBudget {
     return this.leases.reduce((sum, lease) => sum + lease.tokens - lease.next, 0);
   }
 
-  /** Whether the sweep must yield: a broadcast leased within SWEEP_YIELD_MS. */
-  private yields(item: BudgetClockItem, nowUs: number): boolean {
-    return (
-      this.options.party === 'sweep' &&
-      item.broadcastAtUs !== undefined &&
-      item.broadcastAtUs >= nowUs - SWEEP_YIELD_MS * 1000
-    );
-  }
-
   /** One store write, timed: its round trip decides how far ahead leases must start. */
   private async write(write: LeaseWrite): Promise<{ applied: boolean; item: BudgetClockItem }> {
     const sentMs = this.clock.now();
@@ -452,7 +416,7 @@ export class RateBudget {
       this.shareFactor = Math.max(MIN_SHARE_FACTOR, this.shareFactor / 2);
     else this.shareFactor = Math.min(1, this.shareFactor * 1.5);
     this.throttledSinceLease = false;
-    const { party } = this.options;
+    const { latestStartMs } = this.options;
     const rate = this.options.ratePerSecond * this.shareFactor;
     // Longer leases when the store is slow: fewer writes, and the clock stays ahead of its answers.
     const leaseMs = Math.min(MAX_LEASE_MS, Math.max(LEASE_MS, 2 * this.storeRoundTripMs));
@@ -460,44 +424,29 @@ export class RateBudget {
     const durationUs = Math.ceil((tokens * 1e6) / rate);
     for (;;) {
       const now = this.clock.now();
-      const latestStartMs =
-        party === 'sweep' ? Math.min(this.options.latestStartMs, now + SWEEP_MAX_LEAD_MS) : this.options.latestStartMs;
       if (now > latestStartMs) {
         this.closed = { reason: 'deadline', retryAfterMs: 0 };
         return undefined;
       }
       // The earliest start that is still ahead when the answer arrives.
       const earliestUs = Math.floor((now + this.storeRoundTripMs) * 1000);
-      const nowUs = Math.floor(now * 1000);
-      const partyCondition =
-        party === 'broadcast' ? { markBroadcastUs: nowUs } : { yieldSinceUs: nowUs - SWEEP_YIELD_MS * 1000 };
       // An idle clock (as last seen by this container) is restarted at once: one write, not a refused extend, a read and a restart.
       const lastSeen = this.options.store.lastSeen?.reservedUntilUs;
       if (lastSeen !== undefined && lastSeen < earliestUs) {
-        const restarted = await this.write({ kind: 'restart', startUs: earliestUs, durationUs, ...partyCondition });
+        const restarted = await this.write({ kind: 'restart', startUs: earliestUs, durationUs });
         if (restarted.applied) return leaseEndingAt(restarted.item.reservedUntilUs!, durationUs, tokens);
-        if (
-          restarted.item.reservedUntilUs !== undefined &&
-          restarted.item.reservedUntilUs < earliestUs &&
-          !this.yields(restarted.item, nowUs)
-        )
-          continue;
+        if (restarted.item.reservedUntilUs !== undefined && restarted.item.reservedUntilUs < earliestUs) continue;
       }
       const extended = await this.write({
         kind: 'extend',
         durationUs,
         notBeforeUs: earliestUs,
         notAfterUs: Math.floor(latestStartMs * 1000),
-        ...partyCondition,
       });
       if (extended.applied) return leaseEndingAt(extended.item.reservedUntilUs!, durationUs, tokens);
       const { reservedUntilUs } = extended.item;
-      if (this.yields(extended.item, nowUs)) {
-        this.closed = { reason: 'yield', retryAfterMs: SWEEP_YIELD_MS * 2 };
-        return undefined;
-      }
       if (reservedUntilUs === undefined || reservedUntilUs < earliestUs) {
-        const restarted = await this.write({ kind: 'restart', startUs: earliestUs, durationUs, ...partyCondition });
+        const restarted = await this.write({ kind: 'restart', startUs: earliestUs, durationUs });
         if (restarted.applied) return leaseEndingAt(restarted.item.reservedUntilUs!, durationUs, tokens);
         continue; // another consumer restarted the clock first: extend it
       }

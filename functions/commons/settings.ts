@@ -52,8 +52,6 @@ export const SETTINGS = {
   accountQuotaRatePerSecond: { bounds: [1, 1_000_000] },
   accountQuotaBurst: { bounds: [1, 1_000_000] },
   deliveryRatePerSecond: { variable: ENV.deliveryRatePerSecond, bounds: [1, 1_000_000] },
-  // At most deliveryRatePerSecond too: infra/config.ts checks the pair.
-  sweepRatePerSecond: { variable: ENV.sweepRatePerSecond, bounds: [1, 1_000_000] },
   // 0: no reservation. Up to three functions reserve this ($connect, $disconnect, the authorizer);
   // Lambda keeps 100 of the account's concurrency (default 1,000) unreserved, so 3 × 200 still deploys in a default account.
   routeReservedConcurrency: { bounds: [0, 200] },

@@ -171,7 +171,6 @@ test('the account quota is a setting at its edges, and the budget follows it unl
   });
   expect(resolveConfig({ accountQuotaRatePerSecond: 2_500, accountQuotaBurst: 1_250 })).toMatchObject({
     deliveryRatePerSecond: 2_250,
-    sweepRatePerSecond: 250,
   });
   expect(() => resolveConfig({ accountQuotaRatePerSecond: 0 })).toThrow(
     /accountQuotaRatePerSecond=0 must be an integer from 1 to 1000000/,

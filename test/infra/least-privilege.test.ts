@@ -42,13 +42,13 @@ const EXPECTED: Record<string, Partial<Record<Table, string[]>>> = {
   ConnectAuthorizer: {},
   // PutItem of message and plan; a replay's GetItem and UpdateItem of the plan.
   PrepareBroadcast: { broadcasts: READ_WRITE },
-  // Query of a partition and the sweep's DeleteItem of expired rows; enqueued counts (GetItem,
+  // Query of a partition (a sweep's too: the consumer deletes its expired rows); enqueued counts (GetItem,
   // UpdateItem), failed sockets (Query, PutItem, DeleteItem), abandoned runs (PutItem).
-  // A channel broadcast's Query of a channel partition; the sweep's DeleteItem of an expired row's memberships.
-  QueryPartitions: { connections: READ_WRITE, broadcasts: READ_WRITE, subscriptions: READ_WRITE },
+  // A channel broadcast's Query of a channel partition.
+  QueryPartitions: { connections: READ, broadcasts: READ_WRITE, subscriptions: READ },
   // GetItem of the plan, Query of the count items, UpdateItem of the plan's delivery deadline.
   ReadProgress: { broadcasts: READ_WRITE },
-  // DeleteItem of gone rows; the broadcast's reads and count writes; the budget item's
+  // DeleteItem of gone rows (410s, a sweep's expired rows); the broadcast's reads and count writes; the budget item's
   // UpdateItem and, when refused, GetItem.
   // DeleteItem of a gone socket's memberships.
   PostMessage: { connections: WRITE, broadcasts: READ_WRITE, rateBudget: READ_WRITE, subscriptions: WRITE },

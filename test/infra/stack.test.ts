@@ -27,7 +27,6 @@ const overrides = {
   progressPollSeconds: 4,
   deliveryTimeoutSeconds: 120,
   deliveryRatePerSecond: 2_000,
-  sweepRatePerSecond: 300,
   sweepSchedule: 'rate(5 minutes)',
   stageName: 'beta',
   alarmPeriodMinutes: 3,
@@ -287,7 +286,6 @@ describe.each(bothConfigs)('with the %s', (name) => {
       [ENV.postRetriesPerInvocation]: String(config.postRetriesPerInvocation),
       [ENV.maxDeliveryAttempts]: String(config.maxDeliveryAttempts),
       [ENV.deliveryRatePerSecond]: String(config.deliveryRatePerSecond),
-      [ENV.sweepRatePerSecond]: String(config.sweepRatePerSecond),
       [ENV.rateBudgetTable]: { Ref: logicalIdOf(synthesized.stack, rateBudgetTable.logicalName) },
     });
   });
@@ -378,9 +376,9 @@ describe.each(bothConfigs)('with the %s', (name) => {
         for (const role of roles) methodsByRole.set(role, [...(methodsByRole.get(role) ?? []), method!]);
       }
     }
-    // Only the consumer talks to @connections: POST delivers, GET is the sweep's probe.
+    // Only the consumer talks to @connections, and only to POST: the sweep deletes expired rows without a call.
     expect(Object.fromEntries([...methodsByRole].map(([role, methods]) => [role, methods.sort()]))).toEqual({
-      [functionOf(synthesized, 'PostMessage').roleId]: ['GET', 'POST'],
+      [functionOf(synthesized, 'PostMessage').roleId]: ['POST'],
     });
   });
 

@@ -9,7 +9,7 @@ import { Pool } from 'undici';
 
 /**
  * The SDK client for the @connections calls that are not the per-socket hot loop
- * (GetConnection in the sweep, the credentials and region for the poster below).
+ * (the credentials and region for the poster below).
  */
 export function createManagementApiClient(endpoint: string): ApiGatewayManagementApiClient {
   // One attempt per call: every @connections call is drawn from the delivery budget, and the

@@ -68,9 +68,8 @@ export class CallStats {
 }
 
 /**
- * PostsThrottled as one count, PostLatency and BudgetWait as summaries (milliseconds). "Posts"
- * include the sweep's GetConnection checks, as in the delivery counts: both draw on the account's
- * quota. An invocation that made no call publishes only its count (0).
+ * PostsThrottled as one count, PostLatency and BudgetWait as summaries (milliseconds). The sweep
+ * makes no call, so none of them is the sweep's. An invocation that made no call publishes only its count (0).
  */
 export function recordCallStats({ throttled, latency, budgetWait }: CallStats): void {
   metrics.addMetric(METRIC.postsThrottled, MetricUnit.Count, throttled);

@@ -54,7 +54,7 @@ test('four consumers leasing from DynamoDB at once reserve disjoint stretches of
   const deadline = Date.now() + 60_000;
   const budgets = Array.from(
     { length: 4 },
-    () => new budgetModule.RateBudget({ store, party: 'broadcast', ratePerSecond: rate, latestStartMs: deadline }),
+    () => new budgetModule.RateBudget({ store, ratePerSecond: rate, latestStartMs: deadline }),
   );
   let granted = 0;
 

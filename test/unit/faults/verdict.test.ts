@@ -15,7 +15,7 @@ const clean: CaseMeasurement = {
   alive: 2000,
   delivered: 2000,
   duplicates: 0,
-  countersExact: true,
+  rowsCoverOpenSockets: true,
   status: 'SUCCEEDED',
   ms: 12_345,
   duplicatesAllowed: 0,
@@ -23,7 +23,7 @@ const clean: CaseMeasurement = {
 };
 
 describe('judge', () => {
-  test('every alive client got it once and the counters are exact: pass', () => {
+  test('every alive client got it once and every open socket has its row: pass', () => {
     expect(judge(clean)).toEqual({ pass: true, reasons: [] });
   });
 
@@ -79,10 +79,10 @@ describe('judge', () => {
     ).toBe(true);
   });
 
-  test('counters left wrong after the sweep fail the case', () => {
-    expect(judge({ ...clean, countersExact: false })).toEqual({
+  test('an open socket without its row after the sweep fails the case', () => {
+    expect(judge({ ...clean, rowsCoverOpenSockets: false })).toEqual({
       pass: false,
-      reasons: ['counters not exact after the sweep'],
+      reasons: ['rows missing for open sockets (or outside their partition) after the sweep'],
     });
   });
 
@@ -114,10 +114,10 @@ describe('judge', () => {
   });
 
   test('every reason is listed, not just the first', () => {
-    expect(judge({ ...clean, delivered: 1990, duplicates: 4, countersExact: false }).reasons).toEqual([
+    expect(judge({ ...clean, delivered: 1990, duplicates: 4, rowsCoverOpenSockets: false }).reasons).toEqual([
       '10 missed',
       '4 duplicates',
-      'counters not exact after the sweep',
+      'rows missing for open sockets (or outside their partition) after the sweep',
     ]);
   });
 });
@@ -125,7 +125,7 @@ describe('judge', () => {
 describe('report lines', () => {
   test('one line per case: the figures, then the verdict', () => {
     expect(caseLine(clean)).toBe(
-      `${'no-fault'.padEnd(34)} alive 2000, delivered 2000, missed 0, duplicates 0, counters exact, SUCCEEDED, 12.3 s — PASS`,
+      `${'no-fault'.padEnd(34)} alive 2000, delivered 2000, missed 0, duplicates 0, rows cover open sockets, SUCCEEDED, 12.3 s — PASS`,
     );
     expect(caseLine({ ...clean, duplicates: 2, unanswered: 9 })).toMatch(
       /duplicates 2 \(≤ 9 allowed: 9 posts unanswered\), .* — PASS$/,

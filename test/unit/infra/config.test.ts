@@ -19,15 +19,13 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig({ shards: 'ten' })).toThrow(/shards="ten" must be an integer/);
   });
 
-  it('derives the sweep share, posts in flight and consumer instances from the budget unless they are set', () => {
+  it('derives posts in flight and consumer instances from the budget unless they are set', () => {
     expect(resolveConfig()).toMatchObject({
       deliveryRatePerSecond: 9_000,
-      sweepRatePerSecond: 1_000,
       postConcurrency: 450,
       consumerMaxConcurrency: 5,
     });
     expect(resolveConfig({ deliveryRatePerSecond: 200 })).toMatchObject({
-      sweepRatePerSecond: 22,
       postConcurrency: 10,
       consumerMaxConcurrency: 2,
     });
@@ -40,14 +38,12 @@ describe('resolveConfig', () => {
     );
   });
 
-  it('derives the delivery budget (90 %) and so the sweep share from the account quota unless set', () => {
+  it('derives the delivery budget (90 %) from the account quota unless set', () => {
     expect(resolveConfig({ accountQuotaRatePerSecond: 2_500, accountQuotaBurst: 1_250 })).toMatchObject({
       deliveryRatePerSecond: 2_250,
-      sweepRatePerSecond: 250,
     });
     expect(resolveConfig({ accountQuotaRatePerSecond: 20_000 })).toMatchObject({
       deliveryRatePerSecond: 18_000,
-      sweepRatePerSecond: 2_000,
     });
     expect(resolveConfig({ accountQuotaRatePerSecond: 2_500, deliveryRatePerSecond: 1_000 })).toMatchObject({
       deliveryRatePerSecond: 1_000,
@@ -74,9 +70,9 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig({ accessLogs: 'yes' })).toThrow(/accessLogs="yes" must be true or false/);
   });
 
-  it('rejects a sweep share above the budget it draws on', () => {
-    expect(() => resolveConfig({ deliveryRatePerSecond: 500, sweepRatePerSecond: 1_000 })).toThrow(
-      /sweepRatePerSecond=1000 must not exceed deliveryRatePerSecond=500/,
+  it('no longer takes a sweep share: the sweep makes no @connections call', () => {
+    expect(() => resolveConfig({ sweepRatePerSecond: 1_000 } as never)).toThrow(
+      /unknown swarmcast setting "sweepRatePerSecond"/,
     );
   });
 

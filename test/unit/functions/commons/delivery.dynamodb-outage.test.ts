@@ -4,7 +4,6 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import {
   DynamoDBDocumentClient,
   GetCommand,
@@ -55,11 +54,9 @@ const service = (poster: ConnectionPoster) =>
       retriesPerInvocation: 0,
       retryBaseMs: 1,
       deliveryRatePerSecond: 9_000,
-      sweepRatePerSecond: 1_000,
       leaseStore: new InMemoryLeaseStore(systemClock, 0),
     },
     poster,
-    new ApiGatewayManagementApiClient({}),
   );
 
 /** Claims as DynamoDB keeps them: the conditional PutItem of claimPartition / abandonRun against one stored item per key. */

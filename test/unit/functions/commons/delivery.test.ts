@@ -1,8 +1,4 @@
-import {
-  ApiGatewayManagementApiClient,
-  GetConnectionCommand,
-  GoneException,
-} from '@aws-sdk/client-apigatewaymanagementapi';
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -12,7 +8,6 @@ import {
   DeliveryTally,
   REQUEUE_RESERVE_MS,
   SOCKET_THROTTLE_RETRIES,
-  checkConnection,
   settleConnections,
   throttledRequeueSeconds,
   type CallBudget,
@@ -52,12 +47,10 @@ const settings = () => ({
   retriesPerInvocation: 1,
   retryBaseMs: 1,
   deliveryRatePerSecond: 9_000,
-  sweepRatePerSecond: 1_000,
   leaseStore,
 });
 
-const newService = (poster: ConnectionPoster) =>
-  new DeliveryService(settings(), poster, new ApiGatewayManagementApiClient({}));
+const newService = (poster: ConnectionPoster) => new DeliveryService(settings(), poster);
 
 beforeEach(() => {
   leaseStore = new InMemoryLeaseStore(systemClock, 0);
@@ -187,11 +180,7 @@ describe('DeliveryService', () => {
   it('ids re-queued after a 5xx go to the next shard, not behind the backlog of the shard they came from', async () => {
     // prepare: three shards; partition 4 on its first attempt starts on shard 1
     const { poster } = fakePoster({ b: ['retry', 'retry'] });
-    const service = new DeliveryService(
-      { ...settings(), shardQueueUrls: ['q0', 'q1', 'q2'] },
-      poster,
-      new ApiGatewayManagementApiClient({}),
-    );
+    const service = new DeliveryService({ ...settings(), shardQueueUrls: ['q0', 'q1', 'q2'] }, poster);
     const tally = new DeliveryTally('Broadcasts');
 
     // act
@@ -418,25 +407,6 @@ describe('DeliveryService', () => {
     ]);
     expect(reads.filter((read) => read.Key!.item === 'plan')).toHaveLength(2);
   });
-
-  it('a sweep checks each connection with GetConnection and removes the gone ones', async () => {
-    dynamo.on(GetCommand).resolves({ Item: { kind: 'sweep' } });
-    answerPlan(Date.now() + 900_000);
-    answerDeletes(dynamo, [{ partition: 5, connectionId: 'old' }]);
-    managementApi
-      .on(GetConnectionCommand, { ConnectionId: 'old' })
-      .rejects(new GoneException({ message: 'gone', $metadata: { httpStatusCode: 410 } }));
-    managementApi.on(GetConnectionCommand, { ConnectionId: 'live' }).resolves({});
-    const { poster, calls } = fakePoster({});
-
-    await deliverAndFlush(poster, { broadcastId: 's1', partition: 5, attempt: 0, connectionIds: ['live', 'old'] });
-
-    expect(calls).toHaveLength(0);
-    expect(dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key)).toEqual([
-      { partition: 5, connectionId: 'old' },
-    ]);
-    expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 1, ':gone': 1 });
-  });
 });
 
 describe('the sweep', () => {
@@ -446,76 +416,54 @@ describe('the sweep', () => {
     attempt: 0,
     connectionIds,
   });
-  const answer = (status: number, name = 'Error') =>
-    Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+  const tables = {
+    connections: 'Connections',
+    broadcasts: 'Broadcasts',
+    memberships: { subscriptions: 'Subscriptions', channelPartitions: 10 },
+  };
 
   beforeEach(() => {
     dynamo.on(GetCommand).resolves({ Item: { kind: 'sweep' } });
     answerPlan(Date.now() + 900_000);
-    dynamo.on(DeleteCommand).resolves({ Attributes: { connectionId: 'old', partition: 5 } });
   });
 
-  it.each([
-    ['200', 'delivered', () => ({})],
-    [
-      '410 GoneException',
-      'gone',
-      () => Promise.reject(new GoneException({ message: 'gone', $metadata: { httpStatusCode: 410 } })),
-    ],
-    ['429', 'throttled', () => Promise.reject(answer(429, 'LimitExceededException'))],
-    ['500', 'retry', () => Promise.reject(answer(500, 'InternalServerErrorException'))],
-    ['503', 'retry', () => Promise.reject(answer(503))],
-    [
-      'a timeout (no answer)',
-      'retry',
-      () => Promise.reject(Object.assign(new Error('timed out'), { name: 'TimeoutError' })),
-    ],
-  ])('GetConnection answering %s is classified %s', async (_, outcome, reply) => {
-    managementApi.on(GetConnectionCommand).callsFake(reply);
-    await expect(checkConnection(new ApiGatewayManagementApiClient({}))('c1')).resolves.toBe(outcome);
-  });
+  it('deletes its expired rows and their memberships, counted gone, with no @connections call and no budget write', async () => {
+    // prepare: 'old' joined a channel; 'older' had already gone ($disconnect) before the sweep's delete
+    answerDeletes(dynamo, [{ partition: 5, connectionId: 'old', channels: new Set(['news']) }]);
+    const { poster, calls } = fakePoster({});
+    const service = new DeliveryService({ ...settings(), tables }, poster);
 
-  it('GetConnection answering 403 throws: counted as failed, never as gone', async () => {
-    managementApi.on(GetConnectionCommand).rejects(answer(403, 'ForbiddenException'));
-    await expect(checkConnection(new ApiGatewayManagementApiClient({}))('c1')).rejects.toMatchObject({
-      name: 'ForbiddenException',
+    // act
+    await inVirtualTime(async () => {
+      const tally = new DeliveryTally('Broadcasts');
+      await service.deliver(sweepTask(['old', 'older']), tally, service.newInvocation(60_000));
+      await tally.flush();
     });
-  });
-
-  it('deletes only what answered 410: throttled, 5xx, timed-out and forbidden connections stay', async () => {
-    // prepare
-    const answers: Record<string, () => unknown> = {
-      old: () => Promise.reject(new GoneException({ message: 'gone', $metadata: { httpStatusCode: 410 } })),
-      live: () => ({}),
-      busy: () => Promise.reject(answer(429, 'LimitExceededException')),
-      broken: () => Promise.reject(answer(500)),
-      slow: () => Promise.reject(Object.assign(new Error('timed out'), { name: 'TimeoutError' })),
-      denied: () => Promise.reject(answer(403, 'ForbiddenException')),
-    };
-    managementApi.on(GetConnectionCommand).callsFake(({ ConnectionId }) => answers[ConnectionId]());
-
-    // act: 300 ms of budget, so the throttled one is still waiting when the invocation ends
-    await deliverAndFlush(fakePoster({}).poster, sweepTask(Object.keys(answers)), 300);
 
     // assess
-    expect(dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key)).toEqual([
-      { partition: sweepTask([]).partition, connectionId: 'old' },
+    const deletes = dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input);
+    expect(deletes.filter((d) => d.TableName === 'Connections').map((d) => d.Key)).toEqual([
+      { partition: 5, connectionId: 'old' },
+      { partition: 5, connectionId: 'older' },
     ]);
-    const back = requeued();
-    expect(back).toContainEqual(expect.objectContaining({ attempt: 0, connectionIds: ['busy'] }));
-    expect(back).toContainEqual(
-      expect.objectContaining({ attempt: 1, connectionIds: expect.arrayContaining(['broken', 'slow']) }),
-    );
-    expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 1, ':gone': 1, ':failed': 1 });
+    expect(deletes.filter((d) => d.TableName === 'Subscriptions')).toHaveLength(1);
+    expect(calls).toHaveLength(0);
+    expect(managementApi.calls()).toHaveLength(0);
+    expect(leaseStore.writesPerSecond.size).toBe(0);
+    expect(requeued()).toEqual([]);
+    expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 0, ':gone': 2, ':failed': 0 });
   });
 
-  it('yields to a running broadcast: checks nothing, re-queues every id with the same attempt and a delay', async () => {
-    leaseStore.item = { reservedUntilUs: Date.now() * 1000, broadcastAtUs: Date.now() * 1000 };
+  it('a delete DynamoDB throttles sends the task back whole, later, and counts nothing yet', async () => {
+    dynamo
+      .on(DeleteCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException' }));
+
     await deliverAndFlush(fakePoster({}).poster, sweepTask(['a', 'b']));
-    expect(managementApi.commandCalls(GetConnectionCommand)).toHaveLength(0);
-    expect(dynamo.commandCalls(DeleteCommand)).toHaveLength(0);
-    expect(requeued()).toEqual([expect.objectContaining({ attempt: 0, connectionIds: ['a', 'b'], delaySeconds: 10 })]);
-    expect(countsWritten()[0].ExpressionAttributeValues).toMatchObject({ ':delivered': 0, ':gone': 0, ':failed': 0 });
+
+    expect(requeued()).toEqual([expect.objectContaining({ attempt: 0, connectionIds: ['a', 'b'], delaySeconds: 5 })]);
+    expect(countsWritten()).toEqual([]);
+    expect(managementApi.calls()).toHaveLength(0);
   });
 });
 

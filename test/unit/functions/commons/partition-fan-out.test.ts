@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { handler as queryPartitions } from '../../../../functions/query-partitions';
 import { handler as readProgress } from '../../../../functions/read-progress';
 import { DELIVERY_GRACE_MS, progressOf, type BroadcastState } from '#commons/broadcasts/progress';
-import { answerDeletes, answerUpdates } from '../../helpers/dynamodb-answers';
+import { answerUpdates } from '../../helpers/dynamodb-answers';
 import { fanOutPartitions, type FanOutSettings } from '#commons/partition-fan-out';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
@@ -191,22 +191,25 @@ describe('query-partitions', () => {
     expect(enqueuedWrites()[0].ExpressionAttributeNames).toEqual({ '#p0': 'p2' });
   });
 
-  it('a sweep deletes expired rows by their key and enqueues only the live ones', async () => {
+  it('a sweep enqueues only the expired rows and deletes nothing itself: the consumer does, without a call', async () => {
     dynamo.on(GetCommand).resolves({});
     dynamo.on(QueryCommand).resolves({
       Items: [
         { connectionId: 'live', expiresAt: future },
         { connectionId: 'old', expiresAt: 10 },
+        { connectionId: 'older', expiresAt: 5 },
       ],
     });
-    answerDeletes(dynamo, [{ partition: 4, connectionId: 'old' }]);
 
     const result = await queryPartitions({ Items: [4], BatchInput: { broadcastId: 's1', kind: 'sweep' } });
 
-    expect(dynamo.commandCalls(DeleteCommand).map((c) => c.args[0].input.Key)).toEqual([
-      { partition: 4, connectionId: 'old' },
-    ]);
-    expect(result.connections).toBe(1);
+    const bodies = sqs
+      .commandCalls(SendMessageBatchCommand)
+      .flatMap((c) => c.args[0].input.Entries!.map((e) => JSON.parse(e.MessageBody!)));
+    expect(bodies.flatMap((b) => b.connectionIds).sort()).toEqual(['old', 'older']);
+    expect(dynamo.commandCalls(DeleteCommand)).toHaveLength(0);
+    expect(result.connections).toBe(2);
+    expect(recordedCounts()).toEqual({ p4: 2 });
   });
 });
 

@@ -8,7 +8,6 @@ import {
   leaseTokensFor,
   systemClock,
   type BudgetClockItem,
-  type BudgetParty,
   type LeaseStore,
   type LeaseWrite,
 } from '#commons/rate-budget';
@@ -23,7 +22,6 @@ const WORKERS = 200;
 const ROUND_TRIP_MS = 20;
 
 interface Consumer {
-  party: BudgetParty;
   rate: number;
   /** When this consumer starts and stops asking (ms after START); consumers of a broadcast arrive over its first half second. */
   fromMs?: number;
@@ -32,11 +30,11 @@ interface Consumer {
   throttledShare?: number;
 }
 
-/** Runs consumers on one budget in virtual time; returns the start time of every call, per party. */
+/** Runs consumers on one budget in virtual time; returns the start time of every call. */
 async function simulate(consumers: Consumer[], seconds = SECONDS) {
   const clock = new VirtualClock(START);
   const store = new InMemoryLeaseStore(clock);
-  const calls: Record<BudgetParty, number[]> = { broadcast: [], sweep: [] };
+  const calls: number[] = [];
   const end = START + seconds * 1000;
   consumers.forEach((consumer, index) => {
     const run = async () => {
@@ -44,7 +42,6 @@ async function simulate(consumers: Consumer[], seconds = SECONDS) {
       const budget = new RateBudget({
         store,
         clock,
-        party: consumer.party,
         ratePerSecond: consumer.rate,
         latestStartMs: end + 60_000,
       });
@@ -53,7 +50,7 @@ async function simulate(consumers: Consumer[], seconds = SECONDS) {
       let n = 0;
       const worker = async () => {
         while (clock.now() < stopAt && (await budget.take()) && clock.now() < stopAt) {
-          calls[consumer.party].push(clock.now());
+          calls.push(clock.now());
           // Spread round trips 15-25 ms, deterministically.
           await clock.sleep(ROUND_TRIP_MS - 5 + ((index * 7 + n++ * 13) % 11));
           if (consumer.throttledShare && n % Math.round(1 / consumer.throttledShare) === 0) budget.throttled();
@@ -88,14 +85,14 @@ describe('RateBudget: consumers sharing one lease item, in virtual time', () => 
       // prepare: the consumers arrive over the first half second, as SQS hands out the first batches
       const everyone = Array.from(
         { length: consumers },
-        (_, i): Consumer => ({ party: 'broadcast', rate: RATE, fromMs: Math.floor((i * 500) / consumers) }),
+        (_, i): Consumer => ({ rate: RATE, fromMs: Math.floor((i * 500) / consumers) }),
       );
 
       // act
       const { calls, store } = await simulate(everyone);
 
       // assess
-      const windows = callsPerSecondWindow(calls.broadcast);
+      const windows = callsPerSecondWindow(calls);
       expect(Math.max(...windows)).toBeLessThanOrEqual(1.1 * RATE);
       expect(Math.min(...windows)).toBeGreaterThanOrEqual(0.9 * RATE);
       // One write per lease of LEASE_MS of budget: 40/s once every consumer runs, far below DynamoDB's
@@ -110,36 +107,17 @@ describe('RateBudget: consumers sharing one lease item, in virtual time', () => 
   );
 
   it('one consumer alone gets all of the budget (≥ 90 % in every second)', async () => {
-    const { calls } = await simulate([{ party: 'broadcast', rate: RATE }]);
+    const { calls } = await simulate([{ rate: RATE }]);
     const perCalendarSecond = Array.from(
       { length: SECONDS },
-      (_, s) => calls.broadcast.filter((t) => t >= START + s * 1000 && t < START + (s + 1) * 1000).length,
+      (_, s) => calls.filter((t) => t >= START + s * 1000 && t < START + (s + 1) * 1000).length,
     );
     for (const count of perCalendarSecond) expect(count).toBeGreaterThanOrEqual(0.9 * RATE);
   });
 
-  it('the sweep stays within its share, and yields to a broadcast that starts while it runs', async () => {
-    // prepare: two sweep consumers from the start, a broadcast of ten consumers from the second second to the fourth
-    const sweeps = Array.from({ length: 2 }, (): Consumer => ({ party: 'sweep', rate: 1_000 }));
-    const broadcast = Array.from(
-      { length: 10 },
-      (): Consumer => ({ party: 'broadcast', rate: RATE, fromMs: 1_000, toMs: 3_000 }),
-    );
-
-    // act
-    const { calls } = await simulate([...sweeps, ...broadcast]);
-
-    // assess
-    expect(Math.max(...callsPerSecondWindow(calls.sweep))).toBeLessThanOrEqual(1.1 * 1_000);
-    expect(calls.sweep.filter((t) => t < START + 1_000).length).toBeGreaterThanOrEqual(900);
-    // Once the broadcast leases, the sweep's budgets close ('yield') and it leases nothing more.
-    expect(calls.sweep.filter((t) => t >= START + 1_100).length).toBe(0);
-    expect(Math.max(...callsPerSecondWindow([...calls.sweep, ...calls.broadcast]))).toBeLessThanOrEqual(1.1 * RATE);
-  });
-
   it('429s shrink the share of the invocation that gets them', async () => {
-    const { calls } = await simulate([{ party: 'broadcast', rate: RATE, throttledShare: 0.05 }]);
-    expect(Math.max(...callsPerSecondWindow(calls.broadcast))).toBeLessThan(0.5 * RATE);
+    const { calls } = await simulate([{ rate: RATE, throttledShare: 0.05 }]);
+    expect(Math.max(...callsPerSecondWindow(calls))).toBeLessThan(0.5 * RATE);
   });
 
   it('a budget that closes at its deadline still spends the calls it leased: reserved time is never left unused', async () => {
@@ -148,7 +126,6 @@ describe('RateBudget: consumers sharing one lease item, in virtual time', () => 
     const budget = new RateBudget({
       store: new InMemoryLeaseStore(clock),
       clock,
-      party: 'broadcast',
       ratePerSecond: 1_000,
       latestStartMs: START + 300,
     });
@@ -188,7 +165,6 @@ describe('RateBudget decisions, one invocation at a time', () => {
     const budget = new RateBudget({
       store: new InMemoryLeaseStore(clock, 100),
       clock,
-      party: 'broadcast',
       ratePerSecond: rate,
       latestStartMs: START + 60_000,
     });
@@ -225,7 +201,6 @@ describe('RateBudget decisions, one invocation at a time', () => {
     const budget = new RateBudget({
       store: new InMemoryLeaseStore(clock),
       clock,
-      party: 'broadcast',
       ratePerSecond: rate,
       latestStartMs: START + 60_000,
     });
@@ -256,7 +231,6 @@ describe('RateBudget decisions, one invocation at a time', () => {
     const budget = new RateBudget({
       store: new InMemoryLeaseStore(clock),
       clock,
-      party: 'broadcast',
       ratePerSecond: rate,
       latestStartMs: START + 60_000,
     });
@@ -285,7 +259,6 @@ describe('RateBudget decisions, one invocation at a time', () => {
     const budget = new RateBudget({
       store: new InMemoryLeaseStore(clock),
       clock,
-      party: 'broadcast',
       ratePerSecond: rate,
       latestStartMs: START + 1,
     });
@@ -364,7 +337,6 @@ describe("the account-wide 429 signal: full sockets or the account's throttle, d
       const budget = new RateBudget({
         store: new ContainerView(shared),
         clock,
-        party: 'broadcast',
         ratePerSecond: rate,
         latestStartMs: START + RUN_MS,
       });

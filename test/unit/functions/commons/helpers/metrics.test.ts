@@ -13,7 +13,6 @@ process.env.POWERTOOLS_METRICS_DISABLED = 'false';
 // A budget slow enough, and room for every call of a 120-id batch in flight at once: each call
 // waits only for its grant, the last ones ~0.6 s.
 process.env.DELIVERY_RATE_PER_SECOND = '200';
-process.env.SWEEP_RATE_PER_SECOND = '100';
 process.env.POST_CONCURRENCY = '200';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
