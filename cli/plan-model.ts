@@ -16,6 +16,7 @@ import { LEASE_MS } from '#commons/rate-budget';
 import { broadcastsTable, connectionsTable, type KeyAttribute, type TableSchema } from '#commons/tables';
 import { MAX_FLEET_CELLS } from '../client/fleet';
 import { MEAN_KEEP_ALIVE_INTERVAL_MS, MEAN_RECYCLE_AFTER_MS } from '../client/protocol';
+import { FLEET_POLL_SECONDS } from '../statemachines/fleet-contract';
 
 /** The account's API Gateway throttle as a token bucket: calls/s and bucket size. */
 export interface Quota {
@@ -156,11 +157,11 @@ export const SIZE_ASSUMPTIONS = {
   /** Step Functions state transitions of one map child (its QueryPartitions task). */
   transitionsPerChild: { value: 1, source: 'statemachines/broadcast.asl.json' },
   /** The fleet coordinator's transitions besides its cells' (its start, its Map over the cells, its summary). */
-  coordinatorTransitions: { value: 3, source: 'docs/fleet.md, the coordinator as designed (not built yet)' },
-  /** ... and per cell: its Map iteration and the task that starts the cell's broadcast. */
-  coordinatorTransitionsPerCell: { value: 2, source: 'docs/fleet.md, the coordinator as designed (not built yet)' },
-  /** ... and per cell and progress poll (every progressPollSeconds): Wait, DescribeExecution, Choice. */
-  coordinatorTransitionsPerPoll: { value: 3, source: 'docs/fleet.md, the coordinator as designed (not built yet)' },
+  coordinatorTransitions: { value: 3, source: 'statemachines/fleet.asl.json' },
+  /** ... and per cell: the Map's child execution, StartCell and CellResult. */
+  coordinatorTransitionsPerCell: { value: 3, source: 'statemachines/fleet.asl.json' },
+  /** ... and per cell and read of it (every FLEET_POLL_SECONDS.aws): WaitForCell, DescribeCell, CellEnded?. */
+  coordinatorTransitionsPerPoll: { value: 3, source: 'statemachines/fleet.asl.json' },
 } as const satisfies Record<string, Assumption>;
 
 /** DynamoDB's size of a number attribute's value: ~1 byte per two significant digits, plus one. */
@@ -786,7 +787,7 @@ export function planFleet(
     return { ...item, quantity, usd: (quantity * item.unitPriceUsd) / item.per };
   });
   // Each cell's iteration polls its execution until it ends; the smaller cells end a little sooner, counted as the largest.
-  const polls = Math.max(1, Math.ceil(cell.durationMs / 1000 / input.config.progressPollSeconds));
+  const polls = Math.max(1, Math.ceil(cell.durationMs / 1000 / FLEET_POLL_SECONDS.aws));
   const coordinatorTransitions =
     SIZE_ASSUMPTIONS.coordinatorTransitions.value +
     k *

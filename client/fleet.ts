@@ -29,16 +29,29 @@ export interface FleetCell {
   stack?: string;
   /** The cell's broadcast state machine, if the operator knows it: what the coordinator starts. */
   stateMachineArn?: string;
+  /** The cell's SwarmcastCellAccess role (the CellAccessRoleArn output): what the coordinator assumes to reach it. */
+  roleArn?: string;
+  /** Only the local stack (loopback http://): the cell's Step Functions API. */
+  stepFunctionsEndpoint?: string;
+}
+
+/** Where the fleet's coordinator runs: what `swarmcast send --fleet` starts. */
+export interface FleetCoordinator {
+  /** The fleet state machine (the coordinator stack's FleetStateMachineArn output). */
+  stateMachineArn: string;
+  /** Only the local stack (loopback http://): the coordinator's Step Functions API. */
+  stepFunctionsEndpoint?: string;
 }
 
 export interface Fleet {
   cells: FleetCell[];
+  coordinator?: FleetCoordinator;
 }
 
 /**
- * At most this many cells: the coordinator starts every cell's broadcast from one inline Map
- * state, which runs at most 40 iterations at once (Step Functions quotas; test/unit/client/fleet.test.ts
- * checks it against aws-limits.ts), so every cell starts together.
+ * At most this many cells: the coordinator's Map over the cells runs at most 40 at once
+ * (MaxConcurrency in statemachines/fleet.asl.json, test/infra/fleet.test.ts; 40 is also an inline
+ * Map's limit, test/unit/client/fleet.test.ts), so every cell starts together.
  */
 export const MAX_FLEET_CELLS = 40;
 
@@ -47,7 +60,20 @@ export class FleetFileError extends Error {
   override name = 'FleetFileError';
 }
 
-const CELL_FIELDS = ['name', 'url', 'weight', 'region', 'account', 'stack', 'stateMachineArn'] as const;
+const CELL_FIELDS = [
+  'name',
+  'url',
+  'weight',
+  'region',
+  'account',
+  'stack',
+  'stateMachineArn',
+  'roleArn',
+  'stepFunctionsEndpoint',
+] as const;
+const COORDINATOR_FIELDS = ['stateMachineArn', 'stepFunctionsEndpoint'];
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
+const LOOPBACK_HTTP = /^http:\/\/(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d{1,5})?\/?$/;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 const ACCOUNT = /^\d{12}$/;
@@ -80,7 +106,8 @@ export function parseFleet(input: unknown, source = 'fleet file'): Fleet {
     fail(`must be a JSON object { "cells": [...] }, got ${Array.isArray(value) ? 'an array' : shown(value)}`);
   const record = value as Record<string, unknown>;
   for (const key of Object.keys(record))
-    if (key !== 'cells') fail(`unknown field "${key}" at the top; allowed: "cells"`);
+    if (key !== 'cells' && key !== 'coordinator')
+      fail(`unknown field "${key}" at the top; allowed: "cells", "coordinator"`);
   const cells = record.cells;
   if (!Array.isArray(cells) || cells.length === 0 || cells.length > MAX_FLEET_CELLS)
     fail(
@@ -97,7 +124,35 @@ export function parseFleet(input: unknown, source = 'fleet file'): Fleet {
     if (url !== undefined) fail(`cells[${i}].url "${cell.url}" is also cells[${url}]'s; each cell has its own API`);
     seen.urls.set(cell.url, i);
   });
-  return { cells: parsed };
+  const coordinator = record.coordinator === undefined ? undefined : parseCoordinator(record.coordinator, fail);
+  return { cells: parsed, ...(coordinator && { coordinator }) };
+}
+
+function parseCoordinator(value: unknown, fail: (what: string) => never): FleetCoordinator {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    fail(`"coordinator" must be an object with "stateMachineArn", got ${shown(value)}`);
+  const coordinator = value as Record<string, unknown>;
+  for (const key of Object.keys(coordinator))
+    if (!COORDINATOR_FIELDS.includes(key))
+      fail(`coordinator has an unknown field "${key}"; allowed: "stateMachineArn", "stepFunctionsEndpoint"`);
+  const { stateMachineArn, stepFunctionsEndpoint } = coordinator;
+  if (typeof stateMachineArn !== 'string' || !STATE_MACHINE_ARN.test(stateMachineArn))
+    fail(
+      `coordinator.stateMachineArn must be a state machine ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME), got ${shown(stateMachineArn)}`,
+    );
+  checkLoopbackEndpoint(stepFunctionsEndpoint, 'coordinator.stepFunctionsEndpoint', fail);
+  return {
+    stateMachineArn: stateMachineArn as string,
+    ...(stepFunctionsEndpoint === undefined ? {} : { stepFunctionsEndpoint: stepFunctionsEndpoint as string }),
+  };
+}
+
+/** An endpoint only the local stack has: loopback http://, so a fleet file cannot send the coordinator elsewhere. */
+function checkLoopbackEndpoint(value: unknown, at: string, fail: (what: string) => never): void {
+  if (value !== undefined && (typeof value !== 'string' || !LOOPBACK_HTTP.test(value)))
+    fail(
+      `${at} must be a loopback http:// URL such as "http://127.0.0.1:7701" (the local stack only), got ${shown(value)}`,
+    );
 }
 
 function parseCell(value: unknown, at: string, fail: (what: string) => never): FleetCell {
@@ -108,7 +163,7 @@ function parseCell(value: unknown, at: string, fail: (what: string) => never): F
     if (!(CELL_FIELDS as readonly string[]).includes(key))
       fail(`${at} has an unknown field "${key}"; allowed: ${CELL_FIELDS.map((field) => `"${field}"`).join(', ')}`);
 
-  const { name, weight = 1, region, account, stack, stateMachineArn } = cell;
+  const { name, weight = 1, region, account, stack, stateMachineArn, roleArn, stepFunctionsEndpoint } = cell;
   if (typeof name !== 'string' || !NAME.test(name))
     fail(
       `${at}.name must be 1 to 40 letters, digits, "-" or "_" (starting with a letter or digit), got ${shown(name)}`,
@@ -135,6 +190,13 @@ function parseCell(value: unknown, at: string, fail: (what: string) => never): F
     else if (account !== undefined && arn[2] !== account)
       fail(`${at}.stateMachineArn is in account ${arn[2]}, but the cell's account is ${account as string}`);
   }
+  if (roleArn !== undefined) {
+    const role = typeof roleArn === 'string' ? ROLE_ARN.exec(roleArn) : null;
+    if (!role) fail(`${at}.roleArn must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME), got ${shown(roleArn)}`);
+    else if (account !== undefined && role[1] !== account)
+      fail(`${at}.roleArn is in account ${role[1]}, but the cell's account is ${account as string}`);
+  }
+  checkLoopbackEndpoint(stepFunctionsEndpoint, `${at}.stepFunctionsEndpoint`, fail);
   return {
     name: name as string,
     url,
@@ -143,6 +205,8 @@ function parseCell(value: unknown, at: string, fail: (what: string) => never): F
     ...(account === undefined ? {} : { account: account as string }),
     ...(stack === undefined ? {} : { stack: stack as string }),
     ...(stateMachineArn === undefined ? {} : { stateMachineArn: stateMachineArn as string }),
+    ...(roleArn === undefined ? {} : { roleArn: roleArn as string }),
+    ...(stepFunctionsEndpoint === undefined ? {} : { stepFunctionsEndpoint: stepFunctionsEndpoint as string }),
   };
 }
 

@@ -19,6 +19,7 @@ import { SchemaTable } from './constructs/schema-table';
 import { ShardQueues } from './constructs/shard-queues';
 import { repoRoot, type StackResources, SwarmcastFunction } from './constructs/swarmcast-function';
 import { WebSocketGateway } from './constructs/websocket-gateway';
+import { CellAccessRole } from './constructs/cell-access-role';
 import { BROADCAST_ASL_FILE } from '../statemachines/broadcast-contract';
 import { type CatalogEntry, catalogEntries, type FunctionName, routesOf, type Trigger } from '../functions/catalog';
 
@@ -29,6 +30,8 @@ export interface SwarmcastStackProps extends StackProps {
   pointInTimeRecovery?: boolean;
   /** What `cdk destroy` does with the tables. Default DESTROY: rows are connections and expiring broadcast records. */
   tableRemovalPolicy?: RemovalPolicy;
+  /** Opt-in, for a cell of a fleet: the coordinator's role (its CoordinatorRoleArn output), trusted by the SwarmcastCellAccess role. Default: no such role. */
+  coordinatorRoleArn?: string;
 }
 
 /**
@@ -170,6 +173,18 @@ export class SwarmcastStack extends Stack {
       value: broadcast.stateMachine.stateMachineArn,
       description: 'Start a broadcast here.',
     });
+    if (props.coordinatorRoleArn) {
+      const access = new CellAccessRole(this, 'CellAccess', {
+        coordinatorRoleArn: props.coordinatorRoleArn,
+        stateMachineName,
+        roleName: `${this.stackName}-cell-access`,
+      });
+      new CfnOutput(this, 'CellAccessRoleArn', {
+        value: access.role.roleArn,
+        description:
+          "The fleet file's roleArn of this cell: what the coordinator assumes to start and read its broadcasts.",
+      });
+    }
     new CfnOutput(this, STACK_OUTPUTS.broadcastsTableName, { value: broadcasts.tableName });
     new CfnOutput(this, STACK_OUTPUTS.connectionsTableName, { value: connections.tableName });
     new CfnOutput(this, STACK_OUTPUTS.rateBudgetTableName, {

@@ -28,6 +28,21 @@ export { SwarmcastError } from './errors';
 export type { ReplayOutcome, StartedExecution } from './executions';
 export { type Outcome, outcomeOf } from './format';
 export type { Target, TargetOptions } from './target';
+/** Fleet broadcasts (docs/fleet.md): resolveFleet(file or "local"), then start, read, list and replay over every cell. */
+export {
+  type CellResult,
+  type FleetReplayOutcome,
+  type FleetStatus,
+  type FleetSummary,
+  type FleetTarget,
+  fleetOutcome,
+  listFleetBroadcasts,
+  readFleetStatus,
+  replayFleetBroadcast,
+  resolveFleet,
+  startFleetBroadcast,
+  waitForFleetBroadcast,
+} from './fleet';
 
 /** Where a call works: how to find the stack (resolved for this call), or a Target from connect(). */
 export interface OnTarget {

@@ -5,6 +5,7 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { findLocalStacks, type PublishedLocalStack, registryDir } from './local-stacks';
+import { findLocalFleets } from './local-fleets';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_STATE_MACHINE_NAME } from './local-account';
 import { STACK_NAME, STACK_OUTPUTS } from '#commons/contract';
 import { SwarmcastError } from './errors';
@@ -117,6 +118,12 @@ async function onlyLocalStack(required: boolean): Promise<PublishedLocalStack | 
       `${running.length} local stacks are running: ${running.map(describeLocalStack).join(', ')}; choose one with --endpoint URL`,
     );
   }
+  // A local fleet's cells are not stacks of the registry: without a flag the CLI must not move to AWS either.
+  const fleets = await findLocalFleets();
+  if (fleets.length > 0)
+    throw new SwarmcastError(
+      `a local fleet is running (${fleets.map(({ file }) => file).join(', ')}) and no single local stack: pass --fleet local for a fleet broadcast, or --endpoint URL for one cell's Step Functions API`,
+    );
   if (required)
     throw new SwarmcastError(
       'no local stack is running: start one with `npx swarmcast local` in another terminal, or pass --endpoint URL',

@@ -9,10 +9,12 @@ import { renderList } from '../../lib/format';
 import { describeLocalStack, type TargetOptions } from '../../lib/target';
 import { addTargetOptions, withTarget } from '../target';
 import { parsePositiveInteger } from '../options';
+import { fleetOption, listFleet } from '../fleet';
 
 interface ListOptions extends TargetOptions {
   limit: number;
   json?: boolean;
+  fleet?: string;
 }
 
 export function registerListCommand(program: Command): void {
@@ -23,7 +25,9 @@ export function registerListCommand(program: Command): void {
     )
     .addOption(new Option('--limit <n>', 'how many').default(20).argParser(parsePositiveInteger('--limit', 1_000)))
     .option('--json', 'print one JSON object');
+  command.addOption(fleetOption());
   addTargetOptions(command).action(async (options: ListOptions) => {
+    if (options.fleet !== undefined) return listFleet(options.fleet, options);
     const { running } =
       options.endpoint || options.stateMachineArn || options.stack ? { running: [] } : await findLocalStacks();
     if (running.length > 1) {

@@ -12,6 +12,8 @@ import { formatThrottle } from '../../local/gateway/throttles';
 import { checkDataDir } from '../data-dir';
 import { parsePositiveInteger, throttleOptions } from '../options';
 import { collectSetting, overridesFromSettings, SET_OPTION_HELP } from '../settings';
+import { runLocalFleet } from '../local-fleet';
+import { MAX_LOCAL_CELLS } from '../../local/fleet';
 
 interface LocalOptions {
   port: number;
@@ -25,6 +27,7 @@ interface LocalOptions {
   json?: boolean;
   quota: Throttle;
   connectRate: Throttle;
+  cells?: number;
 }
 
 export function registerLocalCommand(program: Command): void {
@@ -71,6 +74,14 @@ export function registerLocalCommand(program: Command): void {
       '--connect-authorizer <file>',
       'a $connect REQUEST authorizer handler to run before $connect, as on AWS (its secret from CONNECT_AUTHORIZER_SECRET)',
     )
+    .addOption(
+      new Option(
+        '--cells <k>',
+        `run a fleet of K cells (each its own local stack, throttle and connect rate, on free ports), a coordinator on --stepfunctions-port and the fleet's console on --console-port; writes the fleet file for --fleet local (1 to ${MAX_LOCAL_CELLS})`,
+      )
+        .argParser(parsePositiveInteger('--cells', MAX_LOCAL_CELLS))
+        .conflicts(['data', 'port']),
+    )
     .option('--json', 'print one JSON object: where each service listens (then run until Ctrl-C)');
   for (const option of throttleOptions()) command.addOption(option);
   command.action(async (options: LocalOptions) => {
@@ -78,6 +89,7 @@ export function registerLocalCommand(program: Command): void {
       ...(options.set ?? []),
       ...(options.connectAuthorizer ? [`connectAuthorizer=${options.connectAuthorizer}`] : []),
     ]);
+    if (options.cells !== undefined) return runLocalFleet({ ...options, cells: options.cells, config: overrides });
     if (options.data !== undefined) await checkDataDir(options.data);
     const stack = await startLocalStack({
       config: overrides,

@@ -5,6 +5,7 @@ import { replay } from '../../lib';
 import { reportAndWait, type OutputOptions } from '../report';
 import type { TargetOptions } from '../../lib/target';
 import { addTargetOptions, withTarget } from '../target';
+import { fleetOption, replayFleet } from '../fleet';
 
 export function registerReplayCommand(program: Command): void {
   const command = program
@@ -18,8 +19,10 @@ export function registerReplayCommand(program: Command): void {
       'show progress until the replay ends, then the summary; exit 2 if it did not reach every partition or any socket failed',
     )
     .option('--json', 'print one JSON object: what was started (or why nothing), or with --wait the final status');
-  addTargetOptions(command).action(async (id: string, options: TargetOptions & OutputOptions) => {
+  command.addOption(fleetOption().conflicts('wait'));
+  addTargetOptions(command).action(async (id: string, options: TargetOptions & OutputOptions & { fleet?: string }) => {
     checkBroadcastId(id);
+    if (options.fleet !== undefined) return replayFleet(options.fleet, id, options);
     await withTarget(options, async (target) => {
       const outcome = await replay(id, { target });
       if (outcome.action === 'nothing') {

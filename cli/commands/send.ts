@@ -6,9 +6,11 @@ import { readBroadcastInput, type PayloadOptions } from '../../lib/payload';
 import { reportAndWait, type OutputOptions } from '../report';
 import type { TargetOptions } from '../../lib/target';
 import { addTargetOptions, withTarget } from '../target';
+import { fleetOption, sendToFleet } from '../fleet';
 
 interface SendOptions extends PayloadOptions, TargetOptions, OutputOptions {
   id?: string;
+  fleet?: string;
 }
 
 export function registerSendCommand(program: Command): void {
@@ -25,10 +27,12 @@ export function registerSendCommand(program: Command): void {
       'show progress until the broadcast ends, then its summary; exit 2 if it did not reach every partition or any socket failed',
     )
     .option('--json', 'print one JSON object: the broadcast id and execution, or with --wait its final status');
+  command.addOption(fleetOption());
   addTargetOptions(command).action(async (options: SendOptions) => {
     // Checked before the target is even resolved: a bad message starts nothing.
     const input = await readBroadcastInput(options);
     const id = options.id === undefined ? undefined : checkBroadcastId(options.id, '--id');
+    if (options.fleet !== undefined) return sendToFleet(options.fleet, input, { ...options, id });
     await withTarget(options, async (target) =>
       reportAndWait(target, await broadcast(input.message, { target, id, channel: input.channel }), options),
     );

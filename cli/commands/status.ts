@@ -6,10 +6,12 @@ import { renderStatus } from '../../lib/format';
 import { waitAndReport } from '../report';
 import type { TargetOptions } from '../../lib/target';
 import { addTargetOptions, withTarget } from '../target';
+import { fleetOption, fleetStatus } from '../fleet';
 
 interface StatusOptions extends TargetOptions {
   watch?: boolean;
   json?: boolean;
+  fleet?: string;
 }
 
 export function registerStatusCommand(program: Command): void {
@@ -22,8 +24,10 @@ export function registerStatusCommand(program: Command): void {
       'follow it until it ends (a live bar on a terminal, plain lines otherwise); exit 2 if it did not reach every partition or any socket failed',
     )
     .option('--json', 'print one JSON object');
+  command.addOption(fleetOption());
   addTargetOptions(command).action(async (id: string, options: StatusOptions) => {
     checkBroadcastId(id);
+    if (options.fleet !== undefined) return fleetStatus(options.fleet, id, options);
     await withTarget(options, async (target) => {
       if (options.watch) return waitAndReport(target, id, { json: options.json });
       const status = await readStatus(id, { target });

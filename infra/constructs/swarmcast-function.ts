@@ -27,6 +27,7 @@ import {
 } from '../../functions/catalog';
 
 export type { FunctionName } from '../../functions/catalog';
+import type { CoordinatorFunctionName } from '../../statemachines/fleet-contract';
 
 /** What every function runs with besides its catalog entry's variables: source maps, and where Powertools Metrics publish. */
 export const RUNTIME_ENVIRONMENT = {
@@ -42,8 +43,10 @@ export const repoRoot = path.join(__dirname, '..', '..');
 export type AuthorizerName = 'connect-authorizer';
 
 export interface SwarmcastFunctionProps {
-  /** Its key in functions/catalog.ts, or the authorizer's name. */
-  name: FunctionName | AuthorizerName;
+  /** Its key in functions/catalog.ts, the authorizer's name, or a coordinator function's (statemachines/fleet-contract.ts). */
+  name: FunctionName | AuthorizerName | CoordinatorFunctionName;
+  /** A fixed role name, for a role another account's trust policy names before this stack exists. Default: generated. */
+  roleName?: string;
   /** The entry file (absolute), which exports `handler`. */
   entry: string;
   /** Concurrency set aside for this function alone (and its cap). Default: none, the account's unreserved pool. */
@@ -80,7 +83,7 @@ export interface StackResources {
  */
 export class SwarmcastFunction extends NodejsFunction {
   /** The function's key in functions/catalog.ts (or the authorizer's name). */
-  readonly handlerName: FunctionName | AuthorizerName;
+  readonly handlerName: SwarmcastFunctionProps['name'];
 
   constructor(scope: Construct, id: string, props: SwarmcastFunctionProps) {
     // Sibling constructs because `this` does not exist before super(). An explicit log group gets
@@ -90,7 +93,10 @@ export class SwarmcastFunction extends NodejsFunction {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    const role = new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      roleName: props.roleName,
+    });
     logGroup.grantWrite(role);
     super(scope, id, {
       role,

@@ -29,14 +29,17 @@ export interface AslDefinition {
  * must still exist) for the stacks that only vary configuration. cdk-nag's AwsSolutions and
  * Serverless packs check every synthesis: an unacknowledged finding fails it.
  */
-export function synthesize(overrides: Partial<SwarmcastConfig> = {}, { bundle = true } = {}): Synthesized {
+export function synthesize(
+  overrides: Partial<SwarmcastConfig> = {},
+  { bundle = true, coordinatorRoleArn }: { bundle?: boolean; coordinatorRoleArn?: string } = {},
+): Synthesized {
   const { context } = JSON.parse(readFileSync(path.join(repoRoot, 'cdk.json'), 'utf8')) as {
     context: Record<string, unknown>;
   };
   const app = new App({ context: { ...context, ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) } });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   const config = resolveConfig(overrides);
-  const stack = new SwarmcastStack(app, 'Swarmcast', { config });
+  const stack = new SwarmcastStack(app, 'Swarmcast', { config, coordinatorRoleArn });
   const assembly = app.synth();
   const template = Template.fromStack(stack);
   const [stateMachine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));

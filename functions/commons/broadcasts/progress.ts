@@ -100,3 +100,18 @@ export function progressOf(
     },
   };
 }
+
+const INCOMPLETE_CAUSE = /^([\d,]+) of ([\d,]+) sockets failed .*; ([\d,]+) delivered, ([\d,]+) gone\./;
+
+/**
+ * The counts in a DeliveryIncomplete cause (the `cause` of progressOf above), for a reader that
+ * has only the execution's error, as the fleet coordinator has; undefined for any other text.
+ */
+export function countsFromIncompleteCause(
+  cause: string,
+): { connections: number; delivered: number; gone: number; failed: number } | undefined {
+  const match = INCOMPLETE_CAUSE.exec(cause);
+  if (!match) return undefined;
+  const [failed, connections, delivered, gone] = match.slice(1).map((text) => Number(text.replaceAll(',', '')));
+  return { connections, delivered, gone, failed };
+}

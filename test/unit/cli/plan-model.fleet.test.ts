@@ -15,6 +15,7 @@ import {
 } from '../../../cli/plan-model';
 import { resolveConfig } from '../../../infra/config';
 import { runCli } from '../helpers/run-cli';
+import { FLEET_POLL_SECONDS } from '../../../statemachines/fleet-contract';
 
 const config = resolveConfig();
 const base = { connections: 1_000_000, messageBytes: 1_024, quota: DEFAULT_QUOTA, config, site: 'aws' as const };
@@ -33,9 +34,9 @@ describe('planFleet', () => {
     expect(plan.connectRatePerSecond).toBe(10 * AWS_LIMITS.webSocketNewConnectionsPerSecond.value);
     expect(plan.connectMs).toBe(200_000);
     const coordinator = plan.costUsd.items.find((item) => item.item === 'coordinator state transitions')!;
-    // start, Map, summary; per cell its iteration, its start and a Wait/Describe/Choice per poll while it runs
-    const polls = Math.ceil(oneCell.durationMs / 1000 / config.progressPollSeconds);
-    expect(coordinator.quantity).toBe(3 + 10 * (2 + 3 * polls));
+    // start, Map, summary; per cell its child execution, StartCell, CellResult and a Wait/Describe/Choice per read while it runs
+    const polls = Math.ceil(oneCell.durationMs / 1000 / FLEET_POLL_SECONDS.aws);
+    expect(coordinator.quantity).toBe(3 + 10 * (3 + 3 * polls));
     expect(plan.costUsd.total).toBeCloseTo(10 * oneCell.costUsd.total + coordinator.usd, 10);
     expect(plan.costUsd.total).toBeCloseTo(
       plan.costUsd.items.reduce((sum, item) => sum + item.usd, 0),

@@ -72,7 +72,7 @@ describe('parseFleet', () => {
     ['{', /^fleet file: not JSON \(/],
     [[], /^fleet file: must be a JSON object \{ "cells": \[\.\.\.\] \}, got an array$/],
     [{ cells: [] }, /^fleet file: "cells" must be an array of 1 to 40 cells, got 0$/],
-    [{ cell: [] }, /^fleet file: unknown field "cell" at the top; allowed: "cells"$/],
+    [{ cell: [] }, /^fleet file: unknown field "cell" at the top; allowed: "cells", "coordinator"$/],
     [
       { cells: [cell('a'), cell('a', { url: 'wss://b.example/live' })] },
       /cells\[1\]\.name "a" is also cells\[0\]'s; names must be unique$/,

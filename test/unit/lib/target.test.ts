@@ -11,6 +11,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { CliError, explainError } from '../../../cli/errors';
 import { resolveTarget, type Target } from '../../../lib/target';
 import { publishLocalStack as publish, unpublishLocalStack } from '../../../lib/local-stacks';
+import { publishLocalFleet } from '../../../lib/local-fleets';
 
 const cloudFormation = mockClient(CloudFormationClient);
 const sfn = mockClient(SFNClient);
@@ -211,6 +212,19 @@ describe('local stack', () => {
     const target = await resolve({});
 
     expect(target.where).toBe('aws');
+  });
+
+  it('with only a local fleet running: an error points at --fleet local, and AWS is not used', async () => {
+    await publishLocalFleet({
+      cells: [{ name: 'cell-1', url: 'ws://127.0.0.1:1/live', weight: 1, region: 'us-east-1' }],
+    });
+
+    const error = await shownError({});
+
+    expect(error.message).toMatch(
+      /^a local fleet is running \(.*\.fleet\.json\) and no single local stack: pass --fleet local for a fleet broadcast, or --endpoint URL for one cell's Step Functions API$/,
+    );
+    expect(cloudFormation.commandCalls(DescribeStacksCommand)).toHaveLength(0);
   });
 
   it('a second stack that stops leaves the first one found (its own entry only is removed)', async () => {
