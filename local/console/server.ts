@@ -48,12 +48,14 @@ const PAGE_FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/console.js': { file: 'console.js', type: 'text/javascript; charset=utf-8' },
   '/console.css': { file: 'console.css', type: 'text/css; charset=utf-8' },
+  '/common.js': { file: 'common.js', type: 'text/javascript; charset=utf-8' },
 };
 /** A fleet's console: its own page, the same stylesheet. */
 const FLEET_PAGE_FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'fleet.html', type: 'text/html; charset=utf-8' },
   '/fleet.js': { file: 'fleet.js', type: 'text/javascript; charset=utf-8' },
   '/console.css': PAGE_FILES['/console.css'],
+  '/common.js': PAGE_FILES['/common.js'],
 };
 /** The page runs only its own files: no inline script, nothing from elsewhere. */
 const CONTENT_SECURITY_POLICY =

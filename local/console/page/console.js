@@ -1,40 +1,18 @@
 // The local console's page: polls the console server (local/console/server.ts), which reads the
 // Step Functions API as `swarmcast list` / `status` do. Everything shown is set with textContent.
 
+import { $, api, cell, notice } from './common.js';
+
 const POLL_MS = 500;
 /** The list changes less often than the execution being watched: read it every 4th poll. */
 const LIST_EVERY = 4;
 const KIND_LABEL = { message: 'broadcast', replay: 'replay', sweep: 'sweep' };
-const $ = (id) => document.getElementById(id);
 const count = (n) => (n === undefined ? '–' : n.toLocaleString('en-US'));
 const time = (iso) => (iso ? `${iso.slice(0, 19).replace('T', ' ')} UTC` : '');
 const selectedId = () => decodeURIComponent(location.hash.slice(1));
 let shown; // the status on display, for the Replay button
 let polls = 0;
 let pollFailed = false; // a poll's error is cleared by the next poll that succeeds
-
-async function api(path, body) {
-  const init =
-    body === undefined
-      ? {}
-      : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
-  const response = await fetch(path, init);
-  const answer = await response.json();
-  if (!response.ok) throw new Error(answer.error ?? response.statusText);
-  return answer;
-}
-
-function notice(text, isError = false) {
-  $('notice').textContent = text;
-  $('notice').className = isError ? 'error' : '';
-}
-
-function cell(text, className) {
-  const td = document.createElement('td');
-  td.textContent = text;
-  if (className) td.className = className;
-  return td;
-}
 
 function renderList({ stateMachineArn, broadcasts }) {
   $('state-machine').textContent = stateMachineArn;

@@ -1,33 +1,11 @@
 // The local fleet's page: polls the console server (local/console/server.ts, lib/fleet.ts), which reads
 // the coordinator as `swarmcast list --fleet` / `status --fleet` do. Everything shown is set with textContent.
 
+import { $, api, cell, notice } from './common.js';
+
 const POLL_MS = 500;
-const $ = (id) => document.getElementById(id);
 const count = (n) => (n === undefined ? '' : n.toLocaleString('en-US'));
 const selectedId = () => decodeURIComponent(location.hash.slice(1));
-
-async function api(path, body) {
-  const init =
-    body === undefined
-      ? {}
-      : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
-  const response = await fetch(path, init);
-  const answer = await response.json();
-  if (!response.ok) throw new Error(answer.error ?? response.statusText);
-  return answer;
-}
-
-function notice(text, isError = false) {
-  $('notice').textContent = text;
-  $('notice').className = isError ? 'error' : '';
-}
-
-function cell(text, className) {
-  const td = document.createElement('td');
-  td.textContent = text;
-  if (className) td.className = className;
-  return td;
-}
 
 function renderFleet({ cells, broadcasts }) {
   $('cells-summary').textContent = `${cells.length} cell(s)`;
